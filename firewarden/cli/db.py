@@ -1,0 +1,45 @@
+"""``firewarden db``: schema migrations and status."""
+
+from __future__ import annotations
+
+import typer
+
+from firewarden.cli._context import console, settings_of
+from firewarden.db import connect, migrate, schema_status
+from firewarden.services import database_url
+
+app = typer.Typer(help="Database schema: migrate and status.", no_args_is_help=True)
+
+
+@app.command("migrate")
+def migrate_command(ctx: typer.Context) -> None:
+    """Apply pending migrations (idempotent; safe when several processes run it at once)."""
+    settings = settings_of(ctx)
+    with database_url(settings) as url, connect(url, autocommit=True) as conn:
+        report = migrate(conn, settings.timescale)
+    if report.applied:
+        applied = ", ".join(f"{v:04d}" for v in report.applied)
+        console.print(f"applied {len(report.applied)} migration(s): {applied}; schema at version {report.version}")
+    else:
+        console.print(f"schema already at version {report.version}; nothing to apply")
+    console.print(f"storage flavour: {report.flavour}")
+
+
+@app.command("status")
+def status_command(ctx: typer.Context) -> None:
+    """Show the schema version, pending migrations and whether TimescaleDB is in use."""
+    settings = settings_of(ctx)
+    with database_url(settings) as url, connect(url, autocommit=True) as conn:
+        status = schema_status(conn)
+    console.print(f"server:          PostgreSQL {status.server_version}")
+    console.print(f"schema version:  {status.version} of {status.latest}")
+    if status.pending:
+        console.print(f"pending:         {', '.join(f'{v:04d}' for v in status.pending)} (run `firewarden db migrate`)")
+    console.print(f"flavour:         {status.flavour or '(not migrated yet)'}")
+    if status.timescale_installed:
+        timescale = f"in use (extension {status.timescale_installed})"
+    elif status.timescale_available:
+        timescale = "installed on the server, not enabled in this database"
+    else:
+        timescale = "not installed on the server"
+    console.print(f"timescaledb:     {timescale}")

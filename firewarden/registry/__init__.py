@@ -1,0 +1,38 @@
+"""The registry of premises, devices, jurisdictions, inspectors and the duty roster.
+
+File format: docs/registry.md. Public surface: :func:`load`, :func:`dump`, :func:`import_registry`,
+:func:`export_registry` and the record models.
+"""
+
+from firewarden.registry import checks
+from firewarden.registry.fileformat import FileFormat, dump, format_of, load
+from firewarden.registry.model import (
+    FORMAT,
+    Device,
+    Inspector,
+    Jurisdiction,
+    Premises,
+    RegistryFile,
+    Shift,
+    Unit,
+)
+from firewarden.registry.store import Upserted, export_registry, import_registry
+
+__all__ = [
+    "FORMAT",
+    "Device",
+    "FileFormat",
+    "Inspector",
+    "Jurisdiction",
+    "Premises",
+    "RegistryFile",
+    "Shift",
+    "Unit",
+    "Upserted",
+    "checks",
+    "dump",
+    "export_registry",
+    "format_of",
+    "import_registry",
+    "load",
+]

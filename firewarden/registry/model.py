@@ -1,0 +1,101 @@
+"""The registry's records as they appear in a registry file (docs/registry.md), validated on load.
+
+Records are strict: a string field does not take a number, unknown fields are refused, every closed
+vocabulary comes from :mod:`firewarden.domain`. Cross-record rules (unique ids, references, setpoints
+that fit the device type) are checked in :mod:`firewarden.registry.checks`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from firewarden.domain import DEVICE_TYPE_NAMES, ID_PATTERN, Category, CreditStatus, JurisdictionKind
+
+FORMAT: Final = "firewarden-registry/1"
+
+Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN.pattern}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+OptionalText = Annotated[str, StringConstraints(max_length=500)] | None
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Jurisdiction(_Record):
+    id: Id
+    name: Text
+    kind: JurisdictionKind
+    parent: Id | None = None
+
+
+class Unit(_Record):
+    """The responsible unit (社会单位) of a premises: who must self-check and fix its hazards."""
+
+    name: Text
+    contact: Text
+    phone: OptionalText = None
+    email: OptionalText = None
+
+
+class Premises(_Record):
+    id: Id
+    name: Text
+    category: Category
+    address: Text
+    jurisdiction: Id
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    height_m: Annotated[float, Field(ge=0, le=1000)] | None = None
+    floors: Annotated[int, Field(ge=0, le=300)] | None = None
+    occupancy: Annotated[int, Field(ge=0)] | None = None
+    credit_status: CreditStatus = "normal"
+    unit: Unit
+
+
+class Device(_Record):
+    id: Id
+    premises: Id
+    type: str
+    location: Text
+    zone: OptionalText = None
+    expected_interval_s: Annotated[int, Field(gt=0, le=7 * 86_400)] | None = None
+    setpoints: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in DEVICE_TYPE_NAMES:
+            raise ValueError(f"unknown device type {value!r}; valid types are {', '.join(DEVICE_TYPE_NAMES)}")
+        return value
+
+
+class Inspector(_Record):
+    id: Id
+    name: Text
+    jurisdiction: Id
+    phone: OptionalText = None
+    email: OptionalText = None
+    webhook_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+
+
+class Shift(_Record):
+    """One duty-roster entry: ``inspector`` answers for ``jurisdiction`` from ``starts_at`` to ``ends_at``."""
+
+    inspector: Id
+    jurisdiction: Id
+    starts_at: Annotated[AwareDatetime, Field(strict=False)]
+    ends_at: Annotated[AwareDatetime, Field(strict=False)]
+
+
+class RegistryFile(_Record):
+    """A whole registry file. Every section is optional: a file may carry only devices, say."""
+
+    format: Literal["firewarden-registry/1"] = FORMAT
+    jurisdictions: list[Jurisdiction] = Field(default_factory=list)
+    inspectors: list[Inspector] = Field(default_factory=list)
+    duty_roster: list[Shift] = Field(default_factory=list)
+    premises: list[Premises] = Field(default_factory=list)
+    devices: list[Device] = Field(default_factory=list)

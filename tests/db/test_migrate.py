@@ -1,0 +1,133 @@
+"""Migrations against a real PostgreSQL: empty database, repeated runs, concurrent runs, tampering."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from firewarden.db import connect, migrate, open_pool, schema_status
+from firewarden.db.migrate import available_migrations
+from firewarden.errors import DatabaseError, MigrationError
+
+EXPECTED_TABLES = {
+    "jurisdictions",
+    "premises",
+    "devices",
+    "inspectors",
+    "duty_roster",
+    "readings",
+    "events",
+    "dead_letters",
+    "firewarden_migrations",
+}
+
+
+def _tables(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
+    rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def test_migrate_an_empty_database(database_url: str) -> None:
+    latest = available_migrations()[-1].version
+    with connect(database_url, autocommit=True) as conn:
+        before = schema_status(conn)
+        assert (before.version, before.flavour, before.pending[-1]) == (0, None, latest)
+        report = migrate(conn, "auto")
+        assert report.applied == [m.version for m in available_migrations()]
+        assert report.flavour == "plain"  # no timescaledb on the test server
+        assert _tables(conn) >= EXPECTED_TABLES
+        after = schema_status(conn)
+    assert after.up_to_date and after.version == latest and after.flavour == "plain"
+    assert after.timescale_installed is None
+
+
+def test_migrate_twice_applies_nothing_the_second_time(database_url: str) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        migrate(conn)
+        again = migrate(conn)
+        rows = conn.execute("SELECT count(*) FROM firewarden_migrations").fetchone()
+    assert again.applied == []
+    assert rows is not None and rows[0] == len(available_migrations())
+
+
+def test_two_processes_at_once_apply_each_migration_once(database_url: str) -> None:
+    command = [sys.executable, "-m", "firewarden", "--database-url", database_url, "db", "migrate"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    said = sorted(out for out, _ in outputs)
+    assert said[0].startswith("applied 2 migration(s)")
+    assert said[1].startswith("schema already at version 2")
+    with connect(database_url) as conn:
+        rows = conn.execute("SELECT version, count(*) FROM firewarden_migrations GROUP BY version").fetchall()
+    assert sorted(rows) == [(m.version, 1) for m in available_migrations()]
+
+
+def test_an_edited_applied_migration_is_refused(migrated_url: str) -> None:
+    with connect(migrated_url, autocommit=True) as conn:
+        conn.execute("UPDATE firewarden_migrations SET checksum = 'edited' WHERE version = 1")
+        with pytest.raises(MigrationError, match="0001_registry changed after it was applied"):
+            migrate(conn)
+
+
+def test_a_newer_schema_is_refused(migrated_url: str) -> None:
+    with connect(migrated_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO firewarden_migrations VALUES (9999, 'future', 'plain', 'x', now())")
+        with pytest.raises(MigrationError, match="migrated by a newer release"):
+            migrate(conn)
+
+
+def test_timescale_on_without_the_extension_fails_clearly(database_url: str) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        with pytest.raises(MigrationError, match="timescaledb extension is not installed"):
+            migrate(conn, "on")
+        assert "premises" not in _tables(conn)
+
+
+def test_migrate_needs_autocommit(database_url: str) -> None:
+    with connect(database_url) as conn, pytest.raises(ValueError, match="autocommit"):
+        migrate(conn)
+
+
+def test_hourly_aggregate_answers_on_plain_postgresql(migrated_url: str) -> None:
+    with connect(migrated_url) as conn:
+        conn.execute(
+            "INSERT INTO readings (time, premises_id, device_id, metric, value, seq) VALUES "
+            "('2026-11-23 08:10+00', 'P', 'D', 'water_pressure_mpa', 0.30, 1),"
+            "('2026-11-23 08:50+00', 'P', 'D', 'water_pressure_mpa', 0.20, 2),"
+            "('2026-11-23 09:05+00', 'P', 'D', 'water_pressure_mpa', 0.10, 3)"
+        )
+        rows = conn.execute("SELECT bucket, n, avg, min, max FROM readings_hourly ORDER BY bucket").fetchall()
+    assert rows == [
+        (datetime(2026, 11, 23, 8, tzinfo=UTC), 2, pytest.approx(0.25), 0.20, 0.30),
+        (datetime(2026, 11, 23, 9, tzinfo=UTC), 1, pytest.approx(0.10), 0.10, 0.10),
+    ]
+
+
+def test_a_message_is_stored_once(migrated_url: str) -> None:
+    insert = (
+        "INSERT INTO readings (time, premises_id, device_id, metric, value, seq) "
+        "VALUES ('2026-11-23 08:00+00', 'P', 'D', 'battery_pct', 50, 7)"
+    )
+    with connect(migrated_url) as conn:
+        conn.execute(insert)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert)
+
+
+def test_pool_serves_connections(migrated_url: str) -> None:
+    with open_pool(migrated_url, min_size=2, max_size=4) as pool, pool.connection() as conn:
+        row = conn.execute("SELECT count(*) FROM premises").fetchone()
+    assert row == (0,)
+
+
+def test_unreachable_database_is_a_database_error_without_the_password() -> None:
+    url = "postgresql://fw:hunter2@127.0.0.1:1/firewarden"
+    with pytest.raises(DatabaseError) as caught:
+        connect(url)
+    assert "hunter2" not in str(caught.value)
+    assert "postgresql://fw:***@127.0.0.1:1/firewarden" in str(caught.value)

@@ -1,0 +1,94 @@
+"""The command line as a user runs it: a real process, real servers, exit codes and messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "registry.yaml"
+
+
+def firewarden(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "firewarden", *args], capture_output=True, text=True, env=full_env, timeout=timeout
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = firewarden("--help")
+    assert result.returncode == 0
+    for command in ("config", "db", "registry", "broker"):
+        assert command in result.stdout
+
+
+def test_config_show_masks_secrets() -> None:
+    result = firewarden(
+        "config",
+        "show",
+        "--json",
+        env={
+            "FIREWARDEN_DATABASE_URL": "postgresql://fw:pg-secret@db/fw",
+            "FIREWARDEN_MQTT_URL": "mqtt://u:mq-secret@b:1",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "secret" not in result.stdout
+    assert '"database_url": "postgresql://fw:***@db/fw"' in result.stdout
+
+
+def test_bad_setting_fails_at_start_with_exit_code_2() -> None:
+    result = firewarden("db", "status", env={"FIREWARDEN_BUS": "carrier-pigeon"})
+    assert result.returncode == 2
+    assert "setting bus (FIREWARDEN_BUS, from environment variable FIREWARDEN_BUS)" in result.stderr
+    assert "valid values are 'local' or 'kafka://" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_status_and_import_against_a_database_url(database_url: str) -> None:
+    env = {"FIREWARDEN_DATABASE_URL": database_url}
+    status = firewarden("db", "status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert "schema version:  0 of 2" in status.stdout
+    migrated = firewarden("db", "migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied 2 migration(s): 0001, 0002" in migrated.stdout
+    status = firewarden("db", "status", env=env)
+    assert "schema version:  2 of 2" in status.stdout
+    assert "flavour:         plain" in status.stdout
+    assert "timescaledb:     not installed on the server" in status.stdout
+    imported = firewarden("registry", "import", str(EXAMPLE), env=env)
+    assert imported.returncode == 0, imported.stderr
+    exported = firewarden("registry", "export", "--format", "json", env=env)
+    assert exported.returncode == 0 and '"P-0005"' in exported.stdout
+
+
+def test_bad_registry_file_exits_1_naming_record_and_field(migrated_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE.read_text(encoding="utf-8").replace("category: elderly_care", "category: castle"))
+    result = firewarden("registry", "import", str(bad), env={"FIREWARDEN_DATABASE_URL": migrated_url})
+    assert result.returncode == 1
+    assert "premises[3] (id 'P-0004'): field 'category'" in result.stderr
+    assert "nothing was imported" in result.stderr
+
+
+@pytest.mark.slow
+def test_embedded_postgres_is_the_default(tmp_path: Path) -> None:
+    env = {"FIREWARDEN_DATA_DIR": str(tmp_path / "data")}
+    migrated = firewarden("db", "migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied 2 migration(s)" in migrated.stdout
+    imported = firewarden("registry", "import", str(EXAMPLE), env=env)
+    assert imported.returncode == 0, imported.stderr
+    status = firewarden("db", "status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert "server:          PostgreSQL 18" in status.stdout
+    assert "schema version:  2 of 2" in status.stdout
+    # Data survived the stop between commands, and every command stopped its server on exit.
+    assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
+    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
