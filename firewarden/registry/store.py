@@ -25,7 +25,9 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
-class _TableSpec:
+class TableSpec:
+    """How one file section maps to one table: its columns, their binary COPY types, its key."""
+
     section: str
     table: str
     columns: tuple[str, ...]
@@ -60,8 +62,9 @@ def _device_row(d: Device) -> tuple[object, ...]:
 
 
 # In dependency order, which export follows; import order does not matter (foreign keys are deferred).
-_TABLES: tuple[_TableSpec, ...] = (
-    _TableSpec(
+# Public so that benchmarks compare other write paths on exactly the same rows.
+TABLE_SPECS: tuple[TableSpec, ...] = (
+    TableSpec(
         "jurisdictions",
         "jurisdictions",
         ("id", "name", "kind", "parent_id"),
@@ -69,7 +72,7 @@ _TABLES: tuple[_TableSpec, ...] = (
         ("id",),
         lambda j: (j.id, j.name, j.kind, j.parent),
     ),
-    _TableSpec(
+    TableSpec(
         "inspectors",
         "inspectors",
         ("id", "name", "jurisdiction_id", "phone", "email", "webhook_url"),
@@ -77,7 +80,7 @@ _TABLES: tuple[_TableSpec, ...] = (
         ("id",),
         lambda i: (i.id, i.name, i.jurisdiction, i.phone, i.email, i.webhook_url),
     ),
-    _TableSpec(
+    TableSpec(
         "duty_roster",
         "duty_roster",
         ("inspector_id", "jurisdiction_id", "starts_at", "ends_at"),
@@ -85,7 +88,7 @@ _TABLES: tuple[_TableSpec, ...] = (
         ("inspector_id", "jurisdiction_id", "starts_at"),
         lambda s: (s.inspector, s.jurisdiction, s.starts_at, s.ends_at),
     ),
-    _TableSpec(
+    TableSpec(
         "premises",
         "premises",
         (
@@ -109,7 +112,7 @@ _TABLES: tuple[_TableSpec, ...] = (
         ("id",),
         _premises_row,
     ),
-    _TableSpec(
+    TableSpec(
         "devices",
         "devices",
         ("id", "premises_id", "type", "location", "zone", "expected_interval_s", "setpoints"),
@@ -143,7 +146,7 @@ def import_registry(conn: Connection, registry: RegistryFile, *, source: str) ->
             missing = _unresolved(conn, open_refs)
             if missing:
                 raise RegistryError(source, [ref.problem() for ref in missing])
-            results = [_upsert(conn, spec, getattr(registry, spec.section)) for spec in _TABLES]
+            results = [_upsert(conn, spec, getattr(registry, spec.section)) for spec in TABLE_SPECS]
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # surface deferred FK errors here, as RegistryError
     except psycopg.errors.IntegrityError as exc:
         raise RegistryError(source, [f"database refused the import: {str(exc).strip()}"]) from None
@@ -161,7 +164,7 @@ def export_registry(conn: Connection) -> RegistryFile:
                 sql.SQL(", ").join(map(sql.Identifier, spec.key)),
             )
         ).fetchall()
-        for spec in _TABLES
+        for spec in TABLE_SPECS
     }
     return RegistryFile(
         jurisdictions=[Jurisdiction(id=r[0], name=r[1], kind=r[2], parent=r[3]) for r in rows["jurisdictions"]],
@@ -219,7 +222,7 @@ def _unresolved(conn: Connection, refs: Sequence[Reference]) -> list[Reference]:
     return [ref for ref in refs if ref.target_id not in present[ref.table]]
 
 
-def _upsert(conn: Connection, spec: _TableSpec, records: Iterable[Any]) -> Upserted:
+def _upsert(conn: Connection, spec: TableSpec, records: Iterable[Any]) -> Upserted:
     stage = sql.Identifier(f"stage_{spec.table}")
     table = sql.Identifier(spec.table)
     columns = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
