@@ -14,6 +14,7 @@ where it came from, and the values it accepts.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -103,6 +104,14 @@ def _parse_bus(text: str) -> Literal["local"] | KafkaBus:
     return KafkaBus(tuple(servers))
 
 
+def _default_data_dir() -> Path:
+    # As root, the embedded PostgreSQL runs as another user and must open the data dir's parents to
+    # it (o+rx); /var/lib is made for that, /root is not.
+    if os.geteuid() == 0:
+        return Path("/var/lib/firewarden")
+    return platformdirs.user_data_path("firewarden")
+
+
 def mask_database_url(url: str) -> str:
     """The URL with its password (in the authority or as a ``password=`` parameter) replaced by ``***``."""
     parts = urlsplit(url)
@@ -132,7 +141,7 @@ class Settings(BaseSettings):
         default="local", description="stream bus: 'local' (in-process) or kafka://host:port[,host:port]"
     )
     data_dir: Path = Field(
-        default_factory=lambda: platformdirs.user_data_path("firewarden"),
+        default_factory=lambda: _default_data_dir(),
         description="where embedded services keep their data",
     )
     policy_file: Path | None = Field(
