@@ -132,7 +132,7 @@ def timed(label: str, results: list[tuple[str, float]]) -> Iterator[None]:
 
 def baseline_upsert(url: str, reg: registry.RegistryFile) -> None:
     """Row-by-row upsert with executemany (pipelined by psycopg): what the importer would be without COPY."""
-    with connect(url) as conn, conn.transaction():
+    with connect(url, autocommit=True) as conn, conn.transaction():
         for spec in TABLE_SPECS:
             others = [c for c in spec.columns if c not in spec.key]
             statement = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}").format(
@@ -175,10 +175,10 @@ def main() -> None:
         assert loaded == reg
 
         with fresh_database(args.database_url, workdir) as url:
-            with connect(url) as conn, timed("import into empty database (COPY + upsert)", results):
+            with connect(url, autocommit=True) as conn, timed("import into empty database (COPY + upsert)", results):
                 counts = registry.import_registry(conn, loaded, source="bench")
             assert sum(c.inserted for c in counts) == sum(len(getattr(reg, s.section)) for s in TABLE_SPECS)
-            with connect(url) as conn, timed("import again, nothing changed", results):
+            with connect(url, autocommit=True) as conn, timed("import again, nothing changed", results):
                 registry.import_registry(conn, loaded, source="bench")
         if not args.skip_baseline:
             with (

@@ -61,7 +61,7 @@ class MqttUrl:
         )
 
     def __str__(self) -> str:
-        return self.render(mask=False)
+        return self.render(mask=True)  # safe in logs; connecting code reads the fields
 
     def render(self, *, mask: bool) -> str:
         scheme = "mqtts" if self.tls else "mqtt"
@@ -174,12 +174,12 @@ class Settings(BaseSettings):
 
     @field_validator("mqtt_url", mode="before")
     @classmethod
-    def _parse_mqtt_url(cls, value: object) -> object:
+    def _mqtt_from_text(cls, value: object) -> object:
         return MqttUrl.parse(value) if isinstance(value, str) else value
 
     @field_validator("bus", mode="before")
     @classmethod
-    def _parse_bus(cls, value: object) -> object:
+    def _bus_from_text(cls, value: object) -> object:
         return _parse_bus(value) if isinstance(value, str) else value
 
     @field_validator("policy_file")
@@ -218,7 +218,10 @@ def describe_settings() -> list[tuple[str, str, str]]:
     """(environment variable, default, description) for every setting, for docs and ``--help``."""
     rows = []
     for name, field in Settings.model_fields.items():
-        default = "(computed)" if field.default_factory else repr(field.default)
+        if field.default_factory is not None:
+            default = str(field.default_factory())  # type: ignore[call-arg]
+        else:
+            default = "unset" if field.default is None else str(field.default)
         rows.append((ENV_PREFIX + name.upper(), default, field.description or ""))
     return rows
 

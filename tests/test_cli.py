@@ -92,3 +92,18 @@ def test_embedded_postgres_is_the_default(tmp_path: Path) -> None:
     # Data survived the stop between commands, and every command stopped its server on exit.
     assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
     assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+
+
+def test_config_describe_lists_every_setting() -> None:
+    result = firewarden("config", "describe")
+    assert result.returncode == 0, result.stderr
+    for variable in (
+        "FIREWARDEN_DATABASE_URL",
+        "FIREWARDEN_MQTT_URL",
+        "FIREWARDEN_BUS",
+        "FIREWARDEN_DATA_DIR",
+        "FIREWARDEN_POLICY_FILE",
+        "FIREWARDEN_TIMESCALE",
+        "FIREWARDEN_LOG_LEVEL",
+    ):
+        assert variable in result.stdout

@@ -128,6 +128,12 @@ def test_masked_hides_every_password() -> None:
     assert shown["mqtt_url"] == "mqtts://ingest:***@broker:8883"
 
 
+def test_an_mqtt_url_printed_or_logged_shows_no_password() -> None:
+    url = MqttUrl.parse("mqtt://ingest:mq-secret@broker:1883")
+    assert str(url) == f"{url}" == "mqtt://ingest:***@broker:1883"
+    assert url.password == "mq-secret"  # still there for the code that connects
+
+
 def test_every_setting_is_described() -> None:
     rows = describe_settings()
     assert {row[0] for row in rows} >= {

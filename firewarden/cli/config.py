@@ -6,9 +6,10 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from firewarden.cli._context import console, settings_of
-from firewarden.settings import ENV_PREFIX
+from firewarden.settings import ENV_PREFIX, describe_settings
 
 app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 
@@ -26,3 +27,10 @@ def show(
     width = max(len(name) for name in shown)
     for name, value in shown.items():
         console.print(f"{name:<{width}}  {value}    [dim]({ENV_PREFIX}{name.upper()})[/]")
+
+
+@app.command("describe")
+def describe() -> None:
+    """List every setting: its environment variable, default and meaning."""
+    for variable, default, description in describe_settings():
+        console.print(f"[bold]{variable}[/]  (default {escape(default)})\n    {escape(description)}")

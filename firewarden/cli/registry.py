@@ -26,7 +26,7 @@ def import_command(
     settings = settings_of(ctx)
     started = time.perf_counter()
     parsed = registry.load(file)
-    with database_url(settings) as url, connect(url) as conn:
+    with database_url(settings) as url, connect(url, autocommit=True) as conn:
         results = registry.import_registry(conn, parsed, source=str(file))
     table = Table("table", "new", "changed", "unchanged", title=f"imported {file}")
     for result in results:
@@ -54,7 +54,7 @@ def export_command(
         raise typer.BadParameter(f"valid values are yaml or json, got {fmt!r}", param_hint="--format")
     else:
         chosen = registry.format_of(output) if output else "yaml"
-    with database_url(settings) as url, connect(url) as conn:
+    with database_url(settings) as url, connect(url, autocommit=True) as conn:
         text = registry.dump(registry.export_registry(conn), chosen)
     if output is None:
         typer.echo(text, nl=False)

@@ -135,7 +135,8 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], timescale: TimescaleCh
                 ) from None
             applied.append(migration.version)
     finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+        if not conn.closed:  # a lost connection already released the lock; keep the original error
+            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
     return MigrationReport(flavour, applied, migrations[-1].version if migrations else 0)
 
 

@@ -59,7 +59,7 @@ def load(path: Path) -> RegistryFile:
 
 def dump(registry: RegistryFile, fmt: FileFormat) -> str:
     """The registry as file text; :func:`load` of this text gives back an equal registry."""
-    data = registry.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    data = registry.model_dump(mode="json", exclude_none=True)
     for device in data["devices"]:
         if not device["setpoints"]:
             del device["setpoints"]

@@ -134,8 +134,10 @@ class Upserted:
 def import_registry(conn: Connection, registry: RegistryFile, *, source: str) -> list[Upserted]:
     """Upsert every record of ``registry`` in one transaction; all or nothing.
 
-    Raises RegistryError (nothing written) when a record breaks a rule or names a target that
-    neither the file nor the database holds.
+    On an autocommit connection the import is its own transaction, committed on return; inside a
+    transaction the caller opened, it is a savepoint and the caller commits. Raises RegistryError
+    (nothing written) when a record breaks a rule or names a target that neither the file nor the
+    database holds.
     """
     problems, open_refs = check(registry)
     if problems:

@@ -15,7 +15,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
 
 
 def _import(url: str, path: Path) -> dict[str, tuple[int, int, int]]:
-    with connect(url) as conn:
+    with connect(url, autocommit=True) as conn:
         results = registry.import_registry(conn, registry.load(path), source=str(path))
     return {r.table: (r.inserted, r.updated, r.unchanged) for r in results}
 
