@@ -155,16 +155,15 @@ def decode(topic: str, payload: bytes) -> WireMessage:
         raise DecodeError("oversize", f"payload is {len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}")
     if channel == "gb26875":
         return WireMessage(premises_id, device_id, channel, RawFrame(bytes(payload)), None)
-    try:
-        payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DecodeError("not_utf8", f"payload is not UTF-8 at byte {exc.start}") from None
+    # One pass for a good message: msgspec checks UTF-8 itself, raising UnicodeDecodeError inside a
+    # string and DecodeError elsewhere, so the separate UTF-8 check runs only on the failure path.
     try:
         body: Payload = _DECODERS[channel].decode(payload)
     except msgspec.ValidationError as exc:
         reason: DecodeReason = "bad_timestamp" if str(exc).endswith("at `$.ts`") else "schema"
         raise DecodeError(reason, str(exc)) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        _raise_if_not_utf8(payload)
         raise DecodeError("bad_json", str(exc)) from None
     if isinstance(body, Telemetry):
         _check_metrics(body.metrics)
@@ -177,6 +176,13 @@ def encode(message: WireMessage) -> tuple[str, bytes]:
     if isinstance(message.payload, RawFrame):
         return topic, message.payload.data
     return topic, _ENCODER.encode(message.payload)
+
+
+def _raise_if_not_utf8(payload: bytes) -> None:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError("not_utf8", f"payload is not UTF-8 at byte {exc.start}") from None
 
 
 def _check_metrics(metrics: dict[str, float]) -> None:
