@@ -1,0 +1,254 @@
+"""A generated city: premises of every category with the devices each has, jurisdictions, inspectors, roster.
+
+:func:`generate_fleet` is deterministic: the same arguments give an equal registry, so a fleet file
+can be regenerated instead of stored.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, datetime, time, timedelta, timezone
+
+from firewarden.domain import CATEGORIES, DEVICE_TYPES
+from firewarden.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift, Unit
+from simulators.profiles import CREDIT_WEIGHTS, PROFILES
+
+CHINA = timezone(timedelta(hours=8))
+CITY_CENTRE = (22.543, 114.058)
+PREMISES_PER_STATION = 150
+GRIDS_PER_STATION = 3
+STATIONS_PER_DISTRICT = 6
+
+_STREETS = (
+    "深南大道 Shennan Ave",
+    "滨河大道 Binhe Ave",
+    "北环大道 Beihuan Ave",
+    "红荔路 Hongli Rd",
+    "新洲路 Xinzhou Rd",
+    "皇岗路 Huanggang Rd",
+    "彩田路 Caitian Rd",
+    "香蜜湖路 Xiangmihu Rd",
+)
+_SURNAMES = ("李 Li", "王 Wang", "张 Zhang", "刘 Liu", "陈 Chen", "杨 Yang", "黄 Huang", "赵 Zhao", "吴 Wu", "周 Zhou")
+
+
+def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None, roster_days: int = 7) -> RegistryFile:
+    """A registry of ``premises`` premises with their devices, jurisdictions, inspectors and a roster.
+
+    The roster covers ``roster_days`` days from ``roster_start`` (default 2026-01-05, a Monday),
+    in China Standard Time: station inspectors on 24-hour shifts from 08:00, grid inspectors on
+    weekday day shifts 08:00-18:00.
+    """
+    if premises < 1:
+        raise ValueError("a fleet needs at least one premises")
+    rng = random.Random(seed)
+    stations = max(1, math.ceil(premises / PREMISES_PER_STATION))
+    districts = max(1, math.ceil(stations / STATIONS_PER_DISTRICT))
+
+    jurisdictions = [Jurisdiction(id="J-CITY", name="市消防救援支队 City fire brigade", kind="city")]
+    jurisdictions += [
+        Jurisdiction(id=f"J-D{d:02d}", name=f"第{d + 1}区 District {d + 1}", kind="district", parent="J-CITY")
+        for d in range(districts)
+    ]
+    grid_ids: list[str] = []
+    for s in range(stations):
+        station = f"J-S{s:03d}"
+        jurisdictions.append(
+            Jurisdiction(
+                id=station,
+                name=f"第{s + 1}消防站 Fire station {s + 1}",
+                kind="fire_station",
+                parent=f"J-D{s // STATIONS_PER_DISTRICT:02d}",
+            )
+        )
+        for g in range(GRIDS_PER_STATION):
+            grid_ids.append(f"{station}-G{g}")
+            jurisdictions.append(
+                Jurisdiction(
+                    id=grid_ids[-1],
+                    name=f"站{s + 1}网格{g + 1} Station {s + 1} grid {g + 1}",
+                    kind="grid",
+                    parent=station,
+                )
+            )
+
+    inspectors, roster = _inspectors_and_roster(rng, stations, roster_start or date(2026, 1, 5), roster_days)
+
+    categories = list(CATEGORIES)
+    weights = [PROFILES[c].weight for c in categories]
+    # Every category appears at least once when the fleet is large enough to hold them all.
+    chosen = categories[:premises] + rng.choices(categories, weights, k=max(0, premises - len(categories)))
+    rng.shuffle(chosen)
+
+    premises_records: list[Premises] = []
+    devices: list[Device] = []
+    for index, category in enumerate(chosen):
+        record = _premises(rng, index, category, grid_ids[index % len(grid_ids)], districts)
+        premises_records.append(record)
+        devices += _devices(rng, record)
+    return RegistryFile(
+        jurisdictions=jurisdictions,
+        inspectors=inspectors,
+        duty_roster=roster,
+        premises=premises_records,
+        devices=devices,
+    )
+
+
+def _inspectors_and_roster(
+    rng: random.Random, stations: int, start: date, days: int
+) -> tuple[list[Inspector], list[Shift]]:
+    inspectors: list[Inspector] = []
+    roster: list[Shift] = []
+    for s in range(stations):
+        station = f"J-S{s:03d}"
+        on_station = []
+        for k in range(2):
+            ident = f"I-S{s:03d}-{k}"
+            inspectors.append(
+                Inspector(
+                    id=ident,
+                    name=f"{rng.choice(_SURNAMES)} 监督员 {s}-{k}",
+                    jurisdiction=station,
+                    email=f"{ident.lower()}@fire.example.cn",
+                    webhook_url=f"https://hooks.fire.example.cn/inspectors/{ident}",
+                )
+            )
+            on_station.append(ident)
+        for g in range(GRIDS_PER_STATION):
+            ident = f"I-S{s:03d}-G{g}"
+            inspectors.append(
+                Inspector(
+                    id=ident,
+                    name=f"{rng.choice(_SURNAMES)} 网格员 {s}-{g}",
+                    jurisdiction=f"{station}-G{g}",
+                    phone=f"+86 138 {s:04d} {g:04d}",
+                )
+            )
+        for day in range(days):
+            day_start = datetime.combine(start + timedelta(days=day), time(8), CHINA)
+            roster.append(
+                Shift(
+                    inspector=on_station[day % 2],
+                    jurisdiction=station,
+                    starts_at=day_start,
+                    ends_at=day_start + timedelta(hours=24),
+                )
+            )
+            if day_start.weekday() < 5:
+                for g in range(GRIDS_PER_STATION):
+                    roster.append(
+                        Shift(
+                            inspector=f"I-S{s:03d}-G{g}",
+                            jurisdiction=f"{station}-G{g}",
+                            starts_at=day_start,
+                            ends_at=day_start + timedelta(hours=10),
+                        )
+                    )
+    return inspectors, roster
+
+
+def _premises(rng: random.Random, index: int, category: str, grid: str, districts: int) -> Premises:
+    profile = PROFILES[category]
+    floors = rng.randint(*profile.floors)
+    district = index % districts
+    angle = 2 * math.pi * district / districts
+    lat = CITY_CENTRE[0] + 0.08 * math.sin(angle) + rng.gauss(0, 0.02)
+    lon = CITY_CENTRE[1] + 0.12 * math.cos(angle) + rng.gauss(0, 0.03)
+    credit = rng.choices(
+        list(CREDIT_WEIGHTS),
+        [
+            w * (profile.untrustworthy_bias if status in ("watchlist", "untrustworthy") else 1.0)
+            for status, w in CREDIT_WEIGHTS.items()
+        ],
+    )[0]
+    surname = rng.choice(_SURNAMES)
+    pid = f"P-{index:06d}"
+    return Premises(
+        id=pid,
+        name=f"{profile.label} {index:06d}",
+        category=category,  # type: ignore[arg-type]
+        address=f"{rng.randint(1, 999)}号 {rng.choice(_STREETS)}",
+        jurisdiction=grid,
+        latitude=round(lat, 5),
+        longitude=round(lon, 5),
+        height_m=round(floors * profile.floor_height_m + rng.uniform(0, 2), 1),
+        floors=floors,
+        occupancy=floors * rng.randint(*profile.people_per_floor),
+        credit_status=credit,  # type: ignore[arg-type]
+        unit=Unit(name=f"{pid} 管理单位 managing unit", contact=f"{surname} 安全负责人", phone=f"+86 139 {index:08d}"),
+    )
+
+
+def _devices(rng: random.Random, premises: Premises) -> list[Device]:
+    profile = PROFILES[premises.category]
+    floors = premises.floors or 1
+    devices: list[Device] = []
+    if rng.random() < profile.uitd_share:
+        devices.append(
+            Device(
+                id=f"{premises.id}-UITD",
+                premises=premises.id,
+                type="uitd",
+                location="消防控制室 fire control room",
+                zone="1F",
+                expected_interval_s=DEVICE_TYPES["uitd"].default_interval_s,
+            )
+        )
+    for kind, (low, high) in profile.devices.items():
+        for n in range(rng.randint(low, high)):
+            devices.append(_device(rng, premises, kind, n, floors))
+    return devices
+
+
+_CODES = {
+    "electrical_monitor": "EM",
+    "sprinkler_pressure": "SP",
+    "hydrant_pressure": "HY",
+    "tank_level": "TK",
+    "smoke_alarm": "SA",
+    "gas_detector": "GD",
+    "ebike_charger": "EB",
+    "temperature_sensor": "TS",
+}
+
+
+def _device(rng: random.Random, premises: Premises, kind: str, n: int, floors: int) -> Device:
+    ident = f"{premises.id}-{_CODES[kind]}{n + 1:02d}"
+    setpoints: dict[str, float] = {}
+    if kind == "electrical_monitor":
+        board_room = "B1" if floors > 3 else "1F"
+        location, zone = f"{board_room} 配电箱 distribution board {n + 1}", board_room
+        setpoints = {"residual_current_ma": rng.choice((300.0, 500.0)), "cable_temp_c": 70.0}
+    elif kind == "sprinkler_pressure":
+        location, zone = f"{floors}F 最不利点 most unfavourable point {n + 1}", f"{floors}F"
+        setpoints = {"water_pressure_mpa": 0.05}
+    elif kind == "hydrant_pressure":
+        floor = rng.randint(1, floors)
+        location, zone = f"{floor}F 消火栓 hydrant {n + 1}", f"{floor}F"
+    elif kind == "tank_level":
+        location, zone = (
+            "屋顶消防水箱 roof fire water tank" if n == 0 else "消防水池 fire pool",
+            "roof" if n == 0 else "B1",
+        )
+    elif kind == "smoke_alarm":
+        floor = 1 + n % floors
+        location, zone = f"{floor}F 房间 room {floor}{n // floors + 1:02d}", f"{floor}F"
+    elif kind == "gas_detector":
+        floor = rng.randint(1, floors)
+        location, zone = f"{floor}F 厨房 kitchen {n + 1}", f"{floor}F"
+    elif kind == "ebike_charger":
+        location, zone = f"1F 电动车充电点 e-bike charging point {n + 1}", "1F"
+    else:  # temperature_sensor
+        floor = rng.randint(1, floors)
+        location, zone = f"{floor}F 温度监测 temperature point {n + 1}", f"{floor}F"
+    return Device(
+        id=ident,
+        premises=premises.id,
+        type=kind,
+        location=location,
+        zone=zone,
+        expected_interval_s=DEVICE_TYPES[kind].default_interval_s,
+        setpoints=setpoints,
+    )

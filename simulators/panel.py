@@ -1,0 +1,59 @@
+"""The fire alarm control panel behind a UITD: its loops, addresses and zones.
+
+The registry knows the UITD, not the panel's points, so the layout is derived from the premises
+(floors, category) and the run's seed: the same inputs give the same panel every time.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from firewarden.registry import Premises
+from simulators.physics import stable_seed
+from simulators.profiles import PROFILES
+
+ADDRESSES_PER_LOOP = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One addressable point on the panel."""
+
+    type: str
+    loop: int
+    address: int
+    zone: str
+
+
+def zone_names(premises: Premises) -> list[str]:
+    floors = premises.floors or 1
+    return (["B1"] if floors > 3 else []) + [f"{f}F" for f in range(1, floors + 1)]
+
+
+def layout(premises: Premises, seed: int) -> list[Point]:
+    """Every point of the premises' panel, in loop/address order."""
+    rng = random.Random(stable_seed(seed, premises.id, "panel"))
+    sprinklered = PROFILES[premises.category].devices.get("sprinkler_pressure", (0, 0))[1] > 0
+    wanted: list[tuple[str, str]] = []
+    for zone in zone_names(premises):
+        wanted += [("smoke_detector", zone)] * rng.randint(3, 10)
+        wanted += [("heat_detector", zone)] * rng.randint(0, 2)
+        wanted += [("manual_call_point", zone)] * 2
+        wanted.append(("sounder", zone))
+        if sprinklered:
+            wanted.append(("sprinkler_flow_switch", zone))
+    plant = "B1" if (premises.floors or 1) > 3 else "1F"
+    wanted += [
+        ("fire_pump", plant),
+        ("fire_pump", plant),
+        ("pressure_switch", plant),
+        ("smoke_exhaust_fan", plant),
+        ("fire_door", plant),
+        ("power_supply", plant),
+        ("panel", plant),
+    ]
+    return [
+        Point(kind, 1 + i // ADDRESSES_PER_LOOP, 1 + i % ADDRESSES_PER_LOOP, zone)
+        for i, (kind, zone) in enumerate(wanted)
+    ]
