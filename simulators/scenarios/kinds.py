@@ -1,0 +1,581 @@
+"""The scenario kinds: incidents, nuisance alarms, device faults and transport faults.
+
+Each kind names what it can target and how it changes the run, and opens one ground-truth record
+(malformed input: one per injected message) saying what a correct pipeline should conclude:
+
+| expected | meaning |
+|---|---|
+| ``confirmed_fire`` | a real fire: alarms from more than one point, heat, water flow |
+| ``hazard`` | a dangerous condition from telemetry (overheating, low water, over-current) |
+| ``supervisory`` | an abnormal state of the fire system itself (valve closed) |
+| ``trouble`` | a fault of the fire system (pump failure) |
+| ``nuisance`` | an alarm that is not a fire (cooking, dust, flapping detector) |
+| ``test`` | a maintenance test window with alarms inside it |
+| ``device_fault`` | the device, not the building, is wrong (offline, stuck, drift, battery, clock) |
+| ``stored_once`` / ``accepted`` | transport noise a correct ingest absorbs (duplicates, reordering) |
+| ``dead_letter:<reason>`` | input a correct ingest refuses, with that reason |
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+
+from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation, StreamFault
+from simulators.panel import Point
+from simulators.physics import Metrics
+from simulators.scenarios.spec import ScenarioError
+
+Apply = Callable[["Context"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a kind's ``apply`` gets: the run, its target, when, for how long, and its own random stream."""
+
+    sim: Simulation
+    target: DeviceState
+    start: float
+    duration: float
+    params: dict[str, float]
+    rng: random.Random
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+    def siblings(self, *types: str) -> list[DeviceState]:
+        """Devices of the target's premises, of the given types (all types when none given)."""
+        return [s for s in self.sim.by_premises[self.target.premises.id] if not types or s.device.type in types]
+
+    def truth(self, kind: str, category: str, expected: str, **fields: object) -> GroundTruth:
+        return self.sim.truth(
+            kind, category, expected, self.start, self.end, premises_id=self.target.premises.id, **fields
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    name: str
+    category: str
+    default_duration: float
+    eligible: Callable[[Simulation, DeviceState], bool]
+    apply: Apply
+
+
+def _has(*types: str) -> Callable[[Simulation, DeviceState], bool]:
+    return lambda sim, s: s.device.type in types
+
+
+def _ramp(ctx: Context, t: float) -> float:
+    """0 at the start of the window, 1 at its end."""
+    return min(1.0, max(0.0, (t - ctx.start) / ctx.duration))
+
+
+# --- incidents ----------------------------------------------------------------------------------------
+
+
+def _fire(ctx: Context) -> None:
+    if ctx.target.device.type == "uitd":
+        _panel_fire(ctx)
+    else:
+        _smoke_alarm_fire(ctx)
+
+
+def _fire_eligible(sim: Simulation, s: DeviceState) -> bool:
+    if s.device.type == "uitd":
+        return True
+    uitd = any(o.device.type == "uitd" for o in sim.by_premises[s.premises.id])
+    return s.device.type == "smoke_alarm" and not uitd
+
+
+def _panel_fire(ctx: Context) -> None:
+    rng, sim, uitd = ctx.rng, ctx.sim, ctx.target
+    zones = sorted({p.zone for p in uitd.panel if p.type == "smoke_detector"})
+    zone = rng.choice(zones)
+    in_zone = [p for p in uitd.panel if p.zone == zone]
+    smokes = [p for p in in_zone if p.type == "smoke_detector"]
+    truth = ctx.truth("fire", "incident", "confirmed_fire", device_ids=[uitd.device.id], zone=zone)
+    t = ctx.start
+    sim.event(t, uitd, "fire_alarm", smokes[0], truth=truth)
+    for point in smokes[1 : 1 + rng.randint(1, 3)]:
+        t += rng.uniform(20, 90)
+        sim.event(t, uitd, "fire_alarm", point, truth=truth)
+    for point in [p for p in in_zone if p.type == "heat_detector"][:1]:
+        sim.event(ctx.start + rng.uniform(90, 240), uitd, "fire_alarm", point, truth=truth)
+    flow_at = ctx.start + rng.uniform(120, 360)
+    for point in [p for p in in_zone if p.type == "sprinkler_flow_switch"]:
+        sim.event(flow_at, uitd, "fire_alarm", point, detail="water flow", truth=truth)
+        pumps = [p for p in uitd.panel if p.type == "fire_pump"]
+        pump_at = flow_at + rng.uniform(10, 60)
+        sim.event(pump_at, uitd, "feedback", pumps[0], detail="sprinkler pump started", truth=truth)
+        for gauge in ctx.siblings("sprinkler_pressure"):
+            truth.device_ids.append(gauge.device.id)
+            gauge.overlays.append(Overlay(flow_at, ctx.end, _pressure_during_flow(pump_at), truth=truth))
+    for fan in [p for p in uitd.panel if p.type in ("smoke_exhaust_fan", "sounder") and p.zone in (zone, "B1", "1F")][
+        :2
+    ]:
+        sim.event(
+            ctx.start + rng.uniform(30, 120), uitd, "feedback", fan, detail="linked equipment started", truth=truth
+        )
+    _heat_up(ctx, [s for s in ctx.siblings("temperature_sensor", "smoke_alarm") if s.device.zone == zone], truth)
+
+
+def _pressure_during_flow(pump_at: float) -> Callable[[float, Metrics], None]:
+    def change(t: float, m: Metrics) -> None:
+        if "water_pressure_mpa" in m:
+            m["water_pressure_mpa"] = round(m["water_pressure_mpa"] - (0.12 if t < pump_at else 0.04), 3)
+
+    return change
+
+
+def _heat_up(ctx: Context, devices: list[DeviceState], truth: GroundTruth, delay: float = 60.0) -> None:
+    for state in devices:
+        truth.device_ids.append(state.device.id)
+        begins = ctx.start + delay
+
+        def change(t: float, m: Metrics, begins: float = begins) -> None:
+            rise = max(0.0, t - begins)
+            if "temperature_c" in m:
+                m["temperature_c"] = round(m["temperature_c"] + min(400.0, 1.5 * rise), 1)
+            if "smoke_obscuration_pct_m" in m:
+                m["smoke_obscuration_pct_m"] = round(m["smoke_obscuration_pct_m"] + min(40.0, 0.2 * (t - ctx.start)), 2)
+
+        state.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
+
+
+def _smoke_alarm_fire(ctx: Context) -> None:
+    first = ctx.target
+    truth = ctx.truth("fire", "incident", "confirmed_fire", device_ids=[], zone=first.device.zone)
+    alarms = ctx.siblings("smoke_alarm")
+    floors = {s.device.zone for s in alarms}
+    near = [s for s in alarms if s is not first and s.device.zone in floors][: ctx.rng.randint(1, 3)]
+    _heat_up(ctx, [first, *near], truth, delay=0.0)
+    ctx.sim.event(ctx.start + ctx.rng.uniform(5, 30), first, "fire_alarm", _own_point(first), truth=truth)
+    for other in near:
+        ctx.sim.event(ctx.start + ctx.rng.uniform(60, 300), other, "fire_alarm", _own_point(other), truth=truth)
+
+
+def _own_point(state: DeviceState) -> Point:
+    """An independent alarm reports itself as its own single point."""
+    kind = "gas_detector" if state.device.type == "gas_detector" else "smoke_detector"
+    return Point(kind, 0, 0, state.device.zone or "1F")
+
+
+def _electrical_overheating(ctx: Context) -> None:
+    setpoint = ctx.target.device.setpoints.get("residual_current_ma", 300.0)
+    extra_ma = setpoint * ctx.rng.uniform(1.3, 2.5)
+    extra_c = ctx.rng.uniform(45, 70)
+    truth = ctx.truth(
+        "electrical_overheating",
+        "incident",
+        "hazard",
+        device_ids=[ctx.target.device.id],
+        zone=ctx.target.device.zone,
+        details={"setpoint_ma": setpoint},
+    )
+
+    def change(t: float, m: Metrics) -> None:
+        k = _ramp(ctx, t) ** 1.5  # slow at first, then faster: insulation damage feeds itself
+        m["residual_current_ma"] = round(m["residual_current_ma"] + k * extra_ma)
+        m["cable_temp_c"] = round(m["cable_temp_c"] + k * extra_c, 1)
+
+    ctx.target.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
+
+
+def _set_pressure(level: float) -> Callable[[float, Metrics], None]:
+    def change(t: float, m: Metrics) -> None:
+        m["water_pressure_mpa"] = level
+
+    return change
+
+
+def _valve_closed(ctx: Context) -> None:
+    truth = ctx.truth(
+        "sprinkler_valve_closed",
+        "incident",
+        "supervisory",
+        device_ids=[ctx.target.device.id],
+        zone=ctx.target.device.zone,
+    )
+    ctx.target.overlays.append(
+        Overlay(ctx.start, ctx.end, _set_pressure(round(ctx.rng.uniform(0.0, 0.03), 3)), truth=truth)
+    )
+    for uitd in ctx.siblings("uitd"):
+        valve = next(p for p in uitd.panel if p.type == "pressure_switch")
+        truth.device_ids.append(uitd.device.id)
+        ctx.sim.event(
+            ctx.start + ctx.rng.uniform(1, 10), uitd, "supervisory", valve, detail="signal valve closed", truth=truth
+        )
+        ctx.sim.event(ctx.end, uitd, "supervisory_cleared", valve, detail="signal valve open", truth=truth)
+
+
+def _declining_pressure(ctx: Context, per_hour: float) -> Callable[[float, Metrics], None]:
+    def change(t: float, m: Metrics) -> None:
+        m["water_pressure_mpa"] = round(max(0.0, m["water_pressure_mpa"] - per_hour * (t - ctx.start) / 3600), 3)
+
+    return change
+
+
+def _pipe_leak(ctx: Context) -> None:
+    truth = ctx.truth("pipe_leak", "incident", "hazard", device_ids=[ctx.target.device.id], zone=ctx.target.device.zone)
+    rate = ctx.params.get("mpa_per_hour", ctx.rng.uniform(0.08, 0.25))
+    ctx.target.overlays.append(Overlay(ctx.start, ctx.end, _declining_pressure(ctx, rate), truth=truth))
+
+
+def _pump_failure(ctx: Context) -> None:
+    uitd = ctx.target
+    gauges = ctx.siblings("sprinkler_pressure", "hydrant_pressure")
+    truth = ctx.truth(
+        "pump_failure", "incident", "trouble", device_ids=[uitd.device.id] + [g.device.id for g in gauges]
+    )
+    pump = next(p for p in uitd.panel if p.type == "fire_pump")
+    ctx.sim.event(ctx.start, uitd, "fault", pump, detail="pump failed to start", truth=truth)
+    for gauge in gauges:
+        gauge.overlays.append(
+            Overlay(ctx.start, ctx.end, _declining_pressure(ctx, ctx.rng.uniform(0.03, 0.08)), truth=truth)
+        )
+
+
+def _tank_drain(ctx: Context) -> None:
+    truth = ctx.truth("tank_drain", "incident", "hazard", device_ids=[ctx.target.device.id])
+    rate = ctx.params.get("m_per_hour", ctx.rng.uniform(0.3, 1.0))
+
+    def change(t: float, m: Metrics) -> None:
+        m["tank_level_m"] = round(max(0.05, m["tank_level_m"] - rate * (t - ctx.start) / 3600), 2)
+
+    ctx.target.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
+
+
+def _ebike_overcurrent(ctx: Context) -> None:
+    truth = ctx.truth(
+        "ebike_overcurrent", "incident", "hazard", device_ids=[ctx.target.device.id], zone=ctx.target.device.zone
+    )
+    amps = ctx.rng.uniform(8, 15)
+
+    def change(t: float, m: Metrics) -> None:
+        m["charging_current_a"] = round(amps + ctx.rng.gauss(0, 0.2), 2)
+        m["temperature_c"] = round(m["temperature_c"] + min(60.0, 0.05 * (t - ctx.start)), 1)
+
+    ctx.target.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
+    ctx.sim.event(
+        ctx.start + ctx.rng.uniform(5, 30), ctx.target, "fault", None, detail="charging over-current", truth=truth
+    )
+
+
+# --- nuisance -----------------------------------------------------------------------------------------
+
+
+def _cooking(ctx: Context) -> None:
+    state = ctx.target
+    if state.device.type == "uitd":
+        point = ctx.rng.choice([p for p in state.panel if p.type == "smoke_detector"])
+        truth = ctx.truth("cooking_nuisance", "nuisance", "nuisance", device_ids=[state.device.id], zone=point.zone)
+        ctx.sim.event(ctx.start, state, "fire_alarm", point, detail=None, truth=truth)
+        ctx.sim.event(ctx.start + ctx.rng.uniform(120, 360), state, "reset", None, truth=truth)
+        return
+    truth = ctx.truth("cooking_nuisance", "nuisance", "nuisance", device_ids=[state.device.id], zone=state.device.zone)
+
+    def change(t: float, m: Metrics) -> None:
+        if "smoke_obscuration_pct_m" in m:
+            m["smoke_obscuration_pct_m"] = round(m["smoke_obscuration_pct_m"] + 4.0, 2)
+
+    state.overlays.append(Overlay(ctx.start, ctx.start + 300, change, truth=truth))
+    ctx.sim.event(ctx.start, state, "fire_alarm", _own_point(state), truth=truth)
+
+
+def _maintenance_test(ctx: Context) -> None:
+    uitd = ctx.target
+    truth = ctx.truth("maintenance_test", "nuisance", "test", device_ids=[uitd.device.id])
+    panel = next(p for p in uitd.panel if p.type == "panel")
+    ctx.sim.event(ctx.start, uitd, "test", panel, detail="maintenance test begins", truth=truth)
+    detectors = [p for p in uitd.panel if p.type in ("smoke_detector", "heat_detector", "manual_call_point")]
+    for point in ctx.rng.sample(detectors, min(len(detectors), ctx.rng.randint(2, 5))):
+        ctx.sim.event(ctx.start + ctx.rng.uniform(0.1, 0.9) * ctx.duration, uitd, "fire_alarm", point, truth=truth)
+    ctx.sim.event(ctx.end, uitd, "reset", panel, detail="maintenance test ends", truth=truth)
+
+
+def _flapping(ctx: Context) -> None:
+    uitd = ctx.target
+    point = ctx.rng.choice([p for p in uitd.panel if p.type == "smoke_detector"])
+    truth = ctx.truth(
+        "flapping_detector",
+        "nuisance",
+        "nuisance",
+        device_ids=[uitd.device.id],
+        zone=point.zone,
+        details={"loop": point.loop, "address": point.address},
+    )
+    t = ctx.start
+    while t < ctx.end:
+        ctx.sim.event(t, uitd, "fire_alarm", point, truth=truth)
+        t += ctx.rng.uniform(20, 90)
+        ctx.sim.event(t, uitd, "reset", None, truth=truth)
+        t += ctx.rng.uniform(60, 600)
+
+
+# --- device faults --------------------------------------------------------------------------------------
+
+
+def _device_fault(name: str, **overlay: object) -> Apply:
+    def apply(ctx: Context) -> None:
+        truth = ctx.truth(name, "device_fault", "device_fault", device_ids=[ctx.target.device.id])
+        ctx.target.overlays.append(Overlay(ctx.start, ctx.end, truth=truth, **overlay))  # type: ignore[arg-type]
+
+    return apply
+
+
+def _stuck(ctx: Context) -> None:
+    truth = ctx.truth("stuck_value", "device_fault", "device_fault", device_ids=[ctx.target.device.id])
+    frozen: Metrics = {}
+
+    def change(t: float, m: Metrics) -> None:
+        if not frozen:
+            frozen.update({k: v for k, v in m.items() if k != "battery_pct"})
+        m.update(frozen)
+
+    ctx.target.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
+
+
+_MAIN_METRIC: Final = {
+    "electrical_monitor": ("residual_current_ma", 60.0),
+    "sprinkler_pressure": ("water_pressure_mpa", 0.05),
+    "hydrant_pressure": ("water_pressure_mpa", 0.05),
+    "tank_level": ("tank_level_m", 0.3),
+    "smoke_alarm": ("smoke_obscuration_pct_m", 1.0),
+    "gas_detector": ("gas_lel_pct", 3.0),
+    "temperature_sensor": ("temperature_c", 6.0),
+    "ebike_charger": ("temperature_c", 6.0),
+}
+
+
+def _drift(ctx: Context) -> None:
+    metric, per_hour = _MAIN_METRIC[ctx.target.device.type]
+    per_hour *= ctx.params.get("scale", 1.0) * ctx.rng.choice((-1.0, 1.0))
+    truth = ctx.truth(
+        "drift",
+        "device_fault",
+        "device_fault",
+        device_ids=[ctx.target.device.id],
+        details={"metric": metric, "per_hour": per_hour},
+    )
+
+    def change(t: float, m: Metrics) -> None:
+        if metric in m:
+            m[metric] = m[metric] + per_hour * (t - ctx.start) / 3600
+
+    ctx.target.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
+
+
+def _low_battery(ctx: Context) -> None:
+    state = ctx.target
+    truth = ctx.truth("low_battery", "device_fault", "device_fault", device_ids=[state.device.id])
+
+    def drain(t: float) -> None:
+        state.model.battery = ctx.rng.uniform(5, 15)
+        state.model.battery_loss_per_day = 5.0
+
+    ctx.sim.at(ctx.start, drain)
+    state.overlays.append(Overlay(ctx.start, ctx.end, truth=truth))
+
+
+def _clock_skew(ctx: Context) -> None:
+    skew = ctx.params.get("seconds", ctx.rng.choice((-1.0, 1.0)) * ctx.rng.uniform(600, 2 * 86400))
+    truth = ctx.truth(
+        "clock_skew",
+        "device_fault",
+        "device_fault",
+        device_ids=[ctx.target.device.id],
+        details={"skew_s": round(skew, 3)},
+    )
+    ctx.target.overlays.append(Overlay(ctx.start, ctx.end, skew_s=skew, truth=truth))
+
+
+# --- transport faults -----------------------------------------------------------------------------------
+
+
+def _stream_fault(name: str, mode: str, expected: str, delay: tuple[float, float], share: float) -> Apply:
+    def apply(ctx: Context) -> None:
+        devices = [s.device.id for s in ctx.siblings()]
+        truth = ctx.truth(name, "transport_fault", expected, device_ids=devices)
+        ctx.sim.stream_faults.append(
+            StreamFault(
+                ctx.start,
+                ctx.end,
+                mode,
+                ctx.rng.uniform(*delay),
+                ctx.params.get("share", share),
+                truth,
+                frozenset(devices),
+            )
+        )
+
+    return apply
+
+
+# (reason a correct ingest gives, topic channel or None for the target's telemetry topic, payload)
+_MALFORMED: Final[tuple[tuple[str, str | None, bytes], ...]] = (
+    ("bad_json", None, b'{"seq": 1, "ts": 1767571200000, "metrics": {"residual_current_ma": 12'),
+    ("not_utf8", None, b'{"seq": 1, "ts": 1767571200000, "metrics": {"residual_current_ma": 1\xff}}'),
+    ("schema", None, b'{"ts": 1767571200000, "metrics": {"residual_current_ma": 120}}'),
+    ("schema", None, b'{"seq": "one", "ts": 1767571200000, "metrics": {"residual_current_ma": 120}}'),
+    ("unknown_metric", None, b'{"seq": 1, "ts": 1767571200000, "metrics": {"leakage": 120}}'),
+    ("out_of_range", None, b'{"seq": 1, "ts": 1767571200000, "metrics": {"battery_pct": 250}}'),
+    ("bad_timestamp", None, b'{"seq": 1, "ts": "2026-01-05T08:00:00", "metrics": {"battery_pct": 50}}'),
+    ("unknown_channel", "alarms", b'{"seq": 1, "ts": 1767571200000, "state": "online"}'),
+)
+
+
+def _malformed(ctx: Context) -> None:
+    state = ctx.target
+    t = ctx.start
+    for reason, channel, payload in _MALFORMED:
+        truth = ctx.sim.truth(
+            "malformed",
+            "transport_fault",
+            f"dead_letter:{reason}",
+            t,
+            t,
+            premises_id=state.premises.id,
+            device_ids=[state.device.id],
+        )
+        topic = (
+            state.topics["telemetry"]
+            if channel is None
+            else state.topics["telemetry"].rsplit("/", 1)[0] + "/" + channel
+        )
+        ctx.sim.inject(t, topic, payload, truth)
+        t += ctx.rng.uniform(1, 10)
+    truth = ctx.sim.truth("malformed", "transport_fault", "dead_letter:bad_topic", t, t, premises_id=state.premises.id)
+    ctx.sim.inject(t, f"fw/v1/{state.premises.id}/bad device id/telemetry", _valid(1, t), truth)
+
+
+def _valid(seq: int, t: float) -> bytes:
+    return msgspec.json.encode({"seq": seq, "ts": int(t * 1000), "metrics": {"battery_pct": 50.0}})
+
+
+def _unknown_device(ctx: Context) -> None:
+    ghost = f"GHOST-{ctx.rng.randrange(16**8):08x}"
+    truth = ctx.truth("unknown_device", "transport_fault", "dead_letter:unknown_device", device_ids=[ghost])
+    t = ctx.start
+    for seq in range(1, int(ctx.params.get("count", 5)) + 1):
+        ctx.sim.inject(t, f"fw/v1/{ctx.target.premises.id}/{ghost}/telemetry", _valid(seq, t), truth, ghost, seq)
+        t += ctx.rng.uniform(5, 60)
+
+
+def _topic_mismatch(ctx: Context) -> None:
+    state = ctx.target
+    other = ctx.rng.choice([p for p in ctx.sim.premises if p != state.premises.id] or ["P-ELSEWHERE"])
+    truth = ctx.truth(
+        "topic_mismatch",
+        "transport_fault",
+        "dead_letter:premises_mismatch",
+        device_ids=[state.device.id],
+        details={"topic_premises": other},
+    )
+    t = ctx.start
+    for seq in range(1, int(ctx.params.get("count", 3)) + 1):
+        ctx.sim.inject(t, f"fw/v1/{other}/{state.device.id}/telemetry", _valid(10**9 + seq, t), truth)
+        t += ctx.rng.uniform(5, 60)
+
+
+def _oversize(ctx: Context) -> None:
+    state = ctx.target
+    truth = ctx.truth("oversize", "transport_fault", "dead_letter:oversize", device_ids=[state.device.id])
+    padding = "x" * (70 * 1024)
+    payload = msgspec.json.encode(
+        {"seq": 1, "ts": int(ctx.start * 1000), "metrics": {"battery_pct": 50.0}, "padding": padding}
+    )
+    ctx.sim.inject(ctx.start, state.topics["telemetry"], payload, truth)
+
+
+_ANY = _has(
+    "uitd",
+    "electrical_monitor",
+    "sprinkler_pressure",
+    "hydrant_pressure",
+    "tank_level",
+    "smoke_alarm",
+    "gas_detector",
+    "ebike_charger",
+    "temperature_sensor",
+)
+_TELEMETRY = _has(
+    "electrical_monitor",
+    "sprinkler_pressure",
+    "hydrant_pressure",
+    "tank_level",
+    "smoke_alarm",
+    "gas_detector",
+    "ebike_charger",
+    "temperature_sensor",
+)
+
+
+def _has_gauges(sim: Simulation, s: DeviceState) -> bool:
+    gauges = ("sprinkler_pressure", "hydrant_pressure")
+    return s.device.type == "uitd" and any(o.device.type in gauges for o in sim.by_premises[s.premises.id])
+
+
+KINDS: Final[dict[str, Kind]] = {
+    k.name: k
+    for k in (
+        Kind("fire", "incident", 1800, _fire_eligible, _fire),
+        Kind("electrical_overheating", "incident", 7200, _has("electrical_monitor"), _electrical_overheating),
+        Kind("sprinkler_valve_closed", "incident", 3 * 3600, _has("sprinkler_pressure"), _valve_closed),
+        Kind("pipe_leak", "incident", 3 * 3600, _has("sprinkler_pressure", "hydrant_pressure"), _pipe_leak),
+        Kind("pump_failure", "incident", 4 * 3600, _has_gauges, _pump_failure),
+        Kind("tank_drain", "incident", 4 * 3600, _has("tank_level"), _tank_drain),
+        Kind("ebike_overcurrent", "incident", 1800, _has("ebike_charger"), _ebike_overcurrent),
+        Kind("cooking_nuisance", "nuisance", 600, _has("uitd", "smoke_alarm"), _cooking),
+        Kind("maintenance_test", "nuisance", 1800, _has("uitd"), _maintenance_test),
+        Kind("flapping_detector", "nuisance", 2 * 3600, _has("uitd"), _flapping),
+        Kind("offline", "device_fault", 2 * 3600, _ANY, _device_fault("offline", silent=True)),
+        Kind("stuck_value", "device_fault", 3 * 3600, _TELEMETRY, _stuck),
+        Kind("drift", "device_fault", 6 * 3600, _TELEMETRY, _drift),
+        Kind(
+            "low_battery",
+            "device_fault",
+            6 * 3600,
+            _has(
+                "sprinkler_pressure",
+                "hydrant_pressure",
+                "tank_level",
+                "smoke_alarm",
+                "gas_detector",
+                "temperature_sensor",
+            ),
+            _low_battery,
+        ),
+        Kind("clock_skew", "device_fault", 3600, _ANY, _clock_skew),
+        Kind(
+            "duplicates",
+            "transport_fault",
+            1800,
+            _ANY,
+            _stream_fault("duplicates", "duplicate", "stored_once", (0.05, 5.0), 0.3),
+        ),
+        Kind(
+            "out_of_order",
+            "transport_fault",
+            1800,
+            _ANY,
+            _stream_fault("out_of_order", "delay", "accepted", (30.0, 300.0), 0.3),
+        ),
+        Kind("malformed", "transport_fault", 120, _TELEMETRY, _malformed),
+        Kind("unknown_device", "transport_fault", 600, _ANY, _unknown_device),
+        Kind("topic_mismatch", "transport_fault", 600, _TELEMETRY, _topic_mismatch),
+        Kind("oversize", "transport_fault", 1, _TELEMETRY, _oversize),
+    )
+}
+
+
+def check_kind(name: str, where: str) -> Kind:
+    kind = KINDS.get(name)
+    if kind is None:
+        raise ScenarioError(f"{where}: field 'kind': unknown kind {name!r}; valid kinds are {', '.join(KINDS)}")
+    return kind
