@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from firewarden import __version__
-from firewarden.cli import config, db, registry, services
+from firewarden.cli import config, db, registry, services, simulate
 from firewarden.cli._context import console_err
 from firewarden.errors import FirewardenError, SettingsError
 from firewarden.settings import load_settings
@@ -30,6 +30,7 @@ app = typer.Typer(
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(registry.app, name="registry")
+app.add_typer(simulate.app, name="simulate")
 app.command("broker")(services.broker)
 
 

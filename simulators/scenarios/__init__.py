@@ -11,7 +11,7 @@ import msgspec
 
 from simulators.engine import DeviceState, GroundTruth, Simulation
 from simulators.physics import stable_seed
-from simulators.scenarios.kinds import KINDS, Context, Kind, check_kind
+from simulators.scenarios.kinds import KINDS, Context, Kind, background, check_kind
 from simulators.scenarios.spec import Scenario, ScenarioError, ScenarioEvent, load_scenario, parse_duration
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioEvent",
     "apply_scenario",
+    "background",
     "load_scenario",
     "parse_duration",
     "write_ground_truth",

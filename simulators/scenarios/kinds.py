@@ -27,7 +27,7 @@ import msgspec
 
 from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation, StreamFault
 from simulators.panel import Point
-from simulators.physics import Metrics
+from simulators.physics import Metrics, stable_seed
 from simulators.scenarios.spec import ScenarioError
 
 Apply = Callable[["Context"], None]
@@ -491,6 +491,44 @@ def _oversize(ctx: Context) -> None:
         {"seq": 1, "ts": int(ctx.start * 1000), "metrics": {"battery_pct": 50.0}, "padding": padding}
     )
     ctx.sim.inject(ctx.start, state.topics["telemetry"], payload, truth)
+
+
+# --- background: what panels do on an ordinary day ---------------------------------------------------------
+
+# (opening event, closing event, expected, rate per panel per day, shortest and longest duration in hours)
+_BACKGROUND: Final = (
+    ("fault", "fault_cleared", "trouble", 0.05, 0.5, 30.0),
+    ("disabled", "enabled", "disabled", 0.02, 1.0, 8.0),
+    ("supervisory", "supervisory_cleared", "supervisory", 0.01, 0.2, 2.0),
+)
+
+
+def background(sim: Simulation) -> None:
+    """Ordinary panel life: faults that clear, points disabled for work, brief supervisory states.
+
+    Each occurrence is a Poisson arrival per panel, recorded in ground truth as category ``background``.
+    """
+    for state in sorted((s for s in sim.devices.values() if s.device.type == "uitd"), key=lambda s: s.device.id):
+        rng = random.Random(stable_seed(sim.seed, "background", state.device.id))
+        points = [p for p in state.panel if p.type != "panel"]
+        for opening, closing, expected, per_day, shortest_h, longest_h in _BACKGROUND:
+            t = sim.start + rng.expovariate(per_day / 86400)
+            while t < sim.end:
+                point = rng.choice(points)
+                end = t + rng.uniform(shortest_h, longest_h) * 3600
+                truth = sim.truth(
+                    opening,
+                    "background",
+                    expected,
+                    t,
+                    end,
+                    premises_id=state.premises.id,
+                    device_ids=[state.device.id],
+                    zone=point.zone,
+                )
+                sim.event(t, state, opening, point, truth=truth)
+                sim.event(end, state, closing, point, truth=truth)
+                t += rng.expovariate(per_day / 86400)
 
 
 _ANY = _has(

@@ -1,0 +1,215 @@
+"""``firewarden simulate``: generate a fleet, run scenarios over MQTT, replay a recorded stream.
+
+The simulators are a stage: they are imported inside the commands, never when the CLI loads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from firewarden.cli._context import console, settings_of
+from firewarden.services import mqtt_url
+from firewarden.settings import MqttUrl
+
+if TYPE_CHECKING:
+    from simulators.engine import Outgoing
+    from simulators.publisher import PublishOptions, PublishStats
+
+app = typer.Typer(help="Simulated fleets and scenarios: fleet, run, replay.", no_args_is_help=True)
+
+QosOption = Annotated[int, typer.Option("--qos", min=0, max=1, help="MQTT QoS: 0 or 1.")]
+ProtocolOption = Annotated[str, typer.Option("--mqtt-protocol", help="5 or 3.1.1.")]
+SpeedOption = Annotated[float, typer.Option(min=0, help="Simulated seconds per wall second; 0 = as fast as possible.")]
+RateOption = Annotated[float | None, typer.Option(min=0.001, help="At most this many messages per second.")]
+ConnectionsOption = Annotated[int, typer.Option(min=1, help="Client connections shared by all devices.")]
+
+
+@app.command("fleet")
+def fleet_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Registry file to write (.yaml or .json).")],
+    premises: Annotated[int, typer.Option(min=1, help="How many premises.")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same fleet.")] = 1,
+    roster_start: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day of the duty roster.")
+    ] = None,
+    roster_days: Annotated[int, typer.Option(min=1, max=366, help="Days of duty roster.")] = 7,
+) -> None:
+    """Write a registry file of a generated city: premises, devices, jurisdictions, inspectors, roster."""
+    from firewarden import registry
+    from simulators.fleet import generate_fleet
+
+    fmt = registry.format_of(output)
+    start: date | None = roster_start.date() if roster_start else None
+    fleet = generate_fleet(premises, seed, roster_start=start, roster_days=roster_days)
+    output.write_text(registry.dump(fleet, fmt), encoding="utf-8")
+    console.print(
+        f"wrote {output}: {len(fleet.premises)} premises, {len(fleet.devices)} devices, "
+        f"{len(fleet.inspectors)} inspectors, {len(fleet.jurisdictions)} jurisdictions"
+    )
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    fleet: Annotated[Path, typer.Option(help="Registry file of the fleet (from `simulate fleet`).")],
+    scenario: Annotated[Path | None, typer.Option(help="Scenario file (docs/simulators.md).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the run.")] = 1,
+    start: Annotated[
+        datetime | None,
+        typer.Option(help="Simulated start, ISO 8601 with offset. Default: now, or now - duration when speed != 1."),
+    ] = None,
+    duration: Annotated[str | None, typer.Option(help="Simulated duration: 90s, 20m, 2h, 1d.")] = None,
+    speed: SpeedOption = 1.0,
+    rate: RateOption = None,
+    qos: QosOption = 1,
+    mqtt_protocol: ProtocolOption = "5",
+    connections: ConnectionsOption = 4,
+    per_device: Annotated[bool, typer.Option(help="One connection per device (client id = device id).")] = False,
+    password_template: Annotated[str | None, typer.Option(help="Per-device password; {device_id} is replaced.")] = None,
+    ground_truth: Annotated[Path, typer.Option(help="Where to write the ground truth (JSONL).")] = Path(
+        "ground_truth.jsonl"
+    ),
+    record_to: Annotated[Path | None, typer.Option("--record", help="Also write the stream here.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Generate (and record) without connecting to a broker.")] = False,
+    background: Annotated[bool, typer.Option(help="Ordinary panel faults and disables besides the scenario.")] = True,
+) -> None:
+    """Run the fleet (and a scenario) over MQTT, writing ground truth; deterministic for a seed and start."""
+    from firewarden import registry
+    from simulators.engine import Simulation
+    from simulators.scenarios import Scenario, apply_scenario, load_scenario, parse_duration, write_ground_truth
+    from simulators.scenarios import background as add_background
+
+    spec = load_scenario(scenario) if scenario else Scenario()
+    seconds = parse_duration(duration) if duration else spec.duration
+    begin = _start_of(start or spec.start, seconds, speed)
+    sim = Simulation(registry.load(fleet), seed=seed, start=begin, duration=seconds)
+    if background:
+        add_background(sim)
+    apply_scenario(sim, spec)
+    options = None if dry_run else _options(qos, mqtt_protocol, connections, per_device, password_template, speed, rate)
+    with ExitStack() as stack:
+        stream: Iterator[Outgoing] = sim.messages()
+        if record_to is not None:
+            from simulators.recording import record
+
+            stream = record(stream, stack.enter_context(record_to.open("wb")))
+        stats = _send(ctx, stream, options, begin, seconds)
+        with ground_truth.open("wb") as out:
+            written = write_ground_truth(sim.truths, out)
+    console.print(
+        f"{stats.sent:,} messages, {stats.errors} errors, {stats.reconnects} reconnects; "
+        f"{written} ground-truth records in {ground_truth}"
+    )
+
+
+@app.command("replay")
+def replay_command(
+    ctx: typer.Context,
+    stream_file: Annotated[Path, typer.Argument(help="A stream written by `simulate run --record`.")],
+    speed: SpeedOption = 1.0,
+    rate: RateOption = None,
+    qos: QosOption = 1,
+    mqtt_protocol: ProtocolOption = "5",
+    connections: ConnectionsOption = 4,
+) -> None:
+    """Publish a recorded stream again, at its own pace times ``--speed``."""
+    from simulators.recording import read
+
+    first = next(read(stream_file), None)
+    if first is None:
+        console.print(f"{stream_file} holds no messages")
+        return
+    options = _options(qos, mqtt_protocol, connections, False, None, speed, rate)
+    stats = _send(ctx, read(stream_file), options, first.at, None)
+    console.print(f"{stats.sent:,} messages replayed, {stats.errors} errors, {stats.reconnects} reconnects")
+
+
+def _start_of(given: datetime | None, seconds: float, speed: float) -> float:
+    if given is not None:
+        if given.tzinfo is None:
+            raise typer.BadParameter("the start needs an offset, as in 2026-01-05T08:00:00+08:00", param_hint="--start")
+        return given.timestamp()
+    now = float(int(time.time()))
+    # Faster than real time, the run ends now instead of running into the future: its timestamps stay
+    # plausible to an ingest that refuses messages from the future.
+    return now if speed == 1.0 else now - seconds
+
+
+def _options(
+    qos: int,
+    protocol: str,
+    connections: int,
+    per_device: bool,
+    password_template: str | None,
+    speed: float,
+    rate: float | None,
+) -> Callable[[MqttUrl], PublishOptions]:
+    """Checks the publishing flags now; the broker's URL is known only once it runs."""
+    from simulators.publisher import PublishOptions
+
+    if protocol not in ("5", "3.1.1"):
+        raise typer.BadParameter(f"valid values are 5 or 3.1.1, got {protocol!r}", param_hint="--mqtt-protocol")
+    chosen: Literal["5", "3.1.1"] = "5" if protocol == "5" else "3.1.1"
+    level: Literal[0, 1] = 1 if qos else 0
+
+    def build(url: MqttUrl) -> PublishOptions:
+        return PublishOptions(
+            url=url,
+            qos=level,
+            protocol=chosen,
+            connections=connections,
+            per_device=per_device,
+            password_template=password_template,
+            speed=speed,
+            rate=rate,
+        )
+
+    build(MqttUrl("localhost", 1883, tls=False))  # fail on a bad flag before any work is done
+    return build
+
+
+def _send(
+    ctx: typer.Context,
+    stream: Iterator[Outgoing],
+    options: Callable[[MqttUrl], PublishOptions] | None,
+    sim_start: float,
+    sim_seconds: float | None,
+) -> PublishStats:
+    from simulators.publisher import Publisher, PublishStats
+
+    if options is None:  # dry run: generate (and record) only
+        stats = PublishStats()
+        for _ in stream:
+            stats.sent += 1
+        return stats
+    with mqtt_url(settings_of(ctx)) as url, _progress(sim_start, sim_seconds) as show, Publisher(options(url)) as pub:
+        return pub.publish(stream, sim_start=sim_start, progress=show)
+
+
+@contextmanager
+def _progress(sim_start: float, sim_seconds: float | None) -> Iterator[Callable[[PublishStats], None]]:
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[line]}"), TimeElapsedColumn()]
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("simulating", total=sim_seconds or None, line="")
+        last_log = [time.monotonic()]
+
+        def show(stats: PublishStats) -> None:
+            simulated = datetime.fromtimestamp(stats.sim_time, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            line = (
+                f"sent {stats.sent:,} ({stats.rate():,.0f}/s), acked {stats.done:,}, errors {stats.errors}, "
+                f"reconnects {stats.reconnects}, sim {simulated}Z"
+            )
+            progress.update(task, completed=max(0.0, stats.sim_time - sim_start), line=line)
+            if not console.is_terminal and time.monotonic() - last_log[0] >= 10:
+                console.print(line)
+                last_log[0] = time.monotonic()
+
+        yield show
