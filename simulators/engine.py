@@ -176,6 +176,14 @@ class Simulation:
 
         self.at(t, send)
 
+    def burst(self, state: DeviceState, start: float, end: float, every: float) -> None:
+        """Extra reports from ``state`` every ``every`` seconds in [start, end): a sensor's change-of-value
+        and alarm-mode reporting, which real IoT sensors do instead of waiting for their next interval."""
+        t = start
+        while t < min(end, self.end):
+            self.at(t, lambda now: self._report(state, now))
+            t += every
+
     def inject(
         self,
         t: float,

@@ -63,7 +63,8 @@ class PublishOptions:
 
 @dataclass(slots=True)
 class PublishStats:
-    """Counts so far. ``sent`` = handed to the client library; ``done`` = written (QoS 0) or acknowledged (QoS 1)."""
+    """Counts so far. ``sent`` = handed to the client library; ``done`` = written (QoS 0) or acknowledged
+    (QoS 1); ``errors`` = refused by the client library or, under MQTT 5, by the broker."""
 
     sent: int = 0
     done: int = 0
@@ -145,6 +146,8 @@ class _Connection:
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         with self._done:
             self._stats.done += 1
+            if reason.is_failure:  # MQTT 5 PUBACK refusing it, e.g. "Not authorized" by an ACL
+                self._stats.errors += 1
             self._done.notify_all()
 
 

@@ -116,6 +116,7 @@ def _panel_fire(ctx: Context) -> None:
         for gauge in ctx.siblings("sprinkler_pressure"):
             truth.device_ids.append(gauge.device.id)
             gauge.overlays.append(Overlay(flow_at, ctx.end, _pressure_during_flow(pump_at), truth=truth))
+            sim.burst(gauge, flow_at + 5, ctx.end, 60)
     for fan in [p for p in uitd.panel if p.type in ("smoke_exhaust_fan", "sounder") and p.zone in (zone, "B1", "1F")][
         :2
     ]:
@@ -137,6 +138,7 @@ def _heat_up(ctx: Context, devices: list[DeviceState], truth: GroundTruth, delay
     for state in devices:
         truth.device_ids.append(state.device.id)
         begins = ctx.start + delay
+        ctx.sim.burst(state, begins, ctx.end, 60)
 
         def change(t: float, m: Metrics, begins: float = begins) -> None:
             rise = max(0.0, t - begins)
@@ -262,6 +264,7 @@ def _ebike_overcurrent(ctx: Context) -> None:
         m["temperature_c"] = round(m["temperature_c"] + min(60.0, 0.05 * (t - ctx.start)), 1)
 
     ctx.target.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
+    ctx.sim.burst(ctx.target, ctx.start + 1, ctx.end, 30)  # monitored sockets report within 30 s (GB 31252)
     ctx.sim.event(
         ctx.start + ctx.rng.uniform(5, 30), ctx.target, "fault", None, detail="charging over-current", truth=truth
     )
@@ -285,6 +288,7 @@ def _cooking(ctx: Context) -> None:
             m["smoke_obscuration_pct_m"] = round(m["smoke_obscuration_pct_m"] + 4.0, 2)
 
     state.overlays.append(Overlay(ctx.start, ctx.start + 300, change, truth=truth))
+    ctx.sim.burst(state, ctx.start + 1, ctx.start + 300, 60)
     ctx.sim.event(ctx.start, state, "fire_alarm", _own_point(state), truth=truth)
 
 
