@@ -45,13 +45,12 @@ def test_heights_and_credit_are_a_realistic_mix() -> None:
     credit = Counter(p.credit_status for p in fleet.premises)
     assert credit["normal"] > credit["trustworthy"] > credit["untrustworthy"] > 0
     risky = {"rental_housing", "multi_use"}
+
     def share(cats):
-        return (
-            sum(p.credit_status == "untrustworthy" for p in fleet.premises if p.category in cats)
-            / max(
-                1, sum(p.category in cats for p in fleet.premises)
-            )
+        return sum(p.credit_status == "untrustworthy" for p in fleet.premises if p.category in cats) / max(
+            1, sum(p.category in cats for p in fleet.premises)
         )
+
     assert share(risky) > share(set(CATEGORIES) - risky)
 
 
