@@ -226,14 +226,18 @@ class EbikeModel(Model):
 
     session_p: float = 0.75
     seed: int = 0
+    sessions: dict[int, tuple[float, float, float] | None] = field(default_factory=dict)
 
     def session(self, day: int) -> tuple[float, float, float] | None:
-        """(start, end, current) of the session beginning on local ``day``, or None."""
-        rng = random.Random(self.seed ^ day)
-        if rng.random() > self.session_p:
-            return None
-        start = day * DAY_S - LOCAL_OFFSET_S + rng.uniform(18, 23.5) * 3600
-        return start, start + rng.uniform(3, 7) * 3600, rng.uniform(2.0, 3.5)
+        """(start, end, current) of the session beginning on local ``day``, or None. Fixed per day."""
+        if day not in self.sessions:
+            rng = random.Random(self.seed ^ day)
+            if rng.random() > self.session_p:
+                self.sessions[day] = None
+            else:
+                start = day * DAY_S - LOCAL_OFFSET_S + rng.uniform(18, 23.5) * 3600
+                self.sessions[day] = (start, start + rng.uniform(3, 7) * 3600, rng.uniform(2.0, 3.5))
+        return self.sessions[day]
 
     def charging_current(self, t: float) -> float:
         for day in (local_day(t), local_day(t) - 1):

@@ -6,8 +6,9 @@
   connection: meant for hundreds of devices, not tens of thousands).
 - **Pacing.** Messages leave when their simulated time comes, scaled by ``speed`` (simulated seconds
   per wall second; 0 = as fast as possible), and never faster than ``rate`` messages/s when set.
-- **Reconnect and resume.** paho reconnects on its own; sessions are persistent (MQTT 5 session
-  expiry, or clean_session off for 3.1.1), so QoS 1 messages not yet acknowledged are sent again.
+- **Reconnect and resume.** A lost connection is retried with backoff (0.5 s doubling to 10 s);
+  sessions are persistent (MQTT 5 session expiry, or clean_session off for 3.1.1), so QoS 1 messages
+  not yet acknowledged are sent again after the reconnect.
 - **Backpressure.** No more than ``max_outstanding`` messages may be handed to paho and not yet
   written (QoS 0) or acknowledged (QoS 1); beyond that the publisher waits, so a broker that is
   down or slow stops the simulation instead of filling memory.
@@ -15,7 +16,7 @@
 
 from __future__ import annotations
 
-import threading
+import select
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -33,6 +34,10 @@ from simulators.engine import Outgoing
 
 SESSION_EXPIRY_S = 3600
 CONNECT_TIMEOUT_S = 15.0
+KEEPALIVE_S = 30
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 10.0
+_LINK_DOWN = (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
 
 
 class PublishError(FirewardenError):
@@ -79,14 +84,10 @@ class PublishStats:
 
 
 class _Connection:
+    """One paho client, driven from the publishing thread (no network thread: no lock contention)."""
+
     def __init__(
-        self,
-        options: PublishOptions,
-        client_id: str,
-        username: str | None,
-        password: str | None,
-        stats: PublishStats,
-        done: threading.Condition,
+        self, options: PublishOptions, client_id: str, username: str | None, password: str | None, stats: PublishStats
     ) -> None:
         protocol = mqtt.MQTTv5 if options.protocol == "5" else mqtt.MQTTv311
         self.client = mqtt.Client(
@@ -97,62 +98,115 @@ class _Connection:
         )
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         if username is not None:
             self.client.username_pw_set(username, password)
         if options.url.tls:
             self.client.tls_set()
-        self.connected = threading.Event()
+        self.connected = False
         self.refused: str | None = None
+        self._url = options.url
         self._stats = stats
-        self._done = done
         self._ever_connected = False
+        self._retry_at = 0.0
+        self._backoff = RECONNECT_MIN_S
+        self._protocol = protocol
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
-        self.client.on_publish = self._on_publish
-        self._protocol = protocol
+        if options.qos == 1:
+            # QoS 0 needs no callback: a message is done once paho has written it (see Publisher._send);
+            # paho's callback would build two objects per message.
+            self.client.on_publish = self._on_publish
 
-    def start(self, url: MqttUrl) -> None:
-        properties = None
-        if self._protocol == mqtt.MQTTv5:
-            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            properties.SessionExpiryInterval = SESSION_EXPIRY_S
+    def start(self) -> None:
+        """Connect and wait for the broker's answer."""
         try:
             if self._protocol == mqtt.MQTTv5:
-                self.client.connect(url.host, url.port, keepalive=30, clean_start=False, properties=properties)
+                properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+                properties.SessionExpiryInterval = SESSION_EXPIRY_S
+                self.client.connect(
+                    self._url.host, self._url.port, keepalive=KEEPALIVE_S, clean_start=False, properties=properties
+                )
             else:
-                self.client.connect(url.host, url.port, keepalive=30)
+                self.client.connect(self._url.host, self._url.port, keepalive=KEEPALIVE_S)
         except OSError as exc:
-            raise PublishError(f"cannot reach the MQTT broker at {url}: {exc}") from None
-        self.client.loop_start()
+            raise PublishError(f"cannot reach the MQTT broker at {self._url}: {exc}") from None
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while not self.connected and self.refused is None and time.monotonic() < deadline:
+            self._pump(0.05)
+
+    def service(self, now: float, timeout: float = 0.0) -> None:
+        """Read acknowledgements, write what is pending, keep the connection alive; reconnect when lost."""
+        if self.connected:
+            if self._pump(timeout):
+                return
+            self.connected = False
+            self._retry_at = now
+        if now >= self._retry_at:
+            try:
+                self.client.reconnect()
+                self._pump(0.05)
+            except OSError:
+                self._retry_at = now + self._backoff
+                self._backoff = min(RECONNECT_MAX_S, self._backoff * 2)
+                return
+        if not self.connected and timeout > 0:
+            time.sleep(min(timeout, 0.05))
+
+    def pending_writes(self) -> bool:
+        return self.client.want_write()
+
+    def _pump(self, timeout: float) -> bool:
+        """One turn of paho's external loop (select, read, write, keep-alive). False when the link is lost.
+
+        The external loop, rather than ``loop()``, spares paho's wake-up socket pair: one system call
+        less per message.
+        """
+        sock = self.client.socket()
+        if sock is None:
+            return False
+        try:
+            readable, writable, _ = select.select([sock], [sock] if self.client.want_write() else [], [], timeout)
+        except (OSError, ValueError):  # the socket was closed under us
+            return False
+        ok = mqtt.MQTT_ERR_SUCCESS
+        if readable and self.client.loop_read() != ok:
+            return False
+        if writable and self.client.loop_write() != ok:
+            return False
+        return self.client.loop_misc() == ok
 
     def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        if self.connected:
+            self.client.disconnect()
+            self._pump(0.05)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if reason.is_failure:
             self.refused = str(reason)
-            self.connected.set()  # wake the waiter, which reads `refused`
             return
         if self._ever_connected:
             self._stats.reconnects += 1
         self._ever_connected = True
-        self.connected.set()
+        self.connected = True
+        self._backoff = RECONNECT_MIN_S
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        self.connected.clear()
+        self.connected = False
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
-        with self._done:
-            self._stats.done += 1
-            if reason.is_failure:  # MQTT 5 PUBACK refusing it, e.g. "Not authorized" by an ACL
-                self._stats.errors += 1
-            self._done.notify_all()
+        self._stats.done += 1
+        if reason.is_failure:  # MQTT 5 PUBACK refusing it, e.g. "Not authorized" by an ACL
+            self._stats.errors += 1
 
 
 class Publisher:
-    """Sends :class:`Outgoing` messages; use as a context manager so every connection is closed."""
+    """Sends :class:`Outgoing` messages; use as a context manager so every connection is closed.
+
+    Single-threaded: it services its connections between messages, while it waits for a message's
+    time or for room, and while it drains, so paho needs no network thread of its own.
+    """
+
+    SERVICE_EVERY = 256  # messages between two services of the connections when nothing else waits
 
     def __init__(
         self,
@@ -165,7 +219,6 @@ class Publisher:
         self.stats = PublishStats(started=clock())
         self._clock = clock
         self._sleep = sleep
-        self._done = threading.Condition()
         self._shared: list[_Connection] = []
         self._per_device: dict[str, _Connection] = {}
 
@@ -179,7 +232,7 @@ class Publisher:
         self.close()
 
     def close(self) -> None:
-        for connection in [*self._shared, *self._per_device.values()]:
+        for connection in self._connections():
             connection.stop()
         self._shared.clear()
         self._per_device.clear()
@@ -197,39 +250,53 @@ class Publisher:
         wall_start = self._clock()
         next_slot = wall_start
         next_progress = wall_start + progress_every_s
-        for message in messages:
-            now = self._clock()
+        for count, message in enumerate(messages, start=1):
             if speed > 0:
-                due = wall_start + (message.at - sim_start) / speed
-                if due - now > 0.001:
-                    self._sleep(due - now)
-                    now = self._clock()
+                self._wait_until(wall_start + (message.at - sim_start) / speed)
             if rate is not None:
-                next_slot = max(next_slot, now) + 1.0 / rate
-                if next_slot - now > 0.001:
-                    self._sleep(next_slot - now)
+                next_slot = max(next_slot, self._clock()) + 1.0 / rate
+                self._wait_until(next_slot)
+            if count % self.SERVICE_EVERY == 0:
+                self._service()
             self._wait_for_room()
             self._send(message)
             self.stats.sim_time = message.at
-            if progress is not None and now >= next_progress:
+            if progress is not None and count % self.SERVICE_EVERY == 0 and self._clock() >= next_progress:
                 progress(self.stats)
-                next_progress = now + progress_every_s
+                next_progress = self._clock() + progress_every_s
         self._drain()
         if progress is not None:
             progress(self.stats)
         return self.stats
 
+    def _connections(self) -> list[_Connection]:
+        return [*self._shared, *self._per_device.values()]
+
+    def _service(self, timeout: float = 0.0) -> None:
+        now = self._clock()
+        for connection in self._connections():
+            connection.service(now, timeout)
+
+    def _wait_until(self, due: float) -> None:
+        """Keep the connections serviced until ``due`` on the publisher's clock."""
+        while True:
+            left = due - self._clock()
+            if left <= 0.001:
+                return
+            self._service()
+            self._sleep(min(left, 0.5))
+
     def _open(self, client_id: str, username: str | None, password: str | None) -> _Connection:
-        connection = _Connection(self.options, client_id, username, password, self.stats, self._done)
-        connection.start(self.options.url)
-        if not connection.connected.wait(CONNECT_TIMEOUT_S):
-            connection.stop()
-            raise PublishError(f"no answer from the MQTT broker at {self.options.url} within {CONNECT_TIMEOUT_S:.0f} s")
+        connection = _Connection(self.options, client_id, username, password, self.stats)
+        connection.start()
         if connection.refused is not None:
             connection.stop()
             raise PublishError(
                 f"the MQTT broker at {self.options.url} refused client {client_id!r}: {connection.refused}"
             )
+        if not connection.connected:
+            connection.stop()
+            raise PublishError(f"no answer from the MQTT broker at {self.options.url} within {CONNECT_TIMEOUT_S:.0f} s")
         return connection
 
     def _connection_for(self, message: Outgoing) -> _Connection:
@@ -246,28 +313,40 @@ class Publisher:
 
     def _send(self, message: Outgoing) -> None:
         connection = self._connection_for(message)
+        while True:
+            while self.options.qos == 0 and not connection.connected:
+                # QoS 0 is not kept by paho while disconnected: wait for the reconnect instead of losing it.
+                connection.service(self._clock(), timeout=0.1)
+            rc = connection.client.publish(message.topic, message.payload, qos=self.options.qos).rc
+            if rc in _LINK_DOWN:
+                connection.connected = False  # paho found out while writing; service() reconnects
+                if self.options.qos == 0:
+                    continue  # not stored by paho: send it again once reconnected
+            elif rc != mqtt.MQTT_ERR_SUCCESS:
+                self.stats.errors += 1
+                return
+            break
+        self.stats.sent += 1  # at QoS 1 paho keeps it, and sends it again after a reconnect
         if self.options.qos == 0:
-            # QoS 0 is not queued by paho while disconnected: wait for the reconnect instead of losing it.
-            connection.connected.wait()
-        info = connection.client.publish(message.topic, message.payload, qos=self.options.qos)
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-            self.stats.errors += 1
-            return
-        self.stats.sent += 1
+            self.stats.done += 1  # handed to the socket, or waiting in paho's buffer (see _wait_for_room)
+            if connection.pending_writes():
+                self._unblock(connection)
+
+    def _unblock(self, connection: _Connection) -> None:
+        """QoS 0 backpressure: when the socket is full, write before taking another message."""
+        while connection.pending_writes():
+            connection.service(self._clock(), timeout=0.01)
 
     def _wait_for_room(self) -> None:
-        with self._done:
-            while self.stats.sent - self.stats.done >= self.options.max_outstanding:
-                self._done.wait(timeout=1.0)
+        while self.stats.sent - self.stats.done >= self.options.max_outstanding:
+            self._service(timeout=0.01)
 
     def _drain(self, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
-        with self._done:
-            while self.stats.done < self.stats.sent:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise PublishError(
-                        f"{self.stats.sent - self.stats.done} message(s) not acknowledged by the broker "
-                        f"within {timeout_s:.0f} s"
-                    )
-                self._done.wait(timeout=min(1.0, left))
+        while self.stats.done < self.stats.sent or any(c.pending_writes() for c in self._connections()):
+            if time.monotonic() > deadline:
+                raise PublishError(
+                    f"{self.stats.sent - self.stats.done} message(s) not acknowledged by the broker "
+                    f"within {timeout_s:.0f} s"
+                )
+            self._service(timeout=0.01)

@@ -164,3 +164,50 @@ def test_unreachable_broker_is_a_publish_error() -> None:
     options = PublishOptions(url=MqttUrl("127.0.0.1", free_port(), tls=False), speed=0)
     with pytest.raises(PublishError, match="cannot reach the MQTT broker"), Publisher(options):
         pass
+
+
+def test_broker_restart_mid_stream_loses_nothing_at_qos1(fleet: RegistryFile, tmp_path: Path) -> None:
+    from firewarden.services import choose_broker, embedded_broker
+
+    port = free_port()
+    messages = list(small_run(fleet, 240).messages())[:6000]
+    broker = embedded_broker(tmp_path, port=port, program=choose_broker())
+    url = broker.__enter__()
+    # A persistent QoS 1 subscriber: the broker keeps its messages across the restart (persistence on).
+    counter = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="fw-test-durable", protocol=mqtt.MQTTv311, clean_session=False
+    )
+    received: list[tuple[str, int]] = []
+    counter.on_message = lambda c, u, m: received.append(
+        (decode(m.topic, m.payload).device_id, decode(m.topic, m.payload).seq or 0)
+    )
+    counter.connect(url.host, url.port)
+    counter.subscribe("fw/v1/#", qos=1)
+    counter.loop_start()
+    time.sleep(0.3)
+    result: dict[str, object] = {}
+
+    def publish() -> None:
+        with Publisher(PublishOptions(url=url, qos=1, speed=0, rate=1500, connections=2)) as publisher:
+            result["stats"] = publisher.publish(iter(messages), sim_start=START)
+
+    worker = threading.Thread(target=publish)
+    worker.start()
+    try:
+        time.sleep(0.8)
+        broker.__exit__(None, None, None)  # the broker goes away mid-stream
+        time.sleep(1.5)
+        broker = embedded_broker(tmp_path, port=port, program=choose_broker())
+        broker.__enter__()
+        worker.join(timeout=60)
+        deadline = time.monotonic() + 30
+        while len({r for r in received}) < len(messages) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        counter.loop_stop()
+        counter.disconnect()
+        broker.__exit__(None, None, None)
+    stats = result["stats"]
+    assert stats.reconnects >= 1  # type: ignore[attr-defined]
+    assert stats.done == stats.sent == len(messages)  # type: ignore[attr-defined]
+    assert {r for r in received} == {(m.device_id, m.seq) for m in messages}  # duplicates allowed, gaps not
