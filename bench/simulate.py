@@ -77,27 +77,24 @@ def main() -> None:
     print(f"fleet of {args.premises} premises; {generated:,} messages per measurement")
     rows = [("generate only (no network)", generation)]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with embedded_broker(Path(tmp), port=free_port(), program=program) as url:
-            for qos in (0, 1):
-                options = PublishOptions(url=url, qos=qos, speed=0, connections=args.connections)  # type: ignore[arg-type]
-                with Publisher(options) as publisher:
-                    t = time.perf_counter()
-                    stats = publisher.publish(stream(args.premises, args.messages), sim_start=START)
-                    rate = stats.sent / (time.perf_counter() - t)
-                assert stats.errors == 0 and stats.done == stats.sent == generated
-                rows.append((f"simulate + publish, QoS {qos}, {args.connections} connections", rate))
-            prebuilt = list(stream(args.premises, args.messages))
-            rows.append(
-                ("baseline: bare paho, QoS 0, 1 connection, pre-built", bare_paho(url.host, url.port, prebuilt, 0))
+    with tempfile.TemporaryDirectory() as tmp, embedded_broker(Path(tmp), port=free_port(), program=program) as url:
+        for qos in (0, 1):
+            options = PublishOptions(url=url, qos=qos, speed=0, connections=args.connections)  # type: ignore[arg-type]
+            with Publisher(options) as publisher:
+                t = time.perf_counter()
+                stats = publisher.publish(stream(args.premises, args.messages), sim_start=START)
+                rate = stats.sent / (time.perf_counter() - t)
+            assert stats.errors == 0 and stats.done == stats.sent == generated
+            rows.append((f"simulate + publish, QoS {qos}, {args.connections} connections", rate))
+        prebuilt = list(stream(args.premises, args.messages))
+        rows.append(("baseline: bare paho, QoS 0, 1 connection, pre-built", bare_paho(url.host, url.port, prebuilt, 0)))
+        # paho's message ids wrap at 65,535: one client cannot hold more unacknowledged QoS 1 messages.
+        rows.append(
+            (
+                "baseline: bare paho, QoS 1, 1 connection, pre-built, first 50,000",
+                bare_paho(url.host, url.port, prebuilt[:50_000], 1),
             )
-            # paho's message ids wrap at 65,535: one client cannot hold more unacknowledged QoS 1 messages.
-            rows.append(
-                (
-                    "baseline: bare paho, QoS 1, 1 connection, pre-built, first 50,000",
-                    bare_paho(url.host, url.port, prebuilt[:50_000], 1),
-                )
-            )
+        )
 
     width = max(len(label) for label, _ in rows)
     for label, rate in rows:
