@@ -22,9 +22,23 @@ def test_fleet_run_and_replay(tmp_path: Path, mosquitto: MqttUrl) -> None:
     scenario.write_text("duration: 1h\nevents:\n  - {kind: fire, at: 10m}\nrandom: {malformed: 1, offline: 1}\n")
     outputs = []
     for n in (1, 2):
-        run = firewarden("simulate", "run", "--fleet", str(fleet), "--scenario", str(scenario), "--seed", "7",
-                         "--start", START, "--dry-run", "--record", str(tmp_path / f"s{n}.jsonl"),
-                         "--ground-truth", str(tmp_path / f"gt{n}.jsonl"))
+        run = firewarden(
+            "simulate",
+            "run",
+            "--fleet",
+            str(fleet),
+            "--scenario",
+            str(scenario),
+            "--seed",
+            "7",
+            "--start",
+            START,
+            "--dry-run",
+            "--record",
+            str(tmp_path / f"s{n}.jsonl"),
+            "--ground-truth",
+            str(tmp_path / f"gt{n}.jsonl"),
+        )
         assert run.returncode == 0, run.stderr
         outputs.append(((tmp_path / f"s{n}.jsonl").read_bytes(), (tmp_path / f"gt{n}.jsonl").read_bytes()))
     assert outputs[0] == outputs[1]
@@ -33,8 +47,16 @@ def test_fleet_run_and_replay(tmp_path: Path, mosquitto: MqttUrl) -> None:
     stream_lines = outputs[0][0].count(b"\n")
     counter = Counter(mosquitto)
     try:
-        replayed = firewarden("simulate", "replay", str(tmp_path / "s1.jsonl"), "--speed", "0", "--qos", "1",
-                              env={"FIREWARDEN_MQTT_URL": f"mqtt://{mosquitto.host}:{mosquitto.port}"})
+        replayed = firewarden(
+            "simulate",
+            "replay",
+            str(tmp_path / "s1.jsonl"),
+            "--speed",
+            "0",
+            "--qos",
+            "1",
+            env={"FIREWARDEN_MQTT_URL": f"mqtt://{mosquitto.host}:{mosquitto.port}"},
+        )
         assert replayed.returncode == 0, replayed.stderr
         assert f"{stream_lines:,} messages replayed, 0 errors" in replayed.stdout
         counter.wait_for(stream_lines)
@@ -49,7 +71,18 @@ def test_a_bad_scenario_names_event_and_field(tmp_path: Path) -> None:
     assert firewarden("simulate", "fleet", "--premises", "3", "-o", str(fleet)).returncode == 0
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("events:\n  - {kind: tsunami, at: 1m}\n")
-    run = firewarden("simulate", "run", "--fleet", str(fleet), "--scenario", str(scenario), "--dry-run",
-                     "--start", START, "--ground-truth", str(tmp_path / "gt.jsonl"))
+    run = firewarden(
+        "simulate",
+        "run",
+        "--fleet",
+        str(fleet),
+        "--scenario",
+        str(scenario),
+        "--dry-run",
+        "--start",
+        START,
+        "--ground-truth",
+        str(tmp_path / "gt.jsonl"),
+    )
     assert run.returncode == 1
     assert "events[0]: field 'kind': unknown kind 'tsunami'" in run.stderr
