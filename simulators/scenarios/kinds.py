@@ -25,6 +25,7 @@ from typing import Final
 
 import msgspec
 
+from firewarden.domain import DEVICE_TYPES
 from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation, StreamFault
 from simulators.panel import Point
 from simulators.physics import Metrics, stable_seed
@@ -535,27 +536,10 @@ def background(sim: Simulation) -> None:
                 t += rng.expovariate(per_day / 86400)
 
 
-_ANY = _has(
-    "uitd",
-    "electrical_monitor",
-    "sprinkler_pressure",
-    "hydrant_pressure",
-    "tank_level",
-    "smoke_alarm",
-    "gas_detector",
-    "ebike_charger",
-    "temperature_sensor",
-)
-_TELEMETRY = _has(
-    "electrical_monitor",
-    "sprinkler_pressure",
-    "hydrant_pressure",
-    "tank_level",
-    "smoke_alarm",
-    "gas_detector",
-    "ebike_charger",
-    "temperature_sensor",
-)
+# Derived from the device types, so a new type is eligible wherever it fits without an edit here.
+_ANY = _has(*DEVICE_TYPES)
+_TELEMETRY = _has(*(name for name, kind in DEVICE_TYPES.items() if "telemetry" in kind.channels))
+_BATTERY = _has(*(name for name, kind in DEVICE_TYPES.items() if "battery_pct" in kind.metrics))
 
 
 def _has_gauges(sim: Simulation, s: DeviceState) -> bool:
@@ -579,20 +563,7 @@ KINDS: Final[dict[str, Kind]] = {
         Kind("offline", "device_fault", 2 * 3600, _ANY, _device_fault("offline", silent=True)),
         Kind("stuck_value", "device_fault", 3 * 3600, _TELEMETRY, _stuck),
         Kind("drift", "device_fault", 6 * 3600, _TELEMETRY, _drift),
-        Kind(
-            "low_battery",
-            "device_fault",
-            6 * 3600,
-            _has(
-                "sprinkler_pressure",
-                "hydrant_pressure",
-                "tank_level",
-                "smoke_alarm",
-                "gas_detector",
-                "temperature_sensor",
-            ),
-            _low_battery,
-        ),
+        Kind("low_battery", "device_fault", 6 * 3600, _BATTERY, _low_battery),
         Kind("clock_skew", "device_fault", 3600, _ANY, _clock_skew),
         Kind(
             "duplicates",
