@@ -36,6 +36,9 @@ DecodeReason = Literal[
     "unknown_metric",
     "out_of_range",
     "bad_timestamp",
+    "bad_frame",
+    "bad_checksum",
+    "unsupported_frame",
 ]
 DECODE_REASONS: Final[tuple[str, ...]] = get_args(DecodeReason)
 
