@@ -1,0 +1,65 @@
+"""What ingest hands on: validated records for storage and the bus, and dead letters for everything else.
+
+Downstream stages (scoring, alerts) import these types; they never see wire payloads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One metric of one telemetry message. ``time`` is the device's timestamp, UTC."""
+
+    time: datetime
+    premises_id: str
+    device_id: str
+    metric: str
+    value: float
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A panel or alarm event (from JSON or a GB/T 26875.3 frame)."""
+
+    time: datetime
+    premises_id: str
+    device_id: str
+    seq: int
+    kind: str
+    component_type: str | None = None
+    loop: int | None = None
+    address: int | None = None
+    zone: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A device's own status: online/offline, battery, radio, firmware."""
+
+    time: datetime
+    premises_id: str
+    device_id: str
+    seq: int
+    state: str
+    battery_pct: float | None = None
+    rssi_dbm: float | None = None
+    firmware: str | None = None
+
+
+Record = Reading | EventRecord | StatusRecord
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that was refused, kept whole with the reason, so that nothing is lost."""
+
+    received_at: datetime
+    topic: str
+    payload: bytes
+    reason: str
+    detail: str

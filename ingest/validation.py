@@ -1,0 +1,154 @@
+"""Validation of one MQTT message against the contract, the registry and the clock.
+
+:meth:`Validator.check` turns any topic and bytes into either validated records or one
+:class:`~ingest.records.DeadLetter`; it never raises for bad input. Beyond the codec's reasons
+(docs/protocol.md), ingest refuses with:
+
+| reason | when |
+|---|---|
+| ``unknown_device`` | the device id is not in the registry |
+| ``premises_mismatch`` | the device belongs to another premises than the topic names |
+| ``channel_not_allowed`` | the device's type does not send on that channel (a tank gauge with events) |
+| ``metric_not_allowed`` | a metric the device's type does not measure |
+| ``event_not_allowed`` | an event kind the device's type does not emit |
+| ``ts_in_future`` / ``ts_too_old`` | the timestamp is further from the time of receipt than the policy allows |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+from firewarden.domain import DEVICE_TYPES
+from firewarden.registry import RegistryFile
+from ingest import gb26875
+from ingest.records import DeadLetter, EventRecord, Reading, Record, StatusRecord
+from ingest.wire import DecodeError, Event, RawFrame, Status, Telemetry, WireMessage, decode
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    premises_id: str
+    type: str
+
+
+class RegistryIndex:
+    """Device id → (premises, type): what validation needs of the registry, held in memory."""
+
+    def __init__(self, devices: Mapping[str, DeviceInfo]) -> None:
+        self._devices = dict(devices)
+
+    @classmethod
+    def of(cls, registry: RegistryFile) -> RegistryIndex:
+        return cls({d.id: DeviceInfo(d.premises, d.type) for d in registry.devices})
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, str]]) -> RegistryIndex:
+        """From (device id, premises id, type) rows, as ``SELECT id, premises_id, type FROM devices`` gives."""
+        return cls({device: DeviceInfo(premises, kind) for device, premises, kind in rows})
+
+    def get(self, device_id: str) -> DeviceInfo | None:
+        return self._devices.get(device_id)
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationPolicy:
+    """How far a device's clock may be from ours. Defaults: 5 minutes ahead, 7 days behind
+    (a device that buffered through an outage still delivers its week)."""
+
+    max_future: timedelta = timedelta(minutes=5)
+    max_past: timedelta = timedelta(days=7)
+    frame_timezone: timezone = gb26875.CHINA
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+
+
+class Validator:
+    def __init__(self, index: RegistryIndex, policy: ValidationPolicy | None = None) -> None:
+        self.index = index
+        self.policy = policy or ValidationPolicy()
+
+    def check(self, topic: str, payload: bytes, received_at: datetime) -> list[Record] | DeadLetter:
+        """Records for a good message (one per metric of a telemetry message), else one dead letter."""
+        try:
+            message = decode(topic, payload)
+            device = self._device(message)
+            return self._records(message, device, received_at)
+        except DecodeError as error:
+            return DeadLetter(received_at, topic, bytes(payload), error.reason, error.detail)
+        except _Rejected as refusal:
+            return DeadLetter(received_at, topic, bytes(payload), refusal.reason, refusal.detail)
+
+    def _device(self, message: WireMessage) -> DeviceInfo:
+        device = self.index.get(message.device_id)
+        if device is None:
+            raise _Rejected("unknown_device", f"device {message.device_id!r} is not in the registry")
+        if device.premises_id != message.premises_id:
+            raise _Rejected(
+                "premises_mismatch",
+                f"device {message.device_id!r} belongs to premises {device.premises_id!r}, not {message.premises_id!r}",
+            )
+        if message.channel not in DEVICE_TYPES[device.type].channels:
+            raise _Rejected("channel_not_allowed", f"a {device.type} does not send on channel {message.channel!r}")
+        return device
+
+    def _timely(self, ts: datetime, received_at: datetime) -> None:
+        if ts - received_at > self.policy.max_future:
+            raise _Rejected("ts_in_future", f"timestamp {ts.isoformat()} is {ts - received_at} ahead of receipt")
+        if received_at - ts > self.policy.max_past:
+            raise _Rejected("ts_too_old", f"timestamp {ts.isoformat()} is {received_at - ts} behind receipt")
+
+    def _records(self, message: WireMessage, device: DeviceInfo, received_at: datetime) -> list[Record]:
+        spec = DEVICE_TYPES[device.type]
+        p, d = message.premises_id, message.device_id
+        payload = message.payload
+        if isinstance(payload, RawFrame):
+            frame = gb26875.decode_frame(payload.data, tz=self.policy.frame_timezone)
+            events = gb26875.frame_events(frame, tz=self.policy.frame_timezone)
+            self._timely(frame.sent_at, received_at)
+            return [_event_record(e, p, d, _utc(e.ts)) for e in events]
+        assert message.ts is not None  # JSON channels always carry one (the codec guarantees it)
+        self._timely(message.ts, received_at)
+        if isinstance(payload, Telemetry):
+            unknown = sorted(set(payload.metrics) - spec.metrics)
+            if unknown:
+                raise _Rejected("metric_not_allowed", f"a {device.type} does not measure {', '.join(unknown)}")
+            return [Reading(message.ts, p, d, name, value, payload.seq) for name, value in payload.metrics.items()]
+        if isinstance(payload, Event):
+            if payload.kind not in spec.event_kinds:
+                raise _Rejected("event_not_allowed", f"a {device.type} does not emit {payload.kind!r} events")
+            return [_event_record(payload, p, d, message.ts)]
+        assert isinstance(payload, Status)
+        return [
+            StatusRecord(
+                message.ts, p, d, payload.seq, payload.state, payload.battery_pct, payload.rssi_dbm, payload.firmware
+            )
+        ]
+
+
+def _utc(ts: datetime | int) -> datetime:
+    return ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts / 1000, tz=UTC)
+
+
+def _event_record(event: Event, premises_id: str, device_id: str, time: datetime) -> EventRecord:
+    c = event.component
+    return EventRecord(
+        time,
+        premises_id,
+        device_id,
+        event.seq,
+        event.kind,
+        c.type if c else None,
+        c.loop if c else None,
+        c.address if c else None,
+        c.zone if c else None,
+        event.detail,
+    )
