@@ -275,10 +275,10 @@ class Simulation:
                     and (not fault.device_ids or device_id in fault.device_ids)
                     and self.rng.random() < fault.share
                 ):
+                    # A copy for "duplicate"; for "delay", the original itself, sent later instead of now.
+                    self.inject(t + fault.delay_s, topic, payload, fault.truth, device_id, seq)
                     if fault.mode == "delay":
-                        self.inject(t + fault.delay_s, topic, payload, fault.truth, device_id, seq)
                         return None
-                    self.inject(t + fault.delay_s, topic, payload, fault.truth, device_id, seq)  # the duplicate
         message = Outgoing(next(self._index), t, topic, payload, device_id, seq)
         self._out.append(message)
         return message

@@ -101,7 +101,6 @@ class Model:
     drift_per_day: float = 0.0
     battery: float | None = None
     battery_loss_per_day: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
     def sample(self, t: float) -> Metrics:
         if self.last_t is None:
