@@ -54,12 +54,12 @@ def test_migrate_status_and_import_against_a_database_url(database_url: str) -> 
     env = {"FIREWARDEN_DATABASE_URL": database_url}
     status = firewarden("db", "status", env=env)
     assert status.returncode == 0, status.stderr
-    assert "schema version:  0 of 2" in status.stdout
+    assert "schema version:  0 of 3" in status.stdout
     migrated = firewarden("db", "migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "applied 2 migration(s): 0001, 0002" in migrated.stdout
+    assert "applied 3 migration(s): 0001, 0002, 0003" in migrated.stdout
     status = firewarden("db", "status", env=env)
-    assert "schema version:  2 of 2" in status.stdout
+    assert "schema version:  3 of 3" in status.stdout
     assert "flavour:         plain" in status.stdout
     assert "timescaledb:     not installed on the server" in status.stdout
     imported = firewarden("registry", "import", str(EXAMPLE), env=env)
@@ -88,7 +88,7 @@ def test_embedded_postgres_is_the_default(tmp_path: Path) -> None:
     status = firewarden("db", "status", env=env)
     assert status.returncode == 0, status.stderr
     assert "server:          PostgreSQL 18" in status.stdout
-    assert "schema version:  2 of 2" in status.stdout
+    assert "schema version:  3 of 3" in status.stdout
     # Data survived the stop between commands, and every command stopped its server on exit.
     assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
     assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()

@@ -48,9 +48,9 @@ def test_hypertables_compression_and_retention() -> None:
     by_name: dict[str, set[str]] = {}
     for name, args in calls:
         by_name.setdefault(name, set()).add(_first_arg(args))
-    assert by_name["create_hypertable"] == {"readings", "events"}
+    assert by_name["create_hypertable"] == {"readings", "events", "device_status"}
     assert by_name["add_compression_policy"] == {"readings"}
-    assert by_name["add_retention_policy"] == {"readings", "events"}
+    assert by_name["add_retention_policy"] == {"readings", "events", "device_status"}
     assert by_name["add_continuous_aggregate_policy"] == {"readings_hourly"}
     compress = [s for s in _timescale_statements() if isinstance(s, ast.AlterTableStmt)]
     options = {d.defname for s in compress for cmd in s.cmds for d in cmd.def_}

@@ -1,0 +1,1 @@
+CREATE INDEX device_status_time_brin ON device_status USING brin (time);
