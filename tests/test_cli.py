@@ -82,7 +82,7 @@ def test_embedded_postgres_is_the_default(tmp_path: Path) -> None:
     env = {"FIREWARDEN_DATA_DIR": str(tmp_path / "data")}
     migrated = firewarden("db", "migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "applied 2 migration(s)" in migrated.stdout
+    assert "applied 3 migration(s)" in migrated.stdout
     imported = firewarden("registry", "import", str(EXAMPLE), env=env)
     assert imported.returncode == 0, imported.stderr
     status = firewarden("db", "status", env=env)
