@@ -10,6 +10,7 @@ never caught here::
      │    └── MigrationError     the schema cannot be brought to the expected version
      ├── RegistryError          a registry file or import was rejected; lists record and field
      ├── ServiceError           an embedded service (PostgreSQL, MQTT broker) failed to start or stop
+     ├── BusError               the stream bus did not accept messages (Kafka unreachable, refused)
      └── DecodeError            (ingest.wire) a message off the wire does not fit the contract
 """
 
@@ -49,3 +50,7 @@ class RegistryError(FirewardenError):
 
 class ServiceError(FirewardenError):
     """An embedded service failed to start, answer or stop."""
+
+
+class BusError(FirewardenError):
+    """The stream bus did not accept a message; the caller keeps it and retries."""

@@ -26,6 +26,7 @@ import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
+from firewarden.domain import ID_PATTERN
 from firewarden.errors import SettingsError
 
 ENV_PREFIX = "FIREWARDEN_"
@@ -157,6 +158,45 @@ class Settings(BaseSettings):
         default=1883, ge=1, le=65535, description="port of the embedded MQTT broker (when mqtt_url is unset)"
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="log level")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="log lines: 'text' for people, 'json' (one object per line) for log collectors"
+    )
+    kafka_idempotent: bool = Field(
+        default=True, description="idempotent Kafka producer (the broker drops the producer's own retries)"
+    )
+    metrics_port: int = Field(
+        default=9464, ge=0, le=65535, description="port of the Prometheus /metrics endpoint; 0 turns it off"
+    )
+    ingest_group: str = Field(
+        default="ingest",
+        pattern=rf"^{ID_PATTERN.pattern}$",
+        description="MQTT shared-subscription group: ingest processes in one group split the messages",
+    )
+    ingest_client_id: str | None = Field(
+        default=None,
+        pattern=rf"^{ID_PATTERN.pattern}$",
+        description="MQTT client id of this ingest process, stable across restarts so its session "
+        "(and unacknowledged messages) survive; unset: firewarden-ingest-<hostname>",
+    )
+    ingest_max_in_flight: int = Field(
+        default=20_000,
+        ge=1,
+        le=65_535,
+        description="messages received but not yet stored and acknowledged; at the limit ingest stops reading",
+    )
+    ingest_batch_rows: int = Field(default=5_000, ge=1, le=100_000, description="rows per database write, at most")
+    ingest_batch_ms: int = Field(
+        default=200, ge=1, le=60_000, description="how long a received message may wait for its batch to fill"
+    )
+    ingest_session_expiry_s: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        le=2**32 - 1,
+        description="how long the broker keeps queueing for an ingest process that is down",
+    )
+    ingest_dedup_capacity: int = Field(
+        default=1_000_000, ge=1, description="(device, seq) pairs remembered to drop redeliveries before the database"
+    )
 
     @field_validator("database_url")
     @classmethod

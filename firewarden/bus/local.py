@@ -1,0 +1,32 @@
+"""The in-process bus: a bounded asyncio queue per subscriber and topic.
+
+A topic with no subscriber accepts and forgets its messages, as a Kafka topic nobody reads would
+keep them for nobody: the records are already stored in PostgreSQL by then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+
+from firewarden.bus.base import Bus, BusMessage
+
+
+class LocalBus(Bus):
+    def __init__(self) -> None:
+        self._queues: defaultdict[str, list[asyncio.Queue[BusMessage]]] = defaultdict(list)
+
+    def subscribe(self, topic: str, maxsize: int = 10_000) -> asyncio.Queue[BusMessage]:
+        """A queue that receives every message later published on ``topic``.
+
+        When it holds ``maxsize`` messages, :meth:`publish` waits for the subscriber to catch up.
+        """
+        queue: asyncio.Queue[BusMessage] = asyncio.Queue(maxsize)
+        self._queues[topic].append(queue)
+        return queue
+
+    async def publish(self, messages: Sequence[BusMessage]) -> None:
+        for message in messages:
+            for queue in self._queues.get(message.topic, ()):
+                await queue.put(message)
