@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from firewarden import __version__
-from firewarden.cli import config, db, registry, services, simulate
+from firewarden.cli import config, db, ingesting, registry, services, simulate
 from firewarden.cli._context import console_err
 from firewarden.errors import FirewardenError, SettingsError
 from firewarden.settings import load_settings
@@ -32,6 +32,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(registry.app, name="registry")
 app.add_typer(simulate.app, name="simulate")
 app.command("broker")(services.broker)
+app.command("ingest")(ingesting.ingest)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,62 @@
+"""Ingest's Prometheus metrics, in a registry of their own (one per ingest instance).
+
+| metric | type | meaning |
+|---|---|---|
+| ``firewarden_ingest_received_total`` | counter | messages handed over by the broker |
+| ``firewarden_ingest_accepted_total`` | counter | messages that passed validation (stored once, on the bus) |
+| ``firewarden_ingest_rejected_total{reason}`` | counter | messages filed as dead letters, by reason |
+| ``firewarden_ingest_duplicates_total`` | counter | messages dropped as already seen (redelivery, retransmission) |
+| ``firewarden_ingest_duplicate_rows_total{table}`` | counter | rows the database already had (after a restart) |
+| ``firewarden_ingest_rows_stored_total{table}`` | counter | rows inserted, by table |
+| ``firewarden_ingest_batch_seconds`` | histogram | time to store a batch and hand it to the bus |
+| ``firewarden_ingest_batch_rows`` | histogram | rows per batch |
+| ``firewarden_ingest_in_flight`` | gauge | messages received and not yet acknowledged |
+| ``firewarden_ingest_paused`` | gauge | 1 while ingest has stopped reading (in-flight limit reached) |
+| ``firewarden_ingest_store_failures_total`` | counter | failed batch writes (each is retried) |
+| ``firewarden_ingest_bus_failures_total`` | counter | failed bus hand-offs (each is retried) |
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+_PREFIX = "firewarden_ingest"
+
+
+class IngestMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter(f"{_PREFIX}_received", "messages handed over by the broker", registry=r)
+        self.accepted = Counter(f"{_PREFIX}_accepted", "messages that passed validation", registry=r)
+        self.rejected = Counter(f"{_PREFIX}_rejected", "messages filed as dead letters", ["reason"], registry=r)
+        self.duplicates = Counter(f"{_PREFIX}_duplicates", "messages dropped as already seen", registry=r)
+        self.duplicate_rows = Counter(
+            f"{_PREFIX}_duplicate_rows", "rows the database already had", ["table"], registry=r
+        )
+        self.rows_stored = Counter(f"{_PREFIX}_rows_stored", "rows inserted", ["table"], registry=r)
+        self.batch_seconds = Histogram(
+            f"{_PREFIX}_batch_seconds",
+            "time to store a batch and hand it to the bus",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.batch_rows = Histogram(
+            f"{_PREFIX}_batch_rows",
+            "rows per batch",
+            buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000),
+            registry=r,
+        )
+        self.in_flight = Gauge(f"{_PREFIX}_in_flight", "messages received and not yet acknowledged", registry=r)
+        self.paused = Gauge(f"{_PREFIX}_paused", "1 while ingest has stopped reading", registry=r)
+        self.store_failures = Counter(f"{_PREFIX}_store_failures", "failed batch writes", registry=r)
+        self.bus_failures = Counter(f"{_PREFIX}_bus_failures", "failed bus hand-offs", registry=r)
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> None:
+        """Serve ``/metrics`` over HTTP from a daemon thread."""
+        start_http_server(port, addr=host, registry=self.registry)
+
+    def value(self, name: str, **labels: str) -> float:
+        """A sample's current value (0 if never set), for tests and the final log line."""
+        found = self.registry.get_sample_value(name, labels or None)
+        return 0.0 if found is None else found
