@@ -1,10 +1,10 @@
 """What ingest puts on the stream bus: one message per record, JSON, keyed by premises id.
 
-| topic | record (:mod:`ingest.records`) | value: a JSON object of the record's fields |
-|---|---|---|
-| ``fw.readings`` | ``Reading`` | time, premises_id, device_id, metric, value, seq |
-| ``fw.events`` | ``EventRecord`` | time, premises_id, device_id, seq, kind, component_type, loop, address, zone, detail |
-| ``fw.status`` | ``StatusRecord`` | time, premises_id, device_id, seq, state, battery_pct, rssi_dbm, firmware |
+| topic | value: a JSON object with the fields of (:mod:`ingest.records`) |
+|---|---|
+| ``fw.readings`` | ``Reading`` |
+| ``fw.events`` | ``EventRecord`` |
+| ``fw.status`` | ``StatusRecord`` |
 
 ``time`` is RFC 3339 in UTC. Delivery is at least once (see :class:`firewarden.bus.Bus`): consumers
 identify a record by (device_id, seq) and, for readings, the metric.
