@@ -178,7 +178,8 @@ class Ingest:
             m.rejected.labels(admission.reason).inc()
         self._in_flight += 1
         m.in_flight.set(self._in_flight)
-        if self.batcher.due():
+        # Wake the writer when a batch opens (to time its age) and when one is due.
+        if self.batcher.pending == 1 or self.batcher.due():
             self._wake.set()
         if self._in_flight >= self.options.max_in_flight and not self.subscriber.paused:
             self.subscriber.pause()

@@ -66,9 +66,15 @@ DEAD_LETTERS = _Table(
     "dead_letters",
     ("received_at", "topic", "payload", "reason", "detail"),
     ("timestamptz", "text", "bytea", "text", "text"),
-    lambda d: (d.received_at, d.topic, d.payload, d.reason, d.detail),
+    lambda d: (d.received_at, _printable(d.topic), d.payload, d.reason, _printable(d.detail)),
 )
 _TABLE_OF: dict[type, _Table] = {Reading: READINGS, EventRecord: EVENTS, StatusRecord: DEVICE_STATUS}
+
+
+def _printable(text: str) -> str:
+    # A refused message may carry U+0000 in its topic (or the detail quoting it); PostgreSQL text
+    # cannot, and one such dead letter must not block its batch. The raw bytes are kept in payload.
+    return text.replace("\x00", "\\x00")
 
 
 @dataclass(frozen=True, slots=True)

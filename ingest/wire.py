@@ -57,7 +57,9 @@ Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
 # form to an aware datetime and rejects a naive one through tz=True.
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)] | Annotated[int, msgspec.Meta(ge=0)]
 SmallInt = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
-Zone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# PostgreSQL text cannot hold U+0000, so free-text fields refuse it here (reason ``schema``).
+_NO_NUL = r"^[^\x00]*$"
+Zone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
 
 
 class Component(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -80,7 +82,7 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     ts: Timestamp
     kind: EventKind
     component: Component | None = None
-    detail: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    detail: Annotated[str, msgspec.Meta(max_length=1024, pattern=_NO_NUL)] | None = None
 
 
 class Status(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -89,7 +91,7 @@ class Status(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defau
     state: Literal["online", "offline"]
     battery_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
     rssi_dbm: Annotated[float, msgspec.Meta(ge=-150, le=0)] | None = None
-    firmware: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    firmware: Annotated[str, msgspec.Meta(max_length=64, pattern=_NO_NUL)] | None = None
 
 
 Payload = Telemetry | Event | Status

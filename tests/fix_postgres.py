@@ -55,60 +55,83 @@ def _bin_dir() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
-def _start_cluster() -> tuple[subprocess.Popen[bytes], str, Path]:
-    bin_dir = _bin_dir()
-    root = Path(tempfile.mkdtemp(prefix="fw-test-pg-"))
-    data = root / "data"
-    data.mkdir()
-    user: str | None = None
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        user = "nobody"
-        nobody = pwd.getpwnam(user)
-        root.chmod(0o755)
-        os.chown(data, nobody.pw_uid, nobody.pw_gid)
-    subprocess.run(
-        [bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
-        check=True,
-        capture_output=True,
-        user=user,
-    )
-    port = free_port()
-    with (root / "server.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                bin_dir / "postgres",
-                "-D",
-                data,
-                "-p",
-                str(port),
-                "-k",
-                data,
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "max_connections=200",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            user=user,
+class Cluster:
+    """A throw-away PostgreSQL cluster in a temp dir, on a random port, that can be stopped and started
+    again on the same port (to play a database outage)."""
+
+    def __init__(self) -> None:
+        self.bin_dir = _bin_dir()
+        self.root = Path(tempfile.mkdtemp(prefix="fw-test-pg-"))
+        self.data = self.root / "data"
+        self.data.mkdir()
+        self.user: str | None = None
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            self.user = "nobody"
+            nobody = pwd.getpwnam(self.user)
+            self.root.chmod(0o755)
+            os.chown(self.data, nobody.pw_uid, nobody.pw_gid)
+        subprocess.run(
+            [self.bin_dir / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True,
+            capture_output=True,
+            user=self.user,
         )
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    deadline = time.monotonic() + 30
-    while True:
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with (self.root / "server.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    self.bin_dir / "postgres",
+                    "-D",
+                    self.data,
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    self.data,
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "max_connections=200",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=self.user,
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(self.url, connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.proc.kill()
+                    log_text = (self.root / "server.log").read_text()
+                    raise RuntimeError(f"test PostgreSQL did not start:\n{log_text}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # fast shutdown: disconnects every client
         try:
-            psycopg.connect(url, connect_timeout=2).close()
-            return proc, url, root
-        except psycopg.OperationalError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"test PostgreSQL did not start:\n{(root / 'server.log').read_text()}") from None
-            time.sleep(0.1)
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -118,16 +141,12 @@ def pg_server() -> Iterator[PgServer]:
         psycopg.connect(given, connect_timeout=5).close()
         yield PgServer(given)
         return
-    proc, url, root = _start_cluster()
+    cluster = Cluster()
     try:
-        yield PgServer(url)
+        cluster.start()
+        yield PgServer(cluster.url)
     finally:
-        proc.send_signal(signal.SIGINT)  # fast shutdown
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
 
 
 @pytest.fixture
@@ -149,3 +168,16 @@ def migrated_url(database_url: str) -> str:
     with connect(database_url, autocommit=True) as conn:
         migrate(conn, "off")
     return database_url
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[Cluster]:
+    """A running cluster for one test alone, which the test may stop and start; migrated ``postgres`` db."""
+    cluster = Cluster()
+    try:
+        cluster.start()
+        with connect(cluster.url, autocommit=True) as conn:
+            migrate(conn, "off")
+        yield cluster
+    finally:
+        cluster.remove()

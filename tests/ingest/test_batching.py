@@ -1,0 +1,95 @@
+"""Batching in memory, with a fake clock: when a batch is due, what it holds, what gets acknowledged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+
+from ingest.batching import Batcher, Delivery
+from ingest.dedup import RecentMessages
+from ingest.validation import RegistryIndex, Validator
+from tests.ingest.harness import FLEET
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+MS = int(NOW.timestamp() * 1000)
+TANK = next(d for d in FLEET.devices if d.type == "tank_level")
+ELEC = next(d for d in FLEET.devices if d.type == "electrical_monitor")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _delivery(seq: int, token: int | None = None, *, device: object = TANK, metrics: object = None) -> Delivery:
+    d = device
+    body = {"seq": seq, "ts": MS, "metrics": metrics or {"tank_level_m": 2.5}}
+    topic = f"fw/v1/{d.premises}/{d.id}/telemetry"  # type: ignore[attr-defined]
+    return Delivery(topic, msgspec.json.encode(body), NOW, token)
+
+
+def _batcher(clock: FakeClock, **limits: float) -> Batcher:
+    defaults = {"max_rows": 10, "max_messages": 100, "max_wait_s": 0.2} | limits
+    return Batcher(Validator(RegistryIndex.of(FLEET)), RecentMessages(1000), clock=clock, **defaults)  # type: ignore[arg-type]
+
+
+def test_a_batch_is_due_by_age() -> None:
+    clock = FakeClock()
+    batcher = _batcher(clock)
+    assert not batcher.due() and batcher.seconds_until_due() is None
+    batcher.add(_delivery(1))
+    assert not batcher.due()
+    assert batcher.seconds_until_due() == pytest.approx(0.2)
+    clock.now += 0.15
+    batcher.add(_delivery(2))
+    assert batcher.seconds_until_due() == pytest.approx(0.05)  # the first message's age counts
+    clock.now += 0.05
+    assert batcher.due()
+
+
+def test_a_batch_is_due_by_rows_and_by_messages() -> None:
+    clock = FakeClock()
+    by_rows = _batcher(clock, max_rows=4)
+    four = {"current_a": 1, "voltage_v": 230, "residual_current_ma": 3, "cable_temp_c": 30}
+    by_rows.add(_delivery(1, device=ELEC, metrics=four))  # one message, four readings
+    assert by_rows.due()
+    by_messages = _batcher(clock, max_messages=2)
+    by_messages.add(Delivery("fw/v1/nowhere", b"x", NOW, 1))
+    assert not by_messages.due()
+    by_messages.add(Delivery("fw/v1/nowhere", b"x", NOW, 2))
+    assert by_messages.due()  # dead letters count too
+
+
+def test_take_hands_over_records_dead_letters_and_every_token_in_order() -> None:
+    batcher = _batcher(FakeClock())
+    verdicts = [
+        batcher.add(_delivery(1, token=11)).verdict,
+        batcher.add(Delivery("fw/v1/P/D/nonsense", b"{}", NOW, 12)).verdict,
+        batcher.add(_delivery(1, token=13)).verdict,  # a redelivery
+        batcher.add(_delivery(2, token=None)).verdict,  # QoS 0: nothing to acknowledge
+    ]
+    assert verdicts == ["accepted", "rejected", "duplicate", "accepted"]
+    batch = batcher.take()
+    assert [r.seq for r in batch.records] == [1, 2]  # type: ignore[union-attr]
+    assert [d.reason for d in batch.dead_letters] == ["unknown_channel"]
+    assert batch.tokens == [11, 12, 13]  # the duplicate is acknowledged with the batch that stores its first copy
+    assert batch.messages == 4
+    assert batcher.pending == 0 and batcher.take().messages == 0
+
+
+def test_a_duplicate_in_a_later_batch_is_still_dropped() -> None:
+    batcher = _batcher(FakeClock())
+    batcher.add(_delivery(7, token=1))
+    batcher.take()
+    assert batcher.add(_delivery(7, token=2)).verdict == "duplicate"
+    assert batcher.take().records == []
+
+
+def test_limits_must_make_sense() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        _batcher(FakeClock(), max_rows=0)

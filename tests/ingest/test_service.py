@@ -1,0 +1,185 @@
+"""Ingest end to end in one process: real Mosquitto, real PostgreSQL, the local bus."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from firewarden.bus import BusMessage, LocalBus
+from firewarden.settings import MqttUrl
+from ingest.handoff import EVENTS_TOPIC, READINGS_TOPIC, STATUS_TOPIC, from_bus
+from ingest.service import Ingest, IngestOptions
+from ingest.store import load_registry_index
+from tests.fix_postgres import Cluster
+from tests.ingest.harness import dead_letter_reasons, import_fleet, mixed_stream, publish, stored_messages
+
+TIMEOUT_S = 60.0
+
+
+async def _until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT_S) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _ingest(mqtt: MqttUrl, db_url: str, bus: LocalBus, **options: object) -> Ingest:
+    return Ingest(
+        mqtt_url=mqtt,
+        database_url=db_url,
+        bus=bus,
+        options=IngestOptions(client_id="test-ingest", **options),  # type: ignore[arg-type]
+        index=load_registry_index(db_url),
+    )
+
+
+async def _running(ingest: Ingest, body: Callable[[], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(ingest.run(stop))
+    await _until(lambda: ingest.subscriber.connected, "ingest to connect", 10)
+    try:
+        await body()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, TIMEOUT_S)
+
+
+def test_mixed_stream_is_stored_once_and_every_refusal_is_kept(mosquitto: MqttUrl, migrated_url: str) -> None:
+    import_fleet(migrated_url)
+    stream = mixed_stream(datetime.now(UTC))
+    assert stream.duplicates > 0 and len(stream.refusals) >= 19
+    bus = LocalBus()
+    on_bus: list[BusMessage] = []
+
+    async def scenario() -> Ingest:
+        queues = [bus.subscribe(t, maxsize=0) for t in (READINGS_TOPIC, EVENTS_TOPIC, STATUS_TOPIC)]
+        ingest = _ingest(mosquitto, migrated_url, bus, batch_rows=500)
+
+        async def body() -> None:
+            await asyncio.to_thread(publish, mosquitto, stream.messages)
+            await _until(
+                lambda: ingest.metrics.value("firewarden_ingest_received_total") >= len(stream.messages), "all"
+            )
+            await _until(lambda: ingest.in_flight == 0, "every message acknowledged")
+
+        await _running(ingest, body)
+        for queue in queues:
+            while not queue.empty():
+                on_bus.append(queue.get_nowait())
+        return ingest
+
+    ingest = asyncio.run(scenario())
+    stored = stored_messages(migrated_url)
+    assert len(stored) == len(set(stored)), "a message was stored twice"
+    assert set(stored) == stream.valid
+    assert dead_letter_reasons(migrated_url) == stream.refusals
+    m = ingest.metrics
+    assert m.value("firewarden_ingest_received_total") == len(stream.messages)
+    assert m.value("firewarden_ingest_accepted_total") == len(stream.valid)
+    assert m.value("firewarden_ingest_duplicates_total") == stream.duplicates
+    for reason, count in stream.refusals.items():
+        assert m.value("firewarden_ingest_rejected_total", reason=reason) == count, reason
+    # The bus saw every stored record once, keyed by its premises.
+    records = [from_bus(message) for message in on_bus]
+    assert all(message.key == record.premises_id.encode() for message, record in zip(on_bus, records, strict=True))
+    assert {(r.device_id, r.seq) for r in records} == stream.valid
+    readings = Counter(type(r).__name__ for r in records)["Reading"]
+    assert readings == m.value("firewarden_ingest_rows_stored_total", table="readings")
+
+
+def test_redelivered_messages_are_stored_once_across_restarts(mosquitto: MqttUrl, migrated_url: str) -> None:
+    # The memory of recent messages is empty after a restart: the database's unique keys catch them.
+    import_fleet(migrated_url)
+    stream = mixed_stream(datetime.now(UTC), duration_s=600)
+    first = stream.messages[: len(stream.messages) // 2]
+
+    async def run(messages: list[object]) -> Ingest:
+        ingest = _ingest(mosquitto, migrated_url, LocalBus())
+
+        async def body() -> None:
+            await asyncio.to_thread(publish, mosquitto, messages)
+            await _until(lambda: ingest.metrics.value("firewarden_ingest_received_total") >= len(messages), "all")
+            await _until(lambda: ingest.in_flight == 0, "every message acknowledged")
+
+        await _running(ingest, body)
+        return ingest
+
+    asyncio.run(run(first))  # type: ignore[arg-type]
+    again = asyncio.run(run(stream.messages))  # type: ignore[arg-type]
+    stored = stored_messages(migrated_url)
+    assert len(stored) == len(set(stored))
+    assert set(stored) == stream.valid
+    assert again.metrics.value("firewarden_ingest_duplicate_rows_total", table="readings") > 0
+
+
+@pytest.mark.slow
+def test_database_outage_holds_messages_within_the_in_flight_limit(mosquitto: MqttUrl, own_cluster: Cluster) -> None:
+    url = own_cluster.url
+    import_fleet(url)
+    stream = mixed_stream(datetime.now(UTC), duration_s=3600)
+    limit = 500
+    peak = 0
+
+    async def scenario() -> Ingest:
+        ingest = _ingest(mosquitto, url, LocalBus(), max_in_flight=limit, batch_rows=200)
+
+        async def body() -> None:
+            nonlocal peak
+            await asyncio.to_thread(own_cluster.stop)
+            publisher = threading.Thread(target=publish, args=(mosquitto, stream.messages))
+            publisher.start()
+            loop = asyncio.get_running_loop()
+            outage_ends = loop.time() + 3.0
+            while loop.time() < outage_ends:
+                peak = max(peak, ingest.in_flight)
+                await asyncio.sleep(0.01)
+            assert ingest.metrics.value("firewarden_ingest_store_failures_total") > 0
+            assert ingest.subscriber.paused, "ingest kept reading while it could not store"
+            await asyncio.to_thread(own_cluster.start)
+            await _until(
+                lambda: ingest.metrics.value("firewarden_ingest_received_total") >= len(stream.messages), "all"
+            )
+            await _until(lambda: ingest.in_flight == 0, "every message acknowledged")
+            await asyncio.to_thread(publisher.join)
+
+        await _running(ingest, body)
+        return ingest
+
+    ingest = asyncio.run(scenario())
+    assert limit * 0.9 <= peak <= limit, f"in flight peaked at {peak}, the limit is {limit}"
+    stored = stored_messages(url)
+    assert len(stored) == len(set(stored))
+    assert set(stored) == stream.valid
+    assert dead_letter_reasons(url) == stream.refusals
+    assert ingest.metrics.value("firewarden_ingest_paused") == 0
+
+
+def test_stop_stores_what_was_received(mosquitto: MqttUrl, migrated_url: str, tmp_path: Path) -> None:
+    import_fleet(migrated_url)
+    stream = mixed_stream(datetime.now(UTC), duration_s=600)
+
+    async def scenario() -> Ingest:
+        # Batches that never fill and a long wait: only the stop can flush them.
+        ingest = _ingest(mosquitto, migrated_url, LocalBus(), batch_rows=100_000, batch_wait_s=3600)
+
+        async def body() -> None:
+            await asyncio.to_thread(publish, mosquitto, stream.messages)
+            await _until(
+                lambda: ingest.metrics.value("firewarden_ingest_received_total") >= len(stream.messages), "all"
+            )
+            assert stored_messages(migrated_url) == []
+
+        await _running(ingest, body)
+        assert ingest.in_flight == 0
+        return ingest
+
+    asyncio.run(scenario())
+    assert set(stored_messages(migrated_url)) == stream.valid
