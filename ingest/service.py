@@ -117,8 +117,13 @@ class Ingest:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Ingest until ``stop`` is set, then store and acknowledge what was received, and return."""
-        await self.subscriber.start()
+        # The writer runs first: a resumed session starts redelivering before start() returns.
         writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
+        try:
+            await self.subscriber.start()
+        except BaseException:
+            writer.cancel()
+            raise
         refresher = asyncio.create_task(self._refresh_registry(), name="ingest-registry")
         log.info(
             "ingesting %s as %s (in-flight limit %d, batches of %d rows / %.0f ms)",

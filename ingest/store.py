@@ -134,7 +134,7 @@ class RecordStore:
             try:
                 for table in (READINGS, EVENTS, DEVICE_STATUS):
                     conn.execute(
-                        sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DELETE ROWS").format(
+                        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS").format(
                             _staging(table), sql.Identifier(table.name)
                         )
                     )

@@ -181,6 +181,10 @@ class MqttSubscriber:
             self.subscription,
         )
         client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
+        if flags.session_present:
+            # The subscription lives in the session, and the broker may already be redelivering
+            # ahead of the SUBACK: ready now, or a full in-flight window could hide the SUBACK.
+            self._settle(None)
 
     def _on_subscribe(
         self,

@@ -21,7 +21,7 @@ from ingest.gb26875 import encode_frame
 from simulators.engine import Outgoing, Simulation
 from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions
-from simulators.scenarios import KINDS, Scenario, apply_scenario
+from simulators.scenarios import KINDS, Scenario, apply_scenario, background
 
 FLEET = generate_fleet(12, seed=7)
 TRANSPORT_FAULTS = [k for k, v in KINDS.items() if v.category == "transport_fault"]
@@ -75,7 +75,13 @@ def mixed_stream(now: datetime, *, duration_s: float = 1800, seed: int = 3) -> M
     """The simulated fleet for ``duration_s`` up to ``now``, with every transport fault, plus the
     hand-made refusals, interleaved."""
     sim = Simulation(FLEET, seed=seed, start=now.timestamp() - duration_s, duration=duration_s)
-    apply_scenario(sim, Scenario.model_validate({"random": dict.fromkeys(TRANSPORT_FAULTS, 1)}))
+    apply_scenario(
+        sim,
+        Scenario.model_validate(
+            {"random": dict.fromkeys([*TRANSPORT_FAULTS, "fire", "cooking_nuisance", "offline"], 1)}
+        ),
+    )
+    background(sim)
     messages = list(sim.messages())
     refused_indices = {
         i: t.expected.removeprefix("dead_letter:")
