@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 def _count(url: str, table: str) -> int:
     with connect(url) as conn:
-        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 - fixed table names
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
     assert row is not None
     return int(str(row[0]))
 
