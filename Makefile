@@ -10,7 +10,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-dev
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint typecheck pytest mosquitto bench clean
+.PHONY: install run test lint typecheck pytest mosquitto mosquitto-clients bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ mosquitto:
 	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || { \
 		echo "installing mosquitto from Debian"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto; }
+
+# mosquitto_sub, the C client bench/ingest.py measures the broker's ceiling with.
+mosquitto-clients:
+	@command -v mosquitto_sub >/dev/null 2>&1 || { \
+		echo "installing mosquitto-clients from Debian"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto-clients; }
 
 run: install
 	$(BIN)/firewarden db migrate
@@ -48,8 +54,10 @@ pytest: install mosquitto
 
 test: lint typecheck pytest
 
-bench: install
+bench: install mosquitto mosquitto-clients
 	$(PY) bench/registry_import.py
+	$(PY) bench/simulate.py
+	$(PY) bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -125,13 +125,15 @@ class Ingest:
             writer.cancel()
             raise
         refresher = asyncio.create_task(self._refresh_registry(), name="ingest-registry")
+        o = self.options
         log.info(
             "ingesting %s as %s (in-flight limit %d, batches of %d rows / %.0f ms)",
             self.subscriber.subscription,
-            self.options.client_id,
-            self.options.max_in_flight,
-            self.options.batch_rows,
-            self.options.batch_wait_s * 1000,
+            o.client_id,
+            o.max_in_flight,
+            o.batch_rows,
+            o.batch_wait_s * 1000,
+            extra={"client_id": o.client_id, "subscription": self.subscriber.subscription},
         )
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({stopping, writer}, return_when=asyncio.FIRST_COMPLETED)
@@ -155,12 +157,18 @@ class Ingest:
             )
         await self.subscriber.stop()
         self.store_close()
+        counts = {
+            "received": int(self.metrics.value("firewarden_ingest_received_total")),
+            "accepted": int(self.metrics.value("firewarden_ingest_accepted_total")),
+            "duplicates": int(self.metrics.value("firewarden_ingest_duplicates_total")),
+            "rejected": int(
+                sum(s.value for m in self.metrics.rejected.collect() for s in m.samples if s.name.endswith("_total"))
+            ),
+        }
         log.info(
-            "stopped: %d received, %d accepted, %d duplicate(s), %d rejected",
-            self.metrics.value("firewarden_ingest_received_total"),
-            self.metrics.value("firewarden_ingest_accepted_total"),
-            self.metrics.value("firewarden_ingest_duplicates_total"),
-            sum(s.value for m in self.metrics.rejected.collect() for s in m.samples if s.name.endswith("_total")),
+            "stopped: %(received)d received, %(accepted)d accepted, %(duplicates)d duplicate(s), %(rejected)d rejected",
+            counts,
+            extra=counts,
         )
 
     def store_close(self) -> None:
@@ -219,7 +227,13 @@ class Ingest:
                 break
             except DatabaseError as error:
                 self.metrics.store_failures.inc()
-                log.warning("%s; retrying in %.1f s (%d message(s) held)", error, delay, self._in_flight)
+                log.warning(
+                    "%s; retrying in %.1f s (%d message(s) held)",
+                    error,
+                    delay,
+                    self._in_flight,
+                    extra={"held": self._in_flight, "retry_in_s": delay},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
         for table, count in result.inserted.items():

