@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
-from firewarden.bus import BusMessage, LocalBus
+from firewarden.bus import Bus, BusMessage, KafkaBus, LocalBus
+from firewarden.errors import BusError
 from firewarden.settings import MqttUrl
 from ingest.handoff import EVENTS_TOPIC, READINGS_TOPIC, STATUS_TOPIC, from_bus
 from ingest.service import Ingest, IngestOptions
@@ -31,7 +34,7 @@ async def _until(condition: Callable[[], bool], what: str, timeout: float = TIME
         await asyncio.sleep(0.05)
 
 
-def _ingest(mqtt: MqttUrl, db_url: str, bus: LocalBus, **options: object) -> Ingest:
+def _ingest(mqtt: MqttUrl, db_url: str, bus: Bus, **options: object) -> Ingest:
     return Ingest(
         mqtt_url=mqtt,
         database_url=db_url,
@@ -183,3 +186,101 @@ def test_stop_stores_what_was_received(mosquitto: MqttUrl, migrated_url: str, tm
 
     asyncio.run(scenario())
     assert set(stored_messages(migrated_url)) == stream.valid
+
+
+class RefusingBus(LocalBus):
+    """The local bus, refusing its first ``refusals`` batches as an unreachable Kafka would."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+        self.accepted: list[BusMessage] = []
+
+    async def publish(self, messages: Sequence[BusMessage]) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise BusError("the bus is away")
+        self.accepted.extend(messages)
+
+
+def test_a_refusing_bus_holds_acknowledgements_until_it_accepts(mosquitto: MqttUrl, migrated_url: str) -> None:
+    import_fleet(migrated_url)
+    stream = mixed_stream(datetime.now(UTC), duration_s=300)
+    bus = RefusingBus(refusals=3)
+
+    async def scenario() -> Ingest:
+        ingest = _ingest(mosquitto, migrated_url, bus)
+
+        async def body() -> None:
+            await asyncio.to_thread(publish, mosquitto, stream.messages)
+            await _until(
+                lambda: ingest.metrics.value("firewarden_ingest_received_total") >= len(stream.messages), "all"
+            )
+            await _until(lambda: ingest.in_flight == 0, "every message acknowledged")
+
+        await _running(ingest, body)
+        return ingest
+
+    ingest = asyncio.run(scenario())
+    assert ingest.metrics.value("firewarden_ingest_bus_failures_total") == 3
+    assert {(r.device_id, r.seq) for r in map(from_bus, bus.accepted)} == stream.valid
+
+
+def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url: str, kafka: str) -> None:
+    import_fleet(migrated_url)
+    stream = mixed_stream(datetime.now(UTC), duration_s=300)
+
+    async def scenario() -> list[tuple[int, bytes, bytes, str]]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(t, 3, 1) for t in (READINGS_TOPIC, EVENTS_TOPIC, STATUS_TOPIC)])
+        finally:
+            await admin.close()
+        bus = KafkaBus([kafka], idempotent=False)  # see tests/bus: tansu cannot init an idempotent aiokafka producer
+        await bus.start()
+        try:
+            ingest = _ingest(mosquitto, migrated_url, bus)
+
+            async def body() -> None:
+                await asyncio.to_thread(publish, mosquitto, stream.messages)
+                await _until(
+                    lambda: (
+                        ingest.in_flight == 0
+                        and ingest.metrics.value("firewarden_ingest_received_total") >= len(stream.messages)
+                    ),
+                    "all",
+                )
+
+            await _running(ingest, body)
+        finally:
+            await bus.close()
+        consumer = AIOKafkaConsumer(
+            READINGS_TOPIC,
+            EVENTS_TOPIC,
+            STATUS_TOPIC,
+            bootstrap_servers=kafka,
+            auto_offset_reset="earliest",
+            group_id="check",
+        )
+        await consumer.start()
+        got: list[tuple[int, bytes, bytes, str]] = []
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=3000)
+                if not batches:
+                    break
+                for tp, messages in batches.items():
+                    got.extend((tp.partition, m.key, m.value, tp.topic) for m in messages)
+        finally:
+            await consumer.stop()
+        return got
+
+    got = asyncio.run(scenario())
+    records = [from_bus(BusMessage(topic, key, value)) for _, key, value, topic in got]
+    assert {(r.device_id, r.seq) for r in records} == stream.valid
+    assert all(key == r.premises_id.encode() for (_, key, _, _), r in zip(got, records, strict=True))
+    partitions: dict[bytes, set[int]] = {}
+    for partition, key, _, topic in got:
+        partitions.setdefault(key + topic.encode(), set()).add(partition)
+    assert all(len(p) == 1 for p in partitions.values()), "a premises' records spread over partitions of a topic"
