@@ -15,12 +15,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-
 
 from firewarden.bus import Bus, BusMessage, KafkaBus, LocalBus
 from firewarden.errors import BusError
+from firewarden.services import choose_broker, embedded_broker
 from firewarden.settings import MqttUrl
 from ingest.handoff import EVENTS_TOPIC, READINGS_TOPIC, STATUS_TOPIC, from_bus
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
 from tests.fix_postgres import Cluster
 from tests.ingest.harness import dead_letter_reasons, import_fleet, mixed_stream, publish, stored_messages
+from tests.ports import free_port
 
 TIMEOUT_S = 60.0
 
@@ -284,3 +286,43 @@ def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url:
     for partition, key, _, topic in got:
         partitions.setdefault(key + topic.encode(), set()).add(partition)
     assert all(len(p) == 1 for p in partitions.values()), "a premises' records spread over partitions of a topic"
+
+
+@pytest.mark.slow
+def test_ingest_reconnects_after_a_broker_restart(migrated_url: str, tmp_path: Path) -> None:
+    import_fleet(migrated_url)
+    stream = mixed_stream(datetime.now(UTC), duration_s=1200)
+    half = len(stream.messages) // 2
+    port = free_port()
+    program = choose_broker()
+    if program.kind != "mosquitto":
+        pytest.fail("this test needs Mosquitto: `make test` installs it")
+
+    async def scenario() -> Ingest:
+        first = embedded_broker(tmp_path / "broker", port=port, program=program)
+        url = first.__enter__()
+        ingest = _ingest(url, migrated_url, LocalBus())
+
+        async def body() -> None:
+            await asyncio.to_thread(publish, url, stream.messages[:half], prefix="before")
+            await _until(lambda: ingest.metrics.value("firewarden_ingest_received_total") >= half, "the first half")
+            first.__exit__(None, None, None)  # the broker goes away (persisting its sessions)
+            await _until(lambda: not ingest.subscriber.connected, "ingest to notice", 10)
+            second = embedded_broker(tmp_path / "broker", port=port, program=program)
+            again = await asyncio.to_thread(second.__enter__)
+            try:
+                await _until(lambda: ingest.subscriber.connected, "ingest to reconnect", 30)
+                await asyncio.to_thread(publish, again, stream.messages[half:], prefix="after")
+                await _until(
+                    lambda: ingest.in_flight == 0 and set(stored_messages(migrated_url)) >= stream.valid, "all"
+                )
+            finally:
+                second.__exit__(None, None, None)
+
+        await _running(ingest, body)
+        return ingest
+
+    asyncio.run(scenario())
+    stored = stored_messages(migrated_url)
+    assert len(stored) == len(set(stored))
+    assert set(stored) == stream.valid
