@@ -58,8 +58,10 @@ class MqttSubscriber:
         session_expiry_s: int,
         on_delivery: Callable[[Delivery], None],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.url = url
+        self.connect_timeout_s = connect_timeout_s
         self.subscription = f"$share/{group}/{TOPIC_FILTER}"
         self.receive_maximum = receive_maximum
         self.session_expiry_s = session_expiry_s
@@ -154,11 +156,12 @@ class MqttSubscriber:
         except OSError as error:
             raise ServiceError(f"cannot reach the MQTT broker at {self.url}: {error}") from None
         try:
-            await asyncio.wait_for(self._ready, CONNECT_TIMEOUT_S)
+            await asyncio.wait_for(self._ready, self.connect_timeout_s)
         except TimeoutError:
             self.client.disconnect()
             raise ServiceError(
-                f"the MQTT broker at {self.url} did not answer within {CONNECT_TIMEOUT_S:.0f} s"
+                f"the MQTT broker at {self.url} did not accept the connection within {self.connect_timeout_s:.0f} s; "
+                "ingest needs MQTT 5 (Mosquitto 2, EMQX), and an MQTT 3.1.1-only broker such as amqtt stays silent"
             ) from None
 
     def _on_connect(
@@ -219,6 +222,15 @@ class MqttSubscriber:
     ) -> None:
         was_connected, self.connected = self.connected, False
         if self._closing or self._loop is None:
+            return
+        if self._ready is not None and not self._ready.done():
+            # Closed before CONNACK or SUBACK: an MQTT 3.1.1-only broker (amqtt) does this to MQTT 5.
+            self._settle(
+                ServiceError(
+                    f"the MQTT broker at {self.url} closed the connection before accepting it ({reason}); "
+                    "ingest needs MQTT 5 (Mosquitto 2, EMQX) and a client id and credentials it accepts"
+                )
+            )
             return
         if was_connected:
             log.warning("lost the MQTT broker at %s (%s); reconnecting", self.url, reason)
