@@ -143,12 +143,15 @@ def metric_maps(draw: st.DrawFn) -> dict[str, float]:
     return {n: draw(st.floats(min_value=METRICS[n].low, max_value=METRICS[n].high, allow_nan=False)) for n in names}
 
 
+# Text fields refuse U+0000 (PostgreSQL text cannot hold it): see test_nul_in_text_is_refused.
+NO_NUL = st.characters(exclude_characters="\x00")
+
 components = st.builds(
     Component,
     type=st.sampled_from(COMPONENT_TYPES),
     loop=st.none() | st.integers(0, 2**31 - 1),
     address=st.none() | st.integers(0, 2**31 - 1),
-    zone=st.none() | st.text(min_size=1, max_size=64),
+    zone=st.none() | st.text(NO_NUL, min_size=1, max_size=64),
 )
 payloads = st.one_of(
     st.builds(Telemetry, seq=seqs, ts=timestamps, metrics=metric_maps()),
@@ -158,7 +161,7 @@ payloads = st.one_of(
         ts=timestamps,
         kind=st.sampled_from(EVENT_KINDS),
         component=st.none() | components,
-        detail=st.none() | st.text(max_size=200),
+        detail=st.none() | st.text(NO_NUL, max_size=200),
     ),
     st.builds(
         Status,
@@ -167,7 +170,7 @@ payloads = st.one_of(
         state=st.sampled_from(["online", "offline"]),
         battery_pct=st.none() | st.floats(0, 100),
         rssi_dbm=st.none() | st.floats(-150, 0),
-        firmware=st.none() | st.text(max_size=64),
+        firmware=st.none() | st.text(NO_NUL, max_size=64),
     ),
 )
 _CHANNEL = {Telemetry: "telemetry", Event: "event", Status: "status"}
@@ -217,3 +220,17 @@ def test_any_input_is_a_message_or_a_decode_error(topic: str, body: bytes) -> No
         assert error.detail
     else:
         assert isinstance(message, WireMessage)
+
+
+@pytest.mark.parametrize(
+    ("channel", "body"),
+    [
+        ("event", b'{"seq": 1, "ts": 1, "kind": "fault", "detail": "a\\u0000b"}'),
+        ("event", b'{"seq": 1, "ts": 1, "kind": "fault", "component": {"type": "panel", "zone": "\\u0000"}}'),
+        ("status", b'{"seq": 1, "ts": 1, "state": "online", "firmware": "1.0\\u0000"}'),
+    ],
+)
+def test_nul_in_text_is_refused(channel: str, body: bytes) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode(f"fw/v1/P-1/D-1/{channel}", body)
+    assert caught.value.reason == "schema"
