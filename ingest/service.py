@@ -156,7 +156,7 @@ class Ingest:
                 self.options.shutdown_timeout_s,
             )
         await self.subscriber.stop()
-        self.store_close()
+        self._close_store()
         counts = {
             "received": int(self.metrics.value("firewarden_ingest_received_total")),
             "accepted": int(self.metrics.value("firewarden_ingest_accepted_total")),
@@ -171,7 +171,7 @@ class Ingest:
             extra=counts,
         )
 
-    def store_close(self) -> None:
+    def _close_store(self) -> None:
         self._executor.submit(self.store.close).result()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
