@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from firewarden.db import connect
+from firewarden.db import connect, first_line
 from firewarden.errors import DatabaseError
 from firewarden.settings import mask_database_url
 from ingest.records import DeadLetter, EventRecord, Reading, Record, StatusRecord
@@ -120,8 +120,9 @@ class RecordStore:
             return WriteResult(offered, inserted)
         except psycopg.Error as error:
             self.close()
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise DatabaseError(f"storing a batch in {mask_database_url(self.url)} failed: {first}") from None
+            raise DatabaseError(
+                f"storing a batch in {mask_database_url(self.url)} failed: {first_line(error)}"
+            ) from None
 
     def close(self) -> None:
         if self._conn is not None:
@@ -175,5 +176,7 @@ def load_registry_index(url: str) -> RegistryIndex:
         with connect(url) as conn:
             rows = conn.execute("SELECT id, premises_id, type FROM devices").fetchall()
     except psycopg.Error as error:
-        raise DatabaseError(f"reading the device registry from {mask_database_url(url)} failed: {error}") from None
+        raise DatabaseError(
+            f"reading the device registry from {mask_database_url(url)} failed: {first_line(error)}"
+        ) from None
     return RegistryIndex.from_rows((str(d), str(p), str(t)) for d, p, t in rows)

@@ -16,7 +16,7 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S)
     except psycopg.OperationalError as exc:
-        raise DatabaseError(f"cannot connect to {mask_database_url(url)}: {_first_line(exc)}") from None
+        raise DatabaseError(f"cannot connect to {mask_database_url(url)}: {first_line(exc)}") from None
 
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, name: str = "firewarden") -> ConnectionPool:
@@ -43,5 +43,6 @@ def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, name: str = "f
     return pool
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (psycopg's carry context lines), for one-line reports."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
