@@ -1,6 +1,8 @@
 """What ingest hands on: validated records for storage and the bus, and dead letters for everything else.
 
-Downstream stages (scoring, alerts) import these types; they never see wire payloads.
+Downstream stages (scoring, alerts) import these types; they never see wire payloads. The three record
+types are tagged msgspec structs (``"type": "reading" | "event" | "status"`` on the bus), so one
+stream carries all three in the order ingest accepted them.
 """
 
 from __future__ import annotations
@@ -8,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+
+class Reading(msgspec.Struct, frozen=True, tag="reading"):
     """One metric of one telemetry message. ``time`` is the device's timestamp, UTC."""
 
     time: datetime
@@ -21,8 +24,7 @@ class Reading:
     seq: int
 
 
-@dataclass(frozen=True, slots=True)
-class EventRecord:
+class EventRecord(msgspec.Struct, frozen=True, tag="event"):
     """A panel or alarm event (from JSON or a GB/T 26875.3 frame)."""
 
     time: datetime
@@ -37,8 +39,7 @@ class EventRecord:
     detail: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StatusRecord:
+class StatusRecord(msgspec.Struct, frozen=True, tag="status"):
     """A device's own status: online/offline, battery, radio, firmware."""
 
     time: datetime

@@ -17,7 +17,7 @@ from firewarden.bus import Bus, BusMessage, KafkaBus, LocalBus
 from firewarden.errors import BusError
 from firewarden.services import choose_broker, embedded_broker
 from firewarden.settings import MqttUrl
-from ingest.handoff import EVENTS_TOPIC, READINGS_TOPIC, STATUS_TOPIC, from_bus
+from ingest.handoff import RECORDS_TOPIC, from_bus
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
 from tests.fix_postgres import Cluster
@@ -65,7 +65,7 @@ def test_mixed_stream_is_stored_once_and_every_refusal_is_kept(mosquitto: MqttUr
     on_bus: list[BusMessage] = []
 
     async def scenario() -> Ingest:
-        queues = [bus.subscribe(t, maxsize=0) for t in (READINGS_TOPIC, EVENTS_TOPIC, STATUS_TOPIC)]
+        queues = [bus.subscribe(RECORDS_TOPIC, maxsize=0)]
         ingest = _ingest(mosquitto, migrated_url, bus, batch_rows=500)
 
         async def body() -> None:
@@ -236,7 +236,7 @@ def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url:
         admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(t, 3, 1) for t in (READINGS_TOPIC, EVENTS_TOPIC, STATUS_TOPIC)])
+            await admin.create_topics([NewTopic(RECORDS_TOPIC, 3, 1)])
         finally:
             await admin.close()
         bus = KafkaBus([kafka], idempotent=False)  # see tests/bus: tansu cannot init an idempotent aiokafka producer
@@ -258,9 +258,7 @@ def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url:
         finally:
             await bus.close()
         consumer = AIOKafkaConsumer(
-            READINGS_TOPIC,
-            EVENTS_TOPIC,
-            STATUS_TOPIC,
+            RECORDS_TOPIC,
             bootstrap_servers=kafka,
             auto_offset_reset="earliest",
             group_id="check",
@@ -283,9 +281,9 @@ def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url:
     assert {(r.device_id, r.seq) for r in records} == stream.valid
     assert all(key == r.premises_id.encode() for (_, key, _, _), r in zip(got, records, strict=True))
     partitions: dict[bytes, set[int]] = {}
-    for partition, key, _, topic in got:
-        partitions.setdefault(key + topic.encode(), set()).add(partition)
-    assert all(len(p) == 1 for p in partitions.values()), "a premises' records spread over partitions of a topic"
+    for partition, key, _, _ in got:
+        partitions.setdefault(key, set()).add(partition)
+    assert all(len(p) == 1 for p in partitions.values()), "a premises' records spread over partitions"
 
 
 @pytest.mark.slow
