@@ -106,6 +106,10 @@ class VerificationPolicy(_Section):
     false_alarm_history: Annotated[int, Field(ge=1)] = 3
     """This many unconfirmed alarms within ``history_days`` make a premises' single alarms nuisance-likely."""
     history_days: Positive = 30.0
+    episode_idle_s: Positive = 3600.0
+    """A confirmed episode with no further alarm in its zone for this long ends (independent alarms never reset)."""
+    heat_device_types: tuple[str, ...] = ("temperature_sensor", "smoke_alarm")
+    """Devices whose ``temperature_c`` is the room's: an e-bike charger's is its own, not the room's."""
     test_window_max_s: Positive = 4 * 3600.0
     """A test window a panel opened and never reset closes by itself after this long."""
 
@@ -130,7 +134,7 @@ class RiskPolicy(_Section):
 
 
 class AnomalyPolicy(_Section):
-    window_readings: Annotated[int, Field(ge=4, le=1000)] = 30
+    window_readings: Annotated[int, Field(ge=4, le=1000)] = 10
     """Readings per feature window of one device's metric (tumbling)."""
     consecutive: Annotated[int, Field(ge=1, le=100)] = 2
     """Windows in a row that must agree before an anomaly is raised or cleared."""

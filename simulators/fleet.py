@@ -232,6 +232,7 @@ def _device(rng: random.Random, premises: Premises, kind: str, n: int, floors: i
             "屋顶消防水箱 roof fire water tank" if n == 0 else "消防水池 fire pool",
             "roof" if n == 0 else "B1",
         )
+        setpoints = {"tank_level_m": 2.0}  # the level that still holds the required fire reserve
     elif kind == "smoke_alarm":
         floor = 1 + n % floors
         location, zone = f"{floor}F 房间 room {floor}{n // floors + 1:02d}", f"{floor}F"

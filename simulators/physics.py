@@ -303,7 +303,12 @@ def build_model(device: Device, env: Environment, seed: int) -> Model:
             leak_per_h=rng.uniform(0.002, 0.012),
         ),
         "tank_level": lambda: TankModel(
-            device, env, rng, drift_per_day=drift, full_m=rng.uniform(2.5, 4.5), drain_per_h=rng.uniform(0.002, 0.01)
+            device,
+            env,
+            rng,
+            drift_per_day=drift,
+            full_m=device.setpoints.get("tank_level_m", 2.0) + rng.uniform(0.3, 1.0),
+            drain_per_h=rng.uniform(0.002, 0.01),
         ),
         "smoke_alarm": lambda: SmokeAlarmModel(
             device, env, rng, drift_per_day=drift, baseline=rng.uniform(0.05, 0.3), room_offset_c=rng.uniform(-1, 1)

@@ -1,0 +1,102 @@
+"""What scoring decides: signals, alarm decisions and risk scores, on ``fw.decisions`` and in PostgreSQL.
+
+The three are tagged msgspec structs (``"type": "signal" | "alarm" | "risk"``) on one topic keyed by
+premises id, for the reason ingest uses one topic: alerts must see a premises' decisions in order (a
+confirmed fire inhibits the lower alerts that follow it). Each carries an identity that a repeated
+run reproduces, so storing is idempotent: (``key``, ``state``, ``time``) for a signal,
+(``alarm_id``, ``revision``) for an alarm decision, (``premises_id``, ``revision``) for a risk score.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final, Literal
+
+import msgspec
+
+from firewarden.policy import SignalKind
+
+DECISIONS_TOPIC: Final = "fw.decisions"
+
+Classification = Literal["confirmed", "unverified", "nuisance_likely"]
+CLASSIFICATIONS: Final[tuple[Classification, ...]] = ("confirmed", "unverified", "nuisance_likely")
+Tier = Literal["red", "orange", "yellow", "blue"]
+TIERS: Final[tuple[Tier, ...]] = ("red", "orange", "yellow", "blue")
+
+
+class Signal(msgspec.Struct, frozen=True, tag="signal"):
+    """A rule breached (``raised``) or recovered (``cleared``) on one device, with its evidence.
+
+    ``subject`` narrows the rule to a part of the device (a panel component ``loop/address``, a
+    metric); ``key`` is the identity of the condition, the same for its raise and its clear.
+    """
+
+    time: datetime
+    premises_id: str
+    device_id: str
+    rule: str
+    kind: SignalKind
+    state: Literal["raised", "cleared"]
+    subject: str = ""
+    evidence: dict[str, float | str] = {}
+
+    @property
+    def key(self) -> str:
+        return f"{self.device_id}/{self.rule}/{self.subject}"
+
+
+class AlarmDecision(msgspec.Struct, frozen=True, tag="alarm"):
+    """How scoring classifies one fire alarm episode, as it opens, changes class and ends.
+
+    An episode is the alarms of one zone of one premises within the verification window; it is
+    named by its first alarm (``alarm_id`` = ``device_id:seq``). ``final`` marks the last decision
+    of an episode (reset, expiry or end of a test), ``trigger`` the record that caused this one.
+    """
+
+    time: datetime
+    premises_id: str
+    alarm_id: str
+    revision: int
+    zone: str
+    classification: Classification
+    reason: str
+    trigger: str
+    opened_at: datetime
+    final: bool = False
+    evidence: tuple[str, ...] = ()
+
+
+class Factor(msgspec.Struct, frozen=True):
+    """One contribution to a risk score, in score points (positive raises the risk)."""
+
+    name: str
+    value: float
+    points: float
+
+
+class RiskScore(msgspec.Struct, frozen=True, tag="risk"):
+    """A premises' risk, 0-100, its tier and why, published when it moves or the tier changes."""
+
+    time: datetime
+    premises_id: str
+    revision: int
+    score: float
+    tier: Tier
+    previous_tier: Tier | None
+    factors: tuple[Factor, ...]
+    model_version: str
+
+
+Decision = Signal | AlarmDecision | RiskScore
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[Decision] = msgspec.json.Decoder(Decision)
+
+
+def encode_decision(decision: Decision) -> bytes:
+    return _encoder.encode(decision)
+
+
+def decode_decision(value: bytes) -> Decision:
+    """Raises ``msgspec.ValidationError`` (a ``ValueError``) for a value that is not a decision."""
+    return _decoder.decode(value)

@@ -1,0 +1,27 @@
+"""Simulated runs as scoring input: the simulators' messages through ingest's validator, in send order.
+
+Used to train models, evaluate decisions against ground truth and benchmark, all without a broker.
+This module (with :mod:`scoring.training` and :mod:`scoring.evaluation`) is the one place scoring
+imports the simulators: the processors never do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from firewarden.registry import RegistryFile
+from ingest.dedup import RecentMessages
+from ingest.records import Record
+from ingest.validation import RegistryIndex, ValidationPolicy, Validator
+from simulators.engine import Outgoing, Simulation
+
+
+def simulated_records(registry: RegistryFile, sim: Simulation) -> Iterator[tuple[Outgoing, list[Record]]]:
+    """Each accepted message with its records, received when sent; refusals and repeats left out, as ingest does."""
+    validator = Validator(RegistryIndex.of(registry), ValidationPolicy(max_past=timedelta(days=3650)))
+    recent = RecentMessages()
+    for message in sim.messages():
+        checked = validator.check(message.topic, message.payload, datetime.fromtimestamp(message.at, UTC))
+        if isinstance(checked, list) and checked and recent.first_time(checked[0].device_id, checked[0].seq):
+            yield message, checked

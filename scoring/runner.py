@@ -1,0 +1,123 @@
+"""The in-process runner: scoring on the ``local`` bus, in the process that runs ingest.
+
+It keeps every premises' state in a dict, reads ``fw.records`` from the local bus, publishes the
+decisions on ``fw.decisions`` and stores them. :class:`Engine` is the part the faust worker shares:
+states by premises, the scorer's two entry points, nothing about where records come from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from firewarden.bus import BusMessage, LocalBus
+from firewarden.errors import DatabaseError
+from ingest.handoff import RECORDS_TOPIC, from_bus
+from ingest.records import Record
+from scoring.records import DECISIONS_TOPIC, Decision, encode_decision
+from scoring.scorer import Scorer
+from scoring.state import PremisesState
+from scoring.store import DecisionStore
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """States by premises id, and the scorer applied to them."""
+
+    def __init__(self, scorer: Scorer) -> None:
+        self.scorer = scorer
+        self.states: dict[str, PremisesState] = {}
+
+    def state(self, premises_id: str) -> PremisesState:
+        state = self.states.get(premises_id)
+        if state is None:
+            state = self.states[premises_id] = self.scorer.new_state(premises_id)
+        return state
+
+    def process(self, record: Record) -> list[Decision]:
+        return self.scorer.process(self.state(record.premises_id), record)
+
+    def advance(self, now: float) -> list[Decision]:
+        """Bring every premises' clock up to ``now`` (Unix seconds)."""
+        out: list[Decision] = []
+        for state in self.states.values():
+            out.extend(self.scorer.advance(state, now))
+        return out
+
+
+def to_messages(decisions: Iterable[Decision]) -> list[BusMessage]:
+    return [BusMessage(DECISIONS_TOPIC, d.premises_id.encode(), encode_decision(d)) for d in decisions]
+
+
+class LocalRunner:
+    """Scores what ingest publishes on ``bus``; subscribe happens at construction, before ingest starts.
+
+    ``lateness_s``: with ``wall_clock`` on, a premises' clock is moved to (now - lateness) once a
+    second, so a silent premises still has its devices judged offline and its windows expired. Off,
+    time moves only with records: replays and tests get the same decisions at any speed.
+    """
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        bus: LocalBus,
+        store: DecisionStore | None,
+        *,
+        wall_clock: bool = True,
+        lateness_s: float = 120.0,
+        clock: Callable[[], float] = time.time,
+        batch: int = 2000,
+    ) -> None:
+        self.engine = Engine(scorer)
+        self.bus = bus
+        self.store = store
+        self.wall_clock = wall_clock
+        self.lateness_s = lateness_s
+        self.clock = clock
+        self.batch = batch
+        self.queue = bus.subscribe(RECORDS_TOPIC)
+        self.processed = 0
+        self.decided = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set and every record received so far is scored and stored."""
+        next_tick = self.clock() + 1.0
+        while not (stop.is_set() and self.queue.empty()):
+            messages = await self._take(timeout=0.2)
+            decisions: list[Decision] = []
+            for message in messages:
+                decisions.extend(self.engine.process(from_bus(message)))
+            self.processed += len(messages)
+            if self.wall_clock and self.clock() >= next_tick:
+                next_tick = self.clock() + 1.0
+                decisions.extend(self.engine.advance(self.clock() - self.lateness_s))
+            if decisions:
+                await self._hand_on(decisions)
+
+    async def _take(self, timeout: float) -> list[BusMessage]:
+        try:
+            first = await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return []
+        messages = [first]
+        while len(messages) < self.batch and not self.queue.empty():
+            messages.append(self.queue.get_nowait())
+        return messages
+
+    async def _hand_on(self, decisions: list[Decision]) -> None:
+        await self.bus.publish(to_messages(decisions))
+        self.decided += len(decisions)
+        if self.store is None:
+            return
+        delay = 0.2
+        while True:
+            try:
+                await asyncio.to_thread(self.store.write, decisions)
+                return
+            except DatabaseError as error:  # keep the batch and try again: no decision is dropped
+                log.warning("storing decisions failed, retrying in %.1f s: %s", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)

@@ -1,0 +1,233 @@
+"""The scorer: one step of every processor for one record of one premises.
+
+:meth:`Scorer.process` and :meth:`Scorer.advance` are the whole contract both runners drive: given a
+premises' state and a record (or a later time), they update the state and return the decisions, in
+order. They are pure apart from that state: no clock, no I/O, so the local runner, the faust worker
+and the tests get the same decisions from the same records.
+
+Time is the premises' clock: the latest record time seen for it. Devices are judged offline against
+it, and windows expire by it; the runners also advance it from the wall clock when a premises falls
+silent (see docs/scoring.md).
+"""
+
+from __future__ import annotations
+
+from firewarden.policy import Policy, ThresholdRule
+from ingest.records import EventRecord, Reading, Record, StatusRecord
+from scoring import anomaly
+from scoring.models import Models
+from scoring.records import Decision, RiskScore, Tier
+from scoring.risk import ELECTRICAL_RULES, WATER_RULES, RiskInputs, tier_of
+from scoring.rules import apply_rule
+from scoring.signals import Signals, utc
+from scoring.site import DeviceInfo, Site, Sites
+from scoring.state import DeviceState, PremisesState, Window
+from scoring.verification import Verifier
+
+_PANEL_SIGNALS = {
+    "fault": ("component_fault", "trouble", True),
+    "fault_cleared": ("component_fault", "trouble", False),
+    "supervisory": ("supervisory", "supervisory", True),
+    "supervisory_cleared": ("supervisory", "supervisory", False),
+    "disabled": ("component_disabled", "trouble", True),
+    "enabled": ("component_disabled", "trouble", False),
+}
+
+
+class Scorer:
+    def __init__(self, policy: Policy, sites: Sites, models: Models) -> None:
+        self.policy = policy
+        self.sites = sites
+        self.models = models
+        self.verifier = Verifier(policy.verification)
+        self._rules: dict[tuple[str, str], tuple[ThresholdRule, ...]] = {}
+        self._heat_types = frozenset(policy.verification.heat_device_types)
+
+    def new_state(self, premises_id: str) -> PremisesState:
+        return PremisesState(premises_id)
+
+    def process(self, state: PremisesState, record: Record) -> list[Decision]:
+        t = record.time.timestamp()
+        first = state.clock == 0.0
+        state.clock = max(state.clock, t)
+        signals = Signals(state)
+        site = self.sites.get(state.premises_id)
+        info = site.devices.get(record.device_id) if site is not None else None
+        device = state.devices.get(record.device_id)
+        if device is None:
+            device = state.devices[record.device_id] = DeviceState()
+        device.seen_at = state.clock
+        if first and site is not None:
+            for other in site.devices:  # a device that never speaks goes offline from the first record on
+                state.devices.setdefault(other, DeviceState(seen_at=state.clock))
+
+        if isinstance(record, StatusRecord) and record.state == "offline":
+            device.online = False
+            signals.raise_(t, record.device_id, "device_offline", "trouble", "", {"reason": "broker last will"})
+        elif not device.online:
+            device.online = True
+            signals.clear(t, record.device_id, "device_offline")
+
+        if isinstance(record, Reading):
+            self._reading(state, device, info, record, t, signals)
+        elif isinstance(record, EventRecord):
+            self._event(state, record, t, signals)
+        elif record.battery_pct is not None:
+            device.battery_pct = record.battery_pct
+
+        self._advance(state, site, state.clock, signals)
+        return signals.out
+
+    def advance(self, state: PremisesState, now: float) -> list[Decision]:
+        """Let time pass to ``now`` (Unix seconds) without a record: expiries and silent devices."""
+        if now <= state.clock:
+            return []
+        state.clock = now
+        signals = Signals(state)
+        self._advance(state, self.sites.get(state.premises_id), now, signals)
+        return signals.out
+
+    def _reading(
+        self, state: PremisesState, device: DeviceState, info: DeviceInfo | None, r: Reading, t: float, signals: Signals
+    ) -> None:
+        previous_t = device.last_time.get(r.metric)
+        if previous_t is not None and t <= previous_t:
+            return  # late or repeated: rules and windows follow each device's own time order
+        previous = device.latest.get(r.metric)
+        device.last_time[r.metric] = t
+        device.latest[r.metric] = r.value
+        device_type = info.type if info is not None else ""
+        rules = self._rules.get((r.metric, device_type))
+        if rules is None:
+            rules = self._rules[(r.metric, device_type)] = tuple(
+                rule for rule in self.policy.rules if rule.metric == r.metric and rule.applies_to(device_type)
+            )
+        for rule in rules:
+            apply_rule(rule, info, r.device_id, device, t, r.value, signals)
+        if r.metric == "temperature_c" and device_type in self._heat_types:
+            self._heat(state, info, r, t, previous, previous_t, signals)
+        window = device.windows.get(r.metric)
+        if window is None:
+            window = device.windows[r.metric] = Window()
+        anomaly.observe(self.models.anomaly, self.policy.anomaly, window, r.device_id, r.metric, t, r.value, signals)
+
+    def _heat(
+        self,
+        state: PremisesState,
+        info: DeviceInfo | None,
+        r: Reading,
+        t: float,
+        previous: float | None,
+        previous_t: float | None,
+        signals: Signals,
+    ) -> None:
+        policy = self.policy.verification
+        detail = None
+        if r.value >= policy.heat_fixed_c:
+            detail = f"{r.value:g} °C on {r.device_id}"
+        elif previous is not None and previous_t is not None and 0 < t - previous_t <= 600:
+            rate = (r.value - previous) / ((t - previous_t) / 60)
+            if rate >= policy.heat_rise_c_per_min:
+                detail = f"rising {rate:.1f} °C/min on {r.device_id}"
+        if detail is not None:
+            zone = info.zone if info is not None else ""
+            self.verifier.on_heat(state, zone, detail, f"{r.device_id}:{r.seq}", t, signals.out)
+
+    def _event(self, state: PremisesState, e: EventRecord, t: float, signals: Signals) -> None:
+        if e.kind == "fire_alarm":
+            self.verifier.on_alarm(state, e, t, signals.out)
+        elif e.kind in _PANEL_SIGNALS:
+            rule, kind, raised = _PANEL_SIGNALS[e.kind]
+            subject = f"{e.loop}/{e.address}" if e.loop is not None else (e.component_type or "device")
+            if raised:
+                evidence: dict[str, float | str] = {"component": e.component_type or "", "zone": e.zone or ""}
+                if e.detail:
+                    evidence["detail"] = e.detail
+                signals.raise_(t, e.device_id, rule, kind, subject, evidence)  # type: ignore[arg-type]
+            else:
+                signals.clear(t, e.device_id, rule, subject)
+        elif e.kind == "test":
+            state.tests[e.device_id] = t
+        elif e.kind == "reset":
+            self.verifier.on_reset(state, e.device_id, f"{e.device_id}:{e.seq}", t, signals.out)
+
+    def _advance(self, state: PremisesState, site: Site | None, now: float, signals: Signals) -> None:
+        self.verifier.advance(state, now, signals.out)
+        if site is not None and now >= state.next_offline_check:
+            self._offline(state, site, now, signals)
+        if state.risk.dirty:
+            self._risk(state, site, now, signals)
+
+    def _offline(self, state: PremisesState, site: Site, now: float, signals: Signals) -> None:
+        k = self.policy.devices.offline_after_intervals
+        upcoming = float("inf")
+        for device_id, info in site.devices.items():
+            device = state.devices.get(device_id)
+            if device is None or device.seen_at is None or not device.online:
+                continue
+            due = device.seen_at + k * info.interval_s
+            if now > due:
+                device.online = False
+                silent = round(now - device.seen_at, 3)
+                signals.raise_(due, device_id, "device_offline", "trouble", "", {"silent_s": silent})
+            else:
+                upcoming = min(upcoming, due)
+        state.next_offline_check = upcoming
+
+    def _risk(self, state: PremisesState, site: Site | None, now: float, signals: Signals) -> None:
+        state.risk.dirty = False
+        if site is None:
+            return
+        inputs = self.inputs(state, site, now)
+        policy = self.policy.risk
+        score, factors = self.models.risk.score(inputs, policy.top_factors)
+        previous: Tier | None = state.risk.tier  # type: ignore[assignment]
+        tier = tier_of(score, policy, previous)
+        moved = state.risk.score is None or abs(score - state.risk.score) >= policy.report_change
+        if tier == previous and not moved:
+            return
+        state.risk.score, state.risk.tier = score, tier
+        state.risk.revision += 1
+        signals.out.append(
+            RiskScore(
+                utc(now),
+                state.premises_id,
+                state.risk.revision,
+                score,
+                tier,
+                previous,
+                factors,
+                self.models.risk.version,
+            )
+        )
+
+    def inputs(self, state: PremisesState, site: Site, now: float) -> RiskInputs:
+        """What the risk model reads of this premises now (history windows end at ``now``)."""
+        kinds = state.signal_kinds
+        rules = state.signals
+        known = [state.devices.get(d) for d in site.devices]
+        offline = sum(1 for d in known if d is not None and not d.online)
+        day = 86_400.0
+        state.fires = [f for f in state.fires if f > now - 365 * day]
+        state.hazards = [h for h in state.hazards if h > now - 90 * day]
+        state.false_alarms = [f for f in state.false_alarms if f > now - 30 * day]
+        p = site.profile
+        return RiskInputs(
+            category=p.category,
+            height_m=p.height_m,
+            occupancy=p.occupancy,
+            credit_status=p.credit_status,
+            active_faults=sum(1 for k in kinds.values() if k == "trouble"),
+            offline_share=offline / len(site.devices) if site.devices else 0.0,
+            supervisory_open=sum(1 for k in kinds.values() if k == "supervisory"),
+            electrical_abnormal=sum(1 for r in rules.values() if r in ELECTRICAL_RULES),
+            low_water=int(any(r in WATER_RULES for r in rules.values())),
+            other_hazards=sum(
+                1
+                for key, k in kinds.items()
+                if k == "hazard_candidate" and rules[key] not in ELECTRICAL_RULES | WATER_RULES
+            ),
+            false_alarms_30d=len(state.false_alarms),
+            hazards_90d=len(state.hazards),
+            fires_365d=len(state.fires),
+        )

@@ -1,0 +1,82 @@
+"""What scoring needs of the registry: each premises' profile and its devices, held in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import psycopg
+
+from firewarden.db import connect, first_line
+from firewarden.domain import DEVICE_TYPES
+from firewarden.errors import DatabaseError
+from firewarden.registry import RegistryFile, export_registry
+from firewarden.settings import mask_database_url
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    id: str
+    type: str
+    zone: str
+    interval_s: float
+    setpoints: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The static part of a premises that the risk model reads."""
+
+    id: str
+    category: str
+    height_m: float
+    occupancy: int
+    credit_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    profile: Profile
+    devices: Mapping[str, DeviceInfo]
+
+
+class Sites:
+    """Premises id → :class:`Site`. A premises or device missing here is scored with what is known."""
+
+    def __init__(self, sites: Mapping[str, Site]) -> None:
+        self._sites = dict(sites)
+
+    @classmethod
+    def of(cls, registry: RegistryFile) -> Sites:
+        devices: dict[str, dict[str, DeviceInfo]] = {p.id: {} for p in registry.premises}
+        for d in registry.devices:
+            interval = d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s
+            devices.setdefault(d.premises, {})[d.id] = DeviceInfo(d.id, d.type, d.zone or "", interval, d.setpoints)
+        return cls(
+            {
+                p.id: Site(
+                    Profile(p.id, p.category, p.height_m or 0.0, p.occupancy or 0, p.credit_status),
+                    devices.get(p.id, {}),
+                )
+                for p in registry.premises
+            }
+        )
+
+    def get(self, premises_id: str) -> Site | None:
+        return self._sites.get(premises_id)
+
+    def __iter__(self) -> Iterator[Site]:
+        return iter(self._sites.values())
+
+    def __len__(self) -> int:
+        return len(self._sites)
+
+
+def load_sites(url: str) -> Sites:
+    """The registry as scoring sees it, read from the database. Raises DatabaseError."""
+    try:
+        with connect(url) as conn:
+            registry = export_registry(conn)
+    except psycopg.Error as error:
+        raise DatabaseError(f"reading the registry from {mask_database_url(url)} failed: {first_line(error)}") from None
+    return Sites.of(registry)

@@ -1,0 +1,105 @@
+"""Per-premises scoring state: everything the processors remember between two records of a premises.
+
+One :class:`PremisesState` per premises, plain mutable msgspec structs so that the faust runner can
+keep it in a table (msgpack bytes, changelogged) and the local runner in a dict, with the same code.
+Times are Unix seconds (UTC) here, for speed; records and decisions carry datetimes.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class RuleState(msgspec.Struct):
+    """One threshold rule on one device: since when it is breached, whether it raised, recent hits."""
+
+    breach_since: float | None = None
+    raised: bool = False
+    hits: list[float] = []
+
+
+class Window(msgspec.Struct):
+    """Running sums of one metric's current feature window (tumbling), and the anomaly verdicts so far."""
+
+    n: int = 0
+    t0: float = 0.0
+    sx: float = 0.0
+    sxx: float = 0.0
+    st: float = 0.0
+    stt: float = 0.0
+    stx: float = 0.0
+    repeats: int = 0
+    last: float | None = None
+    streak: int = 0
+    raised: str | None = None
+
+
+class DeviceState(msgspec.Struct):
+    seen_at: float | None = None
+    """Premises clock when the device's latest message arrived (its own clock may be skewed)."""
+    last_time: dict[str, float] = {}
+    """Device time of the latest reading per metric, to skip readings that arrive out of order."""
+    latest: dict[str, float] = {}
+    online: bool = True
+    battery_pct: float | None = None
+    faults: dict[str, str] = {}
+    disabled: dict[str, str] = {}
+    supervisory: dict[str, str] = {}
+    rules: dict[str, RuleState] = {}
+    windows: dict[str, Window] = {}
+
+
+class Episode(msgspec.Struct):
+    """One fire alarm episode of one zone (see :class:`scoring.records.AlarmDecision`)."""
+
+    alarm_id: str
+    zone: str
+    panel: str
+    opened_at: float
+    expires_at: float
+    classification: str
+    last_alarm_at: float = 0.0
+    revision: int = 0
+    points: list[str] = []
+    components: list[str] = []
+    evidence: list[str] = []
+    false_alarm: bool = True
+
+
+class RiskState(msgspec.Struct):
+    score: float | None = None
+    tier: str | None = None
+    revision: int = 0
+    dirty: bool = True
+
+
+class PremisesState(msgspec.Struct):
+    premises_id: str
+    clock: float = 0.0
+    """The latest record time seen for this premises: the processors' notion of now."""
+    devices: dict[str, DeviceState] = {}
+    signals: dict[str, str] = {}
+    """Active signals: key → rule."""
+    signal_kinds: dict[str, str] = {}
+    episodes: list[Episode] = []
+    tests: dict[str, float] = {}
+    """Panels in a test window: device id → when the window opened."""
+    heat: dict[str, float] = {}
+    """Zone → latest time heat was observed there."""
+    false_alarms: list[float] = []
+    fires: list[float] = []
+    hazards: list[float] = []
+    next_offline_check: float = 0.0
+    risk: RiskState = msgspec.field(default_factory=RiskState)
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(PremisesState)
+
+
+def dump_state(state: PremisesState) -> bytes:
+    return _encoder.encode(state)
+
+
+def load_state(data: bytes) -> PremisesState:
+    return _decoder.decode(data)

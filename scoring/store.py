@@ -1,0 +1,80 @@
+"""Writing decisions to PostgreSQL (tables ``signals``, ``alarms``, ``risk_scores``, migration 0004).
+
+One transaction per batch; a decision already stored (same identity, see :mod:`scoring.records`)
+is skipped, so a replayed batch changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import msgspec
+import psycopg
+from psycopg.types.json import Jsonb
+
+from firewarden.db import connect, first_line
+from firewarden.errors import DatabaseError
+from firewarden.settings import mask_database_url
+from scoring.records import AlarmDecision, Decision, RiskScore, Signal
+
+_SIGNAL: Final = """INSERT INTO signals (time, premises_id, device_id, rule, kind, state, subject, evidence)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
+_ALARM: Final = """INSERT INTO alarms (alarm_id, revision, time, premises_id, zone, classification, reason,
+    trigger, opened_at, final, evidence) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
+_RISK: Final = """INSERT INTO risk_scores (premises_id, revision, time, score, tier, previous_tier, factors,
+    model_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
+
+
+class DecisionStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+
+    def write(self, decisions: Sequence[Decision]) -> None:
+        """Store a batch in one transaction. Raises DatabaseError; nothing of the batch is stored then."""
+        signals = [d for d in decisions if isinstance(d, Signal)]
+        alarms = [d for d in decisions if isinstance(d, AlarmDecision)]
+        risks = [d for d in decisions if isinstance(d, RiskScore)]
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = connect(self.url)
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                if signals:
+                    cur.executemany(
+                        _SIGNAL,
+                        [
+                            (s.time, s.premises_id, s.device_id, s.rule, s.kind, s.state, s.subject, Jsonb(s.evidence))
+                            for s in signals
+                        ],
+                    )
+                if alarms:
+                    cur.executemany(
+                        _ALARM,
+                        [
+                            (a.alarm_id, a.revision, a.time, a.premises_id, a.zone, a.classification, a.reason)
+                            + (a.trigger, a.opened_at, a.final, Jsonb(list(a.evidence)))
+                            for a in alarms
+                        ],
+                    )
+                if risks:
+                    cur.executemany(
+                        _RISK,
+                        [
+                            (r.premises_id, r.revision, r.time, r.score, r.tier, r.previous_tier)
+                            + (Jsonb(msgspec.to_builtins(r.factors)), r.model_version)
+                            for r in risks
+                        ],
+                    )
+        except psycopg.Error as error:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            raise DatabaseError(
+                f"storing {len(decisions)} decision(s) in {mask_database_url(self.url)} failed: {first_line(error)}"
+            ) from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
