@@ -198,6 +198,33 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1, description="(device, seq) pairs remembered to drop redeliveries before the database"
     )
 
+    model_dir: Path | None = Field(default=None, description="where trained models are kept; unset: <data_dir>/models")
+    scoring_group: str = Field(
+        default="firewarden-scoring",
+        pattern=rf"^{ID_PATTERN.pattern}$",
+        description="faust app id = Kafka consumer group of the scoring workers (kafka bus)",
+    )
+    scoring_partitions: int = Field(
+        default=12,
+        ge=1,
+        le=10_000,
+        description="partitions of fw.records and fw.decisions, and of scoring's state changelog (kafka bus)",
+    )
+    scoring_wall_clock: bool = Field(
+        default=True,
+        description="advance silent premises by the wall clock (off: time moves only with records, for replays)",
+    )
+    scoring_lateness_s: float = Field(
+        default=120.0,
+        ge=0,
+        le=86_400,
+        description="how far behind the wall clock a silent premises' clock is moved (records may arrive late)",
+    )
+
+    @property
+    def models_path(self) -> Path:
+        return self.model_dir if self.model_dir is not None else self.data_dir / "models"
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

@@ -36,7 +36,7 @@ from scoring.training import START, risk_examples
 from simulators.engine import GroundTruth, Simulation
 from simulators.fleet import generate_fleet
 from simulators.history import simulate_history
-from simulators.scenarios import KINDS, Scenario, apply_scenario, background
+from simulators.scenarios import Scenario, apply_scenario, background
 
 EXPECTED_RULES: Final[dict[str, frozenset[str]]] = {
     "electrical_overheating": frozenset({"residual_current", "residual_current_repeated", "cable_over_temperature"}),
@@ -229,4 +229,6 @@ def plot(ev: Evaluation, path: Path) -> None:
 
 
 def ground_truth_lines(truths: Sequence[GroundTruth]) -> bytes:
-    return b"".join(msgspec.json.encode({"id": t.id, "kind": t.kind, "premises_id": t.premises_id}) + b"\n" for t in truths)
+    return b"".join(
+        msgspec.json.encode({"id": t.id, "kind": t.kind, "premises_id": t.premises_id}) + b"\n" for t in truths
+    )

@@ -52,8 +52,19 @@ class DecisionStore:
                     cur.executemany(
                         _ALARM,
                         [
-                            (a.alarm_id, a.revision, a.time, a.premises_id, a.zone, a.classification, a.reason)
-                            + (a.trigger, a.opened_at, a.final, Jsonb(list(a.evidence)))
+                            (
+                                a.alarm_id,
+                                a.revision,
+                                a.time,
+                                a.premises_id,
+                                a.zone,
+                                a.classification,
+                                a.reason,
+                                a.trigger,
+                                a.opened_at,
+                                a.final,
+                                Jsonb(list(a.evidence)),
+                            )
                             for a in alarms
                         ],
                     )
@@ -61,8 +72,16 @@ class DecisionStore:
                     cur.executemany(
                         _RISK,
                         [
-                            (r.premises_id, r.revision, r.time, r.score, r.tier, r.previous_tier)
-                            + (Jsonb(msgspec.to_builtins(r.factors)), r.model_version)
+                            (
+                                r.premises_id,
+                                r.revision,
+                                r.time,
+                                r.score,
+                                r.tier,
+                                r.previous_tier,
+                                Jsonb(msgspec.to_builtins(r.factors)),
+                                r.model_version,
+                            )
                             for r in risks
                         ],
                     )

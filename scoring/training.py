@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -17,13 +19,15 @@ import msgspec
 from firewarden.policy import AnomalyPolicy
 from ingest.records import Reading
 from scoring.anomaly import AnomalyModel, add_reading, reset_window, window_features
-from scoring.models import new_version
+from scoring.models import RISK_FILE, Models, load_models, new_version, save
 from scoring.replay import simulated_records
 from scoring.risk import COUNTS, RiskInputs, RiskModel
 from scoring.state import Window
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.history import PremisesPeriod, simulate_history
+
+log = logging.getLogger(__name__)
 
 START = 1_767_571_200.0  # 2026-01-05 00:00 UTC: a Monday, as the simulators' default roster
 
@@ -99,3 +103,17 @@ def train_anomaly(
         "metrics_skipped": skipped,
     }
     return model, summary
+
+
+def ensure_models(directory: Path) -> Models:
+    """The models in ``directory``; trained on simulated data and saved there first if none are.
+
+    So that a fresh install scores at once; ``firewarden model train`` replaces them.
+    """
+    if not (directory / RISK_FILE).exists():
+        log.warning("no trained models in %s: training them from simulated data (about a minute)", directory)
+        risk, risk_summary = train_risk()
+        save(directory, "risk", risk, risk_summary)
+        anomaly, anomaly_summary = train_anomaly()
+        save(directory, "anomaly", anomaly, anomaly_summary)
+    return load_models(directory)
