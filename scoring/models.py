@@ -64,7 +64,7 @@ def load(path: Path, kind: str) -> dict[str, Any]:
         document = joblib.load(path)
     except FileNotFoundError:
         raise ModelError(f"no {kind} model at {path}: run `firewarden model train`") from None
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError) as error:
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, KeyError, AttributeError, ImportError) as error:
         raise ModelError(f"{path} is not a readable model file: {error}") from None
     if not isinstance(document, dict) or document.get("kind") != kind:
         raise ModelError(f"{path} is not a {kind} model file")

@@ -1,0 +1,140 @@
+"""Alarm verification: every path to confirmed, unverified and nuisance_likely, on record time."""
+
+from __future__ import annotations
+
+from firewarden.policy import Policy, VerificationPolicy
+from scoring.models import Models
+from tests.scoring.helpers import Harness
+
+
+def _classes(h: Harness) -> list[tuple[str, bool]]:
+    return [(a.classification, a.final) for a in h.alarms()]
+
+
+def test_two_detectors_in_one_zone_confirm_at_the_second(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "fire_alarm", "smoke_detector", "5F", 1, 1)
+    assert _classes(h) == [("unverified", False)]
+    h.event(30, "UITD", "fire_alarm", "smoke_detector", "5F", 1, 1)  # the same detector again: no evidence
+    assert len(h.alarms()) == 1
+    out = h.event(75, "UITD", "fire_alarm", "smoke_detector", "5F", 1, 2)
+    confirmed = h.alarms()[-1]
+    assert out[0] is confirmed  # decided by the confirming record itself
+    assert (confirmed.classification, confirmed.reason) == ("confirmed", "two detectors in the same zone")
+    assert confirmed.alarm_id == h.alarms()[0].alarm_id and confirmed.revision == 2
+    assert confirmed.trigger.startswith("UITD:") and len(confirmed.evidence) == 2
+
+
+def test_detectors_in_different_zones_do_not_corroborate(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "fire_alarm", "smoke_detector", "5F", 1, 1)
+    h.event(20, "UITD", "fire_alarm", "smoke_detector", "6F", 1, 2)
+    assert _classes(h) == [("unverified", False), ("unverified", False)]
+
+
+def test_a_manual_call_point_confirms_at_once(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "fire_alarm", "manual_call_point", "2F", 3, 1)
+    assert [(a.classification, a.reason) for a in h.alarms()] == [("confirmed", "manual call point")]
+
+
+def test_a_detector_and_sprinkler_flow_confirm(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "fire_alarm", "sprinkler_flow_switch", "B2", 4, 1)
+    h.event(40, "UITD", "fire_alarm", "smoke_detector", "B2", 1, 8)
+    assert [a.classification for a in h.alarms()] == ["unverified", "confirmed"]
+    assert h.alarms()[-1].reason == "detector and sprinkler water flow in the same zone"
+
+
+def test_a_detector_and_a_heat_rise_confirm_whichever_comes_first(models: Models) -> None:
+    h = Harness(models)
+    h.reading(0, "TS3", "temperature_c", 24.0)
+    h.event(10, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    assert [a.classification for a in h.alarms()] == ["unverified"]
+    h.reading(70, "TS3", "temperature_c", 40.0)  # 16 °C in 70 s: rate of rise beyond 8.3 °C/min
+    assert [a.classification for a in h.alarms()] == ["unverified", "confirmed"]
+    assert h.alarms()[-1].reason == "alarm and heat in the same zone"
+
+    before = Harness(models)
+    before.reading(0, "TS3", "temperature_c", 60.0)  # at the fixed-temperature limit
+    before.event(50, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    assert [a.classification for a in before.alarms()] == ["confirmed"]
+
+
+def test_a_slow_warm_room_is_not_heat(models: Models) -> None:
+    h = Harness(models)
+    h.reading(0, "TS3", "temperature_c", 24.0)
+    h.event(10, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    h.reading(150, "TS3", "temperature_c", 30.0)  # 2.6 °C/min, inside the window
+    assert [a.classification for a in h.alarms()] == ["unverified"]
+
+
+def test_an_unconfirmed_alarm_expires_at_the_end_of_its_window(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    h.advance(179)
+    assert _classes(h) == [("unverified", False)]
+    h.advance(181)
+    assert _classes(h) == [("unverified", False), ("unverified", True)]
+    closing = h.alarms()[-1]
+    assert closing.time.timestamp() - 1_767_571_200.0 == 180  # the window's end, whenever it is noticed
+    assert closing.reason == "verification window ended without corroboration"
+    h.event(200, "SA3b", "fire_alarm", "smoke_detector", "3F", 0, 0)  # a new episode, not a late second detector
+    assert _classes(h)[-1] == ("unverified", False)
+
+
+def test_a_reset_inside_the_window_ends_the_alarm_as_nuisance(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
+    h.event(60, "UITD", "reset", "panel", None)
+    assert _classes(h) == [("unverified", False), ("nuisance_likely", True)]
+
+
+def test_false_alarm_history_makes_single_alarms_nuisance_likely_but_corroboration_still_confirms(
+    models: Models,
+) -> None:
+    h = Harness(models)
+    for n in range(3):
+        h.event(n * 3600, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
+        h.event(n * 3600 + 60, "UITD", "reset", "panel", None)
+    h.event(4 * 3600, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
+    latest = h.alarms()[-1]
+    assert (latest.classification, latest.reason) == ("nuisance_likely", "3 unconfirmed alarms in 30 days")
+    h.event(4 * 3600 + 20, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 4)
+    assert h.alarms()[-1].classification == "confirmed"
+
+
+def test_history_forgets_after_its_window(models: Models) -> None:
+    h = Harness(models, Policy(verification=VerificationPolicy(history_days=1)))
+    for n in range(3):
+        h.event(n * 600, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
+        h.event(n * 600 + 60, "UITD", "reset", "panel", None)
+    h.event(2 * 86_400, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
+    assert h.alarms()[-1].classification == "unverified"
+
+
+def test_alarms_in_a_test_window_are_nuisance_likely_even_when_several_and_do_not_count_as_false(
+    models: Models,
+) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "test", "panel", None)
+    h.event(10, "UITD", "fire_alarm", "smoke_detector", "2F", 1, 1)
+    h.event(20, "UITD", "fire_alarm", "smoke_detector", "2F", 1, 2)
+    h.event(30, "UITD", "fire_alarm", "manual_call_point", "2F", 3, 1)
+    assert {a.classification for a in h.alarms()} == {"nuisance_likely"}
+    assert h.alarms()[0].reason == "alarm during the panel's test window"
+    h.event(600, "UITD", "reset", "panel", None)
+    assert h.alarms()[-1].final
+    assert h.state.false_alarms == []
+    h.event(700, "UITD", "fire_alarm", "smoke_detector", "2F", 1, 1)  # the test is over
+    assert h.alarms()[-1].classification == "unverified"
+
+
+def test_a_confirmed_episode_ends_after_an_hour_without_alarms(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "fire_alarm", "manual_call_point", "2F", 3, 1)
+    h.advance(3599)
+    assert not h.alarms()[-1].final
+    h.advance(3601)
+    assert (h.alarms()[-1].classification, h.alarms()[-1].final) == ("confirmed", True)
+    assert h.state.fires and not h.state.false_alarms

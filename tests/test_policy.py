@@ -1,0 +1,68 @@
+"""The policy file: defaults, overrides, and errors that name the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from firewarden.errors import SettingsError
+from firewarden.policy import Policy, load_policy
+
+
+def test_defaults_carry_the_standards_numbers() -> None:
+    policy = load_policy(None)
+    rules = {r.name: r for r in policy.rules}
+    sprinkler = rules["low_sprinkler_pressure"]
+    assert (sprinkler.limit, sprinkler.min_duration_s, sprinkler.direction) == (0.05, 600, "below")
+    repeated = rules["residual_current_repeated"]
+    assert (repeated.repeats, repeated.repeat_window_s, repeated.setpoint) == (3, 86_400, "residual_current_ma")
+    assert policy.verification.window_s == 180
+    assert policy.devices.offline_after_intervals == 3
+
+
+def test_a_file_overrides_what_it_names_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        """
+[verification]
+window_s = 60
+
+[[rules]]
+name = "low_tank"
+kind = "hazard_candidate"
+metric = "tank_level_m"
+direction = "below"
+limit = 1.5
+min_duration_s = 300
+""",
+        encoding="utf-8",
+    )
+    policy = load_policy(path)
+    assert policy.verification.window_s == 60
+    assert policy.verification.heat_fixed_c == Policy().verification.heat_fixed_c
+    assert [r.name for r in policy.rules] == ["low_tank"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[verification]\nwindow = 60\n", "verification.window: Extra inputs are not permitted"),
+        ('[[rules]]\nname = "x"\nkind = "hazard_candidate"\nmetric = "pressure"\ndirection = "below"\nlimit = 1\n',
+         "unknown metric 'pressure'"),
+        ("[risk]\nred = 10\norange = 20\n", "tier floors must fall red > orange > yellow"),
+        ("[devices]\noffline_after_intervals = 0\n", "devices.offline_after_intervals"),
+        ("not toml at all [", "cannot be read as TOML"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_file_and_the_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError, match=str(path)) as info:
+        load_policy(path)
+    assert message in str(info.value)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_policy(tmp_path / "nope.toml")
