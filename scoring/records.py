@@ -85,6 +85,8 @@ class RiskScore(msgspec.Struct, frozen=True, tag="risk"):
     previous_tier: Tier | None
     factors: tuple[Factor, ...]
     model_version: str
+    inputs: dict[str, float | str] = {}
+    """Everything the model read (``scoring.risk.RiskInputs``), so recorded outcomes can retrain it."""
 
 
 Decision = Signal | AlarmDecision | RiskScore

@@ -12,6 +12,8 @@ silent (see docs/scoring.md).
 
 from __future__ import annotations
 
+import dataclasses
+
 from firewarden.policy import Policy, ThresholdRule
 from ingest.records import EventRecord, Reading, Record, StatusRecord
 from scoring import anomaly
@@ -198,6 +200,7 @@ class Scorer:
                 previous,
                 factors,
                 self.models.risk.version,
+                dataclasses.asdict(inputs),
             )
         )
 

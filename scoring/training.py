@@ -11,15 +11,19 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
+import psycopg
 
+from firewarden.db import connect, first_line
+from firewarden.errors import DatabaseError
 from firewarden.policy import AnomalyPolicy
 from ingest.records import Reading
 from scoring.anomaly import AnomalyModel, add_reading, reset_window, window_features
-from scoring.models import RISK_FILE, Models, load_models, new_version, save
+from scoring.models import RISK_FILE, ModelError, Models, load_models, new_version, save
 from scoring.replay import simulated_records
 from scoring.risk import COUNTS, RiskInputs, RiskModel
 from scoring.state import Window
@@ -117,3 +121,49 @@ def ensure_models(directory: Path) -> Models:
         anomaly, anomaly_summary = train_anomaly()
         save(directory, "anomaly", anomaly, anomaly_summary)
     return load_models(directory)
+
+
+_OUTCOMES: Final = """
+SELECT DISTINCT ON (r.premises_id, date_bin(%(horizon)s, r.time, TIMESTAMPTZ '2000-01-01'))
+       r.inputs,
+       EXISTS (SELECT 1 FROM alarms a
+               WHERE a.premises_id = r.premises_id AND a.classification = 'confirmed'
+                 AND a.time > r.time AND a.time <= r.time + %(horizon)s)
+    OR EXISTS (SELECT 1 FROM signals s
+               WHERE s.premises_id = r.premises_id AND s.kind = 'hazard_candidate' AND s.state = 'raised'
+                 AND s.time > r.time AND s.time <= r.time + %(horizon)s)
+FROM risk_scores r
+WHERE r.time <= now() - %(horizon)s
+ORDER BY r.premises_id, date_bin(%(horizon)s, r.time, TIMESTAMPTZ '2000-01-01'), r.time
+"""
+
+
+def recorded_examples(url: str, horizon_days: float = 90) -> tuple[list[RiskInputs], list[bool]]:
+    """One example per premises and period of ``horizon_days`` from the stored risk scores: what the
+    model read at the period's first score, and whether a confirmed fire or a hazard followed within
+    the horizon. Periods younger than the horizon are left out, their outcome is not known yet."""
+    try:
+        with connect(url) as conn:
+            rows = conn.execute(_OUTCOMES, {"horizon": timedelta(days=horizon_days)}).fetchall()
+    except psycopg.Error as error:
+        raise DatabaseError(f"reading recorded outcomes failed: {first_line(error)}") from None
+    inputs = [RiskInputs(**row[0]) for row in rows]  # type: ignore[arg-type]
+    return inputs, [bool(row[1]) for row in rows]
+
+
+def train_risk_from_db(url: str, *, horizon_days: float = 90, seed: int = 11) -> tuple[RiskModel, dict[str, Any]]:
+    """A risk model retrained on recorded outcomes. Raises ModelError when too few are recorded."""
+    rows, labels = recorded_examples(url, horizon_days)
+    positives = sum(labels)
+    if positives < 20 or len(labels) - positives < 20:
+        raise ModelError(
+            f"not enough recorded outcomes to train on: {positives} periods with an incident and "
+            f"{len(labels) - positives} without (at least 20 of each, periods of {horizon_days:g} days)"
+        )
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    cut = len(order) * 3 // 4
+    version = new_version("risk", msgspec.json.encode([len(rows), positives, seed]))
+    model = RiskModel.fit(version, [rows[i] for i in order[:cut]], [labels[i] for i in order[:cut]])
+    auc = model.auc([rows[i] for i in order[cut:]], [labels[i] for i in order[cut:]])
+    return model, {"source": "database", "periods": len(rows), "incidents": positives, "auc_held_out": round(auc, 4)}

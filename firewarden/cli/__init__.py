@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from firewarden import __version__
-from firewarden.cli import config, db, ingesting, registry, services, simulate
+from firewarden.cli import config, db, ingesting, registry, scoring, services, simulate
 from firewarden.cli._context import console_err
 from firewarden.errors import FirewardenError, SettingsError
 from firewarden.logs import configure_logging
@@ -33,6 +33,9 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(simulate.app, name="simulate")
 app.command("broker")(services.broker)
 app.command("ingest")(ingesting.ingest)
+app.add_typer(scoring.app, name="model")
+app.command("evaluate")(scoring.evaluate)
+app.command("score")(scoring.score)
 
 
 def _version(value: bool) -> None:

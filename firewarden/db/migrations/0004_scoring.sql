@@ -41,6 +41,7 @@ CREATE TABLE risk_scores (
     previous_tier   text CHECK (previous_tier IN ('red', 'orange', 'yellow', 'blue')),
     factors         jsonb NOT NULL,
     model_version   text NOT NULL,
+    inputs          jsonb NOT NULL,
     PRIMARY KEY (premises_id, revision)
 );
 CREATE INDEX risk_scores_time ON risk_scores (time);
