@@ -75,9 +75,24 @@ def reset_window(w: Window) -> None:
 
 @dataclass(frozen=True)
 class MetricModel:
+    """A fitted envelope, with its parameters also as plain floats: judging one window through
+    scikit-learn's input validation costs ~0.3 ms, the same arithmetic on three floats ~2 µs."""
+
     envelope: EllipticEnvelope
     center: np.ndarray
     scale: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_location", [float(v) for v in self.envelope.location_])
+        object.__setattr__(self, "_precision", [[float(v) for v in row] for row in self.envelope.precision_])
+        object.__setattr__(self, "_offset", float(self.envelope.offset_))
+
+    def decision(self, features: tuple[float, float, float]) -> float:
+        """``envelope.decision_function`` of one window: negative outside the envelope."""
+        d = [f - c for f, c in zip(features, self._location, strict=True)]  # type: ignore[attr-defined]
+        p = self._precision  # type: ignore[attr-defined]
+        distance = sum(d[i] * p[i][j] * d[j] for i in range(3) for j in range(3))
+        return float(-distance - self._offset)  # type: ignore[attr-defined]
 
     @classmethod
     def fit(cls, rows: np.ndarray, contamination: float = 0.002) -> MetricModel:
@@ -124,10 +139,9 @@ class AnomalyModel:
         model = self.metrics.get(metric)
         if model is None:
             return None
-        row = np.asarray([features])
-        if model.envelope.decision_function(row)[0] >= 0:
+        if model.decision(features) >= 0:
             return None
-        z = (row[0] - model.center) / model.scale
+        z = (np.asarray(features) - model.center) / model.scale
         furthest = int(np.argmax(np.abs(z)))
         if (furthest == 0 and z[0] < 0) or furthest == 2:
             return "sensor_stuck"

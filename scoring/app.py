@@ -39,7 +39,7 @@ from scoring.training import ensure_models
 log = logging.getLogger(__name__)
 
 BATCH = 5000
-BATCH_WITHIN_S = 0.05
+BATCH_WITHIN_S = 0.25
 
 
 def _settings() -> Settings:

@@ -131,5 +131,6 @@ def score(ctx: typer.Context) -> None:
         if value is not None:
             env[f"FIREWARDEN_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     env["FIREWARDEN_BUS"] = str(settings.bus)
-    argv = [sys.executable, "-m", "faust", "-A", "scoring.app", "worker", "-l", settings.log_level]
+    level = {"warning": "warn"}.get(settings.log_level, settings.log_level)  # faust's own spelling
+    argv = [sys.executable, "-m", "faust", "-A", "scoring.app", "worker", "-l", level]
     os.execvpe(argv[0], argv, env)
