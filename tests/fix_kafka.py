@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,24 @@ STARTUP_TIMEOUT_S = 15.0
 
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``host:port`` of a running tansu broker."""
+    """``host:port`` of a running tansu broker shared by the session: use topic names of your own."""
+    with _tansu(tmp_path_factory.mktemp("tansu")) as address:
+        yield address
+
+
+@pytest.fixture
+def own_kafka(tmp_path: Path) -> Iterator[str]:
+    """``host:port`` of a tansu broker for this test alone, for tests bound to the fixed topic names."""
+    with _tansu(tmp_path / "tansu") as address:
+        yield address
+
+
+@contextmanager
+def _tansu(directory: Path) -> Iterator[str]:
+    directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     address = f"127.0.0.1:{port}"
-    log_path: Path = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    log_path = directory / "tansu.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [

@@ -228,7 +228,8 @@ def test_a_refusing_bus_holds_acknowledgements_until_it_accepts(mosquitto: MqttU
     assert {(r.device_id, r.seq) for r in map(from_bus, bus.accepted)} == stream.valid
 
 
-def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url: str, kafka: str) -> None:
+def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url: str, own_kafka: str) -> None:
+    kafka = own_kafka
     import_fleet(migrated_url)
     stream = mixed_stream(datetime.now(UTC), duration_s=300)
 

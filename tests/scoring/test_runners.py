@@ -135,8 +135,9 @@ def _start_worker(kafka: str, url: str, models_dir: Path, tmp_path: Path, log: P
 
 
 def test_local_and_faust_runners_decide_the_same(
-    kafka: str, migrated_url: str, models_dir: Path, models: Models, tmp_path: Path
+    own_kafka: str, migrated_url: str, models_dir: Path, models: Models, tmp_path: Path
 ) -> None:
+    kafka = own_kafka
     with connect(migrated_url, autocommit=True) as conn:
         import_registry(conn, FLEET, source="test fleet")
     records = _records()
