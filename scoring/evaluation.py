@@ -1,7 +1,9 @@
 """Judging scoring against the simulators' ground truth: ``firewarden evaluate``.
 
 A run replays a simulated city with every incident, nuisance and device-fault kind (plus ordinary
-panel life) through the scorer, then joins the decisions with the ground truth:
+panel life) through the scorer, then joins the decisions with the ground truth; or it joins the
+decisions stored in the database with a ground-truth file that ``firewarden simulate run`` wrote
+while the real pipeline (MQTT, ingest, bus, scoring) processed the same run:
 
 - per scenario kind: how many were detected and how long it took (simulated seconds from the
   scenario's start to the first decision that shows it);
@@ -20,14 +22,16 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
+from firewarden.db import connect
 from firewarden.policy import Policy
 from scoring.models import Models
-from scoring.records import AlarmDecision, Decision, Signal, encode_decision
+from scoring.records import AlarmDecision, Decision, RiskScore, Signal, encode_decision
 from scoring.replay import simulated_records
 from scoring.runner import Engine
 from scoring.scorer import Scorer
@@ -228,7 +232,50 @@ def plot(ev: Evaluation, path: Path) -> None:
     plt.close(fig)
 
 
-def ground_truth_lines(truths: Sequence[GroundTruth]) -> bytes:
-    return b"".join(
-        msgspec.json.encode({"id": t.id, "kind": t.kind, "premises_id": t.premises_id}) + b"\n" for t in truths
-    )
+def read_ground_truth(path: Path) -> list[GroundTruth]:
+    """The ground truth ``firewarden simulate run`` wrote (JSONL). Raises ValueError naming the line."""
+    truths = []
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = msgspec.json.decode(line)
+            truths.append(
+                GroundTruth(
+                    id=raw["id"],
+                    kind=raw["kind"],
+                    category=raw["category"],
+                    expected=raw["expected"],
+                    start=datetime.fromisoformat(raw["start"]).timestamp(),
+                    end=datetime.fromisoformat(raw["end"]).timestamp(),
+                    premises_id=raw.get("premises_id"),
+                    device_ids=list(raw.get("device_ids", [])),
+                    zone=raw.get("zone"),
+                )
+            )
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}:{number}: not a ground-truth record: {error}") from None
+    return truths
+
+
+def stored_decisions(url: str) -> list[Decision]:
+    """Signals, alarm decisions and the latest risk score per premises, from the database."""
+    out: list[Decision] = []
+    with connect(url) as conn:
+        for row in conn.execute(
+            "SELECT time, premises_id, device_id, rule, kind, state, subject, evidence FROM signals ORDER BY time"
+        ):
+            time_, premises, device, rule, kind, state, subject, evidence = row
+            out.append(Signal(time_, premises, device, rule, kind, state, subject, evidence))  # type: ignore[arg-type]
+        for row in conn.execute(
+            "SELECT time, premises_id, alarm_id, revision, zone, classification, reason, trigger, opened_at, final "
+            "FROM alarms ORDER BY time"
+        ):
+            out.append(AlarmDecision(*row))  # type: ignore[arg-type]
+        for row in conn.execute(
+            "SELECT DISTINCT ON (premises_id) time, premises_id, revision, score, tier, previous_tier, model_version "
+            "FROM risk_scores ORDER BY premises_id, revision DESC"
+        ):
+            time_, premises, revision, score, tier, previous, version = row
+            out.append(RiskScore(time_, premises, revision, score, tier, previous, (), version))  # type: ignore[arg-type]
+    return out

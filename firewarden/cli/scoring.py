@@ -76,12 +76,20 @@ def evaluate(
     per_kind: Annotated[int, typer.Option(min=1, help="Scenarios of each kind.")] = 4,
     seed: Annotated[int, typer.Option(help="Random seed of the run.")] = 21,
     plot: Annotated[Path, typer.Option(help="Where to write the PNG plot.")] = Path("evaluation.png"),
-    ground_truth: Annotated[Path | None, typer.Option(help="Also write the run's ground truth here (JSONL).")] = None,
+    ground_truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Judge the decisions stored in the database against this ground truth (JSONL from "
+            "`firewarden simulate run`) instead of replaying a run in memory."
+        ),
+    ] = None,
 ) -> None:
-    """Replay a simulated city with every scenario kind through the scorer and judge its decisions.
+    """Judge scoring's decisions against the simulators' ground truth.
 
+    Without --ground-truth: replays a simulated city with every scenario kind through the scorer.
     Prints detection rate and time to detect per kind, nuisance alarms escalated, the latency of
-    confirming records and the risk model's AUC on held-out simulated premises; writes a PNG plot.
+    confirming records (replay only) and the risk model's AUC on held-out simulated premises;
+    writes a PNG plot. Exit code 1 if a real fire was not confirmed.
     """
     from firewarden.policy import load_policy
     from scoring import evaluation
@@ -89,14 +97,25 @@ def evaluate(
 
     settings = settings_of(ctx)
     models = ensure_models(settings.models_path)
-    with console.status(f"replaying {premises} premises for {hours:g} h with {per_kind} of each scenario kind"):
-        truths, decisions, latencies, records = evaluation.replay(
-            load_policy(settings.policy_file), models, premises=premises, hours=hours, seed=seed, per_kind=per_kind
-        )
-        ev = evaluation.judge(truths, decisions, latencies, records, evaluation.risk_auc(models))
     if ground_truth is not None:
-        ground_truth.write_bytes(evaluation.ground_truth_lines(truths))
-    table = Table(title=f"scoring against ground truth ({premises} premises, {hours:g} h, seed {seed})")
+        from firewarden.services import database_url
+
+        try:
+            truths = evaluation.read_ground_truth(ground_truth)
+        except (OSError, ValueError) as error:
+            raise SettingsError(f"--ground-truth: {error}") from None
+        with database_url(settings) as url, console.status("reading stored decisions"):
+            decisions = evaluation.stored_decisions(url)
+        ev = evaluation.judge(truths, decisions, [], 0, evaluation.risk_auc(models))
+        title = f"stored decisions against {ground_truth}"
+    else:
+        with console.status(f"replaying {premises} premises for {hours:g} h, {per_kind} of each scenario kind"):
+            truths, decisions, latencies, records = evaluation.replay(
+                load_policy(settings.policy_file), models, premises=premises, hours=hours, seed=seed, per_kind=per_kind
+            )
+            ev = evaluation.judge(truths, decisions, latencies, records, evaluation.risk_auc(models))
+        title = f"scoring against ground truth ({premises} premises, {hours:g} h, seed {seed})"
+    table = Table(title=title)
     for column in ("scenario kind", "detected", "rate", "median time to detect"):
         table.add_column(column)
     for row in evaluation.table(ev):

@@ -21,6 +21,7 @@ from firewarden.policy import Policy
 from firewarden.registry import import_registry
 from ingest.handoff import RECORDS_TOPIC, to_bus
 from ingest.records import Record
+from scoring.evaluation import judge, read_ground_truth, stored_decisions
 from scoring.models import Models
 from scoring.records import DECISIONS_TOPIC, Decision, decode_decision
 from scoring.replay import simulated_records
@@ -29,21 +30,21 @@ from scoring.scorer import Scorer
 from scoring.site import Sites
 from scoring.store import DecisionStore
 from scoring.training import START
-from simulators.engine import Simulation
+from simulators.engine import GroundTruth, Simulation
 from simulators.fleet import generate_fleet
-from simulators.scenarios import Scenario, apply_scenario, background
+from simulators.scenarios import Scenario, apply_scenario, background, write_ground_truth
 
 FLEET = generate_fleet(8, seed=13)
 PARTITIONS = 3
 WORKER_TIMEOUT_S = 150.0
 
 
-def _records() -> list[Record]:
+def _records() -> tuple[list[Record], list[GroundTruth]]:
     sim = Simulation(FLEET, seed=13, start=START, duration=3 * 3600)
     kinds = ["fire", "cooking_nuisance", "flapping_detector", "maintenance_test", "offline", "pipe_leak"]
     apply_scenario(sim, Scenario(random=dict.fromkeys(kinds, 1)))
     background(sim)
-    return [r for _, records in simulated_records(FLEET, sim) for r in records]
+    return [r for _, records in simulated_records(FLEET, sim) for r in records], sim.truths
 
 
 def _by_premises(decisions: list[Decision]) -> dict[str, list[Decision]]:
@@ -51,6 +52,22 @@ def _by_premises(decisions: list[Decision]) -> dict[str, list[Decision]]:
     for d in decisions:
         grouped[d.premises_id].append(d)
     return dict(grouped)
+
+
+def _counts(decisions: list[Decision]) -> dict[str, int]:
+    names = {"Signal": "signals", "AlarmDecision": "alarms", "RiskScore": "risk_scores"}
+    counts = dict.fromkeys(names.values(), 0)
+    for d in decisions:
+        counts[names[type(d).__name__]] += 1
+    return counts
+
+
+def _stored(url: str) -> dict[str, int]:
+    with connect(url) as conn:
+        return {
+            table: int(str(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]))  # type: ignore[index]
+            for table in ("signals", "alarms", "risk_scores")
+        }
 
 
 def _local(records: list[Record], models: Models, url: str) -> list[Decision]:
@@ -140,11 +157,24 @@ def test_local_and_faust_runners_decide_the_same(
     kafka = own_kafka
     with connect(migrated_url, autocommit=True) as conn:
         import_registry(conn, FLEET, source="test fleet")
-    records = _records()
+    records, truths = _records()
     local = _local(records, models, migrated_url)
     kinds = {type(d).__name__ for d in local}
     assert kinds == {"Signal", "AlarmDecision", "RiskScore"}, kinds
     assert any(getattr(d, "classification", None) == "confirmed" for d in local)
+    stored = _stored(migrated_url)
+    assert stored == _counts(local)
+    store = DecisionStore(migrated_url)
+    store.write(local)  # published twice (at-least-once): stored once
+    store.close()
+    assert _stored(migrated_url) == stored
+
+    ground_truth = tmp_path / "ground_truth.jsonl"
+    with ground_truth.open("wb") as out:
+        write_ground_truth(truths, out)
+    judged = judge(read_ground_truth(ground_truth), stored_decisions(migrated_url), [], 0, 0.0)
+    assert (judged.fires, judged.fires_confirmed, judged.nuisance_escalated) == (1, 1, 0)
+    assert judged.kinds["offline"].detected == 1
 
     asyncio.run(_create_topics(kafka))
     asyncio.run(_produce(kafka, records))
