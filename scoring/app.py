@@ -89,25 +89,38 @@ def scorer() -> Scorer:
     )
 
 
-def _state(key: bytes, cache: dict[bytes, PremisesState]) -> PremisesState:
-    state = cache.get(key)
+# Decoded states of the premises this worker owns, so a batch does not decode what the last one
+# encoded. Emptied whenever partitions are revoked: another worker may change those states meanwhile.
+_owned: dict[bytes, PremisesState] = {}
+
+
+@app.on_partitions_revoked.connect  # type: ignore[arg-type]
+async def _forget_owned(app: Any, revoked: Any, **kwargs: Any) -> None:
+    _owned.clear()
+
+
+def _state(key: bytes) -> PremisesState:
+    state = _owned.get(key)
     if state is None:
         stored = states.get(key)
         state = load_state(stored) if stored is not None else scorer().new_state(key.decode())
-        cache[key] = state
+        _owned[key] = state
     return state
 
 
 @app.agent(records_topic)
 async def score(stream: Any) -> None:
-    """Records in, decisions out; one state read and write per premises per batch."""
+    """Records in, decisions out; each touched premises' state written once per batch."""
     the_scorer = scorer()
     async for batch in stream.take_events(BATCH, within=BATCH_WITHIN_S):
         touched: dict[bytes, PremisesState] = {}
         for event in batch:
             key: bytes = event.key
+            state = touched.get(key)
+            if state is None:
+                state = touched[key] = _state(key)
             record = record_from_json(event.value)
-            for decision in the_scorer.process(_state(key, touched), record):
+            for decision in the_scorer.process(state, record):
                 await decisions_topic.send(key=key, value=encode_decision(decision))
         for key, state in touched.items():
             states[key] = dump_state(state)
@@ -121,14 +134,12 @@ if settings.scoring_wall_clock:
         now = time.time() - settings.scoring_lateness_s
         the_scorer = scorer()
         for key in list(states.keys()):
-            stored = states.get(key)
-            if stored is None:
-                continue
-            state = load_state(stored)
+            state = _state(key)
             decisions = the_scorer.advance(state, now)
             for decision in decisions:
                 await decisions_topic.send(key=key, value=encode_decision(decision))
-            states[key] = dump_state(state)
+            if decisions:
+                states[key] = dump_state(state)
 
 
 @app.agent(decisions_topic)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 
-class RuleState(msgspec.Struct):
+class RuleState(msgspec.Struct, array_like=True):
     """One threshold rule on one device: since when it is breached, whether it raised, recent hits."""
 
     breach_since: float | None = None
@@ -18,7 +18,7 @@ class RuleState(msgspec.Struct):
     hits: list[float] = []
 
 
-class Window(msgspec.Struct):
+class Window(msgspec.Struct, array_like=True):
     """Running sums of one metric's current feature window (tumbling), and the anomaly verdicts so far."""
 
     n: int = 0
@@ -34,7 +34,7 @@ class Window(msgspec.Struct):
     raised: str | None = None
 
 
-class DeviceState(msgspec.Struct):
+class DeviceState(msgspec.Struct, array_like=True):
     seen_at: float | None = None
     """Premises clock when the device's latest message arrived (its own clock may be skewed)."""
     last_time: dict[str, float] = {}
@@ -49,7 +49,7 @@ class DeviceState(msgspec.Struct):
     windows: dict[str, Window] = {}
 
 
-class Episode(msgspec.Struct):
+class Episode(msgspec.Struct, array_like=True):
     """One fire alarm episode of one zone (see :class:`scoring.records.AlarmDecision`)."""
 
     alarm_id: str
@@ -66,14 +66,14 @@ class Episode(msgspec.Struct):
     false_alarm: bool = True
 
 
-class RiskState(msgspec.Struct):
+class RiskState(msgspec.Struct, array_like=True):
     score: float | None = None
     tier: str | None = None
     revision: int = 0
     dirty: bool = True
 
 
-class PremisesState(msgspec.Struct):
+class PremisesState(msgspec.Struct, array_like=True):
     premises_id: str
     clock: float = 0.0
     """The latest record time seen for this premises: the processors' notion of now."""
