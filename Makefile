@@ -58,6 +58,7 @@ bench: install mosquitto mosquitto-clients
 	$(PY) bench/registry_import.py
 	$(PY) bench/simulate.py
 	$(PY) bench/ingest.py
+	$(PY) bench/scoring.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -144,7 +144,7 @@ def metric_maps(draw: st.DrawFn) -> dict[str, float]:
 
 
 # Text fields refuse U+0000 (PostgreSQL text cannot hold it): see test_nul_in_text_is_refused.
-NO_NUL = st.characters(exclude_characters="\x00")
+NO_NUL = st.characters(codec="utf-8", exclude_characters="\x00")  # what a UTF-8 payload can carry, but NUL
 
 components = st.builds(
     Component,
