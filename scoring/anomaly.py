@@ -22,6 +22,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -82,17 +83,19 @@ class MetricModel:
     center: np.ndarray
     scale: np.ndarray
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_location", [float(v) for v in self.envelope.location_])
-        object.__setattr__(self, "_precision", [[float(v) for v in row] for row in self.envelope.precision_])
-        object.__setattr__(self, "_offset", float(self.envelope.offset_))
+    @cached_property
+    def _parameters(self) -> tuple[list[float], list[list[float]], float]:
+        # Derived on first use rather than at construction, so model files pickled before this
+        # existed load and work too (unpickling skips __init__).
+        e = self.envelope
+        return [float(v) for v in e.location_], [[float(v) for v in row] for row in e.precision_], float(e.offset_)
 
     def decision(self, features: tuple[float, float, float]) -> float:
         """``envelope.decision_function`` of one window: negative outside the envelope."""
-        d = [f - c for f, c in zip(features, self._location, strict=True)]  # type: ignore[attr-defined]
-        p = self._precision  # type: ignore[attr-defined]
+        location, p, offset = self._parameters
+        d = [f - c for f, c in zip(features, location, strict=True)]
         distance = sum(d[i] * p[i][j] * d[j] for i in range(3) for j in range(3))
-        return float(-distance - self._offset)  # type: ignore[attr-defined]
+        return -distance - offset
 
     @classmethod
     def fit(cls, rows: np.ndarray, contamination: float = 0.002) -> MetricModel:

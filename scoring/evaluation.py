@@ -160,7 +160,7 @@ def judge(
                 if seen:
                     confirmed += 1
                     result.detected += 1
-                    result.delays.append(min(a.time.timestamp() for a in seen) - truth.start)
+                    result.delays.append(max(0.0, min(a.time.timestamp() for a in seen) - truth.start))
             else:
                 nuisance += 1
                 escalated += bool(seen)
@@ -175,7 +175,7 @@ def judge(
         ]
         if hits:
             result.detected += 1
-            result.delays.append(min(hits) - truth.start)
+            result.delays.append(max(0.0, min(hits) - truth.start))
     counts: dict[str, int] = defaultdict(int)
     for tier in tiers.values():
         counts[tier] += 1
