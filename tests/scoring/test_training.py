@@ -52,6 +52,7 @@ def test_recorded_outcomes_train_a_model_that_ranks_them(migrated_url: str) -> N
     model, summary = train_risk_from_db(migrated_url)
     assert summary["periods"] == 200 and summary["incidents"] == len(burnt)
     assert summary["auc_held_out"] > 0.9  # the outcome follows the inputs exactly here
+    assert model.version.startswith("risk-") and summary["source"] == "database"
 
 
 def test_too_few_recorded_outcomes_are_refused(migrated_url: str) -> None:
