@@ -69,6 +69,8 @@ class Scorer:
         elif not device.online:
             device.online = True
             signals.clear(t, record.device_id, "device_offline")
+            # Offline devices are left out of the next check's time; one back online must be in it again.
+            state.next_offline_check = min(state.next_offline_check, state.clock)
 
         if isinstance(record, Reading):
             self._reading(state, device, info, record, t, signals)
