@@ -63,6 +63,9 @@ class Scorer:
             for other in site.devices:  # a device that never speaks goes offline from the first record on
                 state.devices.setdefault(other, DeviceState(seen_at=state.clock))
 
+        # Windows that ended before this record close first, so it cannot join an episode already over.
+        self.verifier.advance(state, state.clock, signals.out)
+
         if isinstance(record, StatusRecord) and record.state == "offline":
             device.online = False
             signals.raise_(t, record.device_id, "device_offline", "trouble", "", {"reason": "broker last will"})

@@ -138,3 +138,12 @@ def test_a_confirmed_episode_ends_after_an_hour_without_alarms(models: Models) -
     h.advance(3601)
     assert (h.alarms()[-1].classification, h.alarms()[-1].final) == ("confirmed", True)
     assert h.state.fires and not h.state.false_alarms
+
+
+def test_a_second_detector_after_the_window_opens_a_new_episode(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "fire_alarm", "smoke_detector", "5F", 1, 1)
+    h.event(200, "UITD", "fire_alarm", "smoke_detector", "5F", 1, 2)  # no record between: nothing advanced time
+    assert _classes(h) == [("unverified", False), ("unverified", True), ("unverified", False)]
+    assert h.alarms()[1].time.timestamp() - 1_767_571_200.0 == 180
+    assert h.alarms()[2].alarm_id != h.alarms()[0].alarm_id
