@@ -218,10 +218,12 @@ def plot(ev: Evaluation, path: Path) -> None:
     kinds = [r for r in ev.kinds.values() if r.total]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
     names = [r.kind for r in kinds]
-    left.barh(names, [r.rate * 100 for r in kinds], color="#c0392b")
+    rows = list(range(len(kinds)))  # one row per kind on both sides (boxplot would start at 1)
+    left.barh(rows, [r.rate * 100 for r in kinds], color="#c0392b")
     left.set_xlabel("detected (nuisance: not escalated), %")
     left.set_xlim(0, 100)
-    right.boxplot([r.delays or [0.0] for r in kinds], vert=False, tick_labels=names)
+    right.boxplot([r.delays or [0.0] for r in kinds], orientation="horizontal", positions=rows)
+    left.set_yticks(rows, names)  # after the boxplot, which relabels the shared axis with numbers
     right.set_xlabel("time to detect, simulated s")
     fig.suptitle(
         f"Firewarden scoring: {ev.fires_confirmed}/{ev.fires} fires confirmed, "
