@@ -206,7 +206,7 @@ def main() -> None:
                 }
                 faust = [sys.executable, "-m", "faust", "--datadir", str(root / "faust")]
                 bare = run_worker(
-                    [*faust, "-A", "bench.faust_baseline", "worker", "-l", "warn"],
+                    [*faust, "-A", "bench.faust_baseline", "worker", "--without-web", "-l", "warn"],
                     base_env, kafka, "bench-bare", ends, root / "bare.log",
                 )  # fmt: skip
                 print(f"bare faust agent: {len(records) / bare:,.0f} records/s")
@@ -219,7 +219,7 @@ def main() -> None:
                     "FIREWARDEN_SCORING_WALL_CLOCK": "false",
                 }
                 scored = run_worker(
-                    [*faust, "-A", "scoring.app", "worker", "-l", "warn"],
+                    [*faust, "-A", "scoring.app", "worker", "--without-web", "-l", "warn"],
                     score_env, kafka, "bench-scoring", ends, root / "scoring.log",
                 )  # fmt: skip
                 print(f"faust scoring worker: {len(records) / scored:,.0f} records/s")

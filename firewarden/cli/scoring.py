@@ -151,5 +151,5 @@ def score(ctx: typer.Context) -> None:
             env[f"FIREWARDEN_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     env["FIREWARDEN_BUS"] = str(settings.bus)
     level = {"warning": "warn"}.get(settings.log_level, settings.log_level)  # faust's own spelling
-    argv = [sys.executable, "-m", "faust", "-A", "scoring.app", "worker", "-l", level]
+    argv = [sys.executable, "-m", "faust", "-A", "scoring.app", "worker", "--without-web", "-l", level]
     os.execvpe(argv[0], argv, env)

@@ -143,7 +143,19 @@ def _start_worker(kafka: str, url: str, models_dir: Path, tmp_path: Path, log: P
     }
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "faust", "--datadir", str(tmp_path), "-A", "scoring.app", "worker", "-l", "info"],
+            [
+                sys.executable,
+                "-m",
+                "faust",
+                "--datadir",
+                str(tmp_path),
+                "-A",
+                "scoring.app",
+                "worker",
+                "--without-web",
+                "-l",
+                "info",
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
