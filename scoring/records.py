@@ -19,9 +19,7 @@ from firewarden.policy import SignalKind
 DECISIONS_TOPIC: Final = "fw.decisions"
 
 Classification = Literal["confirmed", "unverified", "nuisance_likely"]
-CLASSIFICATIONS: Final[tuple[Classification, ...]] = ("confirmed", "unverified", "nuisance_likely")
 Tier = Literal["red", "orange", "yellow", "blue"]
-TIERS: Final[tuple[Tier, ...]] = ("red", "orange", "yellow", "blue")
 
 
 class Signal(msgspec.Struct, frozen=True, tag="signal"):

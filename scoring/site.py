@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import psycopg
@@ -64,12 +64,6 @@ class Sites:
 
     def get(self, premises_id: str) -> Site | None:
         return self._sites.get(premises_id)
-
-    def __iter__(self) -> Iterator[Site]:
-        return iter(self._sites.values())
-
-    def __len__(self) -> int:
-        return len(self._sites)
 
 
 def load_sites(url: str) -> Sites:

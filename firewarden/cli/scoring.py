@@ -145,11 +145,7 @@ def score(ctx: typer.Context) -> None:
             "scoring runs in the process that runs ingest"
         )
     # faust reads FIREWARDEN_* itself (scoring/app.py builds its own settings, as an entry point does).
-    env = dict(os.environ)
-    for name, value in settings.model_dump(mode="json").items():
-        if value is not None:
-            env[f"FIREWARDEN_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    env["FIREWARDEN_BUS"] = str(settings.bus)
+    env = dict(os.environ) | settings.as_environment()
     level = {"warning": "warn"}.get(settings.log_level, settings.log_level)  # faust's own spelling
     argv = [sys.executable, "-m", "faust", "-A", "scoring.app", "worker", "--without-web", "-l", level]
     os.execvpe(argv[0], argv, env)
