@@ -52,19 +52,19 @@ class RiskInputs:
 COUNTS: Final = tuple(f.name for f in fields(RiskInputs))[4:]
 """The live and history inputs, in order (also the keys of simulated history's ``observed``)."""
 
-# Factor name → the columns it owns in the feature vector.
+COLUMNS: Final = (
+    *(f"category={c}" for c in CATEGORIES),
+    *(f"credit={c}" for c in CREDIT_STATUSES),
+    "height_m",
+    "occupancy",
+    *COUNTS,
+)
+"""The feature vector's columns, in :func:`features`' order (saved with the model, checked on load)."""
+
+# Factor name → the columns it owns: a one-hot group counts as one factor.
 _GROUPS: Final[dict[str, list[int]]] = {}
-
-
-def _layout() -> list[str]:
-    columns = [f"category={c}" for c in CATEGORIES] + [f"credit={c}" for c in CREDIT_STATUSES]
-    columns += ["height_m", "occupancy", *COUNTS]
-    for i, name in enumerate(columns):
-        _GROUPS.setdefault(name.split("=")[0], []).append(i)
-    return columns
-
-
-COLUMNS: Final = tuple(_layout())
+for _index, _column in enumerate(COLUMNS):
+    _GROUPS.setdefault(_column.split("=")[0], []).append(_index)
 
 
 def features(inputs: RiskInputs) -> list[float]:

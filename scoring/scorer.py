@@ -218,7 +218,8 @@ class Scorer:
         day = 86_400.0
         state.fires = [f for f in state.fires if f > now - 365 * day]
         state.hazards = [h for h in state.hazards if h > now - 90 * day]
-        state.false_alarms = [f for f in state.false_alarms if f > now - 30 * day]
+        kept_days = max(30.0, self.policy.verification.history_days)  # verification reads this history too
+        state.false_alarms = [f for f in state.false_alarms if f > now - kept_days * day]
         p = site.profile
         return RiskInputs(
             category=p.category,
@@ -235,7 +236,7 @@ class Scorer:
                 for key, k in kinds.items()
                 if k == "hazard_candidate" and rules[key] not in ELECTRICAL_RULES | WATER_RULES
             ),
-            false_alarms_30d=len(state.false_alarms),
+            false_alarms_30d=sum(1 for f in state.false_alarms if f > now - 30 * day),
             hazards_90d=len(state.hazards),
             fires_365d=len(state.fires),
         )

@@ -116,9 +116,9 @@ class Verifier:
         return None
 
     def _history(self, state: PremisesState, t: float) -> int:
+        # Counted, not pruned: the risk inputs prune the history, keeping the longer of both windows.
         since = t - self.policy.history_days * 86_400
-        state.false_alarms = [f for f in state.false_alarms if f > since]
-        return len(state.false_alarms)
+        return sum(1 for f in state.false_alarms if f > since)
 
     def _decide(
         self,

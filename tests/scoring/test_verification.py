@@ -147,3 +147,13 @@ def test_a_second_detector_after_the_window_opens_a_new_episode(models: Models) 
     assert _classes(h) == [("unverified", False), ("unverified", True), ("unverified", False)]
     assert h.alarms()[1].time.timestamp() - 1_767_571_200.0 == 180
     assert h.alarms()[2].alarm_id != h.alarms()[0].alarm_id
+
+
+def test_a_history_window_longer_than_the_risk_models_30_days_is_kept(models: Models) -> None:
+    h = Harness(models, Policy(verification=VerificationPolicy(history_days=60)))
+    for n in range(3):
+        h.event(n * 600, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
+        h.event(n * 600 + 60, "UITD", "reset", "panel", None)
+    h.event(45 * 86_400, "UITD", "fault", "smoke_detector", "2F", 1, 1)  # a risk rescore, 45 days on
+    h.event(45 * 86_400 + 10, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
+    assert h.alarms()[-1].classification == "nuisance_likely"
