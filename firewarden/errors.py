@@ -11,6 +11,7 @@ never caught here::
      ├── RegistryError          a registry file or import was rejected; lists record and field
      ├── ServiceError           an embedded service (PostgreSQL, MQTT broker) failed to start or stop
      ├── BusError               the stream bus did not accept messages (Kafka unreachable, refused)
+     ├── ActionError            (alerts) an action that cannot be done: unknown incident, wrong state, bad code
      └── DecodeError            (ingest.wire) a message off the wire does not fit the contract
 """
 
@@ -54,3 +55,8 @@ class ServiceError(FirewardenError):
 
 class BusError(FirewardenError):
     """The stream bus did not accept a message; the caller keeps it and retries."""
+
+
+class ActionError(FirewardenError):
+    """An operator's or inspector's action that cannot be done: an unknown incident, hazard or task,
+    a state that does not allow it, a resolution code that does not exist. Nothing is changed."""

@@ -39,3 +39,5 @@ def configure_logging(level: str, fmt: Literal["text", "json"]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request at info; the dispatcher records each attempt in the database instead.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

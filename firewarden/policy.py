@@ -140,6 +140,132 @@ class AnomalyPolicy(_Section):
     """Windows in a row that must agree before an anomaly is raised or cleared."""
 
 
+IncidentClass = Literal["fire", "alarm", "hazard", "supervisory", "trouble", "nuisance"]
+"""What an incident is, most urgent first: a confirmed fire, an unverified alarm, a hazard signal,
+a supervisory signal, a trouble signal, an alarm scoring judged nuisance-likely."""
+
+INCIDENT_CLASSES: tuple[IncidentClass, ...] = ("fire", "alarm", "hazard", "supervisory", "trouble", "nuisance")
+
+
+class ClassPolicy(_Section):
+    """How one incident class is routed and chased until someone acknowledges it."""
+
+    inspectors: bool = True
+    """Tell the on-duty inspectors of the premises' jurisdiction (the monitoring centre is always told)."""
+    ack_within_s: Positive | None = None
+    """Escalate one jurisdiction level up when not acknowledged this long after opening; None: never."""
+    remind_every_s: Positive | None = None
+    """Remind everyone told so far this often until acknowledged; None: no reminders."""
+
+
+def _default_classes() -> dict[IncidentClass, ClassPolicy]:
+    c = ClassPolicy
+    return {
+        "fire": c(ack_within_s=60, remind_every_s=60),
+        "alarm": c(ack_within_s=180, remind_every_s=180),
+        "hazard": c(ack_within_s=4 * 3600, remind_every_s=4 * 3600),
+        "supervisory": c(ack_within_s=2 * 3600, remind_every_s=3600),
+        "trouble": c(ack_within_s=4 * 3600, remind_every_s=4 * 3600),
+        "nuisance": c(inspectors=False),
+    }
+
+
+class WebhookPolicy(_Section):
+    timeout_s: Positive = 5.0
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    """A delivery still failing after this many attempts goes to the dead letters."""
+    backoff_base_s: Positive = 1.0
+    backoff_cap_s: Positive = 300.0
+    """Attempt n waits a random time up to min(cap, base * 2^(n-1)) ("full jitter")."""
+    max_retry_after_s: Positive = 3600.0
+    """A 429's Retry-After is honoured up to this long."""
+
+
+class AlertsPolicy(_Section):
+    classes: dict[IncidentClass, ClassPolicy] = Field(default_factory=_default_classes)
+    escalation_levels: Annotated[int, Field(ge=0, le=10)] = 1
+    """How many jurisdiction levels an unacknowledged incident climbs, one per ``ack_within_s``."""
+    tier_changes: bool = True
+    """Tell the on-duty inspectors when a premises' tier changes (upward or downward)."""
+    webhook: WebhookPolicy = WebhookPolicy()
+
+    @model_validator(mode="after")
+    def _every_class(self) -> AlertsPolicy:
+        defaults = _default_classes()
+        object.__setattr__(self, "classes", {k: self.classes.get(k, defaults[k]) for k in INCIDENT_CLASSES})
+        return self
+
+
+class TierSchedule(_Section):
+    first_within_days: Positive | None = None
+    """After entering the tier, the first inspection is due within this; None: the usual cadence."""
+    every_days: Positive
+    """Then one inspection per this period while the tier lasts."""
+    warning_notice: bool = False
+    """Send a tiered warning notice (分级警示) to the responsible unit on entering the tier."""
+    draw_pool: bool = False
+    """Premises of this tier make up the random-draw pool (双随机)."""
+
+
+def _default_tiers() -> dict[str, TierSchedule]:
+    return {
+        "red": TierSchedule(first_within_days=1, every_days=7, warning_notice=True),
+        "orange": TierSchedule(first_within_days=7, every_days=30, warning_notice=True),
+        "yellow": TierSchedule(every_days=91),
+        "blue": TierSchedule(every_days=3 * 365, draw_pool=True),
+    }
+
+
+class HazardRule(_Section):
+    """A signal that, held for ``after_s``, is a hazard to find, assign, fix by the deadline and close."""
+
+    after_s: Seconds = 0.0
+    deadline_days: Positive = 7.0
+    title: str
+
+
+def _default_hazards() -> dict[str, HazardRule]:
+    h = HazardRule
+    return {
+        "low_sprinkler_pressure": h(after_s=7200, deadline_days=3, title="Sprinkler pressure below norm"),
+        "low_hydrant_pressure": h(after_s=7200, deadline_days=3, title="Hydrant pressure below norm"),
+        "low_tank_level": h(after_s=7200, deadline_days=3, title="Fire water tank below norm"),
+        "component_fault": h(after_s=86_400, deadline_days=7, title="Panel fault not cleared"),
+        "component_disabled": h(after_s=86_400, deadline_days=7, title="Detector disabled"),
+        "device_offline": h(after_s=86_400, deadline_days=7, title="Device offline"),
+        "residual_current_repeated": h(deadline_days=3, title="Residual current over setpoint 3 times in 24 h"),
+        "cable_over_temperature": h(deadline_days=3, title="Cable over temperature"),
+        "ebike_over_current": h(deadline_days=3, title="E-bike charging over current"),
+    }
+
+
+class SchedulePolicy(_Section):
+    """The dual-prevention schedule: inspection cadence by tier, hazards from signals, the random draw."""
+
+    tiers: dict[str, TierSchedule] = Field(default_factory=_default_tiers)
+    """Tier → cadence; a tier the file leaves out keeps its default."""
+    hazards: dict[str, HazardRule] = Field(default_factory=_default_hazards)
+    """Signal rule → hazard. Replaced as a whole when the file gives ``[schedule.hazards.*]``."""
+    false_alarms: Annotated[int, Field(ge=1)] = 3
+    """This many alarms resolved as false within ``false_alarm_days`` open a hazard."""
+    false_alarm_days: Positive = 30.0
+    finding_deadline_days: Positive = 7.0
+    """Deadline of a hazard an inspector records as a finding."""
+    draw_share: Annotated[float, Field(gt=0, le=1)] = 0.05
+    """Share of the draw pool drawn per period (at least one premises when the pool is not empty)."""
+    draw_inspectors: Annotated[int, Field(ge=1, le=5)] = 2
+    draw_due_days: Positive = 30.0
+
+    @model_validator(mode="after")
+    def _every_tier(self) -> SchedulePolicy:
+        defaults = _default_tiers()
+        unknown = sorted(set(self.tiers) - set(defaults))
+        if unknown:
+            raise ValueError(f"unknown tiers {unknown}; valid tiers are {', '.join(defaults)}")
+        object.__setattr__(self, "tiers", {k: self.tiers.get(k, defaults[k]) for k in defaults})
+        return self
+
+
 class Policy(_Section):
     """The whole policy; ``Policy()`` is the documented default."""
 
@@ -148,6 +274,8 @@ class Policy(_Section):
     verification: VerificationPolicy = VerificationPolicy()
     risk: RiskPolicy = RiskPolicy()
     anomaly: AnomalyPolicy = AnomalyPolicy()
+    alerts: AlertsPolicy = AlertsPolicy()
+    schedule: SchedulePolicy = SchedulePolicy()
 
     @model_validator(mode="after")
     def _unique_rule_names(self) -> Policy:

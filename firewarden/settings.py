@@ -221,6 +221,23 @@ class Settings(BaseSettings):
         description="how far behind the wall clock a silent premises' clock is moved (records may arrive late)",
     )
 
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://[user:password@]host:port (smtps:// for TLS) for alert e-mail; unset: no e-mail",
+    )
+    alerts_mail_from: str = Field(default="firewarden@localhost", description="sender address of alert e-mail")
+    alerts_webhook_secret: str | None = Field(
+        default=None,
+        min_length=16,
+        description="HMAC-SHA256 key that signs webhook bodies; unset: a random key kept in <data_dir>/webhook-secret",
+    )
+    alerts_centre_webhook_url: str | None = Field(
+        default=None, pattern=r"^https?://\S+$", description="the monitoring centre's webhook, told of every incident"
+    )
+    alerts_centre_email: str | None = Field(default=None, description="the monitoring centre's alert e-mail address")
+    api_host: str = Field(default="127.0.0.1", description="address the HTTP API (tasks, incidents) listens on")
+    api_port: int = Field(default=8080, ge=0, le=65535, description="port of the HTTP API; 0 turns it off")
+
     @property
     def models_path(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"
@@ -237,6 +254,17 @@ class Settings(BaseSettings):
                 f"scheme was {parts.scheme or 'none'!r}"
             )
         _port_of(parts, default=5432)
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(f"must be smtp://[user:password@]host:port or smtps://..., got {value!r}")
+        _port_of(parts, default=25)
         return value
 
     @field_validator("mqtt_url", mode="before")
@@ -263,8 +291,10 @@ class Settings(BaseSettings):
             value: Any = getattr(self, name)
             if value is None:
                 text = "(unset)"
-            elif name == "database_url":
+            elif name in ("database_url", "smtp_url"):
                 text = mask_database_url(value)
+            elif name == "alerts_webhook_secret":
+                text = MASK
             elif isinstance(value, MqttUrl):
                 text = value.render(mask=True)
             else:

@@ -29,7 +29,7 @@ from firewarden.errors import DatabaseError, SettingsError
 from firewarden.policy import load_policy
 from firewarden.settings import KafkaBus, Settings, load_settings
 from ingest.handoff import RECORDS_TOPIC, record_from_json
-from scoring.records import DECISIONS_TOPIC, decode_decision, encode_decision
+from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, decode_decision, decode_feedback, encode_decision
 from scoring.scorer import Scorer
 from scoring.site import load_sites
 from scoring.state import PremisesState, dump_state, load_state
@@ -66,7 +66,11 @@ app = faust.App(
     key_serializer="raw",
     value_serializer="raw",
 )
-records_topic = app.topic(RECORDS_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+# Alerts' feedback shares the agent (and so the premises' state) with the records: same keys, same
+# partition count, so both of a premises' streams land in the worker that owns its state.
+records_topic = app.topic(
+    RECORDS_TOPIC, FEEDBACK_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+)
 decisions_topic = app.topic(
     DECISIONS_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
 )
@@ -119,8 +123,11 @@ async def score(stream: Any) -> None:
             state = touched.get(key)
             if state is None:
                 state = touched[key] = _state(key)
-            record = record_from_json(event.value)
-            for decision in the_scorer.process(state, record):
+            if event.message.topic == FEEDBACK_TOPIC:
+                decisions = the_scorer.feedback(state, decode_feedback(event.value))
+            else:
+                decisions = the_scorer.process(state, record_from_json(event.value))
+            for decision in decisions:
                 await decisions_topic.send(key=key, value=encode_decision(decision))
         for key, state in touched.items():
             states[key] = dump_state(state)

@@ -17,6 +17,7 @@ import msgspec
 from firewarden.policy import SignalKind
 
 DECISIONS_TOPIC: Final = "fw.decisions"
+FEEDBACK_TOPIC: Final = "fw.feedback"
 
 Classification = Literal["confirmed", "unverified", "nuisance_likely"]
 Tier = Literal["red", "orange", "yellow", "blue"]
@@ -89,12 +90,45 @@ class RiskScore(msgspec.Struct, frozen=True, tag="risk"):
 
 Decision = Signal | AlarmDecision | RiskScore
 
+FeedbackKind = Literal["false_alarm", "real_fire", "hazard_overdue", "hazard_closed"]
+
+
+class Feedback(msgspec.Struct, frozen=True, tag="feedback"):
+    """What people found out that scoring cannot see, sent back on ``fw.feedback`` by alerts.
+
+    - ``false_alarm``: an operator resolved a *confirmed* alarm as false (an unconfirmed one is
+      already in scoring's history);
+    - ``real_fire``: an operator resolved an *unconfirmed* alarm as a real fire;
+    - ``hazard_overdue`` / ``hazard_closed``: a hazard passed its deadline unfixed, or was closed.
+
+    ``ref`` names what it is about (an alarm id, a hazard id): feedback repeated with the same
+    ``ref`` changes nothing more.
+    """
+
+    time: datetime
+    premises_id: str
+    kind: FeedbackKind
+    ref: str
+
+
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[Decision] = msgspec.json.Decoder(Decision)
 
 
 def encode_decision(decision: Decision) -> bytes:
     return _encoder.encode(decision)
+
+
+_feedback_decoder: msgspec.json.Decoder[Feedback] = msgspec.json.Decoder(Feedback)
+
+
+def encode_feedback(feedback: Feedback) -> bytes:
+    return _encoder.encode(feedback)
+
+
+def decode_feedback(value: bytes) -> Feedback:
+    """Raises ``msgspec.ValidationError`` (a ``ValueError``) for a value that is not feedback."""
+    return _feedback_decoder.decode(value)
 
 
 def decode_decision(value: bytes) -> Decision:

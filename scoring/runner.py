@@ -16,7 +16,7 @@ from firewarden.bus import BusMessage, LocalBus
 from firewarden.errors import DatabaseError
 from ingest.handoff import RECORDS_TOPIC, from_bus
 from ingest.records import Record
-from scoring.records import DECISIONS_TOPIC, Decision, encode_decision
+from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, decode_feedback, encode_decision
 from scoring.scorer import Scorer
 from scoring.state import PremisesState
 from scoring.store import DecisionStore
@@ -40,6 +40,13 @@ class Engine:
     def process(self, record: Record) -> list[Decision]:
         return self.scorer.process(self.state(record.premises_id), record)
 
+    def handle(self, message: BusMessage) -> list[Decision]:
+        """A message of ``fw.records`` or ``fw.feedback``: the two topics scoring reads."""
+        if message.topic == FEEDBACK_TOPIC:
+            feedback = decode_feedback(message.value)
+            return self.scorer.feedback(self.state(feedback.premises_id), feedback)
+        return self.process(from_bus(message))
+
     def advance(self, now: float) -> list[Decision]:
         """Bring every premises' clock up to ``now`` (Unix seconds)."""
         out: list[Decision] = []
@@ -53,7 +60,7 @@ def to_messages(decisions: Iterable[Decision]) -> list[BusMessage]:
 
 
 class LocalRunner:
-    """Scores what ingest publishes on ``bus``; subscribe happens at construction, before ingest starts.
+    """Scores what ingest publishes on ``bus`` (and alerts' feedback); subscribes at construction, before ingest starts.
 
     ``lateness_s``: with ``wall_clock`` on, a premises' clock is moved to (now - lateness) once a
     second, so a silent premises still has its devices judged offline and its windows expired. Off,
@@ -78,7 +85,7 @@ class LocalRunner:
         self.lateness_s = lateness_s
         self.clock = clock
         self.batch = batch
-        self.queue = bus.subscribe(RECORDS_TOPIC)
+        self.queue = bus.subscribe(RECORDS_TOPIC, FEEDBACK_TOPIC)
         self.processed = 0
         self.decided = 0
 
@@ -89,7 +96,7 @@ class LocalRunner:
             messages = await self._take(timeout=0.2)
             decisions: list[Decision] = []
             for message in messages:
-                decisions.extend(self.engine.process(from_bus(message)))
+                decisions.extend(self.engine.handle(message))
             self.processed += len(messages)
             if self.wall_clock and self.clock() >= next_tick:
                 next_tick = self.clock() + 1.0

@@ -18,7 +18,7 @@ from firewarden.policy import Policy, ThresholdRule
 from ingest.records import EventRecord, Reading, Record, StatusRecord
 from scoring import anomaly
 from scoring.models import Models
-from scoring.records import Decision, RiskScore, Tier
+from scoring.records import Decision, Feedback, RiskScore, Tier
 from scoring.risk import ELECTRICAL_RULES, WATER_RULES, RiskInputs, tier_of
 from scoring.rules import apply_rule
 from scoring.signals import Signals, utc
@@ -92,6 +92,32 @@ class Scorer:
         state.clock = now
         signals = Signals(state)
         self._advance(state, self.sites.get(state.premises_id), now, signals)
+        return signals.out
+
+    def feedback(self, state: PremisesState, feedback: Feedback) -> list[Decision]:
+        """Fold what people found out into the premises' history; the risk is rescored at once.
+
+        Feedback is applied at the premises' own clock: it changes history, not time.
+        """
+        mark = f"{feedback.kind}:{feedback.ref}"
+        if mark in state.feedback_refs:
+            return []
+        state.feedback_refs = [*state.feedback_refs[-199:], mark]
+        t = feedback.time.timestamp()
+        if feedback.kind == "false_alarm":
+            state.false_alarms.append(t)
+        elif feedback.kind == "real_fire":
+            counted = [f for f in state.false_alarms if f <= t]
+            if counted:  # the unconfirmed episode scoring had filed as a false alarm
+                state.false_alarms.remove(max(counted))
+            state.fires.append(t)
+        elif feedback.kind == "hazard_overdue":
+            state.overdue_hazards[feedback.ref] = t
+        else:
+            state.overdue_hazards.pop(feedback.ref, None)
+        state.risk.dirty = True
+        signals = Signals(state)
+        self._risk(state, self.sites.get(state.premises_id), state.clock or t, signals)
         return signals.out
 
     def _reading(
@@ -231,7 +257,9 @@ class Scorer:
             supervisory_open=sum(1 for k in kinds.values() if k == "supervisory"),
             electrical_abnormal=sum(1 for r in rules.values() if r in ELECTRICAL_RULES),
             low_water=int(any(r in WATER_RULES for r in rules.values())),
-            other_hazards=sum(
+            # An overdue hazard counts as a live one until it is closed (DOMAIN.md: it raises the risk).
+            other_hazards=len(state.overdue_hazards)
+            + sum(
                 1
                 for key, k in kinds.items()
                 if k == "hazard_candidate" and rules[key] not in ELECTRICAL_RULES | WATER_RULES

@@ -91,6 +91,10 @@ class PremisesState(msgspec.Struct, array_like=True):
     hazards: list[float] = []
     next_offline_check: float = 0.0
     risk: RiskState = msgspec.field(default_factory=RiskState)
+    overdue_hazards: dict[str, float] = {}
+    """Hazards past their deadline (alerts' feedback): hazard id → when it became overdue."""
+    feedback_refs: list[str] = []
+    """Feedback already folded in, ``kind:ref``, so a redelivered one counts once."""
 
 
 _encoder = msgspec.msgpack.Encoder()

@@ -39,10 +39,13 @@ def test_config_show_masks_secrets() -> None:
         env={
             "FIREWARDEN_DATABASE_URL": "postgresql://fw:pg-secret@db/fw",
             "FIREWARDEN_MQTT_URL": "mqtt://u:mq-secret@b:1",
+            "FIREWARDEN_SMTP_URL": "smtp://mail:smtp-secret@mail:25",
+            "FIREWARDEN_ALERTS_WEBHOOK_SECRET": "hmac-secret-key-for-tests",
         },
     )
     assert result.returncode == 0, result.stderr
-    assert "secret" not in result.stdout
+    for password in ("pg-secret", "mq-secret", "smtp-secret", "hmac-secret-key-for-tests"):
+        assert password not in result.stdout
     assert '"database_url": "postgresql://fw:***@db/fw"' in result.stdout
 
 

@@ -120,10 +120,13 @@ def test_masked_hides_every_password() -> None:
         {
             "database_url": "postgresql://fw:db-secret@db:5432/firewarden?sslmode=require&password=other-secret",
             "mqtt_url": "mqtts://ingest:mq-secret@broker:8883",
+            "smtp_url": "smtps://mail:smtp-secret@mail:465",
+            "alerts_webhook_secret": "hmac-secret-key-for-tests",
         }
     ).masked()
     text = repr(shown)
-    assert "secret" not in text
+    for password in ("db-secret", "other-secret", "mq-secret", "smtp-secret", "hmac-secret-key-for-tests"):
+        assert password not in text
     assert shown["database_url"] == "postgresql://fw:***@db:5432/firewarden?sslmode=require&password=***"
     assert shown["mqtt_url"] == "mqtts://ingest:***@broker:8883"
 

@@ -17,13 +17,14 @@ class LocalBus(Bus):
     def __init__(self) -> None:
         self._queues: defaultdict[str, list[asyncio.Queue[BusMessage]]] = defaultdict(list)
 
-    def subscribe(self, topic: str, maxsize: int = 10_000) -> asyncio.Queue[BusMessage]:
-        """A queue that receives every message later published on ``topic``.
+    def subscribe(self, *topics: str, maxsize: int = 10_000) -> asyncio.Queue[BusMessage]:
+        """A queue that receives every message later published on any of ``topics``, in publish order.
 
         When it holds ``maxsize`` messages, :meth:`publish` waits for the subscriber to catch up.
         """
         queue: asyncio.Queue[BusMessage] = asyncio.Queue(maxsize)
-        self._queues[topic].append(queue)
+        for topic in topics:
+            self._queues[topic].append(queue)
         return queue
 
     async def publish(self, messages: Sequence[BusMessage]) -> None:

@@ -70,6 +70,9 @@ def embedded_broker(
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C at the terminal reaches only us, and we stop the broker after
+            # ingest has drained (PostgreSQL's pg_ctl detaches the same way).
+            start_new_session=True,
         )
     try:
         _wait_until_listening(proc, host, port, log_path)

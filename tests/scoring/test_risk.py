@@ -8,10 +8,10 @@ import pytest
 
 from firewarden.policy import RiskPolicy
 from scoring.models import ModelError, Models, load, load_models, save
-from scoring.records import RiskScore
+from scoring.records import Feedback, RiskScore
 from scoring.risk import RiskInputs, tier_of
 from scoring.training import train_anomaly, train_risk
-from tests.scoring.helpers import Harness
+from tests.scoring.helpers import Harness, at
 
 POLICY = RiskPolicy(red=60, orange=35, yellow=15, hysteresis=5)
 
@@ -108,3 +108,28 @@ def test_a_model_file_of_the_wrong_kind_or_missing_is_refused(tmp_path: Path) ->
     path.write_bytes(b"not a pickle")
     with pytest.raises(ModelError, match="not a readable model file"):
         load(path, "anomaly")
+
+
+def test_feedback_moves_the_risk_inputs_once_per_reference(models: Models) -> None:
+    h = Harness(models)
+    h.status(0, "UITD")
+    site = h.scorer.sites.get("P-1")
+    assert site is not None
+
+    def inputs() -> tuple[int, int]:
+        now = h.state.clock
+        counted = h.scorer.inputs(h.state, site, now)
+        return counted.false_alarms_30d, counted.other_hazards
+
+    assert inputs() == (0, 0)
+    rescored = h.scorer.feedback(h.state, Feedback(at(10), "P-1", "false_alarm", "UITD:1"))
+    assert [type(d) for d in rescored] == [RiskScore]  # the risk is rescored at once
+    assert h.scorer.feedback(h.state, Feedback(at(11), "P-1", "false_alarm", "UITD:1")) == []  # a repeat
+    assert inputs() == (1, 0)
+    h.scorer.feedback(h.state, Feedback(at(12), "P-1", "real_fire", "UITD:2"))
+    assert inputs() == (0, 0)  # the episode filed as false was a fire
+    h.scorer.feedback(h.state, Feedback(at(13), "P-1", "hazard_overdue", "7"))
+    h.scorer.feedback(h.state, Feedback(at(14), "P-1", "hazard_overdue", "8"))
+    assert inputs() == (0, 2)  # an overdue hazard counts as a live one
+    h.scorer.feedback(h.state, Feedback(at(15), "P-1", "hazard_closed", "7"))
+    assert inputs() == (0, 1)

@@ -1,4 +1,4 @@
-"""Scoring tests share small models, trained once per session from simulated data."""
+"""Small scoring models, trained once per session from simulated data, for every test that scores."""
 
 from __future__ import annotations
 
