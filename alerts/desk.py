@@ -1,0 +1,329 @@
+"""The alert desk: scoring's decisions and people's actions, applied to PostgreSQL one transaction each.
+
+The decisions themselves are made by the pure functions of :mod:`alerts.incidents` and
+:mod:`alerts.schedule`; the desk loads what they need, stores what they decide and queues the
+messages (:mod:`alerts.outbox`) in the same transaction. Two desks may run against one database:
+the open-incident constraint makes a race end in one incident, the loser folding its decision into
+the winner's, and timers claim their rows with ``SKIP LOCKED``.
+
+Methods are synchronous (psycopg); the service calls them from a worker thread. ``now`` is always a
+parameter, so tests drive the desk with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from alerts.incidents import RESOLUTIONS, Incident, Trigger, apply, escalation_step, first_escalation, trigger_of
+from alerts.outbox import Recipient, audit, enqueue
+from alerts.prevention import SYSTEM, Outcome, Prevention
+from firewarden.errors import ActionError
+from scoring.records import Decision, Feedback, RiskScore, Signal
+
+log = logging.getLogger(__name__)
+
+
+_COLUMNS = (
+    "id, dedup_key, premises_id, jurisdiction_id, zone, class, title, state, opened_at, updated_at, events, refs, "
+    "inhibited_by, escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by"
+)
+
+
+def _incident(row: dict[str, Any]) -> Incident:
+    return Incident(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        premises_id=row["premises_id"],
+        jurisdiction_id=row["jurisdiction_id"],
+        zone=row["zone"],
+        cls=row["class"],
+        title=row["title"],
+        state=row["state"],
+        opened_at=row["opened_at"],
+        updated_at=row["updated_at"],
+        events=row["events"],
+        refs=dict(row["refs"]),
+        inhibited_by=row["inhibited_by"],
+        escalation_level=row["escalation_level"],
+        next_escalation_at=row["next_escalation_at"],
+        reminders=row["reminders"],
+        notified=list(row["notified"]),
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+    )
+
+
+class Desk(Prevention):
+    """Incidents and people's actions on them; hazards and the schedule come from :class:`Prevention`."""
+
+    # ---- decisions -------------------------------------------------------------------------------
+
+    def handle(self, decisions: Sequence[Decision], now: datetime) -> Outcome:
+        """Apply a batch of decisions in order, one transaction each (a failure loses none already done)."""
+        out = Outcome()
+        for decision in decisions:
+            trigger = trigger_of(decision)
+            if trigger is not None:
+                out.add(self._trigger(trigger, now))
+            if isinstance(decision, Signal):
+                with self.cursor() as cur:
+                    out.add(self._hazard_signal(cur, decision, now))
+            elif isinstance(decision, RiskScore):
+                with self.cursor() as cur:
+                    out.add(self._risk(cur, decision, now))
+        return out
+
+    def _trigger(self, trigger: Trigger, now: datetime) -> Outcome:
+        for _attempt in range(5):
+            try:
+                with self.cursor() as cur:
+                    return self._fold(cur, trigger, now)
+            except psycopg.errors.UniqueViolation:
+                # Another desk opened this key's incident first: fold the trigger into theirs.
+                log.debug("incident %s opened concurrently; retrying", trigger.dedup_key)
+        raise RuntimeError(f"incident {trigger.dedup_key} kept conflicting after 5 attempts")
+
+    def _fold(self, cur: psycopg.Cursor[dict[str, Any]], trigger: Trigger, now: datetime) -> Outcome:
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM incidents WHERE dedup_key = %s AND state <> 'resolved' FOR UPDATE",
+            (trigger.dedup_key,),
+        )
+        row = cur.fetchone()
+        current = _incident(row) if row else None
+        fire = None
+        if trigger.cls != "fire":
+            cur.execute(
+                f"SELECT {_COLUMNS} FROM incidents WHERE premises_id = %s AND class = 'fire' AND state <> 'resolved' "
+                "ORDER BY id LIMIT 1",
+                (trigger.premises_id,),
+            )
+            fire_row = cur.fetchone()
+            fire = _incident(fire_row) if fire_row else None
+        site = self.roster.sites.get(trigger.premises_id)
+        result = apply(
+            current,
+            trigger,
+            jurisdiction_id=site.jurisdiction_id if site else "",
+            fire=fire,
+            policy=self.policy.alerts,
+        )
+        if result is None:
+            return Outcome()
+        incident, change = result
+        self._save(cur, incident)
+        out = Outcome()
+        if change != "updated":
+            action = f"incident.{change}"
+            audit(cur, now, SYSTEM, action, f"incident:{incident.id}", cls=incident.cls, ref=trigger.ref)
+            if incident.inhibited_by is None:
+                out.queued += self._page(cur, incident, change if change == "opened" else f"raised-{incident.cls}", now)
+                self._save(cur, incident)
+            if incident.cls == "fire":
+                self._inhibit_others(cur, incident, now)
+        return out
+
+    def _save(self, cur: psycopg.Cursor[dict[str, Any]], i: Incident) -> None:
+        values = (
+            i.zone, i.cls, i.title, i.state, i.updated_at, i.events, Jsonb(i.refs), i.inhibited_by,
+            i.escalation_level, i.next_escalation_at, i.reminders, i.notified, i.acknowledged_at, i.acknowledged_by,
+        )  # fmt: skip
+        if i.id is None:
+            cur.execute(
+                "INSERT INTO incidents (zone, class, title, state, updated_at, events, refs, inhibited_by, "
+                "escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by, "
+                "dedup_key, premises_id, jurisdiction_id, opened_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (*values, i.dedup_key, i.premises_id, i.jurisdiction_id, i.opened_at),
+            )
+            row = cur.fetchone()
+            assert row is not None
+            i.id = row["id"]
+        else:
+            cur.execute(
+                "UPDATE incidents SET zone = %s, class = %s, title = %s, state = %s, updated_at = %s, events = %s, "
+                "refs = %s, inhibited_by = %s, escalation_level = %s, next_escalation_at = %s, reminders = %s, "
+                "notified = %s, acknowledged_at = %s, acknowledged_by = %s WHERE id = %s",
+                (*values, i.id),
+            )
+
+    def _inhibit_others(self, cur: psycopg.Cursor[dict[str, Any]], fire: Incident, now: datetime) -> None:
+        cur.execute(
+            "UPDATE incidents SET inhibited_by = %s, next_escalation_at = NULL WHERE premises_id = %s "
+            "AND state <> 'resolved' AND class <> 'fire' AND inhibited_by IS NULL RETURNING id",
+            (fire.id, fire.premises_id),
+        )
+        for row in cur.fetchall():
+            audit(cur, now, SYSTEM, "incident.inhibited", f"incident:{row['id']}", by=fire.id)
+
+    def _page(self, cur: psycopg.Cursor[dict[str, Any]], incident: Incident, reason: str, now: datetime) -> int:
+        """Queue messages about ``incident`` to whoever is owed them now; records them in ``notified``."""
+        recipients: dict[str, Recipient] = {"centre": self.directory.centre()}
+        route_to = ""
+        if reason.startswith("reminder"):
+            for rid in incident.notified:
+                if rid.startswith("inspector:") and (who := self.roster.inspectors.get(rid.split(":", 1)[1])):
+                    recipients[rid] = self.directory.inspector(who)
+        elif self.policy.alerts.classes[incident.cls].inspectors:
+            route = self.roster.route(incident.premises_id, now, level=incident.escalation_level)
+            route_to = route.jurisdiction_id
+            for inspector in route.inspectors:
+                recipient = self.directory.inspector(inspector)
+                recipients[recipient.id] = recipient
+        incident.notified = sorted(set(incident.notified) | set(recipients))
+        site = self.roster.sites.get(incident.premises_id)
+        payload = {
+            "event": f"incident.{reason.split('-')[0]}",
+            "incident": {
+                "id": incident.id,
+                "class": incident.cls,
+                "priority": incident.priority,
+                "title": incident.title,
+                "state": incident.state,
+                "zone": incident.zone,
+                "opened_at": incident.opened_at.isoformat(),
+                "escalation_level": incident.escalation_level,
+                "events": incident.events,
+            },
+            "premises": {"id": incident.premises_id, "name": site.name if site else ""},
+            "jurisdiction": route_to or incident.jurisdiction_id,
+            "sent_at": now.isoformat(),
+        }
+        return enqueue(
+            cur,
+            key=f"incident-{incident.id}/{reason}",
+            kind=reason.split("-")[0],
+            premises_id=incident.premises_id,
+            recipients=recipients.values(),
+            payload=payload,
+            now=now,
+            incident_id=incident.id,
+        )
+
+    # ---- timers ----------------------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> Outcome:
+        """Everything owed by ``now``: escalations and reminders, hazards due, hazards overdue."""
+        out = Outcome()
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT {_COLUMNS} FROM incidents WHERE next_escalation_at <= %s AND state = 'open' "
+                "AND inhibited_by IS NULL ORDER BY next_escalation_at LIMIT 500 FOR UPDATE SKIP LOCKED",
+                (now,),
+            )
+            for row in cur.fetchall():
+                step = escalation_step(_incident(row), now, self.policy.alerts)
+                if step is None:
+                    continue
+                kind, incident = step
+                reason = (
+                    f"escalated-{incident.escalation_level}" if kind == "escalate" else f"reminder-{incident.reminders}"
+                )
+                out.queued += self._page(cur, incident, reason, now)
+                self._save(cur, incident)
+                audit(cur, now, SYSTEM, f"incident.{reason.split('-')[0]}", f"incident:{incident.id}", step=reason)
+        with self.cursor() as cur:
+            cur.execute(
+                "DELETE FROM hazard_watch WHERE ctid IN (SELECT ctid FROM hazard_watch WHERE due_at <= %s "
+                "LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING premises_id, signal_key, rule, device_id, due_at",
+                (now,),
+            )
+            for watch in cur.fetchall():
+                rule = self.policy.schedule.hazards.get(watch["rule"])
+                if rule is not None:
+                    out.add(
+                        self.open_hazard(
+                            cur, watch["premises_id"], watch["signal_key"], watch["rule"],
+                            f"{rule.title}: {watch['device_id']}", watch["due_at"], rule.deadline_days, now, True,
+                        )
+                    )  # fmt: skip
+        with self.cursor() as cur:
+            out.add(self._overdue(cur, now))
+        return out
+
+    # ---- people's actions ------------------------------------------------------------------------
+
+    def _locked(self, cur: psycopg.Cursor[dict[str, Any]], incident_id: int) -> Incident:
+        cur.execute(f"SELECT {_COLUMNS} FROM incidents WHERE id = %s FOR UPDATE", (incident_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise ActionError(f"no incident {incident_id}")
+        return _incident(row)
+
+    def acknowledge(self, incident_id: int, actor: str, now: datetime) -> Incident:
+        """Stop escalation: someone is on it. Acknowledging twice is harmless; a resolved incident refuses."""
+        with self.cursor() as cur:
+            incident = self._locked(cur, incident_id)
+            if incident.state == "resolved":
+                raise ActionError(f"incident {incident_id} is already resolved")
+            if incident.state == "acknowledged":
+                return incident
+            incident.state = "acknowledged"
+            incident.acknowledged_at, incident.acknowledged_by = now, actor
+            incident.next_escalation_at = None
+            self._save(cur, incident)
+            audit(cur, now, actor, "incident.acknowledged", f"incident:{incident_id}")
+            return incident
+
+    def resolve(self, incident_id: int, actor: str, code: str, note: str, now: datetime) -> Outcome:
+        """Close an incident with a resolution code (:data:`alerts.incidents.RESOLUTIONS`) and a note.
+
+        A resolved fire releases the incidents it inhibited (they are paged now). A false alarm or a
+        real fire that scoring judged otherwise goes back to scoring as feedback; enough false alarms
+        in the policy's window open a hazard.
+        """
+        if code not in RESOLUTIONS:
+            raise ActionError(f"unknown resolution code {code!r}; valid codes are {', '.join(RESOLUTIONS)}")
+        out = Outcome()
+        with self.cursor() as cur:
+            incident = self._locked(cur, incident_id)
+            if incident.state == "resolved":
+                raise ActionError(f"incident {incident_id} is already resolved")
+            cur.execute(
+                "UPDATE incidents SET state = 'resolved', resolved_at = %s, resolved_by = %s, resolution = %s, "
+                "note = %s, next_escalation_at = NULL WHERE id = %s",
+                (now, actor, code, note, incident_id),
+            )
+            audit(cur, now, actor, "incident.resolved", f"incident:{incident_id}", code=code, note=note)
+            false_alarm = code.startswith("false_alarm")
+            alarm_ref = next(iter(incident.refs), "")
+            if false_alarm and incident.cls == "fire":
+                out.feedback.append(Feedback(now, incident.premises_id, "false_alarm", alarm_ref))
+            elif code == "real_fire" and incident.cls in ("alarm", "nuisance"):
+                out.feedback.append(Feedback(now, incident.premises_id, "real_fire", alarm_ref))
+            if incident.cls == "fire":
+                out.queued += self._release(cur, incident, now)
+            if false_alarm:
+                out.add(self._false_alarms(cur, incident.premises_id, now))
+        return out
+
+    def _release(self, cur: psycopg.Cursor[dict[str, Any]], fire: Incident, now: datetime) -> int:
+        cur.execute(f"SELECT {_COLUMNS} FROM incidents WHERE inhibited_by = %s AND state <> 'resolved'", (fire.id,))
+        queued = 0
+        for row in cur.fetchall():
+            incident = _incident(row)
+            incident.inhibited_by = None
+            incident.next_escalation_at = first_escalation(incident, self.policy.alerts, since=now)
+            if incident.state == "open":
+                queued += self._page(cur, incident, "released", now)
+            self._save(cur, incident)
+            audit(cur, now, SYSTEM, "incident.released", f"incident:{incident.id}", fire=fire.id)
+        return queued
+
+    def _false_alarms(self, cur: psycopg.Cursor[dict[str, Any]], premises_id: str, now: datetime) -> Outcome:
+        policy = self.policy.schedule
+        cur.execute(
+            "SELECT count(*) AS n FROM incidents WHERE premises_id = %s AND resolution LIKE 'false_alarm%%' "
+            "AND resolved_at > %s",
+            (premises_id, now - timedelta(days=policy.false_alarm_days)),
+        )
+        row = cur.fetchone()
+        if row is None or row["n"] < policy.false_alarms:
+            return Outcome()
+        title = f"{row['n']} false alarms in {policy.false_alarm_days:g} days"
+        return self.open_hazard(cur, premises_id, "false_alarms", "false_alarms", title, now, 7.0, now, False)

@@ -1,0 +1,147 @@
+"""The dispatcher: sends the outbox's pending deliveries, retries with backoff, keeps dead letters.
+
+Each round claims the due rows with ``FOR UPDATE SKIP LOCKED`` and leases them (their next attempt
+moves a minute ahead), so several dispatchers share the outbox and a crashed one's rows come back.
+Every attempt is a row of ``delivery_attempts``. A delivery ends ``delivered``, or ``dead`` after a
+refusal that retrying cannot fix (a 4xx other than 408/429, an SMTP 5xx) or after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from alerts.channels import Channel, Delivery, Result
+from firewarden.errors import DatabaseError
+from firewarden.policy import WebhookPolicy
+
+log = logging.getLogger(__name__)
+
+LEASE_S = 60.0
+
+
+def backoff_s(attempt: int, policy: WebhookPolicy, rng: random.Random) -> float:
+    """Wait before retry number ``attempt`` (1 = after the first failure): full jitter, capped.
+
+    Uniform in [0, min(cap, base * 2^(attempt-1))] so that receivers recovering from an outage are
+    not hit by every sender at the same instants.
+    """
+    ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** (attempt - 1))
+    return rng.uniform(0, ceiling)
+
+
+def next_step(result: Result, attempt: int, policy: WebhookPolicy, rng: random.Random) -> tuple[str, float | None]:
+    """(new state, seconds until the next attempt) after attempt number ``attempt`` ended in ``result``."""
+    if result.verdict == "delivered":
+        return "delivered", None
+    if result.verdict == "dead" or attempt >= policy.max_attempts:
+        return "dead", None
+    if result.retry_after_s is not None:
+        return "pending", min(result.retry_after_s, policy.max_retry_after_s)
+    return "pending", backoff_s(attempt, policy, rng)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        channels: Mapping[str, Channel],
+        policy: WebhookPolicy,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        batch: int = 100,
+    ) -> None:
+        self.pool = pool
+        self.channels = channels
+        self.policy = policy
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.batch = batch
+        self.wake = asyncio.Event()
+        self.delivered = 0
+        self.dead = 0
+
+    async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
+        """Rounds until ``stop``; between rounds, waits for :attr:`wake` (new rows) or ``idle_s`` (retries)."""
+        while not stop.is_set():
+            try:
+                sent = await self.round()
+            except (DatabaseError, psycopg.OperationalError) as error:
+                log.warning("dispatcher: %s; trying again shortly", error)
+                sent = 0
+            if sent:
+                continue
+            self.wake.clear()
+            waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def round(self) -> int:
+        """Claim due deliveries, send them concurrently, record each attempt. Returns how many were tried."""
+        claimed = await asyncio.to_thread(self._claim, self.clock())
+        if not claimed:
+            return 0
+        results = await asyncio.gather(*(self._send(d) for d in claimed))
+        await asyncio.to_thread(self._record, list(zip(claimed, results, strict=True)))
+        return len(claimed)
+
+    async def _send(self, delivery: Delivery) -> tuple[Result, float]:
+        started = time.perf_counter()
+        channel = self.channels.get(delivery.channel)
+        if channel is None:
+            result = Result("dead", error=f"no {delivery.channel} channel is configured")
+        else:
+            result = await channel.send(delivery)
+        return result, (time.perf_counter() - started) * 1000
+
+    def _claim(self, now: datetime) -> list[Delivery]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                "UPDATE deliveries SET next_attempt_at = %s WHERE id IN (SELECT id FROM deliveries "
+                "WHERE state = 'pending' AND next_attempt_at <= %s ORDER BY next_attempt_at LIMIT %s "
+                "FOR UPDATE SKIP LOCKED) RETURNING id, idempotency_key, channel, address, payload, attempts",
+                (now + timedelta(seconds=LEASE_S), now, self.batch),
+            )
+            return [Delivery(**row) for row in cur.fetchall()]
+
+    def _record(self, outcomes: list[tuple[Delivery, tuple[Result, float]]]) -> None:
+        now = self.clock()
+        attempts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        for delivery, (result, ms) in outcomes:
+            attempt = delivery.attempts + 1
+            state, wait = next_step(result, attempt, self.policy, self.rng)
+            outcome = {"pending": "retry"}.get(state, state)
+            attempts.append((delivery.id, attempt, now, outcome, result.status_code, result.error, ms))
+            next_at = now + timedelta(seconds=wait) if wait is not None else now
+            updates.append((state, attempt, next_at, now if state == "delivered" else None, result.error, delivery.id))
+            if state == "delivered":
+                self.delivered += 1
+            elif state == "dead":
+                self.dead += 1
+                log.warning(
+                    "delivery %s to %s is dead after %d attempt(s): %s",
+                    delivery.idempotency_key, delivery.address, attempt, result.error,
+                )  # fmt: skip
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO delivery_attempts (delivery_id, attempt, at, outcome, status_code, error, duration_ms) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                attempts,
+            )
+            cur.executemany(
+                "UPDATE deliveries SET state = %s, attempts = %s, next_attempt_at = %s, delivered_at = %s, "
+                "last_error = %s WHERE id = %s",
+                updates,
+            )

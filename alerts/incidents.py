@@ -1,0 +1,222 @@
+"""Incidents: what scoring's decisions become on the operators' queue, decided without I/O.
+
+One incident per premises and group (the zone of an alarm, the rule of a signal) for as long as it
+is open: its **dedup key** is ``{premises}/{group}``, and a decision with that key updates the open
+incident instead of opening another (the database holds at most one open incident per key). A
+confirmed fire **inhibits** the lower incidents of its premises: they are recorded and shown, but
+nobody is paged for them until the fire is resolved.
+
+:func:`trigger_of` reads a decision; :func:`apply` folds it into the open incident (or opens one);
+:func:`escalation_step` says what an unacknowledged incident is owed at a given time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from firewarden.policy import INCIDENT_CLASSES, AlertsPolicy, IncidentClass
+from scoring.records import AlarmDecision, Decision, Signal
+
+PRIORITY: dict[IncidentClass, int] = {c: rank for rank, c in enumerate(INCIDENT_CLASSES, start=1)}
+"""1 is the most urgent."""
+
+IncidentState = Literal["open", "acknowledged", "resolved"]
+
+RESOLUTIONS: dict[str, str] = {
+    "real_fire": "a real fire",
+    "false_alarm_cooking": "false alarm: cooking, steam or smoking",
+    "false_alarm_dust": "false alarm: dust, insects or construction work",
+    "false_alarm_malfunction": "false alarm: detector or panel malfunction",
+    "false_alarm_test": "false alarm: an unannounced test or maintenance",
+    "false_alarm_other": "false alarm: another cause (say which in the note)",
+    "device_fault": "a device fault, handed to maintenance",
+    "hazard_handled": "a hazard, handed to the hazard process",
+    "condition_cleared": "the condition cleared by itself",
+    "duplicate": "a duplicate of another incident",
+}
+"""Resolution code → what it means. Codes starting ``false_alarm`` count in a premises' false-alarm history."""
+
+_SIGNAL_CLASS: dict[str, IncidentClass] = {
+    "hazard_candidate": "hazard",
+    "supervisory": "supervisory",
+    "trouble": "trouble",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What one decision means for the queue."""
+
+    premises_id: str
+    dedup_key: str
+    cls: IncidentClass
+    zone: str
+    title: str
+    ref: str
+    """The decision's own identity: an alarm id, a signal key."""
+    active: bool
+    """False for a cleared signal or an alarm episode's final decision."""
+    time: datetime
+
+
+def trigger_of(decision: Decision) -> Trigger | None:
+    """The trigger in ``decision``, or None for risk scores (the schedule handles those)."""
+    if isinstance(decision, AlarmDecision):
+        cls: IncidentClass = {"confirmed": "fire", "unverified": "alarm", "nuisance_likely": "nuisance"}[
+            decision.classification
+        ]  # type: ignore[assignment]
+        zone = decision.zone or "-"
+        title = f"{'Confirmed fire' if cls == 'fire' else 'Fire alarm'} in zone {zone}: {decision.reason}"
+        return Trigger(
+            decision.premises_id,
+            f"{decision.premises_id}/alarm/{zone}",
+            cls,
+            zone,
+            title,
+            decision.alarm_id,
+            not decision.final,
+            decision.time,
+        )
+    if isinstance(decision, Signal):
+        cls = _SIGNAL_CLASS[decision.kind]
+        subject = f" ({decision.subject})" if decision.subject else ""
+        return Trigger(
+            decision.premises_id,
+            f"{decision.premises_id}/{decision.kind}/{decision.rule}",
+            cls,
+            "",
+            f"{decision.rule.replace('_', ' ')}: {decision.device_id}{subject}",
+            decision.key,
+            decision.state == "raised",
+            decision.time,
+        )
+    return None
+
+
+@dataclass(slots=True)
+class Incident:
+    dedup_key: str
+    premises_id: str
+    jurisdiction_id: str
+    zone: str
+    cls: IncidentClass
+    title: str
+    state: IncidentState
+    opened_at: datetime
+    updated_at: datetime
+    events: int = 1
+    refs: dict[str, bool] = field(default_factory=dict)
+    inhibited_by: int | None = None
+    escalation_level: int = 0
+    next_escalation_at: datetime | None = None
+    reminders: int = 0
+    notified: list[str] = field(default_factory=list)
+    id: int | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+    @property
+    def priority(self) -> int:
+        return PRIORITY[self.cls]
+
+    @property
+    def active(self) -> bool:
+        return any(self.refs.values())
+
+
+Change = Literal["opened", "raised", "updated"]
+"""``opened``: a new incident; ``raised``: its class rose (an alarm confirmed as a fire), which pages
+again and wants a new acknowledgement; ``updated``: more of the same, for the queue only."""
+
+
+def apply(
+    current: Incident | None,
+    trigger: Trigger,
+    *,
+    jurisdiction_id: str,
+    fire: Incident | None,
+    policy: AlertsPolicy,
+) -> tuple[Incident, Change] | None:
+    """Fold ``trigger`` into the open incident of its key; None when there is nothing to record.
+
+    ``fire`` is the premises' open fire incident, if any: a new lower incident is inhibited by it.
+    """
+    if current is None:
+        if not trigger.active:
+            return None  # a clear with nothing open: the raise was already resolved
+        inhibited = fire.id if fire is not None and PRIORITY[trigger.cls] > PRIORITY["fire"] else None
+        incident = Incident(
+            dedup_key=trigger.dedup_key,
+            premises_id=trigger.premises_id,
+            jurisdiction_id=jurisdiction_id,
+            zone=trigger.zone,
+            cls=trigger.cls,
+            title=trigger.title,
+            state="open",
+            opened_at=trigger.time,
+            updated_at=trigger.time,
+            refs={trigger.ref: True},
+            inhibited_by=inhibited,
+        )
+        incident.next_escalation_at = first_escalation(incident, policy)
+        return incident, "opened"
+    incident = replace(current, refs={**current.refs, trigger.ref: trigger.active})
+    incident.events += 1
+    incident.updated_at = max(current.updated_at, trigger.time)
+    if PRIORITY[trigger.cls] < PRIORITY[current.cls] and trigger.active:
+        incident.cls = trigger.cls
+        incident.title = trigger.title
+        incident.state = "open"
+        incident.acknowledged_at = incident.acknowledged_by = None
+        if trigger.cls == "fire":
+            incident.inhibited_by = None
+        incident.escalation_level = 0
+        incident.reminders = 0
+        incident.next_escalation_at = first_escalation(incident, policy, since=trigger.time)
+        return incident, "raised"
+    return incident, "updated"
+
+
+def first_escalation(incident: Incident, policy: AlertsPolicy, since: datetime | None = None) -> datetime | None:
+    """When an open, uninhibited incident is first owed an escalation or a reminder; None: never."""
+    if incident.state != "open" or incident.inhibited_by is not None:
+        return None
+    rules = policy.classes[incident.cls]
+    wait = rules.ack_within_s if rules.ack_within_s is not None else rules.remind_every_s
+    if wait is None:
+        return None
+    return (since or incident.opened_at) + timedelta(seconds=wait)
+
+
+Step = Literal["escalate", "remind"]
+
+
+def escalation_step(incident: Incident, now: datetime, policy: AlertsPolicy) -> tuple[Step, Incident] | None:
+    """What an incident is owed at ``now``: climb a level, remind, or nothing.
+
+    An open incident climbs one jurisdiction level per ``ack_within_s`` up to ``escalation_levels``;
+    after that everyone told so far is reminded every ``remind_every_s`` until someone acknowledges.
+    """
+    due = incident.next_escalation_at
+    if incident.state != "open" or incident.inhibited_by is not None or due is None or now < due:
+        return None
+    rules = policy.classes[incident.cls]
+    after = replace(incident, notified=list(incident.notified))
+    if rules.ack_within_s is not None and incident.escalation_level < policy.escalation_levels:
+        after.escalation_level += 1
+        step: Step = "escalate"
+        wait = rules.ack_within_s if after.escalation_level < policy.escalation_levels else rules.remind_every_s
+    else:
+        after.reminders += 1
+        step = "remind"
+        wait = rules.remind_every_s
+    if wait is None:
+        after.next_escalation_at = None
+    else:
+        # Counted from the due time, so a tick a little late keeps the policy's cadence; after an
+        # outage, missed reminders are not sent in a burst: one now, the next a full period later.
+        step_after = timedelta(seconds=wait)
+        after.next_escalation_at = due + step_after if due + step_after > now else now + step_after
+    return step, after

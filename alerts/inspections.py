@@ -1,0 +1,181 @@
+"""Inspectors' side of the schedule: today's task list, recording a visit, the random draw, exports.
+
+The list is what ``firewarden tasks list`` prints and ``GET /api/tasks`` returns: an inspector's open
+tasks due by the end of the day (overdue ones included), red premises first, then by score and due
+date, each with the reason it is there (tier cadence, hazard, draw).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+import icalendar
+from psycopg.types.json import Jsonb
+
+from alerts.desk import Desk
+from alerts.outbox import audit
+from alerts.prevention import SYSTEM, Outcome
+from alerts.schedule import draw
+from firewarden.errors import ActionError
+
+
+@dataclass(frozen=True, slots=True)
+class TaskItem:
+    id: int
+    kind: str
+    premises_id: str
+    premises_name: str
+    address: str
+    tier: str | None
+    score: float | None
+    due_at: datetime
+    reason: str
+    hazard_id: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["due_at"] = self.due_at.isoformat()
+        return out
+
+
+_LIST = """
+SELECT t.id, t.kind, t.premises_id, p.name AS premises_name, p.address, s.tier, s.score, t.due_at, t.reason,
+       t.hazard_id
+FROM tasks t
+JOIN premises p ON p.id = t.premises_id
+LEFT JOIN premises_schedule s ON s.premises_id = t.premises_id
+WHERE t.state = 'open' AND t.inspector_id = %s AND t.due_at < %s
+ORDER BY CASE s.tier WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 WHEN 'blue' THEN 3 ELSE 4 END,
+         s.score DESC NULLS LAST, t.due_at, t.id
+"""
+
+
+def end_of_day(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tz)
+
+
+def task_list(desk: Desk, inspector_id: str, until: datetime) -> list[TaskItem]:
+    """``inspector_id``'s open tasks due before ``until``; raises ActionError for an unknown inspector."""
+    if inspector_id not in desk.roster.inspectors:
+        raise ActionError(f"no inspector {inspector_id!r} in the registry")
+    with desk.cursor() as cur:
+        cur.execute(_LIST, (inspector_id, until))
+        return [TaskItem(**row) for row in cur.fetchall()]
+
+
+def as_csv(items: list[TaskItem]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "kind", "premises_id", "premises_name", "address", "tier", "score", "due_at", "reason"])
+    for i in items:
+        score = "" if i.score is None else f"{i.score:.1f}"
+        writer.writerow([i.id, i.kind, i.premises_id, i.premises_name, i.address, i.tier or "", score,
+                         i.due_at.isoformat(), i.reason])  # fmt: skip
+    return out.getvalue()
+
+
+def as_ical(items: list[TaskItem], inspector_id: str) -> bytes:
+    """One all-day VTODO per task (RFC 5545), due on its due date; the UID is stable per task."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Firewarden//inspection tasks//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"Firewarden tasks {inspector_id}")
+    for item in items:
+        todo = icalendar.Todo()
+        todo.add("uid", f"task-{item.id}@firewarden")
+        todo.add("summary", f"[{item.tier or '-'}] {item.kind}: {item.premises_name}")
+        todo.add("description", item.reason)
+        todo.add("location", item.address)
+        todo.add("due", item.due_at)
+        todo.add("dtstamp", item.due_at)
+        todo.add("priority", {"red": 1, "orange": 3, "yellow": 5, "blue": 9}.get(item.tier or "", 9))
+        calendar.add_component(todo)
+    ical: bytes = calendar.to_ical()
+    return ical
+
+
+def record_result(desk: Desk, task_id: int, actor: str, findings: list[str], now: datetime) -> Outcome:
+    """Record a visit: a clean one, or findings that each open a hazard. The next inspection is scheduled.
+
+    A hazard task takes no findings: recording it confirms the fix and closes the hazard (refused
+    while the hazard's signal is still active).
+    """
+    out = Outcome()
+    with desk.cursor() as cur:
+        cur.execute("SELECT * FROM tasks WHERE id = %s FOR UPDATE", (task_id,))
+        task = cur.fetchone()
+        if task is None:
+            raise ActionError(f"no task {task_id}")
+        if task["state"] != "open":
+            raise ActionError(f"task {task_id} is already {task['state']}")
+        if task["kind"] == "hazard":
+            if findings:
+                raise ActionError(f"task {task_id} follows up a hazard: record the fix (no findings) to close it")
+            return desk.close_hazard_in(cur, task["hazard_id"], actor, "fixed, confirmed on site", now)
+        result = "findings" if findings else "clean"
+        cur.execute(
+            "UPDATE tasks SET state = 'done', done_at = %s, done_by = %s, result = %s, findings = %s WHERE id = %s",
+            (now, actor, result, Jsonb(findings), task_id),
+        )
+        audit(cur, now, actor, "task.done", f"task:{task_id}", result=result, findings=findings)
+        policy = desk.policy.schedule
+        for n, finding in enumerate(findings, start=1):
+            out.add(desk.open_hazard(cur, task["premises_id"], f"task:{task_id}:{n}", "inspection_finding",
+                                     finding, now, policy.finding_deadline_days, now, False))  # fmt: skip
+        cur.execute(
+            "UPDATE premises_schedule SET last_inspected_at = %s WHERE premises_id = %s RETURNING tier, tier_since",
+            (now, task["premises_id"]),
+        )
+        schedule = cur.fetchone()
+        if schedule is not None:
+            desk.schedule_inspection(cur, task["premises_id"], schedule["tier"], schedule["tier_since"], now, now)
+    return out
+
+
+def run_draw(
+    desk: Desk, period: str, seed: int, now: datetime, actor: str = SYSTEM
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Draw ``period``'s premises and inspectors (双随机), record it, and give each inspector a task.
+
+    The pool is every premises whose tier is a draw-pool tier (blue by default), or not yet scored.
+    Inspectors come from the premises' city, never its regular inspector. A period is drawn once:
+    drawing it again is refused, as a second draw would let someone pick the result they liked.
+    """
+    policy = desk.policy.schedule
+    roster = desk.roster
+    with desk.cursor() as cur:
+        cur.execute("SELECT seed FROM draws WHERE period = %s LIMIT 1", (period,))
+        if (done := cur.fetchone()) is not None:
+            raise ActionError(f"period {period} was already drawn (seed {done['seed']}); a period is drawn once")
+        cur.execute("SELECT premises_id, tier FROM premises_schedule")
+        tiers = {row["premises_id"]: row["tier"] for row in cur.fetchall()}
+        pool_tiers = {name for name, rules in policy.tiers.items() if rules.draw_pool}
+        pool = [p for p in roster.sites if tiers.get(p, "blue") in pool_tiers]
+        by_city: dict[str, list[str]] = {}
+        for inspector in roster.inspectors.values():
+            by_city.setdefault(roster.city_of(inspector.jurisdiction_id), []).append(inspector.id)
+        candidates: dict[str, Sequence[str]] = {
+            p: by_city.get(roster.city_of(roster.sites[p].jurisdiction_id), []) for p in pool
+        }
+        regular = {p: (i.id if (i := roster.regular_inspector(p)) else None) for p in pool}
+        drawn = draw(period, seed, pool, candidates, regular, policy)
+        due = now + timedelta(days=policy.draw_due_days)
+        for d in drawn:
+            cur.execute(
+                "INSERT INTO draws (period, premises_id, inspectors, seed, drawn_at) VALUES (%s, %s, %s, %s, %s)",
+                (period, d.premises_id, list(d.inspectors), seed, now),
+            )
+            for inspector_id in d.inspectors:
+                partners = ", ".join(i for i in d.inspectors if i != inspector_id)
+                reason = f"random draw {period} (双随机), with {partners}"
+                key = f"draw:{period}:{d.premises_id}:{inspector_id}"
+                desk.task(
+                    cur, key, d.premises_id, inspector_id, "draw", reason, due, now, tier=tiers.get(d.premises_id)
+                )
+        audit(cur, now, actor, "draw.made", f"draw:{period}", seed=seed, pool=len(pool), drawn=len(drawn))
+    return [(d.premises_id, d.inspectors) for d in drawn]

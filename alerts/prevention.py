@@ -1,0 +1,320 @@
+"""The dual-prevention half of the alert desk: hazards (隐患排查治理) and the risk-tiered schedule (风险分级管控).
+
+A signal-derived hazard opens when its signal has lasted the policy's time, is assigned to the
+premises' regular inspector with a deadline and a follow-up task, turns ``recovered`` when the signal
+clears, and closes only when someone confirms the fix. An overdue hazard escalates one jurisdiction up
+and goes back to scoring as feedback. A tier change moves the premises' inspection task and, on
+entering a tier whose policy asks for it, issues a warning notice to the responsible unit.
+
+Like the rest of the desk, every method runs inside the caller's transaction (``cur``) and takes
+``now`` as a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from alerts.outbox import Directory, audit, enqueue
+from alerts.roster import Roster
+from alerts.schedule import TIER_RANK, hazard_deadline, inspection_due
+from firewarden.errors import ActionError
+from firewarden.policy import Policy
+from scoring.records import Feedback, RiskScore, Signal
+
+SYSTEM = "system"
+"""The actor of what the desk does by itself (opening, escalating); people are ``operator:<name>`` etc."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a desk call produced besides its rows: messages queued, and feedback for scoring."""
+
+    queued: int = 0
+    feedback: list[Feedback] = field(default_factory=list)
+
+    def add(self, other: Outcome) -> None:
+        self.queued += other.queued
+        self.feedback.extend(other.feedback)
+
+
+class Prevention:
+    def __init__(self, pool: ConnectionPool, roster: Roster, policy: Policy, directory: Directory) -> None:
+        self.pool = pool
+        self.roster = roster
+        self.policy = policy
+        self.directory = directory
+
+    @contextmanager
+    def cursor(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+        """One transaction on a pooled connection, rows as dicts."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            yield cur
+
+    # ---- hazards (隐患排查治理) ------------------------------------------------------------------
+
+    def _hazard_signal(self, cur: psycopg.Cursor[dict[str, Any]], signal: Signal, now: datetime) -> Outcome:
+        rule = self.policy.schedule.hazards.get(signal.rule)
+        if rule is None:
+            return Outcome()
+        if signal.state == "cleared":
+            cur.execute(
+                "DELETE FROM hazard_watch WHERE premises_id = %s AND signal_key = %s", (signal.premises_id, signal.key)
+            )
+            cur.execute(
+                "UPDATE hazards SET state = 'recovered', signal_active = false, recovered_at = %s "
+                "WHERE premises_id = %s AND source = %s AND state = 'open' RETURNING id",
+                (signal.time, signal.premises_id, signal.key),
+            )
+            for row in cur.fetchall():
+                audit(cur, now, SYSTEM, "hazard.recovered", f"hazard:{row['id']}", signal=signal.key)
+            return Outcome()
+        cur.execute(
+            "UPDATE hazards SET state = 'open', signal_active = true, recovered_at = NULL "
+            "WHERE premises_id = %s AND source = %s AND state = 'recovered' RETURNING id",
+            (signal.premises_id, signal.key),
+        )
+        if cur.fetchall():
+            return Outcome()  # the condition came back before anyone confirmed the fix
+        if rule.after_s > 0:
+            cur.execute(
+                "INSERT INTO hazard_watch (premises_id, signal_key, rule, device_id, raised_at, due_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (signal.premises_id, signal.key, signal.rule, signal.device_id, signal.time,
+                 signal.time + timedelta(seconds=rule.after_s)),
+            )  # fmt: skip
+            return Outcome()
+        title = f"{rule.title}: {signal.device_id}"
+        return self.open_hazard(
+            cur, signal.premises_id, signal.key, signal.rule, title, signal.time, rule.deadline_days, now, True
+        )
+
+    def open_hazard(
+        self,
+        cur: psycopg.Cursor[dict[str, Any]],
+        premises_id: str,
+        source: str,
+        rule: str,
+        title: str,
+        opened_at: datetime,
+        deadline_days: float,
+        now: datetime,
+        signal_active: bool,
+    ) -> Outcome:
+        """A hazard assigned to the premises' regular inspector, with a follow-up task due at its deadline."""
+        site = self.roster.sites.get(premises_id)
+        inspector = self.roster.regular_inspector(premises_id)
+        deadline = hazard_deadline(opened_at, deadline_days)
+        cur.execute(
+            "INSERT INTO hazards (premises_id, source, rule, title, state, opened_at, deadline, inspector_id, "
+            "unit_name, signal_active) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, %s, %s) "
+            "ON CONFLICT (premises_id, source) WHERE state <> 'closed' DO NOTHING RETURNING id",
+            (premises_id, source, rule, title, opened_at, deadline, inspector.id if inspector else None,
+             site.unit_name if site else "", signal_active),
+        )  # fmt: skip
+        row = cur.fetchone()
+        if row is None:
+            return Outcome()  # already open
+        hazard_id = row["id"]
+        audit(cur, now, SYSTEM, "hazard.opened", f"hazard:{hazard_id}", premises=premises_id, rule=rule)
+        self.task(
+            cur, f"hazard:{hazard_id}", premises_id, inspector.id if inspector else None, "hazard",
+            f"hazard: {title}, fix by {deadline:%Y-%m-%d}", deadline, now, hazard_id=hazard_id,
+        )  # fmt: skip
+        recipients = [self.directory.centre()]
+        if inspector is not None:
+            recipients.append(self.directory.inspector(inspector))
+        if site is not None:
+            recipients.append(self.directory.unit(site))
+        payload = {
+            "event": "hazard.opened",
+            "hazard": {"id": hazard_id, "title": title, "rule": rule, "deadline": deadline.isoformat()},
+            "premises": {"id": premises_id, "name": site.name if site else ""},
+        }
+        queued = enqueue(
+            cur, key=f"hazard-{hazard_id}/opened", kind="hazard", premises_id=premises_id,
+            recipients=recipients, payload=payload, now=now,
+        )  # fmt: skip
+        return Outcome(queued=queued)
+
+    def _overdue(self, cur: psycopg.Cursor[dict[str, Any]], now: datetime) -> Outcome:
+        cur.execute(
+            "UPDATE hazards SET overdue_at = %s WHERE id IN (SELECT id FROM hazards WHERE state <> 'closed' "
+            "AND overdue_at IS NULL AND deadline <= %s LIMIT 500 FOR UPDATE SKIP LOCKED) "
+            "RETURNING id, premises_id, title, deadline, inspector_id",
+            (now, now),
+        )
+        out = Outcome()
+        for hazard in cur.fetchall():
+            premises_id = hazard["premises_id"]
+            site = self.roster.sites.get(premises_id)
+            recipients = {"centre": self.directory.centre()}
+            # Escalates one jurisdiction level up, and still tells the assigned inspector and the unit.
+            for inspector in self.roster.route(premises_id, now, level=1).inspectors:
+                recipients[f"inspector:{inspector.id}"] = self.directory.inspector(inspector)
+            if (assigned := self.roster.inspectors.get(hazard["inspector_id"] or "")) is not None:
+                recipients[f"inspector:{assigned.id}"] = self.directory.inspector(assigned)
+            if site is not None:
+                recipients[f"unit:{site.id}"] = self.directory.unit(site)
+            payload = {
+                "event": "hazard.overdue",
+                "hazard": {"id": hazard["id"], "title": hazard["title"], "deadline": hazard["deadline"].isoformat()},
+                "premises": {"id": premises_id, "name": site.name if site else ""},
+            }
+            out.queued += enqueue(
+                cur, key=f"hazard-{hazard['id']}/overdue", kind="hazard_overdue", premises_id=premises_id,
+                recipients=recipients.values(), payload=payload, now=now,
+            )  # fmt: skip
+            audit(cur, now, SYSTEM, "hazard.overdue", f"hazard:{hazard['id']}", deadline=hazard["deadline"].isoformat())
+            out.feedback.append(Feedback(now, premises_id, "hazard_overdue", str(hazard["id"])))
+        return out
+
+    def close_hazard(self, hazard_id: int, actor: str, note: str, now: datetime) -> Outcome:
+        """Someone confirms the fix. Refused while the hazard's signal is still active."""
+        with self.cursor() as cur:
+            return self.close_hazard_in(cur, hazard_id, actor, note, now)
+
+    def close_hazard_in(
+        self, cur: psycopg.Cursor[dict[str, Any]], hazard_id: int, actor: str, note: str, now: datetime
+    ) -> Outcome:
+        cur.execute("SELECT * FROM hazards WHERE id = %s FOR UPDATE", (hazard_id,))
+        hazard = cur.fetchone()
+        if hazard is None:
+            raise ActionError(f"no hazard {hazard_id}")
+        if hazard["state"] == "closed":
+            raise ActionError(f"hazard {hazard_id} is already closed")
+        if hazard["signal_active"]:
+            raise ActionError(
+                f"hazard {hazard_id} ({hazard['title']}) cannot close: its signal is still active; "
+                "it closes once the signal recovers and someone confirms"
+            )
+        cur.execute(
+            "UPDATE hazards SET state = 'closed', closed_at = %s, closed_by = %s, note = %s WHERE id = %s",
+            (now, actor, note, hazard_id),
+        )
+        cur.execute(
+            "UPDATE tasks SET state = 'done', done_at = %s, done_by = %s, result = 'closed' "
+            "WHERE hazard_id = %s AND state = 'open'",
+            (now, actor, hazard_id),
+        )
+        audit(cur, now, actor, "hazard.closed", f"hazard:{hazard_id}", note=note)
+        out = Outcome()
+        if hazard["overdue_at"] is not None:
+            out.feedback.append(Feedback(now, hazard["premises_id"], "hazard_closed", str(hazard_id)))
+        return out
+
+    # ---- the schedule (风险分级管控) -------------------------------------------------------------
+
+    def _risk(self, cur: psycopg.Cursor[dict[str, Any]], risk: RiskScore, now: datetime) -> Outcome:
+        cur.execute(
+            "SELECT tier, tier_since, last_inspected_at FROM premises_schedule WHERE premises_id = %s FOR UPDATE",
+            (risk.premises_id,),
+        )
+        row = cur.fetchone()
+        if row is not None and row["tier"] == risk.tier:
+            cur.execute(
+                "UPDATE premises_schedule SET score = %s WHERE premises_id = %s", (risk.score, risk.premises_id)
+            )
+            return Outcome()
+        cur.execute(
+            "INSERT INTO premises_schedule (premises_id, tier, tier_since, score) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (premises_id) DO UPDATE SET tier = excluded.tier, tier_since = excluded.tier_since, "
+            "score = excluded.score",
+            (risk.premises_id, risk.tier, risk.time, risk.score),
+        )
+        last_inspected = row["last_inspected_at"] if row else None
+        self.schedule_inspection(cur, risk.premises_id, risk.tier, risk.time, last_inspected, now)
+        audit(cur, now, SYSTEM, "tier.changed", f"premises:{risk.premises_id}",
+              tier=risk.tier, previous=row["tier"] if row else None, score=round(risk.score, 1))  # fmt: skip
+        out = Outcome()
+        entering = row is None or TIER_RANK[risk.tier] < TIER_RANK[row["tier"]]
+        route = self.roster.route(risk.premises_id, now)
+        site = self.roster.sites.get(risk.premises_id)
+        if entering and self.policy.schedule.tiers[risk.tier].warning_notice and site is not None:
+            out.queued += self._notice(cur, risk, site.jurisdiction_id, route.inspectors, now)
+        if row is not None and self.policy.alerts.tier_changes:
+            payload = {
+                "event": "tier.changed",
+                "premises": {"id": risk.premises_id, "name": site.name if site else ""},
+                "tier": risk.tier,
+                "previous_tier": row["tier"],
+                "score": round(risk.score, 1),
+                "factors": [{"name": f.name, "points": round(f.points, 1)} for f in risk.factors],
+            }
+            recipients = [self.directory.centre(), *(self.directory.inspector(i) for i in route.inspectors)]
+            out.queued += enqueue(
+                cur, key=f"tier-{risk.premises_id}-{risk.revision}", kind="tier_change",
+                premises_id=risk.premises_id, recipients=recipients, payload=payload, now=now,
+            )  # fmt: skip
+        return out
+
+    def _notice(
+        self, cur: psycopg.Cursor[dict[str, Any]], risk: RiskScore, jurisdiction_id: str, department: Any, now: datetime
+    ) -> int:
+        site = self.roster.sites[risk.premises_id]
+        label = {"red": "重大 major", "orange": "较大 high"}.get(risk.tier, risk.tier)
+        reasons = ", ".join(f.name for f in risk.factors) or "the premises' profile"
+        text = (
+            f"火灾风险分级警示 Fire-risk warning notice: {site.name} is now at risk tier {risk.tier} ({label}), "
+            f"score {risk.score:.0f}/100. Main factors: {reasons}. The unit {site.unit_name} must self-check "
+            "and fix its hazards; an inspection follows."
+        )
+        cur.execute(
+            "INSERT INTO notices (premises_id, tier, score, issued_at, unit_name, jurisdiction_id, text) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (risk.premises_id, risk.tier, risk.score, now, site.unit_name, jurisdiction_id, text),
+        )
+        row = cur.fetchone()
+        assert row is not None
+        audit(cur, now, SYSTEM, "notice.issued", f"premises:{risk.premises_id}", notice=row["id"], tier=risk.tier)
+        recipients = [self.directory.unit(site), self.directory.centre(), *map(self.directory.inspector, department)]
+        payload = {"event": "notice.issued", "notice": {"id": row["id"], "tier": risk.tier, "text": text},
+                   "premises": {"id": site.id, "name": site.name}}  # fmt: skip
+        return enqueue(
+            cur, key=f"notice-{row['id']}", kind="notice", premises_id=site.id,
+            recipients=recipients, payload=payload, now=now,
+        )  # fmt: skip
+
+    def schedule_inspection(
+        self,
+        cur: psycopg.Cursor[dict[str, Any]],
+        premises_id: str,
+        tier: str,
+        tier_since: datetime,
+        last_inspected: datetime | None,
+        now: datetime,
+    ) -> None:
+        due = inspection_due(tier, tier_since, last_inspected, self.policy.schedule)
+        inspector = self.roster.regular_inspector(premises_id)
+        self.task(cur, f"inspection:{premises_id}", premises_id, inspector.id if inspector else None,
+                   "inspection", due.reason, due.at, now, tier=tier)  # fmt: skip
+
+    def task(
+        self,
+        cur: psycopg.Cursor[dict[str, Any]],
+        key: str,
+        premises_id: str,
+        inspector_id: str | None,
+        kind: str,
+        reason: str,
+        due_at: datetime,
+        now: datetime,
+        *,
+        tier: str | None = None,
+        hazard_id: int | None = None,
+    ) -> None:
+        """The open task of ``key``, created or moved to its new due date and reason."""
+        cur.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, tier, due_at, created_at, state, "
+            "hazard_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open', %s) "
+            "ON CONFLICT (dedup_key) WHERE state = 'open' DO UPDATE SET due_at = excluded.due_at, "
+            "reason = excluded.reason, tier = excluded.tier, inspector_id = excluded.inspector_id",
+            (key, premises_id, inspector_id, kind, reason, tier, due_at, now, hazard_id),
+        )

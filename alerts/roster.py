@@ -1,0 +1,132 @@
+"""Who answers for a premises at a given moment: jurisdictions, inspectors and the duty roster.
+
+A snapshot of the registry, read once (:func:`load_roster`) and asked many times. Routing walks the
+jurisdiction tree: the premises' own jurisdiction first; when nobody is on duty there, its parent,
+and so on up to the root. Escalation starts that walk ``level`` steps higher.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+
+
+@dataclass(frozen=True, slots=True)
+class Inspector:
+    id: str
+    name: str
+    jurisdiction_id: str
+    email: str | None = None
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What routing and the schedule need of a premises."""
+
+    id: str
+    name: str
+    jurisdiction_id: str
+    unit_name: str
+    unit_email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where an alert goes: the jurisdiction that answered and its on-duty inspectors.
+
+    ``passed`` lists the jurisdictions skipped on the way because nobody was on duty there.
+    """
+
+    jurisdiction_id: str
+    inspectors: tuple[Inspector, ...]
+    passed: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Roster:
+    parents: dict[str, str | None]
+    inspectors: dict[str, Inspector]
+    sites: dict[str, Site]
+    shifts: dict[str, list[tuple[datetime, datetime, str]]] = field(default_factory=lambda: defaultdict(list))
+    """Jurisdiction → (starts_at, ends_at, inspector id)."""
+
+    def on_duty(self, jurisdiction_id: str, at: datetime) -> tuple[Inspector, ...]:
+        ids = sorted({i for start, end, i in self.shifts.get(jurisdiction_id, ()) if start <= at < end})
+        return tuple(self.inspectors[i] for i in ids if i in self.inspectors)
+
+    def chain(self, jurisdiction_id: str) -> list[str]:
+        """The jurisdiction and its ancestors, nearest first."""
+        out: list[str] = []
+        current: str | None = jurisdiction_id
+        while current is not None and current not in out:
+            out.append(current)
+            current = self.parents.get(current)
+        return out
+
+    def route(self, premises_id: str, at: datetime, level: int = 0) -> Route:
+        """The on-duty inspectors for ``premises_id`` at ``at``, ``level`` jurisdictions above its own.
+
+        When nobody is on duty, the next level up answers; past the root, the route is empty (the
+        monitoring centre, always told, is then the only recipient).
+        """
+        site = self.sites.get(premises_id)
+        if site is None:
+            return Route("", ())
+        chain = self.chain(site.jurisdiction_id)[level:]
+        for index, jurisdiction in enumerate(chain):
+            inspectors = self.on_duty(jurisdiction, at)
+            if inspectors:
+                return Route(jurisdiction, inspectors, tuple(chain[:index]))
+        return Route(chain[-1] if chain else site.jurisdiction_id, (), tuple(chain))
+
+    def home_inspectors(self, premises_id: str) -> tuple[Inspector, ...]:
+        """Inspectors whose home is the premises' jurisdiction, or the nearest ancestor that has any."""
+        site = self.sites.get(premises_id)
+        if site is None:
+            return ()
+        by_home: dict[str, list[Inspector]] = defaultdict(list)
+        for inspector in self.inspectors.values():
+            by_home[inspector.jurisdiction_id].append(inspector)
+        for jurisdiction in self.chain(site.jurisdiction_id):
+            if by_home.get(jurisdiction):
+                return tuple(sorted(by_home[jurisdiction], key=lambda i: i.id))
+        return ()
+
+    def regular_inspector(self, premises_id: str) -> Inspector | None:
+        """The premises' own inspector: one of its home inspectors, the same one on every call.
+
+        Chosen by a stable hash of the premises id, so the load spreads over a jurisdiction's
+        inspectors and a restart assigns nobody new.
+        """
+        candidates = self.home_inspectors(premises_id)
+        if not candidates:
+            return None
+        return candidates[zlib.crc32(premises_id.encode()) % len(candidates)]
+
+    def city_of(self, jurisdiction_id: str) -> str:
+        return self.chain(jurisdiction_id)[-1]
+
+
+def load_roster(conn: psycopg.Connection[tuple[object, ...]]) -> Roster:
+    """The registry's jurisdictions, inspectors, premises and duty roster, as of now."""
+    rows = conn.execute("SELECT id, parent_id FROM jurisdictions")
+    parents = {str(j): (str(p) if p is not None else None) for j, p in rows}
+    inspectors = {
+        str(row[0]): Inspector(str(row[0]), str(row[1]), str(row[2]), row[3], row[4])  # type: ignore[arg-type]
+        for row in conn.execute("SELECT id, name, jurisdiction_id, email, webhook_url FROM inspectors")
+    }
+    sites = {
+        str(row[0]): Site(str(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4])  # type: ignore[arg-type]
+        for row in conn.execute("SELECT id, name, jurisdiction_id, unit_name, unit_email FROM premises")
+    }
+    roster = Roster(parents, inspectors, sites)
+    for inspector_id, jurisdiction_id, starts_at, ends_at in conn.execute(
+        "SELECT inspector_id, jurisdiction_id, starts_at, ends_at FROM duty_roster"
+    ):
+        roster.shifts[str(jurisdiction_id)].append((starts_at, ends_at, str(inspector_id)))  # type: ignore[arg-type]
+    return roster

@@ -1,0 +1,255 @@
+"""The desk against real PostgreSQL, with a fake clock: incidents, lifecycle, audit, hazards, schedule."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import ConnectionPool
+
+from alerts.desk import Desk
+from alerts.inspections import as_csv, as_ical, record_result, run_draw, task_list
+from firewarden.errors import ActionError
+from scoring.records import AlarmDecision, Factor, RiskScore, Signal
+from tests.alerts.conftest import T0, at, make_desk
+
+
+def alarm(cls: str, seconds: float, premises: str = "P", zone: str = "3F", ident: str = "UITD:1") -> AlarmDecision:
+    return AlarmDecision(at(seconds), premises, ident, 1, zone, cls, "why", ident, at(0))  # type: ignore[arg-type]
+
+
+def signal(rule: str, state: str, seconds: float, kind: str = "trouble", device: str = "SP") -> Signal:
+    return Signal(at(seconds), "P", device, rule, kind, state)  # type: ignore[arg-type]
+
+
+def risk(tier: str, seconds: float, previous: str | None, revision: int = 1, score: float = 70.0) -> RiskScore:
+    return RiskScore(at(seconds), "P", revision, score, tier, previous, (Factor("fires_365d", 1.0, 12.0),), "v1")  # type: ignore[arg-type]
+
+
+def rows(desk: Desk, query: str, *args: Any) -> list[dict[str, Any]]:
+    with desk.cursor() as cur:
+        cur.execute(query, args)
+        return cur.fetchall()
+
+
+def deliveries(desk: Desk) -> list[tuple[str, str, str, str]]:
+    found = rows(desk, "SELECT kind, recipient, channel, state FROM deliveries ORDER BY id")
+    return [(r["kind"], r["recipient"], r["channel"], r["state"]) for r in found]
+
+
+def test_a_fire_pages_the_on_duty_inspector_and_the_centre(desk: Desk) -> None:
+    out = desk.handle([alarm("confirmed", 10)], at(10))
+    assert out.queued == 1  # the inspector's webhook; the centre's console row is delivered by being written
+    [incident] = rows(desk, "SELECT * FROM incidents")
+    assert incident["class"] == "fire" and incident["state"] == "open" and incident["dedup_key"] == "P/alarm/3F"
+    assert incident["next_escalation_at"] == at(70)
+    assert ("opened", "centre", "console", "delivered") in deliveries(desk)
+    assert ("opened", "inspector:I-GRID", "webhook", "pending") in deliveries(desk)
+    assert [r["action"] for r in rows(desk, "SELECT action FROM audit_log")] == ["incident.opened"]
+
+
+def test_nobody_on_duty_falls_back_to_the_parent_jurisdiction(desk: Desk) -> None:
+    desk.handle([alarm("confirmed", 7200)], at(7200))  # the grid shift is over
+    recipients = {r[1] for r in deliveries(desk)}
+    assert recipients == {"centre", "inspector:I-STATION"}
+
+
+def test_the_same_decision_twice_pages_once(desk: Desk) -> None:
+    desk.handle([alarm("confirmed", 10)], at(10))
+    before = deliveries(desk)
+    desk.handle([alarm("confirmed", 10)], at(11))
+    assert deliveries(desk) == before
+    assert len(rows(desk, "SELECT id FROM incidents")) == 1
+
+
+def test_two_desks_racing_make_one_incident_per_key(pool: ConnectionPool, migrated_url: str) -> None:
+    from firewarden.db import open_pool
+
+    with open_pool(migrated_url, max_size=4) as other_pool:
+        desks = [make_desk(pool), make_desk(other_pool)]
+        decisions = [alarm("unverified", 5, zone=f"Z{i}", ident=f"UITD:{i}") for i in range(40)]
+        barrier = threading.Barrier(2)
+
+        def run(d: Desk) -> None:
+            barrier.wait()
+            for decision in decisions:
+                d.handle([decision], at(5))
+
+        threads = [threading.Thread(target=run, args=(d,)) for d in desks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        found = rows(desks[0], "SELECT dedup_key, events FROM incidents")
+    assert len(found) == 40 and {r["events"] for r in found} == {2}
+    opened = rows(desks[0], "SELECT count(*) AS n FROM deliveries WHERE kind = 'opened' AND channel = 'webhook'")
+    assert opened[0]["n"] == 40
+
+
+def test_escalation_then_reminders_until_acknowledged(desk: Desk) -> None:
+    desk.handle([alarm("confirmed", 0)], at(0))
+    desk.tick(at(59))
+    assert {r[0] for r in deliveries(desk)} == {"opened"}
+    desk.tick(at(60))
+    escalated = {r[1] for r in deliveries(desk) if r[0] == "escalated"}
+    assert escalated == {"centre", "inspector:I-STATION"}  # one level up: the station
+    desk.tick(at(120))
+    reminded = {r[1] for r in deliveries(desk) if r[0] == "reminder"}
+    assert reminded == {"centre", "inspector:I-GRID", "inspector:I-STATION"}
+    [incident] = rows(desk, "SELECT id FROM incidents")
+    desk.acknowledge(incident["id"], "operator:wang", at(130))
+    count = len(deliveries(desk))
+    desk.tick(at(10_000))
+    assert len(deliveries(desk)) == count
+    actions = [r["action"] for r in rows(desk, "SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["incident.opened", "incident.escalated", "incident.reminder", "incident.acknowledged"]
+
+
+def test_a_fire_inhibits_lower_alerts_until_resolved(desk: Desk) -> None:
+    desk.handle([signal("component_fault", "raised", 0)], at(0))
+    desk.handle([alarm("confirmed", 10)], at(10))
+    desk.handle([signal("device_offline", "raised", 20)], at(20))
+    by_class = {r["class"]: r for r in rows(desk, "SELECT * FROM incidents")}
+    fire_id = by_class["fire"]["id"]
+    assert by_class["trouble"]["inhibited_by"] == fire_id and by_class["trouble"]["next_escalation_at"] is None
+    offline = rows(desk, "SELECT * FROM incidents WHERE dedup_key = 'P/trouble/device_offline'")[0]
+    assert offline["inhibited_by"] == fire_id
+    assert not any(r[0] == "opened" and r[3] == "pending" and "offline" in r[1] for r in deliveries(desk))
+    assert len([r for r in deliveries(desk) if r[0] == "opened" and r[2] == "webhook"]) == 2  # fault, fire
+    desk.resolve(fire_id, "operator:wang", "real_fire", "crew on site", at(600))
+    released = rows(desk, "SELECT * FROM incidents WHERE inhibited_by IS NULL AND class <> 'fire'")
+    assert len(released) == 2 and all(r["next_escalation_at"] is not None for r in released)
+    assert len([r for r in deliveries(desk) if r[0] == "released"]) >= 2
+
+
+def test_resolution_codes_are_checked_and_feed_scoring(desk: Desk) -> None:
+    desk.handle([alarm("confirmed", 0)], at(0))
+    [incident] = rows(desk, "SELECT id FROM incidents")
+    with pytest.raises(ActionError, match="unknown resolution code 'oops'; valid codes are real_fire"):
+        desk.resolve(incident["id"], "op", "oops", "", at(5))
+    out = desk.resolve(incident["id"], "op", "false_alarm_dust", "builders", at(5))
+    assert [(f.kind, f.ref) for f in out.feedback] == [("false_alarm", "UITD:1")]
+    with pytest.raises(ActionError, match="already resolved"):
+        desk.acknowledge(incident["id"], "op", at(6))
+    with pytest.raises(ActionError, match="no incident 999"):
+        desk.resolve(999, "op", "duplicate", "", at(6))
+
+
+def test_an_unconfirmed_alarm_resolved_as_real_fire_feeds_scoring(desk: Desk) -> None:
+    desk.handle([alarm("unverified", 0)], at(0))
+    [incident] = rows(desk, "SELECT id FROM incidents")
+    out = desk.resolve(incident["id"], "op", "real_fire", "", at(5))
+    assert [f.kind for f in out.feedback] == ["real_fire"]
+
+
+def test_three_false_alarms_in_30_days_open_a_hazard(desk: Desk) -> None:
+    for day in range(3):
+        t = day * 86_400.0
+        desk.handle([alarm("unverified", t, ident=f"UITD:{day}")], at(t))
+        [incident] = rows(desk, "SELECT id FROM incidents WHERE state <> 'resolved'")
+        desk.resolve(incident["id"], "op", "false_alarm_cooking", "", at(t + 60))
+    [hazard] = rows(desk, "SELECT * FROM hazards")
+    assert hazard["source"] == "false_alarms" and hazard["title"].startswith("3 false alarms")
+
+
+def test_the_audit_log_is_append_only(desk: Desk) -> None:
+    desk.handle([alarm("confirmed", 0)], at(0))
+    for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"), desk.cursor() as cur:
+            cur.execute(statement)
+
+
+def test_low_pressure_held_two_hours_opens_a_hazard_that_closes_after_recovery_and_confirmation(desk: Desk) -> None:
+    desk.handle([signal("low_sprinkler_pressure", "raised", 0, kind="hazard_candidate")], at(0))
+    desk.tick(at(7199))
+    assert rows(desk, "SELECT * FROM hazards") == []
+    desk.tick(at(7200))
+    [hazard] = rows(desk, "SELECT * FROM hazards")
+    assert hazard["state"] == "open" and hazard["deadline"] == at(7200) + timedelta(days=3)
+    assert hazard["inspector_id"] in {"I-GRID", "I-GRID2"} and hazard["unit_name"] == "Unit P"
+    [task] = rows(desk, "SELECT * FROM tasks WHERE kind = 'hazard'")
+    assert task["inspector_id"] == hazard["inspector_id"] and task["due_at"] == hazard["deadline"]
+    assert ("hazard", "unit:P", "email", "pending") in deliveries(desk)
+    with pytest.raises(ActionError, match="signal is still active"):
+        desk.close_hazard(hazard["id"], "inspector:I-GRID", "", at(8000))
+    desk.handle([signal("low_sprinkler_pressure", "cleared", 9000, kind="hazard_candidate")], at(9000))
+    assert rows(desk, "SELECT state FROM hazards")[0]["state"] == "recovered"
+    desk.close_hazard(hazard["id"], "inspector:I-GRID", "valve reopened", at(9500))
+    assert rows(desk, "SELECT state FROM hazards")[0]["state"] == "closed"
+    assert rows(desk, "SELECT state, result FROM tasks WHERE kind = 'hazard'")[0] == {
+        "state": "done",
+        "result": "closed",
+    }
+
+
+def test_a_short_dip_opens_no_hazard(desk: Desk) -> None:
+    desk.handle([signal("low_sprinkler_pressure", "raised", 0, kind="hazard_candidate")], at(0))
+    desk.handle([signal("low_sprinkler_pressure", "cleared", 600, kind="hazard_candidate")], at(600))
+    desk.tick(at(10_000))
+    assert rows(desk, "SELECT * FROM hazards") == []
+
+
+def test_an_overdue_hazard_escalates_and_raises_risk(desk: Desk) -> None:
+    desk.handle([signal("cable_over_temperature", "raised", 0, kind="hazard_candidate", device="EM")], at(0))
+    [hazard] = rows(desk, "SELECT * FROM hazards")  # opened at once: after_s is 0 for this rule
+    out = desk.tick(hazard["deadline"] - timedelta(seconds=1))
+    assert out.feedback == []
+    out = desk.tick(hazard["deadline"])
+    assert [(f.kind, f.ref) for f in out.feedback] == [("hazard_overdue", str(hazard["id"]))]
+    told = {r[1] for r in deliveries(desk) if r[0] == "hazard_overdue"}
+    assert {"centre", "inspector:I-STATION", "unit:P"} <= told
+    assert desk.tick(hazard["deadline"] + timedelta(hours=1)).feedback == []  # once
+
+
+def test_entering_red_schedules_an_inspection_and_sends_a_warning_notice(desk: Desk) -> None:
+    desk.handle([risk("red", 0, None)], at(0))
+    [notice] = rows(desk, "SELECT * FROM notices")
+    assert notice["tier"] == "red" and "Unit P" in notice["text"]
+    assert ("notice", "unit:P", "email", "pending") in deliveries(desk)
+    [task] = rows(desk, "SELECT * FROM tasks")
+    assert task["kind"] == "inspection" and task["due_at"] == at(0) + timedelta(days=1)
+    inspector = task["inspector_id"]
+    items = task_list(desk, inspector, at(2 * 86_400))
+    assert [i.id for i in items] == [task["id"]] and "first inspection within 1 d" in items[0].reason
+    assert task_list(desk, inspector, at(3600)) == []  # not due yet today
+    assert "Tower P" in as_csv(items) and b"BEGIN:VTODO" in as_ical(items, inspector)
+    with pytest.raises(ActionError, match="no inspector 'I-NOBODY'"):
+        task_list(desk, "I-NOBODY", at(0))
+
+    out = record_result(desk, task["id"], f"inspector:{inspector}", ["blocked fire exit on 3F"], at(3600))
+    assert out.queued > 0
+    [finding] = rows(desk, "SELECT * FROM hazards")
+    assert finding["rule"] == "inspection_finding" and finding["title"] == "blocked fire exit on 3F"
+    [following] = rows(desk, "SELECT * FROM tasks WHERE kind = 'inspection' AND state = 'open'")
+    assert following["due_at"] == at(3600) + timedelta(days=7)  # weekly while red
+    with pytest.raises(ActionError, match="already done"):
+        record_result(desk, task["id"], "x", [], at(3700))
+
+
+def test_a_tier_change_tells_the_on_duty_inspector_and_moves_the_task(desk: Desk) -> None:
+    desk.handle([risk("blue", 0, None, score=5)], at(0))
+    desk.handle([risk("orange", 100, "blue", revision=2, score=40)], at(100))
+    assert ("tier_change", "inspector:I-GRID", "webhook", "pending") in deliveries(desk)
+    [task] = rows(desk, "SELECT * FROM tasks WHERE state = 'open'")
+    assert task["tier"] == "orange" and task["due_at"] == at(100) + timedelta(days=7)
+    assert len(rows(desk, "SELECT * FROM notices")) == 1
+
+
+def test_the_draw_is_recorded_and_made_once_per_period(desk: Desk) -> None:
+    desk.policy = desk.policy.model_copy(
+        update={"schedule": desk.policy.schedule.model_copy(update={"draw_share": 1.0})}
+    )
+    drawn = run_draw(desk, "2026-11", 42, at(0))
+    assert [p for p, _ in drawn] == ["P", "Q"]
+    for premises_id, inspectors in drawn:
+        regular = desk.roster.regular_inspector(premises_id)
+        assert regular is not None and regular.id not in inspectors and len(inspectors) == 2
+    recorded = rows(desk, "SELECT period, premises_id, inspectors, seed FROM draws ORDER BY premises_id")
+    assert [(r["premises_id"], tuple(r["inspectors"]), r["seed"]) for r in recorded] == [(p, i, 42) for p, i in drawn]
+    assert len(rows(desk, "SELECT * FROM tasks WHERE kind = 'draw'")) == 4
+    with pytest.raises(ActionError, match="already drawn"):
+        run_draw(desk, "2026-11", 42, at(10))
+    assert T0.year == 2026
