@@ -1,4 +1,5 @@
 # Everything a fresh machine needs, from Python, git and apt alone.
+#   make demo   the whole system on embedded defaults: a generated city, a scenario, live summary
 #   make run    migrate the database, import the example registry, show status (embedded defaults)
 #   make test   ruff, mypy and pytest against real servers the tests start themselves
 # .ci/run calls `make test`.
@@ -10,7 +11,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-dev
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint typecheck pytest mosquitto mosquitto-clients bench clean
+.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ mosquitto-clients:
 	@command -v mosquitto_sub >/dev/null 2>&1 || { \
 		echo "installing mosquitto-clients from Debian"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto-clients; }
+
+# Ingest needs MQTT 5: Mosquitto from Debian (the pip broker, amqtt, speaks 3.1.1 only).
+demo: install mosquitto
+	$(BIN)/firewarden demo
 
 run: install
 	$(BIN)/firewarden db migrate
@@ -59,6 +64,7 @@ bench: install mosquitto mosquitto-clients
 	$(PY) bench/simulate.py
 	$(PY) bench/ingest.py
 	$(PY) bench/scoring.py
+	$(PY) bench/alert_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from firewarden import __version__
-from firewarden.cli import config, db, ingesting, registry, scoring, services, simulate
+from firewarden.cli import alerting, config, db, ingesting, registry, scoring, services, simulate
 from firewarden.cli._context import console_err
 from firewarden.errors import FirewardenError, SettingsError
 from firewarden.logs import configure_logging
@@ -36,6 +36,10 @@ app.command("ingest")(ingesting.ingest)
 app.add_typer(scoring.app, name="model")
 app.command("evaluate")(scoring.evaluate)
 app.command("score")(scoring.score)
+app.command("up")(alerting.up)
+app.command("demo")(alerting.demo)
+app.add_typer(alerting.tasks_app, name="tasks")
+app.add_typer(alerting.schedule_app, name="schedule")
 
 
 def _version(value: bool) -> None:

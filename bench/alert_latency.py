@@ -1,0 +1,237 @@
+"""Alert latency: MQTT publish of a fire's confirming message → the inspector's webhook receiving the fire.
+
+Usage: ``.venv/bin/python bench/alert_latency.py [--premises 300] [--fires 40] [--rate 5000]``
+
+Starts the embedded PostgreSQL and Mosquitto, imports a generated city whose inspectors' webhooks
+point at a local inbox (simulators/inbox.py), and runs ``firewarden up`` (ingest, the local scoring
+runner, alerts, API: one process, as shipped). Then, twice in the same run:
+
+1. **baseline**: fires with no other traffic;
+2. **loaded**: the same under a background of ordinary telemetry at ``--rate`` messages/s from a
+   separate publisher process (so it does not share this process's interpreter).
+
+A fire is two smoke detectors of one zone of a premises' panel, 2 s apart; latency runs from the
+second one's publish (acknowledged by the broker, QoS 1) to the first webhook that carries that
+premises' fire. Prints p50/p95/p99/max of both runs and the background rate actually reached.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import paho.mqtt.client as mqtt
+
+from firewarden.db import connect, migrate
+from firewarden.registry import RegistryFile
+from firewarden.registry.store import import_registry
+from firewarden.services import embedded_broker, embedded_postgres
+from simulators.fleet import generate_fleet
+from simulators.inbox import Inbox, Received
+
+SECRET = "bench-secret-0123456789abcdef"
+NORMAL = {
+    "sprinkler_pressure": {"water_pressure_mpa": 0.32, "battery_pct": 90.0},
+    "hydrant_pressure": {"water_pressure_mpa": 0.35, "battery_pct": 90.0},
+    "tank_level": {"tank_level_m": 3.0, "battery_pct": 90.0},
+    "electrical_monitor": {"residual_current_ma": 80.0, "cable_temp_c": 35.0, "current_a": 20.0, "voltage_v": 228.0},
+    "temperature_sensor": {"temperature_c": 22.0, "battery_pct": 90.0},
+    "gas_detector": {"gas_lel_pct": 0.0, "co_ppm": 2.0, "battery_pct": 90.0},
+}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def background(host: str, port: int, devices: list[tuple[str, str, str]], rate: float, stop: object) -> None:
+    """A publisher process: ordinary telemetry round-robin over ``devices`` at ``rate`` msg/s, timestamped now."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-background", protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect(host, port)
+    client.loop_start()
+    seq = {d: int(time.time() * 1000) for _, d, _ in devices}
+    sent = 0
+    started = time.monotonic()
+    counter = stop  # a multiprocessing.Value: [0] stop flag, [1] messages sent
+    while not counter[0]:  # type: ignore[index]
+        due = started + sent / rate
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(min(wait, 0.01))
+            continue
+        premises, device, kind = devices[sent % len(devices)]
+        seq[device] += 1
+        payload = {"seq": seq[device], "ts": int(time.time() * 1000), "metrics": NORMAL[kind]}
+        client.publish(f"fw/v1/{premises}/{device}/telemetry", json.dumps(payload), qos=1)
+        sent += 1
+        if sent % 1000 == 0:
+            counter[1] = sent  # type: ignore[index]
+    counter[1] = sent  # type: ignore[index]
+    client.loop_stop()
+    client.disconnect()
+
+
+class Fires:
+    """Publishes fires and waits for their webhooks."""
+
+    def __init__(self, host: str, port: int, inbox: Inbox, panels: list[tuple[str, str]]) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-fires", protocol=mqtt.MQTTv5)
+        self.client.connect(host, port)
+        self.client.loop_start()
+        self.panels = panels
+        self.next_panel = 0
+        self.seq = int(time.time() * 1000)
+        self.confirmed_at: dict[str, float] = {}
+        self.arrived: dict[str, float] = {}
+        self.lock = threading.Lock()
+        inbox.on_delivery = self._on_delivery
+
+    def _on_delivery(self, received: Received) -> None:
+        incident = received.body.get("incident", {})
+        if incident.get("class") != "fire":
+            return
+        premises = received.body["premises"]["id"]
+        with self.lock:
+            self.arrived.setdefault(premises, received.at)
+
+    def _event(self, premises: str, device: str, address: int) -> None:
+        self.seq += 1
+        payload = {
+            "seq": self.seq,
+            "ts": int(time.time() * 1000),
+            "kind": "fire_alarm",
+            "component": {"type": "smoke_detector", "loop": 1, "address": address, "zone": "BENCH"},
+        }
+        self.client.publish(f"fw/v1/{premises}/{device}/event", json.dumps(payload), qos=1).wait_for_publish(5)
+
+    def run(self, count: int, every_s: float) -> list[float]:
+        started = len(self.confirmed_at)
+        for _ in range(count):
+            premises, device = self.panels[self.next_panel]
+            self.next_panel += 1
+            self._event(premises, device, 1)
+            time.sleep(2.0)
+            self._event(premises, device, 2)
+            self.confirmed_at[premises] = time.time()
+            time.sleep(max(0.0, every_s - 2.0))
+        deadline = time.monotonic() + 30
+        mine = list(self.confirmed_at)[started:]
+        while time.monotonic() < deadline and not all(p in self.arrived for p in mine):
+            time.sleep(0.1)
+        missing = [p for p in mine if p not in self.arrived]
+        if missing:
+            print(f"  {len(missing)} fire(s) never reached a webhook: {missing[:5]}")
+        return [self.arrived[p] - self.confirmed_at[p] for p in mine if p in self.arrived]
+
+
+def describe(name: str, latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+    figures = {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": ordered[-1] * 1000}
+    line = ", ".join(f"{k} {v:,.0f} ms" for k, v in figures.items())
+    print(f"{name:>9}: {len(latencies)} fires: {line} (mean {statistics.mean(latencies) * 1000:,.0f} ms)")
+    return figures
+
+
+def city(premises: int, hook_base: str) -> RegistryFile:
+    today = datetime.now(UTC).date()
+    fleet = generate_fleet(premises, seed=21, roster_start=today - timedelta(days=1), roster_days=3)
+    hooked = [i.model_copy(update={"webhook_url": f"{hook_base}/inspectors/{i.id}"}) for i in fleet.inspectors]
+    return fleet.model_copy(update={"inspectors": hooked})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--premises", type=int, default=300)
+    parser.add_argument("--fires", type=int, default=40, help="fires per run (each at a premises of its own)")
+    parser.add_argument("--every", type=float, default=2.5, help="seconds between fires")
+    parser.add_argument("--rate", type=float, default=5000.0, help="background messages per second")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="fw-bench-alerts-") as tmp, Inbox(SECRET.encode()) as inbox:
+        root = Path(tmp)
+        with embedded_postgres(root / "pg") as db_url, embedded_broker(root, port=free_port()) as broker:
+            fleet = city(args.premises, inbox.url)
+            with connect(db_url, autocommit=True) as conn:
+                migrate(conn, "off")
+                import_registry(conn, fleet, source="bench")
+            panels = [(d.premises, d.id) for d in fleet.devices if d.type == "uitd"]
+            if len(panels) < 2 * args.fires:
+                raise SystemExit(f"{len(panels)} premises have a panel; --fires {args.fires} needs twice that")
+            telemetry = [(d.premises, d.id, d.type) for d in fleet.devices if d.type in NORMAL]
+            api_port = free_port()
+            env = {
+                **os.environ,
+                "FIREWARDEN_DATABASE_URL": db_url,
+                "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
+                "FIREWARDEN_DATA_DIR": str(root / "data"),
+                "FIREWARDEN_API_PORT": str(api_port),
+                "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
+                "FIREWARDEN_LOG_LEVEL": "warning",
+            }
+            log_path = root / "up.log"
+            print(f"{args.premises} premises, {len(telemetry)} telemetry devices; starting `firewarden up`...")
+            with log_path.open("wb") as log:
+                up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
+            try:
+                deadline = time.monotonic() + 300  # first run trains the models
+                while True:
+                    if up.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit(f"firewarden up did not come up:\n{log_path.read_text()[-2000:]}")
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{api_port}/api/health", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.5)
+                time.sleep(2)  # ingest subscribes just after the API answers
+                fires = Fires(broker.host, broker.port, inbox, panels)
+                baseline = describe("baseline", fires.run(args.fires, args.every))
+
+                counter = multiprocessing.Array("q", [0, 0])
+                load = multiprocessing.Process(
+                    target=background, args=(broker.host, broker.port, telemetry, args.rate, counter)
+                )
+                load.start()
+                time.sleep(5)  # let the load settle
+                began, sent_before = time.monotonic(), counter[1]
+                loaded = describe("loaded", fires.run(args.fires, args.every))
+                reached = (counter[1] - sent_before) / (time.monotonic() - began)
+                counter[0] = 1
+                load.join(30)
+                print(f"background: {reached:,.0f} msg/s reached (asked {args.rate:,.0f}); {counter[1]:,} sent in all")
+                print(f"ratio loaded/baseline p99: {loaded['p99'] / baseline['p99']:.2f}")
+                verdict = "meets" if loaded["p99"] <= 1000 else "misses"
+                print(f"target p99 <= 1000 ms under load: {verdict} ({loaded['p99']:,.0f} ms)")
+            finally:
+                up.send_signal(signal.SIGINT)
+                up.wait(timeout=120)
+
+
+if __name__ == "__main__":
+    main()
