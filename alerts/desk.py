@@ -13,14 +13,22 @@ parameter, so tests drive the desk with a fake clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts.incidents import RESOLUTIONS, Incident, Trigger, apply, escalation_step, first_escalation, trigger_of
+from alerts.incidents import (
+    RESOLUTIONS,
+    Incident,
+    Trigger,
+    apply,
+    escalation_step,
+    first_escalation,
+    trigger_of,
+    urgent,
+)
 from alerts.outbox import Recipient, audit, enqueue
 from alerts.prevention import SYSTEM, Outcome, Prevention
 from firewarden.errors import ActionError
@@ -64,25 +72,43 @@ class Desk(Prevention):
 
     # ---- decisions -------------------------------------------------------------------------------
 
-    def handle(self, decisions: Sequence[Decision], now: datetime) -> Outcome:
-        """Apply a batch of decisions in order, one transaction each (a failure loses none already done)."""
+    def handle(self, decisions: list[Decision], now: datetime) -> Outcome:
+        """Apply decisions, one transaction each, alarm decisions first (:func:`~alerts.incidents.urgent`).
+
+        Each decision leaves ``decisions`` once it is stored, so after a failure the caller passes the
+        same list again and none is applied twice. Alarm decisions go first so that a fire never waits
+        behind a storm of lower signals (and, handled first, inhibits them); the order of alarm
+        decisions among themselves, and of the rest, is kept.
+        """
+        decisions.sort(key=lambda decision: not urgent(decision))  # stable
         out = Outcome()
-        for decision in decisions:
-            trigger = trigger_of(decision)
-            if trigger is not None:
-                out.add(self._trigger(trigger, now))
-            if isinstance(decision, Signal):
-                with self.cursor() as cur:
-                    out.add(self._hazard_signal(cur, decision, now))
-            elif isinstance(decision, RiskScore):
-                with self.cursor() as cur:
-                    out.add(self._risk(cur, decision, now))
+        done = 0
+        try:
+            with self.pool.connection() as conn:
+                for decision in decisions:
+                    out.add(self._decision(conn, decision, now))
+                    done += 1
+        finally:
+            del decisions[:done]
         return out
 
-    def _trigger(self, trigger: Trigger, now: datetime) -> Outcome:
+    def _decision(self, conn: psycopg.Connection[Any], decision: Decision, now: datetime) -> Outcome:
+        out = Outcome()
+        trigger = trigger_of(decision)
+        if trigger is not None:
+            out.add(self._trigger(conn, trigger, now))
+        if isinstance(decision, Signal) and decision.rule in self.policy.schedule.hazards:
+            with self.cursor(conn) as cur:
+                out.add(self._hazard_signal(cur, decision, now))
+        elif isinstance(decision, RiskScore):
+            with self.cursor(conn) as cur:
+                out.add(self._risk(cur, decision, now))
+        return out
+
+    def _trigger(self, conn: psycopg.Connection[Any], trigger: Trigger, now: datetime) -> Outcome:
         for _attempt in range(5):
             try:
-                with self.cursor() as cur:
+                with self.cursor(conn) as cur:
                     return self._fold(cur, trigger, now)
             except psycopg.errors.UniqueViolation:
                 # Another desk opened this key's incident first: fold the trigger into theirs.
@@ -203,6 +229,7 @@ class Desk(Prevention):
             payload=payload,
             now=now,
             incident_id=incident.id,
+            priority=incident.priority,
         )
 
     # ---- timers ----------------------------------------------------------------------------------

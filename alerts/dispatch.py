@@ -1,7 +1,9 @@
 """The dispatcher: sends the outbox's pending deliveries, retries with backoff, keeps dead letters.
 
-Each round claims the due rows with ``FOR UPDATE SKIP LOCKED`` and leases them (their next attempt
-moves a minute ahead), so several dispatchers share the outbox and a crashed one's rows come back.
+It claims due rows most urgent first (an incident's class rank, then due time) with ``FOR UPDATE SKIP
+LOCKED`` and leases them (their next attempt moves a minute ahead), so several dispatchers share the
+outbox and a crashed one's rows come back. Sends run concurrently and each is recorded as it ends, so
+a slow receiver holds up only its own message.
 Every attempt is a row of ``delivery_attempts``. A delivery ends ``delivered``, or ``dead`` after a
 refusal that retrying cannot fix (a 4xx other than 408/429, an SMTP 5xx) or after ``max_attempts``.
 """
@@ -72,29 +74,43 @@ class Dispatcher:
         self.dead = 0
 
     async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
-        """Rounds until ``stop``; between rounds, waits for :attr:`wake` (new rows) or ``idle_s`` (retries)."""
-        while not stop.is_set():
-            try:
-                sent = await self.round()
-            except (DatabaseError, psycopg.OperationalError) as error:
-                log.warning("dispatcher: %s; trying again shortly", error)
-                sent = 0
-            if sent:
-                continue
-            self.wake.clear()
-            waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+        """Until ``stop``: up to ``batch`` deliveries in flight, each recorded as it ends.
 
-    async def round(self) -> int:
-        """Claim due deliveries, send them concurrently, record each attempt. Returns how many were tried."""
-        claimed = await asyncio.to_thread(self._claim, self.clock())
-        if not claimed:
-            return 0
-        results = await asyncio.gather(*(self._send(d) for d in claimed))
-        await asyncio.to_thread(self._record, list(zip(claimed, results, strict=True)))
-        return len(claimed)
+        Rows are claimed most urgent first (priority, then due time) whenever a send ends, :attr:`wake`
+        is set (new rows) or ``idle_s`` passes (retries come due): a fire's page never waits for a
+        slow receiver's timeout on an earlier, lesser message. On stop, the sends in flight finish.
+        """
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                room = self.batch - len(sending)
+                claimed: list[Delivery] = []
+                if room > 0:
+                    try:
+                        claimed = await asyncio.to_thread(self._claim, self.clock(), room)
+                    except (DatabaseError, psycopg.OperationalError) as error:
+                        log.warning("dispatcher: %s; trying again shortly", error)
+                for delivery in claimed:
+                    task = asyncio.create_task(self._deliver(delivery))
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
+                if claimed and len(claimed) == room:
+                    continue  # more may be due
+                self.wake.clear()
+                waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
+                await asyncio.wait([*waiters, *sending], timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            await asyncio.gather(*sending, return_exceptions=True)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        outcome = await self._send(delivery)
+        try:
+            await asyncio.to_thread(self._record, [(delivery, outcome)])
+        except (DatabaseError, psycopg.OperationalError) as error:
+            # The lease runs out and the row is sent again: receivers dedupe by its idempotency key.
+            log.warning("dispatcher: attempt on delivery %d not recorded (%s); it will be retried", delivery.id, error)
 
     async def _send(self, delivery: Delivery) -> tuple[Result, float]:
         started = time.perf_counter()
@@ -105,13 +121,13 @@ class Dispatcher:
             result = await channel.send(delivery)
         return result, (time.perf_counter() - started) * 1000
 
-    def _claim(self, now: datetime) -> list[Delivery]:
+    def _claim(self, now: datetime, limit: int) -> list[Delivery]:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 "UPDATE deliveries SET next_attempt_at = %s WHERE id IN (SELECT id FROM deliveries "
-                "WHERE state = 'pending' AND next_attempt_at <= %s ORDER BY next_attempt_at LIMIT %s "
+                "WHERE state = 'pending' AND next_attempt_at <= %s ORDER BY priority, next_attempt_at LIMIT %s "
                 "FOR UPDATE SKIP LOCKED) RETURNING id, idempotency_key, channel, address, payload, attempts",
-                (now + timedelta(seconds=LEASE_S), now, self.batch),
+                (now + timedelta(seconds=LEASE_S), now, limit),
             )
             return [Delivery(**row) for row in cur.fetchall()]
 

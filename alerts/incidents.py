@@ -61,6 +61,11 @@ class Trigger:
     time: datetime
 
 
+def urgent(decision: Decision) -> bool:
+    """Alarm decisions (fire, alarm, nuisance) are handled before signals and risk scores."""
+    return isinstance(decision, AlarmDecision)
+
+
 def trigger_of(decision: Decision) -> Trigger | None:
     """The trigger in ``decision``, or None for risk scores (the schedule handles those)."""
     if isinstance(decision, AlarmDecision):

@@ -61,8 +61,11 @@ class Directory:
 
 
 _DELIVERY = """INSERT INTO deliveries (idempotency_key, incident_id, premises_id, kind, recipient, channel, address,
-    payload, state, created_at, next_attempt_at, delivered_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING"""
+    payload, state, created_at, next_attempt_at, delivered_at, priority)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING"""
+
+OTHER_PRIORITY = 9
+"""Priority of messages that are not an incident's page (hazards, notices, tier changes): after every incident."""
 
 
 def enqueue(
@@ -75,9 +78,10 @@ def enqueue(
     payload: dict[str, Any],
     now: datetime,
     incident_id: int | None = None,
+    priority: int = OTHER_PRIORITY,
 ) -> int:
     """One delivery per recipient and channel; the console's is delivered by being written. Returns
-    how many were queued for sending."""
+    how many were queued for sending. Lower ``priority`` is sent first (an incident's class rank)."""
     rows = []
     for recipient in recipients:
         for channel, address in recipient.channels:
@@ -96,6 +100,7 @@ def enqueue(
                     now,
                     now,
                     now if console else None,
+                    priority,
                 )
             )
     if rows:

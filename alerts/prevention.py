@@ -13,7 +13,7 @@ Like the rest of the desk, every method runs inside the caller's transaction (``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,10 +53,13 @@ class Prevention:
         self.directory = directory
 
     @contextmanager
-    def cursor(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
-        """One transaction on a pooled connection, rows as dicts."""
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            yield cur
+    def cursor(self, conn: psycopg.Connection[Any] | None = None) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+        """One transaction, rows as dicts: on ``conn``, else on a connection from the pool."""
+        with ExitStack() as stack:
+            if conn is None:
+                conn = stack.enter_context(self.pool.connection())
+            with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+                yield cur
 
     # ---- hazards (隐患排查治理) ------------------------------------------------------------------
 

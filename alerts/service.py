@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from psycopg_pool import ConnectionPool
 from alerts.channels import Channel, EmailChannel, SmtpServer, WebhookChannel
 from alerts.desk import Desk
 from alerts.dispatch import Dispatcher
+from alerts.incidents import urgent
 from alerts.outbox import Directory
 from alerts.prevention import Outcome
 from alerts.roster import load_roster
@@ -34,6 +36,11 @@ from firewarden.settings import KafkaBus, Settings
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, decode_decision, encode_feedback
 
 log = logging.getLogger(__name__)
+
+PENDING_LIMIT = 50_000
+"""Decisions read off the local bus and not yet handled, at most."""
+OTHERS_SLICE = 50
+"""Signals and risk scores handled per round (each ~2-5 ms); alarm decisions are looked for between rounds."""
 
 T = TypeVar("T")
 
@@ -121,11 +128,15 @@ class Alerts:
             self.dispatcher.wake.set()
 
     async def handle(self, decisions: list[Decision]) -> None:
-        """Apply decisions until they are stored: a database outage delays them, never drops them."""
+        """Apply decisions until they are stored: a database outage delays them, never drops them.
+
+        A retry resumes after the last decision stored, so none is applied twice.
+        """
+        pending = list(decisions)
         delay = 0.2
         while True:
             try:
-                outcome = await asyncio.to_thread(self.desk.handle, decisions, self.clock())
+                outcome = await asyncio.to_thread(self.desk.handle, pending, self.clock())
                 break
             except (DatabaseError, psycopg.OperationalError) as error:
                 log.warning("alerts: handling decisions failed, retrying in %.1f s: %s", delay, error)
@@ -177,15 +188,29 @@ class Alerts:
             raise RuntimeError("alerts need the local bus or a Kafka bus to read decisions from")
 
     async def _consume_local(self, queue: asyncio.Queue[BusMessage], stop: asyncio.Event) -> None:
-        while not (stop.is_set() and queue.empty()):
-            try:
-                first = await asyncio.wait_for(queue.get(), 0.2)
-            except TimeoutError:
-                continue
-            batch = [first]
-            while len(batch) < 500 and not queue.empty():
-                batch.append(queue.get_nowait())
-            await self.handle([decode_decision(m.value) for m in batch])
+        """Alarm decisions jump the line: taken first, before any slice of the others.
+
+        Everything the queue holds is drained into two lanes (up to :data:`PENDING_LIMIT`, then the
+        queue's own bound holds scoring back), so a fire waits at most for the slice being handled,
+        not for a backlog of trouble signals ahead of it.
+        """
+        alarms: deque[Decision] = deque()
+        others: deque[Decision] = deque()
+
+        def take(message: BusMessage) -> None:
+            decision = decode_decision(message.value)
+            (alarms if urgent(decision) else others).append(decision)
+
+        while not (stop.is_set() and queue.empty() and not alarms and not others):
+            if not alarms and not others:
+                try:
+                    take(await asyncio.wait_for(queue.get(), 0.2))
+                except TimeoutError:
+                    continue
+            while not queue.empty() and len(alarms) + len(others) < PENDING_LIMIT:
+                take(queue.get_nowait())
+            lane, size = (alarms, 1_000) if alarms else (others, OTHERS_SLICE)
+            await self.handle([lane.popleft() for _ in range(min(size, len(lane)))])
 
     async def _consume_kafka(self, kafka: KafkaBus, stop: asyncio.Event) -> None:
         from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]  # only the kafka bus needs it

@@ -26,6 +26,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -72,6 +73,7 @@ def background(host: str, port: int, devices: list[tuple[str, str, str]], rate: 
     client.connect(host, port)
     client.loop_start()
     seq = {d: int(time.time() * 1000) for _, d, _ in devices}
+    rng = random.Random(7)
     sent = 0
     started = time.monotonic()
     counter = stop  # a multiprocessing.Value: [0] stop flag, [1] messages sent
@@ -83,7 +85,12 @@ def background(host: str, port: int, devices: list[tuple[str, str, str]], rate: 
             continue
         premises, device, kind = devices[sent % len(devices)]
         seq[device] += 1
-        payload = {"seq": seq[device], "ts": int(time.time() * 1000), "metrics": NORMAL[kind]}
+        # Ordinary readings wander a little; perfectly constant ones are a stuck sensor, which scoring flags.
+        metrics = {
+            name: round(value * rng.uniform(0.98, 1.02) + rng.uniform(0, 0.01), 3)
+            for name, value in NORMAL[kind].items()
+        }
+        payload = {"seq": seq[device], "ts": int(time.time() * 1000), "metrics": metrics}
         client.publish(f"fw/v1/{premises}/{device}/telemetry", json.dumps(payload), qos=1)
         sent += 1
         if sent % 1000 == 0:
@@ -146,6 +153,14 @@ class Fires:
         return [self.arrived[p] - self.confirmed_at[p] for p in mine if p in self.arrived]
 
 
+def received(metrics_port: int) -> float:
+    """Ingest's ``firewarden_ingest_received_total`` from its Prometheus endpoint."""
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    return sum(
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith("firewarden_ingest_received_total")
+    )
+
+
 def describe(name: str, latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
 
@@ -171,6 +186,7 @@ def main() -> None:
     parser.add_argument("--fires", type=int, default=40, help="fires per run (each at a premises of its own)")
     parser.add_argument("--every", type=float, default=2.5, help="seconds between fires")
     parser.add_argument("--rate", type=float, default=5000.0, help="background messages per second")
+    parser.add_argument("--model-dir", type=Path, help="trained scoring models to reuse (default: trained in the run)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fw-bench-alerts-") as tmp, Inbox(SECRET.encode()) as inbox:
@@ -184,15 +200,17 @@ def main() -> None:
             if len(panels) < 2 * args.fires:
                 raise SystemExit(f"{len(panels)} premises have a panel; --fires {args.fires} needs twice that")
             telemetry = [(d.premises, d.id, d.type) for d in fleet.devices if d.type in NORMAL]
-            api_port = free_port()
+            api_port, metrics_port = free_port(), free_port()
             env = {
                 **os.environ,
                 "FIREWARDEN_DATABASE_URL": db_url,
                 "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
                 "FIREWARDEN_DATA_DIR": str(root / "data"),
                 "FIREWARDEN_API_PORT": str(api_port),
+                "FIREWARDEN_METRICS_PORT": str(metrics_port),
                 "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
                 "FIREWARDEN_LOG_LEVEL": "warning",
+                "FIREWARDEN_MODEL_DIR": str(args.model_dir or root / "models"),
             }
             log_path = root / "up.log"
             print(f"{args.premises} premises, {len(telemetry)} telemetry devices; starting `firewarden up`...")
@@ -219,12 +237,18 @@ def main() -> None:
                 )
                 load.start()
                 time.sleep(5)  # let the load settle
-                began, sent_before = time.monotonic(), counter[1]
+                began, sent_before, received_before = time.monotonic(), counter[1], received(metrics_port)
                 loaded = describe("loaded", fires.run(args.fires, args.every))
-                reached = (counter[1] - sent_before) / (time.monotonic() - began)
+                elapsed = time.monotonic() - began
+                reached = (counter[1] - sent_before) / elapsed
+                ingested = (received(metrics_port) - received_before) / elapsed
                 counter[0] = 1
                 load.join(30)
                 print(f"background: {reached:,.0f} msg/s reached (asked {args.rate:,.0f}); {counter[1]:,} sent in all")
+                print(f"ingest received {ingested:,.0f} msg/s meanwhile (fires included)")
+                with connect(db_url, autocommit=True) as conn:
+                    signals = conn.execute("SELECT rule, count(*) FROM signals GROUP BY 1 ORDER BY 2 DESC").fetchall()
+                print("signals raised or cleared in the run:", ", ".join(f"{r} {n}" for r, n in signals) or "none")
                 print(f"ratio loaded/baseline p99: {loaded['p99'] / baseline['p99']:.2f}")
                 verdict = "meets" if loaded["p99"] <= 1000 else "misses"
                 print(f"target p99 <= 1000 ms under load: {verdict} ({loaded['p99']:,.0f} ms)")

@@ -132,6 +132,8 @@ async def _serve(
     index = load_registry_index(db_url)
     options = IngestOptions.from_settings(settings)
     metrics = IngestMetrics()
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)  # ingest's Prometheus endpoint, as `firewarden ingest` serves it
     with open_pool(db_url, min_size=2, max_size=max(4, settings.db_pool_max_size)) as pool:
         async with open_bus(settings, client_id=options.client_id) as bus:
             kafka = settings.bus if isinstance(settings.bus, KafkaBus) else None

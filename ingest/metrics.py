@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from firewarden.errors import ServiceError
+
 _PREFIX = "firewarden_ingest"
 
 
@@ -53,8 +55,14 @@ class IngestMetrics:
         self.bus_failures = Counter(f"{_PREFIX}_bus_failures", "failed bus hand-offs", registry=r)
 
     def serve(self, port: int, host: str = "0.0.0.0") -> None:
-        """Serve ``/metrics`` over HTTP from a daemon thread."""
-        start_http_server(port, addr=host, registry=self.registry)
+        """Serve ``/metrics`` over HTTP from a daemon thread. Raises ServiceError when the port is taken."""
+        try:
+            start_http_server(port, addr=host, registry=self.registry)
+        except OSError as error:
+            raise ServiceError(
+                f"cannot serve metrics on {host}:{port}: {error.strerror}; "
+                "set FIREWARDEN_METRICS_PORT to a free port, or 0 to turn metrics off"
+            ) from None
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 if never set), for tests and the final log line."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -93,6 +94,30 @@ class RiskModel:
         result: np.ndarray = self.classifier.predict_proba(np.asarray([features(r) for r in rows]))[:, 1]
         return result
 
+    @cached_property
+    def _folds(self) -> list[tuple[np.ndarray, float, np.ndarray, np.ndarray]]:
+        """Each calibrated fold as (coefficients, intercept, isotonic x, isotonic y)."""
+        folds = []
+        for fold in self.classifier.calibrated_classifiers_:
+            [isotonic] = fold.calibrators
+            coef, intercept = fold.estimator.coef_[0], float(fold.estimator.intercept_[0])
+            folds.append((coef, intercept, isotonic.X_thresholds_, isotonic.y_thresholds_))
+        return folds
+
+    def positive(self, x: np.ndarray) -> np.ndarray:
+        """The classifier's probability of the positive class for rows ``x``, evaluated by hand.
+
+        The same arithmetic as scikit-learn's ``predict_proba`` (each fold's logistic decision,
+        mapped through its isotonic calibration, clipped at the ends, averaged over folds) without its
+        input validation, which costs ~2 ms a call: a storm of signals rescores a premises each time.
+        A test keeps the two equal.
+        """
+        total = np.zeros(len(x))
+        for coef, intercept, xs, ys in self._folds:
+            total += np.interp(x @ coef + intercept, xs, ys)
+        result: np.ndarray = total / len(self._folds)
+        return result
+
     def auc(self, rows: Sequence[RiskInputs], labels: Sequence[bool]) -> float:
         return float(roc_auc_score(np.asarray(labels, dtype=int), self.probabilities(rows)))
 
@@ -104,7 +129,7 @@ class RiskModel:
             variant = row.copy()
             variant[columns] = self.baseline[columns]
             variants.append(variant)
-        p = self.classifier.predict_proba(np.asarray(variants))[:, 1] * 100
+        p = self.positive(np.asarray(variants)) * 100
         score = float(p[0])
         factors = []
         for name, without in zip(_GROUPS, p[1:], strict=True):

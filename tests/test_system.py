@@ -50,6 +50,7 @@ def test_a_simulated_fire_reaches_the_webhook_of_the_on_duty_inspector(
             "FIREWARDEN_DATA_DIR": str(tmp_path / "data"),
             "FIREWARDEN_MODEL_DIR": str(models_dir),
             "FIREWARDEN_API_PORT": str(api_port),
+            "FIREWARDEN_METRICS_PORT": "0",
             "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
             "FIREWARDEN_INGEST_CLIENT_ID": "e2e-ingest",
             "FIREWARDEN_SCORING_WALL_CLOCK": "false",  # time moves with the simulated records only

@@ -17,7 +17,7 @@ from alerts.dispatch import Dispatcher
 from alerts.outbox import Directory
 from alerts.roster import load_roster
 from firewarden.policy import Policy, WebhookPolicy
-from scoring.records import AlarmDecision
+from scoring.records import AlarmDecision, Signal
 from simulators.inbox import Inbox, Reply
 from tests.alerts.conftest import at, load, small_registry
 from tests.ports import free_port
@@ -28,6 +28,10 @@ POLICY = WebhookPolicy(timeout_s=0.5, max_attempts=6, backoff_base_s=0.2, backof
 
 def fire(ident: str = "UITD:1") -> AlarmDecision:
     return AlarmDecision(at(10), "P", ident, 1, "3F", "confirmed", "two detectors", ident, at(0))
+
+
+def fire_at(premises: str) -> AlarmDecision:
+    return AlarmDecision(at(6), premises, "UITD:9", 1, "1F", "confirmed", "two detectors", "UITD:9", at(0))
 
 
 def desk_for(pool: ConnectionPool, email: bool = False) -> Desk:
@@ -164,3 +168,52 @@ def test_email_goes_to_a_real_smtp_server_and_a_refused_mailbox_is_dead(pool: Co
     with pool.connection() as conn:
         states = dict(conn.execute("SELECT address, state FROM deliveries WHERE channel = 'email'").fetchall())
     assert states == {"unit-p@example.cn": "delivered", "unit-q@example.cn": "dead"}
+
+
+def trouble() -> Signal:
+    return Signal(at(5), "P", "SP", "device_offline", "trouble", "raised")
+
+
+@pytest.mark.parametrize("hooked_pool", [[Reply(200, delay_s=2.0)]], indirect=True)
+def test_a_fire_is_sent_while_a_slow_receiver_still_holds_an_earlier_page(
+    hooked_pool: tuple[ConnectionPool, Inbox],
+) -> None:
+    pool, inbox = hooked_pool
+    desk = desk_for(pool)
+    desk.handle([trouble()], at(5))  # its page meets the slow reply
+    channel = WebhookChannel(SECRET, timeout_s=5.0)
+    dispatcher = Dispatcher(pool, {"webhook": channel}, POLICY)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(dispatcher.run(stop, idle_s=0.05))
+        while not inbox.requests:
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(desk.handle, [fire_at("Q")], at(6))
+        dispatcher.wake.set()
+        while len(inbox.delivered) < 2:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await task
+        await channel.close()
+
+    asyncio.run(scenario())
+    slow, quick = inbox.requests[:2]
+    assert slow.body["incident"]["class"] == "trouble" and quick.body["incident"]["class"] == "fire"
+    assert quick.at - slow.at < 2.0  # sent while the slow receiver was still answering
+
+
+def test_urgent_pages_are_claimed_first(hooked_pool: tuple[ConnectionPool, Inbox]) -> None:
+    pool, inbox = hooked_pool
+    desk = desk_for(pool)
+    desk.handle([trouble()], at(5))
+    desk.handle([fire_at("Q")], at(6))  # due later, but a fire
+    channel = WebhookChannel(SECRET, POLICY.timeout_s)
+    dispatcher = Dispatcher(pool, {"webhook": channel}, POLICY, batch=1)
+
+    async def scenario() -> None:
+        await deliver_all(dispatcher, 1.0)
+        await channel.close()
+
+    asyncio.run(scenario())
+    assert [r.body["incident"]["class"] for r in inbox.requests] == ["fire", "trouble"]

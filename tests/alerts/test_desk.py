@@ -253,3 +253,35 @@ def test_the_draw_is_recorded_and_made_once_per_period(desk: Desk) -> None:
     with pytest.raises(ActionError, match="already drawn"):
         run_draw(desk, "2026-11", 42, at(10))
     assert T0.year == 2026
+
+
+def test_alarm_decisions_go_first_and_inhibit_the_signals_queued_ahead_of_them(desk: Desk) -> None:
+    batch = [signal("component_fault", "raised", 5, device="UITD"), risk("red", 6, None), alarm("confirmed", 7)]
+    desk.handle(batch, at(8))
+    assert batch == []  # every decision stored
+    found = {r["class"]: r for r in rows(desk, "SELECT id, class, inhibited_by FROM incidents")}
+    assert found["trouble"]["inhibited_by"] == found["fire"]["id"]
+    opened = [(kind, recipient) for kind, recipient, _, _ in deliveries(desk) if kind == "opened"]
+    assert opened == [("opened", "centre"), ("opened", "inspector:I-GRID")]  # the fire's; the trouble is held
+
+
+def test_a_batch_that_fails_halfway_resumes_where_it_stopped(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_risk = desk._risk
+    calls: list[int] = []
+
+    def flaky(cur: Any, decision: RiskScore, now: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return real_risk(cur, decision, now)
+
+    monkeypatch.setattr(desk, "_risk", flaky)
+    batch = [alarm("unverified", 5), risk("orange", 6, None), alarm("unverified", 9, zone="4F", ident="UITD:2")]
+    with pytest.raises(psycopg.OperationalError):
+        desk.handle(batch, at(10))
+    assert batch == [risk("orange", 6, None)]  # the alarms went first and are stored; the rest waits
+    desk.handle(batch, at(11))
+    assert batch == []
+    incidents = rows(desk, "SELECT zone, events FROM incidents ORDER BY zone")
+    assert [(r["zone"], r["events"]) for r in incidents] == [("3F", 1), ("4F", 1)]  # none applied twice
+    assert len(rows(desk, "SELECT * FROM premises_schedule WHERE premises_id = 'P'")) == 1

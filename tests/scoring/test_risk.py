@@ -133,3 +133,14 @@ def test_feedback_moves_the_risk_inputs_once_per_reference(models: Models) -> No
     assert inputs() == (0, 2)  # an overdue hazard counts as a live one
     h.scorer.feedback(h.state, Feedback(at(15), "P-1", "hazard_closed", "7"))
     assert inputs() == (0, 1)
+
+
+def test_the_hand_evaluated_risk_model_equals_scikit_learn(models: Models) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    baseline = models.risk.baseline
+    rows = baseline + rng.normal(0.0, 2.0, size=(500, len(baseline))) * np.maximum(np.abs(baseline), 1.0)
+    rows = np.vstack([rows, baseline * 1000, -baseline * 1000])  # past both ends of every calibration
+    expected = models.risk.classifier.predict_proba(rows)[:, 1]
+    np.testing.assert_allclose(models.risk.positive(rows), expected, rtol=0, atol=1e-12)

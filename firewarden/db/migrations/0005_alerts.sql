@@ -47,13 +47,14 @@ CREATE TABLE deliveries (
     address             text NOT NULL,
     payload             jsonb NOT NULL,
     state               text NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    priority            smallint NOT NULL,  -- 1 fire .. 6 nuisance (incident classes), 9 the rest: sent first
     attempts            integer NOT NULL DEFAULT 0,
     created_at          timestamptz NOT NULL,
     next_attempt_at     timestamptz NOT NULL,
     delivered_at        timestamptz,
     last_error          text
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_due ON deliveries (priority, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_incident ON deliveries (incident_id);
 
 CREATE TABLE delivery_attempts (

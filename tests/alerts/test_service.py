@@ -1,0 +1,52 @@
+"""The alerts service on the local bus, against real PostgreSQL: a fire jumps a backlog of signals."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from alerts.outbox import Directory
+from alerts.service import OTHERS_SLICE, Alerts
+from firewarden.bus import BusMessage, LocalBus
+from firewarden.policy import Policy
+from scoring.records import DECISIONS_TOPIC, AlarmDecision, Decision, Signal, encode_decision
+from tests.alerts.conftest import at
+
+
+def message(decision: Decision) -> BusMessage:
+    return BusMessage(DECISIONS_TOPIC, decision.premises_id.encode(), encode_decision(decision))
+
+
+def test_a_fire_behind_a_backlog_of_signals_is_handled_after_one_slice_at_most(pool: ConnectionPool) -> None:
+    backlog = [
+        Signal(at(n), "P", "SP", "sensor_stuck", "trouble", "raised" if n % 2 == 0 else "cleared")
+        for n in range(3 * OTHERS_SLICE)
+    ]
+    fire = AlarmDecision(at(1000), "P", "UITD:1", 1, "3F", "confirmed", "two detectors", "UITD:1", at(999))
+
+    async def scenario() -> list[list[Decision]]:
+        bus = LocalBus()
+        alerts = Alerts(pool, Policy(), Directory(email=False), {}, bus, clock=lambda: at(1001), tick_s=60)
+        batches: list[list[Decision]] = []
+        real_handle = alerts.desk.handle
+
+        def recording(decisions: list[Decision], now: Any) -> Any:
+            batches.append(list(decisions))
+            return real_handle(decisions, now)
+
+        alerts.desk.handle = recording  # type: ignore[method-assign]
+        await bus.publish([message(d) for d in [*backlog, fire]])
+        stop = asyncio.Event()
+        running = asyncio.create_task(alerts.run(stop))
+        while alerts.handled < len(backlog) + 1:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await running
+        return batches
+
+    batches = asyncio.run(scenario())
+    assert batches[0] == [fire]  # read with the backlog, handled before any of it
+    assert [d for batch in batches[1:] for d in batch] == backlog  # the rest in order, in slices
+    assert max(len(batch) for batch in batches[1:]) <= OTHERS_SLICE
