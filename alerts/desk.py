@@ -297,12 +297,22 @@ class Desk(Prevention):
             audit(cur, now, actor, "incident.acknowledged", f"incident:{incident_id}")
             return incident
 
-    def resolve(self, incident_id: int, actor: str, code: str, note: str, now: datetime) -> Outcome:
-        """Close an incident with a resolution code (:data:`alerts.incidents.RESOLUTIONS`) and a note.
+    def resolve(
+        self,
+        incident_id: int,
+        actor: str,
+        code: str,
+        note: str,
+        now: datetime,
+        plan_notes: dict[str, str] | None = None,
+    ) -> Outcome:
+        """Close an incident with a resolution code (:data:`alerts.incidents.RESOLUTIONS`), a note and the
+        notes written for its action plan's steps (checked by the console, stored here).
 
         A resolved fire releases the incidents it inhibited (they are paged now). A false alarm or a
         real fire that scoring judged otherwise goes back to scoring as feedback; enough false alarms
-        in the policy's window open a hazard.
+        in the policy's window open a hazard. A real fire gets the premises an inspection task (its
+        regular inspector's) within ``schedule.after_fire_days``.
         """
         if code not in RESOLUTIONS:
             raise ActionError(f"unknown resolution code {code!r}; valid codes are {', '.join(RESOLUTIONS)}")
@@ -313,10 +323,11 @@ class Desk(Prevention):
                 raise ActionError(f"incident {incident_id} is already resolved")
             cur.execute(
                 "UPDATE incidents SET state = 'resolved', resolved_at = %s, resolved_by = %s, resolution = %s, "
-                "note = %s, next_escalation_at = NULL WHERE id = %s",
-                (now, actor, code, note, incident_id),
+                "note = %s, plan_notes = %s, next_escalation_at = NULL WHERE id = %s",
+                (now, actor, code, note, Jsonb(plan_notes) if plan_notes else None, incident_id),
             )
-            audit(cur, now, actor, "incident.resolved", f"incident:{incident_id}", code=code, note=note)
+            audit(cur, now, actor, "incident.resolved", f"incident:{incident_id}", code=code, note=note,
+                  plan_notes=plan_notes or {})  # fmt: skip
             false_alarm = code.startswith("false_alarm")
             alarm_ref = next(iter(incident.refs), "")
             if false_alarm and incident.cls == "fire":
@@ -325,9 +336,21 @@ class Desk(Prevention):
                 out.feedback.append(Feedback(now, incident.premises_id, "real_fire", alarm_ref))
             if incident.cls == "fire":
                 out.queued += self._release(cur, incident, now)
+            if code == "real_fire":
+                self._after_fire(cur, incident, now)
             if false_alarm:
                 out.add(self._false_alarms(cur, incident.premises_id, now))
         return out
+
+    def _after_fire(self, cur: psycopg.Cursor[dict[str, Any]], incident: Incident, now: datetime) -> None:
+        inspector = self.roster.regular_inspector(incident.premises_id)
+        reason = (
+            f"after the fire of {incident.opened_at:%Y-%m-%d %H:%M} UTC in zone {incident.zone}: check that the fire "
+            "systems are restored and record the cause"
+        )
+        due = now + timedelta(days=self.policy.schedule.after_fire_days)
+        self.task(cur, f"after_fire:{incident.id}", incident.premises_id, inspector.id if inspector else None,
+                  "inspection", reason, due, now)  # fmt: skip
 
     def _release(self, cur: psycopg.Cursor[dict[str, Any]], fire: Incident, now: datetime) -> int:
         cur.execute(f"SELECT {_COLUMNS} FROM incidents WHERE inhibited_by = %s AND state <> 'resolved'", (fire.id,))

@@ -37,7 +37,7 @@ from rich.live import Live
 from rich.table import Table
 
 from alerts.service import Alerts, channels_of, directory_of, webhook_secret
-from console.api import create_app
+from console.api import build_console, create_app
 from firewarden.bus import Bus, LocalBus, open_bus
 from firewarden.db import connect, migrate, open_pool
 from firewarden.policy import Policy, load_policy
@@ -115,7 +115,7 @@ async def _serve(
     inbox: Any,
     console: Console,
 ) -> None:
-    stops = {name: asyncio.Event() for name in ("publisher", "ingest", "scoring", "alerts")}
+    stops = {name: asyncio.Event() for name in ("publisher", "ingest", "scoring", "alerts", "live")}
     loop = asyncio.get_running_loop()
     halt = threading.Event()  # the publisher thread's stop flag
 
@@ -142,12 +142,17 @@ async def _serve(
             ingest = Ingest(
                 mqtt_url=broker, database_url=db_url, bus=bus, options=options, index=index, metrics=metrics
             )
-            api = None
+            api = live = None
             if settings.api_port:
+                console_ = build_console(alerts, policy, db_url, settings.console_session_hours)
                 config = uvicorn.Config(
-                    create_app(alerts), host=settings.api_host, port=settings.api_port, log_level="warning"
-                )
+                    create_app(console_), host=settings.api_host, port=settings.api_port, log_level="warning",
+                    timeout_graceful_shutdown=5,
+                )  # fmt: skip
                 api = _ApiServer(config)
+                live = asyncio.create_task(console_.changes.run(stops["live"]))
+                if demo is not None:
+                    logins = await asyncio.to_thread(_demo_users, console_)
             tasks = {
                 "ingest": asyncio.create_task(ingest.run(stops["ingest"])),
                 "alerts": asyncio.create_task(alerts.run(stops["alerts"])),
@@ -159,7 +164,11 @@ async def _serve(
             if demo is not None:
                 publisher = asyncio.create_task(asyncio.to_thread(_publish, demo, broker, db_url, halt))
             where = f"http://{settings.api_host}:{settings.api_port}" if api is not None else "(API off)"
-            console.print(f"firewarden is up: MQTT {broker}, API {where}/docs, bus {settings.bus}. Ctrl-C stops.")
+            console.print(f"firewarden is up: MQTT {broker}, console {where}, API {where}/docs, bus {settings.bus}.")
+            if demo is not None and api is not None:
+                for user, password, what in logins:
+                    console.print(f"  console login [bold]{user}[/] / [bold]{password}[/]  ({what})")
+            console.print("Ctrl-C stops.")
             failed: list[BaseException] = []
             try:
                 await _watch(stops["publisher"], list(tasks.values()), alerts, metrics, pool, inbox, publisher,
@@ -178,11 +187,45 @@ async def _serve(
                     worker.terminate()
                     worker.wait(timeout=30)
                 if api is not None and api_task is not None:
+                    stops["live"].set()  # ends the browsers' event streams, so the server can stop
+                    if live is not None:
+                        await asyncio.gather(live, return_exceptions=True)
                     api.should_exit = True
                     await api_task
             if failed:
                 raise failed[0]
     console.print("stopped cleanly.")
+
+
+def _demo_users(console_: Any) -> list[tuple[str, str, str]]:
+    """Demo logins with fresh random passwords: an operator, an admin, and the inspector who
+    answers for the demo's first premises (made, or given a new password on a later run)."""
+    import secrets
+
+    from alerts.roster import load_roster
+    from firewarden.errors import AccountError
+
+    accounts = console_.accounts
+    with accounts.pool.connection() as conn:
+        roster = load_roster(conn)
+    first = min(roster.sites)
+    inspector = roster.regular_inspector(first)
+    wanted: list[tuple[str, str, str | None, str]] = [
+        ("operator", "operator", None, "monitoring-centre operator"),
+        ("admin", "admin", None, "admin"),
+    ]
+    if inspector is not None:
+        wanted.append(("inspector", "inspector", inspector.id, f"inspector {inspector.id}, answers for {first}"))
+    now = datetime.now(UTC)
+    logins = []
+    for user, role, inspector_id, what in wanted:
+        password = secrets.token_urlsafe(9)
+        try:
+            accounts.add_user(user, user, role, now, password=password, inspector_id=inspector_id, actor="demo")
+        except AccountError:
+            accounts.set_password(user, password, now, actor="demo")
+        logins.append((user, password, what))
+    return logins
 
 
 def _scoring(

@@ -12,6 +12,7 @@ never caught here::
      ├── ServiceError           an embedded service (PostgreSQL, MQTT broker) failed to start or stop
      ├── BusError               the stream bus did not accept messages (Kafka unreachable, refused)
      ├── ActionError            (alerts) an action that cannot be done: unknown incident, wrong state, bad code
+     ├── AccountError           (console) a user or token that cannot be made, changed or used
      └── DecodeError            (ingest.wire) a message off the wire does not fit the contract
 """
 
@@ -55,6 +56,10 @@ class ServiceError(FirewardenError):
 
 class BusError(FirewardenError):
     """The stream bus did not accept a message; the caller keeps it and retries."""
+
+
+class AccountError(FirewardenError):
+    """A user or API token that cannot be made or changed (unknown inspector, weak password, taken id)."""
 
 
 class ActionError(FirewardenError):

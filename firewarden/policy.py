@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from firewarden.action_plans import PlanStep, default_action_plans
 from firewarden.domain import DEVICE_TYPE_NAMES, METRICS
 from firewarden.errors import SettingsError
 
@@ -251,6 +252,8 @@ class SchedulePolicy(_Section):
     false_alarm_days: Positive = 30.0
     finding_deadline_days: Positive = 7.0
     """Deadline of a hazard an inspector records as a finding."""
+    after_fire_days: Positive = 1.0
+    """A real fire, once resolved, gets the premises an inspection task due this many days later."""
     draw_share: Annotated[float, Field(gt=0, le=1)] = 0.05
     """Share of the draw pool drawn per period (at least one premises when the pool is not empty)."""
     draw_inspectors: Annotated[int, Field(ge=1, le=5)] = 2
@@ -276,6 +279,19 @@ class Policy(_Section):
     anomaly: AnomalyPolicy = AnomalyPolicy()
     alerts: AlertsPolicy = AlertsPolicy()
     schedule: SchedulePolicy = SchedulePolicy()
+    action_plans: dict[IncidentClass, tuple[PlanStep, ...]] = Field(default_factory=default_action_plans)  # type: ignore[arg-type]
+    """The operator's steps per incident class (:mod:`firewarden.action_plans`); a class left out keeps its default."""
+
+    @model_validator(mode="after")
+    def _every_plan(self) -> Policy:
+        defaults = default_action_plans()
+        plans = {k: self.action_plans.get(k, defaults[k]) for k in INCIDENT_CLASSES}
+        for cls, steps in plans.items():
+            ids = [step.id for step in steps]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"action_plans.{cls}: step ids must be unique, got {', '.join(ids)}")
+        object.__setattr__(self, "action_plans", plans)
+        return self
 
     @model_validator(mode="after")
     def _unique_rule_names(self) -> Policy:

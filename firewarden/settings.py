@@ -235,8 +235,11 @@ class Settings(BaseSettings):
         default=None, pattern=r"^https?://\S+$", description="the monitoring centre's webhook, told of every incident"
     )
     alerts_centre_email: str | None = Field(default=None, description="the monitoring centre's alert e-mail address")
-    api_host: str = Field(default="127.0.0.1", description="address the HTTP API (tasks, incidents) listens on")
-    api_port: int = Field(default=8080, ge=0, le=65535, description="port of the HTTP API; 0 turns it off")
+    api_host: str = Field(default="127.0.0.1", description="address the console and its HTTP API listen on")
+    api_port: int = Field(default=8080, ge=0, le=65535, description="port of the console and API; 0 turns it off")
+    console_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="how long a console login lasts (a shift, by default)"
+    )
 
     @property
     def models_path(self) -> Path:

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from firewarden import __version__
-from firewarden.cli import alerting, config, db, ingesting, registry, scoring, services, simulate
+from firewarden.cli import alerting, config, db, ingesting, registry, scoring, services, simulate, users
 from firewarden.cli._context import console_err
 from firewarden.errors import FirewardenError, SettingsError
 from firewarden.logs import configure_logging
@@ -40,6 +40,8 @@ app.command("up")(alerting.up)
 app.command("demo")(alerting.demo)
 app.add_typer(alerting.tasks_app, name="tasks")
 app.add_typer(alerting.schedule_app, name="schedule")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
 
 
 def _version(value: bool) -> None:

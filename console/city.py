@@ -1,0 +1,120 @@
+"""The city at a glance: tier counts and the map, devices offline, KPIs by jurisdiction, the audit log.
+
+Same contract as :mod:`console.reads`: every query is filtered in SQL by the caller's scope.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from console.reads import IN_SCOPE, Reads, Scope, scope_param
+
+_ALARM_CLASSES = "('fire', 'alarm', 'nuisance')"
+
+
+class City(Reads):
+    def overview(self, scope: Scope) -> dict[str, Any]:
+        """Tier counts, open incidents by class, and every premises as ``[id, name, lat, lon, tier, fire]``."""
+        params = {"scope": scope_param(scope)}
+        points = self.rows(
+            "SELECT p.id, p.name, p.latitude, p.longitude, coalesce(s.tier, 'unscored') AS tier, "
+            "EXISTS (SELECT 1 FROM incidents i WHERE i.premises_id = p.id AND i.class = 'fire' "
+            "        AND i.state <> 'resolved') AS fire "
+            "FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id "
+            f"WHERE {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY p.id",
+            params,
+        )
+        tiers: dict[str, int] = {"red": 0, "orange": 0, "yellow": 0, "blue": 0, "unscored": 0}
+        for p in points:
+            tiers[p["tier"]] += 1
+        incidents = self.rows(
+            "SELECT class, count(*) AS n FROM incidents i WHERE state <> 'resolved' AND "
+            f"{IN_SCOPE.format(column='i.jurisdiction_id')} GROUP BY 1",
+            params,
+        )
+        return {
+            "tiers": tiers,
+            "incidents": {r["class"]: r["n"] for r in incidents},
+            "offline_devices": len(self.offline_devices(scope, limit=100_000)),
+            "premises": [[p["id"], p["name"], p["latitude"], p["longitude"], p["tier"], p["fire"]] for p in points],
+        }
+
+    def offline_devices(self, scope: Scope, limit: int = 1000) -> list[dict[str, Any]]:
+        """Devices whose latest ``device_offline`` signal is raised, longest offline first."""
+        return self.rows(
+            "SELECT o.premises_id, p.name AS premises_name, p.jurisdiction_id, o.device_id, d.type, d.location, "
+            "o.time AS since FROM ("
+            "  SELECT DISTINCT ON (premises_id, device_id) premises_id, device_id, state, time FROM signals "
+            "  WHERE rule = 'device_offline' ORDER BY premises_id, device_id, time DESC) o "
+            "JOIN premises p ON p.id = o.premises_id LEFT JOIN devices d ON d.id = o.device_id "
+            f"WHERE o.state = 'raised' AND {IN_SCOPE.format(column='p.jurisdiction_id')} "
+            "ORDER BY o.time LIMIT %(limit)s",
+            {"scope": scope_param(scope), "limit": limit},
+        )
+
+    def kpis(self, scope: Scope, now: datetime, days: float = 30.0) -> dict[str, Any]:
+        """Per jurisdiction over the last ``days``: incidents, time to acknowledge (median, 90th
+        percentile; a resolve without an acknowledge counts as one), the false-alarm share of resolved
+        alarms, open and overdue hazards. ``total`` sums the rows the same way."""
+        params = {"scope": scope_param(scope), "since": now - timedelta(days=days)}
+        ack = "extract(epoch FROM coalesce(i.acknowledged_at, i.resolved_at) - i.opened_at)"
+        measures = (
+            "count(*) AS incidents, "
+            f"count(*) FILTER (WHERE i.class IN {_ALARM_CLASSES}) AS alarms, "
+            "count(*) FILTER (WHERE i.class = 'fire') AS fires, "
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {ack}) AS ack_p50_s, "
+            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {ack}) AS ack_p90_s, "
+            "count(*) FILTER (WHERE i.state = 'open') AS unacknowledged, "
+            f"count(*) FILTER (WHERE i.state = 'resolved' AND i.class IN {_ALARM_CLASSES}) AS alarms_resolved, "
+            "count(*) FILTER (WHERE i.resolution LIKE 'false_alarm%%') AS false_alarms"
+        )
+        where = f"i.opened_at > %(since)s AND {IN_SCOPE.format(column='i.jurisdiction_id')}"
+        rows = self.rows(
+            f"SELECT i.jurisdiction_id, j.name AS jurisdiction_name, {measures} FROM incidents i "
+            f"JOIN jurisdictions j ON j.id = i.jurisdiction_id WHERE {where} GROUP BY 1, 2 ORDER BY 1",
+            params,
+        )
+        total = self.rows(f"SELECT {measures} FROM incidents i WHERE {where}", params)[0]
+        hazards = self.rows(
+            "SELECT p.jurisdiction_id, count(*) AS open_hazards, "
+            "count(*) FILTER (WHERE h.overdue_at IS NOT NULL) AS overdue_hazards "
+            "FROM hazards h JOIN premises p ON p.id = h.premises_id "
+            f"WHERE h.state <> 'closed' AND {IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1",
+            params,
+        )
+        by_jurisdiction = {r["jurisdiction_id"]: r for r in rows}
+        for h in hazards:
+            row = by_jurisdiction.setdefault(h["jurisdiction_id"], {"jurisdiction_id": h["jurisdiction_id"]})
+            row.update(open_hazards=h["open_hazards"], overdue_hazards=h["overdue_hazards"])
+        total["open_hazards"] = sum(h["open_hazards"] for h in hazards)
+        total["overdue_hazards"] = sum(h["overdue_hazards"] for h in hazards)
+        for row in [*by_jurisdiction.values(), total]:
+            resolved = row.get("alarms_resolved") or 0
+            row["false_alarm_share"] = (row.get("false_alarms") or 0) / resolved if resolved else None
+        return {"days": days, "since": params["since"], "total": total, "jurisdictions": list(by_jurisdiction.values())}
+
+    def audit(
+        self,
+        *,
+        subject: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        before_id: int | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """Newest first; ``subject`` matches exactly or as a prefix ending in ``:`` (``incident:``)."""
+        where = ["TRUE"]
+        if subject:
+            where.append("subject LIKE %(subject)s" if subject.endswith(":") else "subject = %(subject)s")
+        if actor:
+            where.append("actor = %(actor)s")
+        if action:
+            where.append("action LIKE %(action)s")
+        if before_id is not None:
+            where.append("id < %(before)s")
+        return self.rows(
+            f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %(limit)s",
+            {"subject": subject + "%" if subject and subject.endswith(":") else subject, "actor": actor,
+             "action": (action or "") + "%", "before": before_id, "limit": limit},
+        )  # fmt: skip

@@ -1,0 +1,251 @@
+"""The console's read side over the same database: the queue, premises, devices, readings, risk, hazards.
+
+Every function takes the caller's ``scope`` (the jurisdictions an inspector sees; None: all) and
+filters in SQL, so an inspector can never read past it. Rows come back as dicts ready for JSON.
+A premises outside the scope is reported exactly like one that does not exist (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from firewarden.policy import INCIDENT_CLASSES
+
+Scope = Collection[str] | None
+
+_PRIORITY = "CASE i.class " + " ".join(f"WHEN '{c}' THEN {n}" for n, c in enumerate(INCIDENT_CLASSES, 1)) + " END"
+IN_SCOPE = "(%(scope)s::text[] IS NULL OR {column} = ANY(%(scope)s::text[]))"
+CHART_METRICS = ("water_pressure_mpa", "residual_current_ma", "cable_temp_c", "temperature_c", "tank_level_m")
+"""The metrics the premises page charts: pressure, residual current, temperature, tank level."""
+
+
+def scope_param(scope: Scope) -> list[str] | None:
+    return None if scope is None else sorted(scope)
+
+
+class Reads:
+    """Read-only queries over one pool, each in its own short transaction."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def rows(self, query: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def _one(self, cur: psycopg.Cursor[dict[str, Any]], query: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        cur.execute(query, params)
+        return cur.fetchone()
+
+    # ---- the queue -------------------------------------------------------------------------------
+
+    def incidents(
+        self,
+        scope: Scope,
+        *,
+        state: str = "unresolved",
+        cls: str | None = None,
+        premises_id: str | None = None,
+        jurisdiction_id: str | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Most urgent class first, then oldest first (the operators' queue order)."""
+        where = ["i.state <> 'resolved'" if state == "unresolved" else "i.state = %(state)s"]
+        where.append(IN_SCOPE.format(column="i.jurisdiction_id"))
+        if cls is not None:
+            where.append("i.class = %(cls)s")
+        if premises_id is not None:
+            where.append("i.premises_id = %(premises)s")
+        if jurisdiction_id is not None:
+            where.append("i.jurisdiction_id = %(jurisdiction)s")
+        order = f"{_PRIORITY}, i.opened_at" if state != "resolved" else "i.resolved_at DESC"
+        return self.rows(
+            f"SELECT i.id, i.premises_id, p.name AS premises_name, p.address, i.jurisdiction_id, i.zone, i.class, "
+            f"i.title, i.state, i.opened_at, i.updated_at, i.events, i.inhibited_by, i.escalation_level, "
+            f"i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution, i.note, i.plan_notes "
+            f"FROM incidents i JOIN premises p ON p.id = i.premises_id "
+            f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s",
+            {"state": state, "scope": scope_param(scope), "cls": cls, "premises": premises_id,
+             "jurisdiction": jurisdiction_id, "limit": limit},
+        )  # fmt: skip
+
+    def incident_jurisdiction(self, incident_id: int) -> str | None:
+        found = self.rows("SELECT jurisdiction_id FROM incidents WHERE id = %s", (incident_id,))
+        return found[0]["jurisdiction_id"] if found else None
+
+    # ---- premises --------------------------------------------------------------------------------
+
+    def premises_list(
+        self, scope: Scope, *, search: str | None = None, tier: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        where = [IN_SCOPE.format(column="p.jurisdiction_id")]
+        if search:
+            where.append("(p.id ILIKE %(like)s OR p.name ILIKE %(like)s OR p.address ILIKE %(like)s)")
+        if tier:
+            where.append("s.tier = %(tier)s")
+        return self.rows(
+            f"SELECT p.id, p.name, p.category, p.address, p.jurisdiction_id, s.tier, s.score "
+            f"FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id "
+            f"WHERE {' AND '.join(where)} ORDER BY s.score DESC NULLS LAST, p.id LIMIT %(limit)s OFFSET %(offset)s",
+            {"scope": scope_param(scope), "like": f"%{search}%", "tier": tier, "limit": limit, "offset": offset},
+        )
+
+    def premises(self, scope: Scope, premises_id: str, now: datetime) -> dict[str, Any] | None:
+        """Profile, tier with its top factors, devices with their state and latest values; None when unseen."""
+        params = {"id": premises_id, "scope": scope_param(scope), "since": now - timedelta(days=2)}
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            profile = self._one(
+                cur,
+                "SELECT p.*, j.name AS jurisdiction_name, s.tier, s.score, s.tier_since, s.last_inspected_at "
+                "FROM premises p JOIN jurisdictions j ON j.id = p.jurisdiction_id "
+                "LEFT JOIN premises_schedule s ON s.premises_id = p.id "
+                f"WHERE p.id = %(id)s AND {IN_SCOPE.format(column='p.jurisdiction_id')}",
+                params,
+            )
+            if profile is None:
+                return None
+            profile["risk"] = self._one(
+                cur,
+                "SELECT time, score, tier, previous_tier, factors, model_version FROM risk_scores "
+                "WHERE premises_id = %(id)s ORDER BY revision DESC LIMIT 1",
+                params,
+            )
+            cur.execute("SELECT * FROM devices WHERE premises_id = %(id)s ORDER BY id", params)
+            devices = {d["id"]: d | {"signals": [], "latest": {}, "status": None} for d in cur.fetchall()}
+            cur.execute(
+                "SELECT device_id, rule, subject, kind, time, evidence FROM ("
+                "  SELECT DISTINCT ON (device_id, rule, subject) * FROM signals WHERE premises_id = %(id)s "
+                "  ORDER BY device_id, rule, subject, time DESC) latest WHERE state = 'raised'",
+                params,
+            )
+            for signal in cur.fetchall():
+                if signal["device_id"] in devices:
+                    devices[signal["device_id"]]["signals"].append(signal)
+            cur.execute(
+                "SELECT DISTINCT ON (device_id, metric) device_id, metric, value, time FROM readings "
+                "WHERE premises_id = %(id)s AND time > %(since)s ORDER BY device_id, metric, time DESC",
+                params,
+            )
+            for reading in cur.fetchall():
+                if reading["device_id"] in devices:
+                    devices[reading["device_id"]]["latest"][reading["metric"]] = [reading["value"], reading["time"]]
+            cur.execute(
+                "SELECT DISTINCT ON (device_id) device_id, state, time, battery_pct, rssi_dbm, firmware "
+                "FROM device_status WHERE premises_id = %(id)s ORDER BY device_id, time DESC",
+                params,
+            )
+            for status in cur.fetchall():
+                if status["device_id"] in devices:
+                    devices[status["device_id"]]["status"] = status
+            for device in devices.values():
+                device["state"] = device_state(device)
+            profile["devices"] = list(devices.values())
+            cur.execute(
+                "SELECT id, rule, title, state, opened_at, deadline, overdue_at, inspector_id FROM hazards "
+                "WHERE premises_id = %(id)s AND state <> 'closed' ORDER BY deadline",
+                params,
+            )
+            profile["hazards"] = cur.fetchall()
+            cur.execute(
+                "SELECT id, kind, reason, inspector_id, due_at FROM tasks "
+                "WHERE premises_id = %(id)s AND state = 'open' ORDER BY due_at",
+                params,
+            )
+            profile["tasks"] = cur.fetchall()
+            return profile
+
+    def readings(self, premises_id: str, now: datetime, hours: float = 24.0, points: int = 240) -> list[dict[str, Any]]:
+        """Chart series of the premises' devices: the average per time bucket (about ``points`` per series)."""
+        bucket = timedelta(seconds=max(60.0, hours * 3600 / points))
+        rows = self.rows(
+            "SELECT device_id, metric, date_bin(%(bucket)s, time, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS t, "
+            "avg(value) AS v, min(value) AS lo, max(value) AS hi FROM readings "
+            "WHERE premises_id = %(id)s AND metric = ANY(%(metrics)s) AND time > %(since)s "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            {
+                "id": premises_id,
+                "bucket": bucket,
+                "metrics": list(CHART_METRICS),
+                "since": now - timedelta(hours=hours),
+            },
+        )
+        series: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:
+            key = (row["device_id"], row["metric"])
+            s = series.setdefault(key, {"device_id": key[0], "metric": key[1], "t": [], "v": [], "lo": [], "hi": []})
+            s["t"].append(row["t"].timestamp())
+            for k in ("v", "lo", "hi"):
+                s[k].append(row[k])
+        return list(series.values())
+
+    def risk_history(self, premises_id: str, now: datetime, days: float = 30.0) -> list[dict[str, Any]]:
+        return self.rows(
+            "SELECT time, score, tier FROM risk_scores WHERE premises_id = %s AND time > %s ORDER BY revision "
+            "LIMIT 5000",
+            (premises_id, now - timedelta(days=days)),
+        )
+
+    def premises_jurisdiction(self, premises_id: str) -> str | None:
+        found = self.rows("SELECT jurisdiction_id FROM premises WHERE id = %s", (premises_id,))
+        return found[0]["jurisdiction_id"] if found else None
+
+    # ---- hazards ---------------------------------------------------------------------------------
+
+    def hazards(
+        self,
+        scope: Scope,
+        *,
+        state: str = "unclosed",
+        premises_id: str | None = None,
+        inspector_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Earliest deadline first; ``overdue`` says whether the deadline has passed."""
+        where = ["h.state <> 'closed'" if state == "unclosed" else "h.state = %(state)s"]
+        where.append(IN_SCOPE.format(column="p.jurisdiction_id"))
+        if premises_id is not None:
+            where.append("h.premises_id = %(premises)s")
+        if inspector_id is not None:
+            where.append("h.inspector_id = %(inspector)s")
+        return self.rows(
+            f"SELECT h.*, p.name AS premises_name, p.jurisdiction_id, h.overdue_at IS NOT NULL AS overdue "
+            f"FROM hazards h JOIN premises p ON p.id = h.premises_id WHERE {' AND '.join(where)} "
+            f"ORDER BY h.deadline LIMIT %(limit)s",
+            {"state": state, "scope": scope_param(scope), "premises": premises_id, "inspector": inspector_id,
+             "limit": limit},
+        )  # fmt: skip
+
+    def hazard_jurisdiction(self, hazard_id: int) -> str | None:
+        found = self.rows(
+            "SELECT p.jurisdiction_id FROM hazards h JOIN premises p ON p.id = h.premises_id WHERE h.id = %s",
+            (hazard_id,),
+        )
+        return found[0]["jurisdiction_id"] if found else None
+
+    def task_owner(self, task_id: int) -> tuple[str | None, str | None] | None:
+        """(inspector, jurisdiction) of a task, or None when there is no such task."""
+        found = self.rows(
+            "SELECT t.inspector_id, p.jurisdiction_id FROM tasks t JOIN premises p ON p.id = t.premises_id "
+            "WHERE t.id = %s",
+            (task_id,),
+        )
+        return (found[0]["inspector_id"], found[0]["jurisdiction_id"]) if found else None
+
+
+def device_state(device: dict[str, Any]) -> str:
+    """One word for a device: offline, trouble, supervisory, hazard, ok, or silent (nothing heard yet)."""
+    rules = {s["rule"] for s in device["signals"]}
+    kinds = {s["kind"] for s in device["signals"]}
+    if "device_offline" in rules or (device["status"] or {}).get("state") == "offline":
+        return "offline"
+    for kind, word in (("hazard_candidate", "hazard"), ("supervisory", "supervisory"), ("trouble", "trouble")):
+        if kind in kinds:
+            return word
+    return "ok" if device["latest"] or device["status"] else "silent"

@@ -1,0 +1,106 @@
+"""The audit log (operators and admins), users and API tokens (admins)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from console.security import Admin, Ctx, Operator, send
+
+router = APIRouter(tags=["admin"])
+
+
+class NewUser(BaseModel):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Literal["operator", "inspector", "admin"]
+    password: Annotated[str | None, Field(max_length=1000)] = None
+    inspector_id: str | None = None
+    jurisdiction_id: str | None = None
+
+
+class NewPassword(BaseModel):
+    password: Annotated[str, Field(max_length=1000)]
+
+
+class NewToken(BaseModel):
+    user: str
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    days: Annotated[float | None, Field(gt=0, le=3660)] = None
+
+
+@router.get("/api/audit")
+def audit(
+    user: Operator,
+    ctx: Ctx,
+    subject: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    before: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+) -> Response:
+    """Who did what, newest first. ``subject`` exact (``incident:12``) or a prefix ending in ``:``;
+    ``action`` a prefix (``incident.``); ``before`` an id, for the next page."""
+    return send(ctx.city.audit(subject=subject, actor=actor, action=action, before_id=before, limit=limit))
+
+
+@router.get("/api/summary")
+def summary(user: Operator, ctx: Ctx) -> Response:
+    """Counts for a glance: open incidents by class, tiers, open hazards, deliveries by state (24 h)."""
+    rows = ctx.city.rows
+    since = ctx.clock() - timedelta(days=1)
+    return send({
+        "incidents": {r["class"]: r["n"] for r in rows(
+            "SELECT class, count(*) AS n FROM incidents WHERE state <> 'resolved' GROUP BY 1")},
+        "tiers": {r["tier"]: r["n"] for r in rows("SELECT tier, count(*) AS n FROM premises_schedule GROUP BY 1")},
+        "open_hazards": rows("SELECT count(*) AS n FROM hazards WHERE state <> 'closed'")[0]["n"],
+        "deliveries_24h": {r["state"]: r["n"] for r in rows(
+            "SELECT state, count(*) AS n FROM deliveries WHERE created_at > %s GROUP BY 1", (since,))},
+    })  # fmt: skip
+
+
+@router.get("/api/users")
+def users(user: Admin, ctx: Ctx) -> Response:
+    return send(ctx.accounts.users())
+
+
+@router.post("/api/users", status_code=201)
+def add_user(body: NewUser, user: Admin, ctx: Ctx) -> Response:
+    made = ctx.accounts.add_user(
+        body.id, body.name, body.role, ctx.clock(), password=body.password, inspector_id=body.inspector_id,
+        jurisdiction_id=body.jurisdiction_id, actor=user.actor,
+    )  # fmt: skip
+    return send({"id": made.id, "role": made.role, "jurisdiction_id": made.jurisdiction_id}, status_code=201)
+
+
+@router.post("/api/users/{user_id}/password")
+def set_password(user_id: str, body: NewPassword, user: Admin, ctx: Ctx) -> Response:
+    ctx.accounts.set_password(user_id, body.password, ctx.clock(), actor=user.actor)
+    return send({"id": user_id, "password": "set", "sessions": "ended"})
+
+
+@router.post("/api/users/{user_id}/{change}")
+def set_disabled(user_id: str, change: Literal["disable", "enable"], user: Admin, ctx: Ctx) -> Response:
+    ctx.accounts.set_disabled(user_id, change == "disable", ctx.clock(), actor=user.actor)
+    return send({"id": user_id, "disabled": change == "disable"})
+
+
+@router.get("/api/tokens")
+def tokens(user: Admin, ctx: Ctx) -> Response:
+    return send(ctx.accounts.tokens())
+
+
+@router.post("/api/tokens", status_code=201)
+def add_token(body: NewToken, user: Admin, ctx: Ctx) -> Response:
+    """A bearer token acting as ``user``; its text is in this answer only."""
+    token = ctx.accounts.add_token(body.user, body.name, ctx.clock(), body.days, actor=user.actor)
+    return send({"user": body.user, "name": body.name, "token": token}, status_code=201)
+
+
+@router.post("/api/tokens/{token_id}/revoke")
+def revoke_token(token_id: int, user: Admin, ctx: Ctx) -> Response:
+    ctx.accounts.revoke_token(token_id, ctx.clock(), actor=user.actor)
+    return send({"id": token_id, "revoked": True})

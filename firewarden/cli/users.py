@@ -1,0 +1,141 @@
+"""``firewarden users`` and ``firewarden tokens``: who may log in to the console, and integrations' tokens."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from firewarden.cli._context import console, settings_of
+
+if TYPE_CHECKING:
+    from console.accounts import Accounts
+
+users_app = typer.Typer(help="Console users: operators, inspectors, admins.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for integrations (each acts as a user).", no_args_is_help=True)
+
+ACTOR = "admin:cli"
+
+
+@contextmanager
+def _accounts(ctx: typer.Context) -> Iterator[Accounts]:
+    from console.accounts import Accounts
+    from firewarden.db import open_pool
+
+    settings = settings_of(ctx)
+    if settings.database_url is None:
+        raise typer.BadParameter(
+            "needs FIREWARDEN_DATABASE_URL (or --database-url): the database the console runs against",
+            param_hint="--database-url",
+        )
+    with open_pool(settings.database_url, max_size=2) as pool:
+        yield Accounts(pool)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    text: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    return text
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="Login name: letters, digits, _ . @ -.")],
+    role: Annotated[Literal["operator", "inspector", "admin"], typer.Option(help="What the user may do.")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the login name).")] = None,
+    inspector: Annotated[str | None, typer.Option(help="Registry inspector an inspector user is.")] = None,
+    jurisdiction: Annotated[str | None, typer.Option(help="Jurisdiction (default: the inspector's).")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+    no_password: Annotated[bool, typer.Option(help="No web login: API tokens only.")] = False,
+) -> None:
+    """Make a user; asks for the password (at least 10 characters) unless told otherwise."""
+    password = None if no_password else _password(password_stdin)
+    with _accounts(ctx) as accounts:
+        made = accounts.add_user(
+            user_id, name or user_id, role, datetime.now(UTC), password=password, inspector_id=inspector,
+            jurisdiction_id=jurisdiction, actor=ACTOR,
+        )  # fmt: skip
+    where = f", sees {made.jurisdiction_id} and below" if made.scope is not None else ""
+    console.print(f"user {made.id} added as {made.role}{where}")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context) -> None:
+    with _accounts(ctx) as accounts:
+        rows = accounts.users()
+    table = Table(title=f"{len(rows)} user(s)")
+    for column in ("id", "name", "role", "inspector", "jurisdiction", "login", "disabled"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["id"], r["name"], r["role"], r["inspector_id"] or "-", r["jurisdiction_id"] or "-",
+                      "password" if r["can_log_in"] else "tokens only", "yes" if r["disabled"] else "")  # fmt: skip
+    console.print(table)
+
+
+@users_app.command("password")
+def users_password(
+    ctx: typer.Context,
+    user_id: str,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+) -> None:
+    """Set a new password; the user's open sessions end."""
+    password = _password(password_stdin)
+    with _accounts(ctx) as accounts:
+        accounts.set_password(user_id, password, datetime.now(UTC), actor=ACTOR)
+    console.print(f"password of {user_id} set; their sessions ended")
+
+
+@users_app.command("disable")
+def users_disable(ctx: typer.Context, user_id: str) -> None:
+    """Refuse the user's logins and tokens from now on (and end their sessions)."""
+    with _accounts(ctx) as accounts:
+        accounts.set_disabled(user_id, True, datetime.now(UTC), actor=ACTOR)
+    console.print(f"{user_id} disabled")
+
+
+@users_app.command("enable")
+def users_enable(ctx: typer.Context, user_id: str) -> None:
+    with _accounts(ctx) as accounts:
+        accounts.set_disabled(user_id, False, datetime.now(UTC), actor=ACTOR)
+    console.print(f"{user_id} enabled")
+
+
+@tokens_app.command("add")
+def tokens_add(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. 'dispatch-bridge'.")],
+    days: Annotated[float | None, typer.Option(min=0.01, help="Expires after this many days; default never.")] = None,
+) -> None:
+    """Print a new token (shown this once): send it as ``Authorization: Bearer <token>``."""
+    with _accounts(ctx) as accounts:
+        token = accounts.add_token(user_id, name, datetime.now(UTC), days, actor=ACTOR)
+    sys.stdout.write(token + "\n")
+
+
+@tokens_app.command("list")
+def tokens_list(ctx: typer.Context) -> None:
+    with _accounts(ctx) as accounts:
+        rows = accounts.tokens()
+    table = Table(title=f"{len(rows)} token(s)")
+    for column in ("id", "user", "name", "created", "expires", "revoked"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["id"]), r["user_id"], r["name"], f"{r['created_at']:%Y-%m-%d %H:%M}",
+                      f"{r['expires_at']:%Y-%m-%d}" if r["expires_at"] else "never",
+                      f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")  # fmt: skip
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(ctx: typer.Context, token_id: int) -> None:
+    with _accounts(ctx) as accounts:
+        accounts.revoke_token(token_id, datetime.now(UTC), actor=ACTOR)
+    console.print(f"token {token_id} revoked")
