@@ -37,10 +37,11 @@ mosquitto-clients:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto-clients; }
 
 # The console's browser tests drive Debian's Chromium with Playwright (never a browser download).
+# A Chinese font too, so that screenshots of the Chinese labels are readable.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing chromium from Debian"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . ; } || { \
+		echo "installing chromium and a Chinese font from Debian"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei; }
 
 # Ingest needs MQTT 5: Mosquitto from Debian (the pip broker, amqtt, speaks 3.1.1 only).
 demo: install mosquitto

@@ -11,8 +11,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
-
 from alerts.roster import load_roster
 from firewarden.db import connect, migrate
 from firewarden.registry.store import import_registry
@@ -23,6 +21,7 @@ from simulators.inbox import Inbox
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
 from tests.ports import free_port
+from tests.running import wait_for_up
 
 SECRET = "e2e-secret-0123456789abcdef"
 
@@ -59,7 +58,7 @@ def test_a_simulated_fire_reaches_the_webhook_of_the_on_duty_inspector(
         with log_path.open("wb") as log:
             up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
         try:
-            _wait_for_api(api_port, up, log_path)
+            wait_for_up(api_port, up, log_path)
             start = float(int(time.time())) - 30
             sim = Simulation(fleet, seed=11, start=start, duration=90)
             apply_scenario(sim, Scenario(events=[ScenarioEvent(kind="fire", at=5, premises=target)]))
@@ -104,18 +103,3 @@ def _counts(url: str) -> dict[str, object]:
         ).fetchall()
         counts["alarms"] = conn.execute("SELECT premises_id, classification FROM alarms").fetchall()
         return counts
-
-
-def _wait_for_api(port: int, up: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if up.poll() is not None:
-            raise AssertionError(f"firewarden up exited with {up.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            answered = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200
-            if answered and "ingesting $share/" in log_path.read_text():  # subscribed: nothing published is lost
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"the API did not come up:\n{log_path.read_text()[-3000:]}")

@@ -1,0 +1,124 @@
+// Console labels in Chinese and English. The choice is kept in localStorage ("fw-lang"); Chinese is
+// the default, as the users are Chinese fire services. Data from the server (names, titles, notes)
+// is shown as stored.
+
+const LABELS = {
+  zh: {
+    brand: "消防物联网监控中心",
+    "nav.queue": "警情队列", "nav.overview": "全市总览", "nav.offline": "离线设备", "nav.kpis": "考核指标",
+    "nav.tasks": "我的任务", "nav.hazards": "隐患", "nav.audit": "操作日志",
+    logout: "退出", login: "登录", user: "用户名", password: "密码", "login.failed": "用户名或密码错误",
+    "live.on": "实时", "live.off": "连接中断",
+    "fire.banner": "确认火警", acknowledge: "受理", resolve: "办结", cancel: "取消", save: "提交",
+    "col.class": "类别", "col.premises": "场所", "col.zone": "区域", "col.title": "警情", "col.state": "状态",
+    "col.events": "次数", "col.age": "时长", "col.actions": "操作", "col.device": "设备", "col.type": "类型",
+    "col.location": "位置", "col.since": "开始时间", "col.value": "最新值", "col.signals": "活动信号",
+    "col.deadline": "整改期限", "col.due": "到期", "col.reason": "原因", "col.kind": "任务类型",
+    "col.jurisdiction": "辖区", "col.time": "时间", "col.actor": "操作人", "col.action": "动作",
+    "col.subject": "对象", "col.details": "详情", "col.inspector": "监督员", "col.tier": "风险等级",
+    "col.score": "风险分",
+    "filter.all": "全部", "filter.unresolved": "未办结",
+    "class.fire": "确认火警", "class.alarm": "火警待核实", "class.hazard": "隐患信号", "class.supervisory": "监管信号",
+    "class.trouble": "故障", "class.nuisance": "疑似误报",
+    "state.open": "未受理", "state.acknowledged": "已受理", "state.resolved": "已办结", "state.recovered": "信号已恢复",
+    "state.closed": "已销案", "state.unclosed": "未销案", "state.unresolved": "未办结",
+    "hazard.open": "待整改", "hazard.recovered": "信号已恢复，待确认", "hazard.closed": "已销案", "col.hazard": "隐患",
+    "tier.red": "重大风险", "tier.orange": "较大风险", "tier.yellow": "一般风险", "tier.blue": "低风险",
+    "tier.unscored": "未评分",
+    "device.ok": "正常", "device.offline": "离线", "device.trouble": "故障", "device.supervisory": "监管",
+    "device.hazard": "隐患", "device.silent": "无数据",
+    "res.real_fire": "真实火警", "res.false_alarm_cooking": "误报：烹饪、蒸汽或吸烟",
+    "res.false_alarm_dust": "误报：粉尘、昆虫或施工", "res.false_alarm_malfunction": "误报：探测器或主机故障",
+    "res.false_alarm_test": "误报：未通知的测试或维保", "res.false_alarm_other": "误报：其他原因（请在备注说明）",
+    "res.device_fault": "设备故障，转维保", "res.hazard_handled": "隐患，转隐患流程",
+    "res.condition_cleared": "信号自行恢复", "res.duplicate": "重复警情",
+    "resolve.title": "办结警情", "resolve.plan": "处置预案", "resolve.code": "办结结论", "resolve.note": "备注",
+    "resolve.required": "必填说明",
+    "premises.profile": "场所档案", "premises.unit": "责任单位", "premises.factors": "主要风险因素",
+    "premises.devices": "设备状态", "premises.readings": "近24小时监测数据", "premises.risk": "风险分变化",
+    "premises.incidents": "未办结警情", "premises.hazards": "未销案隐患", "premises.tasks": "待办检查任务",
+    "premises.category": "类别", "premises.address": "地址", "premises.floors": "层数",
+    "chart.water_pressure_mpa": "水压 (MPa)", "chart.residual_current_ma": "剩余电流 (mA)",
+    "chart.temperature": "温度 (°C)", "chart.tank_level_m": "水箱液位 (m)", "chart.score": "风险分",
+    "overview.tiers": "风险等级分布", "overview.map": "场所分布（按风险等级着色，点击查看）",
+    "overview.incidents": "未办结警情", "overview.offline": "离线设备", "overview.top": "重大、较大风险场所",
+    "kpi.period": "统计周期", "kpi.days": "天", "kpi.incidents": "警情", "kpi.alarms": "火警", "kpi.fires": "确认火警",
+    "kpi.ack_p50": "受理时长中位数", "kpi.ack_p90": "受理时长90分位", "kpi.unacknowledged": "未受理",
+    "kpi.false_share": "误报率", "kpi.open_hazards": "未销案隐患", "kpi.overdue_hazards": "逾期隐患", "kpi.total": "合计",
+    "tasks.today": "今日任务", "tasks.upcoming": "未来7天", "tasks.findings": "检查发现（每行一条，无发现则留空）",
+    "tasks.record": "记录检查结果", "tasks.confirm_fixed": "确认已整改", "tasks.none": "没有任务",
+    "tasks.inspector": "监督员编号", "tasks.show": "查看", "tasks.recorded": "已记录",
+    "hazards.close": "销案", "hazards.overdue": "已逾期", "hazards.mine": "只看我的",
+    "audit.older": "更早", "audit.filter": "筛选",
+    empty: "暂无", loading: "加载中…", "error.generic": "操作失败",
+  },
+  en: {
+    brand: "Firewarden monitoring centre",
+    "nav.queue": "Alarm queue", "nav.overview": "City overview", "nav.offline": "Devices offline", "nav.kpis": "KPIs",
+    "nav.tasks": "My tasks", "nav.hazards": "Hazards", "nav.audit": "Audit log",
+    logout: "Log out", login: "Log in", user: "User", password: "Password", "login.failed": "Wrong user or password",
+    "live.on": "live", "live.off": "disconnected",
+    "fire.banner": "CONFIRMED FIRE", acknowledge: "Acknowledge", resolve: "Resolve", cancel: "Cancel", save: "Submit",
+    "col.class": "Class", "col.premises": "Premises", "col.zone": "Zone", "col.title": "Incident", "col.state": "State",
+    "col.events": "Events", "col.age": "Age", "col.actions": "Actions", "col.device": "Device", "col.type": "Type",
+    "col.location": "Location", "col.since": "Since", "col.value": "Latest", "col.signals": "Active signals",
+    "col.deadline": "Deadline", "col.due": "Due", "col.reason": "Reason", "col.kind": "Kind",
+    "col.jurisdiction": "Jurisdiction", "col.time": "Time", "col.actor": "Actor", "col.action": "Action",
+    "col.subject": "Subject", "col.details": "Details", "col.inspector": "Inspector", "col.tier": "Tier",
+    "col.score": "Score",
+    "filter.all": "all", "filter.unresolved": "unresolved",
+    "class.fire": "Confirmed fire", "class.alarm": "Fire alarm", "class.hazard": "Hazard", "class.supervisory": "Supervisory",
+    "class.trouble": "Trouble", "class.nuisance": "Likely nuisance",
+    "state.open": "open", "state.acknowledged": "acknowledged", "state.resolved": "resolved", "state.recovered": "recovered",
+    "state.closed": "closed", "state.unclosed": "not closed", "state.unresolved": "unresolved",
+    "hazard.open": "open", "hazard.recovered": "recovered, to confirm", "hazard.closed": "closed", "col.hazard": "Hazard",
+    "tier.red": "red (major)", "tier.orange": "orange (high)", "tier.yellow": "yellow (moderate)", "tier.blue": "blue (low)",
+    "tier.unscored": "unscored",
+    "device.ok": "ok", "device.offline": "offline", "device.trouble": "trouble", "device.supervisory": "supervisory",
+    "device.hazard": "hazard", "device.silent": "no data",
+    "res.real_fire": "A real fire", "res.false_alarm_cooking": "False alarm: cooking, steam or smoking",
+    "res.false_alarm_dust": "False alarm: dust, insects or construction", "res.false_alarm_malfunction": "False alarm: detector or panel malfunction",
+    "res.false_alarm_test": "False alarm: unannounced test or maintenance", "res.false_alarm_other": "False alarm: another cause (say which)",
+    "res.device_fault": "Device fault, to maintenance", "res.hazard_handled": "Hazard, to the hazard process",
+    "res.condition_cleared": "Cleared by itself", "res.duplicate": "Duplicate",
+    "resolve.title": "Resolve incident", "resolve.plan": "Action plan", "resolve.code": "Resolution", "resolve.note": "Note",
+    "resolve.required": "note required",
+    "premises.profile": "Profile", "premises.unit": "Responsible unit", "premises.factors": "Top risk factors",
+    "premises.devices": "Devices", "premises.readings": "Readings, last 24 hours", "premises.risk": "Risk score history",
+    "premises.incidents": "Open incidents", "premises.hazards": "Open hazards", "premises.tasks": "Open inspection tasks",
+    "premises.category": "Category", "premises.address": "Address", "premises.floors": "Floors",
+    "chart.water_pressure_mpa": "Water pressure (MPa)", "chart.residual_current_ma": "Residual current (mA)",
+    "chart.temperature": "Temperature (°C)", "chart.tank_level_m": "Tank level (m)", "chart.score": "Risk score",
+    "overview.tiers": "Premises by risk tier", "overview.map": "Premises by tier (click one to open it)",
+    "overview.incidents": "Open incidents", "overview.offline": "Devices offline", "overview.top": "Red and orange premises",
+    "kpi.period": "Period", "kpi.days": "days", "kpi.incidents": "Incidents", "kpi.alarms": "Alarms", "kpi.fires": "Fires",
+    "kpi.ack_p50": "Time to ack, median", "kpi.ack_p90": "Time to ack, p90", "kpi.unacknowledged": "Unacknowledged",
+    "kpi.false_share": "False-alarm share", "kpi.open_hazards": "Open hazards", "kpi.overdue_hazards": "Overdue hazards", "kpi.total": "Total",
+    "tasks.today": "Today", "tasks.upcoming": "Next 7 days", "tasks.findings": "Findings (one per line; empty for a clean visit)",
+    "tasks.record": "Record visit", "tasks.confirm_fixed": "Confirm fixed", "tasks.none": "No tasks",
+    "tasks.inspector": "Inspector id", "tasks.show": "Show", "tasks.recorded": "recorded",
+    "hazards.close": "Close", "hazards.overdue": "overdue", "hazards.mine": "mine only",
+    "audit.older": "Older", "audit.filter": "Filter",
+    empty: "none", loading: "loading…", "error.generic": "That did not work",
+  },
+};
+
+export function lang() {
+  const chosen = localStorage.getItem("fw-lang");
+  return chosen === "en" || chosen === "zh" ? chosen : "zh";
+}
+
+export function setLang(value) {
+  localStorage.setItem("fw-lang", value);
+  document.documentElement.lang = value === "zh" ? "zh-CN" : "en";
+}
+
+export function t(key) {
+  return LABELS[lang()][key] ?? LABELS.en[key] ?? key;
+}
+
+// Fills every [data-i18n] element below root with its label.
+export function translate(root = document) {
+  document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+}
