@@ -15,6 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from firewarden.domain import DEVICE_TYPES
 from firewarden.policy import INCIDENT_CLASSES
 
 Scope = Collection[str] | None
@@ -97,9 +98,9 @@ class Reads:
             {"scope": scope_param(scope), "like": f"%{search}%", "tier": tier, "limit": limit, "offset": offset},
         )
 
-    def premises(self, scope: Scope, premises_id: str, now: datetime) -> dict[str, Any] | None:
+    def premises(self, scope: Scope, premises_id: str) -> dict[str, Any] | None:
         """Profile, tier with its top factors, devices with their state and latest values; None when unseen."""
-        params = {"id": premises_id, "scope": scope_param(scope), "since": now - timedelta(days=2)}
+        params = {"id": premises_id, "scope": scope_param(scope)}
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             profile = self._one(
                 cur,
@@ -128,22 +129,27 @@ class Reads:
             for signal in cur.fetchall():
                 if signal["device_id"] in devices:
                     devices[signal["device_id"]]["signals"].append(signal)
+            # The latest value of every metric of every device, and its latest status: one index
+            # lookup each (readings by device, metric and time; status by device), however long the
+            # tables and however rarely a device reports.
+            pairs = [(d["id"], m) for d in devices.values() for m in sorted(_metrics_of(d["type"]))]
             cur.execute(
-                "SELECT DISTINCT ON (device_id, metric) device_id, metric, value, time FROM readings "
-                "WHERE premises_id = %(id)s AND time > %(since)s ORDER BY device_id, metric, time DESC",
-                params,
+                "SELECT m.device_id, m.metric, r.value, r.time "
+                "FROM unnest(%(devices)s::text[], %(metrics)s::text[]) AS m(device_id, metric) "
+                "CROSS JOIN LATERAL (SELECT value, time FROM readings WHERE device_id = m.device_id "
+                "  AND metric = m.metric ORDER BY time DESC LIMIT 1) r",
+                {"devices": [p[0] for p in pairs], "metrics": [p[1] for p in pairs]},
             )
             for reading in cur.fetchall():
-                if reading["device_id"] in devices:
-                    devices[reading["device_id"]]["latest"][reading["metric"]] = [reading["value"], reading["time"]]
+                devices[reading["device_id"]]["latest"][reading["metric"]] = [reading["value"], reading["time"]]
             cur.execute(
-                "SELECT DISTINCT ON (device_id) device_id, state, time, battery_pct, rssi_dbm, firmware "
-                "FROM device_status WHERE premises_id = %(id)s ORDER BY device_id, time DESC",
-                params,
+                "SELECT s.* FROM unnest(%(devices)s::text[]) AS d(id) CROSS JOIN LATERAL ("
+                "  SELECT device_id, state, time, battery_pct, rssi_dbm, firmware FROM device_status "
+                "  WHERE device_id = d.id ORDER BY time DESC LIMIT 1) s",
+                {"devices": list(devices)},
             )
             for status in cur.fetchall():
-                if status["device_id"] in devices:
-                    devices[status["device_id"]]["status"] = status
+                devices[status["device_id"]]["status"] = status
             for device in devices.values():
                 device["state"] = device_state(device)
             profile["devices"] = list(devices.values())
@@ -164,13 +170,14 @@ class Reads:
     def readings(self, premises_id: str, now: datetime, hours: float = 24.0, points: int = 240) -> list[dict[str, Any]]:
         """Chart series of the premises' devices: the average per time bucket (about ``points`` per series)."""
         bucket = timedelta(seconds=max(60.0, hours * 3600 / points))
+        devices = [r["id"] for r in self.rows("SELECT id FROM devices WHERE premises_id = %s", (premises_id,))]
         rows = self.rows(
             "SELECT device_id, metric, date_bin(%(bucket)s, time, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS t, "
             "avg(value) AS v, min(value) AS lo, max(value) AS hi FROM readings "
-            "WHERE premises_id = %(id)s AND metric = ANY(%(metrics)s) AND time > %(since)s "
+            "WHERE device_id = ANY(%(devices)s) AND metric = ANY(%(metrics)s) AND time > %(since)s "
             "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
             {
-                "id": premises_id,
+                "devices": devices,
                 "bucket": bucket,
                 "metrics": list(CHART_METRICS),
                 "since": now - timedelta(hours=hours),
@@ -237,6 +244,11 @@ class Reads:
             (task_id,),
         )
         return (found[0]["inspector_id"], found[0]["jurisdiction_id"]) if found else None
+
+
+def _metrics_of(device_type: str) -> frozenset[str]:
+    known = DEVICE_TYPES.get(device_type)
+    return known.metrics if known is not None else frozenset()
 
 
 def device_state(device: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ def premises_list(
 @router.get("/api/premises/{premises_id}")
 def premises(premises_id: str, user: Me, ctx: Ctx) -> Response:
     """Profile, current tier with its top factors, devices with their state, open hazards and tasks."""
-    found = ctx.city.premises(user.scope, premises_id, ctx.clock())
+    found = ctx.city.premises(user.scope, premises_id)
     if found is None:
         raise HTTPException(404, f"no premises {premises_id}")
     return send(found)
