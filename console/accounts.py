@@ -239,7 +239,8 @@ class Accounts:
                 "VALUES (%s, %s, %s, %s, %s) RETURNING id",
                 (user_id, name, digest(token), now, expires),
             )
-            audit(cur, now, actor, "token.added", f"user:{user_id}", name=name, expires_at=expires)
+            audit(cur, now, actor, "token.added", f"user:{user_id}", name=name,
+                  expires_at=expires.isoformat() if expires else None)  # fmt: skip
         return token
 
     def revoke_token(self, token_id: int, now: datetime, actor: str = "admin:cli") -> None:
