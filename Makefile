@@ -67,12 +67,13 @@ pytest: install mosquitto chromium
 
 test: lint typecheck pytest
 
-bench: install mosquitto mosquitto-clients
+bench: install mosquitto mosquitto-clients chromium
 	$(PY) bench/registry_import.py
 	$(PY) bench/simulate.py
 	$(PY) bench/ingest.py
 	$(PY) bench/scoring.py
 	$(PY) bench/alert_latency.py
+	$(PY) bench/console.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

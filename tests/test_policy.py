@@ -66,3 +66,26 @@ def test_errors_name_the_file_and_the_field(tmp_path: Path, text: str, message: 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="does not exist"):
         load_policy(tmp_path / "nope.toml")
+
+
+def test_action_plans_replace_a_class_and_keep_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        '[[action_plans.alarm]]\nid = "call"\nzh = "电话核实"\nen = "Phone and check"\nnote_required = true\n',
+        encoding="utf-8",
+    )
+    policy = load_policy(path)
+    assert [(s.id, s.zh, s.note_required) for s in policy.action_plans["alarm"]] == [("call", "电话核实", True)]
+    assert policy.action_plans["fire"] == Policy().action_plans["fire"]
+    assert all(any(s.note_required for s in steps) for steps in Policy().action_plans.values())
+
+
+def test_action_plan_errors_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    step = '[[action_plans.fire]]\nid = "call"\nzh = "电话"\nen = "Phone"\n'
+    path.write_text(step + step, encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"action_plans\.fire: step ids must be unique"):
+        load_policy(path)
+    path.write_text('[[action_plans.fire]]\nid = "call"\nen = "Phone"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"action_plans\.fire\.0\.zh"):
+        load_policy(path)
