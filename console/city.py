@@ -36,7 +36,7 @@ class City(Reads):
         return {
             "tiers": tiers,
             "incidents": {r["class"]: r["n"] for r in incidents},
-            "offline_devices": len(self.offline_devices(scope, limit=100_000)),
+            "offline_devices": self.offline_count(scope),
             "premises": [[p["id"], p["name"], p["latitude"], p["longitude"], p["tier"], p["fire"]] for p in points],
         }
 
@@ -52,6 +52,18 @@ class City(Reads):
             "ORDER BY o.time LIMIT %(limit)s",
             {"scope": scope_param(scope), "limit": limit},
         )
+
+    def offline_count(self, scope: Scope) -> int:
+        found = self.rows(
+            "SELECT count(*) AS n FROM ("
+            "  SELECT DISTINCT ON (premises_id, device_id) premises_id, state FROM signals "
+            "  WHERE rule = 'device_offline' ORDER BY premises_id, device_id, time DESC) o "
+            "JOIN premises p ON p.id = o.premises_id "
+            f"WHERE o.state = 'raised' AND {IN_SCOPE.format(column='p.jurisdiction_id')}",
+            {"scope": scope_param(scope)},
+        )
+        n: int = found[0]["n"]
+        return n
 
     def kpis(self, scope: Scope, now: datetime, days: float = 30.0) -> dict[str, Any]:
         """Per jurisdiction over the last ``days``: incidents, time to acknowledge (median, 90th

@@ -162,7 +162,8 @@ async function queueView() {
   const select = (values, current, prefix, onchange) => el("select", { onchange },
     values.map((v) => el("option", { value: v, selected: v === current }, v ? t(`${prefix}${v}`) : t("filter.all"))));
   const rows = incidents.map((i) => el("tr", {
-    class: `incident cls-${i.class} ${i.state} ${ageClass(i)}`, dataset: { incident: i.id, cls: i.class, opened: i.opened_at, state: i.state },
+    class: `incident cls-${i.class} ${i.state} ${ageClass(i)}`,
+    dataset: { incident: i.id, cls: i.class, opened: i.opened_at, state: i.state, age: ageClass(i) },
   },
     el("td", {}, classBadge(i.class)),
     el("td", {}, premisesLink(i.premises_id, i.premises_name)),
@@ -453,7 +454,11 @@ async function route() {
   state.view = VIEWS[view];
   state.render = () => VIEWS[view](arg);
   show(el("p", { class: "muted" }, t("loading")));
+  const began = performance.now();
   await rerender();
+  await new Promise((done) => requestAnimationFrame(() => done()));  // drawn, not only built
+  // How long the view took, from the route change to its first frame: read by bench/console.py.
+  window.fwRendered = { view, seq: (window.fwRendered?.seq ?? 0) + 1, ms: performance.now() - began };
 }
 
 // ---- live updates ---------------------------------------------------------------------------------
@@ -488,8 +493,10 @@ setInterval(() => {
   if (!state.meta) return;
   for (const row of document.querySelectorAll("tr.incident")) {
     const cls = ageClass({ class: row.dataset.cls, opened_at: row.dataset.opened, state: row.dataset.state });
+    if (row.dataset.age === cls) continue;  // touch only the rows whose colour changes
     row.classList.remove("age-ok", "age-warn", "age-late");
     if (cls) row.classList.add(cls);
+    row.dataset.age = cls;
   }
 }, 1000);
 

@@ -103,12 +103,15 @@ const LABELS = {
   },
 };
 
+const stored = localStorage.getItem("fw-lang");
+let current = stored === "en" || stored === "zh" ? stored : "zh";
+
 export function lang() {
-  const chosen = localStorage.getItem("fw-lang");
-  return chosen === "en" || chosen === "zh" ? chosen : "zh";
+  return current;
 }
 
 export function setLang(value) {
+  current = value;
   localStorage.setItem("fw-lang", value);
   document.documentElement.lang = value === "zh" ? "zh-CN" : "en";
 }
