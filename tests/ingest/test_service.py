@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -27,12 +28,14 @@ from tests.ports import free_port
 TIMEOUT_S = 60.0
 
 
-async def _until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT_S) -> None:
+async def _until(
+    condition: Callable[[], bool], what: str, timeout: float = TIMEOUT_S, detail: Callable[[], str] = str
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what} {detail()}")
         await asyncio.sleep(0.05)
 
 
@@ -312,9 +315,22 @@ def test_ingest_reconnects_after_a_broker_restart(migrated_url: str, tmp_path: P
             try:
                 await _until(lambda: ingest.subscriber.connected, "ingest to reconnect", 30)
                 await asyncio.to_thread(publish, again, stream.messages[half:], prefix="after")
-                await _until(
-                    lambda: ingest.in_flight == 0 and set(stored_messages(migrated_url)) >= stream.valid, "all"
-                )
+                checked = [0.0]
+
+                def all_stored() -> bool:
+                    # The database is asked at most once a second, from this loop, which ingest shares.
+                    if ingest.in_flight or time.monotonic() - checked[0] < 1.0:
+                        return False
+                    checked[0] = time.monotonic()
+                    return set(stored_messages(migrated_url)) >= stream.valid
+
+                def state() -> str:
+                    missing = stream.valid - set(stored_messages(migrated_url))
+                    received = ingest.metrics.value("firewarden_ingest_received_total")
+                    return (f"(in flight {ingest.in_flight}, received {received:.0f} of {len(stream.messages)} sent, "
+                            f"{len(missing)} valid messages not stored, e.g. {sorted(missing)[:3]})")  # fmt: skip
+
+                await _until(all_stored, "all", detail=state)
             finally:
                 second.__exit__(None, None, None)
 
