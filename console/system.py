@@ -340,5 +340,5 @@ def _summary(
     table.add_row("alerts delivered", f"{alerts.dispatcher.delivered} (webhook inbox saw {len(inbox.delivered)})")
     state = "running" if publisher is not None and not publisher.done() else "scenario finished"
     table.add_row("simulator", state)
-    table.add_row("look next", f"{where}/docs  ·  {where}/api/incidents  ·  {where}/api/summary  ·  Ctrl-C stops")
+    table.add_row("look next", f"console {where}/ (logins above)  ·  API {where}/docs  ·  Ctrl-C stops")
     return table
