@@ -29,11 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argparse
 import json
 import multiprocessing
-import os
 import random
-import signal
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -42,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import paho.mqtt.client as mqtt
 
+from bench.running import free_port, running_up
 from firewarden.db import connect, migrate
 from firewarden.registry import RegistryFile
 from firewarden.registry.store import import_registry
@@ -58,15 +56,6 @@ NORMAL = {
     "temperature_sensor": {"temperature_c": 22.0, "battery_pct": 90.0},
     "gas_detector": {"gas_lel_pct": 0.0, "co_ppm": 2.0, "battery_pct": 90.0},
 }
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def background(host: str, port: int, devices: list[tuple[str, str, str]], rate: float, stop: object) -> None:
@@ -204,33 +193,9 @@ def main() -> None:
             if len(panels) < 2 * args.fires:
                 raise SystemExit(f"{len(panels)} premises have a panel; --fires {args.fires} needs twice that")
             telemetry = [(d.premises, d.id, d.type) for d in fleet.devices if d.type in NORMAL]
-            api_port, metrics_port = free_port(), free_port()
-            env = {
-                **os.environ,
-                "FIREWARDEN_DATABASE_URL": db_url,
-                "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
-                "FIREWARDEN_DATA_DIR": str(root / "data"),
-                "FIREWARDEN_API_PORT": str(api_port),
-                "FIREWARDEN_METRICS_PORT": str(metrics_port),
-                "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
-                "FIREWARDEN_LOG_LEVEL": "warning",
-                "FIREWARDEN_MODEL_DIR": str(args.model_dir or root / "models"),
-            }
-            log_path = root / "up.log"
+            metrics_port = free_port()
             print(f"{args.premises} premises, {len(telemetry)} telemetry devices; starting `firewarden up`...")
-            with log_path.open("wb") as log:
-                up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
-            try:
-                deadline = time.monotonic() + 300  # first run trains the models
-                while True:
-                    if up.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"firewarden up did not come up:\n{log_path.read_text()[-2000:]}")
-                    try:
-                        if httpx.get(f"http://127.0.0.1:{api_port}/api/health", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    time.sleep(0.5)
+            with running_up(db_url, broker, root, model_dir=args.model_dir, secret=SECRET, metrics_port=metrics_port):
                 time.sleep(2)  # ingest subscribes just after the API answers
                 fires = Fires(broker.host, broker.port, inbox, panels)
                 baseline = describe("baseline", fires.run(args.fires, args.every))
@@ -256,9 +221,6 @@ def main() -> None:
                 print(f"ratio loaded/baseline p99: {loaded['p99'] / baseline['p99']:.2f}")
                 verdict = "meets" if loaded["p99"] <= 1000 else "misses"
                 print(f"target p99 <= 1000 ms under load: {verdict} ({loaded['p99']:,.0f} ms)")
-            finally:
-                up.send_signal(signal.SIGINT)
-                up.wait(timeout=120)
 
 
 if __name__ == "__main__":

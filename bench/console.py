@@ -26,12 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
-import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from bench.running import free_port, running_up
 from firewarden.db import connect, migrate, open_pool
 from firewarden.registry.store import import_registry
 from firewarden.services import embedded_broker, embedded_postgres
@@ -46,13 +43,6 @@ from simulators.fleet import generate_fleet
 
 PASSWORD = "bench-password-0123"
 TARGET_MS = 300.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def seed(db_url: str, alarms: int, sample: list[str]) -> None:
@@ -209,38 +199,9 @@ def main() -> None:
             print(f"open incidents {open_alarms[0] if open_alarms else 0:,}; inspector {inspector.id} "
                   f"of {inspector.jurisdiction}")  # fmt: skip
 
-            port = free_port()
-            env = {
-                **os.environ,
-                "FIREWARDEN_DATABASE_URL": db_url,
-                "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
-                "FIREWARDEN_DATA_DIR": str(root / "data"),
-                "FIREWARDEN_API_PORT": str(port),
-                "FIREWARDEN_METRICS_PORT": "0",
-                "FIREWARDEN_ALERTS_WEBHOOK_SECRET": "bench-secret-0123456789abcdef",
-                "FIREWARDEN_LOG_LEVEL": "warning",
-                "FIREWARDEN_SCORING_WALL_CLOCK": "false",
-                "FIREWARDEN_MODEL_DIR": str(args.model_dir or root / "models"),
-            }
-            log_path = root / "up.log"
-            with log_path.open("wb") as log:
-                up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
-            url = f"http://127.0.0.1:{port}"
-            try:
-                deadline = time.monotonic() + 300
-                while True:
-                    if up.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"firewarden up did not come up:\n{log_path.read_text()[-2000:]}")
-                    try:
-                        if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    time.sleep(0.5)
+            secret = "bench-secret-0123456789abcdef"
+            with running_up(db_url, broker, root, model_dir=args.model_dir, secret=secret, wall_clock=False) as url:
                 measure(url, args.repeat, sample[0], inspector.id)
-            finally:
-                up.send_signal(signal.SIGINT)
-                up.wait(timeout=120)
 
 
 def measure(url: str, repeat: int, premises: str, inspector: str) -> None:

@@ -74,8 +74,8 @@ class Changes:
                     self._broadcast(change)
 
     def _broadcast(self, change: dict[str, Any]) -> None:
+        control = change["table"] in ("resync", "stop")
         for listener in list(self._listeners):
-            control = change["table"] in ("resync", "stop")
             if control or listener.principal.sees(change.get("jurisdiction")):
                 with contextlib.suppress(asyncio.QueueFull):  # a stuck stream resyncs when it drains
                     listener.queue.put_nowait(change)

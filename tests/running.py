@@ -1,12 +1,64 @@
-"""Helpers for tests that run `firewarden up` in a child process."""
+"""`firewarden up` in a child process for end-to-end tests: started on real services, stopped by SIGINT."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from firewarden.settings import MqttUrl
+from tests.ports import free_port
+
+
+@dataclass(frozen=True)
+class Up:
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def running_up(
+    database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Path, *, secret: str, client_id: str
+) -> Iterator[Up]:
+    """`firewarden up` with the console on a free port, until the block ends; then SIGINT, and it must
+    exit 0 having stopped cleanly. Scoring's wall clock is off: time moves with the records only."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "FIREWARDEN_DATABASE_URL": database_url,
+        "FIREWARDEN_MQTT_URL": f"mqtt://{mosquitto.host}:{mosquitto.port}",
+        "FIREWARDEN_DATA_DIR": str(tmp_path / "data"),
+        "FIREWARDEN_MODEL_DIR": str(models_dir),
+        "FIREWARDEN_API_PORT": str(port),
+        "FIREWARDEN_METRICS_PORT": "0",
+        "FIREWARDEN_ALERTS_WEBHOOK_SECRET": secret,
+        "FIREWARDEN_INGEST_CLIENT_ID": client_id,
+        "FIREWARDEN_SCORING_WALL_CLOCK": "false",
+    }
+    log_path = tmp_path / "up.log"
+    with log_path.open("wb") as log:
+        up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
+    try:
+        wait_for_up(port, up, log_path)
+        yield Up(port, log_path)
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(timeout=60)
+    text = log_path.read_text()
+    assert code == 0, text[-3000:]
+    assert "stopped cleanly" in text
 
 
 def wait_for_up(port: int, up: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 90) -> None:

@@ -3,10 +3,6 @@ published over MQTT, and the webhook of the premises' on-duty inspector receivin
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +16,7 @@ from simulators.fleet import generate_fleet
 from simulators.inbox import Inbox
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
-from tests.ports import free_port
-from tests.running import wait_for_up
+from tests.running import running_up
 
 SECRET = "e2e-secret-0123456789abcdef"
 
@@ -41,24 +36,7 @@ def test_a_simulated_fire_reaches_the_webhook_of_the_on_duty_inspector(
             conn.commit()
         target = next(d.premises for d in fleet.devices if d.type == "uitd")
 
-        api_port = free_port()
-        env = {
-            **os.environ,
-            "FIREWARDEN_DATABASE_URL": database_url,
-            "FIREWARDEN_MQTT_URL": f"mqtt://{mosquitto.host}:{mosquitto.port}",
-            "FIREWARDEN_DATA_DIR": str(tmp_path / "data"),
-            "FIREWARDEN_MODEL_DIR": str(models_dir),
-            "FIREWARDEN_API_PORT": str(api_port),
-            "FIREWARDEN_METRICS_PORT": "0",
-            "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
-            "FIREWARDEN_INGEST_CLIENT_ID": "e2e-ingest",
-            "FIREWARDEN_SCORING_WALL_CLOCK": "false",  # time moves with the simulated records only
-        }
-        log_path = tmp_path / "up.log"
-        with log_path.open("wb") as log:
-            up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
-        try:
-            wait_for_up(api_port, up, log_path)
+        with running_up(database_url, mosquitto, models_dir, tmp_path, secret=SECRET, client_id="e2e-ingest") as up:
             start = float(int(time.time())) - 30
             sim = Simulation(fleet, seed=11, start=start, duration=90)
             apply_scenario(sim, Scenario(events=[ScenarioEvent(kind="fire", at=5, premises=target)]))
@@ -76,7 +54,7 @@ def test_a_simulated_fire_reaches_the_webhook_of_the_on_duty_inspector(
                     and r.body["incident"]["class"] == "fire"
                 ]  # fmt: skip
                 time.sleep(0.2)
-            assert fires, f"no fire reached any webhook: {_counts(database_url)}\n{log_path.read_text()[-3000:]}"
+            assert fires, f"no fire reached any webhook: {_counts(database_url)}\n{up.log_path.read_text()[-3000:]}"
 
             with connect(database_url) as conn:
                 roster = load_roster(conn)
@@ -86,12 +64,6 @@ def test_a_simulated_fire_reaches_the_webhook_of_the_on_duty_inspector(
             for fire in fires:
                 assert fire.body["premises"]["id"] == target and fire.signed
                 assert fire.body["recipient"] == f"inspector:{fire.path.rsplit('/', 1)[1]}"
-        finally:
-            up.send_signal(signal.SIGINT)
-            code = up.wait(timeout=60)
-        text = log_path.read_text()
-        assert code == 0, text[-3000:]
-        assert "stopped cleanly" in text
 
 
 def _counts(url: str) -> dict[str, object]:

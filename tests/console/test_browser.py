@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,8 +29,7 @@ from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
 from tests.console.conftest import PASSWORD
-from tests.ports import free_port
-from tests.running import wait_for_up
+from tests.running import running_up
 
 pytestmark = pytest.mark.slow
 
@@ -76,29 +72,9 @@ def system(database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Pa
         accounts.add_user("wang", "Wang Fang", "operator", now, password=PASSWORD)
         accounts.add_user("li", "Li Wei", "inspector", now, password=PASSWORD, inspector_id=inspector.id)
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "FIREWARDEN_DATABASE_URL": database_url,
-        "FIREWARDEN_MQTT_URL": f"mqtt://{mosquitto.host}:{mosquitto.port}",
-        "FIREWARDEN_DATA_DIR": str(tmp_path / "data"),
-        "FIREWARDEN_MODEL_DIR": str(models_dir),
-        "FIREWARDEN_API_PORT": str(port),
-        "FIREWARDEN_METRICS_PORT": "0",
-        "FIREWARDEN_ALERTS_WEBHOOK_SECRET": "browser-secret-0123456789",
-        "FIREWARDEN_INGEST_CLIENT_ID": "browser-ingest",
-        "FIREWARDEN_SCORING_WALL_CLOCK": "false",
-    }
-    log_path = tmp_path / "up.log"
-    with log_path.open("wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
-    try:
-        wait_for_up(port, up, log_path)
-        yield System(f"http://127.0.0.1:{port}", target, inspector.id, fleet, mosquitto)
-    finally:
-        up.send_signal(signal.SIGINT)
-        code = up.wait(timeout=60)
-    assert code == 0, log_path.read_text()[-3000:]
+    with running_up(database_url, mosquitto, models_dir, tmp_path, secret="browser-secret-0123456789",
+                    client_id="browser-ingest") as up:  # fmt: skip
+        yield System(up.url, target, inspector.id, fleet, mosquitto)
 
 
 @pytest.fixture

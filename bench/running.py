@@ -1,0 +1,71 @@
+"""What the benchmarks that run the system as shipped share: a free port, and `firewarden up` in a child process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from firewarden.settings import MqttUrl
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_up(
+    db_url: str,
+    broker: MqttUrl,
+    root: Path,
+    *,
+    model_dir: Path | None,
+    secret: str,
+    metrics_port: int = 0,
+    wall_clock: bool = True,
+) -> Iterator[str]:
+    """`firewarden up` against ``db_url`` and ``broker`` until the block ends (then SIGINT); yields the
+    console's URL once its API answers. Models are trained into ``root`` unless ``model_dir`` has them."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "FIREWARDEN_DATABASE_URL": db_url,
+        "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
+        "FIREWARDEN_DATA_DIR": str(root / "data"),
+        "FIREWARDEN_API_PORT": str(port),
+        "FIREWARDEN_METRICS_PORT": str(metrics_port),
+        "FIREWARDEN_ALERTS_WEBHOOK_SECRET": secret,
+        "FIREWARDEN_LOG_LEVEL": "warning",
+        "FIREWARDEN_SCORING_WALL_CLOCK": "true" if wall_clock else "false",
+        "FIREWARDEN_MODEL_DIR": str(model_dir or root / "models"),
+    }
+    log_path = root / "up.log"
+    with log_path.open("wb") as log:
+        up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300  # the first run trains the models
+        while True:
+            if up.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"firewarden up did not come up:\n{log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        yield url
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=120)
