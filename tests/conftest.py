@@ -1,4 +1,5 @@
-"""Shared test setup: no test sees the developer's own FIREWARDEN_* environment."""
+"""Shared test setup: no test sees the developer's own FIREWARDEN_* environment (the FIREWARDEN_TEST_*
+variables, which configure the test run itself, stay)."""
 
 from __future__ import annotations
 
@@ -10,5 +11,5 @@ import pytest
 @pytest.fixture(autouse=True)
 def _clean_firewarden_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith("FIREWARDEN_") and name != "FIREWARDEN_TEST_DATABASE_URL":
+        if name.startswith("FIREWARDEN_") and not name.startswith("FIREWARDEN_TEST_"):
             monkeypatch.delenv(name)

@@ -7,6 +7,12 @@
   wheel's. It listens on 127.0.0.1 at a random free port, runs with fsync off (speed; the data is
   thrown away), as the unprivileged ``nobody`` user when the tests run as root, and is stopped at
   the end of the session.
+
+TimescaleDB: when the machine's PostgreSQL has the extension installed (``make test`` builds it with
+``../shared/tools/install-timescaledb`` when that tool is there), a second cluster runs with
+``shared_preload_libraries = timescaledb``, and the ``flavour`` fixture runs a test on both storage
+flavours. Without the extension those runs are skipped, unless ``FIREWARDEN_TEST_TIMESCALE=require``
+(``make test`` sets it when it installed the extension), which turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +35,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from firewarden.db import connect, migrate
+from firewarden.db import Flavour, connect, migrate
 from tests.ports import free_port
 
 
@@ -55,11 +62,23 @@ def _bin_dir() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
+def timescale_installed(bin_dir: Path) -> bool:
+    """Whether the server built from ``bin_dir`` has the timescaledb extension files."""
+    pg_config = bin_dir / "pg_config"
+    if not pg_config.exists():
+        pg_config = Path(shutil.which("pg_config") or "/nonexistent")
+    if not pg_config.exists():
+        return False
+    sharedir = subprocess.run([pg_config, "--sharedir"], capture_output=True, text=True, check=False).stdout.strip()
+    return bool(sharedir) and (Path(sharedir) / "extension" / "timescaledb.control").exists()
+
+
 class Cluster:
     """A throw-away PostgreSQL cluster in a temp dir, on a random port, that can be stopped and started
-    again on the same port (to play a database outage)."""
+    again on the same port (to play a database outage); ``timescale`` preloads TimescaleDB."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, timescale: bool = False) -> None:
+        self.timescale = timescale
         self.bin_dir = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="fw-test-pg-"))
         self.data = self.root / "data"
@@ -101,6 +120,8 @@ class Cluster:
                     "synchronous_commit=off",
                     "-c",
                     "max_connections=200",
+                    *(["-c", "shared_preload_libraries=timescaledb", "-c", "timescaledb.telemetry_level=off"]
+                      if self.timescale else []),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -149,17 +170,45 @@ def pg_server() -> Iterator[PgServer]:
         cluster.remove()
 
 
-@pytest.fixture
-def database_url(pg_server: PgServer) -> Iterator[str]:
-    """A fresh, empty database of its own for one test; dropped afterwards."""
+def require_timescale() -> None:
+    """Skip the calling test without TimescaleDB, or fail it when the run requires TimescaleDB."""
+    if timescale_installed(_bin_dir()):
+        return
+    why = "TimescaleDB is not installed for the machine's PostgreSQL (../shared/tools/install-timescaledb)"
+    if os.environ.get("FIREWARDEN_TEST_TIMESCALE") == "require":
+        pytest.fail(f"FIREWARDEN_TEST_TIMESCALE=require, but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def timescale_server() -> Iterator[PgServer]:
+    """A server with TimescaleDB preloaded (skipped, or failed when required, without it)."""
+    require_timescale()
+    cluster = Cluster(timescale=True)
+    try:
+        cluster.start()
+        yield PgServer(cluster.url)
+    finally:
+        cluster.remove()
+
+
+@contextmanager
+def _fresh_database(server: PgServer) -> Iterator[str]:
     name = f"fw_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield pg_server.url_for(name)
+        yield server.url_for(name)
     finally:
-        with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        with psycopg.connect(server.admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh, empty database of its own for one test on the plain server; dropped afterwards."""
+    with _fresh_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture
@@ -168,6 +217,29 @@ def migrated_url(database_url: str) -> str:
     with connect(database_url, autocommit=True) as conn:
         migrate(conn, "off")
     return database_url
+
+
+@pytest.fixture(params=["plain", "timescale"])
+def flavour(request: pytest.FixtureRequest) -> Flavour:
+    """Both storage flavours, one run each: ``plain`` PostgreSQL and ``timescale``."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def flavoured_database_url(flavour: Flavour, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database on a server of the flavour: plain, or with TimescaleDB preloaded."""
+    server: PgServer = request.getfixturevalue("pg_server" if flavour == "plain" else "timescale_server")
+    with _fresh_database(server) as url:
+        yield url
+
+
+@pytest.fixture
+def flavoured_url(flavour: Flavour, flavoured_database_url: str) -> str:
+    """A fresh database at the latest schema version, in the flavour (hypertables for ``timescale``)."""
+    with connect(flavoured_database_url, autocommit=True) as conn:
+        report = migrate(conn, "on" if flavour == "timescale" else "off")
+    assert report.flavour == flavour
+    return flavoured_database_url
 
 
 @pytest.fixture

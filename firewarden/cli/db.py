@@ -38,8 +38,10 @@ def status_command(ctx: typer.Context) -> None:
     console.print(f"flavour:         {status.flavour or '(not migrated yet)'}")
     if status.timescale_installed:
         timescale = f"in use (extension {status.timescale_installed})"
-    elif status.timescale_available:
-        timescale = "installed on the server, not enabled in this database"
+    elif status.timescale_support == "ready":
+        timescale = "installed and preloaded on the server, not enabled in this database"
+    elif status.timescale_support == "not_preloaded":
+        timescale = "installed on the server but not in shared_preload_libraries"
     else:
         timescale = "not installed on the server"
     console.print(f"timescaledb:     {timescale}")

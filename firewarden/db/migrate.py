@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 Flavour = Literal["timescale", "plain"]
 TimescaleChoice = Literal["auto", "on", "off"]
+TimescaleSupport = Literal["absent", "not_preloaded", "ready"]
 
 # Any constant works as long as every Firewarden process uses the same one; these are "fwmigrat".
 ADVISORY_LOCK_KEY = 0x66776D6967726174
@@ -74,7 +75,7 @@ class SchemaStatus:
     latest: int
     pending: list[int]
     flavour: Flavour | None
-    timescale_available: bool
+    timescale_support: TimescaleSupport
     timescale_installed: str | None
 
     @property
@@ -146,7 +147,6 @@ def schema_status(conn: psycopg.Connection[tuple[object, ...]]) -> SchemaStatus:
     ledger_exists = conn.execute("SELECT to_regclass('firewarden_migrations') IS NOT NULL").fetchone()
     ledger = _read_ledger(conn) if ledger_exists and ledger_exists[0] else {}
     server = conn.execute("SHOW server_version").fetchone()
-    available = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
     installed = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     return SchemaStatus(
         server_version=str(server[0]) if server else "?",
@@ -154,7 +154,7 @@ def schema_status(conn: psycopg.Connection[tuple[object, ...]]) -> SchemaStatus:
         latest=migrations[-1].version if migrations else 0,
         pending=[m.version for m in migrations if m.version not in ledger],
         flavour=_recorded_flavour(ledger),
-        timescale_available=available is not None,
+        timescale_support=timescale_support(conn),
         timescale_installed=str(installed[0]) if installed else None,
     )
 
@@ -182,23 +182,41 @@ def _recorded_flavour(ledger: dict[int, tuple[str, Flavour]]) -> Flavour | None:
 def _choose_flavour(conn: psycopg.Connection[tuple[object, ...]], timescale: TimescaleChoice) -> Flavour:
     if timescale == "off":
         return "plain"
-    available = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
-    if available is None:
+    support = timescale_support(conn)
+    if support != "ready":
+        why = {
+            "absent": "the timescaledb extension is not installed on the server",
+            "not_preloaded": "the timescaledb extension is installed but not preloaded: add timescaledb to "
+            "shared_preload_libraries in postgresql.conf and restart the server",
+        }[support]
         if timescale == "on":
-            raise MigrationError(
-                "setting timescale is 'on' but the timescaledb extension is not installed on the server"
-            )
+            raise MigrationError(f"setting timescale is 'on' but {why}")
+        if support == "not_preloaded":
+            log.warning("%s; using plain PostgreSQL", why)
         return "plain"
     try:
         with conn.transaction():
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
     except psycopg.Error as exc:
-        # Typically "must be preloaded": installed but not in shared_preload_libraries.
-        if timescale == "on":
+        if timescale == "on" or conn.closed:
             raise MigrationError(f"cannot enable timescaledb: {str(exc).strip()}") from None
         log.warning("timescaledb is installed but cannot be enabled (%s); using plain PostgreSQL", str(exc).strip())
         return "plain"
     return "timescale"
+
+
+def timescale_support(conn: psycopg.Connection[tuple[object, ...]]) -> TimescaleSupport:
+    """Whether this server can run TimescaleDB, asked without trying: ``CREATE EXTENSION`` of a library
+    that is not preloaded ends the session with FATAL, and a migration must not lose its connection."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),"
+        " 'timescaledb' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))"
+    ).fetchone()
+    assert row is not None
+    available, preloaded = bool(row[0]), bool(row[1])
+    if not available:
+        return "absent"
+    return "ready" if preloaded else "not_preloaded"
 
 
 def _check_applied(migrations: list[Migration], ledger: dict[int, tuple[str, Flavour]], flavour: Flavour) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -9,9 +10,10 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from firewarden.db import connect, migrate, open_pool, schema_status
+from firewarden.db import Flavour, connect, migrate, open_pool, schema_status
 from firewarden.db.migrate import available_migrations
 from firewarden.errors import DatabaseError, MigrationError
+from tests.fix_postgres import require_timescale
 
 EXPECTED_TABLES = {
     "jurisdictions",
@@ -32,22 +34,53 @@ def _tables(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
-def test_migrate_an_empty_database(database_url: str) -> None:
+def test_migrate_an_empty_database(flavour: Flavour, flavoured_database_url: str) -> None:
+    """``auto`` takes TimescaleDB where the server preloads it, plain PostgreSQL where it does not."""
     latest = available_migrations()[-1].version
-    with connect(database_url, autocommit=True) as conn:
+    with connect(flavoured_database_url, autocommit=True) as conn:
         before = schema_status(conn)
         assert (before.version, before.flavour, before.pending[-1]) == (0, None, latest)
         report = migrate(conn, "auto")
         assert report.applied == [m.version for m in available_migrations()]
-        assert report.flavour == "plain"  # no timescaledb on the test server
+        assert report.flavour == flavour
         assert _tables(conn) >= EXPECTED_TABLES
         after = schema_status(conn)
-    assert after.up_to_date and after.version == latest and after.flavour == "plain"
-    assert after.timescale_installed is None
+        hypertables = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT hypertable_name FROM timescaledb_information.hypertables" if flavour == "timescale" else
+                "SELECT NULL WHERE false"
+            ).fetchall()
+        }  # fmt: skip
+    assert after.up_to_date and after.version == latest and after.flavour == flavour
+    if flavour == "timescale":
+        assert after.timescale_installed is not None and after.timescale_support == "ready"
+        assert hypertables >= {"readings", "events", "device_status"}
+    else:
+        assert after.timescale_installed is None
 
 
-def test_migrate_twice_applies_nothing_the_second_time(database_url: str) -> None:
+def test_auto_takes_plain_on_a_server_where_timescaledb_is_installed_but_not_preloaded(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The state right after installing the package: CREATE EXTENSION would end the session with FATAL.
+    require_timescale()
     with connect(database_url, autocommit=True) as conn:
+        assert schema_status(conn).timescale_support == "not_preloaded"
+        with caplog.at_level(logging.WARNING, logger="firewarden.db.migrate"):
+            report = migrate(conn, "auto")
+        assert (report.flavour, report.version) == ("plain", available_migrations()[-1].version)
+        assert not conn.closed and _tables(conn) >= EXPECTED_TABLES
+    assert "add timescaledb to shared_preload_libraries" in caplog.text
+    status = subprocess.run(
+        [sys.executable, "-m", "firewarden", "--database-url", database_url, "db", "status"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "installed on the server but not in shared_preload_libraries" in status.stdout
+
+
+def test_migrate_twice_applies_nothing_the_second_time(flavoured_database_url: str) -> None:
+    with connect(flavoured_database_url, autocommit=True) as conn:
         migrate(conn)
         again = migrate(conn)
         rows = conn.execute("SELECT count(*) FROM firewarden_migrations").fetchone()
@@ -55,7 +88,8 @@ def test_migrate_twice_applies_nothing_the_second_time(database_url: str) -> Non
     assert rows is not None and rows[0] == len(available_migrations())
 
 
-def test_two_processes_at_once_apply_each_migration_once(database_url: str) -> None:
+def test_two_processes_at_once_apply_each_migration_once(flavoured_database_url: str) -> None:
+    database_url = flavoured_database_url
     command = [sys.executable, "-m", "firewarden", "--database-url", database_url, "db", "migrate"]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [run.communicate(timeout=120) for run in runs]
@@ -84,8 +118,13 @@ def test_a_newer_schema_is_refused(migrated_url: str) -> None:
 
 
 def test_timescale_on_without_the_extension_fails_clearly(database_url: str) -> None:
+    # The plain test server has the extension either not at all or not preloaded: both are named.
     with connect(database_url, autocommit=True) as conn:
-        with pytest.raises(MigrationError, match="timescaledb extension is not installed"):
+        with pytest.raises(
+            MigrationError,
+            match="timescale is 'on' but the timescaledb extension is (not installed|installed but not preloaded: "
+            "add timescaledb to shared_preload_libraries)",
+        ):
             migrate(conn, "on")
         assert "premises" not in _tables(conn)
 
