@@ -120,8 +120,11 @@ class Cluster:
                     "synchronous_commit=off",
                     "-c",
                     "max_connections=200",
-                    *(["-c", "shared_preload_libraries=timescaledb", "-c", "timescaledb.telemetry_level=off"]
-                      if self.timescale else []),
+                    *(
+                        ["-c", "shared_preload_libraries=timescaledb", "-c", "timescaledb.telemetry_level=off"]
+                        if self.timescale
+                        else []
+                    ),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -122,8 +122,8 @@ def test_timescale_on_without_the_extension_fails_clearly(database_url: str) -> 
     with connect(database_url, autocommit=True) as conn:
         with pytest.raises(
             MigrationError,
-            match="timescale is 'on' but the timescaledb extension is (not installed|installed but not preloaded: "
-            "add timescaledb to shared_preload_libraries)",
+            match=r"timescale is 'on' but the timescaledb extension is (not installed|installed but not preloaded: "
+            r"add timescaledb to shared_preload_libraries)",
         ):
             migrate(conn, "on")
         assert "premises" not in _tables(conn)
