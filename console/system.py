@@ -140,8 +140,9 @@ async def _serve(
             alerts = Alerts(pool, policy, directory_of(settings), channels_of(settings, policy), bus, kafka=kafka)
             runner, worker = _scoring(settings, policy, db_url, bus)
             ingest = Ingest(
-                mqtt_url=broker, database_url=db_url, bus=bus, options=options, index=index, metrics=metrics
-            )
+                mqtt_url=broker, database_url=db_url, bus=bus, options=options, index=index, metrics=metrics,
+                policy=policy.ingest,
+            )  # fmt: skip
             api = live = None
             if settings.api_port:
                 console_ = build_console(alerts, policy, db_url, settings.console_session_hours)

@@ -92,6 +92,26 @@ def _default_rules() -> tuple[ThresholdRule, ...]:
     )  # fmt: skip
 
 
+class IngestPolicy(_Section):
+    """What ingest accepts of a device's clock, and how fast one device may send."""
+
+    max_future_s: Seconds = 300.0
+    """A message stamped further ahead of its receipt than this is refused (``ts_in_future``)."""
+    max_past_s: Seconds = 7 * 86_400.0
+    """A message stamped further behind its receipt is refused (``ts_too_old``): a device that buffered
+    through an outage still delivers its week. Also how far back a repeated (device_id, seq) is looked up."""
+    rate_per_s: Positive = 20.0
+    """Messages one device may send per second, sustained; beyond it (and the burst) they are dropped,
+    counted and filed as one ``rate_limited`` dead letter per device and summary period. Time is the
+    device's own clock or ours, whichever ran faster, so a backlog of old messages is not limited."""
+    burst: Annotated[int, Field(ge=1)] = 600
+    """Messages one device may send at once above the sustained rate (a panel reporting all its points)."""
+    rate_summary_s: Positive = 60.0
+    """How often a device that is being limited gets its summary dead letter."""
+    oversize_prefix_bytes: Annotated[int, Field(ge=0, le=65_536)] = 4096
+    """Of a payload over the wire's size limit, the dead letter keeps this many bytes (with size and SHA-256)."""
+
+
 class DevicesPolicy(_Section):
     offline_after_intervals: Positive = 3.0
     """A device is offline after this many of its expected reporting intervals without a message."""
@@ -272,6 +292,7 @@ class SchedulePolicy(_Section):
 class Policy(_Section):
     """The whole policy; ``Policy()`` is the documented default."""
 
+    ingest: IngestPolicy = IngestPolicy()
     devices: DevicesPolicy = DevicesPolicy()
     rules: tuple[ThresholdRule, ...] = Field(default_factory=_default_rules)
     verification: VerificationPolicy = VerificationPolicy()

@@ -167,16 +167,23 @@ class Settings(BaseSettings):
     metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="port of the Prometheus /metrics endpoint; 0 turns it off"
     )
-    ingest_group: str = Field(
-        default="ingest",
-        pattern=rf"^{ID_PATTERN.pattern}$",
-        description="MQTT shared-subscription group: ingest processes in one group split the messages",
+    ingest_partitions: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="how many ingest processes divide the premises between them (each subscribes to its share)",
+    )
+    ingest_partition: int = Field(
+        default=0,
+        ge=0,
+        le=999,
+        description="which of the ingest_partitions this process is, from 0; every process needs its own",
     )
     ingest_client_id: str | None = Field(
         default=None,
         pattern=rf"^{ID_PATTERN.pattern}$",
         description="MQTT client id of this ingest process, stable across restarts so its session "
-        "(and unacknowledged messages) survive; unset: firewarden-ingest-<hostname>",
+        "(subscriptions and queued messages) survives; unset: firewarden-ingest-<partition>-of-<partitions>",
     )
     ingest_max_in_flight: int = Field(
         default=20_000,
@@ -196,6 +203,12 @@ class Settings(BaseSettings):
     )
     ingest_dedup_capacity: int = Field(
         default=1_000_000, ge=1, description="(device, seq) pairs remembered to drop redeliveries before the database"
+    )
+    ingest_registry_refresh_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="how often ingest re-reads the registry (new devices, and new premises to subscribe to)",
     )
 
     model_dir: Path | None = Field(default=None, description="where trained models are kept; unset: <data_dir>/models")
@@ -328,6 +341,11 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"setting db_pool_min_size ({self.db_pool_min_size}) must not exceed "
                 f"db_pool_max_size ({self.db_pool_max_size})"
+            )
+        if self.ingest_partition >= self.ingest_partitions:
+            raise SettingsError(
+                f"setting ingest_partition ({self.ingest_partition}) must be below "
+                f"ingest_partitions ({self.ingest_partitions}): partitions are numbered from 0"
             )
 
 

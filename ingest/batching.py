@@ -1,9 +1,9 @@
-"""Turning deliveries into batches: validate, drop what was seen, and say when a batch is due.
+"""Turning deliveries into batches: validate, drop what was seen, limit floods, and say when a batch is due.
 
 Pure logic with an injected clock (monotonic seconds), so tests drive it without a broker or sleeps.
-A batch holds the records to store, the dead letters, and the broker tokens to acknowledge once it is
-stored; the tokens of duplicates ride along, because a duplicate may only be acknowledged once the
-first copy is stored, and batches are stored in order.
+A batch holds the accepted messages to store, the dead letters, and the broker tokens to acknowledge
+once it is stored; the tokens of duplicates and of dropped messages ride along, because a duplicate
+may only be acknowledged once the first copy is stored, and batches are stored in order.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Literal
 
 from ingest.dedup import RecentMessages
-from ingest.records import DeadLetter, Record
+from ingest.limits import RateLimiter
+from ingest.records import DeadLetter, EventRecord, Record
 from ingest.validation import Validator
 
 
@@ -30,29 +31,41 @@ class Delivery:
     token: Hashable | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A message that passed validation: its records (one identity, (device_id, seq), per record
+    group), and its raw form, kept for the dead letter should the database find it conflicting."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    records: tuple[Record, ...]
+
+    def conflict(self, detail: str) -> DeadLetter:
+        return DeadLetter(self.received_at, self.topic, self.payload, "seq_conflict", detail)
+
+
 @dataclass(slots=True)
 class Batch:
-    records: list[Record] = field(default_factory=list)
+    accepted: list[Accepted] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     tokens: list[Hashable] = field(default_factory=list)
     messages: int = 0
+    rows: int = 0
     opened_at: float = 0.0
-
-    @property
-    def rows(self) -> int:
-        return len(self.records) + len(self.dead_letters)
 
 
 @dataclass(frozen=True, slots=True)
 class Admission:
     """What became of one delivery: ``reason`` is set for a rejected one (the dead letter's reason)."""
 
-    verdict: Literal["accepted", "duplicate", "rejected"]
+    verdict: Literal["accepted", "duplicate", "rejected", "rate_limited"]
     reason: str | None = None
 
 
 ACCEPTED = Admission("accepted")
 DUPLICATE = Admission("duplicate")
+RATE_LIMITED = Admission("rate_limited")
 
 
 class Batcher:
@@ -63,6 +76,7 @@ class Batcher:
         self,
         validator: Validator,
         recent: RecentMessages,
+        limiter: RateLimiter,
         *,
         max_rows: int,
         max_messages: int,
@@ -73,6 +87,7 @@ class Batcher:
             raise ValueError("max_rows and max_messages must be at least 1, max_wait_s positive")
         self.validator = validator
         self.recent = recent
+        self.limiter = limiter
         self.max_rows = max_rows
         self.max_messages = max_messages
         self.max_wait_s = max_wait_s
@@ -88,13 +103,42 @@ class Batcher:
             batch.tokens.append(delivery.token)
         outcome = self.validator.check(delivery.topic, delivery.payload, delivery.received_at)
         if isinstance(outcome, DeadLetter):
-            batch.dead_letters.append(outcome)
-            return Admission("rejected", outcome.reason)
-        # A message's records share its identity; a frame's events share the frame's (see gb26875).
-        if outcome and not self.recent.first_time(outcome[0].device_id, outcome[0].seq):
-            return DUPLICATE
-        batch.records.extend(outcome)
+            return self._reject(outcome)
+        if outcome:
+            # A message's records share its identity; a frame's events share the frame's (see gb26875).
+            first = outcome[0]
+            seen = self.recent.check(first.device_id, first.seq, hash(tuple(outcome)))
+            if seen == "duplicate":
+                return DUPLICATE
+            if seen == "conflict":
+                return self._reject(
+                    DeadLetter(
+                        delivery.received_at,
+                        delivery.topic,
+                        delivery.payload,
+                        "seq_conflict",
+                        f"device {first.device_id} already sent seq {first.seq} with other content",
+                    )
+                )
+            alarm = any(isinstance(r, EventRecord) and r.kind == "fire_alarm" for r in outcome)
+            if not self.limiter.admit(
+                first.device_id,
+                first.seq,
+                first.time,
+                delivery.received_at,
+                topic=delivery.topic,
+                payload=delivery.payload,
+                exempt=alarm,
+            ):
+                return RATE_LIMITED
+        batch.accepted.append(Accepted(delivery.topic, delivery.payload, delivery.received_at, tuple(outcome)))
+        batch.rows += len(outcome)
         return ACCEPTED
+
+    def _reject(self, dead_letter: DeadLetter) -> Admission:
+        self._open.dead_letters.append(dead_letter)
+        self._open.rows += 1
+        return Admission("rejected", dead_letter.reason)
 
     @property
     def pending(self) -> int:
@@ -117,7 +161,11 @@ class Batcher:
             return None
         return max(0.0, self._open.opened_at + self.max_wait_s - self.clock())
 
-    def take(self) -> Batch:
-        """The open batch (possibly empty); a new one opens."""
+    def take(self, now: datetime, *, final: bool = False) -> Batch:
+        """The open batch (possibly empty), with the rate limiter's due summaries (all of them when
+        ``final``); a new batch opens."""
         batch, self._open = self._open, Batch()
+        summaries = self.limiter.summaries(now, final=final)
+        batch.dead_letters.extend(summaries)
+        batch.rows += len(summaries)
         return batch

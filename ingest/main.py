@@ -9,6 +9,7 @@ import signal
 from firewarden.bus import open_bus
 from firewarden.db import connect, schema_status
 from firewarden.errors import DatabaseError
+from firewarden.policy import IngestPolicy, load_policy
 from firewarden.services import database_url, mqtt_url
 from firewarden.settings import MqttUrl, Settings
 from ingest.metrics import IngestMetrics
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def run_ingest(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT; embedded PostgreSQL and broker when the settings name none."""
+    policy = load_policy(settings.policy_file).ingest
     with database_url(settings) as db_url, mqtt_url(settings) as broker:
         with connect(db_url) as conn:
             status = schema_status(conn)
@@ -35,10 +37,10 @@ def run_ingest(settings: Settings) -> None:
                 "the registry has no devices: every message will be filed as unknown_device "
                 "(import one with `firewarden registry import FILE`)"
             )
-        asyncio.run(_serve(settings, broker, db_url, index))
+        asyncio.run(_serve(settings, broker, db_url, index, policy))
 
 
-async def _serve(settings: Settings, broker: MqttUrl, db_url: str, index: RegistryIndex) -> None:
+async def _serve(settings: Settings, broker: MqttUrl, db_url: str, index: RegistryIndex, policy: IngestPolicy) -> None:
     options = IngestOptions.from_settings(settings)
     metrics = IngestMetrics()
     if settings.metrics_port:
@@ -63,5 +65,6 @@ async def _serve(settings: Settings, broker: MqttUrl, db_url: str, index: Regist
             options=options,
             index=index,
             metrics=metrics,
+            policy=policy,
         )
         await ingest.run(stop)

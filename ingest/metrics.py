@@ -3,15 +3,17 @@
 | metric | type | meaning |
 |---|---|---|
 | ``firewarden_ingest_received_total`` | counter | messages handed over by the broker |
-| ``firewarden_ingest_accepted_total`` | counter | messages that passed validation (stored once, on the bus) |
+| ``firewarden_ingest_accepted_total`` | counter | messages past validation, rate limit and in-memory dedup |
+| ``firewarden_ingest_stored_total`` | counter | messages stored (and handed to the bus) for the first time |
 | ``firewarden_ingest_rejected_total{reason}`` | counter | messages filed as dead letters, by reason |
-| ``firewarden_ingest_duplicates_total`` | counter | messages dropped as already seen (redelivery, retransmission) |
-| ``firewarden_ingest_duplicate_rows_total{table}`` | counter | rows the database already had (after a restart) |
-| ``firewarden_ingest_rows_stored_total{table}`` | counter | rows inserted, by table |
+| ``firewarden_ingest_duplicates_total`` | counter | messages already seen (in memory or by the database) |
+| ``firewarden_ingest_rate_limited_total`` | counter | messages dropped by the per-device rate limit |
+| ``firewarden_ingest_rows_stored_total{table}`` | counter | rows inserted, by table (``dead_letters`` included) |
+| ``firewarden_ingest_subscriptions`` | gauge | MQTT topic filters this process subscribes to |
 | ``firewarden_ingest_batch_seconds`` | histogram | time to store a batch and hand it to the bus |
 | ``firewarden_ingest_batch_rows`` | histogram | rows per batch |
 | ``firewarden_ingest_in_flight`` | gauge | messages received and not yet acknowledged |
-| ``firewarden_ingest_paused`` | gauge | 1 while ingest has stopped reading (in-flight limit reached) |
+| ``firewarden_ingest_paused`` | gauge | 1 while the in-flight limit is reached (the broker holds back) |
 | ``firewarden_ingest_store_failures_total`` | counter | failed batch writes (each is retried) |
 | ``firewarden_ingest_bus_failures_total`` | counter | failed bus hand-offs (each is retried) |
 """
@@ -32,10 +34,12 @@ class IngestMetrics:
         self.received = Counter(f"{_PREFIX}_received", "messages handed over by the broker", registry=r)
         self.accepted = Counter(f"{_PREFIX}_accepted", "messages that passed validation", registry=r)
         self.rejected = Counter(f"{_PREFIX}_rejected", "messages filed as dead letters", ["reason"], registry=r)
+        self.stored = Counter(f"{_PREFIX}_stored", "messages stored for the first time", registry=r)
         self.duplicates = Counter(f"{_PREFIX}_duplicates", "messages dropped as already seen", registry=r)
-        self.duplicate_rows = Counter(
-            f"{_PREFIX}_duplicate_rows", "rows the database already had", ["table"], registry=r
+        self.rate_limited = Counter(
+            f"{_PREFIX}_rate_limited", "messages dropped by the per-device rate limit", registry=r
         )
+        self.subscriptions = Gauge(f"{_PREFIX}_subscriptions", "MQTT topic filters subscribed to", registry=r)
         self.rows_stored = Counter(f"{_PREFIX}_rows_stored", "rows inserted", ["table"], registry=r)
         self.batch_seconds = Histogram(
             f"{_PREFIX}_batch_seconds",
@@ -50,7 +54,7 @@ class IngestMetrics:
             registry=r,
         )
         self.in_flight = Gauge(f"{_PREFIX}_in_flight", "messages received and not yet acknowledged", registry=r)
-        self.paused = Gauge(f"{_PREFIX}_paused", "1 while ingest has stopped reading", registry=r)
+        self.paused = Gauge(f"{_PREFIX}_paused", "1 while the in-flight limit is reached", registry=r)
         self.store_failures = Counter(f"{_PREFIX}_store_failures", "failed batch writes", registry=r)
         self.bus_failures = Counter(f"{_PREFIX}_bus_failures", "failed bus hand-offs", registry=r)
 

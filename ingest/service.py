@@ -1,17 +1,19 @@
 """The ingest service: MQTT in, PostgreSQL and the bus out, acknowledgement last.
 
 One asyncio loop. The subscriber feeds deliveries to the :class:`~ingest.batching.Batcher`; one
-writer task takes due batches in order, stores each (in a worker thread, so reading and validating
-go on meanwhile), hands its records to the bus, and only then acknowledges its messages. A failed
-write or hand-off is retried with backoff, never skipped, so a message is acknowledged only once it
-is stored and on the bus, and a crash at any point means redelivery, not loss.
+writer task takes due batches in order and writes each in a worker thread (reading and validating
+go on meanwhile): the store writes the batch in an open transaction and says which records are new,
+exactly those go on the bus, the transaction commits, and only then are the batch's messages
+acknowledged. A failed write or hand-off rolls back and is retried with backoff, never skipped, so a
+message is acknowledged only once it is stored and on the bus, and a crash at any point means
+redelivery, not loss; a redelivered message already stored is not handed on again.
 
-Memory is bounded by the in-flight limit: at ``max_in_flight`` unacknowledged messages the broker
-stops sending (MQTT 5 Receive Maximum) and ingest stops reading, until the writer catches up.
+Memory is bounded by the in-flight limit: the broker sends at most ``max_in_flight``
+unacknowledged messages (MQTT 5 Receive Maximum) until the writer catches up.
 
-Stopping (SIGTERM or SIGINT): reading stops, every received message is stored and acknowledged, then
-ingest disconnects. If the database stays away longer than ``shutdown_timeout_s`` (or a second
-signal comes), ingest exits without acknowledging the rest; the broker redelivers it later.
+Stopping (SIGTERM or SIGINT): every received message is stored and acknowledged, then ingest
+disconnects. If the database stays away longer than ``shutdown_timeout_s`` (or a second signal
+comes), ingest exits without acknowledging the rest; the broker redelivers it later.
 """
 
 from __future__ import annotations
@@ -19,34 +21,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from firewarden.backoff import Backoff
 from firewarden.bus import Bus
 from firewarden.errors import BusError, DatabaseError
+from firewarden.policy import IngestPolicy
 from firewarden.settings import MqttUrl, Settings
 from ingest.batching import Batch, Batcher, Delivery
 from ingest.dedup import RecentMessages
 from ingest.handoff import to_bus
+from ingest.lease import ClientLease
+from ingest.limits import RateLimiter
 from ingest.metrics import IngestMetrics
-from ingest.store import RecordStore, load_registry_index
-from ingest.subscriber import MqttSubscriber
+from ingest.store import RecordStore, WriteResult, load_registry_index
+from ingest.subscriber import MqttSubscriber, topic_filters
 from ingest.validation import RegistryIndex, ValidationPolicy, Validator
 
 log = logging.getLogger(__name__)
 
-RETRY_MIN_S = 0.2
-RETRY_MAX_S = 5.0
+RETRY_FIRST_S = 0.2
+RETRY_CAP_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
 class IngestOptions:
     client_id: str
-    group: str = "ingest"
+    partitions: int = 1
+    partition: int = 0
     max_in_flight: int = 20_000
     batch_rows: int = 5_000
     batch_wait_s: float = 0.2
@@ -58,19 +64,22 @@ class IngestOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestOptions:
         return cls(
-            client_id=settings.ingest_client_id or default_client_id(),
-            group=settings.ingest_group,
+            client_id=settings.ingest_client_id
+            or default_client_id(settings.ingest_partition, settings.ingest_partitions),
+            partitions=settings.ingest_partitions,
+            partition=settings.ingest_partition,
             max_in_flight=settings.ingest_max_in_flight,
             batch_rows=settings.ingest_batch_rows,
             batch_wait_s=settings.ingest_batch_ms / 1000,
             session_expiry_s=settings.ingest_session_expiry_s,
             dedup_capacity=settings.ingest_dedup_capacity,
+            registry_refresh_s=settings.ingest_registry_refresh_s,
         )
 
 
-def default_client_id() -> str:
-    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())[:40]
-    return f"firewarden-ingest-{host or 'host'}"
+def default_client_id(partition: int, partitions: int) -> str:
+    """Stable across restarts and hosts, so a restarted process finds its session (and what it queued)."""
+    return f"firewarden-ingest-{partition}-of-{partitions}"
 
 
 class Ingest:
@@ -83,67 +92,88 @@ class Ingest:
         options: IngestOptions,
         index: RegistryIndex,
         metrics: IngestMetrics | None = None,
-        policy: ValidationPolicy | None = None,
+        policy: IngestPolicy | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.options = options
         self.database_url = database_url
         self.bus = bus
         self.metrics = metrics or IngestMetrics()
-        self.validator = Validator(index, policy)
+        policy = policy or IngestPolicy()
+        self.validator = Validator(index, ValidationPolicy.of(policy))
         # Half the in-flight limit per batch, so one batch is written while the next fills.
         self.batcher = Batcher(
             self.validator,
             RecentMessages(options.dedup_capacity),
+            RateLimiter(policy),
             max_rows=options.batch_rows,
             max_messages=max(1, options.max_in_flight // 2),
             max_wait_s=options.batch_wait_s,
         )
-        self.store = RecordStore(database_url)
+        self.store = RecordStore(database_url, policy)
+        self.lease = ClientLease(database_url, options.client_id)
         self.subscriber = MqttSubscriber(
             mqtt_url,
             client_id=options.client_id,
-            group=options.group,
+            filters=topic_filters(index.premises, options.partitions, options.partition),
             receive_maximum=options.max_in_flight,
             session_expiry_s=options.session_expiry_s,
             on_delivery=self._on_delivery,
             now=now,
         )
+        self._now = now
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
         self._wake = asyncio.Event()
         self._draining = False
         self._in_flight = 0
         self.batches = 0
+        self.metrics.subscriptions.set(len(self.subscriber.filters))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Ingest until ``stop`` is set, then store and acknowledge what was received, and return."""
+        """Ingest until ``stop`` is set, then store and acknowledge what was received, and return.
+
+        Raises ServiceError when another process runs with this client id, at start or later."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.lease.acquire)
         # The writer runs first: a resumed session starts redelivering before start() returns.
         writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
         try:
             await self.subscriber.start()
         except BaseException:
             writer.cancel()
+            await loop.run_in_executor(None, self.lease.release)
             raise
         refresher = asyncio.create_task(self._refresh_registry(), name="ingest-registry")
         o = self.options
         log.info(
-            "ingesting %s as %s (in-flight limit %d, batches of %d rows / %.0f ms)",
-            self.subscriber.subscription,
+            "ingesting as %s, partition %d of %d (%d topic filter(s)), in-flight limit %d, "
+            "batches of %d rows / %.0f ms",
             o.client_id,
+            o.partition,
+            o.partitions,
+            len(self.subscriber.filters),
             o.max_in_flight,
             o.batch_rows,
             o.batch_wait_s * 1000,
-            extra={"client_id": o.client_id, "subscription": self.subscriber.subscription},
+            extra={"client_id": o.client_id, "partition": o.partition, "partitions": o.partitions},
         )
         stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopping, writer}, return_when=asyncio.FIRST_COMPLETED)
-        refresher.cancel()
-        if writer.done():  # the writer only ends early on a bug: surface it
+        failed = self.subscriber.failed
+        assert failed is not None
+        waiting: set[asyncio.Future[None]] = {stopping, writer, failed, refresher}  # type: ignore[arg-type]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if not stopping.done():  # a bug in the writer, or the session or lease lost for good: surface it
             stopping.cancel()
+            for task in (refresher, writer):
+                task.cancel()
             await self.subscriber.stop()
-            writer.result()
+            self._close_store()
+            await loop.run_in_executor(None, self.lease.release)
+            for ended in (failed, refresher, writer):
+                if ended.done() and not ended.cancelled():
+                    ended.result()
             return
-        self.subscriber.pause()
+        refresher.cancel()
         self._draining = True
         self._wake.set()
         try:
@@ -157,22 +187,26 @@ class Ingest:
             )
         await self.subscriber.stop()
         self._close_store()
+        await loop.run_in_executor(None, self.lease.release)
         counts = {
             "received": int(self.metrics.value("firewarden_ingest_received_total")),
-            "accepted": int(self.metrics.value("firewarden_ingest_accepted_total")),
+            "stored": int(self.metrics.value("firewarden_ingest_stored_total")),
             "duplicates": int(self.metrics.value("firewarden_ingest_duplicates_total")),
             "rejected": int(
                 sum(s.value for m in self.metrics.rejected.collect() for s in m.samples if s.name.endswith("_total"))
             ),
+            "rate_limited": int(self.metrics.value("firewarden_ingest_rate_limited_total")),
         }
         log.info(
-            "stopped: %(received)d received, %(accepted)d accepted, %(duplicates)d duplicate(s), %(rejected)d rejected",
+            "stopped: %(received)d received, %(stored)d stored, %(duplicates)d duplicate(s), %(rejected)d rejected, "
+            "%(rate_limited)d dropped by the rate limit",
             counts,
             extra=counts,
         )
 
     def _close_store(self) -> None:
-        self._executor.submit(self.store.close).result()
+        with contextlib.suppress(RuntimeError):  # the executor may already be shut down
+            self._executor.submit(self.store.close).result()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     @property
@@ -187,16 +221,16 @@ class Ingest:
             m.accepted.inc()
         elif admission.verdict == "duplicate":
             m.duplicates.inc()
+        elif admission.verdict == "rate_limited":
+            m.rate_limited.inc()
         else:
             m.rejected.labels(admission.reason).inc()
         self._in_flight += 1
         m.in_flight.set(self._in_flight)
+        m.paused.set(int(self._in_flight >= self.options.max_in_flight))
         # Wake the writer when a batch opens (to time its age) and when one is due.
         if self.batcher.pending == 1 or self.batcher.due():
             self._wake.set()
-        if self._in_flight >= self.options.max_in_flight and not self.subscriber.paused:
-            self.subscriber.pause()
-            m.paused.set(1)
 
     async def _write_loop(self) -> None:
         while True:
@@ -205,64 +239,80 @@ class Ingest:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.batcher.seconds_until_due())
                 continue
-            if self._draining and self.batcher.pending == 0:
+            if self._draining and self.batcher.pending == 0 and not self.batcher.limiter.dropping:
                 return
-            batch = self.batcher.take()
+            batch = self.batcher.take(self._now(), final=self._draining)
             await self._hand_off(batch)
             self.subscriber.ack(batch.tokens)
             self._in_flight -= batch.messages
             self.batches += 1
             self.metrics.in_flight.set(self._in_flight)
-            if self.subscriber.paused and not self._draining and self._in_flight < self.options.max_in_flight:
-                self.subscriber.resume()
-                self.metrics.paused.set(0)
+            self.metrics.paused.set(int(self._in_flight >= self.options.max_in_flight))
 
     async def _hand_off(self, batch: Batch) -> None:
+        """Store the batch and hand its new records to the bus, both or neither, retrying until done."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        delay = RETRY_MIN_S
+        backoff = Backoff(RETRY_FIRST_S, RETRY_CAP_S)
         while True:
             try:
-                result = await loop.run_in_executor(self._executor, self.store.write, batch.records, batch.dead_letters)
-                break
+                result: WriteResult = await loop.run_in_executor(self._executor, self.store.begin, batch)
             except DatabaseError as error:
                 self.metrics.store_failures.inc()
-                log.warning(
-                    "%s; retrying in %.1f s (%d message(s) held)",
-                    error,
-                    delay,
-                    self._in_flight,
-                    extra={"held": self._in_flight, "retry_in_s": delay},
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
-        for table, count in result.inserted.items():
-            self.metrics.rows_stored.labels(table).inc(count)
-            duplicates = result.duplicates(table)
-            if duplicates:
-                self.metrics.duplicate_rows.labels(table).inc(duplicates)
-        messages = to_bus(batch.records)
-        delay = RETRY_MIN_S
-        while messages:
+                await self._pause(backoff, f"{error}")
+                continue
+            messages = to_bus(result.records)
             try:
-                await self.bus.publish(messages)
-                break
+                if messages:
+                    await self.bus.publish(messages)
             except BusError as error:
                 self.metrics.bus_failures.inc()
-                log.warning("%s; retrying in %.1f s", error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
-        self.metrics.batch_seconds.observe(time.perf_counter() - started)
-        self.metrics.batch_rows.observe(batch.rows)
+                await loop.run_in_executor(self._executor, self.store.rollback)
+                await self._pause(backoff, f"{error}")
+                continue
+            try:
+                await loop.run_in_executor(self._executor, self.store.commit)
+            except DatabaseError as error:
+                self.metrics.store_failures.inc()
+                await self._pause(backoff, f"{error}")
+                continue
+            break
+        m = self.metrics
+        m.stored.inc(result.stored)
+        m.duplicates.inc(result.duplicates)
+        if result.conflicts:  # found by the database, after admission counted them as accepted
+            m.rejected.labels("seq_conflict").inc(result.conflicts)
+        for table, count in result.rows.items():
+            m.rows_stored.labels(table).inc(count)
+        m.batch_seconds.observe(time.perf_counter() - started)
+        m.batch_rows.observe(batch.rows)
+
+    async def _pause(self, backoff: Backoff, why: str) -> None:
+        delay = backoff.next()
+        log.warning(
+            "%s; retrying in %.1f s (%d message(s) held)",
+            why,
+            delay,
+            self._in_flight,
+            extra={"held": self._in_flight, "retry_in_s": delay},
+        )
+        await asyncio.sleep(delay)
 
     async def _refresh_registry(self) -> None:
-        # Devices registered while ingest runs are known within a refresh period.
+        # Devices and premises registered while ingest runs are known (and subscribed) within a refresh
+        # period; the lease is renewed as often (it raises ServiceError once another process holds it).
         loop = asyncio.get_running_loop()
+        o = self.options
         while True:
-            await asyncio.sleep(self.options.registry_refresh_s)
+            await asyncio.sleep(o.registry_refresh_s)
+            await loop.run_in_executor(None, self.lease.renew)
             try:
                 index = await loop.run_in_executor(None, load_registry_index, self.database_url)
             except DatabaseError as error:
                 log.warning("registry not refreshed: %s", error)
                 continue
             self.validator.index = index
+            added = self.subscriber.add_filters(topic_filters(index.premises, o.partitions, o.partition))
+            if added:
+                log.info("subscribed to %d more premises", len(added))
+                self.metrics.subscriptions.set(len(self.subscriber.filters))

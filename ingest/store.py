@@ -1,18 +1,34 @@
-"""Writing validated records and dead letters to PostgreSQL: one transaction per batch, binary COPY.
+"""Writing accepted messages and dead letters to PostgreSQL: one transaction per batch, binary COPY.
 
-Records are copied into per-connection staging tables and moved with ``INSERT ... ON CONFLICT DO
-NOTHING``, so a message stored before (a QoS 1 redelivery after a crash, a device's retransmission)
-is skipped by the tables' unique keys instead of failing the batch. Dead letters have no identity
-to conflict on and are copied straight in.
+Identity. (device_id, seq) names a message. The tables' unique keys must include ``time`` (a
+hypertable's must), so the store decides identity itself, per device under a row lock of
+``device_sequences``, which holds the highest seq stored per device:
 
-A batch is all or nothing: when :meth:`RecordStore.write` raises, nothing of it was stored, and the
-caller writes the same batch again once the database is back.
+- a seq above it is new;
+- a seq at or below it is looked up among the stored messages stamped within the policy's age limit:
+  not there, it is new (a late or out-of-order message); there with the same content, it is a
+  duplicate and skipped; there with other content, the message is a ``seq_conflict`` dead letter.
+
+Two ingest processes that see one device at once (while the partitions change hands) take its row
+lock in device order and so decide one after the other.
+
+A batch is written in two steps, so that what goes on the bus is exactly what was stored now:
+:meth:`RecordStore.begin` writes it and leaves the transaction open, the caller hands the stored
+messages' records to the bus, then :meth:`RecordStore.commit`. A failure anywhere rolls everything
+back and the caller writes the batch again; a message already stored (the commit went through before
+a crash) is then a duplicate and not handed on twice. A crash between the bus and the commit hands a
+message on twice, which consumers tolerate (delivery on the bus is at least once).
+
+Dead letters have no identity and are copied straight in. A payload over the wire's size limit is
+kept as a prefix, with its size and SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -20,9 +36,12 @@ from psycopg import sql
 
 from firewarden.db import connect, first_line
 from firewarden.errors import DatabaseError
+from firewarden.policy import IngestPolicy
 from firewarden.settings import mask_database_url
+from ingest.batching import Batch
 from ingest.records import DeadLetter, EventRecord, Reading, Record, StatusRecord
 from ingest.validation import RegistryIndex
+from ingest.wire import MAX_PAYLOAD_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +50,8 @@ class _Table:
     columns: tuple[str, ...]
     types: tuple[str, ...]
     row: Callable[[Any], tuple[object, ...]]
+    content: tuple[str, ...]
+    """The columns that say what a stored message said (besides its identity), compared on a repeat."""
 
 
 READINGS = _Table(
@@ -38,6 +59,7 @@ READINGS = _Table(
     ("time", "premises_id", "device_id", "metric", "value", "seq"),
     ("timestamptz", "text", "text", "text", "float8", "int8"),
     lambda r: (r.time, r.premises_id, r.device_id, r.metric, r.value, r.seq),
+    ("time", "metric", "value"),
 )
 EVENTS = _Table(
     "events",
@@ -55,20 +77,27 @@ EVENTS = _Table(
         e.zone,
         e.detail,
     ),
+    ("time", "kind", "component_type", "loop", "address", "zone", "detail"),
 )
 DEVICE_STATUS = _Table(
     "device_status",
     ("time", "premises_id", "device_id", "seq", "state", "battery_pct", "rssi_dbm", "firmware"),
     ("timestamptz", "text", "text", "int8", "text", "float8", "float8", "text"),
     lambda s: (s.time, s.premises_id, s.device_id, s.seq, s.state, s.battery_pct, s.rssi_dbm, s.firmware),
+    ("time", "state", "battery_pct", "rssi_dbm", "firmware"),
 )
 DEAD_LETTERS = _Table(
     "dead_letters",
-    ("received_at", "topic", "payload", "reason", "detail"),
-    ("timestamptz", "text", "bytea", "text", "text"),
-    lambda d: (d.received_at, _printable(d.topic), d.payload, d.reason, _printable(d.detail)),
+    ("received_at", "topic", "payload", "reason", "detail", "payload_size", "payload_sha256"),
+    ("timestamptz", "text", "bytea", "text", "text", "int4", "bytea"),
+    lambda d: d,  # rows are built by RecordStore._dead_letter_row
+    (),
 )
+_TABLES = (READINGS, EVENTS, DEVICE_STATUS)
 _TABLE_OF: dict[type, _Table] = {Reading: READINGS, EventRecord: EVENTS, StatusRecord: DEVICE_STATUS}
+
+Identity = tuple[str, int]
+Content = frozenset[tuple[object, ...]]
 
 
 def _printable(text: str) -> str:
@@ -77,15 +106,24 @@ def _printable(text: str) -> str:
     return text.replace("\x00", "\\x00")
 
 
-@dataclass(frozen=True, slots=True)
+def _content(records: Sequence[Record]) -> Content:
+    """What a record group says, comparable with the rows a lookup returns."""
+    return frozenset(
+        (table.name, *(getattr(r, c) for c in table.content)) for r in records for table in (_TABLE_OF[type(r)],)
+    )
+
+
+@dataclass(slots=True)
 class WriteResult:
-    """Rows offered and rows actually inserted, per table; the difference was already stored."""
+    """What a batch write did. ``records`` are those stored now, in the order they came: what goes on the bus."""
 
-    offered: dict[str, int]
-    inserted: dict[str, int]
-
-    def duplicates(self, table: str) -> int:
-        return self.offered.get(table, 0) - self.inserted.get(table, 0)
+    records: list[Record] = field(default_factory=list)
+    stored: int = 0
+    """Messages stored now (all or some of their records)."""
+    duplicates: int = 0
+    conflicts: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows inserted per table, dead letters included."""
 
 
 class RecordStore:
@@ -94,35 +132,56 @@ class RecordStore:
     Not thread-safe: one writer at a time (ingest runs it in a single worker thread).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, policy: IngestPolicy | None = None) -> None:
         self.url = url
+        self.policy = policy or IngestPolicy()
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
 
-    def write(self, records: Sequence[Record], dead_letters: Sequence[DeadLetter]) -> WriteResult:
-        """Store a batch in one transaction. Raises DatabaseError (and stores nothing) on failure."""
-        by_table: dict[str, list[Record]] = {}
-        for record in records:
-            by_table.setdefault(_TABLE_OF[type(record)].name, []).append(record)
-        offered = {name: len(rows) for name, rows in by_table.items()}
-        if dead_letters:
-            offered[DEAD_LETTERS.name] = len(dead_letters)
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, batch: Batch) -> WriteResult:
+        """:meth:`begin` and :meth:`commit` in one: for callers with nothing to do in between."""
+        result = self.begin(batch)
+        self.commit()
+        return result
+
+    def begin(self, batch: Batch) -> WriteResult:
+        """Write a batch in a transaction left open for :meth:`commit` or :meth:`rollback`.
+
+        Raises DatabaseError (and stores nothing) on failure.
+        """
         try:
             conn = self._connection()
-            inserted: dict[str, int] = {}
-            with conn.transaction(), conn.cursor() as cur:
-                for table in (READINGS, EVENTS, DEVICE_STATUS):
-                    rows = by_table.get(table.name)
-                    if rows:
-                        inserted[table.name] = _upsert(cur, table, rows)
-                if dead_letters:
-                    _copy(cur, DEAD_LETTERS, sql.Identifier(DEAD_LETTERS.name), dead_letters)
-                    inserted[DEAD_LETTERS.name] = len(dead_letters)
-            return WriteResult(offered, inserted)
+            with conn.cursor() as cur:
+                return self._write(cur, batch)
         except psycopg.Error as error:
             self.close()
             raise DatabaseError(
                 f"storing a batch in {mask_database_url(self.url)} failed: {first_line(error)}"
             ) from None
+
+    def commit(self) -> None:
+        """Make the batch :meth:`begin` wrote permanent. Raises DatabaseError (outcome unknown) on failure."""
+        try:
+            if self._conn is not None:
+                self._conn.commit()
+        except psycopg.Error as error:
+            self.close()
+            raise DatabaseError(
+                f"committing a batch in {mask_database_url(self.url)} failed: {first_line(error)}"
+            ) from None
+
+    def rollback(self) -> None:
+        """Undo what :meth:`begin` wrote (the bus refused it); the batch will be written again."""
+        try:
+            if self._conn is not None:
+                self._conn.rollback()
+        except psycopg.Error:
+            self.close()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -131,19 +190,145 @@ class RecordStore:
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
-            conn = connect(self.url, autocommit=True)
+            conn = connect(self.url)
             try:
-                for table in (READINGS, EVENTS, DEVICE_STATUS):
+                for table in _TABLES:
                     conn.execute(
                         sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS").format(
                             _staging(table), sql.Identifier(table.name)
                         )
                     )
+                conn.commit()
             except psycopg.Error:
                 conn.close()
                 raise
             self._conn = conn
         return self._conn
+
+    # -- one batch ------------------------------------------------------------------------------
+
+    def _write(self, cur: psycopg.Cursor[tuple[object, ...]], batch: Batch) -> WriteResult:
+        # Each record group (records of one message sharing a (device_id, seq)) is new, a duplicate or
+        # a conflict; a message is a conflict if any of its groups is, a duplicate if all of them are.
+        first: dict[Identity, list[Record]] = {}  # identity -> the records of its first group in the batch
+        owner: dict[Identity, int] = {}  # identity -> the message that brought that group
+        states: list[dict[Identity, str]] = []  # per message: its groups' states
+        for i, message in enumerate(batch.accepted):
+            mine: dict[Identity, list[Record]] = {}
+            for record in message.records:
+                mine.setdefault((record.device_id, record.seq), []).append(record)
+            state: dict[Identity, str] = {}
+            for key, records in mine.items():
+                if key in first:  # the same identity twice in one batch: the memory had forgotten it
+                    state[key] = "duplicate" if _content(first[key]) == _content(records) else "conflict"
+                else:
+                    first[key], owner[key], state[key] = records, i, "new"
+            states.append(state)
+
+        highs = _lock_devices(cur, sorted({d for d, _ in first}))
+        candidates = [key for key in first if key[1] <= highs[key[0]]]
+        if candidates:
+            received = [batch.accepted[owner[k]].received_at for k in candidates]
+            stored = self._look_up(cur, candidates, min(received), max(received))
+            for key in candidates:
+                found = stored.get(key)
+                if found is not None:  # else late or out of order, never stored: new
+                    states[owner[key]][key] = "duplicate" if found == _content(first[key]) else "conflict"
+
+        result = WriteResult()
+        dead_letters = list(batch.dead_letters)
+        by_table: dict[str, list[Record]] = {}
+        new_high: dict[str, int] = {}
+        for message, state in zip(batch.accepted, states, strict=True):
+            verdicts = set(state.values())
+            if "conflict" in verdicts:
+                head = message.records[0]
+                dead_letters.append(
+                    message.conflict(
+                        f"device {head.device_id} already has a message with seq {head.seq} and other content"
+                    )
+                )
+                result.conflicts += 1
+                continue
+            if verdicts == {"duplicate"}:
+                result.duplicates += 1
+                continue
+            result.stored += 1
+            for key, verdict in state.items():
+                if verdict != "new":
+                    continue
+                for record in first[key]:
+                    by_table.setdefault(_TABLE_OF[type(record)].name, []).append(record)
+                    result.records.append(record)
+                device_id, seq = key
+                new_high[device_id] = max(seq, new_high.get(device_id, -1))
+
+        for table in _TABLES:
+            rows = by_table.get(table.name)
+            if rows:
+                result.rows[table.name] = _upsert(cur, table, rows)
+        if dead_letters:
+            _copy(
+                cur, DEAD_LETTERS, sql.Identifier(DEAD_LETTERS.name), [self._dead_letter_row(d) for d in dead_letters]
+            )
+            result.rows[DEAD_LETTERS.name] = len(dead_letters)
+        raised = [(d, s) for d, s in sorted(new_high.items()) if s > highs[d]]
+        if raised:
+            cur.execute(
+                "UPDATE device_sequences s SET high_seq = v.high"
+                " FROM unnest(%s::text[], %s::int8[]) AS v(device_id, high)"
+                " WHERE s.device_id = v.device_id AND v.high > s.high_seq",
+                ([d for d, _ in raised], [s for _, s in raised]),
+            )
+        return result
+
+    def _look_up(
+        self, cur: psycopg.Cursor[tuple[object, ...]], keys: list[Identity], first: datetime, last: datetime
+    ) -> dict[Identity, Content]:
+        """What is stored under these identities, stamped within the age limit of their receipt."""
+        p = self.policy
+        low = first - timedelta(seconds=p.max_past_s + p.max_future_s)
+        high = last + timedelta(seconds=p.max_future_s)
+        devices, seqs = [d for d, _ in keys], [s for _, s in keys]
+        found: dict[Identity, set[tuple[object, ...]]] = {}
+        for table in _TABLES:
+            columns = sql.SQL(", ").join(sql.Identifier("t", c) for c in ("device_id", "seq", *table.content))
+            cur.execute(
+                sql.SQL(
+                    "SELECT {} FROM {} AS t JOIN unnest(%s::text[], %s::int8[]) AS k(device_id, seq)"
+                    " ON t.device_id = k.device_id AND t.seq = k.seq WHERE t.time >= %s AND t.time <= %s"
+                ).format(columns, sql.Identifier(table.name)),
+                (devices, seqs, low, high),
+            )
+            for device_id, seq, *content in cur.fetchall():
+                found.setdefault((str(device_id), int(str(seq))), set()).add((table.name, *content))
+        return {key: frozenset(rows) for key, rows in found.items()}
+
+    def _dead_letter_row(self, d: DeadLetter) -> tuple[object, ...]:
+        payload = d.payload
+        kept = payload if len(payload) <= MAX_PAYLOAD_BYTES else payload[: self.policy.oversize_prefix_bytes]
+        return (
+            d.received_at,
+            _printable(d.topic),
+            kept,
+            d.reason,
+            _printable(d.detail),
+            len(payload),
+            hashlib.sha256(payload).digest(),
+        )
+
+
+def _lock_devices(cur: psycopg.Cursor[tuple[object, ...]], devices: list[str]) -> dict[str, int]:
+    """The highest stored seq per device (-1: none yet), each device's row locked until the transaction
+    ends. ``devices`` is sorted: every writer locks in the same order, so two never deadlock."""
+    if not devices:
+        return {}
+    cur.execute(
+        "INSERT INTO device_sequences AS s (device_id, high_seq) SELECT unnest(%s::text[]), -1"
+        " ON CONFLICT (device_id) DO UPDATE SET high_seq = s.high_seq RETURNING device_id, high_seq",
+        (devices,),
+    )
+    return {str(d): int(str(h)) for d, h in cur.fetchall()}
 
 
 def _staging(table: _Table) -> sql.Identifier:
@@ -160,6 +345,7 @@ def _copy(cur: psycopg.Cursor[tuple[object, ...]], table: _Table, target: sql.Id
 
 
 def _upsert(cur: psycopg.Cursor[tuple[object, ...]], table: _Table, rows: Sequence[Record]) -> int:
+    # ON CONFLICT is the last guard, for rows written around ingest (device_sequences decides first).
     _copy(cur, table, _staging(table), rows)
     columns = sql.SQL(", ").join(map(sql.Identifier, table.columns))
     cur.execute(
@@ -171,12 +357,13 @@ def _upsert(cur: psycopg.Cursor[tuple[object, ...]], table: _Table, rows: Sequen
 
 
 def load_registry_index(url: str) -> RegistryIndex:
-    """What validation needs of the registry, read from the database. Raises DatabaseError."""
+    """What ingest needs of the registry, read from the database. Raises DatabaseError."""
     try:
         with connect(url) as conn:
             rows = conn.execute("SELECT id, premises_id, type FROM devices").fetchall()
+            premises = conn.execute("SELECT id FROM premises").fetchall()
     except psycopg.Error as error:
         raise DatabaseError(
             f"reading the device registry from {mask_database_url(url)} failed: {first_line(error)}"
         ) from None
-    return RegistryIndex.from_rows((str(d), str(p), str(t)) for d, p, t in rows)
+    return RegistryIndex.from_rows(((str(d), str(p), str(t)) for d, p, t in rows), (str(p) for (p,) in premises))

@@ -1,13 +1,18 @@
 """The MQTT edge of ingest: paho-mqtt driven by the asyncio loop, with manual acknowledgement.
 
-- MQTT 5, shared subscription ``$share/<group>/fw/v1/#`` at QoS 1: ingest processes in one group
-  split the stream, each message goes to one of them.
-- Persistent session (``clean_start=False`` and a session expiry): while ingest is down or
-  restarting, the broker queues its messages and redelivers the unacknowledged ones.
+- MQTT 5, plain (not shared) subscriptions at QoS 1 in a persistent session (``clean_start=False``
+  and a session expiry). Brokers keep such a session's subscriptions across their own restarts
+  (Mosquitto restores plain subscriptions from its persistence file, but not ``$share/...`` ones), so
+  a message published while ingest is away or the broker has just restarted is queued for ingest
+  instead of being answered "no matching subscribers" and dropped. Ingest processes divide the
+  premises between them (see :func:`topic_filters`) instead of sharing one subscription.
 - Manual acknowledgement: paho sends no PUBACK until :meth:`MqttSubscriber.ack` is called, which
   ingest does only after the message's batch is stored and on the bus. A crash means redelivery.
-- ``Receive Maximum`` = the in-flight limit, so the broker itself stops sending at the limit; ingest
-  also stops reading its socket (:meth:`pause`) as a second guard, for brokers that ignore it.
+- Flow control is the broker's: ``Receive Maximum`` = the in-flight limit, and an MQTT 5 broker
+  must not send more unacknowledged messages than that. The socket is read all the time, so control
+  packets (SUBACK, PINGRESP, a broker's DISCONNECT, the end of a connection) are seen at once, also
+  while ingest waits for the database.
+- Ready (``start`` returns) only once the broker has acknowledged every subscription (SUBACK).
 
 Acknowledgement tokens carry the connection they came from: after a reconnect the broker has already
 redelivered every unacknowledged message and may reuse their packet ids, so a token of an older
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
@@ -29,6 +35,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from firewarden.backoff import Backoff
 from firewarden.errors import ServiceError
 from firewarden.settings import MqttUrl
 from ingest.batching import Delivery
@@ -38,13 +45,32 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TOPIC_FILTER = "fw/v1/#"
+ALL_TOPICS = "fw/v1/#"
 KEEPALIVE_S = 30
 CONNECT_TIMEOUT_S = 10.0
-RECONNECT_MIN_S = 0.5
-RECONNECT_MAX_S = 30.0
+RECONNECT_FIRST_S = 0.25
+RECONNECT_CAP_S = 4.0
 # Packets read per wake-up at most, so a flood cannot starve the loop's other work (flushes, acks).
 READ_BURST = 2000
+FILTERS_PER_SUBSCRIBE = 500
+SESSION_TAKEN_OVER = 0x8E
+
+
+def partition_of(premises_id: str, partitions: int) -> int:
+    """Which of ``partitions`` ingest processes receives a premises' messages (CRC-32 of its id)."""
+    return zlib.crc32(premises_id.encode()) % partitions
+
+
+def topic_filters(premises: Iterable[str], partitions: int, partition: int) -> list[str]:
+    """The subscriptions of ingest process ``partition`` of ``partitions``.
+
+    One process subscribes to everything (``fw/v1/#``): messages of premises missing from the
+    registry reach it and become dead letters. Several processes each subscribe to their premises
+    (``fw/v1/<premises>/#``), so a premises' messages go to exactly one of them.
+    """
+    if partitions == 1:
+        return [ALL_TOPICS]
+    return sorted(f"fw/v1/{p}/#" for p in premises if partition_of(p, partitions) == partition)
 
 
 class MqttSubscriber:
@@ -53,7 +79,7 @@ class MqttSubscriber:
         url: MqttUrl,
         *,
         client_id: str,
-        group: str,
+        filters: Iterable[str],
         receive_maximum: int,
         session_expiry_s: int,
         on_delivery: Callable[[Delivery], None],
@@ -61,8 +87,9 @@ class MqttSubscriber:
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.url = url
+        self.client_id = client_id
         self.connect_timeout_s = connect_timeout_s
-        self.subscription = f"$share/{group}/{TOPIC_FILTER}"
+        self.filters: list[str] = list(dict.fromkeys(filters))
         self.receive_maximum = receive_maximum
         self.session_expiry_s = session_expiry_s
         self._on_delivery = on_delivery
@@ -70,13 +97,16 @@ class MqttSubscriber:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sock: SocketLike | None = None
         self._reading = False
-        self._paused = False
         self._closing = False
         self._generation = 0
         self._received = 0
+        self._ever_connected = False
         self._ready: asyncio.Future[None] | None = None
+        self._suback_pending: set[int] = set()
         self._misc_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
+        self.failed: asyncio.Future[None] | None = None
+        """Set with a ServiceError when the subscriber cannot go on (another process took its session)."""
         self.connected = False
 
         client = mqtt.Client(
@@ -100,8 +130,10 @@ class MqttSubscriber:
         self.client = client
 
     async def start(self) -> None:
-        """Connect and subscribe; raises ServiceError if the broker cannot be reached or refuses."""
+        """Connect and subscribe; returns once every subscription is acknowledged. Raises ServiceError
+        if the broker cannot be reached or refuses."""
         self._loop = asyncio.get_running_loop()
+        self.failed = self._loop.create_future()
         await self._connect()
         self._misc_task = asyncio.create_task(self._misc(), name="mqtt-keepalive")
 
@@ -118,6 +150,15 @@ class MqttSubscriber:
                     break
                 await asyncio.sleep(0.01)
 
+    def add_filters(self, filters: Iterable[str]) -> list[str]:
+        """Subscribe to more topic filters (premises new in the registry); returns those that were new."""
+        new = [f for f in dict.fromkeys(filters) if f not in set(self.filters)]
+        if new:
+            self.filters.extend(new)
+            if self.connected:
+                self._subscribe(new)
+        return new
+
     def ack(self, tokens: Iterable[Hashable]) -> int:
         """Acknowledge deliveries of the current connection; returns how many were acknowledged."""
         sent = 0
@@ -127,19 +168,6 @@ class MqttSubscriber:
                 self.client.ack(mid, 1)
                 sent += 1
         return sent
-
-    def pause(self) -> None:
-        """Stop reading from the broker (it then stops sending once its TCP window fills)."""
-        self._paused = True
-        self._watch_reads(False)
-
-    def resume(self) -> None:
-        self._paused = False
-        self._watch_reads(True)
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -159,9 +187,14 @@ class MqttSubscriber:
             await asyncio.wait_for(self._ready, self.connect_timeout_s)
         except TimeoutError:
             self.client.disconnect()
+            hint = (
+                "; ingest needs MQTT 5 (Mosquitto 2, EMQX), and an MQTT 3.1.1-only broker such as amqtt stays silent"
+                if not self._ever_connected
+                else ""
+            )
             raise ServiceError(
-                f"the MQTT broker at {self.url} did not accept the connection within {self.connect_timeout_s:.0f} s; "
-                "ingest needs MQTT 5 (Mosquitto 2, EMQX), and an MQTT 3.1.1-only broker such as amqtt stays silent"
+                f"the MQTT broker at {self.url} did not accept the connection and subscriptions "
+                f"within {self.connect_timeout_s:.0f} s{hint}"
             ) from None
 
     def _on_connect(
@@ -177,17 +210,29 @@ class MqttSubscriber:
             return
         self._generation += 1
         self.connected = True
+        self._ever_connected = True
         log.info(
-            "connected to %s (session %s), subscribing to %s",
+            "connected to %s as %s (session %s), subscribing to %d topic filter(s)",
             self.url,
+            self.client_id,
             "resumed" if flags.session_present else "new",
-            self.subscription,
+            len(self.filters),
         )
-        client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
-        if flags.session_present:
-            # The subscription lives in the session, and the broker may already be redelivering
-            # ahead of the SUBACK: ready now, or a full in-flight window could hide the SUBACK.
+        # Always subscribe again: a broker without persistence, or one whose session expired, has no
+        # subscription left; on a resumed session it replaces each subscription by itself, harmlessly.
+        self._suback_pending.clear()
+        self._subscribe(self.filters)
+        if not self._suback_pending:
             self._settle(None)
+
+    def _subscribe(self, filters: list[str]) -> None:
+        # Retain handling 1: retained messages only for a subscription that did not exist yet.
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        for start in range(0, len(filters), FILTERS_PER_SUBSCRIBE):
+            chunk = filters[start : start + FILTERS_PER_SUBSCRIBE]
+            rc, mid = self.client.subscribe([(f, options) for f in chunk])
+            if rc == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                self._suback_pending.add(mid)
 
     def _on_subscribe(
         self,
@@ -197,10 +242,11 @@ class MqttSubscriber:
         reasons: list[ReasonCode],
         properties: Properties | None,
     ) -> None:
+        self._suback_pending.discard(mid)
         failed = [r for r in reasons if r.is_failure]
         if failed:
-            self._settle(ServiceError(f"the MQTT broker refused the subscription {self.subscription}: {failed[0]}"))
-        else:
+            self._settle(ServiceError(f"the MQTT broker at {self.url} refused a subscription: {failed[0]}"))
+        elif not self._suback_pending:
             self._settle(None)
 
     def _settle(self, error: ServiceError | None) -> None:
@@ -211,6 +257,11 @@ class MqttSubscriber:
                 self._ready.set_exception(error)
         elif error is not None:
             log.error("%s", error)
+
+    def _fail(self, error: ServiceError) -> None:
+        self._closing = True
+        if self.failed is not None and not self.failed.done():
+            self.failed.set_exception(error)
 
     def _on_disconnect(
         self,
@@ -223,14 +274,26 @@ class MqttSubscriber:
         was_connected, self.connected = self.connected, False
         if self._closing or self._loop is None:
             return
-        if self._ready is not None and not self._ready.done():
-            # Closed before CONNACK or SUBACK: an MQTT 3.1.1-only broker (amqtt) does this to MQTT 5.
-            self._settle(
+        if reason.value == SESSION_TAKEN_OVER:
+            # Two processes with one client id would take the session from each other forever.
+            self._fail(
                 ServiceError(
-                    f"the MQTT broker at {self.url} closed the connection before accepting it ({reason}); "
-                    "ingest needs MQTT 5 (Mosquitto 2, EMQX) and a client id and credentials it accepts"
+                    f"another MQTT client connected as {self.client_id} and took over this ingest process's "
+                    "session: every ingest process needs its own FIREWARDEN_INGEST_PARTITION (or client id)"
                 )
             )
+            return
+        if self._ready is not None and not self._ready.done():
+            if self._ever_connected and was_connected:
+                self._settle(ServiceError(f"the MQTT broker at {self.url} closed the connection ({reason})"))
+            else:
+                # Closed before CONNACK: an MQTT 3.1.1-only broker (amqtt) does this to MQTT 5.
+                self._settle(
+                    ServiceError(
+                        f"the MQTT broker at {self.url} closed the connection before accepting it ({reason}); "
+                        "ingest needs MQTT 5 (Mosquitto 2, EMQX) and a client id and credentials it accepts"
+                    )
+                )
             return
         if was_connected:
             log.warning("lost the MQTT broker at %s (%s); reconnecting", self.url, reason)
@@ -238,14 +301,13 @@ class MqttSubscriber:
             self._reconnect_task = self._loop.create_task(self._reconnect(), name="mqtt-reconnect")
 
     async def _reconnect(self) -> None:
-        delay = RECONNECT_MIN_S
+        backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
         while not self._closing and not self.connected:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(backoff.next())
             try:
                 await self._connect()
             except ServiceError as error:
-                log.warning("%s; next attempt in %.1f s", error, min(delay * 2, RECONNECT_MAX_S))
-                delay = min(delay * 2, RECONNECT_MAX_S)
+                log.warning("%s; next attempt in %.1f s", error, backoff.peek())
 
     async def _misc(self) -> None:
         while True:
@@ -265,11 +327,12 @@ class MqttSubscriber:
         self._on_delivery(Delivery(topic, bytes(message.payload), self._now(), token))
 
     def _read(self) -> None:
-        # paho reads one packet per loop_read(); read on while packets keep coming, up to a burst.
+        # paho reads one packet per loop_read(); read on while messages keep coming, up to a burst. A
+        # control packet ends the burst: the loop calls again at once if more bytes are waiting.
         for _ in range(READ_BURST):
             before = self._received
             self.client.loop_read()
-            if self._received == before or self._paused or self._sock is None:
+            if self._received == before or self._sock is None:
                 break
 
     def _watch_reads(self, on: bool) -> None:
@@ -284,7 +347,7 @@ class MqttSubscriber:
     def _on_socket_open(self, client: mqtt.Client, userdata: object, sock: SocketLike) -> None:
         self._sock = sock
         self._reading = False
-        self._watch_reads(not self._paused)
+        self._watch_reads(True)
 
     def _on_socket_close(self, client: mqtt.Client, userdata: object, sock: SocketLike) -> None:
         assert self._loop is not None

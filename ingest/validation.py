@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from firewarden.domain import DEVICE_TYPES
+from firewarden.policy import IngestPolicy
 from firewarden.registry import RegistryFile
 from ingest import gb26875
 from ingest.records import DeadLetter, EventRecord, Reading, Record, StatusRecord
@@ -34,19 +35,21 @@ class DeviceInfo:
 
 
 class RegistryIndex:
-    """Device id → (premises, type): what validation needs of the registry, held in memory."""
+    """Device id → (premises, type), and every premises id: what ingest needs of the registry, in memory."""
 
-    def __init__(self, devices: Mapping[str, DeviceInfo]) -> None:
+    def __init__(self, devices: Mapping[str, DeviceInfo], premises: Iterable[str] = ()) -> None:
         self._devices = dict(devices)
+        self.premises = frozenset(premises) | {d.premises_id for d in self._devices.values()}
 
     @classmethod
     def of(cls, registry: RegistryFile) -> RegistryIndex:
-        return cls({d.id: DeviceInfo(d.premises, d.type) for d in registry.devices})
+        return cls({d.id: DeviceInfo(d.premises, d.type) for d in registry.devices}, (p.id for p in registry.premises))
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, str]]) -> RegistryIndex:
-        """From (device id, premises id, type) rows, as ``SELECT id, premises_id, type FROM devices`` gives."""
-        return cls({device: DeviceInfo(premises, kind) for device, premises, kind in rows})
+    def from_rows(cls, rows: Iterable[tuple[str, str, str]], premises: Iterable[str] = ()) -> RegistryIndex:
+        """From (device id, premises id, type) rows, as ``SELECT id, premises_id, type FROM devices`` gives,
+        and the ids of ``premises`` (those without devices included)."""
+        return cls({device: DeviceInfo(premises, kind) for device, premises, kind in rows}, premises)
 
     def get(self, device_id: str) -> DeviceInfo | None:
         return self._devices.get(device_id)
@@ -58,11 +61,15 @@ class RegistryIndex:
 @dataclass(frozen=True, slots=True)
 class ValidationPolicy:
     """How far a device's clock may be from ours. Defaults: 5 minutes ahead, 7 days behind
-    (a device that buffered through an outage still delivers its week)."""
+    (a device that buffered through an outage still delivers its week); the policy file's ``[ingest]``."""
 
     max_future: timedelta = timedelta(minutes=5)
     max_past: timedelta = timedelta(days=7)
     frame_timezone: timezone = gb26875.CHINA
+
+    @classmethod
+    def of(cls, policy: IngestPolicy) -> ValidationPolicy:
+        return cls(timedelta(seconds=policy.max_future_s), timedelta(seconds=policy.max_past_s))
 
 
 class _Rejected(Exception):

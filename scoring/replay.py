@@ -23,5 +23,7 @@ def simulated_records(registry: RegistryFile, sim: Simulation) -> Iterator[tuple
     recent = RecentMessages()
     for message in sim.messages():
         checked = validator.check(message.topic, message.payload, datetime.fromtimestamp(message.at, UTC))
-        if isinstance(checked, list) and checked and recent.first_time(checked[0].device_id, checked[0].seq):
+        if not isinstance(checked, list) or not checked:
+            continue
+        if recent.check(checked[0].device_id, checked[0].seq, hash(tuple(checked))) == "new":
             yield message, checked

@@ -9,6 +9,10 @@
 - **Reconnect and resume.** A lost connection is retried with backoff (0.5 s doubling to 10 s);
   sessions are persistent (MQTT 5 session expiry, or clean_session off for 3.1.1), so QoS 1 messages
   not yet acknowledged are sent again after the reconnect.
+- **Not delivered means retry.** A PUBACK whose reason code is not 0x00 (success) was not delivered:
+  0x10 "no matching subscribers" (nobody was subscribed, so the broker dropped it) as much as
+  0x87 "not authorized". The message is published again, as a device must (docs/protocol.md), with
+  backoff (0.1 s doubling to 2 s) for up to ``retry_for_s``; then it counts as an error.
 - **Backpressure.** No more than ``max_outstanding`` messages may be handed to paho and not yet
   written (QoS 0) or acknowledged (QoS 1); beyond that the publisher waits, so a broker that is
   down or slow stops the simulation instead of filling memory.
@@ -28,6 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from firewarden.backoff import Backoff
 from firewarden.errors import FirewardenError
 from firewarden.settings import MqttUrl
 from simulators.engine import Outgoing
@@ -37,6 +42,8 @@ CONNECT_TIMEOUT_S = 15.0
 KEEPALIVE_S = 30
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
+RETRY_FIRST_S = 0.1
+RETRY_CAP_S = 2.0
 _LINK_DOWN = (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
 
 
@@ -56,6 +63,7 @@ class PublishOptions:
     rate: float | None = None
     max_outstanding: int = 20_000
     client_prefix: str = "fw-sim"
+    retry_for_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.connections < 1:
@@ -64,16 +72,22 @@ class PublishOptions:
             raise ValueError("speed must be 0 (as fast as possible) or positive")
         if self.rate is not None and self.rate <= 0:
             raise ValueError("rate must be positive")
+        if self.retry_for_s < 0:
+            raise ValueError("retry_for_s must be 0 (no retry) or positive")
 
 
 @dataclass(slots=True)
 class PublishStats:
-    """Counts so far. ``sent`` = handed to the client library; ``done`` = written (QoS 0) or acknowledged
-    (QoS 1); ``errors`` = refused by the client library or, under MQTT 5, by the broker."""
+    """Counts so far. ``sent`` = handed to the client library; ``done`` = finished: ``acknowledged``
+    (written at QoS 0, a successful PUBACK at QoS 1) or given up as an ``error`` (refused by the client
+    library, or by the broker with a failure reason for longer than the retry period); ``retries`` =
+    publications again after a PUBACK that said "not delivered"."""
 
     sent: int = 0
     done: int = 0
+    acknowledged: int = 0
     errors: int = 0
+    retries: int = 0
     reconnects: int = 0
     started: float = field(default_factory=time.monotonic)
     sim_time: float = 0.0
@@ -83,11 +97,28 @@ class PublishStats:
         return self.sent / elapsed if elapsed > 0 else 0.0
 
 
+@dataclass(slots=True)
+class _InFlight:
+    """A QoS 1 message between publication and its successful PUBACK."""
+
+    topic: str
+    payload: bytes
+    first_at: float
+    backoff: Backoff
+    retry_at: float = 0.0
+
+
 class _Connection:
     """One paho client, driven from the publishing thread (no network thread: no lock contention)."""
 
     def __init__(
-        self, options: PublishOptions, client_id: str, username: str | None, password: str | None, stats: PublishStats
+        self,
+        options: PublishOptions,
+        client_id: str,
+        username: str | None,
+        password: str | None,
+        stats: PublishStats,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         protocol = mqtt.MQTTv5 if options.protocol == "5" else mqtt.MQTTv311
         self.client = mqtt.Client(
@@ -106,6 +137,10 @@ class _Connection:
         self.refused: str | None = None
         self._url = options.url
         self._stats = stats
+        self._clock = clock
+        self._retry_for_s = options.retry_for_s
+        self._in_flight: dict[int, _InFlight] = {}
+        self._retrying: list[_InFlight] = []
         self._ever_connected = False
         self._retry_at = 0.0
         self._backoff = RECONNECT_MIN_S
@@ -134,10 +169,20 @@ class _Connection:
         while not self.connected and self.refused is None and time.monotonic() < deadline:
             self._pump(0.05)
 
+    def publish(self, topic: str, payload: bytes, qos: int) -> int:
+        """Hand a message to paho; returns paho's result code. A QoS 1 message is kept until acknowledged."""
+        info = self.client.publish(topic, payload, qos=qos)
+        if qos == 1 and info.rc in (mqtt.MQTT_ERR_SUCCESS, *_LINK_DOWN):
+            # paho keeps it (and sends it again after a reconnect) under this mid until its PUBACK.
+            self._in_flight[info.mid] = _InFlight(topic, payload, self._clock(), Backoff(RETRY_FIRST_S, RETRY_CAP_S))
+        return info.rc
+
     def service(self, now: float, timeout: float = 0.0) -> None:
-        """Read acknowledgements, write what is pending, keep the connection alive; reconnect when lost."""
+        """Read acknowledgements, write what is pending, keep the connection alive, publish again what
+        the broker did not deliver; reconnect when lost."""
         if self.connected:
             if self._pump(timeout):
+                self._publish_again(now)
                 return
             self.connected = False
             self._retry_at = now
@@ -194,9 +239,31 @@ class _Connection:
         self.connected = False
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
-        self._stats.done += 1
-        if reason.is_failure:  # MQTT 5 PUBACK refusing it, e.g. "Not authorized" by an ACL
+        entry = self._in_flight.pop(mid, None)
+        if reason.value == 0 or entry is None:
+            self._stats.done += 1
+            self._stats.acknowledged += 1
+            return
+        # Not delivered: 0x10 "no matching subscribers", or a refusal such as 0x87 "not authorized".
+        now = self._clock()
+        if now - entry.first_at >= self._retry_for_s:
+            self._stats.done += 1
             self._stats.errors += 1
+            return
+        entry.retry_at = now + entry.backoff.next()
+        self._retrying.append(entry)
+
+    def _publish_again(self, now: float) -> None:
+        if not self._retrying:
+            return
+        due = [e for e in self._retrying if e.retry_at <= now]
+        if not due:
+            return
+        self._retrying = [e for e in self._retrying if e.retry_at > now]
+        for entry in due:
+            info = self.client.publish(entry.topic, entry.payload, qos=1)
+            self._stats.retries += 1
+            self._in_flight[info.mid] = entry
 
 
 class Publisher:
@@ -287,7 +354,7 @@ class Publisher:
             self._sleep(min(left, 0.5))
 
     def _open(self, client_id: str, username: str | None, password: str | None) -> _Connection:
-        connection = _Connection(self.options, client_id, username, password, self.stats)
+        connection = _Connection(self.options, client_id, username, password, self.stats, self._clock)
         connection.start()
         if connection.refused is not None:
             connection.stop()
@@ -317,7 +384,7 @@ class Publisher:
             while self.options.qos == 0 and not connection.connected:
                 # QoS 0 is not kept by paho while disconnected: wait for the reconnect instead of losing it.
                 connection.service(self._clock(), timeout=0.1)
-            rc = connection.client.publish(message.topic, message.payload, qos=self.options.qos).rc
+            rc = connection.publish(message.topic, message.payload, self.options.qos)
             if rc in _LINK_DOWN:
                 connection.connected = False  # paho found out while writing; service() reconnects
                 if self.options.qos == 0:
@@ -329,6 +396,7 @@ class Publisher:
         self.stats.sent += 1  # at QoS 1 paho keeps it, and sends it again after a reconnect
         if self.options.qos == 0:
             self.stats.done += 1  # handed to the socket, or waiting in paho's buffer (see _wait_for_room)
+            self.stats.acknowledged += 1
             if connection.pending_writes():
                 self._unblock(connection)
 

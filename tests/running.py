@@ -69,7 +69,7 @@ def wait_for_up(port: int, up: subprocess.Popen[bytes], log_path: Path, timeout_
             raise AssertionError(f"firewarden up exited with {up.returncode}:\n{log_path.read_text()[-3000:]}")
         try:
             answered = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200
-            if answered and "ingesting $share/" in log_path.read_text():
+            if answered and "ingesting as " in log_path.read_text():
                 return
         except httpx.HTTPError:
             pass

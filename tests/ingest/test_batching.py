@@ -1,4 +1,5 @@
-"""Batching in memory, with a fake clock: when a batch is due, what it holds, what gets acknowledged."""
+"""Batching in memory, with a fake clock: when a batch is due, what it holds, what gets acknowledged,
+which repeats are duplicates and which are conflicting re-sends."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
+from firewarden.policy import IngestPolicy
 from ingest.batching import Batcher, Delivery
 from ingest.dedup import RecentMessages
+from ingest.limits import RateLimiter
 from ingest.validation import RegistryIndex, Validator
 from tests.ingest.harness import FLEET
 
@@ -26,16 +29,19 @@ class FakeClock:
         return self.now
 
 
-def _delivery(seq: int, token: int | None = None, *, device: object = TANK, metrics: object = None) -> Delivery:
+def _delivery(
+    seq: int, token: int | None = None, *, device: object = TANK, metrics: object = None, ts: int = MS
+) -> Delivery:
     d = device
-    body = {"seq": seq, "ts": MS, "metrics": metrics or {"tank_level_m": 2.5}}
+    body = {"seq": seq, "ts": ts, "metrics": metrics or {"tank_level_m": 2.5}}
     topic = f"fw/v1/{d.premises}/{d.id}/telemetry"  # type: ignore[attr-defined]
     return Delivery(topic, msgspec.json.encode(body), NOW, token)
 
 
 def _batcher(clock: FakeClock, **limits: float) -> Batcher:
     defaults = {"max_rows": 10, "max_messages": 100, "max_wait_s": 0.2} | limits
-    return Batcher(Validator(RegistryIndex.of(FLEET)), RecentMessages(1000), clock=clock, **defaults)  # type: ignore[arg-type]
+    limiter = RateLimiter(IngestPolicy())
+    return Batcher(Validator(RegistryIndex.of(FLEET)), RecentMessages(1000), limiter, clock=clock, **defaults)  # type: ignore[arg-type]
 
 
 def test_a_batch_is_due_by_age() -> None:
@@ -74,20 +80,34 @@ def test_take_hands_over_records_dead_letters_and_every_token_in_order() -> None
         batcher.add(_delivery(2, token=None)).verdict,  # QoS 0: nothing to acknowledge
     ]
     assert verdicts == ["accepted", "rejected", "duplicate", "accepted"]
-    batch = batcher.take()
-    assert [r.seq for r in batch.records] == [1, 2]  # type: ignore[union-attr]
+    batch = batcher.take(NOW)
+    assert [m.records[0].seq for m in batch.accepted] == [1, 2]
     assert [d.reason for d in batch.dead_letters] == ["unknown_channel"]
     assert batch.tokens == [11, 12, 13]  # the duplicate is acknowledged with the batch that stores its first copy
     assert batch.messages == 4
-    assert batcher.pending == 0 and batcher.take().messages == 0
+    assert batcher.pending == 0 and batcher.take(NOW).messages == 0
 
 
 def test_a_duplicate_in_a_later_batch_is_still_dropped() -> None:
     batcher = _batcher(FakeClock())
     batcher.add(_delivery(7, token=1))
-    batcher.take()
+    batcher.take(NOW)
     assert batcher.add(_delivery(7, token=2)).verdict == "duplicate"
-    assert batcher.take().records == []
+    assert batcher.take(NOW).accepted == []
+
+
+def test_a_seq_sent_again_with_other_content_is_a_conflict_not_a_duplicate() -> None:
+    batcher = _batcher(FakeClock())
+    batcher.add(_delivery(7, token=1))
+    restamped = batcher.add(_delivery(7, token=2, ts=MS + 60_000))  # the same seq, a new timestamp
+    changed = batcher.add(_delivery(7, token=3, metrics={"tank_level_m": 2.6}))  # the same seq, another value
+    assert (restamped.verdict, restamped.reason) == ("rejected", "seq_conflict")
+    assert (changed.verdict, changed.reason) == ("rejected", "seq_conflict")
+    batch = batcher.take(NOW)
+    assert [m.records[0].seq for m in batch.accepted] == [7]
+    assert [d.reason for d in batch.dead_letters] == ["seq_conflict", "seq_conflict"]
+    assert "already sent seq 7 with other content" in batch.dead_letters[0].detail
+    assert batch.tokens == [1, 2, 3]
 
 
 def test_limits_must_make_sense() -> None:

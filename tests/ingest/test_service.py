@@ -10,19 +10,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
 from firewarden.bus import Bus, BusMessage, KafkaBus, LocalBus
-from firewarden.errors import BusError
+from firewarden.errors import BusError, ServiceError
 from firewarden.services import choose_broker, embedded_broker
 from firewarden.settings import MqttUrl
 from ingest.handoff import RECORDS_TOPIC, from_bus
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
+from simulators.engine import Outgoing
 from tests.fix_postgres import Cluster
-from tests.ingest.harness import dead_letter_reasons, import_fleet, mixed_stream, publish, stored_messages
+from tests.ingest.harness import FLEET, dead_letter_reasons, import_fleet, mixed_stream, publish, stored_messages
 from tests.ports import free_port
 
 TIMEOUT_S = 60.0
@@ -60,7 +62,8 @@ async def _running(ingest: Ingest, body: Callable[[], Awaitable[None]]) -> None:
         await asyncio.wait_for(task, TIMEOUT_S)
 
 
-def test_mixed_stream_is_stored_once_and_every_refusal_is_kept(mosquitto: MqttUrl, migrated_url: str) -> None:
+def test_mixed_stream_is_stored_once_and_every_refusal_is_kept(mosquitto: MqttUrl, flavoured_url: str) -> None:
+    migrated_url = flavoured_url
     import_fleet(migrated_url)
     stream = mixed_stream(datetime.now(UTC))
     assert stream.duplicates > 0 and len(stream.refusals) >= 19
@@ -92,6 +95,7 @@ def test_mixed_stream_is_stored_once_and_every_refusal_is_kept(mosquitto: MqttUr
     m = ingest.metrics
     assert m.value("firewarden_ingest_received_total") == len(stream.messages)
     assert m.value("firewarden_ingest_accepted_total") == len(stream.valid)
+    assert m.value("firewarden_ingest_stored_total") == len(stream.valid)
     assert m.value("firewarden_ingest_duplicates_total") == stream.duplicates
     for reason, count in stream.refusals.items():
         assert m.value("firewarden_ingest_rejected_total", reason=reason) == count, reason
@@ -103,14 +107,56 @@ def test_mixed_stream_is_stored_once_and_every_refusal_is_kept(mosquitto: MqttUr
     assert readings == m.value("firewarden_ingest_rows_stored_total", table="readings")
 
 
-def test_redelivered_messages_are_stored_once_across_restarts(mosquitto: MqttUrl, migrated_url: str) -> None:
-    # The memory of recent messages is empty after a restart: the database's unique keys catch them.
+def test_a_replay_is_stored_once_and_handed_on_once_across_restarts(mosquitto: MqttUrl, flavoured_url: str) -> None:
+    # The memory of recent messages is empty after a restart: the database decides, and what it already
+    # had is not handed to the bus again.
+    migrated_url = flavoured_url
     import_fleet(migrated_url)
     stream = mixed_stream(datetime.now(UTC), duration_s=600)
     first = stream.messages[: len(stream.messages) // 2]
 
-    async def run(messages: list[object]) -> Ingest:
-        ingest = _ingest(mosquitto, migrated_url, LocalBus())
+    async def run(messages: list[object]) -> tuple[Ingest, set[tuple[str, int]]]:
+        bus = LocalBus()
+        queue = bus.subscribe(RECORDS_TOPIC, maxsize=0)
+        ingest = _ingest(mosquitto, migrated_url, bus)
+
+        async def body() -> None:
+            await asyncio.to_thread(publish, mosquitto, messages)
+            await _until(lambda: ingest.metrics.value("firewarden_ingest_received_total") >= len(messages), "all")
+            await _until(lambda: ingest.in_flight == 0, "every message acknowledged")
+
+        await _running(ingest, body)
+        handed_on = []
+        while not queue.empty():
+            handed_on.append(from_bus(queue.get_nowait()))
+        return ingest, {(r.device_id, r.seq) for r in handed_on}
+
+    _, before = asyncio.run(run(first))  # type: ignore[arg-type]
+    again, after = asyncio.run(run(stream.messages))  # type: ignore[arg-type]
+    stored = stored_messages(migrated_url)
+    assert len(stored) == len(set(stored))
+    assert set(stored) == stream.valid
+    assert before and not before & after, "a replayed message was handed to the bus again"
+    assert before | after == stream.valid
+    assert again.metrics.value("firewarden_ingest_duplicates_total") >= len(before)
+    assert again.metrics.value("firewarden_ingest_stored_total") == len(after)
+
+
+def test_a_seq_resent_with_a_new_timestamp_is_a_conflict_within_a_run_and_after_a_restart(
+    mosquitto: MqttUrl, flavoured_url: str
+) -> None:
+    import_fleet(flavoured_url)
+    device = next(d for d in FLEET.devices if d.type == "tank_level")
+    topic = f"fw/v1/{device.premises}/{device.id}/telemetry"
+    now = datetime.now(UTC)
+
+    def message(seq: int, seconds_ago: float, level: float = 2.5) -> Outgoing:
+        ts = int((now.timestamp() - seconds_ago) * 1000)
+        body = msgspec.json.encode({"seq": seq, "ts": ts, "metrics": {"tank_level_m": level}})
+        return Outgoing(seq, now.timestamp(), topic, body, device.id, seq)
+
+    async def run(messages: list[Outgoing]) -> Ingest:
+        ingest = _ingest(mosquitto, flavoured_url, LocalBus())
 
         async def body() -> None:
             await asyncio.to_thread(publish, mosquitto, messages)
@@ -120,12 +166,14 @@ def test_redelivered_messages_are_stored_once_across_restarts(mosquitto: MqttUrl
         await _running(ingest, body)
         return ingest
 
-    asyncio.run(run(first))  # type: ignore[arg-type]
-    again = asyncio.run(run(stream.messages))  # type: ignore[arg-type]
-    stored = stored_messages(migrated_url)
-    assert len(stored) == len(set(stored))
-    assert set(stored) == stream.valid
-    assert again.metrics.value("firewarden_ingest_duplicate_rows_total", table="readings") > 0
+    first = asyncio.run(run([message(1, 120), message(2, 60), message(2, 30)]))  # seq 2 re-sent, restamped
+    second = asyncio.run(run([message(1, 120), message(1, 10), message(3, 0)]))  # after a restart: 1 again, twice
+    assert first.metrics.value("firewarden_ingest_rejected_total", reason="seq_conflict") == 1
+    assert second.metrics.value("firewarden_ingest_rejected_total", reason="seq_conflict") == 1
+    assert second.metrics.value("firewarden_ingest_duplicates_total") == 1
+    stored = stored_messages(flavoured_url)
+    assert sorted(stored) == [(device.id, 1), (device.id, 2), (device.id, 3)]
+    assert dead_letter_reasons(flavoured_url) == Counter({"seq_conflict": 2})
 
 
 @pytest.mark.slow
@@ -150,7 +198,7 @@ def test_database_outage_holds_messages_within_the_in_flight_limit(mosquitto: Mq
                 peak = max(peak, ingest.in_flight)
                 await asyncio.sleep(0.01)
             assert ingest.metrics.value("firewarden_ingest_store_failures_total") > 0
-            assert ingest.subscriber.paused, "ingest kept reading while it could not store"
+            assert ingest.metrics.value("firewarden_ingest_paused") == 1, "the in-flight limit was not reached"
             await asyncio.to_thread(own_cluster.start)
             await _until(
                 lambda: ingest.metrics.value("firewarden_ingest_received_total") >= len(stream.messages), "all"
@@ -339,5 +387,84 @@ def test_ingest_reconnects_after_a_broker_restart(migrated_url: str, tmp_path: P
 
     asyncio.run(scenario())
     stored = stored_messages(migrated_url)
+    assert len(stored) == len(set(stored))
+    assert set(stored) == stream.valid
+
+
+def test_a_second_ingest_with_the_same_client_id_is_refused_at_start(mosquitto: MqttUrl, migrated_url: str) -> None:
+    # Both would take the broker session from each other forever; the database lease stops the second.
+    import_fleet(migrated_url)
+
+    async def scenario() -> None:
+        first = _ingest(mosquitto, migrated_url, LocalBus())
+
+        async def body() -> None:
+            second = _ingest(mosquitto, migrated_url, LocalBus())
+            with pytest.raises(ServiceError, match="another ingest process runs as MQTT client test-ingest"):
+                await second.run(asyncio.Event())
+            assert first.subscriber.connected
+
+        await _running(first, body)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.slow
+def test_an_ingest_waiting_for_the_database_notices_a_broker_restart_within_seconds(
+    own_cluster: Cluster, tmp_path: Path
+) -> None:
+    # Ingest at its in-flight limit with the database down still reads its socket: it sees the broker
+    # go at once (not at the keep-alive timeout) and is back within the reconnect cap, database or not.
+    url = own_cluster.url
+    import_fleet(url)
+    stream = mixed_stream(datetime.now(UTC), duration_s=1800)
+    port = free_port()
+    program = choose_broker()
+    noticed_s = back_s = 0.0
+
+    async def scenario() -> None:
+        nonlocal noticed_s, back_s
+        broker = embedded_broker(tmp_path / "broker", port=port, program=program)
+        mqtt = broker.__enter__()
+        ingest = _ingest(mqtt, url, LocalBus(), max_in_flight=300, batch_rows=100)
+        loop = asyncio.get_running_loop()
+
+        async def body() -> None:
+            nonlocal noticed_s, back_s
+            await asyncio.to_thread(own_cluster.stop)
+            publisher = threading.Thread(target=publish, args=(mqtt, stream.messages))
+            publisher.start()
+            await _until(lambda: ingest.metrics.value("firewarden_ingest_paused") == 1, "the in-flight limit")
+            gone = loop.time()
+            await asyncio.to_thread(broker.__exit__, None, None, None)
+            await _until(lambda: not ingest.subscriber.connected, "ingest to notice the broker is gone", 5)
+            noticed_s = loop.time() - gone
+            again = embedded_broker(tmp_path / "broker", port=port, program=program)
+            await asyncio.to_thread(again.__enter__)
+            try:
+                started = loop.time()
+                await _until(lambda: ingest.subscriber.connected, "ingest to reconnect", 10)
+                back_s = loop.time() - started
+                assert ingest.metrics.value("firewarden_ingest_store_failures_total") > 0  # still no database
+                await asyncio.to_thread(own_cluster.start)
+                await asyncio.to_thread(publisher.join)
+                checked = [0.0]
+
+                def all_stored() -> bool:
+                    if ingest.in_flight or loop.time() - checked[0] < 1.0:
+                        return False
+                    checked[0] = loop.time()
+                    return set(stored_messages(url)) >= stream.valid
+
+                await _until(all_stored, "every message stored")
+            finally:
+                await asyncio.to_thread(again.__exit__, None, None, None)
+
+        await _running(ingest, body)
+
+    asyncio.run(scenario())
+    assert noticed_s < 3.0, f"noticed after {noticed_s:.1f} s"
+    assert back_s < 6.0, f"reconnected {back_s:.1f} s after the broker was back"
+    stored = stored_messages(url)
     assert len(stored) == len(set(stored))
     assert set(stored) == stream.valid

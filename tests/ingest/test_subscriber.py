@@ -1,4 +1,5 @@
-"""The MQTT edge on its own: brokers ingest cannot work with are refused with a reason."""
+"""The MQTT edge on its own: brokers ingest cannot work with are refused with a reason, subscriptions
+divide the premises and are acknowledged before ingest is ready."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from firewarden.errors import ServiceError
 from firewarden.services import embedded_broker
 from firewarden.services.mqtt import AMQTT
 from firewarden.settings import MqttUrl
-from ingest.subscriber import MqttSubscriber
+from ingest.batching import Delivery
+from ingest.subscriber import ALL_TOPICS, MqttSubscriber, partition_of, topic_filters
+from simulators.engine import Outgoing
+from simulators.publisher import Publisher, PublishOptions
 from tests.ports import free_port
 
 
@@ -20,7 +24,7 @@ def _start(url: MqttUrl) -> None:
         subscriber = MqttSubscriber(
             url,
             client_id="probe",
-            group="ingest",
+            filters=[ALL_TOPICS],
             receive_maximum=10,
             session_expiry_s=0,
             on_delivery=lambda delivery: None,
@@ -42,3 +46,54 @@ def test_an_mqtt_3_only_broker_is_refused_with_the_reason(tmp_path: Path) -> Non
 def test_no_broker_is_a_service_error() -> None:
     with pytest.raises(ServiceError, match="cannot reach"):
         _start(MqttUrl("127.0.0.1", free_port(), tls=False))
+
+
+def test_partitions_divide_the_premises_and_one_process_takes_everything() -> None:
+    premises = [f"P-{n:05d}" for n in range(1000)]
+    assert topic_filters(premises, 1, 0) == ["fw/v1/#"]
+    shares = [topic_filters(premises, 3, p) for p in range(3)]
+    assert sorted(f for share in shares for f in share) == sorted(f"fw/v1/{p}/#" for p in premises)
+    assert all(250 < len(share) < 420 for share in shares)  # CRC-32 spreads them
+    assert all(partition_of(p, 3) == n for n, share in enumerate(shares) for p in (f.split("/")[2] for f in share))
+
+
+def _subscriber(url: MqttUrl, client_id: str, filters: list[str], got: list[Delivery]) -> MqttSubscriber:
+    return MqttSubscriber(
+        url,
+        client_id=client_id,
+        filters=filters,
+        receive_maximum=100,
+        session_expiry_s=60,
+        on_delivery=got.append,
+        connect_timeout_s=5,
+    )
+
+
+def test_ready_means_every_subscription_is_acknowledged(mosquitto: MqttUrl) -> None:
+    # 3,000 premises take six SUBSCRIBE packets; a message published the moment start() returns
+    # must find its subscription (an MQTT 5 publisher would hear "no matching subscribers" otherwise).
+    premises = [f"P-{n:05d}" for n in range(3000)]
+    got: list[Delivery] = []
+
+    async def scenario() -> None:
+        subscriber = _subscriber(mosquitto, "ready-probe", [f"fw/v1/{p}/#" for p in premises], got)
+        await subscriber.start()
+        try:
+            last = [Outgoing(n, 0.0, f"fw/v1/{p}/D/status", b"{}", "D", n) for n, p in enumerate(premises[-50:])]
+            options = PublishOptions(url=mosquitto, speed=0, connections=1, retry_for_s=0)
+            stats = await asyncio.to_thread(_publish, options, last)
+            assert (stats.done, stats.errors) == (50, 0)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while len(got) < 50 and loop.time() < deadline:
+                await asyncio.sleep(0.02)
+        finally:
+            await subscriber.stop()
+
+    asyncio.run(scenario())
+    assert len(got) == 50
+
+
+def _publish(options: PublishOptions, messages: list[Outgoing]) -> object:
+    with Publisher(options) as publisher:
+        return publisher.publish(messages, sim_start=0.0)

@@ -136,10 +136,11 @@ def test_simulated_transport_faults_are_refused_with_the_reason_ground_truth_exp
 
 def test_duplicates_are_remembered_within_capacity() -> None:
     recent = RecentMessages(capacity=3)
-    assert [recent.first_time("D", s) for s in (1, 2, 1, 3)] == [True, True, False, True]
-    assert recent.first_time("D", 4)  # forgets 2, the least recently seen
-    assert recent.first_time("D", 2)
-    assert not recent.first_time("D", 4)
+    assert [recent.check("D", s, 0) for s in (1, 2, 1, 3)] == ["new", "new", "duplicate", "new"]
+    assert recent.check("D", 4, 0) == "new"  # forgets 2, the least recently seen
+    assert recent.check("D", 2, 0) == "new"
+    assert recent.check("D", 4, 0) == "duplicate"
+    assert recent.check("D", 4, 1) == "conflict"  # the same (device, seq), other content
     assert len(recent) == 3
 
 

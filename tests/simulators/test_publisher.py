@@ -17,8 +17,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from firewarden.registry import RegistryFile
 from firewarden.settings import MqttUrl
 from ingest.wire import DecodeError, decode
-from simulators.engine import Simulation
-from simulators.publisher import Publisher, PublishError, PublishOptions
+from simulators.engine import Outgoing, Simulation
+from simulators.publisher import Publisher, PublishError, PublishOptions, PublishStats
 from tests.ports import free_port
 from tests.simulators.conftest import START
 
@@ -152,9 +152,10 @@ def test_per_device_connections_use_the_device_id(fleet: RegistryFile, tmp_path:
             counter.wait_for(len(messages))
             assert (ok.errors, counter.count) == (0, len(messages))
             # The same stream over shared connections breaks the ACL: the broker refuses every message.
-            with Publisher(PublishOptions(url=url, qos=1, speed=0, connections=2)) as publisher:
+            options = PublishOptions(url=url, qos=1, speed=0, connections=2, retry_for_s=0)  # refused: give up at once
+            with Publisher(options) as publisher:
                 refused = publisher.publish(iter(messages), sim_start=START)
-            assert refused.errors == len(messages)
+            assert refused.errors == len(messages) and refused.acknowledged == 0
             assert counter.count == len(messages)
         finally:
             counter.close()
@@ -214,3 +215,27 @@ def test_broker_restart_mid_stream_loses_nothing_at_qos1(fleet: RegistryFile, tm
     assert stats.reconnects >= 1  # type: ignore[attr-defined]
     assert stats.done == stats.sent == len(messages)  # type: ignore[attr-defined]
     assert {r for r in received} == {(m.device_id, m.seq) for m in messages}  # duplicates allowed, gaps not
+
+
+def test_no_matching_subscribers_is_not_delivered_and_is_published_again(mosquitto: MqttUrl) -> None:
+    # MQTT 5 PUBACK 0x10: the broker had nobody subscribed and dropped the message. It is not delivered.
+    messages = [Outgoing(n, START, "fw/v1/P-0001/D-0001/status", b'{"n": %d}' % n, "D-0001", n) for n in range(20)]
+    result: dict[str, PublishStats] = {}
+
+    def publish() -> None:
+        with Publisher(PublishOptions(url=mosquitto, qos=1, speed=0, connections=1, retry_for_s=30)) as publisher:
+            result["stats"] = publisher.publish(iter(messages), sim_start=START)
+
+    worker = threading.Thread(target=publish)
+    worker.start()
+    time.sleep(1.0)  # every message has been answered 0x10 at least once by now
+    counter = Counter(mosquitto)
+    try:
+        worker.join(timeout=30)
+        counter.wait_for(len(messages))
+        assert counter.count >= len(messages)
+    finally:
+        counter.close()
+    stats = result["stats"]
+    assert (stats.acknowledged, stats.errors) == (len(messages), 0)
+    assert stats.retries >= len(messages)
