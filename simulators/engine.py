@@ -103,6 +103,14 @@ class DeviceState:
     panel: list[Point] = field(default_factory=list)
 
 
+def seq_base(start: float) -> int:
+    """The seq a device's first message follows: the run's start in milliseconds. A real device keeps
+    counting across restarts; a simulated one starts where a later run's devices would have got to, so
+    a run never reuses the seqs of an earlier run (ingest files a reused seq as ``seq_conflict``), while
+    the same run replayed (same start) sends the same seqs again, which are duplicates."""
+    return max(0, int(start * 1000))
+
+
 class Simulation:
     """A fleet over ``[start, start + duration)`` simulated seconds (Unix time, UTC)."""
 
@@ -134,6 +142,7 @@ class Simulation:
                 interval=float(device.expected_interval_s or 60),
                 rng=rng,
                 panel=layout(premises, seed) if device.type == "uitd" else [],
+                seq=seq_base(start),
             )
             self.devices[device.id] = state
             self.by_premises[premises.id].append(state)
