@@ -115,6 +115,10 @@ class IngestPolicy(_Section):
 class DevicesPolicy(_Section):
     offline_after_intervals: Positive = 3.0
     """A device is offline after this many of its expected reporting intervals without a message."""
+    stall_s: Positive = 60.0
+    """A premises' clock of receipt that jumps this far at once (no record, and the wall clock held back
+    because nothing arrived from anywhere) means the stream stalled (ingest, the broker, the bus or
+    scoring was away): the gap is not held against its devices' silence."""
 
 
 class VerificationPolicy(_Section):

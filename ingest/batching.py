@@ -16,7 +16,7 @@ from typing import Literal
 
 from ingest.dedup import RecentMessages
 from ingest.limits import RateLimiter
-from ingest.records import DeadLetter, EventRecord, Record
+from ingest.records import DeadLetter, EventRecord, Record, content
 from ingest.validation import Validator
 
 
@@ -107,7 +107,7 @@ class Batcher:
         if outcome:
             # A message's records share its identity; a frame's events share the frame's (see gb26875).
             first = outcome[0]
-            seen = self.recent.check(first.device_id, first.seq, hash(tuple(outcome)))
+            seen = self.recent.check(first.device_id, first.seq, hash(tuple(map(content, outcome))))
             if seen == "duplicate":
                 return DUPLICATE
             if seen == "conflict":

@@ -3,6 +3,11 @@
 Downstream stages (scoring, alerts) import these types; they never see wire payloads. The three record
 types are tagged msgspec structs (``"type": "reading" | "event" | "status"`` on the bus), so one
 stream carries all three in the order ingest accepted them.
+
+Every record carries ``received_at``, when ingest read its message from the broker (ingest's clock,
+UTC): the device's own ``time`` may be skewed or old (a buffered backlog), the time of receipt is
+not, and scoring judges whether a device still reports by it. It is not part of what a message says:
+two deliveries of one message differ in it and are still the same message.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ class Reading(msgspec.Struct, frozen=True, tag="reading"):
     metric: str
     value: float
     seq: int
+    received_at: datetime | None = None
 
 
 class EventRecord(msgspec.Struct, frozen=True, tag="event"):
@@ -37,6 +43,7 @@ class EventRecord(msgspec.Struct, frozen=True, tag="event"):
     address: int | None = None
     zone: str | None = None
     detail: str | None = None
+    received_at: datetime | None = None
 
 
 class StatusRecord(msgspec.Struct, frozen=True, tag="status"):
@@ -50,9 +57,15 @@ class StatusRecord(msgspec.Struct, frozen=True, tag="status"):
     battery_pct: float | None = None
     rssi_dbm: float | None = None
     firmware: str | None = None
+    received_at: datetime | None = None
 
 
 Record = Reading | EventRecord | StatusRecord
+
+
+def content(record: Record) -> tuple[object, ...]:
+    """What a record says, without when it was received: equal for two deliveries of one message."""
+    return msgspec.structs.astuple(record)[:-1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -63,8 +63,20 @@ READINGS = _Table(
 )
 EVENTS = _Table(
     "events",
-    ("time", "premises_id", "device_id", "seq", "kind", "component_type", "loop", "address", "zone", "detail"),
-    ("timestamptz", "text", "text", "int8", "text", "text", "int4", "int4", "text", "text"),
+    (
+        "time",
+        "premises_id",
+        "device_id",
+        "seq",
+        "kind",
+        "component_type",
+        "loop",
+        "address",
+        "zone",
+        "detail",
+        "received_at",
+    ),
+    ("timestamptz", "text", "text", "int8", "text", "text", "int4", "int4", "text", "text", "timestamptz"),
     lambda e: (
         e.time,
         e.premises_id,
@@ -76,6 +88,7 @@ EVENTS = _Table(
         e.address,
         e.zone,
         e.detail,
+        e.received_at or datetime.now(UTC),
     ),
     ("time", "kind", "component_type", "loop", "address", "zone", "detail"),
 )

@@ -121,22 +121,33 @@ class Validator:
             frame = gb26875.decode_frame(payload.data, tz=self.policy.frame_timezone)
             events = gb26875.frame_events(frame, tz=self.policy.frame_timezone)
             self._timely(frame.sent_at, received_at)
-            return [_event_record(e, p, d, _utc(e.ts)) for e in events]
+            return [_event_record(e, p, d, _utc(e.ts), received_at) for e in events]
         assert message.ts is not None  # JSON channels always carry one (the codec guarantees it)
         self._timely(message.ts, received_at)
         if isinstance(payload, Telemetry):
             unknown = sorted(set(payload.metrics) - spec.metrics)
             if unknown:
                 raise _Rejected("metric_not_allowed", f"a {device.type} does not measure {', '.join(unknown)}")
-            return [Reading(message.ts, p, d, name, value, payload.seq) for name, value in payload.metrics.items()]
+            return [
+                Reading(message.ts, p, d, name, value, payload.seq, received_at)
+                for name, value in payload.metrics.items()
+            ]
         if isinstance(payload, Event):
             if payload.kind not in spec.event_kinds:
                 raise _Rejected("event_not_allowed", f"a {device.type} does not emit {payload.kind!r} events")
-            return [_event_record(payload, p, d, message.ts)]
+            return [_event_record(payload, p, d, message.ts, received_at)]
         assert isinstance(payload, Status)
         return [
             StatusRecord(
-                message.ts, p, d, payload.seq, payload.state, payload.battery_pct, payload.rssi_dbm, payload.firmware
+                message.ts,
+                p,
+                d,
+                payload.seq,
+                payload.state,
+                payload.battery_pct,
+                payload.rssi_dbm,
+                payload.firmware,
+                received_at,
             )
         ]
 
@@ -145,7 +156,7 @@ def _utc(ts: datetime | int) -> datetime:
     return ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts / 1000, tz=UTC)
 
 
-def _event_record(event: Event, premises_id: str, device_id: str, time: datetime) -> EventRecord:
+def _event_record(event: Event, premises_id: str, device_id: str, time: datetime, received_at: datetime) -> EventRecord:
     c = event.component
     return EventRecord(
         time,
@@ -158,4 +169,5 @@ def _event_record(event: Event, premises_id: str, device_id: str, time: datetime
         c.address if c else None,
         c.zone if c else None,
         event.detail,
+        received_at,
     )

@@ -30,6 +30,7 @@ from firewarden.policy import load_policy
 from firewarden.settings import KafkaBus, Settings, load_settings
 from ingest.handoff import RECORDS_TOPIC, record_from_json
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, decode_decision, decode_feedback, encode_decision
+from scoring.runner import StreamWatch, advance_all
 from scoring.scorer import Scorer
 from scoring.site import load_sites
 from scoring.state import PremisesState, dump_state, load_state
@@ -112,6 +113,10 @@ def _state(key: bytes) -> PremisesState:
     return state
 
 
+_stream = StreamWatch(load_policy(settings.policy_file).devices.stall_s)
+"""How far the records this worker scored have come, and when they stalled (scoring.runner.Engine)."""
+
+
 @app.agent(records_topic)
 async def score(stream: Any) -> None:
     """Records in, decisions out; each touched premises' state written once per batch."""
@@ -126,7 +131,13 @@ async def score(stream: Any) -> None:
             if event.message.topic == FEEDBACK_TOPIC:
                 decisions = the_scorer.feedback(state, decode_feedback(event.value))
             else:
-                decisions = the_scorer.process(state, record_from_json(event.value))
+                record = record_from_json(event.value)
+                stall = _stream.receive(record)
+                if stall is not None:  # every state this worker owns was decoded by the wall-clock tick
+                    for owned_key, owned in _owned.items():
+                        the_scorer.forgive(owned, *stall)
+                        touched[owned_key] = owned
+                decisions = the_scorer.process(state, record)
             for decision in decisions:
                 await decisions_topic.send(key=key, value=encode_decision(decision))
         for key, state in touched.items():
@@ -137,12 +148,13 @@ if settings.scoring_wall_clock:
 
     @app.timer(1.0)  # type: ignore[untyped-decorator]
     async def tick() -> None:
-        """Silent premises: move their clocks to the wall clock minus the allowed lateness."""
-        now = time.time() - settings.scoring_lateness_s
+        """Silent premises: move their clocks to the wall clock minus the allowed lateness, never past the
+        newest receipt this worker has seen (a stalled stream is not a silent city: scoring.runner.Engine)."""
+        wall, lateness = time.time(), settings.scoring_lateness_s
         the_scorer = scorer()
         for key in list(states.keys()):
             state = _state(key)
-            decisions = the_scorer.advance(state, now)
+            decisions = advance_all(the_scorer, [state], wall, lateness, _stream.newest)
             for decision in decisions:
                 await decisions_topic.send(key=key, value=encode_decision(decision))
             if decisions:

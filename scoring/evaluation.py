@@ -123,7 +123,7 @@ def replay(
                     latencies.append(time.perf_counter() - began)
                 decisions.extend(made)
             count += 1
-    decisions.extend(engine.advance(sim.end))
+    decisions.extend(engine.advance(sim.end, 0.0))
     return sim.truths, decisions, latencies, count
 
 

@@ -30,6 +30,7 @@ class Engine:
     def __init__(self, scorer: Scorer) -> None:
         self.scorer = scorer
         self.states: dict[str, PremisesState] = {}
+        self.stream = StreamWatch(scorer.policy.devices.stall_s)
 
     def state(self, premises_id: str) -> PremisesState:
         state = self.states.get(premises_id)
@@ -37,7 +38,15 @@ class Engine:
             state = self.states[premises_id] = self.scorer.new_state(premises_id)
         return state
 
+    @property
+    def newest_receipt(self) -> float:
+        return self.stream.newest
+
     def process(self, record: Record) -> list[Decision]:
+        stall = self.stream.receive(record)
+        if stall is not None:
+            for state in self.states.values():
+                self.scorer.forgive(state, *stall)
         return self.scorer.process(self.state(record.premises_id), record)
 
     def handle(self, message: BusMessage) -> list[Decision]:
@@ -47,12 +56,53 @@ class Engine:
             return self.scorer.feedback(self.state(feedback.premises_id), feedback)
         return self.process(from_bus(message))
 
-    def advance(self, now: float) -> list[Decision]:
-        """Bring every premises' clock up to ``now`` (Unix seconds)."""
-        out: list[Decision] = []
-        for state in self.states.values():
-            out.extend(self.scorer.advance(state, now))
-        return out
+    def advance(self, wall: float, lateness_s: float) -> list[Decision]:
+        """Let the wall clock (Unix seconds) move silent premises: their clocks to ``wall - lateness_s``,
+        their clocks of receipt to the newest receipt of any record, never further. When nothing arrives
+        at all (ingest, the broker or the bus stalled), scoring cannot tell a silent device from a silent
+        stream, and judges no device offline until records flow again; the gap is then forgiven
+        (:meth:`scoring.scorer.Scorer.advance`)."""
+        return advance_all(self.scorer, self.states.values(), wall, lateness_s, self.newest_receipt)
+
+
+class StreamWatch:
+    """How far the stream of records has come (the newest time of receipt), and when it stalled.
+
+    A stall is a gap in receipt, across every premises, longer than ``stall_s`` and than 5 times the
+    usual gap (a small fleet's records are naturally far apart): ingest, the broker or the bus was away.
+    """
+
+    FACTOR = 5.0
+
+    def __init__(self, stall_s: float) -> None:
+        self.stall_s = stall_s
+        self.newest = 0.0
+        self.usual_gap: float | None = None
+
+    def receive(self, record: Record) -> tuple[float, float] | None:
+        """Note a record's receipt; (start, end) of the stall it ends, if it ends one."""
+        received = (record.received_at or record.time).timestamp()
+        if self.newest == 0.0:
+            self.newest = received
+            return None
+        gap = received - self.newest
+        if gap <= 0:
+            return None
+        stalled = gap > max(self.stall_s, self.FACTOR * (self.usual_gap or gap))
+        self.usual_gap = gap if self.usual_gap is None else 0.95 * self.usual_gap + 0.05 * gap
+        start, self.newest = self.newest, received
+        return (start, received) if stalled else None
+
+
+def advance_all(
+    scorer: Scorer, states: Iterable[PremisesState], wall: float, lateness_s: float, newest_receipt: float
+) -> list[Decision]:
+    """One tick of the wall clock over ``states``, for both runners (see :meth:`Engine.advance`)."""
+    received = min(wall, newest_receipt)
+    out: list[Decision] = []
+    for state in states:
+        out.extend(scorer.advance(state, wall - lateness_s, received))
+    return out
 
 
 def to_messages(decisions: Iterable[Decision]) -> list[BusMessage]:
@@ -100,7 +150,7 @@ class LocalRunner:
             self.processed += len(messages)
             if self.wall_clock and self.clock() >= next_tick:
                 next_tick = self.clock() + 1.0
-                decisions.extend(self.engine.advance(self.clock() - self.lateness_s))
+                decisions.extend(self.engine.advance(self.clock(), self.lateness_s))
             if decisions:
                 await self._hand_on(decisions)
 

@@ -5,9 +5,13 @@ premises' state and a record (or a later time), they update the state and return
 order. They are pure apart from that state: no clock, no I/O, so the local runner, the faust worker
 and the tests get the same decisions from the same records.
 
-Time is the premises' clock: the latest record time seen for it. Devices are judged offline against
-it, and windows expire by it; the runners also advance it from the wall clock when a premises falls
-silent (see docs/scoring.md).
+Time is the premises' clock: the latest record time seen for it; windows expire by it. Whether a
+device still reports is judged by another clock, the premises' latest time of receipt (when ingest
+read a message from the broker): a device with a skewed clock, or one delivering the backlog it
+buffered through an outage, is judged by when its messages arrive, not by what they say the time
+was. The runners advance both clocks from the wall clock when a premises falls silent, never past
+the newest receipt they have seen, so a stalled pipeline is not mistaken for a silent city (see
+docs/scoring.md).
 """
 
 from __future__ import annotations
@@ -50,30 +54,27 @@ class Scorer:
 
     def process(self, state: PremisesState, record: Record) -> list[Decision]:
         t = record.time.timestamp()
+        received = record.received_at.timestamp() if record.received_at is not None else t
         first = state.clock == 0.0
         state.clock = max(state.clock, t)
+        self._receive(state, received)
         signals = Signals(state)
         site = self.sites.get(state.premises_id)
         info = site.devices.get(record.device_id) if site is not None else None
         device = state.devices.get(record.device_id)
         if device is None:
             device = state.devices[record.device_id] = DeviceState()
-        device.seen_at = state.clock
         if first and site is not None:
             for other in site.devices:  # a device that never speaks goes offline from the first record on
-                state.devices.setdefault(other, DeviceState(seen_at=state.clock))
+                state.devices.setdefault(other, DeviceState(seen_at=state.received))
 
         # Windows that ended before this record close first, so it cannot join an episode already over.
         self.verifier.advance(state, state.clock, signals.out)
 
         if isinstance(record, StatusRecord) and record.state == "offline":
-            device.online = False
-            signals.raise_(t, record.device_id, "device_offline", "trouble", "", {"reason": "broker last will"})
-        elif not device.online:
-            device.online = True
-            signals.clear(t, record.device_id, "device_offline")
-            # Offline devices are left out of the next check's time; one back online must be in it again.
-            state.next_offline_check = min(state.next_offline_check, state.clock)
+            self._went_offline(device, record.device_id, received, signals, {"reason": "broker last will"}, will=True)
+        else:
+            self._heard(state, device, info, record.device_id, received, signals)
 
         if isinstance(record, Reading):
             self._reading(state, device, info, record, t, signals)
@@ -85,13 +86,19 @@ class Scorer:
         self._advance(state, site, state.clock, signals)
         return signals.out
 
-    def advance(self, state: PremisesState, now: float) -> list[Decision]:
-        """Let time pass to ``now`` (Unix seconds) without a record: expiries and silent devices."""
-        if now <= state.clock:
+    def advance(self, state: PremisesState, now: float, received: float | None = None) -> list[Decision]:
+        """Let time pass without a record: the premises' clock to ``now``, its clock of receipt to
+        ``received`` (default ``now``), Unix seconds: expiries and silent devices.
+
+        The runners call this once a second with the wall clock less the allowed lateness, and the
+        newest receipt of any record (see :class:`scoring.runner.Engine`)."""
+        received = now if received is None else received
+        if now <= state.clock and received <= state.received:
             return []
-        state.clock = now
+        state.clock = max(state.clock, now)
+        self._receive(state, received)
         signals = Signals(state)
-        self._advance(state, self.sites.get(state.premises_id), now, signals)
+        self._advance(state, self.sites.get(state.premises_id), state.clock, signals)
         return signals.out
 
     def feedback(self, state: PremisesState, feedback: Feedback) -> list[Decision]:
@@ -186,12 +193,75 @@ class Scorer:
 
     def _advance(self, state: PremisesState, site: Site | None, now: float, signals: Signals) -> None:
         self.verifier.advance(state, now, signals.out)
-        if site is not None and now >= state.next_offline_check:
-            self._offline(state, site, now, signals)
+        if site is not None and state.received >= state.next_offline_check:
+            self._offline(state, site, signals)
         if state.risk.dirty:
             self._risk(state, site, now, signals)
 
-    def _offline(self, state: PremisesState, site: Site, now: float, signals: Signals) -> None:
+    @staticmethod
+    def _receive(state: PremisesState, received: float) -> None:
+        state.received = max(state.received, received)
+
+    @staticmethod
+    def forgive(state: PremisesState, start: float, end: float) -> None:
+        """Nothing was received from anywhere between ``start`` and ``end`` (the stream stalled): that
+        time is not held against any device's silence. Called by the runners (:class:`scoring.runner.Engine`)."""
+        gap = end - start
+        for device in state.devices.values():
+            if device.online and device.seen_at is not None and device.seen_at <= start:
+                device.seen_at = min(device.seen_at + gap, end)
+        if state.next_offline_check > start:
+            state.next_offline_check += gap
+        else:
+            state.next_offline_check = min(state.next_offline_check + gap, end)
+
+    def _heard(
+        self,
+        state: PremisesState,
+        device: DeviceState,
+        info: DeviceInfo | None,
+        device_id: str,
+        received: float,
+        signals: Signals,
+    ) -> None:
+        """A message of the device arrived (received at ``received``): it reports, unless what is in hand
+        says it was silent since."""
+        device.seen_at = max(device.seen_at or received, received)
+        if device.online:
+            return
+        since = device.offline_at if device.offline_at is not None else received
+        if device.offline_by_will:
+            if received < since:
+                return  # sent before its last will: the will still stands
+        elif info is not None and device.seen_at + self.policy.devices.offline_after_intervals * info.interval_s < (
+            state.received
+        ):
+            return  # a late message from long before: still silent for too long
+        device.online = True
+        device.offline_at = None
+        device.offline_by_will = False
+        # Never cleared before it was raised: a message that arrived late clears at the raise's time.
+        signals.clear(max(received, since), device_id, "device_offline")
+        # Offline devices are left out of the next check's time; one back online must be in it again.
+        state.next_offline_check = min(state.next_offline_check, state.received)
+
+    @staticmethod
+    def _went_offline(
+        device: DeviceState,
+        device_id: str,
+        at: float,
+        signals: Signals,
+        evidence: dict[str, float | str],
+        *,
+        will: bool = False,
+    ) -> None:
+        device.online = False
+        device.offline_at = at
+        device.offline_by_will = will
+        signals.raise_(at, device_id, "device_offline", "trouble", "", evidence)
+
+    def _offline(self, state: PremisesState, site: Site, signals: Signals) -> None:
+        now = state.received
         k = self.policy.devices.offline_after_intervals
         upcoming = float("inf")
         for device_id, info in site.devices.items():
@@ -200,9 +270,7 @@ class Scorer:
                 continue
             due = device.seen_at + k * info.interval_s
             if now > due:
-                device.online = False
-                silent = round(now - device.seen_at, 3)
-                signals.raise_(due, device_id, "device_offline", "trouble", "", {"silent_s": silent})
+                self._went_offline(device, device_id, due, signals, {"silent_s": round(now - device.seen_at, 3)})
             else:
                 upcoming = min(upcoming, due)
         state.next_offline_check = upcoming

@@ -36,7 +36,7 @@ class Window(msgspec.Struct, array_like=True):
 
 class DeviceState(msgspec.Struct, array_like=True):
     seen_at: float | None = None
-    """Premises clock when the device's latest message arrived (its own clock may be skewed)."""
+    """When ingest received the device's latest message (its own clock may be skewed or replaying a backlog)."""
     last_time: dict[str, float] = {}
     """Device time of the latest reading per metric, to skip readings that arrive out of order."""
     latest: dict[str, float] = {}
@@ -47,6 +47,10 @@ class DeviceState(msgspec.Struct, array_like=True):
     supervisory: dict[str, str] = {}
     rules: dict[str, RuleState] = {}
     windows: dict[str, Window] = {}
+    offline_at: float | None = None
+    """When it was judged offline (the time its silence became overdue, or its last will's)."""
+    offline_by_will: bool = False
+    """Offline because the broker published its last will, not because it fell silent."""
 
 
 class Episode(msgspec.Struct, array_like=True):
@@ -95,6 +99,8 @@ class PremisesState(msgspec.Struct, array_like=True):
     """Hazards past their deadline (alerts' feedback): hazard id → when it became overdue."""
     feedback_refs: list[str] = []
     """Feedback already folded in, ``kind:ref``, so a redelivered one counts once."""
+    received: float = 0.0
+    """The latest time of receipt seen for this premises: the clock devices are judged offline by."""
 
 
 _encoder = msgspec.msgpack.Encoder()
