@@ -28,7 +28,7 @@ from scoring.rules import apply_rule
 from scoring.signals import Signals, utc
 from scoring.site import DeviceInfo, Site, Sites
 from scoring.state import DeviceState, PremisesState, Window
-from scoring.verification import Verifier
+from scoring.verification import FLOW_SWITCH, Verifier
 
 _PANEL_SIGNALS = {
     "fault": ("component_fault", "trouble", True),
@@ -186,6 +186,9 @@ class Scorer:
                 signals.raise_(t, e.device_id, rule, kind, subject, evidence)  # type: ignore[arg-type]
             else:
                 signals.clear(t, e.device_id, rule, subject)
+        elif e.kind == "feedback" and e.component_type == FLOW_SWITCH:
+            point = f"{e.device_id}/{e.loop}/{e.address}"
+            self.verifier.on_flow(state, e.zone or "", point, f"{e.device_id}:{e.seq}", t, signals.out)
         elif e.kind == "test":
             state.tests[e.device_id] = t
         elif e.kind == "reset":

@@ -101,6 +101,8 @@ class PremisesState(msgspec.Struct, array_like=True):
     """Feedback already folded in, ``kind:ref``, so a redelivered one counts once."""
     received: float = 0.0
     """The latest time of receipt seen for this premises: the clock devices are judged offline by."""
+    flow: dict[str, float] = {}
+    """Zone → latest time sprinkler water flow was reported there (a flow switch's alarm or feedback)."""
 
 
 _encoder = msgspec.msgpack.Encoder()

@@ -4,9 +4,10 @@ Every ``fire_alarm`` event joins the open episode of its zone or opens one, and 
 classified (thresholds from the policy's ``verification`` section):
 
 - ``confirmed``: a manual call point; two distinct detectors of the zone within the window; a
-  detector and sprinkler water flow in the zone; a detector and heat in the zone (a temperature
-  reading at the fixed limit or rising at the rate-of-rise limit). Evidence seen shortly before
-  the alarm counts as much as evidence after it.
+  detector and sprinkler water flow in the zone (the flow switch's ``fire_alarm``, or its
+  ``feedback``, which is how GB/T 26875.3 panels report a started flow switch); a detector and
+  heat in the zone (a temperature reading at the fixed limit or rising at the rate-of-rise limit).
+  Evidence seen shortly before the alarm counts as much as evidence after it.
 - ``nuisance_likely``: the panel is in a declared test window, or the premises has at least
   ``false_alarm_history`` unconfirmed alarms in ``history_days``. Corroboration still confirms it,
   except in a test window.
@@ -26,6 +27,7 @@ from scoring.signals import utc
 from scoring.state import Episode, PremisesState
 
 _DETECTORS = frozenset({"smoke_detector", "heat_detector", "flame_detector", "gas_detector"})
+FLOW_SWITCH = "sprinkler_flow_switch"
 
 
 class Verifier:
@@ -81,6 +83,18 @@ class Verifier:
                 episode.evidence.append(f"heat {detail} at {utc(t).isoformat()}")
                 self._decide(state, episode, "confirmed", "alarm and heat in the same zone", trigger, t, out)
 
+    def on_flow(self, state: PremisesState, zone: str, point: str, trigger: str, t: float, out: list[Decision]) -> None:
+        """Sprinkler water flow reported in ``zone`` at ``t`` (a flow switch's feedback): remembered for
+        later alarms, and confirms an open episode there that has a detector."""
+        state.flow[zone] = max(state.flow.get(zone, t), t)
+        for episode in state.episodes:
+            waiting = episode.classification != "confirmed" and episode.panel not in state.tests
+            detector = any(c in _DETECTORS for c in episode.components)
+            if episode.zone == zone and waiting and detector and t <= episode.expires_at:
+                episode.evidence.append(f"water flow {point} at {utc(t).isoformat()}")
+                reason = "detector and sprinkler water flow in the same zone"
+                self._decide(state, episode, "confirmed", reason, trigger, t, out)
+
     def on_reset(self, state: PremisesState, panel: str, trigger: str, t: float, out: list[Decision]) -> None:
         for episode in [e for e in state.episodes if e.panel == panel]:
             classification: Classification = "confirmed" if episode.classification == "confirmed" else "nuisance_likely"
@@ -107,7 +121,8 @@ class Verifier:
         detectors = {p for p, c in zip(episode.points, episode.components, strict=True) if c in _DETECTORS}
         if len(detectors) >= 2:
             return "two detectors in the same zone"
-        flow = "sprinkler_flow_switch" in episode.components
+        flowed = state.flow.get(episode.zone)
+        flow = FLOW_SWITCH in episode.components or (flowed is not None and abs(t - flowed) <= self.policy.window_s)
         if detectors and flow:
             return "detector and sprinkler water flow in the same zone"
         heat = state.heat.get(episode.zone)

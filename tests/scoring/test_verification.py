@@ -46,6 +46,28 @@ def test_a_detector_and_sprinkler_flow_confirm(models: Models) -> None:
     assert h.alarms()[-1].reason == "detector and sprinkler water flow in the same zone"
 
 
+def test_flow_reported_as_feedback_confirms_a_detector_in_its_zone_either_way_round(models: Models) -> None:
+    # GB/T 26875.3 panels report a started flow switch as feedback ("started"), not as a fire alarm.
+    after = Harness(models)
+    after.event(0, "UITD", "fire_alarm", "smoke_detector", "B2", 1, 8)
+    after.event(60, "UITD", "feedback", "sprinkler_flow_switch", "B2", 4, 1)
+    assert [(a.classification, a.reason) for a in after.alarms()][-1] == (
+        "confirmed",
+        "detector and sprinkler water flow in the same zone",
+    )
+    before = Harness(models)
+    before.event(0, "UITD", "feedback", "sprinkler_flow_switch", "B2", 4, 1)
+    before.event(30, "UITD", "fire_alarm", "smoke_detector", "B2", 1, 8)
+    assert [a.classification for a in before.alarms()] == ["confirmed"]
+    elsewhere = Harness(models)
+    elsewhere.event(0, "UITD", "feedback", "sprinkler_flow_switch", "B1", 4, 1)  # another zone's flow
+    elsewhere.event(30, "UITD", "fire_alarm", "smoke_detector", "B2", 1, 8)
+    pump = Harness(models)
+    pump.event(0, "UITD", "feedback", "fire_pump", "B1", 9, 1)  # a pump says nothing about a zone
+    pump.event(30, "UITD", "fire_alarm", "smoke_detector", "B2", 1, 8)
+    assert [a.classification for a in elsewhere.alarms()] == [a.classification for a in pump.alarms()] == ["unverified"]
+
+
 def test_a_detector_and_a_heat_rise_confirm_whichever_comes_first(models: Models) -> None:
     h = Harness(models)
     h.reading(0, "TS3", "temperature_c", 24.0)
