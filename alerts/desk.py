@@ -29,8 +29,9 @@ from alerts.incidents import (
     trigger_of,
     urgent,
 )
-from alerts.outbox import Recipient, audit, enqueue
+from alerts.outbox import Recipient, enqueue
 from alerts.prevention import SYSTEM, Outcome, Prevention
+from firewarden.audit import record as audit
 from firewarden.errors import ActionError
 from scoring.records import Decision, Feedback, RiskScore, Signal
 

@@ -18,9 +18,9 @@ import icalendar
 from psycopg.types.json import Jsonb
 
 from alerts.desk import Desk
-from alerts.outbox import audit
 from alerts.prevention import SYSTEM, Outcome
 from alerts.schedule import draw
+from firewarden.audit import record as audit
 from firewarden.errors import ActionError
 
 

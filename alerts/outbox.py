@@ -106,10 +106,3 @@ def enqueue(
     if rows:
         cur.executemany(_DELIVERY, rows)
     return sum(1 for row in rows if row[8] == "pending")
-
-
-def audit(cur: psycopg.Cursor[Any], now: datetime, actor: str, action: str, subject: str, **details: Any) -> None:
-    cur.execute(
-        "INSERT INTO audit_log (at, actor, action, subject, details) VALUES (%s, %s, %s, %s, %s)",
-        (now, actor, action, subject, Jsonb(details)),
-    )

@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from alerts.outbox import audit
+from firewarden.audit import record as audit
 from firewarden.errors import AccountError
 
 Role = Literal["operator", "inspector", "admin"]

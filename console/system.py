@@ -39,9 +39,9 @@ from rich.table import Table
 from alerts.service import Alerts, channels_of, directory_of, webhook_secret
 from console.api import build_console, create_app
 from firewarden.bus import Bus, LocalBus, open_bus
-from firewarden.db import connect, migrate, open_pool
+from firewarden.db import APP_ROLE, can_alter_audit_log, connect, migrate, open_pool
 from firewarden.policy import Policy, load_policy
-from firewarden.services import database_url, mqtt_url
+from firewarden.services import database_url, mqtt_url, owner_database_url
 from firewarden.settings import KafkaBus, MqttUrl, Settings
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingest, IngestOptions
@@ -49,7 +49,7 @@ from ingest.store import load_registry_index
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import load_sites
-from scoring.store import DecisionStore
+from scoring.store import DecisionStore, record_models
 from scoring.training import ensure_models
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,22 @@ def run_up(settings: Settings, demo: DemoOptions | None = None, console: Console
     """Run every service until SIGINT/SIGTERM; embedded PostgreSQL and broker when the settings name none."""
     console = console or Console(stderr=True)
     policy = load_policy(settings.policy_file)
-    with database_url(settings) as db_url, mqtt_url(settings) as broker, ExitStack() as stack:
-        with connect(db_url, autocommit=True) as conn:
+    with (
+        owner_database_url(settings) as owner_url,
+        database_url(settings) as db_url,
+        mqtt_url(settings) as broker,
+        ExitStack() as stack,
+    ):
+        with connect(owner_url, autocommit=True) as conn:
             migrate(conn, settings.timescale)
+        with connect(db_url, autocommit=True) as conn:
+            if can_alter_audit_log(conn):
+                log.warning(
+                    "the processes connect as a role that owns the tables or is a superuser, so the audit log "
+                    "can be switched off; connect with a member of %s (FIREWARDEN_DATABASE_URL) and migrate as "
+                    "the owner (FIREWARDEN_DATABASE_OWNER_URL): docs/operations.md",
+                    APP_ROLE,
+                )
         inbox = None
         if demo is not None:
             from simulators.inbox import Inbox
@@ -233,7 +246,9 @@ def _scoring(
     settings: Settings, policy: Policy, db_url: str, bus: Bus
 ) -> tuple[LocalRunner | None, subprocess.Popen[bytes] | None]:
     if isinstance(bus, LocalBus):
-        scorer = Scorer(policy, load_sites(db_url), ensure_models(settings.models_path))
+        models = ensure_models(settings.models_path)
+        record_models(db_url, models, "system:up")
+        scorer = Scorer(policy, load_sites(db_url), models)
         return (
             LocalRunner(scorer, bus, DecisionStore(db_url), wall_clock=settings.scoring_wall_clock,
                         lateness_s=settings.scoring_lateness_s),

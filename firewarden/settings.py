@@ -132,7 +132,13 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None,
-        description="PostgreSQL URL (postgresql://user:password@host:port/db); unset: embedded PostgreSQL",
+        description="PostgreSQL URL the processes connect with (postgresql://user:password@host:port/db), as a "
+        "member of the role firewarden_app; unset: embedded PostgreSQL",
+    )
+    database_owner_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the role that owns the tables, for `firewarden db migrate` (and the "
+        "migration `up` runs first); unset: database_url",
     )
     mqtt_url: Annotated[MqttUrl | None, NoDecode] = Field(
         default=None,
@@ -258,7 +264,7 @@ class Settings(BaseSettings):
     def models_path(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_owner_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -307,7 +313,7 @@ class Settings(BaseSettings):
             value: Any = getattr(self, name)
             if value is None:
                 text = "(unset)"
-            elif name in ("database_url", "smtp_url"):
+            elif name in ("database_url", "database_owner_url", "smtp_url"):
                 text = mask_database_url(value)
             elif name == "alerts_webhook_secret":
                 text = MASK

@@ -34,7 +34,7 @@ from scoring.runner import StreamWatch, advance_all
 from scoring.scorer import Scorer
 from scoring.site import load_sites
 from scoring.state import PremisesState, dump_state, load_state
-from scoring.store import DecisionStore
+from scoring.store import DecisionStore, record_models
 from scoring.training import ensure_models
 
 log = logging.getLogger(__name__)
@@ -89,9 +89,9 @@ states = app.Table(
 @cache
 def scorer() -> Scorer:
     assert settings.database_url is not None
-    return Scorer(
-        load_policy(settings.policy_file), load_sites(settings.database_url), ensure_models(settings.models_path)
-    )
+    models = ensure_models(settings.models_path)
+    record_models(settings.database_url, models, "system:score")
+    return Scorer(load_policy(settings.policy_file), load_sites(settings.database_url), models)
 
 
 # Decoded states of the premises this worker owns, so a batch does not decode what the last one

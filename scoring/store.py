@@ -7,15 +7,18 @@ is skipped, so a replayed batch changes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Final
 
 import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
+from firewarden import audit
 from firewarden.db import connect, first_line
 from firewarden.errors import DatabaseError
 from firewarden.settings import mask_database_url
+from scoring.models import Models
 from scoring.records import AlarmDecision, Decision, RiskScore, Signal
 
 _SIGNAL: Final = """INSERT INTO signals (time, premises_id, device_id, rule, kind, state, subject, evidence)
@@ -98,3 +101,22 @@ class DecisionStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def record_models(url: str, models: Models, actor: str) -> bool:
+    """Audit the models a scoring process starts with (``model.activated``), when they differ from the
+    last ones audited; True when an entry was written. Raises DatabaseError."""
+    versions = {"risk": models.risk.version, "anomaly": models.anomaly.version if models.anomaly else None}
+    try:
+        with connect(url) as conn, conn.cursor() as cur:
+            last = cur.execute(
+                "SELECT details FROM audit_log WHERE action = 'model.activated' ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            known = last[0] if last is not None and isinstance(last[0], dict) else {}
+            if {k: known.get(k) for k in versions} == versions:
+                return False
+            audit.record(cur, datetime.now(UTC), actor, "model.activated", "models", **versions)
+            conn.commit()
+    except psycopg.Error as error:
+        raise DatabaseError(f"auditing the models in {mask_database_url(url)} failed: {first_line(error)}") from None
+    return True

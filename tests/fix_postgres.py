@@ -30,13 +30,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from firewarden.db import Flavour, connect, migrate
+from firewarden.db import Flavour, connect, ensure_login_role, migrate
 from tests.ports import free_port
+
+APP_LOGIN = "fw_app"
+"""The login the tests' application connections use: a member of firewarden_app, as in production."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,18 @@ class PgServer:
 
     def url_for(self, database: str) -> str:
         return self.admin_url.rsplit("/", 1)[0] + "/" + database
+
+    def prepare(self) -> None:
+        """The application's roles, as the embedded server and an operator make them."""
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            ensure_login_role(conn, APP_LOGIN)
+
+
+def app_url(owner_url: str) -> str:
+    """The same database as ``owner_url`` (a superuser's), reached as the application's login role."""
+    parts = urlsplit(owner_url)
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{APP_LOGIN}@{host}").geturl()
 
 
 def _bin_dir() -> Path:
@@ -163,12 +179,16 @@ def pg_server() -> Iterator[PgServer]:
     given = os.environ.get("FIREWARDEN_TEST_DATABASE_URL")
     if given:
         psycopg.connect(given, connect_timeout=5).close()
-        yield PgServer(given)
+        server = PgServer(given)
+        server.prepare()
+        yield server
         return
     cluster = Cluster()
     try:
         cluster.start()
-        yield PgServer(cluster.url)
+        server = PgServer(cluster.url)
+        server.prepare()
+        yield server
     finally:
         cluster.remove()
 
@@ -190,7 +210,9 @@ def timescale_server() -> Iterator[PgServer]:
     cluster = Cluster(timescale=True)
     try:
         cluster.start()
-        yield PgServer(cluster.url)
+        server = PgServer(cluster.url)
+        server.prepare()
+        yield server
     finally:
         cluster.remove()
 
@@ -216,10 +238,11 @@ def database_url(pg_server: PgServer) -> Iterator[str]:
 
 @pytest.fixture
 def migrated_url(database_url: str) -> str:
-    """A fresh database at the latest schema version (plain flavour)."""
+    """A fresh database at the latest schema version (plain flavour), migrated by its owner and reached
+    as the application's role (a member of firewarden_app); ``database_url`` is the owner's."""
     with connect(database_url, autocommit=True) as conn:
         migrate(conn, "off")
-    return database_url
+    return app_url(database_url)
 
 
 @pytest.fixture(params=["plain", "timescale"])
@@ -242,7 +265,7 @@ def flavoured_url(flavour: Flavour, flavoured_database_url: str) -> str:
     with connect(flavoured_database_url, autocommit=True) as conn:
         report = migrate(conn, "on" if flavour == "timescale" else "off")
     assert report.flavour == flavour
-    return flavoured_database_url
+    return app_url(flavoured_database_url)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from firewarden import __version__
-from firewarden.cli import alerting, config, db, ingesting, registry, scoring, services, simulate, users
+from firewarden.cli import alerting, auditing, config, db, ingesting, registry, scoring, services, simulate, users
 from firewarden.cli._context import console_err
 from firewarden.errors import FirewardenError, SettingsError
 from firewarden.logs import configure_logging
@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
+app.add_typer(auditing.app, name="audit")
 app.add_typer(registry.app, name="registry")
 app.add_typer(simulate.app, name="simulate")
 app.command("broker")(services.broker)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import typer
 
 from firewarden.cli._context import console, settings_of
-from firewarden.db import connect, migrate, schema_status
-from firewarden.services import database_url
+from firewarden.db import can_alter_audit_log, connect, migrate, schema_status
+from firewarden.services import database_url, owner_database_url
 
 app = typer.Typer(help="Database schema: migrate and status.", no_args_is_help=True)
 
 
 @app.command("migrate")
 def migrate_command(ctx: typer.Context) -> None:
-    """Apply pending migrations (idempotent; safe when several processes run it at once)."""
+    """Apply pending migrations as the owner of the tables (FIREWARDEN_DATABASE_OWNER_URL, else
+    FIREWARDEN_DATABASE_URL), and grant the application role its rights. Idempotent; safe when several
+    processes run it at once."""
     settings = settings_of(ctx)
-    with database_url(settings) as url, connect(url, autocommit=True) as conn:
+    with owner_database_url(settings) as url, connect(url, autocommit=True) as conn:
         report = migrate(conn, settings.timescale)
     if report.applied:
         applied = ", ".join(f"{v:04d}" for v in report.applied)
@@ -31,6 +33,8 @@ def status_command(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
     with database_url(settings) as url, connect(url, autocommit=True) as conn:
         status = schema_status(conn)
+        role = conn.execute("SELECT current_user").fetchone()
+        owner = can_alter_audit_log(conn)
     console.print(f"server:          PostgreSQL {status.server_version}")
     console.print(f"schema version:  {status.version} of {status.latest}")
     if status.pending:
@@ -45,3 +49,7 @@ def status_command(ctx: typer.Context) -> None:
     else:
         timescale = "not installed on the server"
     console.print(f"timescaledb:     {timescale}")
+    shown = f"{role[0] if role else '?'}"
+    if owner:
+        shown += " - owns the tables or is a superuser: it could alter the audit log (see docs/operations.md)"
+    console.print(f"application:     {shown}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from pathlib import Path
 from typing import Annotated
@@ -27,7 +28,7 @@ def import_command(
     started = time.perf_counter()
     parsed = registry.load(file)
     with database_url(settings) as url, connect(url, autocommit=True) as conn:
-        results = registry.import_registry(conn, parsed, source=str(file))
+        results = registry.import_registry(conn, parsed, source=str(file), actor=f"cli:{getpass.getuser()}")
     table = Table("table", "new", "changed", "unchanged", title=f"imported {file}")
     for result in results:
         table.add_row(result.table, str(result.inserted), str(result.updated), str(result.unchanged))

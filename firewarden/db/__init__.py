@@ -5,12 +5,16 @@ Public surface: :func:`open_pool`, :func:`connect`, :func:`first_line`, :func:`m
 
 from firewarden.db.migrate import Flavour, MigrationReport, SchemaStatus, migrate, schema_status
 from firewarden.db.pool import connect, first_line, open_pool
+from firewarden.db.roles import APP_ROLE, can_alter_audit_log, ensure_login_role
 
 __all__ = [
+    "APP_ROLE",
     "Flavour",
     "MigrationReport",
     "SchemaStatus",
+    "can_alter_audit_log",
     "connect",
+    "ensure_login_role",
     "first_line",
     "migrate",
     "open_pool",

@@ -9,7 +9,8 @@ Guarantees:
 - each version is applied in its own transaction and recorded in ``firewarden_migrations`` with a
   checksum of the SQL that ran; an applied migration whose file later changed is refused;
 - a session-level advisory lock serialises concurrent runs: the second waits, then finds nothing
-  to do.
+  to do;
+- every run ends by granting the application role its rights (:mod:`firewarden.db.roles`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Literal
 
 import psycopg
 
+from firewarden.db.roles import can_alter_audit_log, grant_application_role
 from firewarden.errors import MigrationError
 
 log = logging.getLogger(__name__)
@@ -135,6 +137,11 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], timescale: TimescaleCh
                     f"{str(exc).strip()}"
                 ) from None
             applied.append(migration.version)
+        try:
+            if can_alter_audit_log(conn):  # the owner (the application itself has nothing to grant)
+                grant_application_role(conn)
+        except psycopg.Error as exc:
+            raise MigrationError(f"granting the application role its rights failed: {str(exc).strip()}") from None
     finally:
         if not conn.closed:  # a lost connection already released the lock; keep the original error
             conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
@@ -208,9 +215,11 @@ def _choose_flavour(conn: psycopg.Connection[tuple[object, ...]], timescale: Tim
 def timescale_support(conn: psycopg.Connection[tuple[object, ...]]) -> TimescaleSupport:
     """Whether this server can run TimescaleDB, asked without trying: ``CREATE EXTENSION`` of a library
     that is not preloaded ends the session with FATAL, and a migration must not lose its connection."""
+    # The loader, once preloaded, defines its settings in every session; shared_preload_libraries itself
+    # is readable by superusers only, and the application's role must be able to ask too.
     row = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),"
-        " 'timescaledb' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))"
+        " current_setting('timescaledb.disable_load', true) IS NOT NULL"
     ).fetchone()
     assert row is not None
     available, preloaded = bool(row[0]), bool(row[1])

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from firewarden import audit
 from firewarden.domain import DEVICE_TYPES
 from firewarden.errors import DatabaseError, RegistryError
 from firewarden.registry.checks import Reference, Table, check
@@ -131,8 +133,9 @@ class Upserted:
     unchanged: int
 
 
-def import_registry(conn: Connection, registry: RegistryFile, *, source: str) -> list[Upserted]:
-    """Upsert every record of ``registry`` in one transaction; all or nothing.
+def import_registry(conn: Connection, registry: RegistryFile, *, source: str, actor: str = "system") -> list[Upserted]:
+    """Upsert every record of ``registry`` in one transaction; all or nothing, and audited
+    (``registry.imported``: who, from where, what changed per table).
 
     On an autocommit connection the import is its own transaction, committed on return; inside a
     transaction the caller opened, it is a savepoint and the caller commits. Raises RegistryError
@@ -150,6 +153,9 @@ def import_registry(conn: Connection, registry: RegistryFile, *, source: str) ->
                 raise RegistryError(source, [ref.problem() for ref in missing])
             results = [_upsert(conn, spec, getattr(registry, spec.section)) for spec in TABLE_SPECS]
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # surface deferred FK errors here, as RegistryError
+            changes = {r.table: {"new": r.inserted, "changed": r.updated, "unchanged": r.unchanged} for r in results}
+            with conn.cursor() as cur:
+                audit.record(cur, datetime.now(UTC), actor, "registry.imported", f"registry:{source}", tables=changes)
     except psycopg.errors.IntegrityError as exc:
         raise RegistryError(source, [f"database refused the import: {str(exc).strip()}"]) from None
     return results

@@ -16,19 +16,31 @@ import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from firewarden.db.roles import ensure_login_role
 from firewarden.errors import ServiceError
 
 DATABASE_NAME = "firewarden"
+APP_LOGIN = "firewarden"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedUrls:
+    """The embedded server's ``firewarden`` database: as its owner (a superuser, for migrations) and as
+    the application's login role ``firewarden``, a member of ``firewarden_app``."""
+
+    owner: str
+    app: str
 
 
 @contextmanager
-def embedded_postgres(data_dir: Path) -> Iterator[str]:
-    """Start (or join) the embedded server under ``data_dir`` and yield a URL to its ``firewarden`` database."""
+def embedded_postgres(data_dir: Path) -> Iterator[EmbeddedUrls]:
+    """Start (or join) the embedded server under ``data_dir``; yield the URLs of its ``firewarden`` database."""
     pgdata = data_dir.resolve() / "postgres"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
@@ -44,7 +56,11 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
             raise ServiceError(f"embedded PostgreSQL in {pgdata} failed to start: {exc}\n{tail}") from None
     with server:
         _ensure_database(str(server.get_uri()), DATABASE_NAME)
-        yield str(server.get_uri(DATABASE_NAME))
+        owner = str(server.get_uri(DATABASE_NAME))
+        with psycopg.connect(owner, autocommit=True) as conn:
+            ensure_login_role(conn, APP_LOGIN)
+        info = server.get_postmaster_info()
+        yield EmbeddedUrls(owner=owner, app=str(info.get_uri(user=APP_LOGIN, database=DATABASE_NAME)))
 
 
 def _ensure_database(admin_url: str, name: str) -> None:

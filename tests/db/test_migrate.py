@@ -103,15 +103,15 @@ def test_two_processes_at_once_apply_each_migration_once(flavoured_database_url:
     assert sorted(rows) == [(m.version, 1) for m in available_migrations()]
 
 
-def test_an_edited_applied_migration_is_refused(migrated_url: str) -> None:
-    with connect(migrated_url, autocommit=True) as conn:
+def test_an_edited_applied_migration_is_refused(migrated_url: str, database_url: str) -> None:
+    with connect(database_url, autocommit=True) as conn:  # the owner: the application may not write the ledger
         conn.execute("UPDATE firewarden_migrations SET checksum = 'edited' WHERE version = 1")
         with pytest.raises(MigrationError, match="0001_registry changed after it was applied"):
             migrate(conn)
 
 
-def test_a_newer_schema_is_refused(migrated_url: str) -> None:
-    with connect(migrated_url, autocommit=True) as conn:
+def test_a_newer_schema_is_refused(migrated_url: str, database_url: str) -> None:
+    with connect(database_url, autocommit=True) as conn:
         conn.execute("INSERT INTO firewarden_migrations VALUES (9999, 'future', 'plain', 'x', now())")
         with pytest.raises(MigrationError, match="migrated by a newer release"):
             migrate(conn)

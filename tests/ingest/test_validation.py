@@ -45,7 +45,10 @@ MS = int(NOW.timestamp() * 1000)
 def test_telemetry_becomes_one_reading_per_metric() -> None:
     p, d = _device("electrical_monitor")
     records = _check(f"fw/v1/{p}/{d}/telemetry", {"seq": 3, "ts": MS, "metrics": {"current_a": 12.5, "voltage_v": 229}})
-    assert records == [Reading(NOW, p, d, "current_a", 12.5, 3), Reading(NOW, p, d, "voltage_v", 229.0, 3)]
+    assert records == [  # received at NOW too, by _check
+        Reading(NOW, p, d, "current_a", 12.5, 3, received_at=NOW),
+        Reading(NOW, p, d, "voltage_v", 229.0, 3, received_at=NOW),
+    ]
 
 
 def test_events_and_status_become_records() -> None:
@@ -59,9 +62,9 @@ def test_events_and_status_become_records() -> None:
             "component": {"type": "smoke_detector", "loop": 1, "address": 4, "zone": "3F"},
         },
     )  # type: ignore[misc]
-    assert event == EventRecord(NOW, p, d, 9, "fire_alarm", "smoke_detector", 1, 4, "3F")
+    assert event == EventRecord(NOW, p, d, 9, "fire_alarm", "smoke_detector", 1, 4, "3F", received_at=NOW)
     (status,) = _check(f"fw/v1/{p}/{d}/status", {"seq": 10, "ts": MS, "state": "online"})  # type: ignore[misc]
-    assert status == StatusRecord(NOW, p, d, 10, "online")
+    assert status == StatusRecord(NOW, p, d, 10, "online", received_at=NOW)
 
 
 def test_a_gb26875_frame_becomes_events() -> None:
