@@ -7,6 +7,7 @@ a bad value stops the command before it does anything (exit code 2).
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -91,8 +92,22 @@ def _settings(
     ctx.obj = settings
 
 
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM interrupt whatever runs (KeyboardInterrupt), so that the context managers of
+    embedded services stop them on the way out; the long-running services install their own handlers
+    for an orderly stop. SIGINT is set even when inherited as ignored (started with ``&`` from a
+    script): Ctrl-C must always stop Firewarden."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main() -> None:
     """Entry point of the console script: runs the app, turning Firewarden's errors into clean exits."""
+    _stop_on_signals()
     try:
         app()
     except FirewardenError as exc:

@@ -8,7 +8,8 @@ How it decides (:func:`choose_broker`):
    subscriptions (use Mosquitto or EMQX through ``FIREWARDEN_MQTT_URL``).
 
 Either broker runs as a child process bound to 127.0.0.1 with anonymous access: it is for one machine,
-never exposed. Its files live under ``<data_dir>/mqtt``.
+never exposed. Its files live under ``<data_dir>/mqtt``. It stops when the context ends, or, when the
+process that started it is killed, through its reaper (:mod:`firewarden.services.reaper`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from firewarden.errors import ServiceError
+from firewarden.services.reaper import Reaper
 from firewarden.settings import MqttUrl
 
 STARTUP_TIMEOUT_S = 15.0
@@ -74,6 +76,8 @@ def embedded_broker(
             # ingest has drained (PostgreSQL's pg_ctl detaches the same way).
             start_new_session=True,
         )
+    # If this process dies without stopping the broker (SIGKILL), the reaper does.
+    reaper = Reaper("broker", str(proc.pid), str(config))
     try:
         _wait_until_listening(proc, host, port, log_path)
         yield MqttUrl(host=host, port=port, tls=False)
@@ -84,6 +88,7 @@ def embedded_broker(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        reaper.dismiss()
 
 
 def _write_config(program: BrokerProgram, workdir: Path, host: str, port: int) -> Path:

