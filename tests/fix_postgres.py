@@ -183,7 +183,10 @@ def pg_server() -> Iterator[PgServer]:
         server.prepare()
         yield server
         return
-    cluster = Cluster()
+    yield from _running_cluster(Cluster())
+
+
+def _running_cluster(cluster: Cluster) -> Iterator[PgServer]:
     try:
         cluster.start()
         server = PgServer(cluster.url)
@@ -207,14 +210,7 @@ def require_timescale() -> None:
 def timescale_server() -> Iterator[PgServer]:
     """A server with TimescaleDB preloaded (skipped, or failed when required, without it)."""
     require_timescale()
-    cluster = Cluster(timescale=True)
-    try:
-        cluster.start()
-        server = PgServer(cluster.url)
-        server.prepare()
-        yield server
-    finally:
-        cluster.remove()
+    yield from _running_cluster(Cluster(timescale=True))
 
 
 @contextmanager

@@ -101,11 +101,17 @@ def test_ctrl_c_stops_a_first_demo_at_any_moment_within_5_s_and_leaves_nothing(
     assert _wait_for(lambda: not _processes_of(data_dir), 2.0), _processes_of(data_dir)
 
 
-@pytest.mark.slow
-def test_ctrl_c_stops_a_running_demo_within_5_s_and_leaves_nothing(data_dir: Path, models_dir: Path) -> None:
+def _demo_up(data_dir: Path, models_dir: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """A demo with models at hand, once it says it is up; and its log."""
     demo = _start_demo(data_dir, models_dir=models_dir)
     log = data_dir.parent / "demo.log"
     assert _wait_for(lambda: "firewarden is up" in log.read_text(), 60), log.read_text()[-3000:]
+    return demo, log
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_running_demo_within_5_s_and_leaves_nothing(data_dir: Path, models_dir: Path) -> None:
+    demo, log = _demo_up(data_dir, models_dir)
     time.sleep(2.0)  # the scenario is playing
     os.killpg(demo.pid, signal.SIGINT)
     assert demo.wait(timeout=STOP_WITHIN_S) == 0, log.read_text()[-3000:]
@@ -115,9 +121,7 @@ def test_ctrl_c_stops_a_running_demo_within_5_s_and_leaves_nothing(data_dir: Pat
 
 @pytest.mark.slow
 def test_a_killed_demo_leaves_no_embedded_service(data_dir: Path, models_dir: Path) -> None:
-    demo = _start_demo(data_dir, models_dir=models_dir)
-    log = data_dir.parent / "demo.log"
-    assert _wait_for(lambda: "firewarden is up" in log.read_text(), 60), log.read_text()[-3000:]
+    demo, _ = _demo_up(data_dir, models_dir)
     servers = [line for line in _processes_of(data_dir) if "reaper" not in line]
     assert any("postgres" in line for line in servers) and any("mosquitto" in line for line in servers)
     os.killpg(demo.pid, signal.SIGKILL)

@@ -4,7 +4,7 @@
 
 import { lang, setLang, t, translate } from "/static/i18n.js";
 
-const state = { me: null, meta: null, render: null, live: null, drafts: new Map() };
+const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map() };
 const main = document.getElementById("view");
 
 // ---- DOM and formatting -------------------------------------------------------------------------
@@ -155,7 +155,7 @@ function ageClass(incident) {
 
 const queueFilter = { state: "unresolved", cls: "" };
 
-async function queueView() {
+async function queueView(_, show) {
   const params = new URLSearchParams({ state: queueFilter.state, limit: "1000" });
   if (queueFilter.cls) params.set("class", queueFilter.cls);
   const incidents = await api(`/api/incidents?${params}`);
@@ -211,7 +211,7 @@ function chart(title, series, width, range) {
   return box;
 }
 
-async function premisesView(id) {
+async function premisesView(id, show) {
   const [p, readings, risk] = await Promise.all([
     api(`/api/premises/${encodeURIComponent(id)}`),
     api(`/api/premises/${encodeURIComponent(id)}/readings?hours=24`),
@@ -300,7 +300,7 @@ function drawMap(canvas, points) {
   canvas.title = `${points.length}`;
 }
 
-async function overviewView() {
+async function overviewView(_, show) {
   const data = await api("/api/overview");
   const card = (kind, label, n) => el("div", { class: `card ${kind}`, dataset: { tier: kind } }, el("div", { class: "muted" }, label), el("div", { class: "n" }, n));
   const canvas = el("canvas", { class: "map", id: "map" });
@@ -320,7 +320,7 @@ async function overviewView() {
 }
 overviewView.tables = ["incidents", "premises_schedule"];
 
-async function offlineView() {
+async function offlineView(_, show) {
   const devices = await api("/api/devices/offline");
   show(el("h1", {}, t("nav.offline"), el("span", { class: "muted" }, ` (${devices.length})`)),
     table(["col.premises", "col.device", "col.type", "col.location", "col.since"], devices.map((d) => el("tr", {},
@@ -330,7 +330,7 @@ async function offlineView() {
 offlineView.tables = [];
 
 let kpiDays = 30;
-async function kpisView() {
+async function kpisView(_, show) {
   const data = await api(`/api/kpis?days=${kpiDays}`);
   const share = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)} %`);
   const row = (r, name, attrs = {}) => el("tr", attrs, el("td", {}, name),
@@ -348,7 +348,7 @@ async function kpisView() {
 kpisView.tables = ["incidents", "hazards"];
 
 let tasksInspector = "";
-async function tasksView() {
+async function tasksView(_, show) {
   const own = state.me.role === "inspector";
   const who = own ? "" : tasksInspector;
   const picker = own ? null : el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); tasksInspector = e.target.inspector.value.trim(); rerender(); } },
@@ -393,14 +393,14 @@ function hazardTable(hazards) {
     el("td", {}, h.inspector_id ?? "–"), el("td", {}, el("button", { onclick: () => close(h) }, t("hazards.close"))))));
 }
 
-async function hazardsView() {
+async function hazardsView(_, show) {
   const hazards = await api("/api/hazards");
   show(el("h1", {}, t("nav.hazards"), el("span", { class: "muted" }, ` (${hazards.length})`)), hazardTable(hazards));
 }
 hazardsView.tables = ["hazards"];
 
 const auditFilter = { subject: "", actor: "", action: "", before: null };
-async function auditView() {
+async function auditView(_, show) {
   const params = new URLSearchParams({ limit: "200" });
   for (const key of ["subject", "actor", "action"]) if (auditFilter[key]) params.set(key, auditFilter[key]);
   if (auditFilter.before) params.set("before", auditFilter.before);
@@ -438,12 +438,16 @@ function drawNav(current) {
     el("a", { href: `#/${name}`, class: name === current ? "active" : "", dataset: { nav: name } }, t(`nav.${name}`))));
 }
 
+// Every render gets a ticket; a view puts its page up only while its ticket is the newest, so a slow
+// render that a route change or a live update overtook cannot cover the page that came after it.
 async function rerender() {
   if (!state.render) return;
+  const ticket = ++state.ticket;
+  const current = (...nodes) => { if (ticket === state.ticket) show(...nodes); };
   try {
-    await state.render();
+    await state.render(current);
   } catch (error) {
-    if (error.status !== 401) show(el("p", { class: "error" }, `${error.status ?? ""} ${error.message}`));
+    if (error.status !== 401) current(el("p", { class: "error" }, `${error.status ?? ""} ${error.message}`));
   }
 }
 
@@ -452,7 +456,7 @@ async function route() {
   const view = VIEWS[name] ? name : navItems()[0];
   drawNav(view);
   state.view = VIEWS[view];
-  state.render = () => VIEWS[view](arg);
+  state.render = (current) => VIEWS[view](arg, current);
   show(el("p", { class: "muted" }, t("loading")));
   const began = performance.now();
   await rerender();

@@ -16,6 +16,9 @@ from firewarden import audit
 from firewarden.db import connect
 from firewarden.registry import load
 from firewarden.registry.store import import_registry
+from scoring.models import Models
+from scoring.risk import RiskModel
+from scoring.store import record_models
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "registry.yaml"
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -143,3 +146,20 @@ def test_a_registry_import_is_audited(migrated_url: str) -> None:
     actor, subject, details = row
     assert (actor, subject) == ("cli:tester", "registry:examples/registry.yaml")
     assert details["tables"]["premises"]["new"] == len(load(EXAMPLE).premises)  # type: ignore[index]
+
+
+def test_the_models_a_scoring_process_starts_with_are_audited_when_they_change(
+    migrated_url: str, models: Models
+) -> None:
+    assert record_models(migrated_url, models, "system:up")
+    assert not record_models(migrated_url, models, "system:score")  # the same models again: nothing new
+    retrained = Models(RiskModel("risk-retrained", models.risk.classifier, models.risk.baseline), models.anomaly)
+    assert record_models(migrated_url, retrained, "system:up")
+    with connect(migrated_url) as conn:
+        rows = conn.execute(
+            "SELECT actor, details FROM audit_log WHERE action = 'model.activated' ORDER BY id"
+        ).fetchall()
+    assert [(actor, details["risk"]) for actor, details in rows] == [  # type: ignore[index]
+        ("system:up", models.risk.version),
+        ("system:up", "risk-retrained"),
+    ]

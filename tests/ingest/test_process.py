@@ -48,8 +48,9 @@ def _wait(condition: object, what: str, timeout: float = 90) -> None:
 
 @pytest.mark.slow
 def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
-    mosquitto: MqttUrl, migrated_url: str, tmp_path: Path
+    mosquitto: MqttUrl, flavoured_url: str, tmp_path: Path
 ) -> None:
+    migrated_url = flavoured_url
     import_fleet(migrated_url)
     now = datetime.now(UTC).timestamp()
     messages = list(Simulation(FLEET, seed=9, start=now - 6 * 3600, duration=6 * 3600).messages())
@@ -82,7 +83,7 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
 
 
 @pytest.mark.slow
-def test_three_broker_restarts_under_two_ingest_processes_lose_nothing(migrated_url: str, tmp_path: Path) -> None:
+def test_three_broker_restarts_under_two_ingest_processes_lose_nothing(flavoured_url: str, tmp_path: Path) -> None:
     """Every (device, seq) the broker acknowledged is stored exactly once, for MQTT 3.1.1 devices too.
 
     A 3.1.1 device hears no reason code, so it cannot retry a message the broker dropped for want of a
@@ -91,6 +92,7 @@ def test_three_broker_restarts_under_two_ingest_processes_lose_nothing(migrated_
     (persistence on) is stopped and started three times while devices publish at QoS 1, and each time
     the devices are back before ingest is (it is held with SIGSTOP, as a busy ingest would be).
     """
+    migrated_url = flavoured_url
     import_fleet(migrated_url)
     now = datetime.now(UTC).timestamp()
     messages = list(Simulation(FLEET, seed=11, start=now - 6 * 3600, duration=6 * 3600).messages())

@@ -16,13 +16,15 @@ from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
 from firewarden.bus import Bus, BusMessage, KafkaBus, LocalBus
+from firewarden.db import connect
 from firewarden.errors import BusError, ServiceError
+from firewarden.policy import IngestPolicy
 from firewarden.services import choose_broker, embedded_broker
 from firewarden.settings import MqttUrl
 from ingest.handoff import RECORDS_TOPIC, from_bus
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
-from simulators.engine import Outgoing
+from simulators.engine import Outgoing, Simulation
 from tests.fix_postgres import Cluster
 from tests.ingest.harness import FLEET, dead_letter_reasons, import_fleet, mixed_stream, publish, stored_messages
 from tests.ports import free_port
@@ -468,3 +470,56 @@ def test_an_ingest_waiting_for_the_database_notices_a_broker_restart_within_seco
     stored = stored_messages(url)
     assert len(stored) == len(set(stored))
     assert set(stored) == stream.valid
+
+
+def test_a_flooding_device_is_limited_while_fifty_normal_devices_lose_nothing(
+    mosquitto: MqttUrl, migrated_url: str
+) -> None:
+    import_fleet(migrated_url)
+    loud = next(d for d in FLEET.devices if d.type == "tank_level")
+    now = datetime.now(UTC)
+    sim = Simulation(FLEET, seed=5, start=now.timestamp() - 1200, duration=1200)
+    normal = [m for m in sim.messages() if m.device_id != loud.id]
+    devices = sorted({m.device_id for m in normal if m.device_id})[:50]
+    normal = [m for m in normal if m.device_id in devices]
+    assert len(devices) == 50
+    stamp = int(now.timestamp() * 1000)
+    flood = [
+        Outgoing(n, now.timestamp(), f"fw/v1/{loud.premises}/{loud.id}/telemetry",
+                 msgspec.json.encode({"seq": n, "ts": stamp, "metrics": {"tank_level_m": 2.5}}), loud.id, n)
+        for n in range(1, 10_001)
+    ]  # fmt: skip
+    policy = IngestPolicy(rate_per_s=20, burst=100, rate_summary_s=3600)
+    took = [0.0]
+
+    async def scenario() -> Ingest:
+        ingest = Ingest(
+            mqtt_url=mosquitto, database_url=migrated_url, bus=LocalBus(),
+            options=IngestOptions(client_id="flood-ingest"), index=load_registry_index(migrated_url), policy=policy,
+        )  # fmt: skip
+
+        async def body() -> None:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await asyncio.gather(
+                asyncio.to_thread(publish, mosquitto, flood, prefix="loud"),
+                asyncio.to_thread(publish, mosquitto, normal, prefix="normal"),
+            )
+            total = len(flood) + len(normal)
+            await _until(lambda: ingest.metrics.value("firewarden_ingest_received_total") >= total, "all")
+            took[0] = loop.time() - started
+            await _until(lambda: ingest.in_flight == 0, "every message acknowledged")
+
+        await _running(ingest, body)
+        return ingest
+
+    ingest = asyncio.run(scenario())
+    stored = stored_messages(migrated_url)
+    assert {(m.device_id, m.seq) for m in normal} <= set(stored), "a normal device lost a message"
+    loud_stored = sum(1 for device, _ in stored if device == loud.id)
+    assert 100 <= loud_stored <= 100 + 20 * took[0] + 1, (loud_stored, took[0])
+    dropped = int(ingest.metrics.value("firewarden_ingest_rate_limited_total"))
+    assert dropped == len(flood) - loud_stored
+    with connect(migrated_url) as conn:
+        details = [str(d) for (d,) in conn.execute("SELECT detail FROM dead_letters WHERE reason = 'rate_limited'")]
+    assert len(details) == 1 and details[0].startswith(f"{dropped} message(s) of device {loud.id} dropped")
