@@ -184,7 +184,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="fw-bench-alerts-") as tmp, Inbox(SECRET.encode()) as inbox:
         root = Path(tmp)
-        with embedded_postgres(root / "pg") as db_url, embedded_broker(root, port=free_port()) as broker:
+        with embedded_postgres(root / "pg") as pg, embedded_broker(root, port=free_port()) as broker:
+            db_url = pg.owner
             fleet = city(args.premises, inbox.url)
             with connect(db_url, autocommit=True) as conn:
                 migrate(conn, "off")
@@ -195,7 +196,7 @@ def main() -> None:
             telemetry = [(d.premises, d.id, d.type) for d in fleet.devices if d.type in NORMAL]
             metrics_port = free_port()
             print(f"{args.premises} premises, {len(telemetry)} telemetry devices; starting `firewarden up`...")
-            with running_up(db_url, broker, root, model_dir=args.model_dir, secret=SECRET, metrics_port=metrics_port):
+            with running_up(pg.app, broker, root, model_dir=args.model_dir, secret=SECRET, metrics_port=metrics_port):
                 time.sleep(2)  # ingest subscribes just after the API answers
                 fires = Fires(broker.host, broker.port, inbox, panels)
                 baseline = describe("baseline", fires.run(args.fires, args.every))

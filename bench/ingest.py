@@ -7,9 +7,9 @@ Needs Mosquitto and its C clients (`make mosquitto mosquitto-clients`). In one r
    migrates, and imports a generated fleet;
 2. simulates the fleet for the last ``--hours`` (ordinary life, incidents, nuisance alarms and every
    transport fault, so some messages are dead letters and some duplicates): the realistic mix;
-3. registers persistent sessions for the ingest process(es) (group ``ingest``) and for the ceiling
-   client (group ``ceiling``), then publishes the whole stream once at QoS 1 with the simulators'
-   publisher, so that the broker holds one queued copy per group;
+3. registers persistent sessions for the ingest process(es) (each its partition's premises, as ingest
+   subscribes) and for the ceiling client (``fw/v1/#``), then publishes the whole stream once at QoS 1
+   with the simulators' publisher, so that the broker holds one queued copy for each side;
 4. ceiling: times ``mosquitto_sub`` (C, QoS 1) draining its copy;
 5. ingest: times ``firewarden ingest`` draining its copy into PostgreSQL, from its first message to
    the last acknowledgement (batches stored and on the local bus), read from its Prometheus endpoint;
@@ -47,6 +47,8 @@ from firewarden.db import connect, migrate
 from firewarden.registry.store import import_registry
 from firewarden.services import embedded_broker, embedded_postgres
 from firewarden.settings import MqttUrl
+from ingest.service import default_client_id
+from ingest.subscriber import topic_filters
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions
@@ -64,14 +66,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def register_session(url: MqttUrl, client_id: str, group: str) -> None:
+def register_session(url: MqttUrl, client_id: str, filters: list[str]) -> None:
     """Connect once with a persistent session and subscribe, so the broker queues while it is away."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.SessionExpiryInterval = 3600
     client.connect(url.host, url.port, clean_start=False, properties=properties)
     client.loop_start()
-    info = client.subscribe(f"$share/{group}/fw/v1/#", options=SubscribeOptions(qos=1))
+    info = client.subscribe([(f, SubscribeOptions(qos=1)) for f in filters])
     deadline = time.monotonic() + 10
     while client.is_connected() is False or info[0] != 0:
         if time.monotonic() > deadline:
@@ -104,13 +106,14 @@ def main() -> None:
     parser.add_argument("--premises", type=int, default=300)
     parser.add_argument("--hours", type=float, default=4.0)
     parser.add_argument("--limit", type=int, default=200_000, help="messages at most")
-    parser.add_argument("--processes", type=int, default=1, help="ingest processes sharing the subscription")
+    parser.add_argument("--processes", type=int, default=1, help="ingest processes dividing the premises")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fw-bench-ingest-") as tmp:
         root = Path(tmp)
-        with embedded_postgres(root / "pg") as db_url, embedded_broker(root / "mqtt", port=free_port()) as broker:
-            with connect(db_url, autocommit=True) as conn:
+        with embedded_postgres(root / "pg") as pg, embedded_broker(root / "mqtt", port=free_port()) as broker:
+            db_url = pg.app
+            with connect(pg.owner, autocommit=True) as conn:
                 migrate(conn, "off")
                 fleet = generate_fleet(args.premises, seed=1)
                 import_registry(conn, fleet, source="bench fleet")
@@ -127,10 +130,12 @@ def main() -> None:
                 f"(generated in {time.perf_counter() - t0:.1f} s)"
             )
 
-            ids = [f"bench-ingest-{n}" for n in range(args.processes)]
-            for client_id in ids:
-                register_session(broker, client_id, "ingest")
-            register_session(broker, "bench-ceiling", "ceiling")
+            n = args.processes
+            ids = [default_client_id(p, n) for p in range(n)]
+            premises = [p.id for p in fleet.premises]
+            for partition, client_id in enumerate(ids):
+                register_session(broker, client_id, topic_filters(premises, n, partition))
+            register_session(broker, "bench-ceiling", ["fw/v1/#"])
 
             options = PublishOptions(url=broker, qos=1, speed=0, connections=4, client_prefix="bench-pub")
             t0 = time.perf_counter()
@@ -144,7 +149,7 @@ def main() -> None:
             t0 = time.perf_counter()
             subprocess.run(
                 ["mosquitto_sub", "-h", broker.host, "-p", str(broker.port), "-V", "5", "-q", "1", "-c",
-                 "-i", "bench-ceiling", "-x", "3600", "-t", "$share/ceiling/fw/v1/#", "-C", str(len(messages))],
+                 "-i", "bench-ceiling", "-x", "3600", "-t", "fw/v1/#", "-C", str(len(messages))],
                 check=True, stdout=subprocess.DEVNULL, timeout=600,
             )  # fmt: skip
             ceiling = len(messages) / (time.perf_counter() - t0)
@@ -156,11 +161,16 @@ def main() -> None:
             procs = [
                 subprocess.Popen(
                     [sys.executable, "-m", "firewarden", "ingest"],
-                    env=env_base | {"FIREWARDEN_INGEST_CLIENT_ID": cid, "FIREWARDEN_METRICS_PORT": str(port)},
+                    env=env_base
+                    | {
+                        "FIREWARDEN_INGEST_PARTITIONS": str(n),
+                        "FIREWARDEN_INGEST_PARTITION": str(partition),
+                        "FIREWARDEN_METRICS_PORT": str(port),
+                    },
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                for cid, port in zip(ids, ports, strict=True)
+                for partition, port in enumerate(ports)
             ]
             first = done = None
             try:

@@ -104,7 +104,7 @@ def generate(premises: int, devices_per_premises: int, seed: int = 7) -> registr
 @contextmanager
 def fresh_database(server_url: str | None, workdir: Path) -> Iterator[str]:
     """A new, migrated database on the given server, or on an embedded one in ``workdir``."""
-    with _given(server_url) if server_url else embedded_postgres(workdir / "pg") as admin_url:
+    with _given(server_url) if server_url else _embedded_owner(workdir / "pg") as admin_url:
         name = f"fw_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -121,6 +121,12 @@ def fresh_database(server_url: str | None, workdir: Path) -> Iterator[str]:
 @contextmanager
 def _given(url: str) -> Iterator[str]:
     yield url
+
+
+@contextmanager
+def _embedded_owner(pgdata: Path) -> Iterator[str]:
+    with embedded_postgres(pgdata) as urls:
+        yield urls.owner
 
 
 @contextmanager

@@ -192,7 +192,8 @@ def main() -> None:
         )  # fmt: skip
         try:
             time.sleep(1.0)
-            with embedded_postgres(root / "pg") as db_url:
+            with embedded_postgres(root / "pg") as pg:
+                db_url = pg.owner
                 with connect(db_url, autocommit=True) as conn:
                     migrate(conn, "off")
                     import_registry(conn, fleet, source="bench fleet")  # type: ignore[arg-type]
@@ -212,7 +213,7 @@ def main() -> None:
                 print(f"bare faust agent: {len(records) / bare:,.0f} records/s")
                 score_env = env | {
                     "FIREWARDEN_BUS": f"kafka://{kafka}",
-                    "FIREWARDEN_DATABASE_URL": db_url,
+                    "FIREWARDEN_DATABASE_URL": pg.app,
                     "FIREWARDEN_MODEL_DIR": str(models_dir),
                     "FIREWARDEN_SCORING_GROUP": "bench-scoring",
                     "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),

@@ -166,12 +166,15 @@ class Ingest:
             stopping.cancel()
             for task in (refresher, writer):
                 task.cancel()
+            outcomes = await asyncio.gather(refresher, writer, return_exceptions=True)
             await self.subscriber.stop()
             self._close_store()
             await loop.run_in_executor(None, self.lease.release)
-            for ended in (failed, refresher, writer):
-                if ended.done() and not ended.cancelled():
-                    ended.result()
+            if failed.done():
+                failed.result()
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):  # a cancellation is a BaseException, not one of these
+                    raise outcome
             return
         refresher.cancel()
         self._draining = True

@@ -152,7 +152,8 @@ class MqttSubscriber:
 
     def add_filters(self, filters: Iterable[str]) -> list[str]:
         """Subscribe to more topic filters (premises new in the registry); returns those that were new."""
-        new = [f for f in dict.fromkeys(filters) if f not in set(self.filters)]
+        known = set(self.filters)
+        new = [f for f in dict.fromkeys(filters) if f not in known]
         if new:
             self.filters.extend(new)
             if self.connected:
