@@ -16,7 +16,7 @@ from typing import Literal
 
 from ingest.dedup import RecentMessages
 from ingest.limits import RateLimiter
-from ingest.records import DeadLetter, EventRecord, Record, content
+from ingest.records import DeadLetter, EventRecord, Record
 from ingest.validation import Validator
 
 
@@ -107,20 +107,9 @@ class Batcher:
         if outcome:
             # A message's records share its identity; a frame's events share the frame's (see gb26875).
             first = outcome[0]
-            seen = self.recent.check(first.device_id, first.seq, hash(tuple(map(content, outcome))))
-            if seen == "duplicate":
+            if self.recent.check(first.device_id, first.seq, hash(delivery.payload)) == "duplicate":
                 return DUPLICATE
-            if seen == "conflict":
-                return self._reject(
-                    DeadLetter(
-                        delivery.received_at,
-                        delivery.topic,
-                        delivery.payload,
-                        "seq_conflict",
-                        f"device {first.device_id} already sent seq {first.seq} with other content",
-                    )
-                )
-            alarm = any(isinstance(r, EventRecord) and r.kind == "fire_alarm" for r in outcome)
+            # ("again": the same pair with other bytes; the store compares what both say.)
             if not self.limiter.admit(
                 first.device_id,
                 first.seq,
@@ -128,7 +117,7 @@ class Batcher:
                 delivery.received_at,
                 topic=delivery.topic,
                 payload=delivery.payload,
-                exempt=alarm,
+                exempt=lambda: any(isinstance(r, EventRecord) and r.kind == "fire_alarm" for r in outcome),
             ):
                 return RATE_LIMITED
         batch.accepted.append(Accepted(delivery.topic, delivery.payload, delivery.received_at, tuple(outcome)))

@@ -16,6 +16,7 @@ Pure logic: the caller passes the times, so tests need no clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,20 +55,27 @@ class RateLimiter:
         *,
         topic: str,
         payload: bytes,
-        exempt: bool = False,
+        exempt: Callable[[], bool] = lambda: False,
     ) -> bool:
-        """Whether this message may pass; a dropped one is counted towards the device's summary."""
+        """Whether this message may pass; a dropped one is counted towards the device's summary.
+        ``exempt`` (a fire alarm) is asked only when the device is out of tokens."""
         wall, own = received_at.timestamp(), device_time.timestamp()
         bucket = self._buckets.get(device_id)
         if bucket is None:
             bucket = self._buckets[device_id] = _Bucket(self.burst, wall, own)
-        earned = max(wall - bucket.wall, own - bucket.device_time, 0.0) * self.rate
-        bucket.tokens = min(self.burst, bucket.tokens + earned)
-        bucket.wall, bucket.device_time = max(bucket.wall, wall), max(bucket.device_time, own)
+        elapsed = wall - bucket.wall
+        if own - bucket.device_time > elapsed:
+            elapsed = own - bucket.device_time
+        if elapsed > 0:
+            bucket.tokens = min(self.burst, bucket.tokens + elapsed * self.rate)
+            if wall > bucket.wall:
+                bucket.wall = wall
+            if own > bucket.device_time:
+                bucket.device_time = own
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return True
-        if exempt:
+        if exempt():
             return True
         if bucket.dropped == 0:
             bucket.first_seq, bucket.first_at = seq, received_at

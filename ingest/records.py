@@ -63,11 +63,6 @@ class StatusRecord(msgspec.Struct, frozen=True, tag="status"):
 Record = Reading | EventRecord | StatusRecord
 
 
-def content(record: Record) -> tuple[object, ...]:
-    """What a record says, without when it was received: equal for two deliveries of one message."""
-    return msgspec.structs.astuple(record)[:-1]
-
-
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A message that was refused, kept whole with the reason, so that nothing is lost."""

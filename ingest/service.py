@@ -34,7 +34,7 @@ from firewarden.policy import IngestPolicy
 from firewarden.settings import MqttUrl, Settings
 from ingest.batching import Batch, Batcher, Delivery
 from ingest.dedup import RecentMessages
-from ingest.handoff import to_bus
+from ingest.handoff import RECORDS_TOPIC, to_bus
 from ingest.lease import ClientLease
 from ingest.limits import RateLimiter
 from ingest.metrics import IngestMetrics
@@ -264,7 +264,8 @@ class Ingest:
                 self.metrics.store_failures.inc()
                 await self._pause(backoff, f"{error}")
                 continue
-            messages = to_bus(result.records)
+            # A standalone process on the local bus has no reader: nothing to encode for nobody.
+            messages = to_bus(result.records) if self.bus.has_readers(RECORDS_TOPIC) else []
             try:
                 if messages:
                     await self.bus.publish(messages)

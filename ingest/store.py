@@ -29,7 +29,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -149,6 +149,7 @@ class RecordStore:
         self.url = url
         self.policy = policy or IngestPolicy()
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._known: set[str] = set()  # devices whose device_sequences row exists
 
     def __enter__(self) -> RecordStore:
         return self
@@ -221,39 +222,49 @@ class RecordStore:
     # -- one batch ------------------------------------------------------------------------------
 
     def _write(self, cur: psycopg.Cursor[tuple[object, ...]], batch: Batch) -> WriteResult:
-        # Each record group (records of one message sharing a (device_id, seq)) is new, a duplicate or
-        # a conflict; a message is a conflict if any of its groups is, a duplicate if all of them are.
-        first: dict[Identity, list[Record]] = {}  # identity -> the records of its first group in the batch
+        # Each record group (the records of one message sharing a (device_id, seq): all of a JSON
+        # message's, one event of a frame's) is new, a duplicate or a conflict; a message is a conflict
+        # if any of its groups is, a duplicate if all of them are.
+        first: dict[Identity, Sequence[Record]] = {}  # identity -> the records of its first group in the batch
         owner: dict[Identity, int] = {}  # identity -> the message that brought that group
-        states: list[dict[Identity, str]] = []  # per message: its groups' states
+        verdict: dict[Identity, str] = {}  # of the first group
+        repeats: dict[tuple[int, Identity], str] = {}  # a later group of the same identity in the batch
+        keys_of: list[list[Identity]] = []
+        batch_high: dict[str, int] = {}
+        batch_low: dict[str, int] = {}
         for i, message in enumerate(batch.accepted):
-            mine: dict[Identity, list[Record]] = {}
-            for record in message.records:
-                mine.setdefault((record.device_id, record.seq), []).append(record)
-            state: dict[Identity, str] = {}
-            for key, records in mine.items():
-                if key in first:  # the same identity twice in one batch: the memory had forgotten it
-                    state[key] = "duplicate" if _content(first[key]) == _content(records) else "conflict"
-                else:
-                    first[key], owner[key], state[key] = records, i, "new"
-            states.append(state)
+            keys: list[Identity] = []
+            for key, records in _groups(message.records):
+                keys.append(key)
+                if key in first:  # the memory of recent messages let it through: decide here
+                    repeats[(i, key)] = "duplicate" if _content(first[key]) == _content(records) else "conflict"
+                    continue
+                first[key], owner[key], verdict[key] = records, i, "new"
+                device_id, seq = key
+                if seq > batch_high.get(device_id, -1):
+                    batch_high[device_id] = seq
+                if seq < batch_low.get(device_id, seq + 1):
+                    batch_low[device_id] = seq
+            keys_of.append(keys)
 
-        highs = _lock_devices(cur, sorted({d for d, _ in first}))
-        candidates = [key for key in first if key[1] <= highs[key[0]]]
+        highs = self._raise_highs(cur, batch_high, batch_low)
+        candidates = [key for key in first if key[0] in highs and key[1] <= highs[key[0]]]
         if candidates:
             received = [batch.accepted[owner[k]].received_at for k in candidates]
             stored = self._look_up(cur, candidates, min(received), max(received))
             for key in candidates:
                 found = stored.get(key)
                 if found is not None:  # else late or out of order, never stored: new
-                    states[owner[key]][key] = "duplicate" if found == _content(first[key]) else "conflict"
+                    verdict[key] = "duplicate" if found == _content(first[key]) else "conflict"
 
         result = WriteResult()
         dead_letters = list(batch.dead_letters)
         by_table: dict[str, list[Record]] = {}
-        new_high: dict[str, int] = {}
-        for message, state in zip(batch.accepted, states, strict=True):
-            verdicts = set(state.values())
+        for i, (message, keys) in enumerate(zip(batch.accepted, keys_of, strict=True)):
+            if repeats:
+                verdicts = [repeats.get((i, key)) or verdict[key] for key in keys]
+            else:
+                verdicts = [verdict[key] for key in keys]
             if "conflict" in verdicts:
                 head = message.records[0]
                 dead_letters.append(
@@ -263,18 +274,15 @@ class RecordStore:
                 )
                 result.conflicts += 1
                 continue
-            if verdicts == {"duplicate"}:
+            if verdicts and "new" not in verdicts:
                 result.duplicates += 1
                 continue
             result.stored += 1
-            for key, verdict in state.items():
-                if verdict != "new":
-                    continue
-                for record in first[key]:
-                    by_table.setdefault(_TABLE_OF[type(record)].name, []).append(record)
-                    result.records.append(record)
-                device_id, seq = key
-                new_high[device_id] = max(seq, new_high.get(device_id, -1))
+            for key in keys:
+                if owner[key] == i and verdict[key] == "new":
+                    group = first[key]  # one type of record: a message's readings, or one event
+                    by_table.setdefault(_TABLE_OF[type(group[0])].name, []).extend(group)
+                    result.records.extend(group)
 
         for table in _TABLES:
             rows = by_table.get(table.name)
@@ -285,15 +293,40 @@ class RecordStore:
                 cur, DEAD_LETTERS, sql.Identifier(DEAD_LETTERS.name), [self._dead_letter_row(d) for d in dead_letters]
             )
             result.rows[DEAD_LETTERS.name] = len(dead_letters)
-        raised = [(d, s) for d, s in sorted(new_high.items()) if s > highs[d]]
-        if raised:
-            cur.execute(
-                "UPDATE device_sequences s SET high_seq = v.high"
-                " FROM unnest(%s::text[], %s::int8[]) AS v(device_id, high)"
-                " WHERE s.device_id = v.device_id AND v.high > s.high_seq",
-                ([d for d, _ in raised], [s for _, s in raised]),
-            )
         return result
+
+    def _raise_highs(
+        self, cur: psycopg.Cursor[tuple[object, ...]], batch_high: dict[str, int], batch_low: dict[str, int]
+    ) -> dict[str, int]:
+        """Raise each device's highest stored seq to the batch's, its row locked until the transaction
+        ends; the highest stored seq before this batch of the devices where it is not below the
+        batch's lowest seq: the devices with messages that may have been stored already.
+
+        Raising it before the batch's messages are classified is right: a seq above the stored highest
+        is always new, so the batch's highest seq is stored (or the whole transaction rolls back). A
+        device seen for the first time gets its row in a transaction of its own first, so that the
+        raise only ever updates rows.
+        """
+        if not batch_high:
+            return {}
+        devices = sorted(batch_high)
+        unknown = [d for d in devices if d not in self._known]
+        if unknown:
+            with connect(self.url, autocommit=True) as conn:
+                conn.execute(
+                    "INSERT INTO device_sequences (device_id, high_seq) SELECT unnest(%b::text[]), -1"
+                    " ON CONFLICT (device_id) DO NOTHING",
+                    (unknown,),
+                )
+            self._known.update(unknown)
+        cur.execute(_RAISE, (devices, [batch_high[d] for d in devices], [batch_low[d] for d in devices]))
+        row = cur.fetchone()
+        assert row is not None
+        raised, known_devices, known_highs = cast(tuple[int, list[str] | None, list[int] | None], row)
+        if raised < len(devices):  # rows removed behind our back: make them again, then write again
+            self._known.clear()
+            raise psycopg.errors.NoDataFound("device_sequences lost rows of devices it had")
+        return dict(zip(known_devices or [], known_highs or [], strict=True))
 
     def _look_up(
         self, cur: psycopg.Cursor[tuple[object, ...]], keys: list[Identity], first: datetime, last: datetime
@@ -308,7 +341,7 @@ class RecordStore:
             columns = sql.SQL(", ").join(sql.Identifier("t", c) for c in ("device_id", "seq", *table.content))
             cur.execute(
                 sql.SQL(
-                    "SELECT {} FROM {} AS t JOIN unnest(%s::text[], %s::int8[]) AS k(device_id, seq)"
+                    "SELECT {} FROM {} AS t JOIN unnest(%b::text[], %b::int8[]) AS k(device_id, seq)"
                     " ON t.device_id = k.device_id AND t.seq = k.seq WHERE t.time >= %s AND t.time <= %s"
                 ).format(columns, sql.Identifier(table.name)),
                 (devices, seqs, low, high),
@@ -331,17 +364,39 @@ class RecordStore:
         )
 
 
-def _lock_devices(cur: psycopg.Cursor[tuple[object, ...]], devices: list[str]) -> dict[str, int]:
-    """The highest stored seq per device (-1: none yet), each device's row locked until the transaction
-    ends. ``devices`` is sorted: every writer locks in the same order, so two never deadlock."""
-    if not devices:
-        return {}
-    cur.execute(
-        "INSERT INTO device_sequences AS s (device_id, high_seq) SELECT unnest(%s::text[]), -1"
-        " ON CONFLICT (device_id) DO UPDATE SET high_seq = s.high_seq RETURNING device_id, high_seq",
-        (devices,),
-    )
-    return {str(d): int(str(h)) for d, h in cur.fetchall()}
+# Raises each device's highest stored seq to the batch's and returns what it was, in one statement:
+# the update locks each row until the transaction ends, so a second writer of the same device waits
+# and then sees the raised value. Two writers that lock the same devices in different orders may
+# deadlock; PostgreSQL then aborts one, which stores its batch again (partitioned ingest processes
+# share no device, except while partitions change hands).
+_RAISE = """
+WITH raised AS (
+    UPDATE device_sequences s SET prev_high = s.high_seq, high_seq = greatest(s.high_seq, b.high)
+    FROM unnest(%b::text[], %b::int8[], %b::int8[]) AS b(device_id, high, low)
+    WHERE s.device_id = b.device_id
+    RETURNING s.device_id, s.prev_high, b.low
+)
+SELECT count(*), array_agg(device_id) FILTER (WHERE prev_high >= low),
+       array_agg(prev_high) FILTER (WHERE prev_high >= low)
+FROM raised
+"""
+
+
+def _groups(records: Sequence[Record]) -> list[tuple[Identity, Sequence[Record]]]:
+    """A message's record groups by (device_id, seq), in order: one for a JSON message."""
+    if not records:
+        return []
+    head = records[0]
+    seq = head.seq
+    for record in records:
+        if record.seq != seq:
+            break
+    else:
+        return [((head.device_id, seq), records)]
+    grouped: dict[Identity, list[Record]] = {}
+    for record in records:
+        grouped.setdefault((record.device_id, record.seq), []).append(record)
+    return list(grouped.items())
 
 
 def _staging(table: _Table) -> sql.Identifier:

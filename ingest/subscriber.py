@@ -102,6 +102,7 @@ class MqttSubscriber:
         self._received = 0
         self._ever_connected = False
         self._ready: asyncio.Future[None] | None = None
+        self._accepted: asyncio.Future[None] | None = None
         self._suback_pending: set[int] = set()
         self._misc_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -173,8 +174,13 @@ class MqttSubscriber:
     # -- connection ---------------------------------------------------------------------------
 
     async def _connect(self) -> None:
+        """Connect, subscribe, and return once every SUBACK is in. The timeout covers the broker's
+        answer to CONNECT only: on a resumed session the broker may send a full in-flight window of
+        queued messages before the SUBACKs, and reading those (slowly, on a loaded machine) is
+        progress, not silence; a connection that dies meanwhile ends the wait with an error."""
         assert self._loop is not None
         self._ready = self._loop.create_future()
+        self._accepted = self._loop.create_future()
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.session_expiry_s
         properties.ReceiveMaximum = self.receive_maximum
@@ -185,8 +191,9 @@ class MqttSubscriber:
         except OSError as error:
             raise ServiceError(f"cannot reach the MQTT broker at {self.url}: {error}") from None
         try:
-            await asyncio.wait_for(self._ready, self.connect_timeout_s)
+            await asyncio.wait_for(asyncio.shield(self._accepted), self.connect_timeout_s)
         except TimeoutError:
+            self._ready.cancel()  # nobody waits for it any more
             self.client.disconnect()
             hint = (
                 "; ingest needs MQTT 5 (Mosquitto 2, EMQX), and an MQTT 3.1.1-only broker such as amqtt stays silent"
@@ -194,9 +201,10 @@ class MqttSubscriber:
                 else ""
             )
             raise ServiceError(
-                f"the MQTT broker at {self.url} did not accept the connection and subscriptions "
+                f"the MQTT broker at {self.url} did not answer the connection "
                 f"within {self.connect_timeout_s:.0f} s{hint}"
             ) from None
+        await self._ready
 
     def _on_connect(
         self,
@@ -206,6 +214,7 @@ class MqttSubscriber:
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        self._answered()
         if reason.is_failure:
             self._settle(ServiceError(f"the MQTT broker at {self.url} refused the connection: {reason}"))
             return
@@ -250,6 +259,10 @@ class MqttSubscriber:
         elif not self._suback_pending:
             self._settle(None)
 
+    def _answered(self) -> None:
+        if self._accepted is not None and not self._accepted.done():
+            self._accepted.set_result(None)
+
     def _settle(self, error: ServiceError | None) -> None:
         if self._ready is not None and not self._ready.done():
             if error is None:
@@ -273,6 +286,7 @@ class MqttSubscriber:
         properties: Properties | None,
     ) -> None:
         was_connected, self.connected = self.connected, False
+        self._answered()  # the connection ended: whatever waits for the broker's answer learns it from _ready
         if self._closing or self._loop is None:
             return
         if reason.value == SESSION_TAKEN_OVER:

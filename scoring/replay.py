@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from firewarden.registry import RegistryFile
 from ingest.dedup import RecentMessages
-from ingest.records import Record, content
+from ingest.records import Record
 from ingest.validation import RegistryIndex, ValidationPolicy, Validator
 from simulators.engine import Outgoing, Simulation
 
@@ -25,5 +25,5 @@ def simulated_records(registry: RegistryFile, sim: Simulation) -> Iterator[tuple
         checked = validator.check(message.topic, message.payload, datetime.fromtimestamp(message.at, UTC))
         if not isinstance(checked, list) or not checked:
             continue
-        if recent.check(checked[0].device_id, checked[0].seq, hash(tuple(map(content, checked)))) == "new":
+        if recent.check(checked[0].device_id, checked[0].seq, hash(message.payload)) == "new":
             yield message, checked

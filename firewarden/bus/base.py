@@ -36,5 +36,10 @@ class Bus(ABC):
         the whole batch and publishes it again.
         """
 
+    def has_readers(self, topic: str) -> bool:
+        """Whether anything reads ``topic`` at all, so a publisher may skip encoding for nobody. True
+        unless the bus knows better: Kafka keeps a topic for whoever reads it later."""
+        return True
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Flush and disconnect; the bus is not used afterwards."""

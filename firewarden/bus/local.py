@@ -27,6 +27,9 @@ class LocalBus(Bus):
             self._queues[topic].append(queue)
         return queue
 
+    def has_readers(self, topic: str) -> bool:
+        return bool(self._queues.get(topic))
+
     async def publish(self, messages: Sequence[BusMessage]) -> None:
         for message in messages:
             for queue in self._queues.get(message.topic, ()):

@@ -107,3 +107,10 @@ def test_kafka_bus_unreachable_is_a_bus_error() -> None:
 
     with pytest.raises(BusError, match="unreachable"):
         asyncio.run(scenario())
+
+
+def test_the_local_bus_knows_whether_a_topic_has_readers() -> None:
+    bus = LocalBus()
+    assert not bus.has_readers("fw.records")
+    bus.subscribe("fw.records")
+    assert bus.has_readers("fw.records") and not bus.has_readers("fw.decisions")

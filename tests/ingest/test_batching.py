@@ -96,17 +96,16 @@ def test_a_duplicate_in_a_later_batch_is_still_dropped() -> None:
     assert batcher.take(NOW).accepted == []
 
 
-def test_a_seq_sent_again_with_other_content_is_a_conflict_not_a_duplicate() -> None:
+def test_a_seq_sent_again_with_other_bytes_goes_on_for_the_store_to_judge() -> None:
+    # Only byte-identical repeats are dropped here; the store compares what the others say (a device may
+    # re-serialise the same message) and files a re-send with other content as seq_conflict.
     batcher = _batcher(FakeClock())
     batcher.add(_delivery(7, token=1))
     restamped = batcher.add(_delivery(7, token=2, ts=MS + 60_000))  # the same seq, a new timestamp
-    changed = batcher.add(_delivery(7, token=3, metrics={"tank_level_m": 2.6}))  # the same seq, another value
-    assert (restamped.verdict, restamped.reason) == ("rejected", "seq_conflict")
-    assert (changed.verdict, changed.reason) == ("rejected", "seq_conflict")
+    again = batcher.add(_delivery(7, token=3))  # the first one's bytes exactly
+    assert (restamped.verdict, again.verdict) == ("accepted", "duplicate")
     batch = batcher.take(NOW)
-    assert [m.records[0].seq for m in batch.accepted] == [7]
-    assert [d.reason for d in batch.dead_letters] == ["seq_conflict", "seq_conflict"]
-    assert "already sent seq 7 with other content" in batch.dead_letters[0].detail
+    assert [m.records[0].time for m in batch.accepted] == [NOW, datetime.fromtimestamp(MS / 1000 + 60, UTC)]
     assert batch.tokens == [1, 2, 3]
 
 

@@ -251,6 +251,9 @@ class RefusingBus(LocalBus):
         self.refusals = refusals
         self.accepted: list[BusMessage] = []
 
+    def has_readers(self, topic: str) -> bool:
+        return True  # as Kafka: a topic is kept for whoever reads it
+
     async def publish(self, messages: Sequence[BusMessage]) -> None:
         if self.refusals > 0:
             self.refusals -= 1

@@ -81,6 +81,13 @@ def test_a_seq_sent_again_with_a_new_timestamp_after_a_restart_is_a_conflict(fla
     assert "already has a message with seq 42 and other content" in str(letters[0][1])
 
 
+def test_repeats_within_one_batch_are_judged_by_what_they_say(flavoured_url: str) -> None:
+    with RecordStore(flavoured_url) as store:
+        result = store.write(_batch(_reading(7), _reading(7, at=NOW + timedelta(minutes=1)), _reading(7)))
+    assert (result.stored, result.conflicts, result.duplicates) == (1, 1, 1)
+    assert _count(flavoured_url, "readings") == 2
+
+
 def test_a_late_message_below_the_highest_seq_is_stored(flavoured_url: str) -> None:
     with RecordStore(flavoured_url) as store:
         store.write(_batch(_reading(10)))

@@ -4,6 +4,7 @@ divide the premises and are acknowledged before ingest is ready."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ def _subscriber(url: MqttUrl, client_id: str, filters: list[str], got: list[Deli
 def test_ready_means_every_subscription_is_acknowledged(mosquitto: MqttUrl) -> None:
     # 3,000 premises take six SUBSCRIBE packets; a message published the moment start() returns
     # must find its subscription (an MQTT 5 publisher would hear "no matching subscribers" otherwise).
-    premises = [f"P-{n:05d}" for n in range(3000)]
+    premises = [f"P-{n:05d}" for n in range(20_000)]
     got: list[Delivery] = []
 
     async def scenario() -> None:
@@ -97,3 +98,39 @@ def test_ready_means_every_subscription_is_acknowledged(mosquitto: MqttUrl) -> N
 def _publish(options: PublishOptions, messages: list[Outgoing]) -> object:
     with Publisher(options) as publisher:
         return publisher.publish(messages, sim_start=0.0)
+
+
+def test_a_resumed_session_flooding_in_before_the_suback_is_not_mistaken_for_silence(mosquitto: MqttUrl) -> None:
+    # The broker sends a full window of queued messages before the SUBACK; on a slow machine reading
+    # them takes longer than the connect timeout, which covers the broker's answer to CONNECT only.
+    got: list[Delivery] = []
+
+    async def scenario() -> None:
+        first = _subscriber(mosquitto, "resumed-probe", [ALL_TOPICS], [])
+        await first.start()
+        await first.stop()  # the session, with its subscription, stays with the broker
+        topic = "fw/v1/P-{}/D-{}/status"
+        queued = [Outgoing(n, 0.0, topic.format(n % 7, n % 11), b"{}", f"D-{n % 11}", n) for n in range(20_000)]
+        stats = await asyncio.to_thread(_publish, PublishOptions(url=mosquitto, speed=0, connections=2), queued)
+        assert stats.acknowledged == 20_000  # type: ignore[attr-defined]
+
+        def slowly(delivery: Delivery) -> None:
+            time.sleep(0.0002)  # 20,000 messages: 4 s of reading, four times the connect timeout
+            got.append(delivery)
+
+        second = MqttSubscriber(
+            mosquitto, client_id="resumed-probe", filters=[ALL_TOPICS], receive_maximum=20_000,
+            session_expiry_s=60, on_delivery=slowly, connect_timeout_s=1,
+        )  # fmt: skip
+        await second.start()
+        try:
+            assert second.connected
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while len(got) < 20_000 and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+        finally:
+            await second.stop()
+
+    asyncio.run(scenario())
+    assert len(got) == 20_000

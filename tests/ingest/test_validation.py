@@ -143,7 +143,7 @@ def test_duplicates_are_remembered_within_capacity() -> None:
     assert recent.check("D", 4, 0) == "new"  # forgets 2, the least recently seen
     assert recent.check("D", 2, 0) == "new"
     assert recent.check("D", 4, 0) == "duplicate"
-    assert recent.check("D", 4, 1) == "conflict"  # the same (device, seq), other content
+    assert recent.check("D", 4, 1) == "again"  # the same (device, seq), other bytes: the store judges
     assert len(recent) == 3
 
 

@@ -2,11 +2,13 @@
 -- include `time` on a hypertable, so they cannot say it alone: ingest keeps, per device, the highest
 -- seq it has stored. A message above it is new; one at or below it is looked up by (device_id, seq)
 -- among the messages stamped within ingest's age limit, and is a duplicate when it is the same
--- message, a `seq_conflict` dead letter when it is not. Ingest locks a device's row while it decides,
--- so two ingest processes never store one (device_id, seq) twice.
+-- message, a `seq_conflict` dead letter when it is not. Ingest raises a device's highest seq before it
+-- decides, which locks the row: two ingest processes never store one (device_id, seq) twice.
+-- `prev_high` is what that raise found, returned by the same statement.
 CREATE TABLE device_sequences (
     device_id  text PRIMARY KEY,
-    high_seq   bigint NOT NULL
+    high_seq   bigint NOT NULL,
+    prev_high  bigint
 );
 INSERT INTO device_sequences (device_id, high_seq)
 SELECT device_id, max(seq) FROM (
