@@ -31,8 +31,8 @@ from alerts.incidents import (
 )
 from alerts.outbox import Recipient, enqueue
 from alerts.prevention import SYSTEM, Outcome, Prevention
-from firewarden.audit import record as audit
-from firewarden.errors import ActionError
+from core.audit import record as audit
+from core.errors import ActionError
 from scoring.records import Decision, Feedback, RiskScore, Signal
 
 log = logging.getLogger(__name__)

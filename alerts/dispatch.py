@@ -23,8 +23,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from alerts.channels import Channel, Delivery, Result
-from firewarden.errors import DatabaseError
-from firewarden.policy import WebhookPolicy
+from core.errors import DatabaseError
+from core.policy import WebhookPolicy
 
 log = logging.getLogger(__name__)
 

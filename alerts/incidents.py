@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from firewarden.policy import INCIDENT_CLASSES, AlertsPolicy, IncidentClass
+from core.policy import INCIDENT_CLASSES, AlertsPolicy, IncidentClass
 from scoring.records import AlarmDecision, Decision, Signal
 
 PRIORITY: dict[IncidentClass, int] = {c: rank for rank, c in enumerate(INCIDENT_CLASSES, start=1)}

@@ -20,8 +20,8 @@ from psycopg.types.json import Jsonb
 from alerts.desk import Desk
 from alerts.prevention import SYSTEM, Outcome
 from alerts.schedule import draw
-from firewarden.audit import record as audit
-from firewarden.errors import ActionError
+from core.audit import record as audit
+from core.errors import ActionError
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,9 @@ from psycopg_pool import ConnectionPool
 from alerts.outbox import Directory, enqueue
 from alerts.roster import Roster
 from alerts.schedule import TIER_RANK, hazard_deadline, inspection_due
-from firewarden.audit import record as audit
-from firewarden.errors import ActionError
-from firewarden.policy import Policy
+from core.audit import record as audit
+from core.errors import ActionError
+from core.policy import Policy
 from scoring.records import Feedback, RiskScore, Signal
 
 SYSTEM = "system"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from firewarden.policy import HazardRule, SchedulePolicy
+from core.policy import HazardRule, SchedulePolicy
 
 TIER_RANK = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 """Sort key: red first."""

@@ -29,10 +29,10 @@ from alerts.incidents import urgent
 from alerts.outbox import Directory
 from alerts.prevention import Outcome
 from alerts.roster import load_roster
-from firewarden.bus import Bus, BusMessage, LocalBus
-from firewarden.errors import DatabaseError
-from firewarden.policy import Policy
-from firewarden.settings import KafkaBus, Settings
+from core.bus import Bus, BusMessage, LocalBus
+from core.errors import DatabaseError
+from core.policy import Policy
+from core.settings import KafkaBus, Settings
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, decode_decision, encode_feedback
 
 log = logging.getLogger(__name__)

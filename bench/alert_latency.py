@@ -40,10 +40,10 @@ import httpx
 import paho.mqtt.client as mqtt
 
 from bench.running import free_port, running_up
-from firewarden.db import connect, migrate
-from firewarden.registry import RegistryFile
-from firewarden.registry.store import import_registry
-from firewarden.services import embedded_broker, embedded_postgres
+from core.db import connect, migrate
+from core.registry import RegistryFile
+from core.registry.store import import_registry
+from core.services import embedded_broker, embedded_postgres
 from simulators.fleet import generate_fleet
 from simulators.inbox import Inbox, Received
 

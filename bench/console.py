@@ -36,9 +36,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from bench.running import free_port, running_up
-from firewarden.db import connect, migrate, open_pool
-from firewarden.registry.store import import_registry
-from firewarden.services import embedded_broker, embedded_postgres
+from core.db import connect, migrate, open_pool
+from core.registry.store import import_registry
+from core.services import embedded_broker, embedded_postgres
 from simulators.fleet import generate_fleet
 
 PASSWORD = "bench-password-0123"

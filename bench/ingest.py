@@ -43,10 +43,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from firewarden.db import connect, migrate
-from firewarden.registry.store import import_registry
-from firewarden.services import embedded_broker, embedded_postgres
-from firewarden.settings import MqttUrl
+from core.db import connect, migrate
+from core.registry.store import import_registry
+from core.services import embedded_broker, embedded_postgres
+from core.settings import MqttUrl
 from ingest.service import default_client_id
 from ingest.subscriber import topic_filters
 from simulators.engine import Simulation

@@ -25,11 +25,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from firewarden import registry
-from firewarden.db import connect, migrate
-from firewarden.domain import CATEGORIES, CREDIT_STATUSES, DEVICE_TYPE_NAMES
-from firewarden.registry.store import TABLE_SPECS  # the importer's own row mapping: the baseline writes the same rows
-from firewarden.services import embedded_postgres
+from core import registry
+from core.db import connect, migrate
+from core.domain import CATEGORIES, CREDIT_STATUSES, DEVICE_TYPE_NAMES
+from core.registry.store import TABLE_SPECS  # the importer's own row mapping: the baseline writes the same rows
+from core.services import embedded_postgres
 
 
 def generate(premises: int, devices_per_premises: int, seed: int = 7) -> registry.RegistryFile:

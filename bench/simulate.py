@@ -22,7 +22,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firewarden.services import choose_broker, embedded_broker
+from core.services import choose_broker, embedded_broker
 from simulators.engine import Outgoing, Simulation
 from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions

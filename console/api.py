@@ -21,8 +21,8 @@ from console.city import City
 from console.live import Changes
 from console.routes import admin, auth, field, premises, queue
 from console.security import Console
-from firewarden.errors import AccountError, ActionError
-from firewarden.policy import Policy
+from core.errors import AccountError, ActionError
+from core.policy import Policy
 
 WEB = Path(__file__).resolve().parent / "web"
 

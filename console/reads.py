@@ -15,8 +15,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from firewarden.domain import DEVICE_TYPES
-from firewarden.policy import INCIDENT_CLASSES
+from core.domain import DEVICE_TYPES
+from core.policy import INCIDENT_CLASSES
 
 Scope = Collection[str] | None
 

@@ -24,7 +24,7 @@ from alerts.service import Alerts
 from console.accounts import Accounts, Principal, Role
 from console.city import City
 from console.live import Changes
-from firewarden.policy import Policy
+from core.policy import Policy
 
 COOKIE = "fw_session"
 

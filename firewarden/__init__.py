@@ -1,8 +1,9 @@
 """Firewarden: fire-safety monitoring for high-rise and multi-use buildings.
 
-This package is the shared core every stage builds on: domain vocabulary, settings, the database
-(pool, migrations), the registry of premises and devices, embedded services and the CLI. It imports
-no stage (`ingest`, `scoring`, `alerts`, `simulators`, `console`) at module level.
+This package is the top floor, the composition root: the ``firewarden`` command and every process it
+runs (``ingest``, ``score``, ``alerts``, ``console``, ``up`` with all of them in one, ``demo``), their
+signal handling, health endpoints and the live summary. It is the only package that imports every
+stage; the stages import the core (``core``) and what lies upstream of them.
 """
 
 from importlib.metadata import PackageNotFoundError, version

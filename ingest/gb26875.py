@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
-from ingest.wire import Component, DecodeError, Event
+from core.wire import Component, DecodeError, Event
 
 START: Final = b"@@"
 END: Final = b"##"

@@ -4,7 +4,7 @@ The value is the record (:mod:`ingest.records`) as a JSON object with a ``type``
 ``event`` or ``status``. One topic rather than one per type, so a premises' records reach scoring in
 the order ingest accepted them: Kafka keeps order only within a partition of one topic.
 
-``time`` is RFC 3339 in UTC. Delivery is at least once (see :class:`firewarden.bus.Bus`): consumers
+``time`` is RFC 3339 in UTC. Delivery is at least once (see :class:`core.bus.Bus`): consumers
 identify a record by (device_id, seq) and, for readings, the metric.
 """
 
@@ -15,7 +15,7 @@ from typing import Final
 
 import msgspec
 
-from firewarden.bus import BusMessage
+from core.bus import BusMessage
 from ingest.records import Record
 
 RECORDS_TOPIC: Final = "fw.records"

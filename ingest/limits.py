@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from firewarden.policy import IngestPolicy
+from core.policy import IngestPolicy
 from ingest.records import DeadLetter
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from firewarden.errors import ServiceError
+from core.errors import ServiceError
 
 _PREFIX = "firewarden_ingest"
 

@@ -27,11 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from firewarden.backoff import Backoff
-from firewarden.bus import Bus
-from firewarden.errors import BusError, DatabaseError
-from firewarden.policy import IngestPolicy
-from firewarden.settings import MqttUrl, Settings
+from core.backoff import Backoff
+from core.bus import Bus
+from core.errors import BusError, DatabaseError
+from core.policy import IngestPolicy
+from core.settings import MqttUrl, Settings
 from ingest.batching import Batch, Batcher, Delivery
 from ingest.dedup import RecentMessages
 from ingest.handoff import RECORDS_TOPIC, to_bus

@@ -34,14 +34,14 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from firewarden.db import connect, first_line
-from firewarden.errors import DatabaseError
-from firewarden.policy import IngestPolicy
-from firewarden.settings import mask_database_url
+from core.db import connect, first_line
+from core.errors import DatabaseError
+from core.policy import IngestPolicy
+from core.settings import mask_database_url
+from core.wire import MAX_PAYLOAD_BYTES
 from ingest.batching import Batch
 from ingest.records import DeadLetter, EventRecord, Reading, Record, StatusRecord
 from ingest.validation import RegistryIndex
-from ingest.wire import MAX_PAYLOAD_BYTES
 
 
 @dataclass(frozen=True, slots=True)

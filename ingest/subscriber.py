@@ -35,9 +35,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from firewarden.backoff import Backoff
-from firewarden.errors import ServiceError
-from firewarden.settings import MqttUrl
+from core.backoff import Backoff
+from core.errors import ServiceError
+from core.settings import MqttUrl
 from ingest.batching import Delivery
 
 if TYPE_CHECKING:

@@ -20,12 +20,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from firewarden.domain import DEVICE_TYPES
-from firewarden.policy import IngestPolicy
-from firewarden.registry import RegistryFile
+from core.domain import DEVICE_TYPES
+from core.policy import IngestPolicy
+from core.registry import RegistryFile
+from core.wire import DecodeError, Event, RawFrame, Status, Telemetry, WireMessage, decode
 from ingest import gb26875
 from ingest.records import DeadLetter, EventRecord, Reading, Record, StatusRecord
-from ingest.wire import DecodeError, Event, RawFrame, Status, Telemetry, WireMessage, decode
 
 
 @dataclass(frozen=True, slots=True)

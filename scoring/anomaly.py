@@ -28,7 +28,7 @@ from typing import Final
 import numpy as np
 from sklearn.covariance import EllipticEnvelope  # type: ignore[import-untyped]
 
-from firewarden.policy import AnomalyPolicy, SignalKind
+from core.policy import AnomalyPolicy, SignalKind
 from scoring.signals import Signals
 from scoring.state import Window
 

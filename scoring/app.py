@@ -25,9 +25,9 @@ from typing import Any
 
 import faust
 
-from firewarden.errors import DatabaseError, SettingsError
-from firewarden.policy import load_policy
-from firewarden.settings import KafkaBus, Settings, load_settings
+from core.errors import DatabaseError, SettingsError
+from core.policy import load_policy
+from core.settings import KafkaBus, Settings, load_settings
 from ingest.handoff import RECORDS_TOPIC, record_from_json
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, decode_decision, decode_feedback, encode_decision
 from scoring.runner import StreamWatch, advance_all

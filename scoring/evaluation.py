@@ -28,8 +28,8 @@ from typing import Final
 
 import msgspec
 
-from firewarden.db import connect
-from firewarden.policy import Policy
+from core.db import connect
+from core.policy import Policy
 from scoring.models import Models
 from scoring.records import AlarmDecision, Decision, RiskScore, Signal, encode_decision
 from scoring.replay import simulated_records

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import joblib  # type: ignore[import-untyped]
 
-from firewarden.errors import FirewardenError
+from core.errors import FirewardenError
 from scoring.anomaly import FEATURES, AnomalyModel
 from scoring.risk import COLUMNS, RiskModel
 

@@ -14,7 +14,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from firewarden.policy import SignalKind
+from core.policy import SignalKind
 
 DECISIONS_TOPIC: Final = "fw.decisions"
 FEEDBACK_TOPIC: Final = "fw.feedback"

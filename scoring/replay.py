@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from firewarden.registry import RegistryFile
+from core.registry import RegistryFile
 from ingest.dedup import RecentMessages
 from ingest.records import Record
 from ingest.validation import RegistryIndex, ValidationPolicy, Validator

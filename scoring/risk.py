@@ -21,8 +21,8 @@ from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-un
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 
-from firewarden.domain import CATEGORIES, CREDIT_STATUSES
-from firewarden.policy import RiskPolicy
+from core.domain import CATEGORIES, CREDIT_STATUSES
+from core.policy import RiskPolicy
 from scoring.records import Factor, Tier
 
 ELECTRICAL_RULES: Final = frozenset(

@@ -8,7 +8,7 @@ past the limit by ``clear_margin``, so a value hovering at the limit does not fl
 
 from __future__ import annotations
 
-from firewarden.policy import ThresholdRule
+from core.policy import ThresholdRule
 from scoring.signals import Signals
 from scoring.site import DeviceInfo
 from scoring.state import DeviceState, RuleState

@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from firewarden.bus import BusMessage, LocalBus
-from firewarden.errors import DatabaseError
+from core.bus import BusMessage, LocalBus
+from core.errors import DatabaseError
 from ingest.handoff import RECORDS_TOPIC, from_bus
 from ingest.records import Record
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, decode_feedback, encode_decision

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from firewarden.policy import Policy, ThresholdRule
+from core.policy import Policy, ThresholdRule
 from ingest.records import EventRecord, Reading, Record, StatusRecord
 from scoring import anomaly
 from scoring.models import Models

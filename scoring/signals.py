@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from firewarden.policy import SignalKind
+from core.policy import SignalKind
 from scoring.records import Decision, Signal
 from scoring.state import PremisesState
 

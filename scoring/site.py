@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from firewarden.db import connect, first_line
-from firewarden.domain import DEVICE_TYPES
-from firewarden.errors import DatabaseError
-from firewarden.registry import RegistryFile, export_registry
-from firewarden.settings import mask_database_url
+from core.db import connect, first_line
+from core.domain import DEVICE_TYPES
+from core.errors import DatabaseError
+from core.registry import RegistryFile, export_registry
+from core.settings import mask_database_url
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
-from firewarden import audit
-from firewarden.db import connect, first_line
-from firewarden.errors import DatabaseError
-from firewarden.settings import mask_database_url
+from core import audit
+from core.db import connect, first_line
+from core.errors import DatabaseError
+from core.settings import mask_database_url
 from scoring.models import Models
 from scoring.records import AlarmDecision, Decision, RiskScore, Signal
 

@@ -18,9 +18,9 @@ from typing import Any, Final
 import msgspec
 import psycopg
 
-from firewarden.db import connect, first_line
-from firewarden.errors import DatabaseError
-from firewarden.policy import AnomalyPolicy
+from core.db import connect, first_line
+from core.errors import DatabaseError
+from core.policy import AnomalyPolicy
 from ingest.records import Reading
 from scoring.anomaly import AnomalyModel, add_reading, reset_window, window_features
 from scoring.models import RISK_FILE, ModelError, Models, load_models, new_version, save

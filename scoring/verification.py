@@ -20,7 +20,7 @@ Unconfirmed episodes outside a test window count as false alarms in the premises
 
 from __future__ import annotations
 
-from firewarden.policy import VerificationPolicy
+from core.policy import VerificationPolicy
 from ingest.records import EventRecord
 from scoring.records import AlarmDecision, Classification, Decision
 from scoring.signals import utc

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from firewarden.domain import METRICS
-from firewarden.registry import Device, Premises, RegistryFile
-from ingest.wire import Component, Event, Status, Telemetry, encode_payload, topic_for
+from core.domain import METRICS
+from core.registry import Device, Premises, RegistryFile
+from core.wire import Component, Event, Status, Telemetry, encode_payload, topic_for
 from simulators.panel import Point, layout
 from simulators.physics import Environment, Metrics, Model, build_model, stable_seed
 

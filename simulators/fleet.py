@@ -10,8 +10,8 @@ import math
 import random
 from datetime import date, datetime, time, timedelta, timezone
 
-from firewarden.domain import CATEGORIES, DEVICE_TYPES
-from firewarden.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift, Unit
+from core.domain import CATEGORIES, DEVICE_TYPES
+from core.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift, Unit
 from simulators.profiles import CREDIT_WEIGHTS, PROFILES
 
 CHINA = timezone(timedelta(hours=8))

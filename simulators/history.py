@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-from firewarden.registry import Premises
+from core.registry import Premises
 from simulators.fleet import generate_fleet
 from simulators.physics import stable_seed
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from firewarden.registry import Premises
+from core.registry import Premises
 from simulators.physics import stable_seed
 from simulators.profiles import PROFILES
 

@@ -21,8 +21,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from firewarden.domain import DEVICE_TYPES
-from firewarden.registry import Device, Premises
+from core.domain import DEVICE_TYPES
+from core.registry import Device, Premises
 from simulators.profiles import HOURLY_LOAD, USAGE
 
 LOCAL_OFFSET_S = 8 * 3600

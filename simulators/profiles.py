@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from firewarden.domain import CATEGORIES
+from core.domain import CATEGORIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +231,7 @@ PROFILES: Final[dict[str, CategoryProfile]] = {
     ),
 }
 
-if set(PROFILES) != set(CATEGORIES):  # a new category in firewarden.domain needs a profile here
+if set(PROFILES) != set(CATEGORIES):  # a new category in core.domain needs a profile here
     raise RuntimeError(f"profiles do not match categories: {sorted(set(PROFILES) ^ set(CATEGORIES))}")
 
 CREDIT_WEIGHTS: Final = {"trustworthy": 0.22, "normal": 0.60, "watchlist": 0.12, "untrustworthy": 0.06}

@@ -32,9 +32,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from firewarden.backoff import Backoff
-from firewarden.errors import FirewardenError
-from firewarden.settings import MqttUrl
+from core.backoff import Backoff
+from core.errors import FirewardenError
+from core.settings import MqttUrl
 from simulators.engine import Outgoing
 
 SESSION_EXPIRY_S = 3600

@@ -15,7 +15,7 @@ from typing import IO
 
 import msgspec
 
-from firewarden.errors import FirewardenError
+from core.errors import FirewardenError
 from simulators.engine import Outgoing
 
 

@@ -36,7 +36,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from firewarden.db import Flavour, connect, ensure_login_role, migrate
+from core.db import Flavour, connect, ensure_login_role, migrate
 from tests.ports import free_port
 
 APP_LOGIN = "fw_app"

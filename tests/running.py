@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from firewarden.settings import MqttUrl
+from core.settings import MqttUrl
 from tests.ports import free_port
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from firewarden.backoff import Backoff
+from core.backoff import Backoff
 
 
 def test_delays_double_up_to_the_cap_and_start_over_after_reset() -> None:

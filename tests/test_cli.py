@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from firewarden.db.migrate import available_migrations
+from core.db.migrate import available_migrations
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "registry.yaml"
 LATEST = len(available_migrations())

@@ -137,7 +137,7 @@ def test_a_server_whose_every_user_was_killed_is_stopped_by_the_next_start(data_
     env["FIREWARDEN_DATA_DIR"] = str(data_dir)
     status = [sys.executable, "-m", "firewarden", "db", "status"]
     user = subprocess.Popen(
-        [sys.executable, "-c", "from firewarden.services import embedded_postgres\n"
+        [sys.executable, "-c", "from core.services import embedded_postgres\n"
          f"import pathlib, time\nwith embedded_postgres(pathlib.Path({str(data_dir)!r})):\n    time.sleep(60)"],
         env=env, start_new_session=True,
     )  # fmt: skip

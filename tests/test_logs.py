@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from firewarden.logs import configure_logging
+from core.logs import configure_logging
 
 
 def test_json_logs_are_one_object_per_line_with_the_extra_fields(capsys: pytest.CaptureFixture[str]) -> None:

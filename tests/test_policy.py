@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from firewarden.errors import SettingsError
-from firewarden.policy import Policy, load_policy
+from core.errors import SettingsError
+from core.policy import Policy, load_policy
 
 
 def test_defaults_carry_the_standards_numbers() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from firewarden.errors import SettingsError
-from firewarden.settings import KafkaBus, MqttUrl, describe_settings, load_settings
+from core.errors import SettingsError
+from core.settings import KafkaBus, MqttUrl, describe_settings, load_settings
 
 
 def test_defaults_need_no_configuration() -> None:

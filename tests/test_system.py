@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alerts.roster import load_roster
-from firewarden.db import connect, migrate
-from firewarden.registry.store import import_registry
-from firewarden.settings import MqttUrl
+from core.db import connect, migrate
+from core.registry.store import import_registry
+from core.settings import MqttUrl
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.inbox import Inbox

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firewarden.domain import COMPONENT_TYPES, EVENT_KINDS, METRICS
-from ingest.wire import (
+from core.domain import COMPONENT_TYPES, EVENT_KINDS, METRICS
+from core.wire import (
     DECODE_REASONS,
     MAX_PAYLOAD_BYTES,
     Component,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from alerts.incidents import RESOLUTIONS
 from console.security import Ctx, Me, Operator, send, visible
-from firewarden.policy import IncidentClass
+from core.policy import IncidentClass
 
 router = APIRouter(tags=["incidents"])
 

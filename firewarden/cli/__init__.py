@@ -14,12 +14,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from core.errors import FirewardenError, SettingsError
+from core.logs import configure_logging
+from core.settings import load_settings
 from firewarden import __version__
 from firewarden.cli import alerting, auditing, config, db, ingesting, registry, scoring, services, simulate, users
 from firewarden.cli._context import console_err
-from firewarden.errors import FirewardenError, SettingsError
-from firewarden.logs import configure_logging
-from firewarden.settings import load_settings
 
 app = typer.Typer(
     name="firewarden",

@@ -20,7 +20,7 @@ schedule_app = typer.Typer(help="The dual-prevention schedule: the random draw."
 
 def up(ctx: typer.Context) -> None:
     """Run ingest, scoring, alerts and the HTTP API in one process until Ctrl-C (embedded services by default)."""
-    from console.system import run_up
+    from firewarden.processes.system import run_up
 
     run_up(settings_of(ctx))
 
@@ -32,7 +32,7 @@ def demo(
     scenario: Annotated[Path | None, typer.Option(help="Scenario file; default examples/scenario-demo.yaml.")] = None,
 ) -> None:
     """`up` plus a generated city, a scenario mix in real time, a webhook inbox and a live summary."""
-    from console.system import DemoOptions, run_up
+    from firewarden.processes.system import DemoOptions, run_up
 
     options = DemoOptions(premises=premises, seed=seed)
     if scenario is not None:
@@ -45,8 +45,8 @@ def _desk(ctx: typer.Context) -> Any:
     from alerts.desk import Desk
     from alerts.roster import load_roster
     from alerts.service import directory_of
-    from firewarden.db import open_pool
-    from firewarden.policy import load_policy
+    from core.db import open_pool
+    from core.policy import load_policy
 
     settings = settings_of(ctx)
     if settings.database_url is None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from firewarden.audit import verify
+from core.audit import verify
+from core.db import connect
+from core.services import database_url
 from firewarden.cli._context import console, console_err, settings_of
-from firewarden.db import connect
-from firewarden.services import database_url
 
 app = typer.Typer(help="The audit log: verify its hash chain.", no_args_is_help=True)
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from core.settings import ENV_PREFIX, describe_settings
 from firewarden.cli._context import console, settings_of
-from firewarden.settings import ENV_PREFIX, describe_settings
 
 app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from core.db import can_alter_audit_log, connect, migrate, schema_status
+from core.services import database_url, owner_database_url
 from firewarden.cli._context import console, settings_of
-from firewarden.db import can_alter_audit_log, connect, migrate, schema_status
-from firewarden.services import database_url, owner_database_url
 
 app = typer.Typer(help="Database schema: migrate and status.", no_args_is_help=True)
 

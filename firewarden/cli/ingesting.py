@@ -12,6 +12,6 @@ def ingest(ctx: typer.Context) -> None:
 
     Tuned by the FIREWARDEN_INGEST_* settings (see `firewarden config describe`).
     """
-    from ingest.main import run_ingest  # the core imports no stage at module level
+    from firewarden.processes.ingest import run_ingest  # the core imports no stage at module level
 
     run_ingest(settings_of(ctx))

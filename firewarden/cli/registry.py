@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from firewarden import registry
+from core import registry
+from core.db import connect
+from core.services import database_url
 from firewarden.cli._context import console, settings_of
-from firewarden.db import connect
-from firewarden.services import database_url
 
 app = typer.Typer(help="Premises, devices, jurisdictions, inspectors and the duty roster.", no_args_is_help=True)
 

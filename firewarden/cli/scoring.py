@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from core.errors import SettingsError
+from core.settings import KafkaBus
 from firewarden.cli._context import console, settings_of
-from firewarden.errors import SettingsError
-from firewarden.settings import KafkaBus
 
 app = typer.Typer(help="Scoring models: train them, show them.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def train_command(
     settings = settings_of(ctx)
     directory = settings.models_path
     if from_db:
-        from firewarden.services import database_url
+        from core.services import database_url
 
         with database_url(settings) as url, console.status("reading recorded outcomes and training the risk model"):
             risk, summary = train_risk_from_db(url)
@@ -91,14 +91,14 @@ def evaluate(
     confirming records (replay only) and the risk model's AUC on held-out simulated premises;
     writes a PNG plot. Exit code 1 if a real fire was not confirmed.
     """
-    from firewarden.policy import load_policy
+    from core.policy import load_policy
     from scoring import evaluation
     from scoring.training import ensure_models
 
     settings = settings_of(ctx)
     models = ensure_models(settings.models_path)
     if ground_truth is not None:
-        from firewarden.services import database_url
+        from core.services import database_url
 
         try:
             truths = evaluation.read_ground_truth(ground_truth)

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from core.services import choose_broker, embedded_broker
 from firewarden.cli._context import console, settings_of
-from firewarden.services import choose_broker, embedded_broker
 
 
 def broker(

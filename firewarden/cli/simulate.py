@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from core.services import mqtt_url
+from core.settings import MqttUrl
 from firewarden.cli._context import console, settings_of
-from firewarden.services import mqtt_url
-from firewarden.settings import MqttUrl
 
 if TYPE_CHECKING:
     from simulators.engine import Outgoing
@@ -43,7 +43,7 @@ def fleet_command(
     roster_days: Annotated[int, typer.Option(min=1, max=366, help="Days of duty roster.")] = 7,
 ) -> None:
     """Write a registry file of a generated city: premises, devices, jurisdictions, inspectors, roster."""
-    from firewarden import registry
+    from core import registry
     from simulators.fleet import generate_fleet
 
     fmt = registry.format_of(output)
@@ -82,7 +82,7 @@ def run_command(
     background: Annotated[bool, typer.Option(help="Ordinary panel faults and disables besides the scenario.")] = True,
 ) -> None:
     """Run the fleet (and a scenario) over MQTT, writing ground truth; deterministic for a seed and start."""
-    from firewarden import registry
+    from core import registry
     from simulators.engine import Simulation
     from simulators.scenarios import Scenario, apply_scenario, load_scenario, parse_duration, write_ground_truth
     from simulators.scenarios import background as add_background

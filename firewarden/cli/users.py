@@ -25,7 +25,7 @@ ACTOR = "admin:cli"
 @contextmanager
 def _accounts(ctx: typer.Context) -> Iterator[Accounts]:
     from console.accounts import Accounts
-    from firewarden.db import open_pool
+    from core.db import open_pool
 
     settings = settings_of(ctx)
     if settings.database_url is None:

@@ -25,7 +25,7 @@ from typing import Final
 
 import msgspec
 
-from firewarden.domain import DEVICE_TYPES
+from core.domain import DEVICE_TYPES
 from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation, StreamFault
 from simulators.panel import Point
 from simulators.physics import Metrics, stable_seed

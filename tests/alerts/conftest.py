@@ -11,10 +11,10 @@ from psycopg_pool import ConnectionPool
 from alerts.desk import Desk
 from alerts.outbox import Directory
 from alerts.roster import load_roster
-from firewarden.db import connect, open_pool
-from firewarden.policy import Policy
-from firewarden.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift, Unit
-from firewarden.registry.store import import_registry
+from core.db import connect, open_pool
+from core.policy import Policy
+from core.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift, Unit
+from core.registry.store import import_registry
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 

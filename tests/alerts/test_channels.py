@@ -16,7 +16,7 @@ from alerts.desk import Desk
 from alerts.dispatch import Dispatcher
 from alerts.outbox import Directory
 from alerts.roster import load_roster
-from firewarden.policy import Policy, WebhookPolicy
+from core.policy import Policy, WebhookPolicy
 from scoring.records import AlarmDecision, Signal
 from simulators.inbox import Inbox, Reply
 from tests.alerts.conftest import at, load, small_registry
@@ -41,7 +41,7 @@ def desk_for(pool: ConnectionPool, email: bool = False) -> Desk:
 
 @pytest.fixture
 def hooked_pool(migrated_url: str, request: pytest.FixtureRequest) -> Iterator[tuple[ConnectionPool, Inbox]]:
-    from firewarden.db import open_pool
+    from core.db import open_pool
 
     script: list[Reply] = getattr(request, "param", [])
     with Inbox(SECRET, script=script) as inbox:

@@ -12,8 +12,8 @@ from psycopg_pool import ConnectionPool
 
 from alerts.desk import Desk
 from alerts.inspections import as_csv, as_ical, record_result, run_draw, task_list
-from firewarden.db import connect
-from firewarden.errors import ActionError
+from core.db import connect
+from core.errors import ActionError
 from scoring.records import AlarmDecision, Factor, RiskScore, Signal
 from tests.alerts.conftest import T0, at, make_desk
 
@@ -70,7 +70,7 @@ def test_the_same_decision_twice_pages_once(desk: Desk) -> None:
 
 
 def test_two_desks_racing_make_one_incident_per_key(pool: ConnectionPool, migrated_url: str) -> None:
-    from firewarden.db import open_pool
+    from core.db import open_pool
 
     with open_pool(migrated_url, max_size=4) as other_pool:
         desks = [make_desk(pool), make_desk(other_pool)]

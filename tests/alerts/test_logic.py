@@ -12,7 +12,7 @@ from alerts.dispatch import backoff_s, next_step
 from alerts.incidents import Incident, apply, escalation_step, trigger_of
 from alerts.roster import Inspector, Roster, Site
 from alerts.schedule import draw, inspection_due
-from firewarden.policy import AlertsPolicy, Policy, SchedulePolicy, WebhookPolicy
+from core.policy import AlertsPolicy, Policy, SchedulePolicy, WebhookPolicy
 from scoring.records import AlarmDecision, Signal
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in China

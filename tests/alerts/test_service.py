@@ -9,8 +9,8 @@ from psycopg_pool import ConnectionPool
 
 from alerts.outbox import Directory
 from alerts.service import OTHERS_SLICE, Alerts
-from firewarden.bus import BusMessage, LocalBus
-from firewarden.policy import Policy
+from core.bus import BusMessage, LocalBus
+from core.policy import Policy
 from scoring.records import DECISIONS_TOPIC, AlarmDecision, Decision, Signal, encode_decision
 from tests.alerts.conftest import at
 

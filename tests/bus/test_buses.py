@@ -9,8 +9,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
-from firewarden.bus import BusMessage, KafkaBus, LocalBus
-from firewarden.errors import BusError
+from core.bus import BusMessage, KafkaBus, LocalBus
+from core.errors import BusError
 from tests.ports import free_port
 
 

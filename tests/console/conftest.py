@@ -19,11 +19,11 @@ from alerts.outbox import Directory
 from alerts.service import Alerts
 from console.api import build_console, create_app
 from console.security import Console
-from console.system import _ApiServer
-from firewarden.bus import BusMessage, LocalBus
-from firewarden.db import open_pool
-from firewarden.policy import Policy
-from firewarden.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Unit
+from core.bus import BusMessage, LocalBus
+from core.db import open_pool
+from core.policy import Policy
+from core.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Unit
+from firewarden.processes.system import _ApiServer
 from scoring.records import DECISIONS_TOPIC, Decision, encode_decision
 from tests.alerts.conftest import load, small_registry
 from tests.ports import free_port

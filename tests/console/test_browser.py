@@ -21,9 +21,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from alerts.roster import load_roster
-from firewarden.db import connect, migrate
-from firewarden.registry.store import import_registry
-from firewarden.settings import MqttUrl
+from core.db import connect, migrate
+from core.registry.store import import_registry
+from core.settings import MqttUrl
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions
@@ -53,7 +53,7 @@ class System:
 @pytest.fixture
 def system(database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Path) -> Iterator[System]:
     from console.accounts import Accounts
-    from firewarden.db import open_pool
+    from core.db import open_pool
 
     with connect(database_url, autocommit=True) as conn:
         migrate(conn, "off")

@@ -12,10 +12,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from firewarden import audit
-from firewarden.db import connect
-from firewarden.registry import load
-from firewarden.registry.store import import_registry
+from core import audit
+from core.db import connect
+from core.registry import load
+from core.registry.store import import_registry
 from scoring.models import Models
 from scoring.risk import RiskModel
 from scoring.store import record_models

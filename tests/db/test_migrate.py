@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from firewarden.db import Flavour, connect, migrate, open_pool, schema_status
-from firewarden.db.migrate import available_migrations
-from firewarden.errors import DatabaseError, MigrationError
+from core.db import Flavour, connect, migrate, open_pool, schema_status
+from core.db.migrate import available_migrations
+from core.errors import DatabaseError, MigrationError
 from tests.fix_postgres import require_timescale
 
 EXPECTED_TABLES = {
@@ -67,7 +67,7 @@ def test_auto_takes_plain_on_a_server_where_timescaledb_is_installed_but_not_pre
     require_timescale()
     with connect(database_url, autocommit=True) as conn:
         assert schema_status(conn).timescale_support == "not_preloaded"
-        with caplog.at_level(logging.WARNING, logger="firewarden.db.migrate"):
+        with caplog.at_level(logging.WARNING, logger="core.db.migrate"):
             report = migrate(conn, "auto")
         assert (report.flavour, report.version) == ("plain", available_migrations()[-1].version)
         assert not conn.closed and _tables(conn) >= EXPECTED_TABLES

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pglast import ast, parse_sql
 
-from firewarden.db.migrate import Migration, available_migrations
+from core.db.migrate import Migration, available_migrations
 
 MIGRATIONS = available_migrations()
 

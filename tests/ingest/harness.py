@@ -13,10 +13,10 @@ from datetime import datetime
 
 import msgspec
 
-from firewarden.db import connect
-from firewarden.registry import RegistryFile
-from firewarden.registry.store import import_registry
-from firewarden.settings import MqttUrl
+from core.db import connect
+from core.registry import RegistryFile
+from core.registry.store import import_registry
+from core.settings import MqttUrl
 from ingest.gb26875 import encode_frame
 from simulators.engine import Outgoing, Simulation
 from simulators.fleet import generate_fleet

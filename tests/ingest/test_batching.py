@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from firewarden.policy import IngestPolicy
+from core.policy import IngestPolicy
 from ingest.batching import Batcher, Delivery
 from ingest.dedup import RecentMessages
 from ingest.limits import RateLimiter

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.wire import DECODE_REASONS, DecodeError, decode
 from ingest.gb26875 import Frame, component_type, decode_frame, encode_frame, frame_events
-from ingest.wire import DECODE_REASONS, DecodeError, decode
 
 SENT = datetime(2026, 1, 5, 0, 30, 15, tzinfo=UTC)  # 08:30:15 China time
 LABEL = bytes((15, 30, 8, 5, 1, 26))  # second, minute, hour, day, month, year - 2000 (China time)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from firewarden.policy import IngestPolicy
+from core.policy import IngestPolicy
 from ingest.limits import RateLimiter
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

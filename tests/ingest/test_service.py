@@ -15,12 +15,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
-from firewarden.bus import Bus, BusMessage, KafkaBus, LocalBus
-from firewarden.db import connect
-from firewarden.errors import BusError, ServiceError
-from firewarden.policy import IngestPolicy
-from firewarden.services import choose_broker, embedded_broker
-from firewarden.settings import MqttUrl
+from core.bus import Bus, BusMessage, KafkaBus, LocalBus
+from core.db import connect
+from core.errors import BusError, ServiceError
+from core.policy import IngestPolicy
+from core.services import choose_broker, embedded_broker
+from core.settings import MqttUrl
 from ingest.handoff import RECORDS_TOPIC, from_bus
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firewarden.db import connect
-from firewarden.errors import DatabaseError
-from firewarden.policy import IngestPolicy
+from core.db import connect
+from core.errors import DatabaseError
+from core.policy import IngestPolicy
 from ingest.batching import Accepted, Batch, Batcher, Delivery
 from ingest.dedup import RecentMessages
 from ingest.limits import RateLimiter

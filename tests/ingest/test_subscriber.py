@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from firewarden.errors import ServiceError
-from firewarden.services import embedded_broker
-from firewarden.services.mqtt import AMQTT
-from firewarden.settings import MqttUrl
+from core.errors import ServiceError
+from core.services import embedded_broker
+from core.services.mqtt import AMQTT
+from core.settings import MqttUrl
 from ingest.batching import Delivery
 from ingest.subscriber import ALL_TOPICS, MqttSubscriber, partition_of, topic_filters
 from simulators.engine import Outgoing

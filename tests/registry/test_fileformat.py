@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from firewarden import registry
-from firewarden.errors import RegistryError
+from core import registry
+from core.errors import RegistryError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from firewarden import registry
-from firewarden.db import connect
-from firewarden.errors import DatabaseError, RegistryError
+from core import registry
+from core.db import connect
+from core.errors import DatabaseError, RegistryError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
 
@@ -66,7 +66,7 @@ def test_export_then_import_elsewhere_gives_the_same_data(
         path.write_text(registry.dump(exported, fmt), encoding="utf-8")
         assert registry.load(path) == exported
     # A second, separate database (database_url is not migrated_url's database).
-    from firewarden.db import migrate
+    from core.db import migrate
 
     with connect(database_url, autocommit=True) as conn:
         migrate(conn, "off")

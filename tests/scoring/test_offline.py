@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from firewarden.policy import Policy
-from firewarden.registry import Device, Premises, RegistryFile, Unit
+from core.policy import Policy
+from core.registry import Device, Premises, RegistryFile, Unit
 from ingest.records import Reading, Record, StatusRecord
 from scoring.models import Models
 from scoring.records import Decision, Signal

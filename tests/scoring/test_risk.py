@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from firewarden.policy import RiskPolicy
+from core.policy import RiskPolicy
 from scoring.models import ModelError, Models, load, load_models, save
 from scoring.records import Feedback, RiskScore
 from scoring.risk import RiskInputs, tier_of

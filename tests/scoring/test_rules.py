@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from firewarden.policy import Policy, ThresholdRule
+from core.policy import Policy, ThresholdRule
 from scoring.models import Models
 from tests.scoring.helpers import Harness
 

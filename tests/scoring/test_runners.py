@@ -15,10 +15,10 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
-from firewarden.bus import LocalBus
-from firewarden.db import connect
-from firewarden.policy import Policy
-from firewarden.registry import import_registry
+from core.bus import LocalBus
+from core.db import connect
+from core.policy import Policy
+from core.registry import import_registry
 from ingest.handoff import RECORDS_TOPIC, to_bus
 from ingest.records import Record
 from scoring.evaluation import judge, read_ground_truth, stored_decisions

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from psycopg.types.json import Jsonb
 
-from firewarden.db import connect
+from core.db import connect
 from scoring.models import ModelError
 from scoring.risk import RiskInputs
 from scoring.training import recorded_examples, train_risk_from_db

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from firewarden.policy import Policy, VerificationPolicy
+from core.policy import Policy, VerificationPolicy
 from scoring.models import Models
 from tests.scoring.helpers import Harness
 

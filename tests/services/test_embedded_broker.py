@@ -11,10 +11,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firewarden.errors import ServiceError
-from firewarden.services import BrokerProgram, choose_broker, embedded_broker
-from firewarden.services.mqtt import AMQTT, DEBIAN_MOSQUITTO
-from firewarden.settings import MqttUrl
+from core.errors import ServiceError
+from core.services import BrokerProgram, choose_broker, embedded_broker
+from core.services.mqtt import AMQTT, DEBIAN_MOSQUITTO
+from core.settings import MqttUrl
 from tests.ports import free_port
 
 
@@ -25,7 +25,7 @@ def test_mosquitto_on_path_wins() -> None:
 
 
 def test_amqtt_when_no_mosquitto(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("firewarden.services.mqtt.DEBIAN_MOSQUITTO", Path("/nonexistent/mosquitto"))
+    monkeypatch.setattr("core.services.mqtt.DEBIAN_MOSQUITTO", Path("/nonexistent/mosquitto"))
     assert choose_broker(lambda name: None) == AMQTT
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from firewarden.registry import RegistryFile
+from core.registry import RegistryFile
 from simulators.fleet import generate_fleet
 
 START = 1767571200.0  # 2026-01-05 08:00 in China (a Monday), as Unix seconds

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from firewarden import registry
-from firewarden.settings import MqttUrl
+from core import registry
+from core.settings import MqttUrl
 from tests.simulators.test_publisher import Counter, assert_no_gaps
 from tests.test_cli import firewarden
 

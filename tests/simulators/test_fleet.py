@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
-from firewarden import registry
-from firewarden.db import connect
-from firewarden.domain import CATEGORIES, DEVICE_TYPE_NAMES
+from core import registry
+from core.db import connect
+from core.domain import CATEGORIES, DEVICE_TYPE_NAMES
 from simulators.fleet import generate_fleet
 
 

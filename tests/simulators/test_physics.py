@@ -7,7 +7,7 @@ import statistics
 
 import numpy as np
 
-from firewarden.registry import Device, Premises, RegistryFile
+from core.registry import Device, Premises, RegistryFile
 from simulators.physics import EbikeModel, Environment, Model, build_model, local_hours, local_weekday
 from tests.simulators.conftest import START
 

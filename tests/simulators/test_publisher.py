@@ -14,9 +14,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firewarden.registry import RegistryFile
-from firewarden.settings import MqttUrl
-from ingest.wire import DecodeError, decode
+from core.registry import RegistryFile
+from core.settings import MqttUrl
+from core.wire import DecodeError, decode
 from simulators.engine import Outgoing, Simulation, seq_base
 from simulators.publisher import Publisher, PublishError, PublishOptions, PublishStats
 from tests.ports import free_port
@@ -122,7 +122,7 @@ def test_rate_limit_spaces_messages(fleet: RegistryFile, mosquitto: MqttUrl) -> 
 
 def _acl_broker(tmp_path: Path) -> tuple[subprocess.Popen[bytes], MqttUrl]:
     """Mosquitto that lets a client write only under its own client id as device id."""
-    from firewarden.services import choose_broker
+    from core.services import choose_broker
 
     port = free_port()
     (tmp_path / "acl").write_text("pattern write fw/v1/+/%c/#\npattern read fw/v1/#\n")
@@ -173,7 +173,7 @@ def test_unreachable_broker_is_a_publish_error() -> None:
 
 
 def test_broker_restart_mid_stream_loses_nothing_at_qos1(fleet: RegistryFile, tmp_path: Path) -> None:
-    from firewarden.services import choose_broker, embedded_broker
+    from core.services import choose_broker, embedded_broker
 
     port = free_port()
     messages = list(small_run(fleet, 240).messages())[:6000]

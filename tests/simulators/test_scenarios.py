@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import msgspec
 import pytest
 
-from firewarden.registry import RegistryFile
-from ingest.wire import DecodeError, Event, Telemetry, WireMessage, decode
+from core.registry import RegistryFile
+from core.wire import DecodeError, Event, Telemetry, WireMessage, decode
 from simulators.engine import GroundTruth, Outgoing, Simulation, seq_base
 from simulators.scenarios import KINDS, Scenario, ScenarioError, apply_scenario, background, write_ground_truth
 from tests.simulators.conftest import START

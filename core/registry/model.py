@@ -1,8 +1,8 @@
 """The registry's records as they appear in a registry file (docs/registry.md), validated on load.
 
 Records are strict: a string field does not take a number, unknown fields are refused, every closed
-vocabulary comes from :mod:`firewarden.domain`. Cross-record rules (unique ids, references, setpoints
-that fit the device type) are checked in :mod:`firewarden.registry.checks`.
+vocabulary comes from :mod:`core.domain`. Cross-record rules (unique ids, references, setpoints
+that fit the device type) are checked in :mod:`core.registry.checks`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from firewarden.domain import DEVICE_TYPE_NAMES, ID_PATTERN, Category, CreditStatus, JurisdictionKind
+from core.domain import DEVICE_TYPE_NAMES, ID_PATTERN, Category, CreditStatus, JurisdictionKind
 
 FORMAT: Final = "firewarden-registry/1"
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from firewarden.domain import DEVICE_TYPES
-from firewarden.registry.model import RegistryFile
+from core.domain import DEVICE_TYPES
+from core.registry.model import RegistryFile
 
 Table = Literal["jurisdictions", "premises", "inspectors"]
 

@@ -3,9 +3,9 @@
 Public surface: :func:`open_pool`, :func:`connect`, :func:`first_line`, :func:`migrate`, :func:`schema_status`.
 """
 
-from firewarden.db.migrate import Flavour, MigrationReport, SchemaStatus, migrate, schema_status
-from firewarden.db.pool import connect, first_line, open_pool
-from firewarden.db.roles import APP_ROLE, can_alter_audit_log, ensure_login_role
+from core.db.migrate import Flavour, MigrationReport, SchemaStatus, migrate, schema_status
+from core.db.pool import connect, first_line, open_pool
+from core.db.roles import APP_ROLE, can_alter_audit_log, ensure_login_role
 
 __all__ = [
     "APP_ROLE",

@@ -32,7 +32,7 @@ class Bus(ABC):
         """Return once every message is accepted (Kafka: written to all in-sync replicas).
 
         Waits while consumers or the broker are slow, which is how backpressure reaches the publisher.
-        Raises :class:`~firewarden.errors.BusError` if any message was refused; the caller keeps
+        Raises :class:`~core.errors.BusError` if any message was refused; the caller keeps
         the whole batch and publishes it again.
         """
 

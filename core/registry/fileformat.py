@@ -11,9 +11,9 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from firewarden.errors import RegistryError
-from firewarden.registry.checks import check, locate
-from firewarden.registry.model import RegistryFile
+from core.errors import RegistryError
+from core.registry.checks import check, locate
+from core.registry.model import RegistryFile
 
 FileFormat = Literal["yaml", "json"]
 

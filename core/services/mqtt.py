@@ -9,7 +9,7 @@ How it decides (:func:`choose_broker`):
 
 Either broker runs as a child process bound to 127.0.0.1 with anonymous access: it is for one machine,
 never exposed. Its files live under ``<data_dir>/mqtt``. It stops when the context ends, or, when the
-process that started it is killed, through its reaper (:mod:`firewarden.services.reaper`).
+process that started it is killed, through its reaper (:mod:`core.services.reaper`).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from firewarden.errors import ServiceError
-from firewarden.services.reaper import Reaper
-from firewarden.settings import MqttUrl
+from core.errors import ServiceError
+from core.services.reaper import Reaper
+from core.settings import MqttUrl
 
 STARTUP_TIMEOUT_S = 15.0
 DEBIAN_MOSQUITTO = Path("/usr/sbin/mosquitto")

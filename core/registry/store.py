@@ -17,11 +17,11 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from firewarden import audit
-from firewarden.domain import DEVICE_TYPES
-from firewarden.errors import DatabaseError, RegistryError
-from firewarden.registry.checks import Reference, Table, check
-from firewarden.registry.model import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift
+from core import audit
+from core.domain import DEVICE_TYPES
+from core.errors import DatabaseError, RegistryError
+from core.registry.checks import Reference, Table, check
+from core.registry.model import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 

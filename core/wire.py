@@ -19,8 +19,8 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 import msgspec
 
-from firewarden.domain import ID_PATTERN, METRICS, ComponentType, EventKind
-from firewarden.errors import FirewardenError
+from core.domain import ID_PATTERN, METRICS, ComponentType, EventKind
+from core.errors import FirewardenError
 
 TOPIC_ROOT: Final = "fw/v1"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024

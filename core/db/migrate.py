@@ -1,6 +1,6 @@
 """Versioned SQL migrations, applied once each, safe when several processes run them at once.
 
-Migrations live in ``firewarden/db/migrations`` as ``NNNN_name.sql`` (both flavours) and, where the
+Migrations live in ``core/db/migrations`` as ``NNNN_name.sql`` (both flavours) and, where the
 flavours differ, ``NNNN_name.timescale.sql`` / ``NNNN_name.plain.sql`` applied right after it in the
 same transaction. The flavour is chosen at the first migration (setting ``timescale``) and recorded
 with every applied version, so a database never mixes the two.
@@ -10,7 +10,7 @@ Guarantees:
   checksum of the SQL that ran; an applied migration whose file later changed is refused;
 - a session-level advisory lock serialises concurrent runs: the second waits, then finds nothing
   to do;
-- every run ends by granting the application role its rights (:mod:`firewarden.db.roles`).
+- every run ends by granting the application role its rights (:mod:`core.db.roles`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Literal
 
 import psycopg
 
-from firewarden.db.roles import can_alter_audit_log, grant_application_role
-from firewarden.errors import MigrationError
+from core.db.roles import can_alter_audit_log, grant_application_role
+from core.errors import MigrationError
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def available_migrations() -> list[Migration]:
     """Every migration shipped with this version of Firewarden, in order."""
     common: dict[int, tuple[str, str]] = {}
     flavoured: dict[int, dict[str, str]] = {}
-    folder = resources.files("firewarden.db").joinpath("migrations")
+    folder = resources.files("core.db").joinpath("migrations")
     for entry in folder.iterdir():
         match = _FILE_NAME.fullmatch(entry.name)
         if match is None:

@@ -38,11 +38,11 @@ from rich.table import Table
 
 from alerts.service import Alerts, channels_of, directory_of, webhook_secret
 from console.api import build_console, create_app
-from firewarden.bus import Bus, LocalBus, open_bus
-from firewarden.db import APP_ROLE, can_alter_audit_log, connect, migrate, open_pool
-from firewarden.policy import Policy, load_policy
-from firewarden.services import database_url, mqtt_url, owner_database_url
-from firewarden.settings import KafkaBus, MqttUrl, Settings
+from core.bus import Bus, LocalBus, open_bus
+from core.db import APP_ROLE, can_alter_audit_log, connect, migrate, open_pool
+from core.policy import Policy, load_policy
+from core.services import database_url, mqtt_url, owner_database_url
+from core.settings import KafkaBus, MqttUrl, Settings
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
@@ -106,7 +106,7 @@ def run_up(settings: Settings, demo: DemoOptions | None = None, console: Console
 
 
 def _import_demo_fleet(db_url: str, demo: DemoOptions, hook_base: str) -> None:
-    from firewarden.registry.store import import_registry
+    from core.registry.store import import_registry
     from simulators.fleet import generate_fleet
 
     today = datetime.now(UTC).date()
@@ -217,7 +217,7 @@ def _demo_users(console_: Any) -> list[tuple[str, str, str]]:
     import secrets
 
     from alerts.roster import load_roster
-    from firewarden.errors import AccountError
+    from core.errors import AccountError
 
     accounts = console_.accounts
     with accounts.pool.connection() as conn:
@@ -261,7 +261,7 @@ def _scoring(
 
 def _publish(demo: DemoOptions, broker: MqttUrl, db_url: str, halt: threading.Event) -> None:
     """The demo's traffic: the imported fleet and the scenario, in real time, until it ends or ``halt``."""
-    from firewarden.registry.store import export_registry
+    from core.registry.store import export_registry
     from simulators.engine import Simulation
     from simulators.publisher import Publisher, PublishOptions
     from simulators.scenarios import apply_scenario, load_scenario

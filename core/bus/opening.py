@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from firewarden.bus.base import Bus
-from firewarden.bus.kafka import KafkaBus
-from firewarden.bus.local import LocalBus
-from firewarden.settings import Settings
+from core.bus.base import Bus
+from core.bus.kafka import KafkaBus
+from core.bus.local import LocalBus
+from core.settings import Settings
 
 
 @asynccontextmanager

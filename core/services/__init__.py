@@ -1,7 +1,7 @@
 """Embedded services for one machine: PostgreSQL from a pip wheel and an MQTT broker.
 
 A setting that names a real service always wins; only an unset ``database_url`` / ``mqtt_url``
-starts the embedded one. How the broker is chosen is in :mod:`firewarden.services.mqtt`.
+starts the embedded one. How the broker is chosen is in :mod:`core.services.mqtt`.
 
 Two URLs reach the database: :func:`database_url`, the application's (a member of
 ``firewarden_app``, which cannot alter the audit log), and :func:`owner_database_url`, the owner's,
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from firewarden.services.mqtt import BrokerProgram, choose_broker, embedded_broker
-from firewarden.services.postgres import EmbeddedUrls, embedded_postgres
-from firewarden.settings import MqttUrl, Settings
+from core.services.mqtt import BrokerProgram, choose_broker, embedded_broker
+from core.services.postgres import EmbeddedUrls, embedded_postgres
+from core.settings import MqttUrl, Settings
 
 __all__ = [
     "BrokerProgram",

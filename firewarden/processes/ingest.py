@@ -6,12 +6,12 @@ import asyncio
 import logging
 import signal
 
-from firewarden.bus import open_bus
-from firewarden.db import connect, schema_status
-from firewarden.errors import DatabaseError
-from firewarden.policy import IngestPolicy, load_policy
-from firewarden.services import database_url, mqtt_url
-from firewarden.settings import MqttUrl, Settings
+from core.bus import open_bus
+from core.db import connect, schema_status
+from core.errors import DatabaseError
+from core.policy import IngestPolicy, load_policy
+from core.services import database_url, mqtt_url
+from core.settings import MqttUrl, Settings
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index

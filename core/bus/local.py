@@ -10,7 +10,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 
-from firewarden.bus.base import Bus, BusMessage
+from core.bus.base import Bus, BusMessage
 
 
 class LocalBus(Bus):

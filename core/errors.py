@@ -13,7 +13,7 @@ never caught here::
      ├── BusError               the stream bus did not accept messages (Kafka unreachable, refused)
      ├── ActionError            (alerts) an action that cannot be done: unknown incident, wrong state, bad code
      ├── AccountError           (console) a user or token that cannot be made, changed or used
-     └── DecodeError            (ingest.wire) a message off the wire does not fit the contract
+     └── DecodeError            (core.wire) a message off the wire does not fit the contract
 """
 
 from __future__ import annotations

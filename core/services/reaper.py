@@ -10,7 +10,7 @@ reaper then reads what the parent said last:
 - nothing (the parent died): the reaper stops the service: the broker with SIGTERM, PostgreSQL with a
   fast shutdown once no other live process still uses the server.
 
-Run as ``python -m firewarden.services.reaper broker PID CONFIG`` or ``... postgres PGDATA PARENT``.
+Run as ``python -m core.services.reaper broker PID CONFIG`` or ``... postgres PGDATA PARENT``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Reaper:
     def __init__(self, *args: str) -> None:
         read_end, self._write_end = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "firewarden.services.reaper", *args],
+            [sys.executable, "-m", "core.services.reaper", *args],
             stdin=read_end,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

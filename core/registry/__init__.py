@@ -4,9 +4,9 @@ File format: docs/registry.md. Public surface: :func:`load`, :func:`dump`, :func
 :func:`export_registry` and the record models.
 """
 
-from firewarden.registry import checks
-from firewarden.registry.fileformat import FileFormat, dump, format_of, load
-from firewarden.registry.model import (
+from core.registry import checks
+from core.registry.fileformat import FileFormat, dump, format_of, load
+from core.registry.model import (
     FORMAT,
     Device,
     Inspector,
@@ -16,7 +16,7 @@ from firewarden.registry.model import (
     Shift,
     Unit,
 )
-from firewarden.registry.store import Upserted, export_registry, import_registry
+from core.registry.store import Upserted, export_registry, import_registry
 
 __all__ = [
     "FORMAT",

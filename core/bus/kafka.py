@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
-from firewarden.bus.base import Bus, BusMessage
-from firewarden.errors import BusError
+from core.bus.base import Bus, BusMessage
+from core.errors import BusError
 
 
 class KafkaBus(Bus):

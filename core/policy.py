@@ -15,9 +15,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from firewarden.action_plans import PlanStep, default_action_plans
-from firewarden.domain import DEVICE_TYPE_NAMES, METRICS
-from firewarden.errors import SettingsError
+from core.action_plans import PlanStep, default_action_plans
+from core.domain import DEVICE_TYPE_NAMES, METRICS
+from core.errors import SettingsError
 
 SignalKind = Literal["trouble", "supervisory", "hazard_candidate"]
 """What a breach means: the fire system is faulty, abnormal, or the building may be in danger."""
@@ -305,7 +305,7 @@ class Policy(_Section):
     alerts: AlertsPolicy = AlertsPolicy()
     schedule: SchedulePolicy = SchedulePolicy()
     action_plans: dict[IncidentClass, tuple[PlanStep, ...]] = Field(default_factory=default_action_plans)  # type: ignore[arg-type]
-    """The operator's steps per incident class (:mod:`firewarden.action_plans`); a class left out keeps its default."""
+    """The operator's steps per incident class (:mod:`core.action_plans`); a class left out keeps its default."""
 
     @model_validator(mode="after")
     def _every_plan(self) -> Policy:

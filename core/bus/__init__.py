@@ -7,9 +7,9 @@
 premises' messages stay in order in one partition (and one worker).
 """
 
-from firewarden.bus.base import Bus, BusMessage
-from firewarden.bus.kafka import KafkaBus
-from firewarden.bus.local import LocalBus
-from firewarden.bus.opening import open_bus
+from core.bus.base import Bus, BusMessage
+from core.bus.kafka import KafkaBus
+from core.bus.local import LocalBus
+from core.bus.opening import open_bus
 
 __all__ = ["Bus", "BusMessage", "KafkaBus", "LocalBus", "open_bus"]

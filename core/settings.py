@@ -8,7 +8,7 @@ environment. Sources, highest precedence first:
 3. an optional TOML file (``--config FILE`` or ``FIREWARDEN_CONFIG``), keys named as the fields,
 4. the defaults below.
 
-A bad value fails at start with a :class:`~firewarden.errors.SettingsError` that names the setting,
+A bad value fails at start with a :class:`~core.errors.SettingsError` that names the setting,
 where it came from, and the values it accepts.
 """
 
@@ -26,8 +26,8 @@ import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
-from firewarden.domain import ID_PATTERN
-from firewarden.errors import SettingsError
+from core.domain import ID_PATTERN
+from core.errors import SettingsError
 
 ENV_PREFIX = "FIREWARDEN_"
 MASK = "***"
