@@ -1,10 +1,12 @@
 """The alerts process: decisions off the bus into the desk, timers, the dispatcher, feedback to scoring.
 
 :class:`Alerts` owns one :class:`~alerts.desk.Desk` and one :class:`~alerts.dispatch.Dispatcher`.
-It reads ``fw.decisions`` (a local-bus queue, or a Kafka consumer group), ticks the desk's timers
-once a second, reloads the registry snapshot once a minute, and publishes what people found out
-(resolutions, overdue and closed hazards) on ``fw.feedback`` for scoring. People's actions from the
-API or the CLI go through :meth:`Alerts.act`, so their feedback reaches scoring the same way.
+It reads ``fw.decisions`` as a member of the consumer group ``firewarden-alerts`` (any number of
+alerts processes side by side: the database's constraints and ``SKIP LOCKED`` keep them apart), ticks
+the desk's timers once a second, reloads the registry snapshot once a minute, and publishes what
+people found out (resolutions, overdue and closed hazards) on ``fw.feedback`` for scoring. People's
+actions from the console or the CLI go through :class:`alerts.actions.Actions`, which publishes their
+feedback the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from alerts.actions import hand_on
 from alerts.channels import Channel, EmailChannel, SmtpServer, WebhookChannel
 from alerts.desk import Desk
 from alerts.dispatch import Dispatcher
@@ -29,14 +32,16 @@ from alerts.incidents import urgent
 from alerts.outbox import Directory
 from alerts.prevention import Outcome
 from alerts.roster import load_roster
-from core.bus import Bus, BusMessage, LocalBus
-from core.errors import DatabaseError
+from core.bus import Bus
+from core.errors import BusError, DatabaseError
 from core.policy import Policy
-from core.settings import KafkaBus, Settings
-from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, decode_decision, encode_feedback
+from core.settings import Settings
+from scoring.records import DECISIONS_TOPIC, Decision, decode_decision
 
 log = logging.getLogger(__name__)
 
+GROUP = "firewarden-alerts"
+"""The consumer group of every alerts process on ``fw.decisions``."""
 PENDING_LIMIT = 50_000
 """Decisions read off the local bus and not yet handled, at most."""
 OTHERS_SLICE = 50
@@ -94,10 +99,9 @@ class Alerts:
         clock: Clock = utc_now,
         tick_s: float = 1.0,
         reload_s: float = 60.0,
-        kafka: KafkaBus | None = None,
     ) -> None:
-        """On the local bus, subscribes to ``fw.decisions`` here: construct before scoring publishes.
-        With ``kafka``, decisions are read from there in the consumer group ``firewarden-alerts``."""
+        """Joins the consumer group of ``fw.decisions`` here: on the local bus, construct before
+        scoring publishes."""
         with pool.connection() as conn:
             roster = load_roster(conn)
         self.pool = pool
@@ -109,23 +113,11 @@ class Alerts:
         self.tick_s = tick_s
         self.reload_s = reload_s
         self.handled = 0
-        self.kafka = kafka
-        self._queue = bus.subscribe(DECISIONS_TOPIC, maxsize=50_000) if isinstance(bus, LocalBus) else None
-
-    async def act(self, action: Callable[..., T], *args: Any) -> T:
-        """Run a desk action (``desk.resolve``, ...) off the event loop; pass its feedback and wake delivery."""
-        result = await asyncio.to_thread(action, *args)
-        if isinstance(result, Outcome):
-            await self._after(result)
-        return result
+        self.running = False
+        self.decisions = bus.consumer([DECISIONS_TOPIC], GROUP, buffer=50_000)
 
     async def _after(self, outcome: Outcome) -> None:
-        if outcome.feedback:
-            await self.bus.publish(
-                [BusMessage(FEEDBACK_TOPIC, f.premises_id.encode(), encode_feedback(f)) for f in outcome.feedback]
-            )
-        if outcome.queued:
-            self.dispatcher.wake.set()
+        await hand_on(outcome, self.bus, self.dispatcher.wake.set)
 
     async def handle(self, decisions: list[Decision]) -> None:
         """Apply decisions until they are stored: a database outage delays them, never drops them.
@@ -147,6 +139,7 @@ class Alerts:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Decisions, timers and delivery until ``stop``; then what was received is handled, and returns."""
+        self.running = True
         tasks = [
             asyncio.create_task(self._consume(stop), name="alerts-decisions"),
             asyncio.create_task(self._timers(stop), name="alerts-timers"),
@@ -155,6 +148,7 @@ class Alerts:
         try:
             await asyncio.gather(*tasks)
         finally:
+            self.running = False
             for task in tasks:
                 task.cancel()
             for channel in self.channels.values():
@@ -180,55 +174,39 @@ class Alerts:
             return load_roster(conn)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        if self._queue is not None:
-            await self._consume_local(self._queue, stop)
-        elif self.kafka is not None:
-            await self._consume_kafka(self.kafka, stop)
-        else:
-            raise RuntimeError("alerts need the local bus or a Kafka bus to read decisions from")
-
-    async def _consume_local(self, queue: asyncio.Queue[BusMessage], stop: asyncio.Event) -> None:
         """Alarm decisions jump the line: taken first, before any slice of the others.
 
-        Everything the queue holds is drained into two lanes (up to :data:`PENDING_LIMIT`, then the
-        queue's own bound holds scoring back), so a fire waits at most for the slice being handled,
-        not for a backlog of trouble signals ahead of it.
+        Everything the bus has for us is read into two lanes (up to :data:`PENDING_LIMIT`, then the
+        bus holds scoring back), so a fire waits at most for the slice being handled, not for a
+        backlog of trouble signals ahead of it. What was read is committed once both lanes are empty:
+        a crash hands the group everything not yet handled.
         """
         alarms: deque[Decision] = deque()
         others: deque[Decision] = deque()
-
-        def take(message: BusMessage) -> None:
-            decision = decode_decision(message.value)
-            (alarms if urgent(decision) else others).append(decision)
-
-        while not (stop.is_set() and queue.empty() and not alarms and not others):
+        stopping = False
+        while True:
+            idle = not alarms and not others
+            if idle and stopping:
+                break
+            room = PENDING_LIMIT - len(alarms) - len(others)
+            try:
+                messages = await self.decisions.get(room, 0.2 if idle else 0.0) if room > 0 else []
+            except BusError as error:
+                log.warning("alerts: %s; trying again shortly", error)
+                await asyncio.sleep(1.0)
+                continue
+            for message in messages:
+                decision = decode_decision(message.value)
+                (alarms if urgent(decision) else others).append(decision)
+            if alarms or others:
+                lane, size = (alarms, 1_000) if alarms else (others, OTHERS_SLICE)
+                await self.handle([lane.popleft() for _ in range(min(size, len(lane)))])
             if not alarms and not others:
                 try:
-                    take(await asyncio.wait_for(queue.get(), 0.2))
-                except TimeoutError:
-                    continue
-            while not queue.empty() and len(alarms) + len(others) < PENDING_LIMIT:
-                take(queue.get_nowait())
-            lane, size = (alarms, 1_000) if alarms else (others, OTHERS_SLICE)
-            await self.handle([lane.popleft() for _ in range(min(size, len(lane)))])
-
-    async def _consume_kafka(self, kafka: KafkaBus, stop: asyncio.Event) -> None:
-        from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]  # only the kafka bus needs it
-
-        consumer = AIOKafkaConsumer(
-            DECISIONS_TOPIC,
-            bootstrap_servers=list(kafka.bootstrap_servers),
-            group_id="firewarden-alerts",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        try:
-            while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=200, max_records=500)
-                decisions = [decode_decision(m.value) for messages in batches.values() for m in messages if m.value]
-                if decisions:
-                    await self.handle(decisions)
-                    await consumer.commit()  # after the desk stored them: at least once
-        finally:
-            await consumer.stop()
+                    await self.decisions.commit()  # everything read so far is handled
+                except BusError as error:
+                    log.warning("alerts: %s", error)
+                # A stop ends here on Kafka (it keeps the rest for the group); on the local bus it
+                # first takes what was published to it, which exists nowhere else.
+                stopping = stop.is_set() and (self.decisions.durable or not messages)
+        await self.decisions.close()

@@ -1,7 +1,9 @@
 """The console: its HTTP API (OpenAPI at ``/docs``) and the web pages that use it.
 
-Served by ``firewarden up`` (uvicorn, in the same process as the alerts service, so an operator's
-action reaches scoring and the channels at once). Every ``/api`` route but ``/api/health`` and
+Served by ``firewarden console`` (any number of them behind a load balancer: they keep no state of
+their own) or inside ``firewarden up``. People's actions go through :class:`alerts.actions.Actions`:
+database transactions whose feedback reaches scoring on the bus and whose deliveries the alerts
+processes send. Every ``/api`` route but ``/api/health`` and
 ``/api/auth/login`` needs a session or an API token (:mod:`console.security`); the pages themselves
 are static files that hold no data and send a visitor without a session to ``/login``.
 """
@@ -15,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from alerts.service import Alerts
+from alerts.actions import Actions
 from console.accounts import Accounts
 from console.city import City
 from console.live import Changes
@@ -27,12 +29,12 @@ from core.policy import Policy
 WEB = Path(__file__).resolve().parent / "web"
 
 
-def build_console(alerts: Alerts, policy: Policy, database_url: str, session_hours: float = 12.0) -> Console:
-    """The console over the alerts service's pool; its live feed listens on its own connection."""
+def build_console(actions: Actions, policy: Policy, database_url: str, session_hours: float = 12.0) -> Console:
+    """The console over the actions' pool; its live feed listens on its own connection."""
     return Console(
-        alerts=alerts,
-        accounts=Accounts(alerts.pool, session_hours=session_hours),
-        city=City(alerts.pool),
+        actions=actions,
+        accounts=Accounts(actions.pool, session_hours=session_hours),
+        city=City(actions.pool),
         changes=Changes(database_url),
         policy=policy,
     )

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import msgspec
 from fastapi import Depends, HTTPException, Request, Response
 
-from alerts.service import Alerts
+from alerts.actions import Actions
 from console.accounts import Accounts, Principal, Role
 from console.city import City
 from console.live import Changes
@@ -35,9 +35,9 @@ def utc_now() -> datetime:
 
 @dataclass
 class Console:
-    """What every route needs: the alerts service (actions), accounts, the read side, live changes."""
+    """What every route needs: people's actions, accounts, the read side, live changes."""
 
-    alerts: Alerts
+    actions: Actions
     accounts: Accounts
     city: City
     changes: Changes

@@ -125,6 +125,7 @@ class Ingest:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
         self._wake = asyncio.Event()
         self._draining = False
+        self._subscribed = False
         self._in_flight = 0
         self.batches = 0
         self.metrics.subscriptions.set(len(self.subscriber.filters))
@@ -143,6 +144,7 @@ class Ingest:
             writer.cancel()
             await loop.run_in_executor(None, self.lease.release)
             raise
+        self._subscribed = True
         refresher = asyncio.create_task(self._refresh_registry(), name="ingest-registry")
         o = self.options
         log.info(
@@ -215,6 +217,11 @@ class Ingest:
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    @property
+    def ready(self) -> bool:
+        """Subscribed (every SUBACK in) and connected: messages flow."""
+        return self._subscribed and self.subscriber.connected
 
     def _on_delivery(self, delivery: Delivery) -> None:
         m = self.metrics

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from core.bus import BusMessage, LocalBus
+from core.bus import Bus, BusMessage
 from core.errors import DatabaseError
 from ingest.handoff import RECORDS_TOPIC, from_bus
 from ingest.records import Record
@@ -109,6 +109,10 @@ def to_messages(decisions: Iterable[Decision]) -> list[BusMessage]:
     return [BusMessage(DECISIONS_TOPIC, d.premises_id.encode(), encode_decision(d)) for d in decisions]
 
 
+GROUP = "firewarden-scoring"
+"""The consumer group of scoring on ``fw.records`` and ``fw.feedback`` (the faust app's id on Kafka)."""
+
+
 class LocalRunner:
     """Scores what ingest publishes on ``bus`` (and alerts' feedback); subscribes at construction, before ingest starts.
 
@@ -120,7 +124,7 @@ class LocalRunner:
     def __init__(
         self,
         scorer: Scorer,
-        bus: LocalBus,
+        bus: Bus,
         store: DecisionStore | None,
         *,
         wall_clock: bool = True,
@@ -135,15 +139,17 @@ class LocalRunner:
         self.lateness_s = lateness_s
         self.clock = clock
         self.batch = batch
-        self.queue = bus.subscribe(RECORDS_TOPIC, FEEDBACK_TOPIC)
+        self.records = bus.consumer([RECORDS_TOPIC, FEEDBACK_TOPIC], GROUP)
         self.processed = 0
         self.decided = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set and every record received so far is scored and stored."""
         next_tick = self.clock() + 1.0
-        while not (stop.is_set() and self.queue.empty()):
-            messages = await self._take(timeout=0.2)
+        while True:
+            messages = await self.records.get(self.batch, 0.2)
+            if stop.is_set() and not messages:
+                break
             decisions: list[Decision] = []
             for message in messages:
                 decisions.extend(self.engine.handle(message))
@@ -153,16 +159,7 @@ class LocalRunner:
                 decisions.extend(self.engine.advance(self.clock(), self.lateness_s))
             if decisions:
                 await self._hand_on(decisions)
-
-    async def _take(self, timeout: float) -> list[BusMessage]:
-        try:
-            first = await asyncio.wait_for(self.queue.get(), timeout)
-        except TimeoutError:
-            return []
-        messages = [first]
-        while len(messages) < self.batch and not self.queue.empty():
-            messages.append(self.queue.get_nowait())
-        return messages
+            await self.records.commit()
 
     async def _hand_on(self, decisions: list[Decision]) -> None:
         await self.bus.publish(to_messages(decisions))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from alerts.inspections import as_csv, as_ical, end_of_day, record_result, task_list
+from alerts.inspections import as_csv, as_ical, end_of_day
 from console.accounts import Principal
 from console.security import Ctx, Me, send, visible
 
@@ -41,7 +41,7 @@ def _inspector_for(user: Principal, asked: str | None) -> str:
 
 
 @router.get("/api/tasks", response_model=None)
-def tasks(
+async def tasks(
     user: Me,
     ctx: Ctx,
     inspector: str | None = None,
@@ -59,7 +59,7 @@ def tasks(
     except (KeyError, ValueError):
         raise HTTPException(422, f"unknown time zone {tz!r}") from None
     today = day or datetime.now(zone).date()
-    items = task_list(ctx.alerts.desk, who, end_of_day(today + timedelta(days=days - 1), zone))
+    items = await ctx.actions.task_list(who, end_of_day(today + timedelta(days=days - 1), zone))
     if format == "csv":
         return Response(as_csv(items), media_type="text/csv; charset=utf-8")
     if format == "ics":
@@ -79,7 +79,7 @@ async def task_result(task_id: int, body: VisitResult, user: Me, ctx: Ctx) -> Re
         if owner is not None and user.role == "operator":
             raise HTTPException(403, "an operator may not record a visit; it needs the role inspector or admin")
         raise HTTPException(404, f"no task {task_id}")
-    await ctx.alerts.act(record_result, ctx.alerts.desk, task_id, user.actor, body.findings, ctx.clock())
+    await ctx.actions.record_result(task_id, user.actor, body.findings, ctx.clock())
     return send({"id": task_id, "state": "done", "findings": len(body.findings)})
 
 
@@ -100,5 +100,5 @@ def hazards(
 async def close_hazard(hazard_id: int, body: Closing, user: Me, ctx: Ctx) -> Response:
     """Confirm a fix and close (refused with 409 while the hazard's signal is still active)."""
     visible(user, ctx.city.hazard_jurisdiction(hazard_id), f"hazard {hazard_id}")
-    await ctx.alerts.act(ctx.alerts.desk.close_hazard, hazard_id, user.actor, body.note, ctx.clock())
+    await ctx.actions.close_hazard(hazard_id, user.actor, body.note, ctx.clock())
     return send({"id": hazard_id, "state": "closed"})

@@ -61,7 +61,7 @@ def incident(incident_id: int, user: Me, ctx: Ctx) -> Response:
 async def acknowledge(incident_id: int, user: Operator, ctx: Ctx) -> Response:
     """Someone is on it: stops escalation and reminders."""
     visible(user, ctx.city.incident_jurisdiction(incident_id), f"incident {incident_id}")
-    done = await ctx.alerts.act(ctx.alerts.desk.acknowledge, incident_id, user.actor, ctx.clock())
+    done = await ctx.actions.acknowledge(incident_id, user.actor, ctx.clock())
     return send({"id": done.id, "state": done.state, "acknowledged_by": done.acknowledged_by})
 
 
@@ -80,5 +80,5 @@ async def resolve(incident_id: int, body: Resolution, user: Operator, ctx: Ctx) 
     if missing:
         raise HTTPException(422, f"the {cls} action plan needs a note for: {', '.join(missing)}")
     steps = {k: v.strip() for k, v in body.steps.items() if v.strip()}
-    await ctx.alerts.act(ctx.alerts.desk.resolve, incident_id, user.actor, body.code, body.note, ctx.clock(), steps)
+    await ctx.actions.resolve(incident_id, user.actor, body.code, body.note, ctx.clock(), steps)
     return send({"id": incident_id, "state": "resolved", "code": body.code})

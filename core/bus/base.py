@@ -1,4 +1,4 @@
-"""The bus interface every stage codes against."""
+"""The bus interface every stage codes against: publish, and consume with commit."""
 
 from __future__ import annotations
 
@@ -16,8 +16,33 @@ class BusMessage:
     value: bytes
 
 
+class Consumer(ABC):
+    """One reader of some topics, as a member of a consumer group.
+
+    Messages of one key (one premises) come in the order they were published. Delivery is at least
+    once: what a consumer was handed and did not :meth:`commit` before it stopped or crashed is
+    handed to the group again.
+    """
+
+    durable: bool = True
+    """Whether the bus keeps what this consumer did not commit (Kafka); the local bus keeps nothing, so
+    a consumer that stops must first take and handle what was published to it."""
+
+    @abstractmethod
+    async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
+        """Up to ``max_messages`` messages, waiting at most ``timeout_s`` for the first (0: only what
+        is there already); an empty list when none came. Raises BusError when the bus is unreachable."""
+
+    @abstractmethod
+    async def commit(self) -> None:
+        """Every message handed out so far is done: the group will not hand it out again."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Leave the group; uncommitted messages go to another member, or to this one's successor."""
+
+
 class Bus(ABC):
-    """Publishing side of the stream bus.
+    """The stream bus: publishing, and consumers (:meth:`consumer`).
 
     Delivery is at least once: a publisher that crashed between handing a message over and
     recording that it did will publish it again, so consumers treat (device_id, seq) as the identity
@@ -35,6 +60,12 @@ class Bus(ABC):
         Raises :class:`~core.errors.BusError` if any message was refused; the caller keeps
         the whole batch and publishes it again.
         """
+
+    @abstractmethod
+    def consumer(self, topics: Sequence[str], group: str, *, buffer: int = 10_000) -> Consumer:
+        """A consumer of ``topics`` in ``group``. On Kafka, the group's members share the topics'
+        partitions; on the local bus, a group has one member, which gets every message published
+        from now on, holding at most ``buffer`` of them (then publishers wait)."""
 
     def has_readers(self, topic: str) -> bool:
         """Whether anything reads ``topic`` at all, so a publisher may skip encoding for nobody. True

@@ -10,7 +10,39 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 
-from core.bus.base import Bus, BusMessage
+from core.bus.base import Bus, BusMessage, Consumer
+
+
+class LocalConsumer(Consumer):
+    """A bounded queue that receives every message published on its topics from its creation on."""
+
+    durable = False
+
+    def __init__(self, queue: asyncio.Queue[BusMessage]) -> None:
+        self.queue = queue
+
+    async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
+        queue = self.queue
+        if queue.empty():
+            if timeout_s <= 0:
+                return []
+            try:
+                first = await asyncio.wait_for(queue.get(), timeout_s)
+            except TimeoutError:
+                return []
+            out = [first]
+        else:
+            out = []
+        while len(out) < max_messages and not queue.empty():
+            out.append(queue.get_nowait())
+        return out
+
+    async def commit(self) -> None:
+        """Nothing to do: a process that stops loses its local bus with it."""
+
+    def pending(self) -> int:
+        """Messages published and not yet handed out."""
+        return self.queue.qsize()
 
 
 class LocalBus(Bus):
@@ -26,6 +58,9 @@ class LocalBus(Bus):
         for topic in topics:
             self._queues[topic].append(queue)
         return queue
+
+    def consumer(self, topics: Sequence[str], group: str, *, buffer: int = 10_000) -> LocalConsumer:
+        return LocalConsumer(self.subscribe(*topics, maxsize=buffer))
 
     def has_readers(self, topic: str) -> bool:
         return bool(self._queues.get(topic))

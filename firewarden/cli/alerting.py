@@ -19,10 +19,26 @@ schedule_app = typer.Typer(help="The dual-prevention schedule: the random draw."
 
 
 def up(ctx: typer.Context) -> None:
-    """Run ingest, scoring, alerts and the HTTP API in one process until Ctrl-C (embedded services by default)."""
+    """Run ingest, scoring, alerts and the console in one process until Ctrl-C (embedded services by default)."""
     from firewarden.processes.system import run_up
 
     run_up(settings_of(ctx))
+
+
+def alerts(ctx: typer.Context) -> None:
+    """Run an alerts process until SIGTERM/SIGINT: scoring's decisions from Kafka into incidents, hazards and
+    the schedule; escalation timers; deliveries. Any number side by side (FIREWARDEN_BUS=kafka://...)."""
+    from firewarden.processes.alerts import run_alerts
+
+    run_alerts(settings_of(ctx))
+
+
+def console_command(ctx: typer.Context) -> None:
+    """Serve the console and its HTTP API until SIGTERM/SIGINT (FIREWARDEN_API_HOST/PORT); stateless, any
+    number behind a load balancer. People's actions reach scoring through Kafka (FIREWARDEN_BUS=kafka://...)."""
+    from firewarden.processes.console import run_console
+
+    run_console(settings_of(ctx))
 
 
 def demo(

@@ -5,8 +5,6 @@ Scoring is a stage: it is imported inside the commands, never when the CLI loads
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +12,6 @@ import typer
 from rich.table import Table
 
 from core.errors import SettingsError
-from core.settings import KafkaBus
 from firewarden.cli._context import console, settings_of
 
 app = typer.Typer(help="Scoring models: train them, show them.", no_args_is_help=True)
@@ -138,14 +135,6 @@ def evaluate(
 
 def score(ctx: typer.Context) -> None:
     """Run a scoring worker: the faust app on the kafka bus (any number of workers, split by partitions)."""
-    settings = settings_of(ctx)
-    if not isinstance(settings.bus, KafkaBus):
-        raise SettingsError(
-            "`firewarden score` runs a faust worker and needs FIREWARDEN_BUS=kafka://...; on the local bus "
-            "scoring runs in the process that runs ingest"
-        )
-    # faust reads FIREWARDEN_* itself (scoring/app.py builds its own settings, as an entry point does).
-    env = dict(os.environ) | settings.as_environment()
-    level = {"warning": "warn"}.get(settings.log_level, settings.log_level)  # faust's own spelling
-    argv = [sys.executable, "-m", "faust", "-A", "scoring.app", "worker", "--without-web", "-l", level]
-    os.execvpe(argv[0], argv, env)
+    from firewarden.processes.scoring import run_score
+
+    run_score(settings_of(ctx))

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 from psycopg_pool import ConnectionPool
 
+from alerts.actions import Actions
 from alerts.outbox import Directory
 from alerts.service import Alerts
 from console.api import build_console, create_app
@@ -23,7 +24,7 @@ from core.bus import BusMessage, LocalBus
 from core.db import open_pool
 from core.policy import Policy
 from core.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Unit
-from firewarden.processes.system import _ApiServer
+from firewarden.processes.console import ApiServer as _ApiServer
 from scoring.records import DECISIONS_TOPIC, Decision, encode_decision
 from tests.alerts.conftest import load, small_registry
 from tests.ports import free_port
@@ -91,7 +92,8 @@ class Served:
         with open_pool(self.database_url, max_size=8) as pool:
             self.bus = LocalBus()
             alerts = Alerts(pool, self.policy, Directory(email=False), {}, self.bus, tick_s=0.2)
-            self.console = build_console(alerts, self.policy, self.database_url)
+            actions = Actions(pool, self.policy, Directory(email=False), self.bus, on_queued=alerts.dispatcher.wake.set)
+            self.console = build_console(actions, self.policy, self.database_url)
             server = _ApiServer(uvicorn.Config(create_app(self.console), host="127.0.0.1", port=self.port,
                                                log_level="warning", timeout_graceful_shutdown=2))  # fmt: skip
             live_stop, alerts_stop = asyncio.Event(), asyncio.Event()

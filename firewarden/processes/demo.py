@@ -1,0 +1,165 @@
+"""What ``firewarden demo`` adds to ``up``: a generated city whose webhooks point at a local inbox,
+console logins, a scenario published in real time, and a live summary on the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from alerts.roster import load_roster
+from alerts.service import Alerts
+from console.accounts import Accounts
+from core.db import connect
+from core.errors import AccountError
+from core.registry.store import export_registry, import_registry
+from core.settings import MqttUrl
+from ingest.metrics import IngestMetrics
+from simulators.engine import Simulation
+from simulators.fleet import generate_fleet
+from simulators.publisher import Publisher, PublishOptions
+from simulators.scenarios import apply_scenario, load_scenario
+from simulators.scenarios import background as add_background
+
+DEMO_SCENARIO = Path(__file__).resolve().parents[2] / "examples" / "scenario-demo.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    premises: int = 60
+    seed: int = 1
+    scenario: Path = DEMO_SCENARIO
+    inbox_port: int = 0
+
+
+def import_demo_fleet(db_url: str, demo: DemoOptions, hook_base: str) -> None:
+    today = datetime.now(UTC).date()
+    fleet = generate_fleet(demo.premises, demo.seed, roster_start=today - timedelta(days=1), roster_days=3)
+    # Every inspector gets a webhook in the demo's inbox, so each alert can be seen arriving.
+    hooked = [i.model_copy(update={"webhook_url": f"{hook_base}/inspectors/{i.id}"}) for i in fleet.inspectors]
+    fleet = fleet.model_copy(update={"inspectors": hooked})
+    with connect(db_url) as conn:
+        import_registry(conn, fleet, source="demo fleet")
+        conn.commit()
+
+
+def demo_users(accounts: Accounts) -> list[tuple[str, str, str]]:
+    """Demo logins with fresh random passwords: an operator, an admin, and the inspector who
+    answers for the demo's first premises (made, or given a new password on a later run)."""
+    with accounts.pool.connection() as conn:
+        roster = load_roster(conn)
+    first = min(roster.sites)
+    inspector = roster.regular_inspector(first)
+    wanted: list[tuple[str, str, str | None, str]] = [
+        ("operator", "operator", None, "monitoring-centre operator"),
+        ("admin", "admin", None, "admin"),
+    ]
+    if inspector is not None:
+        wanted.append(("inspector", "inspector", inspector.id, f"inspector {inspector.id}, answers for {first}"))
+    now = datetime.now(UTC)
+    logins = []
+    for user, role, inspector_id, what in wanted:
+        password = secrets.token_urlsafe(9)
+        try:
+            accounts.add_user(user, user, role, now, password=password, inspector_id=inspector_id, actor="demo")
+        except AccountError:
+            accounts.set_password(user, password, now, actor="demo")
+        logins.append((user, password, what))
+    return logins
+
+
+def publish(demo: DemoOptions, broker: MqttUrl, db_url: str, halt: threading.Event) -> None:
+    """The demo's traffic: the imported fleet and the scenario, in real time, until it ends or ``halt``."""
+    spec = load_scenario(demo.scenario)
+    with connect(db_url) as conn:
+        fleet = export_registry(conn)
+    start = float(int(time.time()))
+    sim = Simulation(fleet, seed=demo.seed, start=start, duration=spec.duration)
+    add_background(sim)
+    apply_scenario(sim, spec)
+
+    def until_halted() -> Iterator[Any]:
+        for message in sim.messages():
+            if halt.is_set():
+                return
+            yield message
+
+    with Publisher(PublishOptions(url=broker, speed=1.0, client_prefix="fw-demo")) as publisher:
+        publisher.publish(until_halted(), sim_start=start)
+
+
+async def live_summary(
+    running: Any,
+    stop: asyncio.Event,
+    alerts: Alerts,
+    metrics: IngestMetrics,
+    pool: Any,
+    inbox: Any,
+    publisher: asyncio.Task[None] | None,
+    console: Console,
+    where: str,
+) -> None:
+    """A live summary on the terminal, once a second, while ``running()``."""
+    last = (time.monotonic(), 0.0)
+    with Live(console=console, refresh_per_second=1, transient=False) as live:
+        while running():
+            received = metrics.value("firewarden_ingest_received_total")
+            now = time.monotonic()
+            rate = (received - last[1]) / max(1e-6, now - last[0])
+            last = (now, received)
+            counts = await asyncio.to_thread(_counts, pool)
+            live.update(_summary(rate, received, counts, alerts, inbox, publisher, where))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def _counts(pool: Any) -> dict[str, dict[str, int]]:
+    with pool.connection() as conn:
+        return {
+            "alarms": dict(
+                conn.execute(
+                    "SELECT classification, count(*) FROM (SELECT DISTINCT ON (alarm_id) classification FROM alarms "
+                    "ORDER BY alarm_id, revision DESC) latest GROUP BY 1"
+                ).fetchall()
+            ),
+            "incidents": dict(conn.execute("SELECT class, count(*) FROM incidents GROUP BY 1").fetchall()),
+            "tiers": dict(conn.execute("SELECT tier, count(*) FROM premises_schedule GROUP BY 1").fetchall()),
+            "hazards": dict(conn.execute("SELECT state, count(*) FROM hazards GROUP BY 1").fetchall()),
+            "tasks": dict(conn.execute("SELECT kind, count(*) FROM tasks WHERE state = 'open' GROUP BY 1").fetchall()),
+        }
+
+
+def _line(counts: dict[str, int], order: tuple[str, ...]) -> str:
+    return "  ".join(f"{k} {counts.get(k, 0)}" for k in order if counts.get(k)) or "-"
+
+
+def _summary(
+    rate: float, received: float, counts: dict[str, dict[str, int]], alerts: Alerts, inbox: Any,
+    publisher: asyncio.Task[None] | None, where: str,
+) -> Table:  # fmt: skip
+    table = Table(title=f"Firewarden demo, {date.today():%Y-%m-%d}", show_header=False, expand=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("messages", f"{rate:,.0f}/s now, {received:,.0f} received")
+    table.add_row("alarms (scoring)", _line(counts["alarms"], ("confirmed", "unverified", "nuisance_likely")))
+    incidents = ("fire", "alarm", "hazard", "supervisory", "trouble", "nuisance")
+    table.add_row("incidents", _line(counts["incidents"], incidents))
+    table.add_row("risk tiers", _line(counts["tiers"], ("red", "orange", "yellow", "blue")))
+    table.add_row("hazards", _line(counts["hazards"], ("open", "recovered", "closed")))
+    table.add_row("open tasks", _line(counts["tasks"], ("inspection", "hazard", "draw")))
+    table.add_row("alerts delivered", f"{alerts.dispatcher.delivered} (webhook inbox saw {len(inbox.delivered)})")
+    state = "running" if publisher is not None and not publisher.done() else "scenario finished"
+    table.add_row("simulator", state)
+    table.add_row("look next", f"console {where}/ (logins above)  ·  API {where}/docs  ·  Ctrl-C stops")
+    return table
