@@ -3,8 +3,8 @@
 Run ``faust -A scoring.app worker -l info`` (or ``firewarden score``) with ``FIREWARDEN_BUS=kafka://...``
 and ``FIREWARDEN_DATABASE_URL`` set. Each worker takes some partitions of ``fw.records`` and keeps
 the states of their premises in the table ``premises-state`` (msgpack bytes, changelogged to Kafka, so
-a worker that takes over a partition restores them). The scorer is the same one the local runner
-drives; only the plumbing here is faust's.
+a worker that takes over a partition restores them). It drives the same :class:`~scoring.engine.Engine`
+as the local runner, over a mapping that reads and writes that table; only the plumbing here is faust's.
 
 Records are taken in batches; each premises touched by a batch has its state read once and written
 once, which keeps the changelog to one message per premises per batch instead of one per record.
@@ -20,17 +20,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator, MutableMapping
 from functools import cache
 from typing import Any
 
 import faust
 
+from core.bus import BusMessage
 from core.errors import DatabaseError, SettingsError
+from core.health import Health
 from core.policy import load_policy
 from core.settings import KafkaBus, Settings, load_settings
-from ingest.handoff import RECORDS_TOPIC, record_from_json
-from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, decode_decision, decode_feedback, encode_decision
-from scoring.runner import StreamWatch, advance_all
+from ingest.handoff import RECORDS_TOPIC
+from scoring.engine import Engine, decisions_of
+from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, decode_decision, encode_decision
 from scoring.scorer import Scorer
 from scoring.site import load_sites
 from scoring.state import PremisesState, dump_state, load_state
@@ -94,71 +97,93 @@ def scorer() -> Scorer:
     return Scorer(load_policy(settings.policy_file), load_sites(settings.database_url), models)
 
 
-# Decoded states of the premises this worker owns, so a batch does not decode what the last one
-# encoded. Emptied whenever partitions are revoked: another worker may change those states meanwhile.
-_owned: dict[bytes, PremisesState] = {}
+class TableStates(MutableMapping[str, PremisesState]):
+    """The engine's states, kept in the faust table: decoded once and held while this worker owns their
+    partitions (another worker may change them after a rebalance: :meth:`forget`), written back by
+    the agent once per batch."""
+
+    def __init__(self) -> None:
+        self._decoded: dict[str, PremisesState] = {}
+
+    def __getitem__(self, premises_id: str) -> PremisesState:
+        state = self._decoded.get(premises_id)
+        if state is None:
+            stored = states.get(premises_id.encode())
+            if stored is None:
+                raise KeyError(premises_id)
+            state = self._decoded[premises_id] = load_state(stored)
+        return state
+
+    def __setitem__(self, premises_id: str, state: PremisesState) -> None:
+        self._decoded[premises_id] = state
+
+    def __delitem__(self, premises_id: str) -> None:
+        self._decoded.pop(premises_id, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*(k.decode() for k in states), *self._decoded})
+
+    def __len__(self) -> int:
+        return len(set(self))
+
+    def forget(self) -> None:
+        self._decoded.clear()
+
+
+_states = TableStates()
+
+
+@cache
+def engine() -> Engine:
+    return Engine(scorer(), _states)
 
 
 @app.on_partitions_revoked.connect  # type: ignore[arg-type]
 async def _forget_owned(app: Any, revoked: Any, **kwargs: Any) -> None:
-    _owned.clear()
+    _states.forget()
+    engine().forget()
 
 
-def _state(key: bytes) -> PremisesState:
-    state = _owned.get(key)
-    if state is None:
-        stored = states.get(key)
-        state = load_state(stored) if stored is not None else scorer().new_state(key.decode())
-        _owned[key] = state
-    return state
-
-
-_stream = StreamWatch(load_policy(settings.policy_file).devices.stall_s)
-"""How far the records this worker scored have come, and when they stalled (scoring.runner.Engine)."""
+async def _hand_on(decisions: list[Decision]) -> None:
+    for decision in decisions:
+        await decisions_topic.send(key=decision.premises_id.encode(), value=encode_decision(decision))
+    for premises_id, state in engine().flush():
+        states[premises_id.encode()] = dump_state(state)
 
 
 @app.agent(records_topic)
 async def score(stream: Any) -> None:
-    """Records in, decisions out; each touched premises' state written once per batch."""
-    the_scorer = scorer()
+    """Records and feedback in, decisions out; each changed premises' state written once per batch."""
     async for batch in stream.take_events(BATCH, within=BATCH_WITHIN_S):
-        touched: dict[bytes, PremisesState] = {}
-        for event in batch:
-            key: bytes = event.key
-            state = touched.get(key)
-            if state is None:
-                state = touched[key] = _state(key)
-            if event.message.topic == FEEDBACK_TOPIC:
-                decisions = the_scorer.feedback(state, decode_feedback(event.value))
-            else:
-                record = record_from_json(event.value)
-                stall = _stream.receive(record)
-                if stall is not None:  # every state this worker owns was decoded by the wall-clock tick
-                    for owned_key, owned in _owned.items():
-                        the_scorer.forgive(owned, *stall)
-                        touched[owned_key] = owned
-                decisions = the_scorer.process(state, record)
-            for decision in decisions:
-                await decisions_topic.send(key=key, value=encode_decision(decision))
-        for key, state in touched.items():
-            states[key] = dump_state(state)
+        messages = [BusMessage(event.message.topic, event.key, event.value) for event in batch]
+        await _hand_on(decisions_of(engine(), messages))
 
 
 if settings.scoring_wall_clock:
 
     @app.timer(1.0)  # type: ignore[untyped-decorator]
     async def tick() -> None:
-        """Silent premises: move their clocks to the wall clock minus the allowed lateness, never past the
-        newest receipt this worker has seen (a stalled stream is not a silent city: scoring.runner.Engine)."""
-        wall, lateness = time.time(), settings.scoring_lateness_s
-        the_scorer = scorer()
-        for key in list(states.keys()):
-            state = _state(key)
-            decisions = advance_all(the_scorer, [state], wall, lateness, _stream.newest)
-            for decision in decisions:
-                await decisions_topic.send(key=key, value=encode_decision(decision))
-            if decisions:
-                states[key] = dump_state(state)
+        """Silent premises: their clocks moved by the wall clock (:meth:`scoring.engine.Engine.advance`)."""
+        await _hand_on(engine().advance(time.time(), settings.scoring_lateness_s))
+
+
+health = Health("score")
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def _serve_health() -> None:
+    """Health and metrics on ``metrics_port``: alive while the worker's timers run, ready once it owns partitions."""
+    health.serve(settings.metrics_port)
+
+
+@app.timer(1.0)  # type: ignore[untyped-decorator]
+async def _heartbeat() -> None:
+    health.touch()
+
+
+@app.on_partitions_assigned.connect  # type: ignore[arg-type]
+async def _assigned(app: Any, assigned: Any, **kwargs: Any) -> None:
+    health.ready = lambda: True
 
 
 @app.agent(decisions_topic)

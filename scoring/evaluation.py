@@ -30,10 +30,10 @@ import msgspec
 
 from core.db import connect
 from core.policy import Policy
+from scoring.engine import Engine
 from scoring.models import Models
 from scoring.records import AlarmDecision, Decision, RiskScore, Signal, encode_decision
 from scoring.replay import simulated_records
-from scoring.runner import Engine
 from scoring.scorer import Scorer
 from scoring.site import Sites
 from scoring.training import START, risk_examples

@@ -10,7 +10,7 @@ from core.registry import Device, Premises, RegistryFile, Unit
 from ingest.records import Reading, Record, StatusRecord
 from scoring.models import Models
 from scoring.records import Decision, Signal
-from scoring.runner import Engine
+from scoring.engine import Engine
 from scoring.scorer import Scorer
 from scoring.site import Sites
 
