@@ -2,6 +2,7 @@
 #   make demo   the whole system on embedded defaults: a generated city, a scenario, live summary
 #   make run    migrate the database, import the example registry, show status (embedded defaults)
 #   make test   ruff, mypy and pytest against real servers the tests start themselves
+#   make models retrain the default models shipped in scoring/defaults/ (a test checks they match)
 # .ci/run calls `make test`.
 
 VENV    ?= .venv
@@ -15,7 +16,7 @@ APT     := $(SUDO) apt-get -o DPkg::Lock::Timeout=600
 # TimescaleDB is in no registry these machines reach: built from the vendored source when it is beside us.
 TIMESCALEDB_TOOL := $(wildcard ../shared/tools/install-timescaledb)
 
-.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium timescaledb bench clean
+.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium timescaledb bench models clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +87,10 @@ bench: install mosquitto mosquitto-clients chromium
 	$(PY) bench/scoring.py
 	$(PY) bench/alert_latency.py
 	$(PY) bench/console.py
+
+# The default models are package data, made by a fixed recipe (training/defaults.py): commit what this writes.
+models: install
+	$(PY) -m training.defaults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

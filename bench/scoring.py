@@ -39,15 +39,15 @@ from core.registry.store import import_registry
 from core.services import embedded_postgres
 from ingest.handoff import RECORDS_TOPIC, to_bus
 from ingest.records import Record
-from scoring.models import save
-from scoring.replay import simulated_records
+from scoring.models import load_models, save
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import Sites
-from scoring.training import START, ensure_models, train_anomaly, train_risk
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.scenarios import KINDS, Scenario, apply_scenario, background
+from training.models import START, train_anomaly, train_risk
+from training.replay import simulated_records
 
 PARTITIONS = 6
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +173,7 @@ def main() -> None:
         save(models_dir, "risk", risk, summary)
         anomaly, summary = train_anomaly(premises=20, hours=24)
         save(models_dir, "anomaly", anomaly, summary)
-        models = ensure_models(models_dir)
+        models = load_models(models_dir)
 
         t0 = time.perf_counter()
         records, fleet = make_records(args.premises, args.hours, args.records)

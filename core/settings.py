@@ -217,7 +217,16 @@ class Settings(BaseSettings):
         description="how often ingest re-reads the registry (new devices, and new premises to subscribe to)",
     )
 
-    model_dir: Path | None = Field(default=None, description="where trained models are kept; unset: <data_dir>/models")
+    model_dir: Path | None = Field(
+        default=None,
+        description="where trained models are kept; unset: <data_dir>/models (shipped defaults while it holds none)",
+    )
+    model_reload_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=86_400,
+        description="how often scoring looks for new model files in the model directory; 0: never (restart to switch)",
+    )
     scoring_group: str = Field(
         default="firewarden-scoring",
         pattern=rf"^{ID_PATTERN.pattern}$",

@@ -33,12 +33,13 @@ from core.policy import load_policy
 from core.settings import KafkaBus, Settings, load_settings
 from ingest.handoff import RECORDS_TOPIC
 from scoring.engine import Engine, decisions_of
+from scoring.models import ModelWatch, models_for
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, decode_decision, encode_decision
+from scoring.reload import ModelReload
 from scoring.scorer import Scorer
 from scoring.site import load_sites
 from scoring.state import PremisesState, dump_state, load_state
 from scoring.store import DecisionStore, record_models
-from scoring.training import ensure_models
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ states = app.Table(
 @cache
 def scorer() -> Scorer:
     assert settings.database_url is not None
-    models = ensure_models(settings.models_path)
+    models = models_for(settings)
     record_models(settings.database_url, models, "system:score")
     return Scorer(load_policy(settings.policy_file), load_sites(settings.database_url), models)
 
@@ -136,6 +137,18 @@ _states = TableStates()
 @cache
 def engine() -> Engine:
     return Engine(scorer(), _states)
+
+
+@cache
+def reload() -> ModelReload:
+    watch = ModelWatch(settings.models_path, scorer().models)
+    return ModelReload(engine(), watch, settings.database_url, "system:score", settings.model_reload_s)
+
+
+@app.timer(1.0)  # type: ignore[untyped-decorator]
+async def _models() -> None:
+    """New model files in the model directory: scored with from the next record on, audited."""
+    await reload().check()
 
 
 @app.on_partitions_revoked.connect  # type: ignore[arg-type]

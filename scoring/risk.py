@@ -2,7 +2,8 @@
 
 Inputs (:class:`RiskInputs`) are the static profile, the live signals of the premises and its
 history. The model is a logistic regression over them, calibrated with isotonic regression
-(scikit-learn), trained on simulated history with ground truth (``firewarden model train``). The
+(fitted with scikit-learn by :mod:`training`, on simulated history with ground truth or on recorded
+outcomes; here only its parameters are evaluated, see ``firewarden model train``). The
 score is 100 times the calibrated probability; tiers come from the policy's floors with hysteresis on the
 way down. Each score carries its top factors: how many points the score would lose if that input
 were at the fleet's average.
@@ -13,13 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from functools import cached_property
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-untyped]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 
 from core.domain import CATEGORIES, CREDIT_STATUSES
 from core.policy import RiskPolicy
@@ -76,50 +73,64 @@ def features(inputs: RiskInputs) -> list[float]:
     return row
 
 
+@dataclass(frozen=True)
+class Fold:
+    """One calibrated fold: a logistic decision ``x @ coef + intercept`` mapped through an isotonic
+    calibration (the step function through ``xs`` → ``ys``, flat past both ends)."""
+
+    coef: np.ndarray
+    intercept: float
+    xs: np.ndarray
+    ys: np.ndarray
+
+
 class RiskModel:
-    def __init__(self, version: str, classifier: CalibratedClassifierCV, baseline: np.ndarray) -> None:
+    """The fitted model as plain parameters: the probability is the mean over folds of each fold's
+    calibrated logistic decision (what scikit-learn's ``CalibratedClassifierCV.predict_proba``
+    computes; :mod:`training.fitting` keeps the two equal), ``baseline`` the fleet's average row."""
+
+    def __init__(self, version: str, folds: Sequence[Fold], baseline: np.ndarray) -> None:
+        if not folds:
+            raise ValueError("a risk model needs at least one fold")
         self.version = version
-        self.classifier = classifier
+        self.folds = tuple(folds)
         self.baseline = baseline
 
-    @classmethod
-    def fit(cls, version: str, rows: Sequence[RiskInputs], labels: Sequence[bool]) -> RiskModel:
-        x = np.asarray([features(r) for r in rows])
-        base = LogisticRegression(C=1.0, max_iter=2000)
-        classifier = CalibratedClassifierCV(base, method="isotonic", cv=5)
-        classifier.fit(x, np.asarray(labels, dtype=int))
-        return cls(version, classifier, x.mean(axis=0))
+    def positive(self, x: np.ndarray) -> np.ndarray:
+        """The probability of an incident for feature rows ``x``."""
+        total = np.zeros(len(x))
+        for fold in self.folds:
+            total += np.interp(x @ fold.coef + fold.intercept, fold.xs, fold.ys)
+        result: np.ndarray = total / len(self.folds)
+        return result
 
     def probabilities(self, rows: Sequence[RiskInputs]) -> np.ndarray:
-        result: np.ndarray = self.classifier.predict_proba(np.asarray([features(r) for r in rows]))[:, 1]
-        return result
+        return self.positive(np.asarray([features(r) for r in rows]))
 
-    @cached_property
-    def _folds(self) -> list[tuple[np.ndarray, float, np.ndarray, np.ndarray]]:
-        """Each calibrated fold as (coefficients, intercept, isotonic x, isotonic y)."""
+    def parameters(self) -> dict[str, Any]:
+        """The model as JSON-ready numbers (what a model file stores)."""
+        return {
+            "baseline": self.baseline.tolist(),
+            "folds": [
+                {"coef": f.coef.tolist(), "intercept": f.intercept, "xs": f.xs.tolist(), "ys": f.ys.tolist()}
+                for f in self.folds
+            ],
+        }
+
+    @classmethod
+    def from_parameters(cls, version: str, parameters: dict[str, Any]) -> RiskModel:
+        """Raises ValueError (or KeyError, TypeError) when the parameters do not fit :data:`COLUMNS`."""
+        width = len(COLUMNS)
+        baseline = np.asarray(parameters["baseline"], dtype=float)
         folds = []
-        for fold in self.classifier.calibrated_classifiers_:
-            [isotonic] = fold.calibrators
-            coef, intercept = fold.estimator.coef_[0], float(fold.estimator.intercept_[0])
-            folds.append((coef, intercept, isotonic.X_thresholds_, isotonic.y_thresholds_))
-        return folds
-
-    def positive(self, x: np.ndarray) -> np.ndarray:
-        """The classifier's probability of the positive class for rows ``x``, evaluated by hand.
-
-        The same arithmetic as scikit-learn's ``predict_proba`` (each fold's logistic decision,
-        mapped through its isotonic calibration, clipped at the ends, averaged over folds) without its
-        input validation, which costs ~2 ms a call: a storm of signals rescores a premises each time.
-        A test keeps the two equal.
-        """
-        total = np.zeros(len(x))
-        for coef, intercept, xs, ys in self._folds:
-            total += np.interp(x @ coef + intercept, xs, ys)
-        result: np.ndarray = total / len(self._folds)
-        return result
-
-    def auc(self, rows: Sequence[RiskInputs], labels: Sequence[bool]) -> float:
-        return float(roc_auc_score(np.asarray(labels, dtype=int), self.probabilities(rows)))
+        for f in parameters["folds"]:
+            coef, xs, ys = (np.asarray(f[key], dtype=float) for key in ("coef", "xs", "ys"))
+            if coef.shape != (width,) or xs.ndim != 1 or xs.shape != ys.shape or len(xs) < 2:
+                raise ValueError(f"a fold's shapes do not fit {width} features: coef {coef.shape}, xs {xs.shape}")
+            folds.append(Fold(coef, float(f["intercept"]), xs, ys))
+        if baseline.shape != (width,):
+            raise ValueError(f"baseline has shape {baseline.shape}, expected ({width},)")
+        return cls(version, folds, baseline)
 
     def score(self, inputs: RiskInputs, top: int) -> tuple[float, tuple[Factor, ...]]:
         """(score 0-100, the ``top`` factors that add the most points) for one premises."""

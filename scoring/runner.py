@@ -18,6 +18,7 @@ from core.errors import DatabaseError
 from ingest.handoff import RECORDS_TOPIC
 from scoring.engine import Engine, decisions_of
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, encode_decision
+from scoring.reload import ModelReload
 from scoring.scorer import Scorer
 from scoring.store import DecisionStore
 
@@ -50,8 +51,10 @@ class LocalRunner:
         lateness_s: float = 120.0,
         clock: Callable[[], float] = time.time,
         batch: int = 2000,
+        reload: Callable[[Engine], ModelReload] | None = None,
     ) -> None:
         self.engine = Engine(scorer)
+        self.reload = reload(self.engine) if reload is not None else None
         self.bus = bus
         self.store = store
         self.wall_clock = wall_clock
@@ -77,6 +80,8 @@ class LocalRunner:
             if decisions:
                 await self._hand_on(decisions)
             await self.records.commit()
+            if self.reload is not None:
+                await self.reload.check()
 
     async def _hand_on(self, decisions: list[Decision]) -> None:
         await self.bus.publish(to_messages(decisions))

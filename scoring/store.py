@@ -106,7 +106,7 @@ class DecisionStore:
 def record_models(url: str, models: Models, actor: str) -> bool:
     """Audit the models a scoring process starts with (``model.activated``), when they differ from the
     last ones audited; True when an entry was written. Raises DatabaseError."""
-    versions = {"risk": models.risk.version, "anomaly": models.anomaly.version if models.anomaly else None}
+    versions = models.versions()
     try:
         with connect(url) as conn, conn.cursor() as cur:
             last = cur.execute(
@@ -115,7 +115,7 @@ def record_models(url: str, models: Models, actor: str) -> bool:
             known = last[0] if last is not None and isinstance(last[0], dict) else {}
             if {k: known.get(k) for k in versions} == versions:
                 return False
-            audit.record(cur, datetime.now(UTC), actor, "model.activated", "models", **versions)
+            audit.record(cur, datetime.now(UTC), actor, "model.activated", "models", **versions, source=models.source)
             conn.commit()
     except psycopg.Error as error:
         raise DatabaseError(f"auditing the models in {mask_database_url(url)} failed: {first_line(error)}") from None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scoring.models import Models, save
-from scoring.training import train_anomaly, train_risk
+from training.models import train_anomaly, train_risk
 
 
 @pytest.fixture(scope="session")

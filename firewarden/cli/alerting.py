@@ -48,12 +48,13 @@ def demo(
     scenario: Annotated[Path | None, typer.Option(help="Scenario file; default examples/scenario-demo.yaml.")] = None,
 ) -> None:
     """`up` plus a generated city, a scenario mix in real time, a webhook inbox and a live summary."""
-    from firewarden.processes.system import DemoOptions, run_up
+    from firewarden.processes.demo import Demo, DemoOptions
+    from firewarden.processes.system import run_up
 
     options = DemoOptions(premises=premises, seed=seed)
     if scenario is not None:
         options = DemoOptions(premises=premises, seed=seed, scenario=scenario)
-    run_up(settings_of(ctx), options, console)
+    run_up(settings_of(ctx), Demo(options), console)
 
 
 def _desk(ctx: typer.Context) -> Any:

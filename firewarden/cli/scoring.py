@@ -28,9 +28,12 @@ def train_command(
     anomaly_hours: Annotated[float, typer.Option(min=1, help="Simulated hours of normal operation.")] = 72,
     seed: Annotated[int, typer.Option(help="Random seed of the simulated data.")] = 11,
 ) -> None:
-    """Train the risk and anomaly models and save them (with version and feature list) in the model dir."""
+    """Train the risk and anomaly models and save them (with version and feature list) in the model dir.
+
+    Running scoring processes switch to them within model_reload_s (10 s by default), no restart needed.
+    """
     from scoring.models import save
-    from scoring.training import train_anomaly, train_risk, train_risk_from_db
+    from training.models import train_anomaly, train_risk, train_risk_from_db
 
     settings = settings_of(ctx)
     directory = settings.models_path
@@ -55,11 +58,16 @@ def train_command(
 
 @app.command("show")
 def show_command(ctx: typer.Context) -> None:
-    """The saved models: version, features, when and how they were trained."""
-    from scoring.models import ANOMALY_FILE, RISK_FILE, load
+    """The models scoring runs with: where from, version, features, when and how they were trained."""
+    from scoring.models import ANOMALY_FILE, RISK_FILE, SHIPPED, load, models_for
 
-    directory = settings_of(ctx).models_path
+    models = models_for(settings_of(ctx))
+    directory = SHIPPED if models.source == "shipped defaults" else Path(models.source)
+    console.print(f"models from {models.source}" + (f" ({directory})" if directory == SHIPPED else ""))
     for kind, name in (("risk", RISK_FILE), ("anomaly", ANOMALY_FILE)):
+        if not (directory / name).exists():
+            console.print(f"{kind}: none (its signals are not raised)")
+            continue
         document = load(directory / name, kind)
         console.print(f"{kind}: {document['version']} trained {document['trained_at']}")
         console.print(f"  features: {', '.join(document['features'])}")
@@ -89,11 +97,11 @@ def evaluate(
     writes a PNG plot. Exit code 1 if a real fire was not confirmed.
     """
     from core.policy import load_policy
-    from scoring import evaluation
-    from scoring.training import ensure_models
+    from scoring.models import models_for
+    from training import evaluation
 
     settings = settings_of(ctx)
-    models = ensure_models(settings.models_path)
+    models = models_for(settings)
     if ground_truth is not None:
         from core.services import database_url
 

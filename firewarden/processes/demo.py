@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import threading
 import time
@@ -19,18 +20,22 @@ from rich.live import Live
 from rich.table import Table
 
 from alerts.roster import load_roster
-from alerts.service import Alerts
+from alerts.service import Alerts, webhook_secret
 from console.accounts import Accounts
 from core.db import connect
 from core.errors import AccountError
 from core.registry.store import export_registry, import_registry
-from core.settings import MqttUrl
+from core.settings import MqttUrl, Settings
+from firewarden.processes.system import Parts
 from ingest.metrics import IngestMetrics
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
+from simulators.inbox import Inbox
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import apply_scenario, load_scenario
 from simulators.scenarios import background as add_background
+
+log = logging.getLogger(__name__)
 
 DEMO_SCENARIO = Path(__file__).resolve().parents[2] / "examples" / "scenario-demo.yaml"
 
@@ -41,6 +46,42 @@ class DemoOptions:
     seed: int = 1
     scenario: Path = DEMO_SCENARIO
     inbox_port: int = 0
+
+
+class Demo:
+    """The demo as ``up``'s companion (:class:`firewarden.processes.system.Companion`): a generated
+    city whose inspectors' webhooks land in a local inbox, demo logins, the scenario's traffic in real
+    time, and a live summary on the terminal."""
+
+    def __init__(self, options: DemoOptions) -> None:
+        self.options = options
+        self.inbox: Inbox | None = None
+        self.halt = threading.Event()  # the publisher thread's stop flag
+        self.publisher: asyncio.Task[None] | None = None
+
+    def prepare(self, stack: contextlib.ExitStack, settings: Settings, database_url: str) -> None:
+        self.inbox = stack.enter_context(Inbox(webhook_secret(settings), port=self.options.inbox_port))
+        import_demo_fleet(database_url, self.options, self.inbox.url)
+
+    async def start(self, parts: Parts) -> None:
+        if parts.server is not None:
+            logins = await asyncio.to_thread(demo_users, parts.server.console.accounts)
+            for user, password, what in logins:
+                parts.console.print(f"  console login [bold]{user}[/] / [bold]{password}[/]  ({what})")
+        self.publisher = asyncio.create_task(
+            asyncio.to_thread(publish, self.options, parts.broker, parts.database_url, self.halt)
+        )
+
+    async def watch(self, running: Any, stop: asyncio.Event, parts: Parts) -> None:
+        await live_summary(running, stop, parts.alerts, parts.metrics, parts.pool, self.inbox, self.publisher,
+                           parts.console, parts.where)  # fmt: skip
+
+    async def stop(self) -> None:
+        self.halt.set()
+        if self.publisher is not None:
+            [result] = await asyncio.gather(self.publisher, return_exceptions=True)
+            if isinstance(result, Exception):
+                log.error("the demo's publisher failed: %s", result)
 
 
 def import_demo_fleet(db_url: str, demo: DemoOptions, hook_base: str) -> None:

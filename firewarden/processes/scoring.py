@@ -14,11 +14,13 @@ from core.bus import Bus
 from core.errors import SettingsError
 from core.policy import Policy
 from core.settings import KafkaBus, Settings
+from scoring.engine import Engine
+from scoring.models import Models, ModelWatch, models_for
+from scoring.reload import ModelReload
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import load_sites
 from scoring.store import DecisionStore, record_models
-from scoring.training import ensure_models
 
 
 def worker_argv(settings: Settings) -> list[str]:
@@ -44,12 +46,20 @@ def start_worker(settings: Settings, database_url: str) -> subprocess.Popen[byte
     return subprocess.Popen(worker_argv(settings), env=env)
 
 
-def local_runner(settings: Settings, policy: Policy, database_url: str, bus: Bus) -> LocalRunner:
-    """The in-process runner on the local bus, its models audited as the ones in use."""
-    models = ensure_models(settings.models_path)
+def local_runner(
+    settings: Settings, policy: Policy, database_url: str, bus: Bus, models: Models | None = None
+) -> LocalRunner:
+    """The in-process runner on the local bus, its models audited as the ones in use and switched when
+    the model directory changes."""
+    models = models or models_for(settings)
     record_models(database_url, models, "system:up")
     scorer = Scorer(policy, load_sites(database_url), models)
+
+    def reload(engine: Engine) -> ModelReload:
+        watch = ModelWatch(settings.models_path, models)
+        return ModelReload(engine, watch, database_url, "system:up", settings.model_reload_s)
+
     return LocalRunner(
         scorer, bus, DecisionStore(database_url), wall_clock=settings.scoring_wall_clock,
-        lateness_s=settings.scoring_lateness_s,
+        lateness_s=settings.scoring_lateness_s, reload=reload,
     )  # fmt: skip

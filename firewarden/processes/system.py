@@ -5,7 +5,9 @@ alerts and the console run on one event loop, built from the same parts as their
 (:mod:`firewarden.processes`). On the local bus scoring is the in-process runner; on a Kafka bus it
 is a faust worker started as a child process (more may be started elsewhere with ``firewarden score``).
 
-Demo: the same, plus :mod:`firewarden.processes.demo`'s city, inbox, scenario and live summary.
+Demo: the same with a :class:`Companion` riding along (:class:`firewarden.processes.demo.Demo`: a
+city, its webhook inbox, a scenario's traffic and a live summary); ``up`` itself never imports the
+simulators.
 
 Ctrl-C (or SIGTERM) stops in data-flow order: the publisher, then ingest (which stores and
 acknowledges what it received), then scoring, then alerts (which handles every decision it got),
@@ -20,35 +22,66 @@ import contextlib
 import logging
 import signal
 import subprocess
-import threading
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from rich.console import Console
 
 from alerts.actions import Actions
 from alerts.metrics import AlertsCollector
-from alerts.service import Alerts, channels_of, directory_of, webhook_secret
+from alerts.service import Alerts, channels_of, directory_of
 from core.bus import open_bus
 from core.db import APP_ROLE, can_alter_audit_log, connect, migrate, open_pool
 from core.policy import Policy, load_policy
 from core.services import database_url, mqtt_url, owner_database_url
 from core.settings import MqttUrl, Settings
 from firewarden.processes.console import ConsoleServer
-from firewarden.processes.demo import DemoOptions, demo_users, import_demo_fleet, live_summary, publish
 from firewarden.processes.runtime import Health
 from firewarden.processes.scoring import local_runner, start_worker
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
-from scoring.training import ensure_models
+from scoring.models import Models, models_for
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DemoOptions", "run_up"]
+__all__ = ["Companion", "Parts", "run_up"]
 
 
-def run_up(settings: Settings, demo: DemoOptions | None = None, console: Console | None = None) -> None:
+@dataclass(frozen=True)
+class Parts:
+    """What a companion may use of a running ``up``."""
+
+    settings: Settings
+    broker: MqttUrl
+    database_url: str
+    pool: Any
+    alerts: Alerts
+    metrics: IngestMetrics
+    server: ConsoleServer | None
+    console: Console
+    where: str
+
+
+class Companion(Protocol):
+    """Something that runs alongside the stages of ``up`` and stops first (the demo)."""
+
+    def prepare(self, stack: ExitStack, settings: Settings, database_url: str) -> None:
+        """Before any stage starts (the database is migrated); ``stack`` closes after they stop."""
+
+    async def start(self, parts: Parts) -> None:
+        """Once every stage runs."""
+
+    async def watch(self, running: Callable[[], bool], stop: asyncio.Event, parts: Parts) -> None:
+        """While ``running()``; return early when ``stop`` is set."""
+
+    async def stop(self) -> None:
+        """On the way out, before ingest stops."""
+
+
+def run_up(settings: Settings, companion: Companion | None = None, console: Console | None = None) -> None:
     """Run every stage until SIGINT/SIGTERM; embedded PostgreSQL and broker when the settings name none."""
     console = console or Console(stderr=True)
     policy = load_policy(settings.policy_file)
@@ -68,16 +101,13 @@ def run_up(settings: Settings, demo: DemoOptions | None = None, console: Console
                     "the owner (FIREWARDEN_DATABASE_OWNER_URL): docs/operations.md",
                     APP_ROLE,
                 )
-        inbox = None
-        if demo is not None:
-            from simulators.inbox import Inbox
-
-            inbox = stack.enter_context(Inbox(webhook_secret(settings), port=demo.inbox_port))
-            import_demo_fleet(db_url, demo, inbox.url)
+        if companion is not None:
+            companion.prepare(stack, settings, db_url)
+        models = None
         if settings.bus == "local":
-            console.print("loading the scoring models (trained on first use, about a minute)...")
-            ensure_models(settings.models_path)
-        asyncio.run(_serve(settings, policy, db_url, broker, demo, inbox, console))
+            models = models_for(settings)  # a missing or unreadable model stops us here, before anything runs
+            console.print(f"scoring models: {models.versions()} from {models.source}")
+        asyncio.run(_serve(settings, policy, db_url, broker, models, companion, console))
 
 
 async def _serve(
@@ -85,20 +115,19 @@ async def _serve(
     policy: Policy,
     db_url: str,
     broker: MqttUrl,
-    demo: DemoOptions | None,
-    inbox: Any,
+    models: Models | None,
+    companion: Companion | None,
     console: Console,
 ) -> None:
-    stops = {name: asyncio.Event() for name in ("publisher", "ingest", "scoring", "alerts", "console")}
+    stops = {name: asyncio.Event() for name in ("first", "ingest", "scoring", "alerts", "console")}
     loop = asyncio.get_running_loop()
-    halt = threading.Event()  # the publisher thread's stop flag
 
     def _on_signal() -> None:
-        if stops["publisher"].is_set():
+        if stops["first"].is_set():
             raise SystemExit("second signal: exiting without waiting")
-        console.print("stopping: publisher, ingest, scoring, alerts, console, in that order...")
-        halt.set()
-        stops["publisher"].set()
+        order = "the demo's traffic, ingest" if companion is not None else "ingest"
+        console.print(f"stopping: {order}, scoring, alerts, console, in that order...")
+        stops["first"].set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, _on_signal)
@@ -113,7 +142,7 @@ async def _serve(
         async with open_bus(settings, client_id=options.client_id) as bus:
             alerts = Alerts(pool, policy, directory_of(settings), channels_of(settings, policy), bus)
             metrics.registry.register(AlertsCollector(alerts))
-            runner = local_runner(settings, policy, db_url, bus) if settings.bus == "local" else None
+            runner = local_runner(settings, policy, db_url, bus, models) if models is not None else None
             worker: subprocess.Popen[bytes] | None = start_worker(settings, db_url) if runner is None else None
             ingest = Ingest(
                 mqtt_url=broker, database_url=db_url, bus=bus, options=options, index=index, metrics=metrics,
@@ -123,8 +152,6 @@ async def _serve(
             if settings.api_port:
                 actions = Actions(pool, policy, directory_of(settings), bus, on_queued=alerts.dispatcher.wake.set)
                 server = ConsoleServer(settings, db_url, policy, actions)
-                if demo is not None:
-                    logins = await asyncio.to_thread(demo_users, server.console.accounts)
             tasks = {
                 "ingest": asyncio.create_task(ingest.run(stops["ingest"])),
                 "alerts": asyncio.create_task(alerts.run(stops["alerts"])),
@@ -134,31 +161,26 @@ async def _serve(
             if server is not None:
                 server.start()
             health.ready = lambda: ingest.ready and alerts.running and (server is None or server.serving)
-            publisher = None
-            if demo is not None:
-                publisher = asyncio.create_task(asyncio.to_thread(publish, demo, broker, db_url, halt))
             where = server.url if server is not None else "(API off)"
             console.print(f"firewarden is up: MQTT {broker}, console {where}, API {where}/docs, bus {settings.bus}.")
-            if demo is not None and server is not None:
-                for user, password, what in logins:
-                    console.print(f"  console login [bold]{user}[/] / [bold]{password}[/]  ({what})")
-            console.print("Ctrl-C stops.")
+            parts = Parts(settings, broker, db_url, pool, alerts, metrics, server, console, where)
             failed: list[BaseException] = []
 
             def running() -> bool:
-                return not stops["publisher"].is_set() and not any(task.done() for task in tasks.values())
+                return not stops["first"].is_set() and not any(task.done() for task in tasks.values())
 
             try:
-                if inbox is not None:
-                    await live_summary(running, stops["publisher"], alerts, metrics, pool, inbox, publisher,
-                                       console, where)  # fmt: skip
+                if companion is not None:
+                    await companion.start(parts)
+                console.print("Ctrl-C stops.")
+                if companion is not None:
+                    await companion.watch(running, stops["first"], parts)
                 while running():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stops["publisher"].wait(), 0.5)
+                        await asyncio.wait_for(stops["first"].wait(), 0.5)
             finally:
-                halt.set()
-                if publisher is not None:
-                    await asyncio.gather(publisher, return_exceptions=True)
+                if companion is not None:
+                    await companion.stop()
                 for stage in ("ingest", "scoring", "alerts"):
                     stops[stage].set()
                     if stage in tasks:

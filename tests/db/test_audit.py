@@ -153,7 +153,7 @@ def test_the_models_a_scoring_process_starts_with_are_audited_when_they_change(
 ) -> None:
     assert record_models(migrated_url, models, "system:up")
     assert not record_models(migrated_url, models, "system:score")  # the same models again: nothing new
-    retrained = Models(RiskModel("risk-retrained", models.risk.classifier, models.risk.baseline), models.anomaly)
+    retrained = Models(RiskModel("risk-retrained", models.risk.folds, models.risk.baseline), models.anomaly)
     assert record_models(migrated_url, retrained, "system:up")
     with connect(migrated_url) as conn:
         rows = conn.execute(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scoring.evaluation import judge, plot
 from scoring.records import AlarmDecision, Signal
 from simulators.engine import GroundTruth
 from tests.scoring.helpers import T0, at
+from training.evaluation import judge, plot
 
 
 def _alarm(t: float, premises: str, classification: str) -> AlarmDecision:

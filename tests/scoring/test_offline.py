@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from core.policy import Policy
 from core.registry import Device, Premises, RegistryFile, Unit
 from ingest.records import Reading, Record, StatusRecord
+from scoring.engine import Engine
 from scoring.models import Models
 from scoring.records import Decision, Signal
-from scoring.engine import Engine
 from scoring.scorer import Scorer
 from scoring.site import Sites
 

@@ -21,18 +21,18 @@ from core.policy import Policy
 from core.registry import import_registry
 from ingest.handoff import RECORDS_TOPIC, to_bus
 from ingest.records import Record
-from scoring.evaluation import judge, read_ground_truth, stored_decisions
 from scoring.models import Models
 from scoring.records import DECISIONS_TOPIC, Decision, decode_decision
-from scoring.replay import simulated_records
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import Sites
 from scoring.store import DecisionStore
-from scoring.training import START
 from simulators.engine import GroundTruth, Simulation
 from simulators.fleet import generate_fleet
 from simulators.scenarios import Scenario, apply_scenario, background, write_ground_truth
+from training.evaluation import judge, read_ground_truth, stored_decisions
+from training.models import START
+from training.replay import simulated_records
 
 FLEET = generate_fleet(8, seed=13)
 PARTITIONS = 3

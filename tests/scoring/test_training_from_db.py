@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from core.db import connect
 from scoring.models import ModelError
 from scoring.risk import RiskInputs
-from scoring.training import recorded_examples, train_risk_from_db
+from training.models import recorded_examples, train_risk_from_db
 
 LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -1,8 +1,6 @@
 """Simulated runs as scoring input: the simulators' messages through ingest's validator, in send order.
 
 Used to train models, evaluate decisions against ground truth and benchmark, all without a broker.
-This module (with :mod:`scoring.training` and :mod:`scoring.evaluation`) is the one place scoring
-imports the simulators: the processors never do.
 """
 
 from __future__ import annotations

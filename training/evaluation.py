@@ -33,14 +33,15 @@ from core.policy import Policy
 from scoring.engine import Engine
 from scoring.models import Models
 from scoring.records import AlarmDecision, Decision, RiskScore, Signal, encode_decision
-from scoring.replay import simulated_records
 from scoring.scorer import Scorer
 from scoring.site import Sites
-from scoring.training import START, risk_examples
 from simulators.engine import GroundTruth, Simulation
 from simulators.fleet import generate_fleet
 from simulators.history import simulate_history
 from simulators.scenarios import Scenario, apply_scenario, background
+from training.fitting import risk_auc as auc_of
+from training.models import START, risk_examples
+from training.replay import simulated_records
 
 EXPECTED_RULES: Final[dict[str, frozenset[str]]] = {
     "electrical_overheating": frozenset({"residual_current", "residual_current_repeated", "cable_over_temperature"}),
@@ -187,7 +188,7 @@ def judge(
 def risk_auc(models: Models, premises: int = 2000, seed: int = 97) -> float:
     """AUC of the risk model on premises it never saw (a history seed apart from training's)."""
     rows, labels = risk_examples(simulate_history(premises, seed))
-    return models.risk.auc(rows, labels)
+    return auc_of(models.risk, rows, labels)
 
 
 def evaluate(

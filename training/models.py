@@ -1,4 +1,4 @@
-"""Training the models from simulated data: ``firewarden model train``.
+"""Training the models: ``firewarden model train`` (simulated data, or ``--from-db`` recorded outcomes).
 
 - anomaly: feature windows of every device's metrics over simulated normal operation (no scenario);
 - risk: simulated premises history with ground truth (:mod:`simulators.history`), held-out
@@ -7,15 +7,12 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Final
 
-import msgspec
 import psycopg
 
 from core.db import connect, first_line
@@ -23,15 +20,14 @@ from core.errors import DatabaseError
 from core.policy import AnomalyPolicy
 from ingest.records import Reading
 from scoring.anomaly import AnomalyModel, add_reading, reset_window, window_features
-from scoring.models import RISK_FILE, ModelError, Models, load_models, new_version, save
-from scoring.replay import simulated_records
+from scoring.models import ModelError, new_version
 from scoring.risk import COUNTS, RiskInputs, RiskModel
 from scoring.state import Window
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.history import PremisesPeriod, simulate_history
-
-log = logging.getLogger(__name__)
+from training.fitting import fit_anomaly, fit_risk, risk_auc
+from training.replay import simulated_records
 
 START = 1_767_571_200.0  # 2026-01-05 00:00 UTC: a Monday, as the simulators' default roster
 
@@ -53,16 +49,17 @@ def risk_examples(periods: Sequence[PremisesPeriod]) -> tuple[list[RiskInputs], 
     return rows, [period.incident for period in periods]
 
 
-def train_risk(premises: int = 6000, seed: int = 11) -> tuple[RiskModel, dict[str, Any]]:
-    """A risk model from ``premises`` simulated premises-periods; a quarter of the premises held out."""
+def train_risk(premises: int = 6000, seed: int = 11, version: str | None = None) -> tuple[RiskModel, dict[str, Any]]:
+    """A risk model from ``premises`` simulated premises-periods; a quarter of the premises held out.
+    ``version`` defaults to a new one (:func:`scoring.models.new_version`)."""
     rows, labels = risk_examples(simulate_history(premises, seed))
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     cut = len(order) * 3 // 4
     train, test = order[:cut], order[cut:]
-    version = new_version("risk", msgspec.json.encode([premises, seed]))
-    model = RiskModel.fit(version, [rows[i] for i in train], [labels[i] for i in train])
-    auc = model.auc([rows[i] for i in test], [labels[i] for i in test])
+    version = version or new_version("risk", {"premises": premises, "seed": seed})
+    model, _ = fit_risk(version, [rows[i] for i in train], [labels[i] for i in train])
+    auc = risk_auc(model, [rows[i] for i in test], [labels[i] for i in test])
     summary = {
         "premises": premises,
         "seed": seed,
@@ -93,11 +90,16 @@ def anomaly_windows(
 
 
 def train_anomaly(
-    premises: int = 60, hours: float = 72, seed: int = 5, policy: AnomalyPolicy | None = None
+    premises: int = 60,
+    hours: float = 72,
+    seed: int = 5,
+    policy: AnomalyPolicy | None = None,
+    version: str | None = None,
 ) -> tuple[AnomalyModel, dict[str, Any]]:
+    """An anomaly model from ``hours`` of ``premises`` simulated in normal operation."""
     rows = anomaly_windows(premises, hours, seed, policy or AnomalyPolicy())
-    version = new_version("anomaly", msgspec.json.encode([premises, hours, seed]))
-    model, skipped = AnomalyModel.fit(version, rows)
+    version = version or new_version("anomaly", {"premises": premises, "hours": hours, "seed": seed})
+    model, skipped = fit_anomaly(version, rows)
     summary = {
         "premises": premises,
         "hours": hours,
@@ -107,20 +109,6 @@ def train_anomaly(
         "metrics_skipped": skipped,
     }
     return model, summary
-
-
-def ensure_models(directory: Path) -> Models:
-    """The models in ``directory``; trained on simulated data and saved there first if none are.
-
-    So that a fresh install scores at once; ``firewarden model train`` replaces them.
-    """
-    if not (directory / RISK_FILE).exists():
-        log.warning("no trained models in %s: training them from simulated data (about a minute)", directory)
-        risk, risk_summary = train_risk()
-        save(directory, "risk", risk, risk_summary)
-        anomaly, anomaly_summary = train_anomaly()
-        save(directory, "anomaly", anomaly, anomaly_summary)
-    return load_models(directory)
 
 
 _OUTCOMES: Final = """
@@ -163,7 +151,7 @@ def train_risk_from_db(url: str, *, horizon_days: float = 90, seed: int = 11) ->
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     cut = len(order) * 3 // 4
-    version = new_version("risk", msgspec.json.encode([len(rows), positives, seed]))
-    model = RiskModel.fit(version, [rows[i] for i in order[:cut]], [labels[i] for i in order[:cut]])
-    auc = model.auc([rows[i] for i in order[cut:]], [labels[i] for i in order[cut:]])
+    version = new_version("risk", {"periods": len(rows), "incidents": positives, "seed": seed})
+    model, _ = fit_risk(version, [rows[i] for i in order[:cut]], [labels[i] for i in order[:cut]])
+    auc = risk_auc(model, [rows[i] for i in order[cut:]], [labels[i] for i in order[cut:]])
     return model, {"source": "database", "periods": len(rows), "incidents": positives, "auc_held_out": round(auc, 4)}

@@ -1,0 +1,56 @@
+"""New models without a restart: a running scoring process looks at its model directory now and then,
+switches its engine to models that changed there, and audits the switch (``model.activated``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from core.errors import DatabaseError
+from scoring.engine import Engine
+from scoring.models import Models, ModelWatch
+from scoring.store import record_models
+
+log = logging.getLogger(__name__)
+
+
+class ModelReload:
+    """Call :meth:`check` often (every tick); it looks at the files every ``every_s`` seconds (0: never)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        watch: ModelWatch,
+        database_url: str | None,
+        actor: str,
+        every_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.watch = watch
+        self.database_url = database_url
+        self.actor = actor
+        self.every_s = every_s
+        self.clock = clock
+        self._next = clock() + every_s
+        self._unaudited: Models | None = None
+
+    async def check(self) -> Models | None:
+        """The new models when they were switched to just now."""
+        if self.every_s <= 0 or self.clock() < self._next:
+            return None
+        self._next = self.clock() + self.every_s
+        models = await asyncio.to_thread(self.watch.poll)
+        if models is not None:
+            self.engine.scorer.models = models
+            self._unaudited = models
+            log.info("scoring with new models from %s: %s", models.source, models.versions())
+        if self._unaudited is not None and self.database_url is not None:
+            try:
+                await asyncio.to_thread(record_models, self.database_url, self._unaudited, self.actor)
+                self._unaudited = None
+            except DatabaseError as error:  # the models are in use already; the entry is tried again
+                log.warning("auditing the new models failed, retrying in %.0f s: %s", self.every_s, error)
+        return models
