@@ -29,9 +29,6 @@ from scoring.records import FEEDBACK_TOPIC, encode_feedback
 
 T = TypeVar("T")
 
-ROSTER_MAX_AGE_S = 60.0
-"""How old the registry snapshot (roster, jurisdictions) of an actions object may grow before it is read again."""
-
 
 async def hand_on(outcome: Outcome, bus: Bus, on_queued: Callable[[], None] | None) -> None:
     """Hand an outcome's feedback to scoring on the bus, and tell a dispatcher of new deliveries."""
@@ -93,7 +90,7 @@ class Actions:
 
     async def _fresh(self) -> None:
         # A registry import elsewhere changes who answers for what: read it again now and then.
-        if self._monotonic() - self._loaded_at >= ROSTER_MAX_AGE_S:
+        if self._monotonic() - self._loaded_at >= self.desk.policy.alerts.roster_reload_s:
             self.desk.roster = await asyncio.to_thread(self._load_roster)
             self._loaded_at = self._monotonic()
 

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from alerts.errors import ActionError
 from alerts.incidents import (
     RESOLUTIONS,
     Incident,
@@ -32,7 +33,6 @@ from alerts.incidents import (
 from alerts.outbox import Recipient, enqueue
 from alerts.prevention import SYSTEM, Outcome, Prevention
 from core.audit import record as audit
-from core.errors import ActionError
 from scoring.records import Decision, Feedback, RiskScore, Signal
 
 log = logging.getLogger(__name__)
@@ -107,14 +107,15 @@ class Desk(Prevention):
         return out
 
     def _trigger(self, conn: psycopg.Connection[Any], trigger: Trigger, now: datetime) -> Outcome:
-        for _attempt in range(5):
+        attempts = self.policy.alerts.open_attempts
+        for _attempt in range(attempts):
             try:
                 with self.cursor(conn) as cur:
                     return self._fold(cur, trigger, now)
             except psycopg.errors.UniqueViolation:
                 # Another desk opened this key's incident first: fold the trigger into theirs.
                 log.debug("incident %s opened concurrently; retrying", trigger.dedup_key)
-        raise RuntimeError(f"incident {trigger.dedup_key} kept conflicting after 5 attempts")
+        raise RuntimeError(f"incident {trigger.dedup_key} kept conflicting after {attempts} attempts")
 
     def _fold(self, cur: psycopg.Cursor[dict[str, Any]], trigger: Trigger, now: datetime) -> Outcome:
         cur.execute(
@@ -377,4 +378,5 @@ class Desk(Prevention):
         if row is None or row["n"] < policy.false_alarms:
             return Outcome()
         title = f"{row['n']} false alarms in {policy.false_alarm_days:g} days"
-        return self.open_hazard(cur, premises_id, "false_alarms", "false_alarms", title, now, 7.0, now, False)
+        deadline = policy.false_alarm_deadline_days
+        return self.open_hazard(cur, premises_id, "false_alarms", "false_alarms", title, now, deadline, now, False)

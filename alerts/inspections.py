@@ -18,10 +18,10 @@ import icalendar
 from psycopg.types.json import Jsonb
 
 from alerts.desk import Desk
+from alerts.errors import ActionError
 from alerts.prevention import SYSTEM, Outcome
 from alerts.schedule import draw
 from core.audit import record as audit
-from core.errors import ActionError
 
 
 @dataclass(frozen=True, slots=True)

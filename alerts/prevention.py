@@ -22,11 +22,11 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from alerts.errors import ActionError
 from alerts.outbox import Directory, enqueue
 from alerts.roster import Roster
 from alerts.schedule import TIER_RANK, hazard_deadline, inspection_due
 from core.audit import record as audit
-from core.errors import ActionError
 from core.policy import Policy
 from scoring.records import Feedback, RiskScore, Signal
 

@@ -3,7 +3,8 @@
 :class:`Alerts` owns one :class:`~alerts.desk.Desk` and one :class:`~alerts.dispatch.Dispatcher`.
 It reads ``fw.decisions`` as a member of the consumer group ``firewarden-alerts`` (any number of
 alerts processes side by side: the database's constraints and ``SKIP LOCKED`` keep them apart), ticks
-the desk's timers once a second, reloads the registry snapshot once a minute, and publishes what
+the desk's timers every ``alerts.tick_s`` of the policy (1 s), reloads the registry snapshot every
+``alerts.roster_reload_s`` (60 s), and publishes what
 people found out (resolutions, overdue and closed hazards) on ``fw.feedback`` for scoring. People's
 actions from the console or the CLI go through :class:`alerts.actions.Actions`, which publishes their
 feedback the same way.
@@ -32,6 +33,7 @@ from alerts.incidents import urgent
 from alerts.outbox import Directory
 from alerts.prevention import Outcome
 from alerts.roster import load_roster
+from core.backoff import Backoff, Sleep, retry
 from core.bus import Bus
 from core.errors import BusError, DatabaseError
 from core.policy import Policy
@@ -97,8 +99,7 @@ class Alerts:
         bus: Bus,
         *,
         clock: Clock = utc_now,
-        tick_s: float = 1.0,
-        reload_s: float = 60.0,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         """Joins the consumer group of ``fw.decisions`` here: on the local bus, construct before
         scoring publishes."""
@@ -110,8 +111,9 @@ class Alerts:
         self.channels = channels
         self.bus = bus
         self.clock = clock
-        self.tick_s = tick_s
-        self.reload_s = reload_s
+        self.sleep = sleep
+        self.tick_s = policy.alerts.tick_s
+        self.reload_s = policy.alerts.roster_reload_s
         self.handled = 0
         self.running = False
         self.decisions = bus.consumer([DECISIONS_TOPIC], GROUP, buffer=50_000)
@@ -125,15 +127,13 @@ class Alerts:
         A retry resumes after the last decision stored, so none is applied twice.
         """
         pending = list(decisions)
-        delay = 0.2
-        while True:
-            try:
-                outcome = await asyncio.to_thread(self.desk.handle, pending, self.clock())
-                break
-            except (DatabaseError, psycopg.OperationalError) as error:
-                log.warning("alerts: handling decisions failed, retrying in %.1f s: %s", delay, error)
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+        outcome = await retry(
+            lambda: asyncio.to_thread(self.desk.handle, pending, self.clock()),
+            what="alerts: handling decisions",
+            errors=(DatabaseError, psycopg.OperationalError),
+            sleep=self.sleep,
+            log=log,
+        )
         self.handled += len(decisions)
         await self._after(outcome)
 
@@ -184,6 +184,7 @@ class Alerts:
         alarms: deque[Decision] = deque()
         others: deque[Decision] = deque()
         stopping = False
+        trouble = Backoff(0.5, 5.0)
         while True:
             idle = not alarms and not others
             if idle and stopping:
@@ -192,9 +193,11 @@ class Alerts:
             try:
                 messages = await self.decisions.get(room, 0.2 if idle else 0.0) if room > 0 else []
             except BusError as error:
-                log.warning("alerts: %s; trying again shortly", error)
-                await asyncio.sleep(1.0)
+                delay = trouble.next()
+                log.warning("alerts: %s; trying again in %.1f s", error, delay)
+                await self.sleep(delay)
                 continue
+            trouble.reset()
             for message in messages:
                 decision = decode_decision(message.value)
                 (alarms if urgent(decision) else others).append(decision)

@@ -25,8 +25,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from console.errors import AccountError
 from core.audit import record as audit
-from core.errors import AccountError
 
 Role = Literal["operator", "inspector", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)

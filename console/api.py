@@ -18,12 +18,13 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from alerts.actions import Actions
+from alerts.errors import ActionError
 from console.accounts import Accounts
 from console.city import City
+from console.errors import AccountError
 from console.live import Changes
 from console.routes import admin, auth, field, premises, queue
 from console.security import Console
-from core.errors import AccountError, ActionError
 from core.policy import Policy
 
 WEB = Path(__file__).resolve().parent / "web"

@@ -1,12 +1,25 @@
-"""Exponential backoff for loops that retry: the next delay, doubling from ``first_s`` up to ``cap_s``.
+"""Retrying with exponential backoff: one helper for every loop that retries.
 
-Pure arithmetic, no sleeping and no clock of its own: the loop that retries sleeps (or schedules)
-the delay it is given, so tests drive it without waiting.
+:class:`Backoff` is the arithmetic (the next delay, doubling from ``first_s`` up to ``cap_s``), with
+no clock of its own. :func:`retry` is the loop: it calls an attempt until it succeeds, and after each
+expected failure logs what failed and waits the next delay on the clock it is given (its ``sleep``),
+so a test drives it with a fake clock instead of waiting. Ingest's store-and-hand-on, its MQTT
+reconnects, the scoring runners' decision writes and alerts' decision handling all retry through
+this module.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
+
+Sleep = Callable[[float], Awaitable[object]]
+"""The waiting half of a clock: ``asyncio.sleep`` in production, a fake clock's advance in tests."""
 
 
 @dataclass(slots=True)
@@ -34,3 +47,30 @@ class Backoff:
 
     def reset(self) -> None:
         self._delay = 0.0
+
+
+async def retry(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    errors: tuple[type[BaseException], ...],
+    backoff: Backoff | None = None,
+    sleep: Sleep = asyncio.sleep,
+    log: logging.Logger | None = None,
+) -> T:
+    """``await attempt()`` until it returns, and return what it returned.
+
+    An exception of ``errors`` is logged as a warning ("<what> failed, retrying in N s: <error>")
+    and the attempt is made again after the backoff's next delay (0.2 s doubling to 5 s unless
+    given); any other exception propagates at once, as does cancellation. Nothing the attempt holds
+    is dropped: the caller's data stays with the caller until an attempt succeeds.
+    """
+    backoff = backoff if backoff is not None else Backoff(0.2, 5.0)
+    logger = log if log is not None else logging.getLogger(__name__)
+    while True:
+        try:
+            return await attempt()
+        except errors as error:
+            delay = backoff.next()
+            logger.warning("%s failed, retrying in %.1f s: %s", what, delay, error, extra={"retry_in_s": delay})
+            await sleep(delay)

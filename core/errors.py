@@ -11,9 +11,12 @@ never caught here::
      ├── RegistryError          a registry file or import was rejected; lists record and field
      ├── ServiceError           an embedded service (PostgreSQL, MQTT broker) failed to start or stop
      ├── BusError               the stream bus did not accept messages (Kafka unreachable, refused)
-     ├── ActionError            (alerts) an action that cannot be done: unknown incident, wrong state, bad code
-     ├── AccountError           (console) a user or token that cannot be made, changed or used
-     └── DecodeError            (core.wire) a message off the wire does not fit the contract
+     ├── DecodeError            (core.wire) a message off the wire does not fit the contract
+     │
+     │   each stage's own, in its package's ``errors`` module:
+     ├── ModelError             (scoring.errors) a model file missing, unreadable or made for other features
+     ├── ActionError            (alerts.errors) an action that cannot be done: unknown incident, wrong state
+     └── AccountError           (console.errors) a user or token that cannot be made, changed or used
 """
 
 from __future__ import annotations
@@ -56,12 +59,3 @@ class ServiceError(FirewardenError):
 
 class BusError(FirewardenError):
     """The stream bus did not accept a message; the caller keeps it and retries."""
-
-
-class AccountError(FirewardenError):
-    """A user or API token that cannot be made or changed (unknown inspector, weak password, taken id)."""
-
-
-class ActionError(FirewardenError):
-    """An operator's or inspector's action that cannot be done: an unknown incident, hazard or task,
-    a state that does not allow it, a resolution code that does not exist. Nothing is changed."""

@@ -148,6 +148,12 @@ class RiskPolicy(_Section):
     report_change: Annotated[float, Field(ge=0, le=100)] = 2.0
     """A new score is published when it moved at least this much, or when the tier changed."""
     top_factors: Annotated[int, Field(ge=1, le=20)] = 3
+    fire_history_days: Positive = 365.0
+    """Confirmed fires count in the risk inputs for this long (the shipped model was fitted on 365)."""
+    hazard_history_days: Positive = 90.0
+    """Hazards count in the risk inputs for this long (the shipped model was fitted on 90)."""
+    false_alarm_history_days: Positive = 30.0
+    """False alarms count in the risk inputs for this long (kept at least ``verification.history_days``)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskPolicy:
@@ -212,6 +218,12 @@ class AlertsPolicy(_Section):
     """How many jurisdiction levels an unacknowledged incident climbs, one per ``ack_within_s``."""
     tier_changes: bool = True
     """Tell the on-duty inspectors when a premises' tier changes (upward or downward)."""
+    tick_s: Positive = 1.0
+    """How often an alerts process runs the desk's timers (escalations, reminders, hazard deadlines)."""
+    roster_reload_s: Positive = 60.0
+    """How often alerts (and the console's actions) read the registry snapshot again: duty, jurisdictions."""
+    open_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    """Tries to open an incident when another alerts process opens the same one at the same moment."""
     webhook: WebhookPolicy = WebhookPolicy()
 
     @model_validator(mode="after")
@@ -274,6 +286,8 @@ class SchedulePolicy(_Section):
     false_alarms: Annotated[int, Field(ge=1)] = 3
     """This many alarms resolved as false within ``false_alarm_days`` open a hazard."""
     false_alarm_days: Positive = 30.0
+    false_alarm_deadline_days: Positive = 7.0
+    """Deadline of the hazard that repeated false alarms open (find and fix the cause)."""
     finding_deadline_days: Positive = 7.0
     """Deadline of a hazard an inspector records as a finding."""
     after_fire_days: Positive = 1.0

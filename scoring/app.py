@@ -21,11 +21,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator, MutableMapping
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import faust
 
+from core.backoff import retry
 from core.bus import BusMessage
 from core.errors import DatabaseError, SettingsError
 from core.health import Health
@@ -206,12 +207,7 @@ async def store(stream: Any) -> None:
     writer = DecisionStore(settings.database_url)
     async for values in stream.take(1000, within=0.2):
         batch = [decode_decision(v) for v in values]
-        delay = 0.2
-        while True:
-            try:
-                await asyncio.to_thread(writer.write, batch)
-                break
-            except DatabaseError as error:  # the batch is kept and retried: no decision is dropped
-                log.warning("storing decisions failed, retrying in %.1f s: %s", delay, error)
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+        # the batch is kept and retried: no decision is dropped
+        await retry(
+            partial(asyncio.to_thread, writer.write, batch), what="storing decisions", errors=(DatabaseError,), log=log
+        )

@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from core.errors import FirewardenError
 from core.settings import Settings
 from scoring.anomaly import FEATURES, AnomalyModel
+from scoring.errors import ModelError
 from scoring.risk import COLUMNS, RiskModel
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,6 @@ ANOMALY_FILE: Final = "anomaly.json"
 SHIPPED: Final = Path(__file__).parent / "defaults"
 """The default models shipped as package data."""
 TRAIN: Final = "`firewarden model train`"
-
-
-class ModelError(FirewardenError):
-    """A model file is missing, unreadable, of the wrong kind or made for other features."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
+from core.backoff import Sleep, retry
 from core.bus import Bus, BusMessage
 from core.errors import DatabaseError
 from ingest.handoff import RECORDS_TOPIC
@@ -50,6 +51,7 @@ class LocalRunner:
         wall_clock: bool = True,
         lateness_s: float = 120.0,
         clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
         batch: int = 2000,
         reload: Callable[[Engine], ModelReload] | None = None,
     ) -> None:
@@ -60,6 +62,7 @@ class LocalRunner:
         self.wall_clock = wall_clock
         self.lateness_s = lateness_s
         self.clock = clock
+        self.sleep = sleep
         self.batch = batch
         self.records = bus.consumer([RECORDS_TOPIC, FEEDBACK_TOPIC], GROUP)
         self.processed = 0
@@ -88,12 +91,12 @@ class LocalRunner:
         self.decided += len(decisions)
         if self.store is None:
             return
-        delay = 0.2
-        while True:
-            try:
-                await asyncio.to_thread(self.store.write, decisions)
-                return
-            except DatabaseError as error:  # keep the batch and try again: no decision is dropped
-                log.warning("storing decisions failed, retrying in %.1f s: %s", delay, error)
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+        store = self.store
+        # the batch is kept and retried: no decision is dropped
+        await retry(
+            lambda: asyncio.to_thread(store.write, decisions),
+            what="storing decisions",
+            errors=(DatabaseError,),
+            sleep=self.sleep,
+            log=log,
+        )

@@ -313,9 +313,11 @@ class Scorer:
         known = [state.devices.get(d) for d in site.devices]
         offline = sum(1 for d in known if d is not None and not d.online)
         day = 86_400.0
-        state.fires = [f for f in state.fires if f > now - 365 * day]
-        state.hazards = [h for h in state.hazards if h > now - 90 * day]
-        kept_days = max(30.0, self.policy.verification.history_days)  # verification reads this history too
+        risk = self.policy.risk
+        state.fires = [f for f in state.fires if f > now - risk.fire_history_days * day]
+        state.hazards = [h for h in state.hazards if h > now - risk.hazard_history_days * day]
+        # verification reads the false-alarm history too
+        kept_days = max(risk.false_alarm_history_days, self.policy.verification.history_days)
         state.false_alarms = [f for f in state.false_alarms if f > now - kept_days * day]
         p = site.profile
         return RiskInputs(

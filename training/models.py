@@ -20,7 +20,8 @@ from core.errors import DatabaseError
 from core.policy import AnomalyPolicy
 from ingest.records import Reading
 from scoring.anomaly import AnomalyModel, add_reading, reset_window, window_features
-from scoring.models import ModelError, new_version
+from scoring.errors import ModelError
+from scoring.models import new_version
 from scoring.risk import COUNTS, RiskInputs, RiskModel
 from scoring.state import Window
 from simulators.engine import Simulation

@@ -22,8 +22,8 @@ from rich.table import Table
 from alerts.roster import load_roster
 from alerts.service import Alerts, webhook_secret
 from console.accounts import Accounts
+from console.errors import AccountError
 from core.db import connect
-from core.errors import AccountError
 from core.registry.store import export_registry, import_registry
 from core.settings import MqttUrl, Settings
 from firewarden.processes.system import Parts

@@ -11,9 +11,9 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from alerts.desk import Desk
+from alerts.errors import ActionError
 from alerts.inspections import as_csv, as_ical, record_result, run_draw, task_list
 from core.db import connect
-from core.errors import ActionError
 from scoring.records import AlarmDecision, Factor, RiskScore, Signal
 from tests.alerts.conftest import T0, at, make_desk
 

@@ -28,7 +28,8 @@ def test_a_fire_behind_a_backlog_of_signals_is_handled_after_one_slice_at_most(p
 
     async def scenario() -> list[list[Decision]]:
         bus = LocalBus()
-        alerts = Alerts(pool, Policy(), Directory(email=False), {}, bus, clock=lambda: at(1001), tick_s=60)
+        policy = Policy.model_validate({"alerts": {"tick_s": 60}})
+        alerts = Alerts(pool, policy, Directory(email=False), {}, bus, clock=lambda: at(1001))
         batches: list[list[Decision]] = []
         real_handle = alerts.desk.handle
 

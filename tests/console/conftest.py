@@ -91,7 +91,8 @@ class Served:
         self._stop = asyncio.Event()
         with open_pool(self.database_url, max_size=8) as pool:
             self.bus = LocalBus()
-            alerts = Alerts(pool, self.policy, Directory(email=False), {}, self.bus, tick_s=0.2)
+            quick = self.policy.model_copy(update={"alerts": self.policy.alerts.model_copy(update={"tick_s": 0.2})})
+            alerts = Alerts(pool, quick, Directory(email=False), {}, self.bus)
             actions = Actions(pool, self.policy, Directory(email=False), self.bus, on_queued=alerts.dispatcher.wake.set)
             self.console = build_console(actions, self.policy, self.database_url)
             server = _ApiServer(uvicorn.Config(create_app(self.console), host="127.0.0.1", port=self.port,

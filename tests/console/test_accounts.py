@@ -10,7 +10,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from console.accounts import Accounts
-from core.errors import AccountError
+from console.errors import AccountError
 from tests.alerts.conftest import load
 from tests.console.conftest import PASSWORD, city_registry
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.policy import RiskPolicy
-from scoring.models import ModelError, Models, load, load_models, save
+from scoring.errors import ModelError
+from scoring.models import Models, load, load_models, save
 from scoring.records import Feedback, RiskScore
 from scoring.risk import RiskInputs, tier_of
 from tests.scoring.helpers import Harness, at

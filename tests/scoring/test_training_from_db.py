@@ -10,7 +10,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from core.db import connect
-from scoring.models import ModelError
+from scoring.errors import ModelError
 from scoring.risk import RiskInputs
 from training.models import recorded_examples, train_risk_from_db
 

@@ -1,0 +1,10 @@
+"""Errors of the alerts stage, under :class:`core.errors.FirewardenError`."""
+
+from __future__ import annotations
+
+from core.errors import FirewardenError
+
+
+class ActionError(FirewardenError):
+    """An operator's or inspector's action that cannot be done: an unknown incident, hazard or task,
+    a state that does not allow it, a resolution code that does not exist. Nothing is changed."""
