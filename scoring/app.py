@@ -35,7 +35,14 @@ from core.settings import KafkaBus, Settings, load_settings
 from ingest.handoff import RECORDS_TOPIC
 from scoring.engine import Engine, decisions_of
 from scoring.models import ModelWatch, models_for
-from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, decode_decision, encode_decision
+from scoring.records import (
+    DECISIONS_TOPIC,
+    FEEDBACK_TOPIC,
+    STATE_TABLE,
+    Decision,
+    decode_decision,
+    encode_decision,
+)
 from scoring.reload import ModelReload
 from scoring.scorer import Scorer
 from scoring.site import load_sites
@@ -83,7 +90,7 @@ decisions_topic = app.topic(
 # use_partitioner: a state is written once per batch, outside any single event's context; keys are
 # the same premises-id bytes as the records', so the changelog partition matches the record partition.
 states = app.Table(
-    "premises-state",
+    STATE_TABLE,
     default=None,
     key_type=bytes,
     value_type=bytes,

@@ -18,6 +18,14 @@ from core.policy import SignalKind
 
 DECISIONS_TOPIC: Final = "fw.decisions"
 FEEDBACK_TOPIC: Final = "fw.feedback"
+STATE_TABLE: Final = "premises-state"
+"""The faust table of premises states; faust keeps it in the topic :func:`changelog_topic` names."""
+
+
+def changelog_topic(scoring_group: str) -> str:
+    """The compacted topic the faust workers of ``scoring_group`` keep the premises states in."""
+    return f"{scoring_group}-{STATE_TABLE}-changelog"
+
 
 Classification = Literal["confirmed", "unverified", "nuisance_likely"]
 Tier = Literal["red", "orange", "yellow", "blue"]

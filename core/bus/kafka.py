@@ -19,26 +19,35 @@ from core.errors import BusError
 
 
 class KafkaConsumer(Consumer):
-    """A member of a Kafka consumer group, started at its first :meth:`get`."""
+    """A member of a Kafka consumer group, joining at its first :meth:`get`."""
 
     def __init__(self, bootstrap_servers: list[str], topics: Sequence[str], group: str, buffer: int) -> None:
         self.where = ",".join(bootstrap_servers)
-        self._consumer = AIOKafkaConsumer(
-            *topics,
-            bootstrap_servers=bootstrap_servers,
-            group_id=group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=max(1 << 20, buffer * 256),
-        )
-        self._started = False
+        self._options = {
+            "bootstrap_servers": bootstrap_servers,
+            "group_id": group,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_partition_fetch_bytes": max(1 << 20, buffer * 256),
+        }
+        self._topics = list(topics)
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def _joined(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(*self._topics, **self._options)
+            try:
+                await consumer.start()
+            except BaseException:
+                await consumer.stop()
+                raise
+            self._consumer = consumer
+        return self._consumer
 
     async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
         try:
-            if not self._started:
-                await self._consumer.start()
-                self._started = True
-            batches = await self._consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_messages)
+            consumer = await self._joined()
+            batches = await consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_messages)
         except KafkaError as error:
             raise BusError(f"reading from Kafka at {self.where} failed: {error}") from None
         return [
@@ -49,7 +58,7 @@ class KafkaConsumer(Consumer):
         ]
 
     async def commit(self) -> None:
-        if not self._started:
+        if self._consumer is None:
             return
         try:
             await self._consumer.commit()
@@ -57,12 +66,15 @@ class KafkaConsumer(Consumer):
             raise BusError(f"committing to Kafka at {self.where} failed: {error}") from None
 
     async def close(self) -> None:
-        if self._started:
-            await self._consumer.stop()
-            self._started = False
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await consumer.stop()
 
 
 class KafkaBus(Bus):
+    """Publishing needs :meth:`start` first (it makes the producer); a bus that only hands out
+    consumers never opens a producer connection."""
+
     def __init__(
         self,
         bootstrap_servers: Sequence[str],
@@ -72,24 +84,35 @@ class KafkaBus(Bus):
         linger_ms: int = 5,
     ) -> None:
         self.bootstrap_servers = list(bootstrap_servers)
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers,
-            client_id=client_id,
-            enable_idempotence=idempotent,
-            acks="all",
-            linger_ms=linger_ms,
-            max_batch_size=1 << 20,
-        )
+        self.client_id = client_id
+        self.idempotent = idempotent
+        self.linger_ms = linger_ms
+        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=self.client_id,
+            enable_idempotence=self.idempotent,
+            acks="all",
+            linger_ms=self.linger_ms,
+            max_batch_size=1 << 20,
+        )
         try:
-            await self._producer.start()
+            await producer.start()
         except KafkaError as error:
+            await producer.stop()
             raise BusError(f"Kafka at {','.join(self.bootstrap_servers)} is unreachable: {error}") from None
+        self._producer = producer
 
     async def publish(self, messages: Sequence[BusMessage]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("KafkaBus.publish before start()")
         try:
-            pending = [await self._producer.send(m.topic, m.value, key=m.key) for m in messages]
+            pending = [await producer.send(m.topic, m.value, key=m.key) for m in messages]
             await asyncio.gather(*pending)
         except KafkaError as error:
             raise BusError(f"Kafka refused a batch of {len(messages)} message(s): {error}") from None
@@ -98,4 +121,6 @@ class KafkaBus(Bus):
         return KafkaConsumer(self.bootstrap_servers, topics, group, buffer)
 
     async def close(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await producer.stop()

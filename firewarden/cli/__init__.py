@@ -18,7 +18,19 @@ from core.errors import FirewardenError, SettingsError
 from core.logs import configure_logging
 from core.settings import load_settings
 from firewarden import __version__
-from firewarden.cli import alerting, auditing, config, db, ingesting, registry, scoring, services, simulate, users
+from firewarden.cli import (
+    alerting,
+    auditing,
+    config,
+    db,
+    ingesting,
+    registry,
+    scoring,
+    services,
+    simulate,
+    topics,
+    users,
+)
 from firewarden.cli._context import console_err
 
 app = typer.Typer(
@@ -30,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
+app.add_typer(topics.app, name="topics")
 app.add_typer(auditing.app, name="audit")
 app.add_typer(registry.app, name="registry")
 app.add_typer(simulate.app, name="simulate")
