@@ -176,7 +176,7 @@ async def _hand_on(decisions: list[Decision]) -> None:
 async def score(stream: Any) -> None:
     """Records and feedback in, decisions out; each changed premises' state written once per batch."""
     async for batch in stream.take_events(BATCH, within=BATCH_WITHIN_S):
-        messages = [BusMessage(event.message.topic, event.key, event.value) for event in batch]
+        messages = [BusMessage(e.message.topic, e.key, e.value, e.message.offset) for e in batch]
         await _hand_on(decisions_of(engine(), messages))
 
 

@@ -48,7 +48,17 @@ class Engine:
         return self.scorer.process(self.state(record.premises_id), record)
 
     def handle(self, message: BusMessage) -> list[Decision]:
-        """A message of ``fw.records`` or ``fw.feedback``: the two topics scoring reads."""
+        """A message of ``fw.records`` or ``fw.feedback``: the two topics scoring reads.
+
+        A message with an offset (from Kafka) at or before the last one its premises' state applied
+        of that topic is skipped: a worker killed after writing a state and before committing its
+        offsets gets those messages again, and applying them twice would count readings twice.
+        """
+        if message.offset is not None:
+            state = self.state(message.key.decode())
+            if message.offset <= state.offsets.get(message.topic, -1):
+                return []
+            state.offsets[message.topic] = message.offset
         if message.topic == FEEDBACK_TOPIC:
             feedback = decode_feedback(message.value)
             self._touched.add(feedback.premises_id)

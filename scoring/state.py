@@ -103,6 +103,9 @@ class PremisesState(msgspec.Struct, array_like=True):
     """The latest time of receipt seen for this premises: the clock devices are judged offline by."""
     flow: dict[str, float] = {}
     """Zone → latest time sprinkler water flow was reported there (a flow switch's alarm or feedback)."""
+    offsets: dict[str, int] = {}
+    """Topic → offset of the last message applied to this state (Kafka only): a message at or before it
+    was redelivered after a crash, and is already in the state restored from the changelog."""
 
 
 _encoder = msgspec.msgpack.Encoder()

@@ -14,6 +14,10 @@ class BusMessage:
     topic: str
     key: bytes
     value: bytes
+    offset: int | None = None
+    """Its position in its partition, as a consumer received it from Kafka; None on the local bus and
+    when publishing. A premises always lives in one partition of each topic, so a consumer that keeps
+    per-premises state can tell a message it already applied (redelivered after a crash) by it."""
 
 
 class Consumer(ABC):

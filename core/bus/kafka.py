@@ -51,7 +51,7 @@ class KafkaConsumer(Consumer):
         except KafkaError as error:
             raise BusError(f"reading from Kafka at {self.where} failed: {error}") from None
         return [
-            BusMessage(tp.topic, m.key or b"", m.value)
+            BusMessage(tp.topic, m.key or b"", m.value, m.offset)
             for tp, messages in batches.items()
             for m in messages
             if m.value is not None
