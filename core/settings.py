@@ -238,6 +238,13 @@ class Settings(BaseSettings):
         le=10_000,
         description="partitions of fw.records and fw.decisions, and of scoring's state changelog (kafka bus)",
     )
+    scoring_session_timeout_s: float = Field(
+        default=10.0,
+        ge=6,
+        le=300,
+        description="a scoring worker silent this long is out of the group and its partitions go to the others "
+        "(kafka bus; the failover time after a crash)",
+    )
     scoring_wall_clock: bool = Field(
         default=True,
         description="advance silent premises by the wall clock (off: time moves only with records, for replays)",

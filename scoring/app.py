@@ -74,6 +74,11 @@ app = faust.App(
     topic_partitions=settings.scoring_partitions,
     topic_replication_factor=1,
     table_standby_replicas=0,
+    # a killed worker's partitions move to the others within this; faust's default (60 s) would hold a
+    # fire alarm of those premises that long
+    broker_session_timeout=settings.scoring_session_timeout_s,
+    broker_heartbeat_interval=settings.scoring_session_timeout_s / 5,
+    broker_rebalance_timeout=max(60.0, 3 * settings.scoring_session_timeout_s),
     web_enabled=False,  # and workers start with --without-web: the CLI would bind port 6066 regardless
     producer_acks=-1,
     key_serializer="raw",
@@ -204,6 +209,8 @@ async def _heartbeat() -> None:
 
 @app.on_partitions_assigned.connect  # type: ignore[arg-type]
 async def _assigned(app: Any, assigned: Any, **kwargs: Any) -> None:
+    owned = sorted(tp.partition for tp in assigned if tp.topic == RECORDS_TOPIC)
+    log.info("scoring: partitions assigned: %s of %s", owned or "none", RECORDS_TOPIC)
     health.ready = lambda: True
 
 

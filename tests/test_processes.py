@@ -1,0 +1,309 @@
+"""One system, many processes, on real servers: Mosquitto, PostgreSQL and tansu (a Kafka-protocol
+broker), each a process of its own; two `firewarden ingest` (dividing the premises), two
+`firewarden score` (faust workers dividing the partitions), two `firewarden alerts` (one consumer
+group) and one `firewarden console`. A simulated city with fires, nuisances and hazards is published
+over MQTT while one process of each kind is killed with SIGKILL and started again.
+
+Then: every (device, seq) the broker acknowledged is stored once; every fire reaches the webhook of
+each inspector on duty for its premises exactly once (one delivery, whatever the retries); the
+killed worker's partitions went to the other; and the decisions stored are the ones `firewarden up`
+makes of the same recorded stream in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from alerts.roster import load_roster
+from core.db import connect, migrate
+from core.registry.store import import_registry
+from core.settings import MqttUrl
+from simulators.engine import Simulation
+from simulators.fleet import generate_fleet
+from simulators.inbox import Inbox, Received
+from simulators.publisher import Outgoing, Publisher, PublishOptions, PublishStats
+from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
+from tests.fix_postgres import PgServer, _fresh_database, app_url
+from tests.ingest.harness import stored_messages
+from tests.ports import free_port
+from tests.running import running_up
+
+SECRET = "processes-secret-0123456789abcdef"
+PARTITIONS = 4
+SIM_S = 600.0
+SPEED = 30.0
+"""Simulated seconds per second: the city's ten minutes are published in about 20 s."""
+FIRES_AT = (40.0, 120.0, 300.0, 420.0, 520.0)
+KILL_AFTER_S = 7.0
+
+
+@dataclass
+class Process:
+    """A `firewarden` command as a child process, started again with the same settings after a kill."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    ready_url: str
+    proc: subprocess.Popen[bytes] | None = None
+    codes: list[int] = field(default_factory=list)
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            out.write(f"\n---- start {self.name} at {time.time():.3f}\n".encode())
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "firewarden", *self.args], env=self.env, stdout=out, stderr=out
+            )
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.codes.append(self.proc.wait(timeout=10))
+
+    def stop(self) -> int:
+        """SIGTERM, and the exit code (SIGKILL after 60 s: a hung stop is a failure, not a pass)."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return -999
+
+    def ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+        try:
+            return httpx.get(self.ready_url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+def _at(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout_s: float, context: Callable[[], str] = str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{context()}")
+        time.sleep(0.25)
+
+
+@pytest.fixture
+def second_database(pg_server: PgServer) -> Iterator[str]:
+    with _fresh_database(pg_server) as url:
+        yield url
+
+
+def _city(inbox: Inbox) -> tuple[object, list[Outgoing], float, dict[str, float]]:
+    """The fleet (inspectors' webhooks on the inbox), its messages, their start, and fire premises → time."""
+    today = datetime.now(UTC).date()
+    fleet = generate_fleet(16, seed=21, roster_start=today - timedelta(days=1), roster_days=3)
+    hooked = [i.model_copy(update={"webhook_url": f"{inbox.url}/inspectors/{i.id}"}) for i in fleet.inspectors]
+    fleet = fleet.model_copy(update={"inspectors": hooked})
+    panels = sorted({d.premises for d in fleet.devices if d.type == "uitd"})
+    assert len(panels) >= len(FIRES_AT), "the generated city has a fire panel in enough premises"
+    start = float(int(time.time())) - SIM_S - 60  # every message dated in the recent past
+    sim = Simulation(fleet, seed=21, start=start, duration=SIM_S)
+    fires = [ScenarioEvent(kind="fire", at=at, premises=p) for at, p in zip(FIRES_AT, panels, strict=False)]
+    others = {"cooking_nuisance": 2, "maintenance_test": 1, "pipe_leak": 1, "flapping_detector": 1}
+    apply_scenario(sim, Scenario(events=fires, random=others))
+    messages = list(sim.messages())
+    return fleet, messages, start, {e.premises or "": start + e.at for e in fires}
+
+
+def _import(owner_url: str, fleet: object) -> str:
+    with connect(owner_url, autocommit=True) as conn:
+        migrate(conn, "off")
+    with connect(owner_url) as conn:
+        import_registry(conn, fleet, source="processes test")  # type: ignore[arg-type]
+        conn.commit()
+    return app_url(owner_url)
+
+
+def _decisions(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every stored decision, as comparable rows (no row ids, no times of storing)."""
+    with connect(url) as conn:
+        return {
+            "signals": conn.execute(
+                "SELECT time, premises_id, device_id, rule, kind, state, subject FROM signals ORDER BY 1, 2, 3, 4, 6"
+            ).fetchall(),
+            "alarms": conn.execute(
+                "SELECT alarm_id, revision, time, premises_id, zone, classification, final FROM alarms ORDER BY 1, 2"
+            ).fetchall(),
+            "risk_scores": conn.execute(
+                "SELECT premises_id, revision, time, score, tier, previous_tier FROM risk_scores ORDER BY 1, 2"
+            ).fetchall(),
+        }
+
+
+def _settled(url: str, quiet_s: float = 6.0, timeout_s: float = 120.0) -> dict[str, list[tuple[object, ...]]]:
+    """The decisions once their count has not moved for ``quiet_s``."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = _decisions(url)
+        counts = {k: len(v) for k, v in now.items()}
+        if counts != last:
+            last, since = counts, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return now
+        time.sleep(0.5)
+    raise AssertionError(f"decisions still changing after {timeout_s:.0f} s: {last}")
+
+
+def _fire_pages(inbox: Inbox) -> list[Received]:
+    """Deliveries that tell of a fire: an incident opened as one, or raised to one (an alarm confirmed)."""
+    return [
+        r for r in inbox.delivered.values()
+        if r.body.get("event") in ("incident.opened", "incident.raised") and r.body["incident"]["class"] == "fire"
+    ]  # fmt: skip
+
+
+def _publish(url: MqttUrl, messages: list[Outgoing], start: float, speed: float, out: dict[str, PublishStats]) -> None:
+    # one connection: the broker keeps its order, so both runs see one recorded stream in one order
+    options = PublishOptions(url=url, qos=1, speed=speed, connections=1, client_prefix=f"city-{speed:g}")
+    with Publisher(options) as publisher:
+        out["stats"] = publisher.publish(messages, sim_start=start)
+
+
+@pytest.mark.slow
+def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decide_as_up(
+    database_url: str, second_database: str, mosquitto: MqttUrl, own_kafka: str, models_dir: Path, tmp_path: Path
+) -> None:
+    with Inbox(SECRET.encode()) as inbox:
+        fleet, messages, start, fires = _city(inbox)
+        url = _import(database_url, fleet)
+
+        base = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")}
+        base |= {
+            "FIREWARDEN_DATABASE_URL": url,
+            "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
+            "FIREWARDEN_BUS": f"kafka://{own_kafka}",
+            "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
+            "FIREWARDEN_MODEL_DIR": str(models_dir),
+            "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
+            "FIREWARDEN_SCORING_WALL_CLOCK": "false",  # time moves with the records: comparable with `up`
+            "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
+            "FIREWARDEN_INGEST_PARTITIONS": "2",
+        }
+        command = [sys.executable, "-m", "firewarden", "topics", "create"]
+        made = subprocess.run(command, env=base, capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stdout + made.stderr
+
+        def process(name: str, *args: str, **settings: str) -> Process:
+            port = free_port()
+            env = base | {"FIREWARDEN_METRICS_PORT": str(port), "FIREWARDEN_DATA_DIR": str(tmp_path / name)}
+            env |= {f"FIREWARDEN_{k.upper()}": v for k, v in settings.items()}
+            return Process(name, list(args), env, tmp_path / f"{name}.log", f"http://127.0.0.1:{port}/readyz")
+
+        api_port = free_port()
+        processes = [
+            *(process(f"ingest-{n}", "ingest", ingest_partition=f"{n}", ingest_client_id=f"mp-{n}") for n in range(2)),
+            *(process(f"score-{n}", "score") for n in range(2)),
+            *(process(f"alerts-{n}", "alerts") for n in range(2)),
+            process("console", "console", api_port=str(api_port)),
+        ]  # fmt: skip
+        victims = [p for p in processes if p.name in ("ingest-0", "score-0", "alerts-0", "console")]
+
+        def logs() -> str:
+            return "\n".join(f"==== {p.name}\n{p.tail(1500)}" for p in processes)
+
+        published: dict[str, PublishStats] = {}
+        try:
+            for p in processes:
+                p.start()
+            for p in processes:
+                _wait(p.ready, f"{p.name} to be ready", 90, logs)
+
+            publisher = threading.Thread(target=_publish, args=(mosquitto, messages, start, SPEED, published))
+            publisher.start()
+            time.sleep(KILL_AFTER_S)
+            for p in victims:
+                p.kill9()
+            time.sleep(1.0)
+            for p in victims:
+                p.start()
+            publisher.join(timeout=120)
+            assert not publisher.is_alive(), "publishing did not finish"
+            stats = published["stats"]
+            assert (stats.sent, stats.acknowledged, stats.errors) == (len(messages), len(messages), 0), stats
+
+            expected = {(m.device_id, m.seq) for m in messages if m.device_id is not None}
+            _wait(lambda: set(stored_messages(url)) >= expected, "every acknowledged message stored", 90, logs)
+
+            with connect(url) as conn:
+                roster = load_roster(conn)
+            on_duty = {
+                p: {i.id for i in roster.route(p, datetime.fromtimestamp(at, UTC)).inspectors}
+                for p, at in fires.items()
+            }
+            assert all(on_duty.values()), f"someone on duty for every fire premises: {on_duty}"
+            wanted = {(p, i) for p, ids in on_duty.items() for i in ids}
+
+            def paged() -> set[tuple[str, str]]:
+                return {(r.body["premises"]["id"], r.path.rsplit("/", 1)[1]) for r in _fire_pages(inbox)}
+
+            _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120, logs)
+            decided = _settled(url)
+            time.sleep(2.0)  # room for a late doubled page to show
+        finally:
+            codes = {p.name: p.stop() for p in processes}
+        assert codes == dict.fromkeys(codes, 0), f"{codes}\n{logs()}"
+        assert [p.codes for p in victims] == [[-signal.SIGKILL]] * len(victims)
+
+        stored = stored_messages(url)
+        assert len(stored) == len(set(stored)), "a message was stored twice"
+        assert set(stored) == expected
+
+        pages = _fire_pages(inbox)
+        per_recipient = Counter((r.body["premises"]["id"], r.path.rsplit("/", 1)[1]) for r in pages)
+        assert set(per_recipient) == wanted, "a fire page went to someone not on duty for it, or one is missing"
+        assert all(n == 1 for n in per_recipient.values()), f"a fire paged twice: {per_recipient}"
+        fire_incidents: dict[str, set[object]] = defaultdict(set)
+        for r in pages:
+            fire_incidents[r.body["premises"]["id"]].add(r.body["incident"]["id"])
+        assert all(len(ids) == 1 for ids in fire_incidents.values()), f"a fire opened twice: {fire_incidents}"
+        assert all(r.signed for r in pages)
+
+        # the surviving worker took the killed worker's partitions while it was away
+        survivor = next(p for p in processes if p.name == "score-1").log.read_text(errors="replace")
+        assignments = [line for line in survivor.splitlines() if "scoring: partitions assigned" in line]
+        assert len(assignments) >= 2, survivor[-3000:]
+
+    # the same recorded stream through `firewarden up`: the same decisions
+    with Inbox(SECRET.encode()) as quiet:
+        hooked = [i.model_copy(update={"webhook_url": f"{quiet.url}/inspectors/{i.id}"}) for i in fleet.inspectors]  # type: ignore[attr-defined]
+        _import(second_database, fleet.model_copy(update={"inspectors": hooked}))  # type: ignore[attr-defined]
+        up_dir = tmp_path / "up"
+        up_dir.mkdir()
+        with running_up(second_database, mosquitto, models_dir, up_dir, secret=SECRET, client_id="mp-up") as _up:
+            again: dict[str, PublishStats] = {}
+            _publish(mosquitto, messages, start, 0, again)
+            assert again["stats"].acknowledged == len(messages)
+            _wait(lambda: set(stored_messages(second_database)) >= expected, "up to store the stream", 90)
+            alone = _settled(second_database)
+    for kind in ("alarms", "signals", "risk_scores"):
+        assert decided[kind] == alone[kind], f"{kind}: {len(decided[kind])} across processes, {len(alone[kind])} in up"
