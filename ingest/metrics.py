@@ -20,9 +20,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-
-from core.errors import ServiceError
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _PREFIX = "firewarden_ingest"
 
@@ -57,16 +55,6 @@ class IngestMetrics:
         self.paused = Gauge(f"{_PREFIX}_paused", "1 while the in-flight limit is reached", registry=r)
         self.store_failures = Counter(f"{_PREFIX}_store_failures", "failed batch writes", registry=r)
         self.bus_failures = Counter(f"{_PREFIX}_bus_failures", "failed bus hand-offs", registry=r)
-
-    def serve(self, port: int, host: str = "0.0.0.0") -> None:
-        """Serve ``/metrics`` over HTTP from a daemon thread. Raises ServiceError when the port is taken."""
-        try:
-            start_http_server(port, addr=host, registry=self.registry)
-        except OSError as error:
-            raise ServiceError(
-                f"cannot serve metrics on {host}:{port}: {error.strerror}; "
-                "set FIREWARDEN_METRICS_PORT to a free port, or 0 to turn metrics off"
-            ) from None
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 if never set), for tests and the final log line."""
