@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.backoff import Backoff
+from core.backoff import Backoff, Sleep, retry
 from core.bus import Bus
 from core.errors import BusError, DatabaseError
 from core.policy import IngestPolicy
@@ -94,6 +94,7 @@ class Ingest:
         metrics: IngestMetrics | None = None,
         policy: IngestPolicy | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.options = options
         self.database_url = database_url
@@ -122,6 +123,7 @@ class Ingest:
             now=now,
         )
         self._now = now
+        self._sleep = sleep
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
         self._wake = asyncio.Event()
         self._draining = False
@@ -263,31 +265,37 @@ class Ingest:
         """Store the batch and hand its new records to the bus, both or neither, retrying until done."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        backoff = Backoff(RETRY_FIRST_S, RETRY_CAP_S)
-        while True:
+
+        async def attempt() -> WriteResult:
             try:
                 result: WriteResult = await loop.run_in_executor(self._executor, self.store.begin, batch)
-            except DatabaseError as error:
+            except DatabaseError:
                 self.metrics.store_failures.inc()
-                await self._pause(backoff, f"{error}")
-                continue
+                raise
             # A standalone process on the local bus has no reader: nothing to encode for nobody.
             messages = to_bus(result.records) if self.bus.has_readers(RECORDS_TOPIC) else []
             try:
                 if messages:
                     await self.bus.publish(messages)
-            except BusError as error:
+            except BusError:
                 self.metrics.bus_failures.inc()
                 await loop.run_in_executor(self._executor, self.store.rollback)
-                await self._pause(backoff, f"{error}")
-                continue
+                raise
             try:
                 await loop.run_in_executor(self._executor, self.store.commit)
-            except DatabaseError as error:
+            except DatabaseError:
                 self.metrics.store_failures.inc()
-                await self._pause(backoff, f"{error}")
-                continue
-            break
+                raise
+            return result
+
+        result = await retry(
+            attempt,
+            what=f"storing a batch ({self._in_flight} message(s) held)",
+            errors=(DatabaseError, BusError),
+            backoff=Backoff(RETRY_FIRST_S, RETRY_CAP_S),
+            sleep=self._sleep,
+            log=log,
+        )
         m = self.metrics
         m.stored.inc(result.stored)
         m.duplicates.inc(result.duplicates)
@@ -297,17 +305,6 @@ class Ingest:
             m.rows_stored.labels(table).inc(count)
         m.batch_seconds.observe(time.perf_counter() - started)
         m.batch_rows.observe(batch.rows)
-
-    async def _pause(self, backoff: Backoff, why: str) -> None:
-        delay = backoff.next()
-        log.warning(
-            "%s; retrying in %.1f s (%d message(s) held)",
-            why,
-            delay,
-            self._in_flight,
-            extra={"held": self._in_flight, "retry_in_s": delay},
-        )
-        await asyncio.sleep(delay)
 
     async def _refresh_registry(self) -> None:
         # Devices and premises registered while ingest runs are known (and subscribed) within a refresh

@@ -35,7 +35,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from core.backoff import Backoff
+from core.backoff import Backoff, Sleep, retry
 from core.errors import ServiceError
 from core.settings import MqttUrl
 from ingest.batching import Delivery
@@ -84,6 +84,7 @@ class MqttSubscriber:
         session_expiry_s: int,
         on_delivery: Callable[[Delivery], None],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Sleep = asyncio.sleep,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.url = url
@@ -94,6 +95,7 @@ class MqttSubscriber:
         self.session_expiry_s = session_expiry_s
         self._on_delivery = on_delivery
         self._now = now
+        self._sleep = sleep
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sock: SocketLike | None = None
         self._reading = False
@@ -317,12 +319,14 @@ class MqttSubscriber:
 
     async def _reconnect(self) -> None:
         backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
-        while not self._closing and not self.connected:
-            await asyncio.sleep(backoff.next())
-            try:
+        await self._sleep(backoff.next())  # the broker that just went away is rarely back at once
+
+        async def attempt() -> None:
+            if not self._closing and not self.connected:
                 await self._connect()
-            except ServiceError as error:
-                log.warning("%s; next attempt in %.1f s", error, backoff.peek())
+
+        await retry(attempt, what="reconnecting to the MQTT broker", errors=(ServiceError,), backoff=backoff,
+                    sleep=self._sleep, log=log)  # fmt: skip
 
     async def _misc(self) -> None:
         while True:
