@@ -238,6 +238,12 @@ class Settings(BaseSettings):
         le=10_000,
         description="partitions of fw.records and fw.decisions, and of scoring's state changelog (kafka bus)",
     )
+    scoring_registry_refresh_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="how often scoring reads the registry again (premises, devices imported while it runs); 0: never",
+    )
     scoring_session_timeout_s: float = Field(
         default=10.0,
         ge=6,

@@ -43,7 +43,7 @@ from scoring.records import (
     decode_decision,
     encode_decision,
 )
-from scoring.reload import ModelReload
+from scoring.reload import ModelReload, SiteRefresh
 from scoring.scorer import Scorer
 from scoring.site import load_sites
 from scoring.state import PremisesState, dump_state, load_state
@@ -158,10 +158,18 @@ def reload() -> ModelReload:
     return ModelReload(engine(), watch, settings.database_url, "system:score", settings.model_reload_s)
 
 
+@cache
+def refresh() -> SiteRefresh:
+    assert settings.database_url is not None
+    return SiteRefresh(engine(), settings.database_url, settings.scoring_registry_refresh_s)
+
+
 @app.timer(1.0)  # type: ignore[untyped-decorator]
 async def _models() -> None:
-    """New model files in the model directory: scored with from the next record on, audited."""
+    """New model files in the model directory: scored with from the next record on, audited; and the
+    registry read again every ``scoring_registry_refresh_s``."""
     await reload().check()
+    await refresh().check()
 
 
 @app.on_partitions_revoked.connect  # type: ignore[arg-type]

@@ -1,5 +1,7 @@
-"""New models without a restart: a running scoring process looks at its model directory now and then,
-switches its engine to models that changed there, and audits the switch (``model.activated``)."""
+"""Without a restart: a running scoring process looks at its model directory now and then, switches its
+engine to models that changed there and audits the switch (``model.activated``) (:class:`ModelReload`);
+and it reads the registry again now and then, so premises and devices imported while it runs are
+scored with their profiles and setpoints (:class:`SiteRefresh`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from core.errors import DatabaseError
 from scoring.engine import Engine
 from scoring.models import Models, ModelWatch
+from scoring.site import load_sites
 from scoring.store import record_models
 
 log = logging.getLogger(__name__)
@@ -54,3 +57,35 @@ class ModelReload:
             except DatabaseError as error:  # the models are in use already; the entry is tried again
                 log.warning("auditing the new models failed, retrying in %.0f s: %s", self.every_s, error)
         return models
+
+
+class SiteRefresh:
+    """Call :meth:`check` often (every tick); it reads the registry every ``every_s`` seconds (0: never).
+
+    A failed read keeps the registry it has and is tried again at the next period: scoring goes on.
+    """
+
+    def __init__(
+        self, engine: Engine, database_url: str, every_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.engine = engine
+        self.database_url = database_url
+        self.every_s = every_s
+        self.clock = clock
+        self._next = clock() + every_s
+
+    async def check(self) -> bool:
+        """Whether the registry was read again just now."""
+        if self.every_s <= 0 or self.clock() < self._next:
+            return False
+        self._next = self.clock() + self.every_s
+        try:
+            sites = await asyncio.to_thread(load_sites, self.database_url)
+        except DatabaseError as error:
+            log.warning("reading the registry again failed, trying in %.0f s: %s", self.every_s, error)
+            return False
+        before = len(self.engine.scorer.sites)
+        self.engine.scorer.sites = sites
+        if len(sites) != before:
+            log.info("scoring: registry read again: %d premises (%d before)", len(sites), before)
+        return True

@@ -19,7 +19,7 @@ from core.errors import DatabaseError
 from ingest.handoff import RECORDS_TOPIC
 from scoring.engine import Engine, decisions_of
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, encode_decision
-from scoring.reload import ModelReload
+from scoring.reload import ModelReload, SiteRefresh
 from scoring.scorer import Scorer
 from scoring.store import DecisionStore
 
@@ -54,9 +54,11 @@ class LocalRunner:
         sleep: Sleep = asyncio.sleep,
         batch: int = 2000,
         reload: Callable[[Engine], ModelReload] | None = None,
+        refresh: Callable[[Engine], SiteRefresh] | None = None,
     ) -> None:
         self.engine = Engine(scorer)
         self.reload = reload(self.engine) if reload is not None else None
+        self.refresh = refresh(self.engine) if refresh is not None else None
         self.bus = bus
         self.store = store
         self.wall_clock = wall_clock
@@ -85,6 +87,8 @@ class LocalRunner:
             await self.records.commit()
             if self.reload is not None:
                 await self.reload.check()
+            if self.refresh is not None:
+                await self.refresh.check()
 
     async def _hand_on(self, decisions: list[Decision]) -> None:
         await self.bus.publish(to_messages(decisions))

@@ -65,6 +65,9 @@ class Sites:
     def get(self, premises_id: str) -> Site | None:
         return self._sites.get(premises_id)
 
+    def __len__(self) -> int:
+        return len(self._sites)
+
 
 def load_sites(url: str) -> Sites:
     """The registry as scoring sees it, read from the database. Raises DatabaseError."""

@@ -16,7 +16,7 @@ from core.policy import Policy
 from core.settings import KafkaBus, Settings
 from scoring.engine import Engine
 from scoring.models import Models, ModelWatch, models_for
-from scoring.reload import ModelReload
+from scoring.reload import ModelReload, SiteRefresh
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import load_sites
@@ -59,7 +59,10 @@ def local_runner(
         watch = ModelWatch(settings.models_path, models)
         return ModelReload(engine, watch, database_url, "system:up", settings.model_reload_s)
 
+    def refresh(engine: Engine) -> SiteRefresh:
+        return SiteRefresh(engine, database_url, settings.scoring_registry_refresh_s)
+
     return LocalRunner(
         scorer, bus, DecisionStore(database_url), wall_clock=settings.scoring_wall_clock,
-        lateness_s=settings.scoring_lateness_s, reload=reload,
+        lateness_s=settings.scoring_lateness_s, reload=reload, refresh=refresh,
     )  # fmt: skip
