@@ -62,3 +62,72 @@ def export_command(
     else:
         output.write_text(text, encoding="utf-8")
         console.print(f"wrote {output}")
+
+
+@app.command("credentials")
+def credentials_command(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where passwd, acl and credentials.csv are written.")],
+    key_file: Annotated[
+        Path,
+        typer.Option(help="The secret the passwords are derived from (64 hex digits); made when missing."),
+    ],
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="Read this registry file instead of the database's registry."),
+    ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="More service users, NAME:read|write|readwrite[:TOPIC] (TOPIC default fw/v1/#); "
+            "ingest (read fw/v1/#) is always made.",
+        ),
+    ] = None,
+    create_key: Annotated[bool, typer.Option(help="Make the key file when it is missing.")] = True,
+) -> None:
+    """Mosquitto's password file and ACL from the registry: one user per device (user name = device id),
+    allowed to publish only under fw/v1/<its premises>/<its id>/, and the service users.
+
+    Passwords are derived from the key, so running this again after an import keeps every known
+    device's password. credentials.csv lists every user and password for provisioning devices; it and
+    the key are secrets (mode 0600). Point Mosquitto's password_file and acl_file at the other two and
+    send it SIGHUP to reload them.
+    """
+    from core.registry.credentials import (
+        INGEST,
+        Service,
+        acl_file,
+        credentials,
+        load_key,
+        password_file,
+        write_private,
+    )
+
+    services = [INGEST]
+    for spec in service or []:
+        parts = spec.split(":", 2)
+        if len(parts) < 2 or parts[1] not in ("read", "write", "readwrite") or not parts[0]:
+            raise typer.BadParameter(
+                f"expected NAME:read|write|readwrite[:TOPIC], got {spec!r}", param_hint="--service"
+            )
+        name, access = parts[0], parts[1]
+        services.append(Service(name, access, parts[2] if len(parts) == 3 else "fw/v1/#"))  # type: ignore[arg-type]
+    if from_file is not None:
+        parsed = registry.load(from_file)
+    else:
+        settings = settings_of(ctx)
+        with database_url(settings) as url, connect(url, autocommit=True) as conn:
+            parsed = registry.export_registry(conn)
+    key = load_key(key_file, create=create_key)
+    entries = credentials(parsed, key, services)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_private(out_dir / "passwd", password_file(entries))
+    write_private(out_dir / "acl", acl_file(entries))
+    rows = ["user,password,kind,premises,access,topic\n"]
+    rows += [f"{c.user},{c.password},{c.kind},{c.premises_id},{c.access},{c.topic}\n" for c in entries]
+    write_private(out_dir / "credentials.csv", "".join(rows))
+    devices = sum(1 for c in entries if c.kind == "device")
+    console.print(
+        f"wrote {out_dir}/passwd, {out_dir}/acl and {out_dir}/credentials.csv: "
+        f"{devices} device(s), {len(entries) - devices} service user(s)"
+    )
