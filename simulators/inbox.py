@@ -37,9 +37,11 @@ class Received:
 
 
 class Inbox:
-    """Listens on 127.0.0.1:``port`` (0: a free one) in a thread; :attr:`url` is its base address."""
+    """Listens on ``host``:``port`` (0: a free one) in a thread; :attr:`url` is its base address."""
 
-    def __init__(self, secret: bytes, port: int = 0, script: list[Reply] | None = None) -> None:
+    def __init__(
+        self, secret: bytes, port: int = 0, script: list[Reply] | None = None, host: str = "127.0.0.1"
+    ) -> None:
         self.secret = secret
         self.script = list(script or [])
         self.requests: list[Received] = []
@@ -81,7 +83,7 @@ class Inbox:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-inbox", daemon=True)
 

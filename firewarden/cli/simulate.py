@@ -213,3 +213,38 @@ def _progress(sim_start: float, sim_seconds: float | None) -> Iterator[Callable[
                 last_log[0] = time.monotonic()
 
         yield show
+
+
+@app.command("inbox")
+def inbox_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8081,
+) -> None:
+    """A webhook receiver for testers: answers every POST 200, checks its signature with the alerts
+    webhook secret (FIREWARDEN_ALERTS_WEBHOOK_SECRET; 401 when it does not match) and prints one JSON
+    line per delivery (path, idempotency key, signed, event, incident class, premises) until Ctrl-C."""
+    import json
+    import signal
+    import threading
+
+    from alerts.service import webhook_secret
+    from simulators.inbox import Inbox, Received
+
+    done = threading.Event()
+
+    def show(r: Received) -> None:
+        incident = r.body.get("incident") or {}
+        premises = r.body.get("premises") or {}
+        line = {
+            "at": r.at, "path": r.path, "key": r.key, "signed": r.signed, "event": r.body.get("event"),
+            "class": incident.get("class"), "premises": premises.get("id"),
+        }  # fmt: skip
+        print(json.dumps(line), flush=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    with Inbox(webhook_secret(settings_of(ctx)), port=port, host=host) as inbox:
+        inbox.on_delivery = show
+        console.print(f"inbox listening on {host}:{port}", highlight=False)
+        done.wait()
