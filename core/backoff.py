@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -74,3 +75,32 @@ async def retry(
             delay = backoff.next()
             logger.warning("%s failed, retrying in %.1f s: %s", what, delay, error, extra={"retry_in_s": delay})
             await sleep(delay)
+
+
+def retry_for(
+    attempt: Callable[[], T],
+    *,
+    what: str,
+    errors: tuple[type[BaseException], ...],
+    timeout_s: float,
+    backoff: Backoff | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    log: logging.Logger | None = None,
+) -> T:
+    """The blocking kind, for commands that wait for a service to come up (a one-shot container
+    started beside its database): ``attempt()`` until it returns, for at most ``timeout_s``; then the
+    last error of ``errors`` propagates. ``timeout_s`` 0 tries once."""
+    backoff = backoff if backoff is not None else Backoff(0.5, 5.0)
+    logger = log if log is not None else logging.getLogger(__name__)
+    deadline = clock() + timeout_s
+    while True:
+        try:
+            return attempt()
+        except errors as error:
+            left = deadline - clock()
+            if left <= 0:
+                raise
+            delay = min(backoff.next(), left)
+            logger.warning("%s failed, trying again in %.1f s: %s", what, delay, error)
+            sleep(delay)

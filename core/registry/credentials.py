@@ -117,10 +117,11 @@ def acl_file(entries: Iterable[Credential]) -> str:
     return "".join(lines)
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` readable by the owner only, replacing ``path`` at once (never half written)."""
+def write_file(path: Path, text: str, mode: int) -> None:
+    """Write ``text`` with ``mode``, replacing ``path`` at once (never half written)."""
     temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
+    os.chmod(temporary, mode)
     os.replace(temporary, path)

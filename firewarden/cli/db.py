@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from core.backoff import retry_for
 from core.db import can_alter_audit_log, connect, migrate, schema_status
+from core.errors import DatabaseError
 from core.services import database_url, owner_database_url
 from firewarden.cli._context import console, settings_of
 
@@ -12,13 +16,24 @@ app = typer.Typer(help="Database schema: migrate and status.", no_args_is_help=T
 
 
 @app.command("migrate")
-def migrate_command(ctx: typer.Context) -> None:
+def migrate_command(
+    ctx: typer.Context,
+    wait: Annotated[
+        float,
+        typer.Option(min=0, max=3600, help="Wait up to this many seconds for the database to answer."),
+    ] = 0,
+) -> None:
     """Apply pending migrations as the owner of the tables (FIREWARDEN_DATABASE_OWNER_URL, else
     FIREWARDEN_DATABASE_URL), and grant the application role its rights. Idempotent; safe when several
     processes run it at once."""
     settings = settings_of(ctx)
-    with owner_database_url(settings) as url, connect(url, autocommit=True) as conn:
-        report = migrate(conn, settings.timescale)
+    with owner_database_url(settings) as url:
+        opened = retry_for(
+            lambda: connect(url, autocommit=True), what="connecting to the database", errors=(DatabaseError,),
+            timeout_s=wait,
+        )  # fmt: skip
+        with opened as conn:
+            report = migrate(conn, settings.timescale)
     if report.applied:
         applied = ", ".join(f"{v:04d}" for v in report.applied)
         console.print(f"applied {len(report.applied)} migration(s): {applied}; schema at version {report.version}")

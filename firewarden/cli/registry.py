@@ -90,7 +90,8 @@ def credentials_command(
 
     Passwords are derived from the key, so running this again after an import keeps every known
     device's password. credentials.csv lists every user and password for provisioning devices; it and
-    the key are secrets (mode 0600). Point Mosquitto's password_file and acl_file at the other two and
+    the key are secrets (mode 0600, in a directory of mode 0700). Point Mosquitto's password_file and
+    acl_file at the other two (mode 0644: salted hashes and topic rules, for the broker's own user) and
     send it SIGHUP to reload them.
     """
     from core.registry.credentials import (
@@ -100,7 +101,7 @@ def credentials_command(
         credentials,
         load_key,
         password_file,
-        write_private,
+        write_file,
     )
 
     services = [INGEST]
@@ -121,11 +122,14 @@ def credentials_command(
     key = load_key(key_file, create=create_key)
     entries = credentials(parsed, key, services)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_private(out_dir / "passwd", password_file(entries))
-    write_private(out_dir / "acl", acl_file(entries))
+    out_dir.chmod(0o700)
+    # The broker reads passwd (salted hashes) and acl as its own user, mounted file by file into its
+    # container: readable by all, inside a directory only the owner enters. Clear text stays 0600.
+    write_file(out_dir / "passwd", password_file(entries), 0o644)
+    write_file(out_dir / "acl", acl_file(entries), 0o644)
     rows = ["user,password,kind,premises,access,topic\n"]
     rows += [f"{c.user},{c.password},{c.kind},{c.premises_id},{c.access},{c.topic}\n" for c in entries]
-    write_private(out_dir / "credentials.csv", "".join(rows))
+    write_file(out_dir / "credentials.csv", "".join(rows), 0o600)
     devices = sum(1 for c in entries if c.kind == "device")
     console.print(
         f"wrote {out_dir}/passwd, {out_dir}/acl and {out_dir}/credentials.csv: "

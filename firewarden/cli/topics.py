@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from core.errors import SettingsError
+from core.backoff import retry_for
+from core.errors import BusError, SettingsError
 from core.settings import KafkaBus
 from firewarden.cli._context import console, settings_of
 
@@ -29,6 +30,7 @@ def create(
     replication: Annotated[
         int, typer.Option(min=1, max=32, help="Replicas of each partition (at most the number of brokers).")
     ] = 1,
+    wait: Annotated[float, typer.Option(min=0, max=3600, help="Wait up to this many seconds for Kafka to answer.")] = 0,
 ) -> None:
     """Create fw.records, fw.feedback, fw.decisions and the scoring workers' state changelog.
 
@@ -46,7 +48,10 @@ def create(
     count = partitions if partitions is not None else settings.scoring_partitions
     specs = [TopicSpec(t, count, replication) for t in (RECORDS_TOPIC, FEEDBACK_TOPIC, DECISIONS_TOPIC)]
     specs.append(TopicSpec(changelog_topic(settings.scoring_group), count, replication, {"cleanup.policy": "compact"}))
-    states = asyncio.run(create_topics(settings.bus.bootstrap_servers, specs))
+    servers = settings.bus.bootstrap_servers
+    states = retry_for(
+        lambda: asyncio.run(create_topics(servers, specs)), what="reaching Kafka", errors=(BusError,), timeout_s=wait
+    )
     for state in states:
         console.print(f"{state.name}: {state.outcome}, {state.partitions} partition(s), {state.replication} replica(s)")
     short = [s.name for s in states if s.outcome == "exists with fewer partitions"]

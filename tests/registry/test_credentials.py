@@ -65,8 +65,10 @@ def test_the_files_are_private_and_a_second_run_keeps_every_password(
     made: tuple[Path, dict[str, dict[str, str]], Path], tmp_path: Path
 ) -> None:
     out, rows, registry_file = made
-    for name in ("passwd", "acl", "credentials.csv"):
-        assert stat.S_IMODE((out / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "credentials.csv").stat().st_mode) == 0o600
+    for name in ("passwd", "acl"):  # hashes and rules, read by the broker's own user
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
     assert stat.S_IMODE((tmp_path / "keys" / "broker.key").stat().st_mode) == 0o600
     again = firewarden(
         "registry", "credentials", "--from", str(registry_file), "--out-dir", str(tmp_path / "again"),
