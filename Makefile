@@ -3,6 +3,7 @@
 #   make run    migrate the database, import the example registry, show status (embedded defaults)
 #   make test   ruff, mypy and pytest against real servers the tests start themselves
 #   make models retrain the default models shipped in scoring/defaults/ (a test checks they match)
+#   make test-deploy  the compose stack for real with podman (root): image, stack, faults, checks
 # .ci/run calls `make test`.
 
 VENV    ?= .venv
@@ -16,7 +17,8 @@ APT     := $(SUDO) apt-get -o DPkg::Lock::Timeout=600
 # TimescaleDB is in no registry these machines reach: built from the vendored source when it is beside us.
 TIMESCALEDB_TOOL := $(wildcard ../shared/tools/install-timescaledb)
 
-.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium timescaledb bench models clean
+.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium timescaledb bench models clean \
+	podman test-deploy
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -94,3 +96,16 @@ models: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Containers without a registry: Debian's podman on the runc runtime, and debootstrap for the base.
+podman:
+	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 || { \
+		echo "installing podman, runc and debootstrap from Debian"; \
+		$(APT) update -qq && $(APT) install -y -qq podman runc debootstrap; }
+	@grep -q '^runtime *= *"runc"' /etc/containers/containers.conf 2>/dev/null || { \
+		$(SUDO) mkdir -p /etc/containers; \
+		printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n\n[engine]\nruntime = "runc"\n' \
+			| $(SUDO) tee /etc/containers/containers.conf >/dev/null; }
+
+test-deploy: install podman timescaledb
+	$(SUDO) $(PY) deploy/ci/test_deploy.py

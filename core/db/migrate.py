@@ -112,6 +112,14 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], timescale: TimescaleCh
     """Bring the schema to the latest version. ``conn`` must be in autocommit mode."""
     if not conn.autocommit:
         raise ValueError("migrate() needs an autocommit connection: each migration runs in its own transaction")
+    row = conn.execute("SHOW server_encoding").fetchone()
+    value = row[0] if row else b"unknown"
+    found = value.decode() if isinstance(value, bytes) else str(value)  # bytes: psycopg on SQL_ASCII
+    if found.upper() not in ("UTF8", "UTF-8"):
+        raise MigrationError(
+            f"the database's encoding is {found}, Firewarden stores Chinese and English text and needs UTF8: "
+            "create the database with ENCODING 'UTF8' (initdb --encoding=UTF8 --locale=C.UTF-8)"
+        )
     migrations = available_migrations()
     conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
     try:

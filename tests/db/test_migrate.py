@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime
 
 import psycopg
@@ -13,7 +14,7 @@ import pytest
 from core.db import Flavour, connect, migrate, open_pool, schema_status
 from core.db.migrate import available_migrations
 from core.errors import DatabaseError, MigrationError
-from tests.fix_postgres import require_timescale
+from tests.fix_postgres import PgServer, require_timescale
 
 EXPECTED_TABLES = {
     "jurisdictions",
@@ -172,3 +173,17 @@ def test_unreachable_database_is_a_database_error_without_the_password() -> None
         connect(url)
     assert "hunter2" not in str(caught.value)
     assert "postgresql://fw:***@127.0.0.1:1/firewarden" in str(caught.value)
+
+
+def test_a_database_that_is_not_utf8_is_refused_with_what_to_do(pg_server: PgServer) -> None:
+    name = f"fw_ascii_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    try:
+        with connect(pg_server.url_for(name), autocommit=True) as conn, pytest.raises(MigrationError) as caught:
+            migrate(conn, "off")
+        assert "encoding is SQL_ASCII" in str(caught.value)
+        assert "ENCODING 'UTF8'" in str(caught.value)
+    finally:
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
