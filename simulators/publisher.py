@@ -292,7 +292,8 @@ class Publisher:
     def __enter__(self) -> Publisher:
         if not self.options.per_device:
             for n in range(self.options.connections):
-                self._shared.append(self._open(f"{self.options.client_prefix}-{n}", None, None))
+                url = self.options.url  # shared connections log in as the URL's user (a tester's account)
+                self._shared.append(self._open(f"{self.options.client_prefix}-{n}", url.username, url.password))
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -289,7 +289,13 @@ def test_deploy(work: Path) -> None:
         simulator_url = f"mqtt://simulator:{users['simulator']}@mosquitto:1883"
 
         def publish() -> None:
-            out["text"] = stack.tool(
+            try:
+                out["text"] = publish_scenario()
+            except BaseException as error:  # noqa: BLE001 - reported by the main thread
+                out["text"] = f"{type(error).__name__}: {error}"
+
+        def publish_scenario() -> str:
+            return stack.tool(
                 "simulate",
                 "run",
                 "--fleet",

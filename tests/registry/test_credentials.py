@@ -22,7 +22,10 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from core.registry import dump
 from core.registry.credentials import derive_password, mosquitto_hash
+from core.settings import MqttUrl
+from simulators.engine import Outgoing
 from simulators.fleet import generate_fleet
+from simulators.publisher import Publisher, PublishOptions
 from tests.ports import free_port
 from tests.test_cli import firewarden
 
@@ -176,3 +179,22 @@ def test_each_device_publishes_only_under_its_own_topics_and_ingest_reads_them(
         assert wrong.connected().value != 0
     finally:
         wrong.close()
+
+
+def test_the_simulator_logs_in_with_the_user_of_its_broker_url(
+    made: tuple[Path, dict[str, dict[str, str]], Path], secured_broker: int
+) -> None:
+    _, rows, _ = made
+    ingest = Client(secured_broker, "ingest", rows["ingest"]["password"])
+    assert ingest.connected().value == 0
+    ingest.client.subscribe("fw/v1/#", qos=1)
+    time.sleep(0.3)
+    url = MqttUrl("127.0.0.1", secured_broker, tls=False, username="simulator", password=rows["simulator"]["password"])
+    message = Outgoing(0, 0.0, "fw/v1/P-1/D-1/telemetry", b"{}", "D-1", 1)
+    try:
+        with Publisher(PublishOptions(url=url, qos=1, speed=0, connections=1)) as publisher:
+            stats = publisher.publish([message], sim_start=0.0)
+        assert (stats.acknowledged, stats.errors) == (1, 0)
+        assert ingest.messages.get(timeout=5) == "fw/v1/P-1/D-1/telemetry"
+    finally:
+        ingest.close()
