@@ -1,7 +1,7 @@
 # Everything a fresh machine needs, from Python, git and apt alone.
 #   make demo   the whole system on embedded defaults: a generated city, a scenario, live summary
 #   make run    migrate the database, import the example registry, show status (embedded defaults)
-#   make test   ruff, mypy and pytest against real servers the tests start themselves
+#   make test   ruff, mypy and pytest against real servers the tests start themselves, then test-deploy
 #   make models retrain the default models shipped in scoring/defaults/ (a test checks they match)
 #   make test-deploy  the compose stack for real with podman (root): image, stack, faults, checks
 # .ci/run calls `make test`.
@@ -80,7 +80,7 @@ typecheck: install
 pytest: install mosquitto chromium timescaledb
 	$(if $(TIMESCALEDB_TOOL),FIREWARDEN_TEST_TIMESCALE=require) $(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck pytest test-deploy
 
 bench: install mosquitto mosquitto-clients chromium
 	$(PY) bench/registry_import.py
@@ -102,6 +102,9 @@ podman:
 	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 || { \
 		echo "installing podman, runc and debootstrap from Debian"; \
 		$(APT) update -qq && $(APT) install -y -qq podman runc debootstrap; }
+	@command -v docker-compose >/dev/null 2>&1 || { \
+		echo "installing docker-compose from Debian (it validates deploy/compose.yaml)"; \
+		$(APT) install -y -qq --no-install-recommends docker-compose; }
 	@grep -q '^runtime *= *"runc"' /etc/containers/containers.conf 2>/dev/null || { \
 		$(SUDO) mkdir -p /etc/containers; \
 		printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n\n[engine]\nruntime = "runc"\n' \

@@ -204,7 +204,29 @@ class Stack:
         ).strip()
 
 
+def validate(work: Path) -> None:
+    """The user-facing files as their tools read them: compose with docker-compose, the Kubernetes
+    manifests with kubernetes-validate (its bundled schemas, strict), every kustomization's files present."""
+    env_file = work / "validate.env"
+    shutil.copy2(DEPLOY / "example.env", env_file)
+    for files in (["compose.yaml"], ["compose.yaml", "ci/compose.ci.yaml"]):
+        args = [a for f in files for a in ("-f", str(DEPLOY / f))]
+        run("docker-compose", "--env-file", str(env_file), *args, "config", "-q", cwd=str(DEPLOY), capture=True)
+    kubernetes = DEPLOY / "kubernetes"
+    manifests = [p for p in sorted(kubernetes.rglob("*.yaml")) if p.name != "kustomization.yaml"]
+    run(str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", "--quiet", *map(str, manifests),
+        capture=True)  # fmt: skip
+    import yaml
+
+    for kustomization in kubernetes.rglob("kustomization.yaml"):
+        for resource in yaml.safe_load(kustomization.read_text())["resources"]:
+            if not (kustomization.parent / resource).exists():
+                raise SystemExit(f"{kustomization}: resource {resource} does not exist")
+    log(f"compose files and {len(manifests)} Kubernetes manifest files validate")
+
+
 def test_deploy(work: Path) -> None:
+    validate(work)
     context = work / "context"
     context.mkdir()
     build_images(context)
@@ -369,6 +391,7 @@ def test_deploy(work: Path) -> None:
     finally:
         run("podman", "rm", "-f", "inbox", check=False, capture=True)
         stack("down", "-v", "-t", "5", check=False)
+        run("podman", "image", "prune", "-f", check=False, capture=True)  # the layers rebuilds left behind
 
 
 def _ready(stack: Stack, service: str, index: int = 1) -> bool:
