@@ -226,12 +226,14 @@ def inbox_command(
     line per delivery (path, idempotency key, signed, event, incident class, premises) until Ctrl-C."""
     import json
     import signal
+    import sys
     import threading
 
     from alerts.service import webhook_secret
     from simulators.inbox import Inbox, Received
 
     done = threading.Event()
+    printing = threading.Lock()  # requests are served by several threads: one whole line at a time
 
     def show(r: Received) -> None:
         incident = r.body.get("incident") or {}
@@ -240,7 +242,9 @@ def inbox_command(
             "at": r.at, "path": r.path, "key": r.key, "signed": r.signed, "event": r.body.get("event"),
             "class": incident.get("class"), "premises": premises.get("id"),
         }  # fmt: skip
-        print(json.dumps(line), flush=True)
+        with printing:
+            sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
