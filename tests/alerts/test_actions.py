@@ -18,14 +18,7 @@ from core.bus import LocalBus
 from core.policy import Policy
 from scoring.records import FEEDBACK_TOPIC, AlarmDecision, decode_feedback
 from tests.alerts.conftest import at
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def _open_fire(desk: Desk) -> int:

@@ -14,14 +14,7 @@ from scoring.reload import SiteRefresh
 from scoring.scorer import Scorer
 from scoring.site import load_sites
 from simulators.fleet import generate_fleet
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def test_premises_imported_while_scoring_runs_are_known_after_the_refresh_period(migrated_url: str) -> None:
