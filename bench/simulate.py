@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import shutil
 import socket
+import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -60,6 +64,22 @@ def bare_paho(url_host: str, port: int, messages: list[Outgoing], qos: int) -> f
     return len(messages) / elapsed
 
 
+@contextmanager
+def sink(host: str, port: int) -> Iterator[None]:
+    """A subscriber that takes every message and drops it (mosquitto_sub, the C client): without one,
+    the broker answers QoS 1 with "no matching subscribers", which the publisher rightly retries."""
+    if shutil.which("mosquitto_sub") is None:
+        raise SystemExit("this benchmark needs mosquitto_sub: run `make mosquitto-clients`")
+    command = ["mosquitto_sub", "-h", host, "-p", str(port), "-t", "fw/#", "-q", "1", "-V", "mqttv5"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # subscribed before the first message
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--premises", type=int, default=1000)
@@ -77,7 +97,11 @@ def main() -> None:
     print(f"fleet of {args.premises} premises; {generated:,} messages per measurement")
     rows = [("generate only (no network)", generation)]
 
-    with tempfile.TemporaryDirectory() as tmp, embedded_broker(Path(tmp), port=free_port(), program=program) as url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        embedded_broker(Path(tmp), port=free_port(), program=program) as url,
+        sink(url.host, url.port),
+    ):
         for qos in (0, 1):
             options = PublishOptions(url=url, qos=qos, speed=0, connections=args.connections)  # type: ignore[arg-type]
             with Publisher(options) as publisher:
