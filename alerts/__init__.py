@@ -1,5 +1,6 @@
 """Alerts: routing to responsible inspectors, grouping, escalation, delivery channels, and the
 dual-prevention schedule with hazards and inspector task lists.
 
-Empty until the alerts issue lands; the package exists so the layout of the design card holds.
+A library: the process that runs it is :mod:`firewarden.processes.alerts`; the console acts through
+:mod:`alerts.actions`.
 """

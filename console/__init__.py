@@ -1,4 +1,5 @@
 """Console: the operator console and inspector web and API, over the database (read side).
 
-Empty until the console issue lands.
+A library: the process that serves it is :mod:`firewarden.processes.console`; people's actions go
+through :mod:`alerts.actions`.
 """

@@ -1,5 +1,5 @@
 """Simulators: fleet generation, sensor physics, scenarios with ground truth, and the MQTT publisher.
 
-Empty until the simulators issue lands; it will encode through :mod:`core.wire`, the one
-definition of the wire contract.
+Messages are encoded through :mod:`core.wire`, the one definition of the wire contract, which
+ingest decodes; the simulators import nothing of the stages.
 """
