@@ -24,6 +24,7 @@ from alerts.outbox import Directory
 from alerts.prevention import Outcome
 from alerts.roster import load_roster
 from core.bus import Bus, BusMessage
+from core.periodic import Every
 from core.policy import Policy
 from scoring.records import FEEDBACK_TOPIC, encode_feedback
 
@@ -57,8 +58,7 @@ class Actions:
         self.desk = Desk(pool, roster, policy, directory)
         self.bus = bus
         self.on_queued = on_queued
-        self._monotonic = monotonic
-        self._loaded_at = monotonic()
+        self._roster_due = Every(policy.alerts.roster_reload_s, monotonic)
 
     async def acknowledge(self, incident_id: int, actor: str, now: datetime) -> Incident:
         return await self._act(self.desk.acknowledge, incident_id, actor, now)
@@ -90,9 +90,8 @@ class Actions:
 
     async def _fresh(self) -> None:
         # A registry import elsewhere changes who answers for what: read it again now and then.
-        if self._monotonic() - self._loaded_at >= self.desk.policy.alerts.roster_reload_s:
+        if self._roster_due.due():
             self.desk.roster = await asyncio.to_thread(self._load_roster)
-            self._loaded_at = self._monotonic()
 
     def _load_roster(self) -> Any:
         with self.pool.connection() as conn:

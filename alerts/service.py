@@ -36,6 +36,7 @@ from alerts.roster import load_roster
 from core.backoff import Backoff, Sleep, retry
 from core.bus import Bus
 from core.errors import BusError, DatabaseError
+from core.periodic import Every
 from core.policy import Policy
 from core.settings import Settings
 from scoring.records import DECISIONS_TOPIC, Decision, decode_decision
@@ -156,13 +157,11 @@ class Alerts:
                     await channel.close()
 
     async def _timers(self, stop: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
-        next_reload = loop.time() + self.reload_s
+        reload = Every(self.reload_s, asyncio.get_running_loop().time)
         while not stop.is_set():
             try:
                 await self._after(await asyncio.to_thread(self.desk.tick, self.clock()))
-                if loop.time() >= next_reload:
-                    next_reload = loop.time() + self.reload_s
+                if reload.due():
                     self.desk.roster = await asyncio.to_thread(self._load_roster)
             except (DatabaseError, psycopg.OperationalError) as error:
                 log.warning("alerts timers: %s; trying again shortly", error)

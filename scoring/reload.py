@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from core.errors import DatabaseError
+from core.periodic import Every
 from scoring.engine import Engine
 from scoring.models import Models, ModelWatch
 from scoring.site import load_sites
@@ -36,15 +37,13 @@ class ModelReload:
         self.database_url = database_url
         self.actor = actor
         self.every_s = every_s
-        self.clock = clock
-        self._next = clock() + every_s
+        self._due = Every(every_s, clock)
         self._unaudited: Models | None = None
 
     async def check(self) -> Models | None:
         """The new models when they were switched to just now."""
-        if self.every_s <= 0 or self.clock() < self._next:
+        if not self._due.due():
             return None
-        self._next = self.clock() + self.every_s
         models = await asyncio.to_thread(self.watch.poll)
         if models is not None:
             self.engine.scorer.models = models
@@ -71,14 +70,12 @@ class SiteRefresh:
         self.engine = engine
         self.database_url = database_url
         self.every_s = every_s
-        self.clock = clock
-        self._next = clock() + every_s
+        self._due = Every(every_s, clock)
 
     async def check(self) -> bool:
         """Whether the registry was read again just now."""
-        if self.every_s <= 0 or self.clock() < self._next:
+        if not self._due.due():
             return False
-        self._next = self.clock() + self.every_s
         try:
             sites = await asyncio.to_thread(load_sites, self.database_url)
         except DatabaseError as error:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from core.backoff import Sleep, retry
 from core.bus import Bus, BusMessage
 from core.errors import DatabaseError
+from core.periodic import Every
 from ingest.handoff import RECORDS_TOPIC
 from scoring.engine import Engine, decisions_of
 from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, encode_decision
@@ -72,15 +73,14 @@ class LocalRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set and every record received so far is scored and stored."""
-        next_tick = self.clock() + 1.0
+        tick = Every(1.0, self.clock)
         while True:
             messages = await self.records.get(self.batch, 0.2)
             if stop.is_set() and not messages:
                 break
             decisions = decisions_of(self.engine, messages)
             self.processed += len(messages)
-            if self.wall_clock and self.clock() >= next_tick:
-                next_tick = self.clock() + 1.0
+            if self.wall_clock and tick.due():
                 decisions.extend(self.engine.advance(self.clock(), self.lateness_s))
             if decisions:
                 await self._hand_on(decisions)
