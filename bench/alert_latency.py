@@ -44,7 +44,7 @@ from core.db import connect, migrate
 from core.registry import RegistryFile
 from core.registry.store import import_registry
 from core.services import embedded_broker, embedded_postgres
-from simulators.fleet import generate_fleet
+from simulators.fleet import generate_fleet, with_webhooks
 from simulators.inbox import Inbox, Received
 
 SECRET = "bench-secret-0123456789abcdef"
@@ -169,8 +169,7 @@ def describe(name: str, latencies: list[float]) -> dict[str, float]:
 def city(premises: int, hook_base: str) -> RegistryFile:
     today = datetime.now(UTC).date()
     fleet = generate_fleet(premises, seed=21, roster_start=today - timedelta(days=1), roster_days=3)
-    hooked = [i.model_copy(update={"webhook_url": f"{hook_base}/inspectors/{i.id}"}) for i in fleet.inspectors]
-    return fleet.model_copy(update={"inspectors": hooked})
+    return with_webhooks(fleet, hook_base)
 
 
 def main() -> None:

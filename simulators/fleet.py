@@ -96,6 +96,12 @@ def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None
     )
 
 
+def with_webhooks(fleet: RegistryFile, base_url: str) -> RegistryFile:
+    """The fleet with every inspector's webhook at ``<base_url>/inspectors/<id>`` (a test or demo inbox)."""
+    hooked = [i.model_copy(update={"webhook_url": f"{base_url}/inspectors/{i.id}"}) for i in fleet.inspectors]
+    return fleet.model_copy(update={"inspectors": hooked})
+
+
 def _inspectors_and_roster(
     rng: random.Random, stations: int, start: date, days: int
 ) -> tuple[list[Inspector], list[Shift]]:

@@ -29,10 +29,11 @@ import pytest
 
 from alerts.roster import load_roster
 from core.db import connect, migrate
+from core.registry import RegistryFile
 from core.registry.store import import_registry
 from core.settings import MqttUrl
 from simulators.engine import Simulation
-from simulators.fleet import generate_fleet
+from simulators.fleet import generate_fleet, with_webhooks
 from simulators.inbox import Inbox, Received
 from simulators.publisher import Outgoing, Publisher, PublishOptions, PublishStats
 from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
@@ -117,12 +118,11 @@ def second_database(pg_server: PgServer) -> Iterator[str]:
         yield url
 
 
-def _city(inbox: Inbox) -> tuple[object, list[Outgoing], float, dict[str, float]]:
+def _city(inbox: Inbox) -> tuple[RegistryFile, list[Outgoing], float, dict[str, float]]:
     """The fleet (inspectors' webhooks on the inbox), its messages, their start, and fire premises → time."""
     today = datetime.now(UTC).date()
     fleet = generate_fleet(16, seed=21, roster_start=today - timedelta(days=1), roster_days=3)
-    hooked = [i.model_copy(update={"webhook_url": f"{inbox.url}/inspectors/{i.id}"}) for i in fleet.inspectors]
-    fleet = fleet.model_copy(update={"inspectors": hooked})
+    fleet = with_webhooks(fleet, inbox.url)
     panels = sorted({d.premises for d in fleet.devices if d.type == "uitd"})
     assert len(panels) >= len(FIRES_AT), "the generated city has a fire panel in enough premises"
     start = float(int(time.time())) - SIM_S - 60  # every message dated in the recent past
@@ -134,11 +134,11 @@ def _city(inbox: Inbox) -> tuple[object, list[Outgoing], float, dict[str, float]
     return fleet, messages, start, {e.premises or "": start + e.at for e in fires}
 
 
-def _import(owner_url: str, fleet: object) -> str:
+def _import(owner_url: str, fleet: RegistryFile) -> str:
     with connect(owner_url, autocommit=True) as conn:
         migrate(conn, "off")
     with connect(owner_url) as conn:
-        import_registry(conn, fleet, source="processes test")  # type: ignore[arg-type]
+        import_registry(conn, fleet, source="processes test")
         conn.commit()
     return app_url(owner_url)
 
@@ -295,8 +295,7 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
 
     # the same recorded stream through `firewarden up`: the same decisions
     with Inbox(SECRET.encode()) as quiet:
-        hooked = [i.model_copy(update={"webhook_url": f"{quiet.url}/inspectors/{i.id}"}) for i in fleet.inspectors]  # type: ignore[attr-defined]
-        _import(second_database, fleet.model_copy(update={"inspectors": hooked}))  # type: ignore[attr-defined]
+        _import(second_database, with_webhooks(fleet, quiet.url))
         up_dir = tmp_path / "up"
         up_dir.mkdir()
         with running_up(second_database, mosquitto, models_dir, up_dir, secret=SECRET, client_id="mp-up") as _up:

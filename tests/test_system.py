@@ -12,7 +12,7 @@ from core.db import connect, migrate
 from core.registry.store import import_registry
 from core.settings import MqttUrl
 from simulators.engine import Simulation
-from simulators.fleet import generate_fleet
+from simulators.fleet import generate_fleet, with_webhooks
 from simulators.inbox import Inbox
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
@@ -29,8 +29,7 @@ def test_a_simulated_fire_reaches_the_webhook_of_the_on_duty_inspector(
     with Inbox(SECRET.encode()) as inbox:
         today = datetime.now(UTC).date()
         fleet = generate_fleet(8, seed=11, roster_start=today - timedelta(days=1), roster_days=3)
-        hooked = [i.model_copy(update={"webhook_url": f"{inbox.url}/inspectors/{i.id}"}) for i in fleet.inspectors]
-        fleet = fleet.model_copy(update={"inspectors": hooked})
+        fleet = with_webhooks(fleet, inbox.url)
         with connect(database_url) as conn:
             import_registry(conn, fleet, source="e2e")
             conn.commit()

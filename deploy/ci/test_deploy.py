@@ -234,12 +234,11 @@ def test_deploy(work: Path) -> None:
 
     log("a city, its broker credentials and the secrets")
     from core.registry import dump
-    from simulators.fleet import generate_fleet
+    from simulators.fleet import generate_fleet, with_webhooks
 
     city = generate_fleet(SIM["premises"], seed=SIM["seed"], roster_start=date.today() - timedelta(days=1))
-    hooked = [i.model_copy(update={"webhook_url": f"http://inbox:8081/inspectors/{i.id}"}) for i in city.inspectors]
     fleet = work / "city.yaml"
-    fleet.write_text(dump(city.model_copy(update={"inspectors": hooked}), "yaml"), encoding="utf-8")
+    fleet.write_text(dump(with_webhooks(city, "http://inbox:8081"), "yaml"), encoding="utf-8")
     scenario = work / "scenario.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
     secrets_dir = stack.dir / "secrets" / "broker"

@@ -29,7 +29,7 @@ from core.settings import MqttUrl, Settings
 from firewarden.processes.system import Parts
 from ingest.metrics import IngestMetrics
 from simulators.engine import Simulation
-from simulators.fleet import generate_fleet
+from simulators.fleet import generate_fleet, with_webhooks
 from simulators.inbox import Inbox
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import apply_scenario, load_scenario
@@ -88,8 +88,7 @@ def import_demo_fleet(db_url: str, demo: DemoOptions, hook_base: str) -> None:
     today = datetime.now(UTC).date()
     fleet = generate_fleet(demo.premises, demo.seed, roster_start=today - timedelta(days=1), roster_days=3)
     # Every inspector gets a webhook in the demo's inbox, so each alert can be seen arriving.
-    hooked = [i.model_copy(update={"webhook_url": f"{hook_base}/inspectors/{i.id}"}) for i in fleet.inspectors]
-    fleet = fleet.model_copy(update={"inspectors": hooked})
+    fleet = with_webhooks(fleet, hook_base)
     with connect(db_url) as conn:
         import_registry(conn, fleet, source="demo fleet")
         conn.commit()
