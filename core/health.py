@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
@@ -84,6 +84,19 @@ class Health:
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name=f"{self.name}-health", daemon=True).start()
         log.info("health and metrics at http://%s:%d/ (healthz, readyz, metrics)", host, port)
+
+    @contextlib.asynccontextmanager
+    async def serving(self, port: int, stop: asyncio.Event) -> AsyncIterator[Health]:
+        """Serve on ``port`` and beat until ``stop``; on the way out ``stop`` is set, the last beat
+        awaited and the endpoint closed."""
+        self.serve(port)
+        beat = asyncio.create_task(self.beat(stop))
+        try:
+            yield self
+        finally:
+            stop.set()
+            await beat
+            self.close()
 
     async def beat(self, stop: asyncio.Event) -> None:
         """Beat once a second until ``stop``: ``/healthz`` fails when the event loop is stuck."""

@@ -40,13 +40,7 @@ async def _serve(settings: Settings, db_url: str, policy: Policy) -> None:
             alerts = Alerts(pool, policy, directory_of(settings), channels_of(settings, policy), bus)
             health = Health("alerts", alerts_registry(alerts))
             health.ready = lambda: alerts.running
-            health.serve(settings.metrics_port)
-            beat = asyncio.create_task(health.beat(stop))
-            try:
+            async with health.serving(settings.metrics_port, stop):
                 log.info("alerts: consuming %s as the group %s", "fw.decisions", "firewarden-alerts")
                 await alerts.run(stop)
-            finally:
-                stop.set()
-                await beat
-                health.close()
     log.info("alerts stopped: %d decisions handled, %d deliveries sent", alerts.handled, alerts.dispatcher.delivered)

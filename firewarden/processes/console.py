@@ -95,16 +95,12 @@ async def _serve(settings: Settings, db_url: str, policy: Policy) -> None:
             server = ConsoleServer(settings, db_url, policy, Actions(pool, policy, directory_of(settings), bus))
             health = Health("console")
             health.ready = lambda: server.serving
-            health.serve(settings.metrics_port)
-            beat = asyncio.create_task(health.beat(stop))
-            server.start()
-            log.info("console at %s (API reference at %s/docs)", server.url, server.url)
-            try:
-                while not stop.is_set() and not server.failed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), 0.5)
-            finally:
-                await server.stop()
-                stop.set()
-                await beat
-                health.close()
+            async with health.serving(settings.metrics_port, stop):
+                server.start()
+                log.info("console at %s (API reference at %s/docs)", server.url, server.url)
+                try:
+                    while not stop.is_set() and not server.failed:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), 0.5)
+                finally:
+                    await server.stop()

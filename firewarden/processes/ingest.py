@@ -40,25 +40,18 @@ async def _serve(settings: Settings, broker: MqttUrl, db_url: str, index: Regist
     options = IngestOptions.from_settings(settings)
     metrics = IngestMetrics()
     health = Health("ingest", metrics.registry)
-    health.serve(settings.metrics_port)
     stop = asyncio.Event()
     stop_on_signals(stop, "storing and acknowledging what was received")
-    beat = asyncio.create_task(health.beat(stop))
-    try:
-        async with open_bus(settings, client_id=options.client_id) as bus:
-            ingest = Ingest(
-                mqtt_url=broker,
-                database_url=db_url,
-                bus=bus,
-                options=options,
-                index=index,
-                metrics=metrics,
-                policy=policy,
-            )
-            health.ready = lambda: ingest.ready
-            health.detail = lambda: {"in_flight": ingest.in_flight}
-            await ingest.run(stop)
-    finally:
-        stop.set()
-        await beat
-        health.close()
+    async with health.serving(settings.metrics_port, stop), open_bus(settings, client_id=options.client_id) as bus:
+        ingest = Ingest(
+            mqtt_url=broker,
+            database_url=db_url,
+            bus=bus,
+            options=options,
+            index=index,
+            metrics=metrics,
+            policy=policy,
+        )
+        health.ready = lambda: ingest.ready
+        health.detail = lambda: {"in_flight": ingest.in_flight}
+        await ingest.run(stop)

@@ -136,10 +136,11 @@ async def _serve(
     options = IngestOptions.from_settings(settings)
     metrics = IngestMetrics()
     health = Health("up", metrics.registry)
-    health.serve(settings.metrics_port)
-    beat = asyncio.create_task(health.beat(stops["console"]))
     with open_pool(db_url, min_size=2, max_size=max(4, settings.db_pool_max_size)) as pool:
-        async with open_bus(settings, client_id=options.client_id) as bus:
+        async with (
+            health.serving(settings.metrics_port, stops["console"]),
+            open_bus(settings, client_id=options.client_id) as bus,
+        ):
             alerts = Alerts(pool, policy, directory_of(settings), channels_of(settings, policy), bus)
             metrics.registry.register(AlertsCollector(alerts))
             runner = local_runner(settings, policy, db_url, bus, models) if models is not None else None
@@ -192,9 +193,6 @@ async def _serve(
                     worker.wait(timeout=30)
                 if server is not None:
                     await server.stop()
-                stops["console"].set()
-                await beat
-                health.close()
             if failed:
                 raise failed[0]
     console.print("stopped cleanly.")
