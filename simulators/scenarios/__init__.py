@@ -11,7 +11,8 @@ import msgspec
 
 from simulators.engine import DeviceState, GroundTruth, Simulation
 from simulators.physics import stable_seed
-from simulators.scenarios.kinds import KINDS, Context, Kind, background, check_kind
+from simulators.scenarios.context import Context, Kind
+from simulators.scenarios.kinds import KINDS, background, check_kind
 from simulators.scenarios.spec import Scenario, ScenarioError, ScenarioEvent, load_scenario, parse_duration
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""The scenario kinds: incidents, nuisance alarms, device faults and transport faults.
+"""The scenario kinds: incidents, nuisance alarms, device faults and transport faults (those in
+:mod:`simulators.scenarios.transport`), and the table of them all, :data:`KINDS`.
 
 Each kind names what it can target and how it changes the run, and opens one ground-truth record
 (malformed input: one per injected message) saying what a correct pipeline should conclude:
@@ -20,62 +21,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
-import msgspec
-
 from core.domain import DEVICE_TYPES
-from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation, StreamFault
+from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation
 from simulators.panel import Point
 from simulators.physics import Metrics, stable_seed
+from simulators.scenarios.context import Apply, Context, Kind, has, ramp
 from simulators.scenarios.spec import ScenarioError
-
-Apply = Callable[["Context"], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What a kind's ``apply`` gets: the run, its target, when, for how long, and its own random stream."""
-
-    sim: Simulation
-    target: DeviceState
-    start: float
-    duration: float
-    params: dict[str, float]
-    rng: random.Random
-
-    @property
-    def end(self) -> float:
-        return self.start + self.duration
-
-    def siblings(self, *types: str) -> list[DeviceState]:
-        """Devices of the target's premises, of the given types (all types when none given)."""
-        return [s for s in self.sim.by_premises[self.target.premises.id] if not types or s.device.type in types]
-
-    def truth(self, kind: str, category: str, expected: str, **fields: object) -> GroundTruth:
-        return self.sim.truth(
-            kind, category, expected, self.start, self.end, premises_id=self.target.premises.id, **fields
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    name: str
-    category: str
-    default_duration: float
-    eligible: Callable[[Simulation, DeviceState], bool]
-    apply: Apply
-
-
-def _has(*types: str) -> Callable[[Simulation, DeviceState], bool]:
-    return lambda sim, s: s.device.type in types
-
-
-def _ramp(ctx: Context, t: float) -> float:
-    """0 at the start of the window, 1 at its end."""
-    return min(1.0, max(0.0, (t - ctx.start) / ctx.duration))
-
+from simulators.scenarios.transport import malformed, oversize, stream_fault, topic_mismatch, unknown_device
 
 # --- incidents ----------------------------------------------------------------------------------------
 
@@ -183,7 +137,7 @@ def _electrical_overheating(ctx: Context) -> None:
     )
 
     def change(t: float, m: Metrics) -> None:
-        k = _ramp(ctx, t) ** 1.5  # slow at first, then faster: insulation damage feeds itself
+        k = ramp(ctx, t) ** 1.5  # slow at first, then faster: insulation damage feeds itself
         m["residual_current_ma"] = round(m["residual_current_ma"] + k * extra_ma)
         m["cable_temp_c"] = round(m["cable_temp_c"] + k * extra_c, 1)
 
@@ -400,104 +354,6 @@ def _clock_skew(ctx: Context) -> None:
     ctx.target.overlays.append(Overlay(ctx.start, ctx.end, skew_s=skew, truth=truth))
 
 
-# --- transport faults -----------------------------------------------------------------------------------
-
-
-def _stream_fault(name: str, mode: str, expected: str, delay: tuple[float, float], share: float) -> Apply:
-    def apply(ctx: Context) -> None:
-        devices = [s.device.id for s in ctx.siblings()]
-        truth = ctx.truth(name, "transport_fault", expected, device_ids=devices)
-        ctx.sim.stream_faults.append(
-            StreamFault(
-                ctx.start,
-                ctx.end,
-                mode,
-                ctx.rng.uniform(*delay),
-                ctx.params.get("share", share),
-                truth,
-                frozenset(devices),
-            )
-        )
-
-    return apply
-
-
-# (reason a correct ingest gives, topic channel or None for the target's telemetry topic, payload)
-_MALFORMED: Final[tuple[tuple[str, str | None, bytes], ...]] = (
-    ("bad_json", None, b'{"seq": 1, "ts": 1767571200000, "metrics": {"residual_current_ma": 12'),
-    ("not_utf8", None, b'{"seq": 1, "ts": 1767571200000, "metrics": {"residual_current_ma": 1\xff}}'),
-    ("schema", None, b'{"ts": 1767571200000, "metrics": {"residual_current_ma": 120}}'),
-    ("schema", None, b'{"seq": "one", "ts": 1767571200000, "metrics": {"residual_current_ma": 120}}'),
-    ("unknown_metric", None, b'{"seq": 1, "ts": 1767571200000, "metrics": {"leakage": 120}}'),
-    ("out_of_range", None, b'{"seq": 1, "ts": 1767571200000, "metrics": {"battery_pct": 250}}'),
-    ("bad_timestamp", None, b'{"seq": 1, "ts": "2026-01-05T08:00:00", "metrics": {"battery_pct": 50}}'),
-    ("unknown_channel", "alarms", b'{"seq": 1, "ts": 1767571200000, "state": "online"}'),
-)
-
-
-def _malformed(ctx: Context) -> None:
-    state = ctx.target
-    t = ctx.start
-    for reason, channel, payload in _MALFORMED:
-        truth = ctx.sim.truth(
-            "malformed",
-            "transport_fault",
-            f"dead_letter:{reason}",
-            t,
-            t,
-            premises_id=state.premises.id,
-            device_ids=[state.device.id],
-        )
-        topic = (
-            state.topics["telemetry"]
-            if channel is None
-            else state.topics["telemetry"].rsplit("/", 1)[0] + "/" + channel
-        )
-        ctx.sim.inject(t, topic, payload, truth)
-        t += ctx.rng.uniform(1, 10)
-    truth = ctx.sim.truth("malformed", "transport_fault", "dead_letter:bad_topic", t, t, premises_id=state.premises.id)
-    ctx.sim.inject(t, f"fw/v1/{state.premises.id}/bad device id/telemetry", _valid(1, t), truth)
-
-
-def _valid(seq: int, t: float) -> bytes:
-    return msgspec.json.encode({"seq": seq, "ts": int(t * 1000), "metrics": {"battery_pct": 50.0}})
-
-
-def _unknown_device(ctx: Context) -> None:
-    ghost = f"GHOST-{ctx.rng.randrange(16**8):08x}"
-    truth = ctx.truth("unknown_device", "transport_fault", "dead_letter:unknown_device", device_ids=[ghost])
-    t = ctx.start
-    for seq in range(1, int(ctx.params.get("count", 5)) + 1):
-        ctx.sim.inject(t, f"fw/v1/{ctx.target.premises.id}/{ghost}/telemetry", _valid(seq, t), truth, ghost, seq)
-        t += ctx.rng.uniform(5, 60)
-
-
-def _topic_mismatch(ctx: Context) -> None:
-    state = ctx.target
-    other = ctx.rng.choice([p for p in ctx.sim.premises if p != state.premises.id] or ["P-ELSEWHERE"])
-    truth = ctx.truth(
-        "topic_mismatch",
-        "transport_fault",
-        "dead_letter:premises_mismatch",
-        device_ids=[state.device.id],
-        details={"topic_premises": other},
-    )
-    t = ctx.start
-    for seq in range(1, int(ctx.params.get("count", 3)) + 1):
-        ctx.sim.inject(t, f"fw/v1/{other}/{state.device.id}/telemetry", _valid(10**9 + seq, t), truth)
-        t += ctx.rng.uniform(5, 60)
-
-
-def _oversize(ctx: Context) -> None:
-    state = ctx.target
-    truth = ctx.truth("oversize", "transport_fault", "dead_letter:oversize", device_ids=[state.device.id])
-    padding = "x" * (70 * 1024)
-    payload = msgspec.json.encode(
-        {"seq": 1, "ts": int(ctx.start * 1000), "metrics": {"battery_pct": 50.0}, "padding": padding}
-    )
-    ctx.sim.inject(ctx.start, state.topics["telemetry"], payload, truth)
-
-
 # --- background: what panels do on an ordinary day ---------------------------------------------------------
 
 # (opening event, closing event, expected, rate per panel per day, shortest and longest duration in hours)
@@ -537,9 +393,9 @@ def background(sim: Simulation) -> None:
 
 
 # Derived from the device types, so a new type is eligible wherever it fits without an edit here.
-_ANY = _has(*DEVICE_TYPES)
-_TELEMETRY = _has(*(name for name, kind in DEVICE_TYPES.items() if "telemetry" in kind.channels))
-_BATTERY = _has(*(name for name, kind in DEVICE_TYPES.items() if "battery_pct" in kind.metrics))
+_ANY = has(*DEVICE_TYPES)
+_TELEMETRY = has(*(name for name, kind in DEVICE_TYPES.items() if "telemetry" in kind.channels))
+_BATTERY = has(*(name for name, kind in DEVICE_TYPES.items() if "battery_pct" in kind.metrics))
 
 
 def _has_gauges(sim: Simulation, s: DeviceState) -> bool:
@@ -551,15 +407,15 @@ KINDS: Final[dict[str, Kind]] = {
     k.name: k
     for k in (
         Kind("fire", "incident", 1800, _fire_eligible, _fire),
-        Kind("electrical_overheating", "incident", 7200, _has("electrical_monitor"), _electrical_overheating),
-        Kind("sprinkler_valve_closed", "incident", 3 * 3600, _has("sprinkler_pressure"), _valve_closed),
-        Kind("pipe_leak", "incident", 3 * 3600, _has("sprinkler_pressure", "hydrant_pressure"), _pipe_leak),
+        Kind("electrical_overheating", "incident", 7200, has("electrical_monitor"), _electrical_overheating),
+        Kind("sprinkler_valve_closed", "incident", 3 * 3600, has("sprinkler_pressure"), _valve_closed),
+        Kind("pipe_leak", "incident", 3 * 3600, has("sprinkler_pressure", "hydrant_pressure"), _pipe_leak),
         Kind("pump_failure", "incident", 4 * 3600, _has_gauges, _pump_failure),
-        Kind("tank_drain", "incident", 4 * 3600, _has("tank_level"), _tank_drain),
-        Kind("ebike_overcurrent", "incident", 1800, _has("ebike_charger"), _ebike_overcurrent),
-        Kind("cooking_nuisance", "nuisance", 600, _has("uitd", "smoke_alarm"), _cooking),
-        Kind("maintenance_test", "nuisance", 1800, _has("uitd"), _maintenance_test),
-        Kind("flapping_detector", "nuisance", 2 * 3600, _has("uitd"), _flapping),
+        Kind("tank_drain", "incident", 4 * 3600, has("tank_level"), _tank_drain),
+        Kind("ebike_overcurrent", "incident", 1800, has("ebike_charger"), _ebike_overcurrent),
+        Kind("cooking_nuisance", "nuisance", 600, has("uitd", "smoke_alarm"), _cooking),
+        Kind("maintenance_test", "nuisance", 1800, has("uitd"), _maintenance_test),
+        Kind("flapping_detector", "nuisance", 2 * 3600, has("uitd"), _flapping),
         Kind("offline", "device_fault", 2 * 3600, _ANY, _device_fault("offline", silent=True)),
         Kind("stuck_value", "device_fault", 3 * 3600, _TELEMETRY, _stuck),
         Kind("drift", "device_fault", 6 * 3600, _TELEMETRY, _drift),
@@ -570,19 +426,19 @@ KINDS: Final[dict[str, Kind]] = {
             "transport_fault",
             1800,
             _ANY,
-            _stream_fault("duplicates", "duplicate", "stored_once", (0.05, 5.0), 0.3),
+            stream_fault("duplicates", "duplicate", "stored_once", (0.05, 5.0), 0.3),
         ),
         Kind(
             "out_of_order",
             "transport_fault",
             1800,
             _ANY,
-            _stream_fault("out_of_order", "delay", "accepted", (30.0, 300.0), 0.3),
+            stream_fault("out_of_order", "delay", "accepted", (30.0, 300.0), 0.3),
         ),
-        Kind("malformed", "transport_fault", 120, _TELEMETRY, _malformed),
-        Kind("unknown_device", "transport_fault", 600, _ANY, _unknown_device),
-        Kind("topic_mismatch", "transport_fault", 600, _TELEMETRY, _topic_mismatch),
-        Kind("oversize", "transport_fault", 1, _TELEMETRY, _oversize),
+        Kind("malformed", "transport_fault", 120, _TELEMETRY, malformed),
+        Kind("unknown_device", "transport_fault", 600, _ANY, unknown_device),
+        Kind("topic_mismatch", "transport_fault", 600, _TELEMETRY, topic_mismatch),
+        Kind("oversize", "transport_fault", 1, _TELEMETRY, oversize),
     )
 }
 
