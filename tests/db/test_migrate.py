@@ -187,3 +187,38 @@ def test_a_database_that_is_not_utf8_is_refused_with_what_to_do(pg_server: PgSer
     finally:
         with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+# What every shipped migration's SQL hashes to, per flavour. A database records these when it applies a
+# migration and refuses to go on when a file no longer matches, so an edit to a shipped migration, even
+# of a comment, stops every database that applied it (it happened once: a comment naming a moved
+# module). Write a new migration instead; add its line here.
+SHIPPED_CHECKSUMS = {
+    (1, "plain"): "6e1c85411add6803bca54d42b30e38da3b6a889bed1e6ef1d5817c3e9d732c8d",
+    (1, "timescale"): "6e1c85411add6803bca54d42b30e38da3b6a889bed1e6ef1d5817c3e9d732c8d",
+    (2, "plain"): "d914d341ccc6b1a3ef1620fc517792fd82105665866780d57f8a61dfd1b6c8ea",
+    (2, "timescale"): "003402c966541313114bd4d96833fb72e6985ffb17660f7f6686185ce953a6d3",
+    (3, "plain"): "100b72a43fe3652dd6f24fa3e80810e8c9d508253481167ed6b718a52b2fd573",
+    (3, "timescale"): "3e4b82891d0395a84116ca1317d66491a7966b94d05ba93f775703971519a013",
+    (4, "plain"): "6ebb5398e30734cf1e7922964c45dc5f9545f41ba2fdab2a8a530dafff6429ed",
+    (4, "timescale"): "6ebb5398e30734cf1e7922964c45dc5f9545f41ba2fdab2a8a530dafff6429ed",
+    (5, "plain"): "c10094b0a438ccf1b85433cad18c7a468e86a08c475317ba6ead2c54ac91d17f",
+    (5, "timescale"): "c10094b0a438ccf1b85433cad18c7a468e86a08c475317ba6ead2c54ac91d17f",
+    (6, "plain"): "950ebbc4bf525a905829469fb783b58dde83b1809939e799f7135f31528c728f",
+    (6, "timescale"): "950ebbc4bf525a905829469fb783b58dde83b1809939e799f7135f31528c728f",
+    (7, "plain"): "5712dc1cd7b13f1b3499ce3dfce931b4fc6fc7aeaf14c2ba52b9b35f8b6cb35b",
+    (7, "timescale"): "f63cb8c5dbfb3c27f76f3f9c55706e28160aeef0e864790efaa634d1f51c4293",
+    (8, "plain"): "3fb42e28918f75e058f730d89f6aee67174a57eb56148b807aaaade9a488bac6",
+    (8, "timescale"): "3fb42e28918f75e058f730d89f6aee67174a57eb56148b807aaaade9a488bac6",
+}
+
+
+def test_shipped_migrations_are_never_edited() -> None:
+    found = {
+        (m.version, flavour): m.checksum(flavour)
+        for m in available_migrations()
+        for flavour in ("plain", "timescale")
+        if (m.version, flavour) in SHIPPED_CHECKSUMS
+    }
+    changed = sorted(key for key, checksum in SHIPPED_CHECKSUMS.items() if found.get(key) != checksum)
+    assert not changed, f"shipped migrations edited (write a new migration instead): {changed}"

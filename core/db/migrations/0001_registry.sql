@@ -1,6 +1,6 @@
 -- Registry: who and what is watched, and who answers for it.
 -- Closed vocabularies (categories, device types, ...) are checked by the application
--- (core.domain) so that adding a value needs no migration; the database guards identity
+-- (firewarden.domain) so that adding a value needs no migration; the database guards identity
 -- and references.
 
 CREATE TABLE jurisdictions (

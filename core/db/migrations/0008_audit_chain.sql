@@ -4,7 +4,7 @@
 -- 1. The application runs as a member of the role firewarden_app, which may read and insert the audit
 --    log but not change it: it owns no table, so it can neither disable the append-only triggers nor
 --    alter or drop anything (the grants are applied by every `firewarden db migrate`, see
---    core/db/roles.py). Migrations run as the owner of the tables.
+--    firewarden/db/roles.py). Migrations run as the owner of the tables.
 -- 2. Every row is chained: hash = SHA-256(previous row's hash || the row's content), in the order the
 --    rows were committed (chain_pos). A deferred trigger seals each row at commit, so the chain's one
 --    lock (audit_chain's row) is held only for the instant before commit, never while a transaction
