@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument("--fires", type=int, default=40, help="fires per run (each at a premises of its own)")
     parser.add_argument("--every", type=float, default=2.5, help="seconds between fires")
     parser.add_argument("--rate", type=float, default=5000.0, help="background messages per second")
-    parser.add_argument("--model-dir", type=Path, help="trained scoring models to reuse (default: trained in the run)")
+    parser.add_argument("--model-dir", type=Path, help="scoring models to use (default: the shipped ones)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fw-bench-alerts-") as tmp, Inbox(SECRET.encode()) as inbox:
@@ -195,7 +195,7 @@ def main() -> None:
             telemetry = [(d.premises, d.id, d.type) for d in fleet.devices if d.type in NORMAL]
             metrics_port = free_port()
             print(f"{args.premises} premises, {len(telemetry)} telemetry devices; starting `firewarden up`...")
-            with running_up(pg.app, broker, root, model_dir=args.model_dir, secret=SECRET, metrics_port=metrics_port):
+            with running_up(pg, broker, root, model_dir=args.model_dir, secret=SECRET, metrics_port=metrics_port):
                 time.sleep(2)  # ingest subscribes just after the API answers
                 fires = Fires(broker.host, broker.port, inbox, panels)
                 baseline = describe("baseline", fires.run(args.fires, args.every))

@@ -175,7 +175,7 @@ def main() -> None:
     parser.add_argument("--premises", type=int, default=10_000)
     parser.add_argument("--alarms", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--model-dir", type=Path, help="trained scoring models to reuse (default: trained in the run)")
+    parser.add_argument("--model-dir", type=Path, help="scoring models to use (default: the shipped ones)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fw-bench-console-") as tmp:
@@ -201,7 +201,7 @@ def main() -> None:
                   f"of {inspector.jurisdiction}")  # fmt: skip
 
             secret = "bench-secret-0123456789abcdef"
-            with running_up(pg.app, broker, root, model_dir=args.model_dir, secret=secret, wall_clock=False) as url:
+            with running_up(pg, broker, root, model_dir=args.model_dir, secret=secret, wall_clock=False) as url:
                 measure(url, args.repeat, sample[0], inspector.id)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from core.services.postgres import EmbeddedUrls
 from core.settings import MqttUrl
 
 
@@ -26,7 +27,7 @@ def free_port() -> int:
 
 @contextmanager
 def running_up(
-    db_url: str,
+    db: EmbeddedUrls,
     broker: MqttUrl,
     root: Path,
     *,
@@ -35,12 +36,14 @@ def running_up(
     metrics_port: int = 0,
     wall_clock: bool = True,
 ) -> Iterator[str]:
-    """`firewarden up` against ``db_url`` and ``broker`` until the block ends (then SIGINT); yields the
-    console's URL once its API answers. Models are trained into ``root`` unless ``model_dir`` has them."""
+    """`firewarden up` against ``db`` (its app login; migrations as its owner) and ``broker`` until the
+    block ends (then SIGINT); yields the console's URL once its API answers. Scores with the models in
+    ``model_dir``, or the shipped defaults."""
     port = free_port()
     env = {
         **os.environ,
-        "FIREWARDEN_DATABASE_URL": db_url,
+        "FIREWARDEN_DATABASE_URL": db.app,
+        "FIREWARDEN_DATABASE_OWNER_URL": db.owner,
         "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
         "FIREWARDEN_DATA_DIR": str(root / "data"),
         "FIREWARDEN_API_PORT": str(port),
@@ -48,14 +51,15 @@ def running_up(
         "FIREWARDEN_ALERTS_WEBHOOK_SECRET": secret,
         "FIREWARDEN_LOG_LEVEL": "warning",
         "FIREWARDEN_SCORING_WALL_CLOCK": "true" if wall_clock else "false",
-        "FIREWARDEN_MODEL_DIR": str(model_dir or root / "models"),
     }
+    if model_dir is not None:
+        env["FIREWARDEN_MODEL_DIR"] = str(model_dir)
     log_path = root / "up.log"
     with log_path.open("wb") as log:
         up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300  # the first run trains the models
+        deadline = time.monotonic() + 120
         while True:
             if up.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"firewarden up did not come up:\n{log_path.read_text()[-2000:]}")
