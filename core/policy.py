@@ -166,7 +166,9 @@ class RiskPolicy(_Section):
 
 class AnomalyPolicy(_Section):
     window_readings: Annotated[int, Field(ge=4, le=1000)] = 10
-    """Readings per feature window of one device's metric (tumbling)."""
+    """A feature window spans this many of the device's expected report intervals (tumbling, in time)."""
+    min_readings: Annotated[int, Field(ge=3, le=1000)] = 4
+    """Readings a window needs to be judged (a device reporting far slower than expected has fewer)."""
     consecutive: Annotated[int, Field(ge=1, le=100)] = 2
     """Windows in a row that must agree before an anomaly is raised or cleared."""
 

@@ -1,8 +1,14 @@
 """Anomaly model: stuck, drifting and unusual sensors, from rolling per-device features.
 
-Each metric of each device is cut into tumbling windows of ``window_readings`` readings. A window
-gives three features: the spread of the values (``log_std``), their trend (``slope_per_h``) and the
-share of readings equal to the one before (``repeat_share``). A robust covariance model per metric
+Each metric of each device is cut into tumbling windows of time: ``window_readings`` of the device's
+expected report intervals (from the registry), aligned on the Unix epoch, so that about that many
+readings fall in one at the expected rate. A window gives three features: the spread of the values
+(``log_std``), their trend (``slope_per_h``, least squares over the window's readings) and the share
+of readings equal to the one before (``repeat_share``, comparing readings at least half an interval
+apart). Each is defined per unit of time, not per reading, so a device reporting faster or slower
+than its type's default is judged the same: a fast reporter's window holds more readings, which
+makes its spread and trend more exact, not larger. A window with fewer than ``min_readings``
+readings (a device reporting much slower than expected) is not judged. A robust covariance model per metric
 (scikit-learn's ``EllipticEnvelope``, fitted by :mod:`training` on windows from simulated normal
 operation; here only its parameters are evaluated) says whether a window is unusual; the feature
 furthest from normal names the kind:
@@ -14,7 +20,8 @@ furthest from normal names the kind:
 | spread too large on an electrical metric | ``unusual_electrical`` | hazard_candidate |
 | spread too large elsewhere | ``unusual_readings`` | trouble |
 
-A verdict must hold for ``consecutive`` windows before it is raised or cleared.
+A window is judged when the device's first reading of the next one arrives. A verdict must hold for
+``consecutive`` windows before it is raised or cleared.
 """
 
 from __future__ import annotations
@@ -30,6 +37,11 @@ from scoring.state import Window
 
 FEATURES: Final = ("log_std", "slope_per_h", "repeat_share")
 ELECTRICAL: Final = frozenset({"residual_current_ma", "cable_temp_c", "current_a", "charging_current_a"})
+WINDOWS: Final = "time-spanned"
+"""How windows are cut (part of the shipped default model's version: a model fitted on windows cut
+otherwise is another model). Before 2026-11-30 they were 10 readings each, whatever their time span."""
+UNKNOWN_INTERVAL_S: Final = 60.0
+"""The report interval assumed for a device the registry does not know (yet)."""
 _KINDS: Final[dict[str, SignalKind]] = {
     "sensor_stuck": "trouble",
     "sensor_drift": "trouble",
@@ -39,19 +51,31 @@ _KINDS: Final[dict[str, SignalKind]] = {
 
 
 def window_features(w: Window) -> tuple[float, float, float]:
-    """The features of a full window (see the module docstring)."""
+    """The features of a closed window (see the module docstring)."""
     n = w.n
     mean = w.sx / n
     var = max(0.0, w.sxx / n - mean * mean)
     spread = math.log10(math.sqrt(var) + 1e-6)
     t_var = w.stt / n - (w.st / n) ** 2
     slope = (w.stx / n - (w.st / n) * mean) / t_var * 3600 if t_var > 0 else 0.0
-    return spread, slope, w.repeats / max(1, n - 1)
+    return spread, slope, w.repeats / max(1, w.pairs)
 
 
-def add_reading(w: Window, t: float, value: float) -> None:
+def window_of(t: float, span_s: float) -> int:
+    """Which tumbling window (of ``span_s`` seconds, aligned on the epoch) a reading at ``t`` falls in."""
+    return math.floor(t / span_s)
+
+
+def add_reading(w: Window, t: float, value: float, interval_s: float) -> None:
+    """Add one reading to the open window; ``interval_s`` is the device's expected report interval."""
     if w.n == 0:
         w.t0 = t
+        w.last, w.last_t = value, t
+    elif t - w.last_t >= 0.5 * interval_s:
+        w.pairs += 1
+        if value == w.last:
+            w.repeats += 1
+        w.last, w.last_t = value, t
     dt = t - w.t0  # relative time keeps the sums small enough for float precision
     w.n += 1
     w.sx += value
@@ -59,15 +83,26 @@ def add_reading(w: Window, t: float, value: float) -> None:
     w.st += dt
     w.stt += dt * dt
     w.stx += dt * value
-    if w.last is not None and value == w.last:
-        w.repeats += 1
-    w.last = value
 
 
-def reset_window(w: Window) -> None:
-    w.n = w.repeats = 0
+def reset_window(w: Window, index: int) -> None:
+    w.n = w.repeats = w.pairs = 0
     w.sx = w.sxx = w.st = w.stt = w.stx = 0.0
     w.last = None
+    w.index = index
+
+
+def advance(w: Window, t: float, value: float, interval_s: float, policy: AnomalyPolicy) -> tuple[float, float, float] | None:
+    """Add a reading at ``t``; the features of the window it closes, if it closes one that holds at
+    least ``min_readings`` readings. The one definition of a window, for scoring and training alike."""
+    index = window_of(t, policy.window_readings * interval_s)
+    closed = None
+    if index != w.index:
+        if w.n >= policy.min_readings:
+            closed = window_features(w)
+        reset_window(w, index)
+    add_reading(w, t, value, interval_s)
+    return closed
 
 
 @dataclass(frozen=True)
@@ -156,15 +191,12 @@ def observe(
     metric: str,
     t: float,
     value: float,
+    interval_s: float,
     signals: Signals,
 ) -> None:
-    """Add a reading to its window; when the window is full, judge it and raise or clear."""
-    add_reading(w, t, value)
-    if w.n < policy.window_readings:
-        return
-    features = window_features(w)
-    reset_window(w)
-    if model is None:
+    """Add a reading to its window; when it closes a window, judge that window and raise or clear."""
+    features = advance(w, t, value, interval_s, policy)
+    if features is None or model is None:
         return
     verdict = model.judge(metric, features)
     if verdict == w.raised or (verdict is not None and w.raised is not None):

@@ -149,7 +149,10 @@ class Scorer:
         window = device.windows.get(r.metric)
         if window is None:
             window = device.windows[r.metric] = Window()
-        anomaly.observe(self.models.anomaly, self.policy.anomaly, window, r.device_id, r.metric, t, r.value, signals)
+        interval = info.interval_s if info is not None else anomaly.UNKNOWN_INTERVAL_S
+        anomaly.observe(
+            self.models.anomaly, self.policy.anomaly, window, r.device_id, r.metric, t, r.value, interval, signals
+        )
 
     def _heat(
         self,

@@ -19,7 +19,9 @@ class RuleState(msgspec.Struct, array_like=True):
 
 
 class Window(msgspec.Struct, array_like=True):
-    """Running sums of one metric's current feature window (tumbling), and the anomaly verdicts so far."""
+    """Running sums of one metric's current feature window (tumbling, in time), and the anomaly verdicts so far.
+
+    ``last``/``last_t``: the latest reading compared for repeats; ``pairs``: how many comparisons."""
 
     n: int = 0
     t0: float = 0.0
@@ -32,6 +34,10 @@ class Window(msgspec.Struct, array_like=True):
     last: float | None = None
     streak: int = 0
     raised: str | None = None
+    index: int = -1
+    """Which epoch-aligned window of time it is (see :func:`scoring.anomaly.window_of`)."""
+    pairs: int = 0
+    last_t: float = 0.0
 
 
 class DeviceState(msgspec.Struct, array_like=True):

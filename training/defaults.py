@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from scoring.anomaly import AnomalyModel
+from scoring.anomaly import WINDOWS, AnomalyModel
 from scoring.models import FORMAT, SHIPPED, save
 from scoring.risk import RiskModel
 from training.models import train_anomaly, train_risk
@@ -29,7 +29,9 @@ RECIPE: Final[dict[str, dict[str, Any]]] = {
 
 
 def version(kind: str) -> str:
-    recipe = {"format": FORMAT, "kind": kind, **RECIPE[kind]}
+    recipe: dict[str, Any] = {"format": FORMAT, "kind": kind, **RECIPE[kind]}
+    if kind == "anomaly":  # windows defined otherwise make other features from the same recipe
+        recipe["windows"] = WINDOWS
     return f"{kind}-default-{hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]}"
 
 

@@ -16,10 +16,11 @@ from typing import Any, Final
 import psycopg
 
 from core.db import connect, first_line
+from core.domain import DEVICE_TYPES
 from core.errors import DatabaseError
 from core.policy import AnomalyPolicy
 from ingest.records import Reading
-from scoring.anomaly import AnomalyModel, add_reading, reset_window, window_features
+from scoring.anomaly import AnomalyModel, advance
 from scoring.errors import ModelError
 from scoring.models import new_version
 from scoring.risk import COUNTS, RiskInputs, RiskModel
@@ -77,16 +78,16 @@ def anomaly_windows(
     """Feature windows of every device's metrics over ``hours`` of normal operation."""
     registry = generate_fleet(premises, seed)
     sim = Simulation(registry, seed=seed, start=START, duration=hours * 3600)
+    intervals = {d.id: float(d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s) for d in registry.devices}
     windows: dict[tuple[str, str], Window] = defaultdict(Window)
     rows: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for _, records in simulated_records(registry, sim):
         for r in records:
             if isinstance(r, Reading):
                 w = windows[(r.device_id, r.metric)]
-                add_reading(w, r.time.timestamp(), r.value)
-                if w.n >= policy.window_readings:
-                    rows[r.metric].append(window_features(w))
-                    reset_window(w)
+                features = advance(w, r.time.timestamp(), r.value, intervals[r.device_id], policy)
+                if features is not None:
+                    rows[r.metric].append(features)
     return rows
 
 
