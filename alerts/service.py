@@ -1,10 +1,10 @@
 """The alerts process: decisions off the bus into the desk, timers, the dispatcher, feedback to scoring.
 
 :class:`Alerts` owns one :class:`~alerts.desk.Desk` and one :class:`~alerts.dispatch.Dispatcher`.
-It reads ``fw.decisions`` as a member of the consumer group ``firewarden-alerts`` (any number of
-alerts processes side by side: the database's constraints and ``SKIP LOCKED`` keep them apart), ticks
-the desk's timers every ``alerts.tick_s`` of the policy (1 s), reloads the registry snapshot every
-``alerts.roster_reload_s`` (60 s), and publishes what
+It reads ``fw.alarms`` (first) and ``fw.decisions`` as a member of the consumer group
+``firewarden-alerts`` (any number of alerts processes side by side: the database's constraints and
+``SKIP LOCKED`` keep them apart), ticks the desk's timers every ``alerts.tick_s`` of the policy
+(1 s), reloads the registry snapshot every ``alerts.roster_reload_s`` (60 s), and publishes what
 people found out (resolutions, overdue and closed hazards) on ``fw.feedback`` for scoring. People's
 actions from the console or the CLI go through :class:`alerts.actions.Actions`, which publishes their
 feedback the same way.
@@ -34,12 +34,12 @@ from alerts.outbox import Directory
 from alerts.prevention import Outcome
 from alerts.roster import load_roster
 from core.backoff import Backoff, Sleep, retry
-from core.bus import Bus
+from core.bus import Bus, Consumer
 from core.errors import BusError, DatabaseError
 from core.periodic import Every
 from core.policy import Policy
 from core.settings import Settings
-from scoring.records import DECISIONS_TOPIC, Decision, decode_decision
+from scoring.records import ALARMS_TOPIC, DECISIONS_TOPIC, Decision, decode_decision
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class Alerts:
         self.reload_s = policy.alerts.roster_reload_s
         self.handled = 0
         self.running = False
+        self.alarms = bus.consumer([ALARMS_TOPIC], GROUP)
         self.decisions = bus.consumer([DECISIONS_TOPIC], GROUP, buffer=50_000)
 
     async def _after(self, outcome: Outcome) -> None:
@@ -173,42 +174,63 @@ class Alerts:
             return load_roster(conn)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        """Alarm decisions jump the line: taken first, before any slice of the others.
+        """Alarm decisions jump the line: ``fw.alarms`` is read and handled first, before any slice of the others.
 
-        Everything the bus has for us is read into two lanes (up to :data:`PENDING_LIMIT`, then the
-        bus holds scoring back), so a fire waits at most for the slice being handled, not for a
-        backlog of trouble signals ahead of it. What was read is committed once both lanes are empty:
-        a crash hands the group everything not yet handled.
+        ``fw.decisions`` is read into memory (up to :data:`PENDING_LIMIT`, then the bus holds scoring
+        back) and handled a slice at a time, looking at ``fw.alarms`` between slices, so a fire waits
+        at most for the slice being handled, not for a backlog of trouble signals ahead of it (nor
+        for scoring, whose alarm decisions never queue behind the others). Each topic is committed
+        once what was read of it is handled: a crash hands the group everything not yet handled.
         """
         alarms: deque[Decision] = deque()
         others: deque[Decision] = deque()
         stopping = False
+        uncommitted: set[Consumer] = set()
         trouble = Backoff(0.5, 5.0)
         while True:
             idle = not alarms and not others
             if idle and stopping:
                 break
-            room = PENDING_LIMIT - len(alarms) - len(others)
+            room = PENDING_LIMIT - len(others)
             try:
-                messages = await self.decisions.get(room, 0.2 if idle else 0.0) if room > 0 else []
+                urgent_messages = await self.alarms.get(1_000, 0.0)
+                messages = await self.decisions.get(room, 0.0) if room > 0 and not urgent_messages else []
+                if idle and not urgent_messages and not messages:
+                    urgent_messages = await self.alarms.get(1_000, 0.1)  # idle: an alarm wakes us at once
             except BusError as error:
                 delay = trouble.next()
                 log.warning("alerts: %s; trying again in %.1f s", error, delay)
                 await self.sleep(delay)
                 continue
             trouble.reset()
+            if urgent_messages:
+                uncommitted.add(self.alarms)
+            if messages:
+                uncommitted.add(self.decisions)
+            alarms.extend(decode_decision(m.value) for m in urgent_messages)
             for message in messages:
                 decision = decode_decision(message.value)
-                (alarms if urgent(decision) else others).append(decision)
-            if alarms or others:
-                lane, size = (alarms, 1_000) if alarms else (others, OTHERS_SLICE)
-                await self.handle([lane.popleft() for _ in range(min(size, len(lane)))])
+                (alarms if urgent(decision) else others).append(decision)  # an older scoring's alarm
+            if alarms:
+                await self.handle([alarms.popleft() for _ in range(min(1_000, len(alarms)))])
+            elif others:
+                await self.handle([others.popleft() for _ in range(min(OTHERS_SLICE, len(others)))])
+            # Everything read of a topic is handled: fw.alarms once the alarms are, fw.decisions once both are.
+            for consumer in [self.alarms] * (not alarms) + [self.decisions] * (not alarms and not others):
+                if consumer in uncommitted:
+                    uncommitted.discard(consumer)
+                    await self._commit(consumer)
             if not alarms and not others:
-                try:
-                    await self.decisions.commit()  # everything read so far is handled
-                except BusError as error:
-                    log.warning("alerts: %s", error)
                 # A stop ends here on Kafka (it keeps the rest for the group); on the local bus it
                 # first takes what was published to it, which exists nowhere else.
-                stopping = stop.is_set() and (self.decisions.durable or not messages)
+                read = bool(urgent_messages or messages)
+                stopping = stop.is_set() and (self.decisions.durable or not read)
+        await self.alarms.close()
         await self.decisions.close()
+
+    async def _commit(self, consumer: Consumer) -> None:
+        """Everything read of ``consumer`` so far is handled."""
+        try:
+            await consumer.commit()
+        except BusError as error:
+            log.warning("alerts: %s", error)

@@ -53,24 +53,33 @@ class Batch:
     messages: int = 0
     rows: int = 0
     opened_at: float = 0.0
+    sessions: dict[str, int] = field(default_factory=dict)
+    """Messages per delivering session (when batchers are told the session), for in-flight counts."""
 
 
 @dataclass(frozen=True, slots=True)
 class Admission:
     """What became of one delivery: ``reason`` is set for a rejected one (the dead letter's reason)."""
 
-    verdict: Literal["accepted", "duplicate", "rejected", "rate_limited"]
+    verdict: Literal["accepted", "duplicate", "copy", "rejected", "rate_limited"]
     reason: str | None = None
 
 
 ACCEPTED = Admission("accepted")
 DUPLICATE = Admission("duplicate")
+COPY = Admission("copy")
+"""The other MQTT session's copy of a message already admitted (see :mod:`ingest.lanes`)."""
+TWINS_REMEMBERED = 100_000
 RATE_LIMITED = Admission("rate_limited")
 
 
 class Batcher:
     """Collects deliveries into the open batch until it holds ``max_rows`` rows or ``max_messages``
-    messages, or its first message has waited ``max_wait_s``."""
+    messages, or its first message has waited ``max_wait_s`` (0: a batch is due as soon as it holds a
+    message; the priority lane's, whose messages only gather while the previous batch is written).
+
+    Batchers may share the recent messages and the rate limiter; ``summaries``: whether this one
+    takes the limiter's summaries (one of them must)."""
 
     def __init__(
         self,
@@ -81,10 +90,14 @@ class Batcher:
         max_rows: int,
         max_messages: int,
         max_wait_s: float,
+        summaries: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_rows < 1 or max_messages < 1 or max_wait_s <= 0:
-            raise ValueError("max_rows and max_messages must be at least 1, max_wait_s positive")
+        if max_rows < 1 or max_messages < 1 or max_wait_s < 0:
+            raise ValueError("max_rows and max_messages must be at least 1, max_wait_s not negative")
+        self.summaries = summaries
+        self._first_from: dict[tuple[str, int], str] = {}
+        """(device, seq) → the session whose copy came first, until the other's comes."""
         self.validator = validator
         self.recent = recent
         self.limiter = limiter
@@ -94,21 +107,36 @@ class Batcher:
         self.clock = clock
         self._open = Batch()
 
-    def add(self, delivery: Delivery) -> Admission:
+    def add(self, delivery: Delivery, *, session: str = "", keep_dead_letter: bool = True) -> Admission:
+        """Admit one delivery into the open batch (its token always: it is acknowledged with the batch).
+
+        ``session``: which MQTT session delivered it, when a message may come through two: a repeat
+        of a message first admitted from the other session is its ``copy``, not a duplicate.
+        ``keep_dead_letter`` False: a refused delivery files no dead letter (another copy of it does)."""
         batch = self._open
         if batch.messages == 0:
             batch.opened_at = self.clock()
         batch.messages += 1
+        if session:
+            batch.sessions[session] = batch.sessions.get(session, 0) + 1
         if delivery.token is not None:
             batch.tokens.append(delivery.token)
         outcome = self.validator.check(delivery.topic, delivery.payload, delivery.received_at)
         if isinstance(outcome, DeadLetter):
-            return self._reject(outcome)
+            return self._reject(outcome) if keep_dead_letter else Admission("rejected", outcome.reason)
         if outcome:
             # A message's records share its identity; a frame's events share the frame's (see gb26875).
             first = outcome[0]
+            key = (first.device_id, first.seq)
             if self.recent.check(first.device_id, first.seq, hash(delivery.payload)) == "duplicate":
+                if session and self._first_from.get(key, session) != session:
+                    del self._first_from[key]
+                    return COPY
                 return DUPLICATE
+            if session:
+                self._first_from[key] = session
+                if len(self._first_from) > TWINS_REMEMBERED:
+                    del self._first_from[next(iter(self._first_from))]
             # ("again": the same pair with other bytes; the store compares what both say.)
             if not self.limiter.admit(
                 first.device_id,
@@ -152,8 +180,10 @@ class Batcher:
 
     def take(self, now: datetime, *, final: bool = False) -> Batch:
         """The open batch (possibly empty), with the rate limiter's due summaries (all of them when
-        ``final``); a new batch opens."""
+        ``final``) if this batcher takes them; a new batch opens."""
         batch, self._open = self._open, Batch()
+        if not self.summaries:
+            return batch
         summaries = self.limiter.summaries(now, final=final)
         batch.dead_letters.extend(summaries)
         batch.rows += len(summaries)

@@ -1,8 +1,12 @@
-"""What ingest puts on the stream bus: one message per record on ``fw.records``, keyed by premises id.
+"""What ingest puts on the stream bus: one message per record, keyed by premises id, on one of two topics.
+
+- ``fw.events``: the records of messages on the event channels (``event``, ``gb26875``): the
+  priority lane (:mod:`ingest.lanes`), which scoring reads first;
+- ``fw.records``: everything else (readings and status).
 
 The value is the record (:mod:`ingest.records`) as a JSON object with a ``type`` tag: ``reading``,
-``event`` or ``status``. One topic rather than one per type, so a premises' records reach scoring in
-the order ingest accepted them: Kafka keeps order only within a partition of one topic.
+``event`` or ``status``. Within a topic, a premises' records reach scoring in the order ingest
+accepted them: Kafka keeps order within a partition of one topic.
 
 ``time`` is RFC 3339 in UTC. Delivery is at least once (see :class:`core.bus.Bus`): consumers
 identify a record by (device_id, seq) and, for readings, the metric.
@@ -19,20 +23,22 @@ from core.bus import BusMessage
 from ingest.records import Record
 
 RECORDS_TOPIC: Final = "fw.records"
+EVENTS_TOPIC: Final = "fw.events"
+TOPICS: Final = (EVENTS_TOPIC, RECORDS_TOPIC)
 
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[Record] = msgspec.json.Decoder(Record)
 
 
-def to_bus(records: Iterable[Record]) -> list[BusMessage]:
+def to_bus(records: Iterable[Record], topic: str = RECORDS_TOPIC) -> list[BusMessage]:
     encode = _encoder.encode
-    return [BusMessage(RECORDS_TOPIC, r.premises_id.encode(), encode(r)) for r in records]
+    return [BusMessage(topic, r.premises_id.encode(), encode(r)) for r in records]
 
 
 def from_bus(message: BusMessage) -> Record:
     """The record a bus message carries. Raises ``msgspec.ValidationError`` for a foreign value."""
-    if message.topic != RECORDS_TOPIC:
-        raise ValueError(f"{message.topic!r} is not ingest's topic {RECORDS_TOPIC!r}")
+    if message.topic not in TOPICS:
+        raise ValueError(f"{message.topic!r} is none of ingest's topics {TOPICS}")
     return record_from_json(message.value)
 
 

@@ -2,20 +2,26 @@
 
 | metric | type | meaning |
 |---|---|---|
-| ``firewarden_ingest_received_total`` | counter | messages handed over by the broker |
+| ``firewarden_ingest_received_total`` | counter | messages handed over by the broker (an event once, see below) |
 | ``firewarden_ingest_accepted_total`` | counter | messages past validation, rate limit and in-memory dedup |
 | ``firewarden_ingest_stored_total`` | counter | messages stored (and handed to the bus) for the first time |
 | ``firewarden_ingest_rejected_total{reason}`` | counter | messages filed as dead letters, by reason |
 | ``firewarden_ingest_duplicates_total`` | counter | messages already seen (in memory or by the database) |
 | ``firewarden_ingest_rate_limited_total`` | counter | messages dropped by the per-device rate limit |
+| ``firewarden_ingest_lane_copies_total`` | counter | event-channel messages the bulk session received as well |
 | ``firewarden_ingest_rows_stored_total{table}`` | counter | rows inserted, by table (``dead_letters`` included) |
 | ``firewarden_ingest_subscriptions`` | gauge | MQTT topic filters this process subscribes to |
 | ``firewarden_ingest_batch_seconds`` | histogram | time to store a batch and hand it to the bus |
 | ``firewarden_ingest_batch_rows`` | histogram | rows per batch |
-| ``firewarden_ingest_in_flight`` | gauge | messages received and not yet acknowledged |
-| ``firewarden_ingest_paused`` | gauge | 1 while the in-flight limit is reached (the broker holds back) |
+| ``firewarden_ingest_in_flight`` | gauge | messages received and not yet acknowledged (both sessions) |
+| ``firewarden_ingest_paused`` | gauge | 1 while the bulk session's in-flight limit is reached (the broker holds back) |
 | ``firewarden_ingest_store_failures_total`` | counter | failed batch writes (each is retried) |
 | ``firewarden_ingest_bus_failures_total`` | counter | failed bus hand-offs (each is retried) |
+
+An event-channel message reaches both MQTT sessions (:mod:`ingest.lanes`) and counts once: the bulk
+session's delivery counts in ``lane_copies``, and in the other counters only when it comes first and
+is stored (the priority session's copy then counts nowhere). So ``received`` counts messages, and
+``received`` = ``accepted`` + ``duplicates`` + ``rejected`` + ``rate_limited``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ class IngestMetrics:
         self.duplicates = Counter(f"{_PREFIX}_duplicates", "messages dropped as already seen", registry=r)
         self.rate_limited = Counter(
             f"{_PREFIX}_rate_limited", "messages dropped by the per-device rate limit", registry=r
+        )
+        self.lane_copies = Counter(
+            f"{_PREFIX}_lane_copies", "event-channel messages received on the bulk session as well", registry=r
         )
         self.subscriptions = Gauge(f"{_PREFIX}_subscriptions", "MQTT topic filters subscribed to", registry=r)
         self.rows_stored = Counter(f"{_PREFIX}_rows_stored", "rows inserted", ["table"], registry=r)

@@ -1,15 +1,18 @@
 """The ingest service: MQTT in, PostgreSQL and the bus out, acknowledgement last.
 
-One asyncio loop. The subscriber feeds deliveries to the :class:`~ingest.batching.Batcher`; one
-writer task takes due batches in order and writes each in a worker thread (reading and validating
-go on meanwhile): the store writes the batch in an open transaction and says which records are new,
+One asyncio loop, two lanes (:mod:`ingest.lanes`): events (priority) and everything else (bulk),
+each with its MQTT session, its :class:`~ingest.batching.Batcher`, its writer task and its worker
+thread and database connection, so an event never waits for a telemetry batch. In each lane the
+writer takes due batches in order and writes each in the worker thread (reading and validating go
+on meanwhile): the store writes the batch in an open transaction and says which records are new,
 exactly those go on the bus, the transaction commits, and only then are the batch's messages
 acknowledged. A failed write or hand-off rolls back and is retried with backoff, never skipped, so a
 message is acknowledged only once it is stored and on the bus, and a crash at any point means
 redelivery, not loss; a redelivered message already stored is not handed on again.
 
-Memory is bounded by the in-flight limit: the broker sends at most ``max_in_flight``
-unacknowledged messages (MQTT 5 Receive Maximum) until the writer catches up.
+Memory is bounded by the in-flight limits: the broker sends the bulk session at most
+``max_in_flight`` unacknowledged messages (MQTT 5 Receive Maximum), the priority session at most
+:data:`PRIORITY_IN_FLIGHT`, until their writers catch up.
 
 Stopping (SIGTERM or SIGINT): every received message is stored and acknowledged, then ingest
 disconnects. If the database stays away longer than ``shutdown_timeout_s`` (or a second signal
@@ -26,15 +29,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from core.backoff import Backoff, Sleep, retry
 from core.bus import Bus
 from core.errors import BusError, DatabaseError
 from core.policy import IngestPolicy
 from core.settings import MqttUrl, Settings
-from ingest.batching import Batch, Batcher, Delivery
+from ingest.batching import Admission, Batch, Batcher, Delivery
 from ingest.dedup import RecentMessages
-from ingest.handoff import RECORDS_TOPIC, to_bus
+from ingest.handoff import EVENTS_TOPIC, RECORDS_TOPIC, to_bus
+from ingest.lanes import PRIORITY_SUFFIX, is_priority, priority_filters
 from ingest.lease import ClientLease
 from ingest.limits import RateLimiter
 from ingest.metrics import IngestMetrics
@@ -46,6 +51,28 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST_S = 0.2
 RETRY_CAP_S = 5.0
+PRIORITY_IN_FLIGHT = 1_000
+"""The priority session's Receive Maximum: events are few, a flood of them is rate limited."""
+
+
+class Lane:
+    """One lane's batcher, store, worker thread and bus topic; its writer is :meth:`Ingest._write_loop`."""
+
+    def __init__(self, name: str, batcher: Batcher, store: RecordStore, topic: str, max_in_flight: int) -> None:
+        self.name = name
+        self.batcher = batcher
+        self.store = store
+        self.topic = topic
+        self.max_in_flight = max_in_flight
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-{name}")
+        self.wake = asyncio.Event()
+        self.in_flight = 0
+        self.batches = 0
+
+    def close(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the executor may already be shut down
+            self.executor.submit(self.store.close).result()
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,35 +129,73 @@ class Ingest:
         self.metrics = metrics or IngestMetrics()
         policy = policy or IngestPolicy()
         self.validator = Validator(index, ValidationPolicy.of(policy))
-        # Half the in-flight limit per batch, so one batch is written while the next fills.
-        self.batcher = Batcher(
-            self.validator,
-            RecentMessages(options.dedup_capacity),
-            RateLimiter(policy),
-            max_rows=options.batch_rows,
-            max_messages=max(1, options.max_in_flight // 2),
-            max_wait_s=options.batch_wait_s,
+        recent, limiter = RecentMessages(options.dedup_capacity), RateLimiter(policy)
+        # Half the in-flight limit per bulk batch, so one batch is written while the next fills.
+        self.bulk = Lane(
+            "bulk",
+            Batcher(
+                self.validator,
+                recent,
+                limiter,
+                max_rows=options.batch_rows,
+                max_messages=max(1, options.max_in_flight // 2),
+                max_wait_s=options.batch_wait_s,
+            ),
+            RecordStore(database_url, policy),
+            RECORDS_TOPIC,
+            options.max_in_flight,
         )
-        self.store = RecordStore(database_url, policy)
+        self.priority = Lane(
+            "priority",
+            Batcher(
+                self.validator,
+                recent,
+                limiter,
+                max_rows=options.batch_rows,
+                max_messages=PRIORITY_IN_FLIGHT,
+                max_wait_s=0.0,
+                summaries=False,
+            ),
+            RecordStore(database_url, policy),
+            EVENTS_TOPIC,
+            PRIORITY_IN_FLIGHT,
+        )
+        self.lanes = (self.priority, self.bulk)
         self.lease = ClientLease(database_url, options.client_id)
+        filters = topic_filters(index.premises, options.partitions, options.partition)
         self.subscriber = MqttSubscriber(
             mqtt_url,
             client_id=options.client_id,
-            filters=topic_filters(index.premises, options.partitions, options.partition),
+            filters=filters,
             receive_maximum=options.max_in_flight,
             session_expiry_s=options.session_expiry_s,
-            on_delivery=self._on_delivery,
+            on_delivery=self._on_bulk_delivery,
             now=now,
         )
+        self.priority_subscriber = MqttSubscriber(
+            mqtt_url,
+            client_id=options.client_id + PRIORITY_SUFFIX,
+            filters=priority_filters(filters),
+            receive_maximum=PRIORITY_IN_FLIGHT,
+            session_expiry_s=options.session_expiry_s,
+            on_delivery=self._on_priority_delivery,
+            now=now,
+        )
+        self.subscribers = (self.priority_subscriber, self.subscriber)
         self._now = now
         self._sleep = sleep
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
-        self._wake = asyncio.Event()
         self._draining = False
         self._subscribed = False
-        self._in_flight = 0
-        self.batches = 0
-        self.metrics.subscriptions.set(len(self.subscriber.filters))
+        self.held = {"priority": 0, "bulk": 0}
+        """Messages received and not yet acknowledged, per MQTT session."""
+        self.metrics.subscriptions.set(self._subscriptions())
+
+    def _subscriptions(self) -> int:
+        return sum(len(s.filters) for s in self.subscribers)
+
+    @property
+    def batches(self) -> int:
+        return sum(lane.batches for lane in self.lanes)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Ingest until ``stop`` is set, then store and acknowledge what was received, and return.
@@ -138,21 +203,28 @@ class Ingest:
         Raises ServiceError when another process runs with this client id, at start or later."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.lease.acquire)
-        # The writer runs first: a resumed session starts redelivering before start() returns.
-        writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
+        # The writers run first: a resumed session starts redelivering before start() returns.
+        writers = [asyncio.create_task(self._write_loop(lane), name=f"ingest-{lane.name}") for lane in self.lanes]
+        started: list[MqttSubscriber] = []
         try:
-            await self.subscriber.start()
+            for subscriber in self.subscribers:
+                await subscriber.start()
+                started.append(subscriber)
         except BaseException:
-            writer.cancel()
+            for writer in writers:
+                writer.cancel()
+            for subscriber in started:
+                await subscriber.stop()
             await loop.run_in_executor(None, self.lease.release)
             raise
         self._subscribed = True
         refresher = asyncio.create_task(self._refresh_registry(), name="ingest-registry")
         o = self.options
         log.info(
-            "ingesting as %s, partition %d of %d (%d topic filter(s)), in-flight limit %d, "
+            "ingesting as %s (events as %s), partition %d of %d (%d topic filter(s)), in-flight limit %d, "
             "batches of %d rows / %.0f ms",
             o.client_id,
+            self.priority_subscriber.client_id,
             o.partition,
             o.partitions,
             len(self.subscriber.filters),
@@ -162,38 +234,39 @@ class Ingest:
             extra={"client_id": o.client_id, "partition": o.partition, "partitions": o.partitions},
         )
         stopping = asyncio.create_task(stop.wait())
-        failed = self.subscriber.failed
-        assert failed is not None
-        waiting: set[asyncio.Future[None]] = {stopping, writer, failed, refresher}  # type: ignore[arg-type]
+        failures = [s.failed for s in self.subscribers if s.failed is not None]
+        waiting: set[asyncio.Future[Any]] = {stopping, refresher, *writers, *failures}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if not stopping.done():  # a bug in the writer, or the session or lease lost for good: surface it
+        if not stopping.done():  # a bug in a writer, or a session or the lease lost for good: surface it
             stopping.cancel()
-            for task in (refresher, writer):
+            for task in (refresher, *writers):
                 task.cancel()
-            outcomes = await asyncio.gather(refresher, writer, return_exceptions=True)
-            await self.subscriber.stop()
-            self._close_store()
+            outcomes = await asyncio.gather(refresher, *writers, return_exceptions=True)
+            await self._stop_subscribers()
+            self._close_stores()
             await loop.run_in_executor(None, self.lease.release)
-            if failed.done():
-                failed.result()
+            for failed in failures:
+                if failed.done():
+                    failed.result()
             for outcome in outcomes:
                 if isinstance(outcome, Exception):  # a cancellation is a BaseException, not one of these
                     raise outcome
             return
         refresher.cancel()
         self._draining = True
-        self._wake.set()
+        for lane in self.lanes:
+            lane.wake.set()
         try:
-            await asyncio.wait_for(writer, self.options.shutdown_timeout_s)
+            await asyncio.wait_for(asyncio.gather(*writers), self.options.shutdown_timeout_s)
         except TimeoutError:
             log.error(
                 "stopped with %d message(s) not stored (the database did not come back within %.0f s); "
                 "they were not acknowledged, the broker will deliver them again",
-                self._in_flight,
+                self.in_flight,
                 self.options.shutdown_timeout_s,
             )
-        await self.subscriber.stop()
-        self._close_store()
+        await self._stop_subscribers()
+        self._close_stores()
         await loop.run_in_executor(None, self.lease.release)
         counts = {
             "received": int(self.metrics.value("firewarden_ingest_received_total")),
@@ -211,24 +284,54 @@ class Ingest:
             extra=counts,
         )
 
-    def _close_store(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the executor may already be shut down
-            self._executor.submit(self.store.close).result()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    async def _stop_subscribers(self) -> None:
+        for subscriber in self.subscribers:
+            await subscriber.stop()
+
+    def _close_stores(self) -> None:
+        for lane in self.lanes:
+            lane.close()
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return sum(lane.in_flight for lane in self.lanes)
 
     @property
     def ready(self) -> bool:
-        """Subscribed (every SUBACK in) and connected: messages flow."""
-        return self._subscribed and self.subscriber.connected
+        """Subscribed (every SUBACK of both sessions in) and connected: messages flow."""
+        return self._subscribed and all(s.connected for s in self.subscribers)
 
-    def _on_delivery(self, delivery: Delivery) -> None:
+    def _on_priority_delivery(self, delivery: Delivery) -> None:
+        self._admit(self.priority, delivery, "priority")
+
+    def _on_bulk_delivery(self, delivery: Delivery) -> None:
+        if is_priority(delivery.topic):
+            # The priority session's copy, or (rarely) the only one: stored once, in the priority lane.
+            self.metrics.lane_copies.inc()
+            self._admit(self.priority, delivery, "bulk")
+        else:
+            self._admit(self.bulk, delivery, "bulk")
+
+    def _admit(self, lane: Lane, delivery: Delivery, session: str) -> None:
+        # Sessions are told apart only where a message comes through both: in the priority lane.
+        twins = lane is self.priority
+        bulk_copy = twins and session == "bulk"
+        admission = lane.batcher.add(delivery, session=session if twins else "", keep_dead_letter=not bulk_copy)
+        lane.in_flight += 1
+        self.held[session] += 1
+        self._count(admission, bulk_copy)
+        self._gauge()
+        # Wake the writer when a batch opens (to time its age) and when one is due.
+        if lane.batcher.pending == 1 or lane.batcher.due():
+            lane.wake.set()
+
+    def _count(self, admission: Admission, bulk_copy: bool) -> None:
+        # A message of an event channel counts once: the twin of an admitted one is a copy; the bulk
+        # session's repeats and refusals are the priority session's to count.
+        if admission.verdict == "copy" or (bulk_copy and admission.verdict in ("duplicate", "rejected")):
+            return
         m = self.metrics
         m.received.inc()
-        admission = self.batcher.add(delivery)
         if admission.verdict == "accepted":
             m.accepted.inc()
         elif admission.verdict == "duplicate":
@@ -237,52 +340,56 @@ class Ingest:
             m.rate_limited.inc()
         else:
             m.rejected.labels(admission.reason).inc()
-        self._in_flight += 1
-        m.in_flight.set(self._in_flight)
-        m.paused.set(int(self._in_flight >= self.options.max_in_flight))
-        # Wake the writer when a batch opens (to time its age) and when one is due.
-        if self.batcher.pending == 1 or self.batcher.due():
-            self._wake.set()
 
-    async def _write_loop(self) -> None:
+    async def _write_loop(self, lane: Lane) -> None:
+        batcher = lane.batcher
         while True:
-            if not self.batcher.due() and not self._draining:
-                self._wake.clear()
+            if not batcher.due() and not self._draining:
+                lane.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.batcher.seconds_until_due())
+                    await asyncio.wait_for(lane.wake.wait(), batcher.seconds_until_due())
                 continue
-            if self._draining and self.batcher.pending == 0 and not self.batcher.limiter.dropping:
+            if self._draining and batcher.pending == 0 and not (batcher.summaries and batcher.limiter.dropping):
                 return
-            batch = self.batcher.take(self._now(), final=self._draining)
-            await self._hand_off(batch)
-            self.subscriber.ack(batch.tokens)
-            self._in_flight -= batch.messages
-            self.batches += 1
-            self.metrics.in_flight.set(self._in_flight)
-            self.metrics.paused.set(int(self._in_flight >= self.options.max_in_flight))
+            batch = batcher.take(self._now(), final=self._draining)
+            await self._hand_off(lane, batch)
+            for subscriber in self.subscribers:
+                subscriber.ack(batch.tokens)
+            lane.in_flight -= batch.messages
+            for session, count in batch.sessions.items():
+                self.held[session] -= count
+            if lane is self.bulk:
+                self.held["bulk"] -= batch.messages
+            lane.batches += 1
+            self._gauge()
 
-    async def _hand_off(self, batch: Batch) -> None:
+    def _gauge(self) -> None:
+        self.metrics.in_flight.set(self.in_flight)
+        # The broker stops at the bulk session's Receive Maximum, copies of events included.
+        self.metrics.paused.set(int(self.held["bulk"] >= self.options.max_in_flight))
+
+    async def _hand_off(self, lane: Lane, batch: Batch) -> None:
         """Store the batch and hand its new records to the bus, both or neither, retrying until done."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
 
         async def attempt() -> WriteResult:
             try:
-                result: WriteResult = await loop.run_in_executor(self._executor, self.store.begin, batch)
+                result: WriteResult = await loop.run_in_executor(lane.executor, lane.store.begin, batch)
             except DatabaseError:
                 self.metrics.store_failures.inc()
                 raise
             # A standalone process on the local bus has no reader: nothing to encode for nobody.
-            messages = to_bus(result.records) if self.bus.has_readers(RECORDS_TOPIC) else []
+            messages = to_bus(result.records, lane.topic) if self.bus.has_readers(lane.topic) else []
             try:
                 if messages:
                     await self.bus.publish(messages)
             except BusError:
                 self.metrics.bus_failures.inc()
-                await loop.run_in_executor(self._executor, self.store.rollback)
+                await loop.run_in_executor(lane.executor, lane.store.rollback)
                 raise
             try:
-                await loop.run_in_executor(self._executor, self.store.commit)
+                await loop.run_in_executor(lane.executor, lane.store.commit)
             except DatabaseError:
                 self.metrics.store_failures.inc()
                 raise
@@ -290,7 +397,7 @@ class Ingest:
 
         result = await retry(
             attempt,
-            what=f"storing a batch ({self._in_flight} message(s) held)",
+            what=f"storing a batch of the {lane.name} lane ({lane.in_flight} message(s) held)",
             errors=(DatabaseError, BusError),
             backoff=Backoff(RETRY_FIRST_S, RETRY_CAP_S),
             sleep=self._sleep,
@@ -322,5 +429,6 @@ class Ingest:
             self.validator.index = index
             added = self.subscriber.add_filters(topic_filters(index.premises, o.partitions, o.partition))
             if added:
+                self.priority_subscriber.add_filters(priority_filters(added))
                 log.info("subscribed to %d more premises", len(added))
-                self.metrics.subscriptions.set(len(self.subscriber.filters))
+                self.metrics.subscriptions.set(self._subscriptions())

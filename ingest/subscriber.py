@@ -14,7 +14,7 @@
   while ingest waits for the database.
 - Ready (``start`` returns) only once the broker has acknowledged every subscription (SUBACK).
 
-Acknowledgement tokens carry the connection they came from: after a reconnect the broker has already
+Acknowledgement tokens carry the subscriber and the connection they came from: after a reconnect the broker has already
 redelivered every unacknowledged message and may reuse their packet ids, so a token of an older
 connection is dropped instead of acknowledging a newer message by mistake.
 """
@@ -164,11 +164,12 @@ class MqttSubscriber:
         return new
 
     def ack(self, tokens: Iterable[Hashable]) -> int:
-        """Acknowledge deliveries of the current connection; returns how many were acknowledged."""
+        """Acknowledge this subscriber's deliveries of its current connection (tokens of other
+        subscribers are passed over); returns how many were acknowledged."""
         sent = 0
         for token in tokens:
-            generation, mid = cast(tuple[int, int], token)
-            if generation == self._generation and self.connected:
+            owner, generation, mid = cast(tuple[MqttSubscriber, int, int], token)
+            if owner is self and generation == self._generation and self.connected:
                 self.client.ack(mid, 1)
                 sent += 1
         return sent
@@ -342,7 +343,7 @@ class MqttSubscriber:
         except UnicodeDecodeError:
             # Brokers should refuse such topics; if one does not, validation files it as bad_topic.
             topic = message._topic.decode("utf-8", "backslashreplace")
-        token = (self._generation, message.mid) if message.qos > 0 else None
+        token = (self, self._generation, message.mid) if message.qos > 0 else None
         self._on_delivery(Delivery(topic, bytes(message.payload), self._now(), token))
 
     def _read(self) -> None:

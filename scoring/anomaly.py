@@ -92,7 +92,9 @@ def reset_window(w: Window, index: int) -> None:
     w.index = index
 
 
-def advance(w: Window, t: float, value: float, interval_s: float, policy: AnomalyPolicy) -> tuple[float, float, float] | None:
+def advance(
+    w: Window, t: float, value: float, interval_s: float, policy: AnomalyPolicy
+) -> tuple[float, float, float] | None:
     """Add a reading at ``t``; the features of the window it closes, if it closes one that holds at
     least ``min_readings`` readings. The one definition of a window, for scoring and training alike."""
     index = window_of(t, policy.window_readings * interval_s)

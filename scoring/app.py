@@ -8,7 +8,12 @@ as the local runner, over a mapping that reads and writes that table; only the p
 
 Records are taken in batches; each premises touched by a batch has its state read once and written
 once, which keeps the changelog to one message per premises per batch instead of one per record.
-Decisions go to ``fw.decisions``; the ``store`` agent writes them to PostgreSQL.
+Events (``fw.events``, ingest's priority lane) have an agent of their own, so a backlog of records
+never delays a fire alarm; both agents drive the one engine of the worker, and ``fw.events`` is
+partitioned like ``fw.records`` (faust assigns topics of equal partition counts read by the same
+workers alike), so a premises' events and records reach the worker that owns its state. Alarm
+decisions go to ``fw.alarms``, the others to ``fw.decisions``; two ``store`` agents write them to
+PostgreSQL, alarms on their own.
 
 Delivery is at least once, as everywhere on the bus: after a crash, a worker replays records since
 its last committed offset over the state of the last changelog write, so a decision may be
@@ -32,13 +37,15 @@ from core.errors import DatabaseError, SettingsError
 from core.health import Health
 from core.policy import load_policy
 from core.settings import KafkaBus, Settings, load_settings
-from ingest.handoff import RECORDS_TOPIC
+from ingest.handoff import EVENTS_TOPIC, RECORDS_TOPIC
 from scoring.engine import Engine, decisions_of
 from scoring.models import ModelWatch, models_for
 from scoring.records import (
+    ALARMS_TOPIC,
     DECISIONS_TOPIC,
     FEEDBACK_TOPIC,
     STATE_TABLE,
+    AlarmDecision,
     Decision,
     decode_decision,
     encode_decision,
@@ -89,9 +96,11 @@ app = faust.App(
 records_topic = app.topic(
     RECORDS_TOPIC, FEEDBACK_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
 )
+events_topic = app.topic(EVENTS_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 decisions_topic = app.topic(
     DECISIONS_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
 )
+alarms_topic = app.topic(ALARMS_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 # use_partitioner: a state is written once per batch, outside any single event's context; keys are
 # the same premises-id bytes as the records', so the changelog partition matches the record partition.
 states = app.Table(
@@ -179,8 +188,9 @@ async def _forget_owned(app: Any, revoked: Any, **kwargs: Any) -> None:
 
 
 async def _hand_on(decisions: list[Decision]) -> None:
-    for decision in decisions:
-        await decisions_topic.send(key=decision.premises_id.encode(), value=encode_decision(decision))
+    for decision in sorted(decisions, key=lambda d: not isinstance(d, AlarmDecision)):  # alarms first
+        topic = alarms_topic if isinstance(decision, AlarmDecision) else decisions_topic
+        await topic.send(key=decision.premises_id.encode(), value=encode_decision(decision))
     for premises_id, state in engine().flush():
         states[premises_id.encode()] = dump_state(state)
 
@@ -189,6 +199,14 @@ async def _hand_on(decisions: list[Decision]) -> None:
 async def score(stream: Any) -> None:
     """Records and feedback in, decisions out; each changed premises' state written once per batch."""
     async for batch in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+        messages = [BusMessage(e.message.topic, e.key, e.value, e.message.offset) for e in batch]
+        await _hand_on(decisions_of(engine(), messages))
+
+
+@app.agent(events_topic)
+async def score_events(stream: Any) -> None:
+    """Events (the priority lane) in, decisions out, without waiting for a batch to fill."""
+    async for batch in stream.take_events(BATCH, within=0.01):
         messages = [BusMessage(e.message.topic, e.key, e.value, e.message.offset) for e in batch]
         await _hand_on(decisions_of(engine(), messages))
 
@@ -222,14 +240,28 @@ async def _assigned(app: Any, assigned: Any, **kwargs: Any) -> None:
     health.ready = lambda: True
 
 
-@app.agent(decisions_topic)
-async def store(stream: Any) -> None:
+async def _store(stream: Any, batch: int, within_s: float) -> None:
     """Decisions into PostgreSQL, in batches; a failed batch is retried until it is stored."""
     assert settings.database_url is not None
     writer = DecisionStore(settings.database_url)
-    async for values in stream.take(1000, within=0.2):
-        batch = [decode_decision(v) for v in values]
+    async for values in stream.take(batch, within=within_s):
+        decisions = [decode_decision(v) for v in values]
         # the batch is kept and retried: no decision is dropped
         await retry(
-            partial(asyncio.to_thread, writer.write, batch), what="storing decisions", errors=(DatabaseError,), log=log
+            partial(asyncio.to_thread, writer.write, decisions),
+            what="storing decisions",
+            errors=(DatabaseError,),
+            log=log,
         )
+
+
+@app.agent(decisions_topic)
+async def store(stream: Any) -> None:
+    """Signals and risk scores into PostgreSQL."""
+    await _store(stream, 1000, 0.2)
+
+
+@app.agent(alarms_topic)
+async def store_alarms(stream: Any) -> None:
+    """Alarm decisions into PostgreSQL, on their own: never behind a batch of signals."""
+    await _store(stream, 100, 0.01)

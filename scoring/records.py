@@ -1,8 +1,10 @@
-"""What scoring decides: signals, alarm decisions and risk scores, on ``fw.decisions`` and in PostgreSQL.
+"""What scoring decides: signals, alarm decisions and risk scores, on the bus and in PostgreSQL.
 
-The three are tagged msgspec structs (``"type": "signal" | "alarm" | "risk"``) on one topic keyed by
-premises id, for the reason ingest uses one topic: alerts must see a premises' decisions in order (a
-confirmed fire inhibits the lower alerts that follow it). Each carries an identity that a repeated
+The three are tagged msgspec structs (``"type": "signal" | "alarm" | "risk"``) keyed by premises id,
+on two topics: alarm decisions on ``fw.alarms``, which alerts reads first, so that a fire never waits
+behind a storm of signals; signals and risk scores on ``fw.decisions``. Within a topic a premises'
+decisions keep their order; across the two, alerts needs none (a fire inhibits a premises' lower
+incidents whichever comes first: :mod:`alerts.desk`). Each carries an identity that a repeated
 run reproduces, so storing is idempotent: (``key``, ``state``, ``time``) for a signal,
 (``alarm_id``, ``revision``) for an alarm decision, (``premises_id``, ``revision``) for a risk score.
 """
@@ -17,6 +19,7 @@ import msgspec
 from core.policy import SignalKind
 
 DECISIONS_TOPIC: Final = "fw.decisions"
+ALARMS_TOPIC: Final = "fw.alarms"
 FEEDBACK_TOPIC: Final = "fw.feedback"
 STATE_TABLE: Final = "premises-state"
 """The faust table of premises states; faust keeps it in the topic :func:`changelog_topic` names."""
@@ -142,3 +145,8 @@ def decode_feedback(value: bytes) -> Feedback:
 def decode_decision(value: bytes) -> Decision:
     """Raises ``msgspec.ValidationError`` (a ``ValueError``) for a value that is not a decision."""
     return _decoder.decode(value)
+
+
+def topic_of(decision: Decision) -> str:
+    """``fw.alarms`` for an alarm decision, ``fw.decisions`` for the others."""
+    return ALARMS_TOPIC if isinstance(decision, AlarmDecision) else DECISIONS_TOPIC

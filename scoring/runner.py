@@ -1,7 +1,10 @@
 """The in-process runner: scoring on the ``local`` bus, in the process that runs ingest.
 
 It drives an :class:`~scoring.engine.Engine` (states in memory) with what it consumes of
-``fw.records`` and ``fw.feedback``, publishes the decisions on ``fw.decisions`` and stores them. The
+``fw.events``, ``fw.records`` and ``fw.feedback``, publishes the decisions on ``fw.alarms`` (alarm
+decisions) and ``fw.decisions`` (the rest) and stores them. Events come first: every round takes what
+``fw.events`` holds before a slice of the others, so a fire alarm waits at most for one slice of
+telemetry, never for a backlog. The
 faust worker drives the same engine (:mod:`scoring.app`); only where records come from and where
 states are kept differ.
 """
@@ -17,9 +20,9 @@ from core.backoff import Sleep, retry
 from core.bus import Bus, BusMessage
 from core.errors import DatabaseError
 from core.periodic import Every
-from ingest.handoff import RECORDS_TOPIC
+from ingest.handoff import EVENTS_TOPIC, RECORDS_TOPIC
 from scoring.engine import Engine, decisions_of
-from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, Decision, encode_decision
+from scoring.records import FEEDBACK_TOPIC, AlarmDecision, Decision, encode_decision, topic_of
 from scoring.reload import ModelReload, SiteRefresh
 from scoring.scorer import Scorer
 from scoring.store import DecisionStore
@@ -28,7 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def to_messages(decisions: Iterable[Decision]) -> list[BusMessage]:
-    return [BusMessage(DECISIONS_TOPIC, d.premises_id.encode(), encode_decision(d)) for d in decisions]
+    """Alarm decisions on ``fw.alarms``, first; the others on ``fw.decisions``."""
+    ordered = sorted(decisions, key=lambda d: not isinstance(d, AlarmDecision))  # stable: order kept per topic
+    return [BusMessage(topic_of(d), d.premises_id.encode(), encode_decision(d)) for d in ordered]
 
 
 GROUP = "firewarden-scoring"
@@ -67,6 +72,7 @@ class LocalRunner:
         self.clock = clock
         self.sleep = sleep
         self.batch = batch
+        self.events = bus.consumer([EVENTS_TOPIC], GROUP)
         self.records = bus.consumer([RECORDS_TOPIC, FEEDBACK_TOPIC], GROUP)
         self.processed = 0
         self.decided = 0
@@ -75,16 +81,20 @@ class LocalRunner:
         """Until ``stop`` is set and every record received so far is scored and stored."""
         tick = Every(1.0, self.clock)
         while True:
-            messages = await self.records.get(self.batch, 0.2)
-            if stop.is_set() and not messages:
+            # Idle, the wait is on the events: one wakes the runner at once, records within 0.1 s.
+            events = await self.events.get(self.batch, 0.0)
+            messages = [] if events else await self.records.get(self.batch, 0.1)
+            if not events and not messages:
+                events = await self.events.get(self.batch, 0.1)
+            if stop.is_set() and not events and not messages:
                 break
-            decisions = decisions_of(self.engine, messages)
-            self.processed += len(messages)
+            decisions = decisions_of(self.engine, events or messages)
+            self.processed += len(events) + len(messages)
             if self.wall_clock and tick.due():
                 decisions.extend(self.engine.advance(self.clock(), self.lateness_s))
             if decisions:
                 await self._hand_on(decisions)
-            await self.records.commit()
+            await (self.events if events else self.records).commit()
             if self.reload is not None:
                 await self.reload.check()
             if self.refresh is not None:

@@ -304,5 +304,12 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
             assert again["stats"].acknowledged == len(messages)
             _wait(lambda: set(stored_messages(second_database)) >= expected, "up to store the stream", 90)
             alone = _settled(second_database)
-    for kind in ("alarms", "signals", "risk_scores"):
+    for kind in ("alarms", "signals"):
         assert decided[kind] == alone[kind], f"{kind}: {len(decided[kind])} across processes, {len(alone[kind])} in up"
+    # A premises is rescored at its next record once something moved its risk; whether that record is an
+    # event (ingest's priority lane) or a reading depends on how the two lanes interleave, so the time a
+    # score is stamped with may differ between runs. Scores, tiers and revisions may not.
+    untimed = {
+        run: [row[:2] + row[3:] for row in rows["risk_scores"]] for run, rows in (("kill", decided), ("up", alone))
+    }
+    assert untimed["kill"] == untimed["up"]

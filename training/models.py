@@ -78,7 +78,8 @@ def anomaly_windows(
     """Feature windows of every device's metrics over ``hours`` of normal operation."""
     registry = generate_fleet(premises, seed)
     sim = Simulation(registry, seed=seed, start=START, duration=hours * 3600)
-    intervals = {d.id: float(d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s) for d in registry.devices}
+    intervals = {d.id: float(d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s)
+                 for d in registry.devices}  # fmt: skip
     windows: dict[tuple[str, str], Window] = defaultdict(Window)
     rows: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for _, records in simulated_records(registry, sim):

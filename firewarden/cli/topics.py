@@ -32,21 +32,24 @@ def create(
     ] = 1,
     wait: Annotated[float, typer.Option(min=0, max=3600, help="Wait up to this many seconds for Kafka to answer.")] = 0,
 ) -> None:
-    """Create fw.records, fw.feedback, fw.decisions and the scoring workers' state changelog.
+    """Create fw.events, fw.records, fw.feedback, fw.alarms, fw.decisions and the scoring workers' state changelog.
 
     Topics that exist are left as they are (safe to run at every deploy); one line per topic says
     what was done and the partitions and replicas Kafka has for it. Exit code 1 when a topic has fewer
-    partitions than asked: scoring needs records, feedback and decisions partitioned alike.
+    partitions than asked: scoring needs them all partitioned alike.
     """
     from core.bus.admin import TopicSpec, create_topics
-    from ingest.handoff import RECORDS_TOPIC
-    from scoring.records import DECISIONS_TOPIC, FEEDBACK_TOPIC, changelog_topic
+    from ingest.handoff import EVENTS_TOPIC, RECORDS_TOPIC
+    from scoring.records import ALARMS_TOPIC, DECISIONS_TOPIC, FEEDBACK_TOPIC, changelog_topic
 
     settings = settings_of(ctx)
     if not isinstance(settings.bus, KafkaBus):
         raise SettingsError("topics create needs the kafka bus: --bus kafka://host:port (or FIREWARDEN_BUS)")
     count = partitions if partitions is not None else settings.scoring_partitions
-    specs = [TopicSpec(t, count, replication) for t in (RECORDS_TOPIC, FEEDBACK_TOPIC, DECISIONS_TOPIC)]
+    specs = [
+        TopicSpec(t, count, replication)
+        for t in (EVENTS_TOPIC, RECORDS_TOPIC, FEEDBACK_TOPIC, ALARMS_TOPIC, DECISIONS_TOPIC)
+    ]
     specs.append(TopicSpec(changelog_topic(settings.scoring_group), count, replication, {"cleanup.policy": "compact"}))
     servers = settings.bus.bootstrap_servers
     states = retry_for(

@@ -165,8 +165,10 @@ def test_topics_create_makes_the_bus_topics_once_and_reports_them(own_kafka: str
     made = firewarden("topics", "create", "--partitions", "4", env=env)
     assert made.returncode == 0, made.stderr
     assert made.stdout.splitlines() == [
+        "fw.events: created, 4 partition(s), 1 replica(s)",
         "fw.records: created, 4 partition(s), 1 replica(s)",
         "fw.feedback: created, 4 partition(s), 1 replica(s)",
+        "fw.alarms: created, 4 partition(s), 1 replica(s)",
         "fw.decisions: created, 4 partition(s), 1 replica(s)",
         "firewarden-scoring-premises-state-changelog: created, 4 partition(s), 1 replica(s)",
     ]

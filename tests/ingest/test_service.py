@@ -21,8 +21,10 @@ from core.errors import BusError, ServiceError
 from core.policy import IngestPolicy
 from core.services import choose_broker, embedded_broker
 from core.settings import MqttUrl
-from ingest.handoff import RECORDS_TOPIC, from_bus
-from ingest.service import Ingest, IngestOptions
+from ingest.handoff import EVENTS_TOPIC, TOPICS, from_bus
+from ingest.lanes import is_priority
+from ingest.records import EventRecord
+from ingest.service import PRIORITY_IN_FLIGHT, Ingest, IngestOptions
 from ingest.store import load_registry_index
 from simulators.engine import Outgoing, Simulation
 from tests.fix_postgres import Cluster
@@ -73,7 +75,7 @@ def test_mixed_stream_is_stored_once_and_every_refusal_is_kept(mosquitto: MqttUr
     on_bus: list[BusMessage] = []
 
     async def scenario() -> Ingest:
-        queues = [bus.subscribe(RECORDS_TOPIC, maxsize=0)]
+        queues = [bus.subscribe(*TOPICS, maxsize=0)]
         ingest = _ingest(mosquitto, migrated_url, bus, batch_rows=500)
 
         async def body() -> None:
@@ -105,6 +107,11 @@ def test_mixed_stream_is_stored_once_and_every_refusal_is_kept(mosquitto: MqttUr
     records = [from_bus(message) for message in on_bus]
     assert all(message.key == record.premises_id.encode() for message, record in zip(on_bus, records, strict=True))
     assert {(r.device_id, r.seq) for r in records} == stream.valid
+    # Events went by the priority lane, everything else by the bulk one.
+    assert all(
+        (message.topic == EVENTS_TOPIC) == isinstance(record, EventRecord)
+        for message, record in zip(on_bus, records, strict=True)
+    )
     readings = Counter(type(r).__name__ for r in records)["Reading"]
     assert readings == m.value("firewarden_ingest_rows_stored_total", table="readings")
 
@@ -119,7 +126,7 @@ def test_a_replay_is_stored_once_and_handed_on_once_across_restarts(mosquitto: M
 
     async def run(messages: list[object]) -> tuple[Ingest, set[tuple[str, int]]]:
         bus = LocalBus()
-        queue = bus.subscribe(RECORDS_TOPIC, maxsize=0)
+        queue = bus.subscribe(*TOPICS, maxsize=0)
         ingest = _ingest(mosquitto, migrated_url, bus)
 
         async def body() -> None:
@@ -184,13 +191,13 @@ def test_database_outage_holds_messages_within_the_in_flight_limit(mosquitto: Mq
     import_fleet(url)
     stream = mixed_stream(datetime.now(UTC), duration_s=3600)
     limit = 500
-    peak = 0
+    peak = peak_bulk = 0
 
     async def scenario() -> Ingest:
         ingest = _ingest(mosquitto, url, LocalBus(), max_in_flight=limit, batch_rows=200)
 
         async def body() -> None:
-            nonlocal peak
+            nonlocal peak, peak_bulk
             await asyncio.to_thread(own_cluster.stop)
             publisher = threading.Thread(target=publish, args=(mosquitto, stream.messages))
             publisher.start()
@@ -198,6 +205,7 @@ def test_database_outage_holds_messages_within_the_in_flight_limit(mosquitto: Mq
             outage_ends = loop.time() + 3.0
             while loop.time() < outage_ends:
                 peak = max(peak, ingest.in_flight)
+                peak_bulk = max(peak_bulk, ingest.held["bulk"])
                 await asyncio.sleep(0.01)
             assert ingest.metrics.value("firewarden_ingest_store_failures_total") > 0
             assert ingest.metrics.value("firewarden_ingest_paused") == 1, "the in-flight limit was not reached"
@@ -212,7 +220,9 @@ def test_database_outage_holds_messages_within_the_in_flight_limit(mosquitto: Mq
         return ingest
 
     ingest = asyncio.run(scenario())
-    assert limit * 0.9 <= peak <= limit, f"in flight peaked at {peak}, the limit is {limit}"
+    # The bulk session stops at its limit (its copies of events included); the priority session has its own.
+    assert limit * 0.9 <= peak_bulk <= limit, f"bulk in flight peaked at {peak_bulk}, limit {limit}"
+    assert peak <= limit + PRIORITY_IN_FLIGHT
     stored = stored_messages(url)
     assert len(stored) == len(set(stored))
     assert set(stored) == stream.valid
@@ -225,7 +235,7 @@ def test_stop_stores_what_was_received(mosquitto: MqttUrl, migrated_url: str, tm
     stream = mixed_stream(datetime.now(UTC), duration_s=600)
 
     async def scenario() -> Ingest:
-        # Batches that never fill and a long wait: only the stop can flush them.
+        # Batches that never fill and a long wait: only the stop can flush them (events go at once).
         ingest = _ingest(mosquitto, migrated_url, LocalBus(), batch_rows=100_000, batch_wait_s=3600)
 
         async def body() -> None:
@@ -233,7 +243,8 @@ def test_stop_stores_what_was_received(mosquitto: MqttUrl, migrated_url: str, tm
             await _until(
                 lambda: ingest.metrics.value("firewarden_ingest_received_total") >= len(stream.messages), "all"
             )
-            assert stored_messages(migrated_url) == []
+            events = {(m.device_id, m.seq) for m in stream.messages if is_priority(m.topic)}
+            assert set(stored_messages(migrated_url)) <= events
 
         await _running(ingest, body)
         assert ingest.in_flight == 0
@@ -293,7 +304,7 @@ def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url:
         admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(RECORDS_TOPIC, 3, 1)])
+            await admin.create_topics([NewTopic(t, 3, 1) for t in TOPICS])
         finally:
             await admin.close()
         bus = KafkaBus([kafka], idempotent=False)  # see tests/bus: tansu cannot init an idempotent aiokafka producer
@@ -315,7 +326,7 @@ def test_records_reach_kafka_keyed_by_premises(mosquitto: MqttUrl, migrated_url:
         finally:
             await bus.close()
         consumer = AIOKafkaConsumer(
-            RECORDS_TOPIC,
+            *TOPICS,
             bootstrap_servers=kafka,
             auto_offset_reset="earliest",
             group_id="check",

@@ -1,5 +1,8 @@
 """The same records through the local runner and through a faust worker on a real Kafka-protocol
-broker (tansu) give the same decisions, in the same order for each premises."""
+broker (tansu) give the same decisions, in the same order for each premises and decision topic.
+
+The records go in on ``fw.records`` alone, in ingest's order, so that both runners see one sequence
+(events on ``fw.events`` would be taken ahead of it by each runner at its own pace)."""
 
 from __future__ import annotations
 
@@ -19,10 +22,10 @@ from core.bus import LocalBus
 from core.db import connect
 from core.policy import Policy
 from core.registry import import_registry
-from ingest.handoff import RECORDS_TOPIC, to_bus
+from ingest.handoff import TOPICS, to_bus
 from ingest.records import Record
 from scoring.models import Models
-from scoring.records import DECISIONS_TOPIC, Decision, decode_decision
+from scoring.records import ALARMS_TOPIC, DECISIONS_TOPIC, Decision, decode_decision, topic_of
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import Sites
@@ -47,10 +50,11 @@ def _records() -> tuple[list[Record], list[GroundTruth]]:
     return [r for _, records in simulated_records(FLEET, sim) for r in records], sim.truths
 
 
-def _by_premises(decisions: list[Decision]) -> dict[str, list[Decision]]:
-    grouped: dict[str, list[Decision]] = defaultdict(list)
+def _by_premises(decisions: list[Decision]) -> dict[tuple[str, str], list[Decision]]:
+    """Per premises and topic: the order the runners promise (alarm decisions go on a topic of their own)."""
+    grouped: dict[tuple[str, str], list[Decision]] = defaultdict(list)
     for d in decisions:
-        grouped[d.premises_id].append(d)
+        grouped[(d.premises_id, topic_of(d))].append(d)
     return dict(grouped)
 
 
@@ -73,7 +77,7 @@ def _stored(url: str) -> dict[str, int]:
 def _local(records: list[Record], models: Models, url: str) -> list[Decision]:
     async def run() -> list[Decision]:
         bus = LocalBus()
-        out = bus.subscribe(DECISIONS_TOPIC, maxsize=0)
+        out = bus.subscribe(ALARMS_TOPIC, DECISIONS_TOPIC, maxsize=0)
         scorer = Scorer(Policy(), Sites.of(FLEET), models)
         store = DecisionStore(url)
         runner = LocalRunner(scorer, bus, store, wall_clock=False)
@@ -92,7 +96,7 @@ async def _create_topics(kafka: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in (RECORDS_TOPIC, DECISIONS_TOPIC)])
+        await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in (*TOPICS, ALARMS_TOPIC, DECISIONS_TOPIC)])
     finally:
         await admin.close()
 
@@ -110,24 +114,24 @@ async def _produce(kafka: str, records: list[Record]) -> None:
 
 async def _consume(kafka: str, expected: int, worker: subprocess.Popen[bytes], log: Path) -> list[Decision]:
     consumer = AIOKafkaConsumer(
-        DECISIONS_TOPIC, bootstrap_servers=kafka, auto_offset_reset="earliest", group_id="check-decisions"
+        ALARMS_TOPIC, DECISIONS_TOPIC, bootstrap_servers=kafka, auto_offset_reset="earliest", group_id="check-decisions"
     )
     await consumer.start()
-    got: list[tuple[int, int, Decision]] = []
+    got: list[tuple[str, int, int, Decision]] = []
     deadline = time.monotonic() + WORKER_TIMEOUT_S
     try:
         while len(got) < expected and time.monotonic() < deadline:
             assert worker.poll() is None, f"the faust worker exited:\n{log.read_text(errors='replace')[-3000:]}"
             batches = await consumer.getmany(timeout_ms=1000)
             for tp, messages in batches.items():
-                got.extend((tp.partition, m.offset, decode_decision(m.value)) for m in messages)
+                got.extend((tp.topic, tp.partition, m.offset, decode_decision(m.value)) for m in messages)
         await asyncio.sleep(2)  # anything beyond the expected count would be a difference too
         for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
-            got.extend((tp.partition, m.offset, decode_decision(m.value)) for m in messages)
+            got.extend((tp.topic, tp.partition, m.offset, decode_decision(m.value)) for m in messages)
     finally:
         await consumer.stop()
-    got.sort(key=lambda item: (item[0], item[1]))
-    return [d for _, _, d in got]
+    got.sort(key=lambda item: (item[0], item[1], item[2]))
+    return [d for _, _, _, d in got]
 
 
 def _start_worker(kafka: str, url: str, models_dir: Path, tmp_path: Path, log: Path) -> subprocess.Popen[bytes]:
