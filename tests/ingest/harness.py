@@ -7,23 +7,29 @@ never from ingest's own validator.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
 
+from core.bus import Bus
 from core.db import connect
 from core.registry import RegistryFile
 from core.registry.store import import_registry
 from core.settings import MqttUrl
 from ingest.gb26875 import encode_frame
+from ingest.service import Ingest, IngestOptions
+from ingest.store import load_registry_index
 from simulators.engine import Outgoing, Simulation
 from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import KINDS, Scenario, apply_scenario, background
 
 FLEET = generate_fleet(12, seed=7)
+TIMEOUT_S = 60.0
 TRANSPORT_FAULTS = [k for k, v in KINDS.items() if v.category == "transport_fault"]
 
 
@@ -132,3 +138,24 @@ def stored_messages(url: str) -> list[tuple[str, int]]:
 def dead_letter_reasons(url: str) -> Counter[str]:
     with connect(url) as conn:
         return Counter(str(r) for (r,) in conn.execute("SELECT reason FROM dead_letters").fetchall())
+
+
+async def until(
+    condition: Callable[[], bool], what: str, timeout: float = TIMEOUT_S, detail: Callable[[], str] = str
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what} {detail()}")
+        await asyncio.sleep(0.05)
+
+
+def make_ingest(mqtt: MqttUrl, db_url: str, bus: Bus, **options: object) -> Ingest:
+    return Ingest(
+        mqtt_url=mqtt,
+        database_url=db_url,
+        bus=bus,
+        options=IngestOptions(client_id="test-ingest", **options),  # type: ignore[arg-type]
+        index=load_registry_index(db_url),
+    )

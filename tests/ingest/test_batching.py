@@ -11,6 +11,7 @@ import pytest
 from core.policy import IngestPolicy
 from ingest.batching import Batcher, Delivery
 from ingest.dedup import RecentMessages
+from ingest.lanes import is_priority, priority_filters
 from ingest.limits import RateLimiter
 from ingest.validation import RegistryIndex, Validator
 from tests.ingest.harness import FLEET
@@ -112,3 +113,62 @@ def test_a_seq_sent_again_with_other_bytes_goes_on_for_the_store_to_judge() -> N
 def test_limits_must_make_sense() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         _batcher(FakeClock(), max_rows=0)
+
+
+def test_a_priority_batch_is_due_as_soon_as_it_holds_a_message() -> None:
+    batcher = _batcher(FakeClock(), max_wait_s=0)
+    assert not batcher.due()
+    batcher.add(_delivery(1))
+    assert batcher.due()
+
+
+def test_the_other_sessions_twin_is_a_copy_and_a_devices_repeat_a_duplicate() -> None:
+    batcher = _batcher(FakeClock())
+    assert batcher.add(_delivery(1), session="priority").verdict == "accepted"
+    assert batcher.add(_delivery(1), session="bulk").verdict == "copy"  # the same message through the bulk session
+    # the device sent it again: each session delivers the repeat once more
+    assert batcher.add(_delivery(1), session="priority").verdict == "duplicate"
+    assert batcher.add(_delivery(1), session="bulk").verdict == "duplicate"
+    # the bulk session's copy may come first
+    assert batcher.add(_delivery(2), session="bulk").verdict == "accepted"
+    assert batcher.add(_delivery(2), session="priority").verdict == "copy"
+    # without sessions (the bulk lane), a repeat is a duplicate
+    assert batcher.add(_delivery(3)).verdict == "accepted"
+    assert batcher.add(_delivery(3)).verdict == "duplicate"
+    batch = batcher.take(NOW)
+    assert len(batch.accepted) == 3 and batch.messages == 8
+    assert batch.sessions == {"priority": 3, "bulk": 3}
+
+
+def test_a_refused_copy_files_no_second_dead_letter() -> None:
+    batcher = _batcher(FakeClock())
+    bad = Delivery("fw/v1/NOWHERE/X/event", b"{}", NOW, None)
+    assert batcher.add(bad, session="priority").verdict == "rejected"
+    assert batcher.add(bad, session="bulk", keep_dead_letter=False).verdict == "rejected"
+    assert len(batcher.take(NOW).dead_letters) == 1
+
+
+@pytest.mark.parametrize(
+    ("topic", "priority"),
+    [
+        ("fw/v1/P-1/D-1/event", True),
+        ("fw/v1/P-1/D-1/gb26875", True),
+        ("fw/v1/P-1/D-1/telemetry", False),
+        ("fw/v1/P-1/D-1/status", False),
+        ("fw/v1/P-1/event", False),  # too short: a bad topic, the bulk lane files it
+        ("fw/v1/P-1/D-1/x/event", False),
+        ("xx/v1/P-1/D-1/event", False),
+    ],
+)
+def test_which_topics_take_the_priority_lane(topic: str, priority: bool) -> None:
+    assert is_priority(topic) is priority
+
+
+def test_the_priority_session_subscribes_to_the_event_channels_of_the_bulk_sessions_premises() -> None:
+    assert priority_filters(["fw/v1/#"]) == ["fw/v1/+/+/event", "fw/v1/+/+/gb26875"]
+    assert priority_filters(["fw/v1/P-1/#", "fw/v1/P-2/#"]) == [
+        "fw/v1/P-1/+/event",
+        "fw/v1/P-1/+/gb26875",
+        "fw/v1/P-2/+/event",
+        "fw/v1/P-2/+/gb26875",
+    ]

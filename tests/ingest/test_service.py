@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
-from core.bus import Bus, BusMessage, KafkaBus, LocalBus
+from core.bus import BusMessage, KafkaBus, LocalBus
 from core.db import connect
 from core.errors import BusError, ServiceError
 from core.policy import IngestPolicy
@@ -28,31 +28,19 @@ from ingest.service import PRIORITY_IN_FLIGHT, Ingest, IngestOptions
 from ingest.store import load_registry_index
 from simulators.engine import Outgoing, Simulation
 from tests.fix_postgres import Cluster
-from tests.ingest.harness import FLEET, dead_letter_reasons, import_fleet, mixed_stream, publish, stored_messages
+from tests.ingest.harness import (
+    FLEET,
+    dead_letter_reasons,
+    import_fleet,
+    mixed_stream,
+    publish,
+    stored_messages,
+)
+from tests.ingest.harness import make_ingest as _ingest
+from tests.ingest.harness import until as _until
 from tests.ports import free_port
 
 TIMEOUT_S = 60.0
-
-
-async def _until(
-    condition: Callable[[], bool], what: str, timeout: float = TIMEOUT_S, detail: Callable[[], str] = str
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what} {detail()}")
-        await asyncio.sleep(0.05)
-
-
-def _ingest(mqtt: MqttUrl, db_url: str, bus: Bus, **options: object) -> Ingest:
-    return Ingest(
-        mqtt_url=mqtt,
-        database_url=db_url,
-        bus=bus,
-        options=IngestOptions(client_id="test-ingest", **options),  # type: ignore[arg-type]
-        index=load_registry_index(db_url),
-    )
 
 
 async def _running(ingest: Ingest, body: Callable[[], Awaitable[None]]) -> None:
