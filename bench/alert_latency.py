@@ -146,6 +146,38 @@ class Fires:
         return [self.arrived[p] - self.confirmed_at[p] for p in mine if p in self.arrived]
 
 
+_STAGES = """
+WITH confirming AS (
+    SELECT premises_id, max(received_at) AS received_at FROM events
+    WHERE premises_id = ANY(%s) AND zone = 'BENCH' GROUP BY premises_id
+), fire_pages AS (
+    SELECT c.premises_id, c.received_at, d.id, d.created_at FROM confirming c
+    JOIN incidents i ON i.premises_id = c.premises_id AND i.class = 'fire'
+    JOIN deliveries d ON d.incident_id = i.id AND d.channel = 'webhook' AND d.created_at >= c.received_at
+)
+SELECT f.premises_id, extract(epoch FROM min(f.received_at)), extract(epoch FROM min(f.created_at)),
+       extract(epoch FROM min(a.at))
+FROM fire_pages f JOIN delivery_attempts a ON a.delivery_id = f.id GROUP BY f.premises_id
+"""
+
+
+def stages(db_url: str, fires: Fires, premises: list[str]) -> None:
+    """Where the time went, median per stage: MQTT to ingest's receipt of the confirming event, receipt to
+    the page queued by alerts (ingest, bus, scoring, alerts), queued to its first attempt's end, and the rest
+    (the webhook's answer reaching the inbox: the dispatcher records the attempt after the reply)."""
+    with connect(db_url) as conn:
+        rows = conn.execute(_STAGES, (premises,)).fetchall()
+    parts: dict[str, list[float]] = {"publish→ingest": [], "ingest→paged": [], "paged→attempt": []}
+    for p, got, paged, attempt in rows:
+        if got is None or paged is None or attempt is None:
+            continue
+        parts["publish→ingest"].append(float(got) - fires.confirmed_at[p])
+        parts["ingest→paged"].append(float(paged) - float(got))
+        parts["paged→attempt"].append(float(attempt) - float(paged))
+    line = ", ".join(f"{k} {statistics.median(v) * 1000:,.0f} ms" for k, v in parts.items() if v)
+    print(f"           median stages: {line}")
+
+
 def received(metrics_port: int) -> float:
     """Ingest's ``firewarden_ingest_received_total`` from its Prometheus endpoint."""
     text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
@@ -199,6 +231,7 @@ def main() -> None:
                 time.sleep(2)  # ingest subscribes just after the API answers
                 fires = Fires(broker.host, broker.port, inbox, panels)
                 baseline = describe("baseline", fires.run(args.fires, args.every))
+                stages(db_url, fires, list(fires.confirmed_at))
 
                 counter = multiprocessing.Array("q", [0, 0])
                 load = multiprocessing.Process(
@@ -208,6 +241,7 @@ def main() -> None:
                 time.sleep(5)  # let the load settle
                 began, sent_before, received_before = time.monotonic(), counter[1], received(metrics_port)
                 loaded = describe("loaded", fires.run(args.fires, args.every))
+                stages(db_url, fires, list(fires.confirmed_at)[args.fires :])
                 elapsed = time.monotonic() - began
                 reached = (counter[1] - sent_before) / elapsed
                 ingested = (received(metrics_port) - received_before) / elapsed

@@ -189,6 +189,8 @@ class Ingest:
         self.held = {"priority": 0, "bulk": 0}
         """Messages received and not yet acknowledged, per MQTT session."""
         self.metrics.subscriptions.set(self._subscriptions())
+        self.metrics.in_flight.set_function(lambda: self.in_flight)
+        self.metrics.paused.set_function(lambda: int(self.paused))
 
     def _subscriptions(self) -> int:
         return sum(len(s.filters) for s in self.subscribers)
@@ -272,9 +274,7 @@ class Ingest:
             "received": int(self.metrics.value("firewarden_ingest_received_total")),
             "stored": int(self.metrics.value("firewarden_ingest_stored_total")),
             "duplicates": int(self.metrics.value("firewarden_ingest_duplicates_total")),
-            "rejected": int(
-                sum(s.value for m in self.metrics.rejected.collect() for s in m.samples if s.name.endswith("_total"))
-            ),
+            "rejected": sum(self.metrics.counts.rejected.values()),
             "rate_limited": int(self.metrics.value("firewarden_ingest_rate_limited_total")),
         }
         log.info(
@@ -307,7 +307,7 @@ class Ingest:
     def _on_bulk_delivery(self, delivery: Delivery) -> None:
         if is_priority(delivery.topic):
             # The priority session's copy, or (rarely) the only one: stored once, in the priority lane.
-            self.metrics.lane_copies.inc()
+            self.metrics.counts.lane_copies += 1
             self._admit(self.priority, delivery, "bulk")
         else:
             self._admit(self.bulk, delivery, "bulk")
@@ -320,7 +320,6 @@ class Ingest:
         lane.in_flight += 1
         self.held[session] += 1
         self._count(admission, bulk_copy)
-        self._gauge()
         # Wake the writer when a batch opens (to time its age) and when one is due.
         if lane.batcher.pending == 1 or lane.batcher.due():
             lane.wake.set()
@@ -330,16 +329,17 @@ class Ingest:
         # session's repeats and refusals are the priority session's to count.
         if admission.verdict == "copy" or (bulk_copy and admission.verdict in ("duplicate", "rejected")):
             return
-        m = self.metrics
-        m.received.inc()
-        if admission.verdict == "accepted":
-            m.accepted.inc()
-        elif admission.verdict == "duplicate":
-            m.duplicates.inc()
-        elif admission.verdict == "rate_limited":
-            m.rate_limited.inc()
+        c = self.metrics.counts
+        c.received += 1
+        verdict = admission.verdict
+        if verdict == "accepted":
+            c.accepted += 1
+        elif verdict == "duplicate":
+            c.duplicates += 1
+        elif verdict == "rate_limited":
+            c.rate_limited += 1
         else:
-            m.rejected.labels(admission.reason).inc()
+            c.reject(admission.reason or "unknown")
 
     async def _write_loop(self, lane: Lane) -> None:
         batcher = lane.batcher
@@ -361,12 +361,11 @@ class Ingest:
             if lane is self.bulk:
                 self.held["bulk"] -= batch.messages
             lane.batches += 1
-            self._gauge()
 
-    def _gauge(self) -> None:
-        self.metrics.in_flight.set(self.in_flight)
-        # The broker stops at the bulk session's Receive Maximum, copies of events included.
-        self.metrics.paused.set(int(self.held["bulk"] >= self.options.max_in_flight))
+    @property
+    def paused(self) -> bool:
+        """The broker holds back: the bulk session's Receive Maximum is reached (copies of events included)."""
+        return self.held["bulk"] >= self.options.max_in_flight
 
     async def _hand_off(self, lane: Lane, batch: Batch) -> None:
         """Store the batch and hand its new records to the bus, both or neither, retrying until done."""
@@ -405,9 +404,9 @@ class Ingest:
         )
         m = self.metrics
         m.stored.inc(result.stored)
-        m.duplicates.inc(result.duplicates)
+        m.counts.duplicates += result.duplicates
         if result.conflicts:  # found by the database, after admission counted them as accepted
-            m.rejected.labels("seq_conflict").inc(result.conflicts)
+            m.counts.reject("seq_conflict", result.conflicts)
         for table, count in result.rows.items():
             m.rows_stored.labels(table).inc(count)
         m.batch_seconds.observe(time.perf_counter() - started)

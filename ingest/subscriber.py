@@ -39,6 +39,7 @@ from core.backoff import Backoff, Sleep, retry
 from core.errors import ServiceError
 from core.settings import MqttUrl
 from ingest.batching import Delivery
+from ingest.mqtt_client import IngestClient
 
 if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike
@@ -50,8 +51,10 @@ KEEPALIVE_S = 30
 CONNECT_TIMEOUT_S = 10.0
 RECONNECT_FIRST_S = 0.25
 RECONNECT_CAP_S = 4.0
-# Packets read per wake-up at most, so a flood cannot starve the loop's other work (flushes, acks).
-READ_BURST = 2000
+# Packets read per wake-up at most (~5-10 ms of work), so a flood cannot hold up the loop's other
+# work: with ingest, scoring and alerts in one process (`firewarden up`), a fire's page takes several
+# turns of the loop, each of which would otherwise wait for a burst of telemetry.
+READ_BURST = 200
 FILTERS_PER_SUBSCRIBE = 500
 SESSION_TAKEN_OVER = 0x8E
 
@@ -112,11 +115,12 @@ class MqttSubscriber:
         """Set with a ServiceError when the subscriber cannot go on (another process took its session)."""
         self.connected = False
 
-        client = mqtt.Client(
+        client = IngestClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5,
             manual_ack=True,
+            on_raw_publish=self._on_raw_publish,
         )
         if url.username is not None:
             client.username_pw_set(url.username, url.password)
@@ -336,24 +340,33 @@ class MqttSubscriber:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+    def _on_raw_publish(self, topic: bytes, payload: bytes, qos: int, mid: int) -> None:
+        """A PUBLISH without properties (every device message), from :class:`~ingest.mqtt_client.IngestClient`."""
         self._received += 1
         try:
-            topic = message.topic
+            text = topic.decode()
         except UnicodeDecodeError:
             # Brokers should refuse such topics; if one does not, validation files it as bad_topic.
-            topic = message._topic.decode("utf-8", "backslashreplace")
-        token = (self, self._generation, message.mid) if message.qos > 0 else None
-        self._on_delivery(Delivery(topic, bytes(message.payload), self._now(), token))
+            text = topic.decode("utf-8", "backslashreplace")
+        self._on_delivery(Delivery(text, payload, self._now(), (self, self._generation, mid) if qos else None))
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        """A PUBLISH with properties, decoded by paho."""
+        self._on_raw_publish(message._topic, bytes(message.payload), message.qos, message.mid)
 
     def _read(self) -> None:
-        # paho reads one packet per loop_read(); read on while messages keep coming, up to a burst. A
-        # control packet ends the burst: the loop calls again at once if more bytes are waiting.
+        # paho reads one packet per loop_read(); read on while messages keep coming or bytes are
+        # buffered, up to a burst. A control packet ends the burst: the loop calls again at once if
+        # more bytes are waiting in the socket. Bytes left in the client's buffer are announced by no
+        # readiness, so a burst that ends with some continues as soon as the loop has run the others.
+        client = self.client
         for _ in range(READ_BURST):
             before = self._received
-            self.client.loop_read()
-            if self._received == before or self._sock is None:
-                break
+            client.loop_read()
+            if self._sock is None or (self._received == before and not client.buffered):
+                return
+        if client.buffered and self._loop is not None:
+            self._loop.call_soon(self._read)
 
     def _watch_reads(self, on: bool) -> None:
         if self._loop is None or self._sock is None or on == self._reading:
@@ -365,6 +378,7 @@ class MqttSubscriber:
         self._reading = on
 
     def _on_socket_open(self, client: mqtt.Client, userdata: object, sock: SocketLike) -> None:
+        self.client.drop_buffer()
         self._sock = sock
         self._reading = False
         self._watch_reads(True)
@@ -373,6 +387,7 @@ class MqttSubscriber:
         assert self._loop is not None
         self._watch_reads(False)
         self._loop.remove_writer(sock)
+        self.client.drop_buffer()
         self._sock = None
         self._reading = False
 

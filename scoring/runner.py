@@ -58,7 +58,7 @@ class LocalRunner:
         lateness_s: float = 120.0,
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
-        batch: int = 2000,
+        batch: int = 500,
         reload: Callable[[Engine], ModelReload] | None = None,
         refresh: Callable[[Engine], SiteRefresh] | None = None,
     ) -> None:

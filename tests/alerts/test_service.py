@@ -11,7 +11,7 @@ from alerts.outbox import Directory
 from alerts.service import OTHERS_SLICE, Alerts
 from core.bus import BusMessage, LocalBus
 from core.policy import Policy
-from scoring.records import DECISIONS_TOPIC, AlarmDecision, Decision, Signal, encode_decision
+from scoring.records import DECISIONS_TOPIC, AlarmDecision, Decision, Signal, encode_decision, topic_of
 from tests.alerts.conftest import at
 
 
@@ -51,3 +51,45 @@ def test_a_fire_behind_a_backlog_of_signals_is_handled_after_one_slice_at_most(p
     assert batches[0] == [fire]  # read with the backlog, handled before any of it
     assert [d for batch in batches[1:] for d in batch] == backlog  # the rest in order, in slices
     assert max(len(batch) for batch in batches[1:]) <= OTHERS_SLICE
+
+
+def test_a_fire_on_fw_alarms_arriving_mid_backlog_waits_one_slice_at_most(pool: ConnectionPool) -> None:
+    """As scoring publishes: signals on fw.decisions, the fire on fw.alarms, after alerts began working
+    through the backlog; the fire is handled in the next batch."""
+    backlog = [Signal(at(n), "P", f"SP{n}", "sensor_drift", "trouble", "raised") for n in range(10 * OTHERS_SLICE)]
+    fire = AlarmDecision(at(1000), "P", "UITD:1", 1, "3F", "confirmed", "two detectors", "UITD:1", at(999))
+
+    async def scenario() -> tuple[list[list[Decision]], int]:
+        bus = LocalBus()
+        policy = Policy.model_validate({"alerts": {"tick_s": 60}})
+        alerts = Alerts(pool, policy, Directory(email=False), {}, bus, clock=lambda: at(1001))
+        batches: list[list[Decision]] = []
+        real_handle = alerts.desk.handle
+
+        def recording(decisions: list[Decision], now: Any) -> Any:
+            batches.append(list(decisions))
+            return real_handle(decisions, now)
+
+        alerts.desk.handle = recording  # type: ignore[method-assign]
+        await bus.publish([BusMessage(topic_of(d), b"P", encode_decision(d)) for d in backlog])
+        stop = asyncio.Event()
+        running = asyncio.create_task(alerts.run(stop))
+        while len(batches) < 2:
+            await asyncio.sleep(0.001)
+        published_after = len(batches)
+        await bus.publish([BusMessage(topic_of(fire), b"P", encode_decision(fire))])
+        while alerts.handled < len(backlog) + 1:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await running
+        return batches, published_after
+
+    batches, published_after = asyncio.run(scenario())
+    at_batch = next(n for n, batch in enumerate(batches) if fire in batch)
+    assert batches[at_batch] == [fire]
+    assert at_batch <= published_after + 1, f"published after batch {published_after}, handled in batch {at_batch}"
+    assert len(batches) > at_batch + 5  # the backlog was far from done
+    with pool.connection() as conn:
+        incidents = conn.execute("SELECT class, count(*) FROM incidents GROUP BY 1 ORDER BY 1").fetchall()
+    # 500 drifting devices of one premises: one trouble incident (inhibited by the fire), not 500 pages
+    assert incidents == [("fire", 1), ("trouble", 1)]
