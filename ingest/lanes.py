@@ -33,13 +33,14 @@ from ingest.subscriber import ALL_TOPICS
 
 PRIORITY_CHANNELS: Final = frozenset({"event", "gb26875"})
 """The MQTT channels (the topic's last level) of the priority lane."""
+_SUFFIXES: Final = tuple(f"/{channel}" for channel in sorted(PRIORITY_CHANNELS))
 PRIORITY_SUFFIX: Final = "-priority"
 """Appended to the ingest client id for the priority session."""
 
 
 def is_priority(topic: str) -> bool:
     """Whether a delivery belongs to the priority lane: ``fw/v1/<premises>/<device>/<event channel>``."""
-    return topic.count("/") == 4 and topic.startswith("fw/v1/") and topic[topic.rindex("/") + 1 :] in PRIORITY_CHANNELS
+    return topic.endswith(_SUFFIXES) and topic.count("/") == 4 and topic.startswith("fw/v1/")
 
 
 def priority_filters(filters: list[str]) -> list[str]:

@@ -3,8 +3,10 @@
 Measured with py-spy on ingest draining a backlog, paho took half of the main thread, mostly for:
 
 - **socket reads**: paho reads a packet in three or four ``recv`` calls (the command byte, each byte
-  of the remaining length, the rest). :class:`IngestClient` reads up to 64 KiB at once and serves
-  paho's small reads from that buffer, so one system call brings a few hundred packets;
+  of the remaining length, the rest), each with its bookkeeping. :class:`IngestClient` reads up to
+  64 KiB at once; a packet that lies whole in that buffer is cut out of it in one step, and only a
+  packet split across reads goes through paho's own reader (which the buffer serves too), so one
+  system call brings a few hundred packets;
 - **PUBLISH decoding**: for MQTT 5, paho builds a ``Properties`` object (dozens of dict entries)
   and an ``MQTTMessage`` (with a ``threading.Condition``) for every message, even when the packet
   carries no property at all, as device messages do not. A QoS 0/1 PUBLISH with an empty property
@@ -23,6 +25,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.exception import MalformedPacket
 
 READ_SIZE = 65_536
 _PUBLISH = 0x30
@@ -53,24 +56,61 @@ class IngestClient(mqtt.Client):
             if not data:
                 return data  # the connection ended
             self._read_buffer, self._read_pos = data, 0
+            with self._msgtime_mutex:  # what paho notes per read, for its keep-alive
+                self._last_bytes_received = mqtt.time_func()
         start = self._read_pos
         end = min(start + bufsize, len(self._read_buffer))
         self._read_pos = end
         return self._read_buffer[start:end]
 
+    def _packet_read(self) -> MQTTErrorCode:
+        """One packet: cut out of the buffer when it lies there whole, else read by paho."""
+        if self._in_packet["command"] == 0:
+            buffer, start = self._read_buffer, self._read_pos
+            size = len(buffer)
+            # The fixed header: the command byte, then the remaining length in 1 to 4 bytes.
+            length, shift, at = 0, 0, start + 1
+            while at < size and at <= start + 4:
+                byte = buffer[at]
+                at += 1
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    if at + length <= size:
+                        self._read_pos = at + length
+                        return self._handle_packet(buffer[start], buffer[at : at + length])
+                    break
+        return super()._packet_read()
+
+    def _handle_packet(self, command: int, packet: bytes) -> MQTTErrorCode:
+        if command & 0xF0 == _PUBLISH and self._publish(command, packet):
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        # paho's handlers read the packet where its reader leaves it, and find the reader reset after
+        state = self._in_packet
+        state["command"], state["packet"], state["remaining_length"] = command, bytearray(packet), len(packet)
+        try:
+            return self._packet_handle()
+        except MalformedPacket:
+            return MQTTErrorCode.MQTT_ERR_PROTOCOL
+        finally:
+            state["command"], state["packet"], state["remaining_length"] = 0, bytearray(), 0
+
     def _handle_publish(self) -> MQTTErrorCode:
-        header = self._in_packet["command"]
+        if self._publish(self._in_packet["command"], self._in_packet["packet"]):
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._handle_publish()
+
+    def _publish(self, header: int, packet: bytes | bytearray) -> bool:
+        """Hand a QoS 0/1 PUBLISH without properties to ``on_raw_publish``; False for anything else."""
         qos = (header & 0x06) >> 1
-        if qos == 2 or not self._manual_ack or self._protocol != MQTTProtocolVersion.MQTTv5:
-            return super()._handle_publish()
-        packet = self._in_packet["packet"]
+        if qos == 2 or not self._manual_ack or self._protocol != MQTTProtocolVersion.MQTTv5 or len(packet) < 3:
+            return False
         end = 2 + int.from_bytes(packet[0:2], "big")
-        topic = bytes(packet[2:end])
         mid = 0
         if qos:
             mid = int.from_bytes(packet[end : end + 2], "big")
             end += 2
         if end >= len(packet) or packet[end] != 0:  # properties (or a malformed packet): paho's way
-            return super()._handle_publish()
-        self._on_raw_publish(topic, bytes(packet[end + 1 :]), qos, mid)
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
+            return False
+        self._on_raw_publish(bytes(packet[2 : end - 2 if qos else end]), bytes(packet[end + 1 :]), qos, mid)
+        return True

@@ -105,6 +105,7 @@ class MqttSubscriber:
         self._closing = False
         self._generation = 0
         self._received = 0
+        self._burst_at: datetime | None = None
         self._ever_connected = False
         self._ready: asyncio.Future[None] | None = None
         self._accepted: asyncio.Future[None] | None = None
@@ -348,7 +349,8 @@ class MqttSubscriber:
         except UnicodeDecodeError:
             # Brokers should refuse such topics; if one does not, validation files it as bad_topic.
             text = topic.decode("utf-8", "backslashreplace")
-        self._on_delivery(Delivery(text, payload, self._now(), (self, self._generation, mid) if qos else None))
+        received_at = self._burst_at or self._now()
+        self._on_delivery(Delivery(text, payload, received_at, (self, self._generation, mid) if qos else None))
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         """A PUBLISH with properties, decoded by paho."""
@@ -360,13 +362,17 @@ class MqttSubscriber:
         # more bytes are waiting in the socket. Bytes left in the client's buffer are announced by no
         # readiness, so a burst that ends with some continues as soon as the loop has run the others.
         client = self.client
-        for _ in range(READ_BURST):
-            before = self._received
-            client.loop_read()
-            if self._sock is None or (self._received == before and not client.buffered):
-                return
-        if client.buffered and self._loop is not None:
-            self._loop.call_soon(self._read)
+        self._burst_at = self._now()  # one time of receipt for the packets of one burst (a few ms)
+        try:
+            for _ in range(READ_BURST):
+                before = self._received
+                client.loop_read()
+                if self._sock is None or (self._received == before and not client.buffered):
+                    return
+            if client.buffered and self._loop is not None:
+                self._loop.call_soon(self._read)
+        finally:
+            self._burst_at = None
 
     def _watch_reads(self, on: bool) -> None:
         if self._loop is None or self._sock is None or on == self._reading:
