@@ -86,6 +86,7 @@ bench: install mosquitto mosquitto-clients chromium
 	$(PY) bench/registry_import.py
 	$(PY) bench/simulate.py
 	$(PY) bench/ingest.py
+	$(PY) bench/pipeline.py
 	$(PY) bench/scoring.py
 	$(PY) bench/alert_latency.py
 	$(PY) bench/console.py

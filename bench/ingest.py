@@ -118,7 +118,23 @@ def live_c_path(broker: MqttUrl, payload: bytes, count: int, root: Path) -> floa
     lines.write_bytes((payload.replace(b"\n", b" ") + b"\n") * count)
     host, port = broker.host, str(broker.port)
     sub = subprocess.Popen(
-        ["mosquitto_sub", "-h", host, "-p", port, "-V", "5", "-q", "1", "-t", "bench/live", "-C", str(count)],
+        [
+            "mosquitto_sub",
+            "-h",
+            host,
+            "-p",
+            port,
+            "-V",
+            "5",
+            "-q",
+            "1",
+            "-t",
+            "bench/live",
+            "-C",
+            str(count),
+            "-W",
+            "300",
+        ],
         stdout=subprocess.DEVNULL,
     )
     time.sleep(0.5)  # subscribed
