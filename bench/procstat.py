@@ -6,7 +6,7 @@ CPU seconds (user + system) are stable on a shared, noisy machine where wall tim
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -26,18 +26,18 @@ def total_cpu_s(pids: Iterable[int]) -> float:
     return sum(cpu_s(p) for p in pids)
 
 
-def children(ppid: int) -> list[int]:
-    out = []
+def _processes(name: str) -> Iterator[tuple[int, bytes]]:
+    """(pid, contents of /proc/<pid>/<name>) of every process that is still there when read."""
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == ppid:
-            out.append(int(entry.name))
-    return out
+        if entry.name.isdigit():
+            try:
+                yield int(entry.name), (entry / name).read_bytes()
+            except OSError:
+                continue
+
+
+def children(ppid: int) -> list[int]:
+    return [pid for pid, stat in _processes("stat") if int(stat[stat.rindex(b")") + 2 :].split()[1]) == ppid]
 
 
 def postgres_pids(pgdata: Path) -> list[int]:
@@ -48,14 +48,5 @@ def postgres_pids(pgdata: Path) -> list[int]:
 
 def pids_with(text: str) -> list[int]:
     """Processes whose command line contains ``text`` (a broker's config path, say)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            out.append(int(entry.name))
-    return out
+    wanted = text.encode()
+    return [pid for pid, cmdline in _processes("cmdline") if wanted in cmdline.replace(b"\0", b" ")]

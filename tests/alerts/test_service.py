@@ -19,6 +19,21 @@ def message(decision: Decision) -> BusMessage:
     return BusMessage(DECISIONS_TOPIC, decision.premises_id.encode(), encode_decision(decision))
 
 
+def _recording(pool: ConnectionPool, bus: LocalBus) -> tuple[Alerts, list[list[Decision]]]:
+    """An alerts service whose desk notes every batch it is handed, in order."""
+    policy = Policy.model_validate({"alerts": {"tick_s": 60}})
+    alerts = Alerts(pool, policy, Directory(email=False), {}, bus, clock=lambda: at(1001))
+    batches: list[list[Decision]] = []
+    real_handle = alerts.desk.handle
+
+    def recording(decisions: list[Decision], now: Any) -> Any:
+        batches.append(list(decisions))
+        return real_handle(decisions, now)
+
+    alerts.desk.handle = recording  # type: ignore[method-assign]
+    return alerts, batches
+
+
 def test_a_fire_behind_a_backlog_of_signals_is_handled_after_one_slice_at_most(pool: ConnectionPool) -> None:
     backlog = [
         Signal(at(n), "P", "SP", "sensor_stuck", "trouble", "raised" if n % 2 == 0 else "cleared")
@@ -28,16 +43,7 @@ def test_a_fire_behind_a_backlog_of_signals_is_handled_after_one_slice_at_most(p
 
     async def scenario() -> list[list[Decision]]:
         bus = LocalBus()
-        policy = Policy.model_validate({"alerts": {"tick_s": 60}})
-        alerts = Alerts(pool, policy, Directory(email=False), {}, bus, clock=lambda: at(1001))
-        batches: list[list[Decision]] = []
-        real_handle = alerts.desk.handle
-
-        def recording(decisions: list[Decision], now: Any) -> Any:
-            batches.append(list(decisions))
-            return real_handle(decisions, now)
-
-        alerts.desk.handle = recording  # type: ignore[method-assign]
+        alerts, batches = _recording(pool, bus)
         await bus.publish([message(d) for d in [*backlog, fire]])
         stop = asyncio.Event()
         running = asyncio.create_task(alerts.run(stop))
@@ -61,16 +67,7 @@ def test_a_fire_on_fw_alarms_arriving_mid_backlog_waits_one_slice_at_most(pool: 
 
     async def scenario() -> tuple[list[list[Decision]], int]:
         bus = LocalBus()
-        policy = Policy.model_validate({"alerts": {"tick_s": 60}})
-        alerts = Alerts(pool, policy, Directory(email=False), {}, bus, clock=lambda: at(1001))
-        batches: list[list[Decision]] = []
-        real_handle = alerts.desk.handle
-
-        def recording(decisions: list[Decision], now: Any) -> Any:
-            batches.append(list(decisions))
-            return real_handle(decisions, now)
-
-        alerts.desk.handle = recording  # type: ignore[method-assign]
+        alerts, batches = _recording(pool, bus)
         await bus.publish([BusMessage(topic_of(d), b"P", encode_decision(d)) for d in backlog])
         stop = asyncio.Event()
         running = asyncio.create_task(alerts.run(stop))
