@@ -83,7 +83,7 @@ class LocalRunner:
         while True:
             # Idle, the wait is on the events: one wakes the runner at once, records within 0.1 s.
             events = await self.events.get(self.batch, 0.0)
-            messages = [] if events else await self.records.get(self.batch, 0.1)
+            messages = [] if events else await self.records.get(self.batch, 0.0)
             if not events and not messages:
                 events = await self.events.get(self.batch, 0.1)
             if stop.is_set() and not events and not messages:
