@@ -147,7 +147,20 @@ DEVICE_TYPES: Final[dict[str, DeviceType]] = {
             "uitd",
             "user information transmission device (用户信息传输装置) relaying a fire alarm control panel",
             frozenset({"event", "status", "gb26875"}),
-            frozenset(),
+            # Analog values of the panel's points, from GB/T 26875.3 frames (type 3), when the registry's
+            # point list maps the point to no device of its own.
+            frozenset(
+                {
+                    "water_pressure_mpa",
+                    "tank_level_m",
+                    "temperature_c",
+                    "cable_temp_c",
+                    "gas_lel_pct",
+                    "voltage_v",
+                    "current_a",
+                    "residual_current_ma",
+                }
+            ),
             _PANEL_EVENTS,
             60,
         ),

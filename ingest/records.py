@@ -44,10 +44,13 @@ class EventRecord(msgspec.Struct, frozen=True, tag="event"):
     zone: str | None = None
     detail: str | None = None
     received_at: datetime | None = None
+    unknown_point: bool = False
+    """A GB/T 26875.3 point missing from the UITD's point list in the registry (so no zone): scoring
+    raises a warning signal so the registry gets completed. Not stored: the event row has no zone."""
 
 
 class StatusRecord(msgspec.Struct, frozen=True, tag="status"):
-    """A device's own status: online/offline, battery, radio, firmware."""
+    """A device's own status: online/offline, battery, radio, firmware (and what GB/T 26875.3 frames report)."""
 
     time: datetime
     premises_id: str
@@ -58,6 +61,11 @@ class StatusRecord(msgspec.Struct, frozen=True, tag="status"):
     rssi_dbm: float | None = None
     firmware: str | None = None
     received_at: datetime | None = None
+    detail: str | None = None
+    """What a GB/T 26875.3 frame said of the device beyond being online: keep-alive, a version, a
+    configuration, a clock, a mode, an operation, its answer to a command of the centre."""
+    clock_skew_s: float | None = None
+    """The device's clock less ingest's time of receipt, from a GB/T 26875.3 clock upload."""
 
 
 Record = Reading | EventRecord | StatusRecord

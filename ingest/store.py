@@ -40,6 +40,7 @@ from core.policy import IngestPolicy
 from core.settings import mask_database_url
 from core.wire import MAX_PAYLOAD_BYTES
 from ingest.batching import Batch
+from ingest.frames import Panel, PointInfo
 from ingest.records import DeadLetter, EventRecord, Reading, Record, StatusRecord
 from ingest.validation import RegistryIndex
 
@@ -94,10 +95,33 @@ EVENTS = _Table(
 )
 DEVICE_STATUS = _Table(
     "device_status",
-    ("time", "premises_id", "device_id", "seq", "state", "battery_pct", "rssi_dbm", "firmware"),
-    ("timestamptz", "text", "text", "int8", "text", "float8", "float8", "text"),
-    lambda s: (s.time, s.premises_id, s.device_id, s.seq, s.state, s.battery_pct, s.rssi_dbm, s.firmware),
-    ("time", "state", "battery_pct", "rssi_dbm", "firmware"),
+    (
+        "time",
+        "premises_id",
+        "device_id",
+        "seq",
+        "state",
+        "battery_pct",
+        "rssi_dbm",
+        "firmware",
+        "detail",
+        "clock_skew_s",
+    ),
+    ("timestamptz", "text", "text", "int8", "text", "float8", "float8", "text", "text", "float8"),
+    lambda s: (
+        s.time,
+        s.premises_id,
+        s.device_id,
+        s.seq,
+        s.state,
+        s.battery_pct,
+        s.rssi_dbm,
+        s.firmware,
+        s.detail,
+        s.clock_skew_s,
+    ),
+    # clock_skew_s is measured at receipt, like received_at: two deliveries differ in it.
+    ("time", "state", "battery_pct", "rssi_dbm", "firmware", "detail"),
 )
 DEAD_LETTERS = _Table(
     "dead_letters",
@@ -430,8 +454,21 @@ def load_registry_index(url: str) -> RegistryIndex:
         with connect(url) as conn:
             rows = conn.execute("SELECT id, premises_id, type FROM devices").fetchall()
             premises = conn.execute("SELECT id FROM premises").fetchall()
+            orders = conn.execute("SELECT id, address_order FROM devices WHERE address_order IS NOT NULL").fetchall()
+            points = conn.execute(
+                "SELECT device_id, loop, address, zone, maps_to, description FROM panel_points"
+            ).fetchall()
     except psycopg.Error as error:
         raise DatabaseError(
             f"reading the device registry from {mask_database_url(url)} failed: {first_line(error)}"
         ) from None
-    return RegistryIndex.from_rows(((str(d), str(p), str(t)) for d, p, t in rows), (str(p) for (p,) in premises))
+    by_device: dict[str, dict[tuple[int, int], PointInfo]] = {}
+    for device_id, loop, address, zone, maps_to, description in points:
+        by_device.setdefault(str(device_id), {})[(int(str(loop)), int(str(address)))] = PointInfo(
+            *(None if v is None else str(v) for v in (zone, maps_to, description))
+        )
+    order_of = {str(d): str(o) for d, o in orders}
+    panels = {d: Panel(by_device.get(d, {}), order_of.get(d, "loop_point")) for d in {*by_device, *order_of}}
+    return RegistryIndex.from_rows(
+        ((str(d), str(p), str(t)) for d, p, t in rows), (str(p) for (p,) in premises), panels
+    )

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
+from core import gb26875
 from core.domain import DEVICE_TYPES
 from core.policy import IngestPolicy
 from core.registry import RegistryFile
 from core.wire import DecodeError, Event, RawFrame, Status, Telemetry, WireMessage, decode
-from ingest import gb26875
+from ingest.frames import NO_PANEL, Panel, PointInfo, frame_records
 from ingest.records import DeadLetter, EventRecord, Reading, Record, StatusRecord
 
 
@@ -35,21 +36,43 @@ class DeviceInfo:
 
 
 class RegistryIndex:
-    """Device id → (premises, type), and every premises id: what ingest needs of the registry, in memory."""
+    """Device id → (premises, type), every premises id, and the UITDs' panels (point lists, address
+    order): what ingest needs of the registry, in memory."""
 
-    def __init__(self, devices: Mapping[str, DeviceInfo], premises: Iterable[str] = ()) -> None:
+    def __init__(
+        self, devices: Mapping[str, DeviceInfo], premises: Iterable[str] = (), panels: Mapping[str, Panel] | None = None
+    ) -> None:
         self._devices = dict(devices)
         self.premises = frozenset(premises) | {d.premises_id for d in self._devices.values()}
+        self.panels = dict(panels or {})
 
     @classmethod
     def of(cls, registry: RegistryFile) -> RegistryIndex:
-        return cls({d.id: DeviceInfo(d.premises, d.type) for d in registry.devices}, (p.id for p in registry.premises))
+        points: dict[str, dict[tuple[int, int], PointInfo]] = {}
+        for p in registry.panel_points:
+            points.setdefault(p.device, {})[(p.loop, p.address)] = PointInfo(p.zone, p.maps_to, p.description)
+        panels = {
+            d.id: Panel(points.get(d.id, {}), d.address_order or "loop_point")
+            for d in registry.devices
+            if d.id in points or d.address_order
+        }
+        return cls(
+            {d.id: DeviceInfo(d.premises, d.type) for d in registry.devices}, (p.id for p in registry.premises), panels
+        )
+
+    def panel(self, device_id: str) -> Panel:
+        return self.panels.get(device_id, NO_PANEL)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, str]], premises: Iterable[str] = ()) -> RegistryIndex:
+    def from_rows(
+        cls,
+        rows: Iterable[tuple[str, str, str]],
+        premises: Iterable[str] = (),
+        panels: Mapping[str, Panel] | None = None,
+    ) -> RegistryIndex:
         """From (device id, premises id, type) rows, as ``SELECT id, premises_id, type FROM devices`` gives,
-        and the ids of ``premises`` (those without devices included)."""
-        return cls({device: DeviceInfo(premises, kind) for device, premises, kind in rows}, premises)
+        the ids of ``premises`` (those without devices included) and the UITDs' panels."""
+        return cls({device: DeviceInfo(premises, kind) for device, premises, kind in rows}, premises, panels)
 
     def get(self, device_id: str) -> DeviceInfo | None:
         return self._devices.get(device_id)
@@ -113,15 +136,30 @@ class Validator:
         if received_at - ts > self.policy.max_past:
             raise _Rejected("ts_too_old", f"timestamp {ts.isoformat()} is {received_at - ts} behind receipt")
 
+    def _may_measure(self, reading: Reading, premises_id: str) -> None:
+        """A frame's analog value, on the UITD or on the device its point list maps the point to."""
+        device = self.index.get(reading.device_id)
+        if device is None or device.premises_id != premises_id:
+            raise _Rejected(
+                "unknown_device",
+                f"the point list maps a point to {reading.device_id!r}, not a device of {premises_id!r}",
+            )
+        if reading.metric not in DEVICE_TYPES[device.type].metrics:
+            raise _Rejected("metric_not_allowed", f"a {device.type} does not measure {reading.metric}")
+
     def _records(self, message: WireMessage, device: DeviceInfo, received_at: datetime) -> list[Record]:
         spec = DEVICE_TYPES[device.type]
         p, d = message.premises_id, message.device_id
         payload = message.payload
         if isinstance(payload, RawFrame):
-            frame = gb26875.decode_frame(payload.data, tz=self.policy.frame_timezone)
-            events = gb26875.frame_events(frame, tz=self.policy.frame_timezone)
+            tz = self.policy.frame_timezone
+            frame = gb26875.decode_frame(payload.data, tz=tz)
             self._timely(frame.sent_at, received_at)
-            return [_event_record(e, p, d, _utc(e.ts), received_at) for e in events]
+            records = frame_records(frame, p, d, received_at, self.index.panel(d), tz=tz)
+            for record in records:
+                if isinstance(record, Reading):
+                    self._may_measure(record, p)
+            return records
         assert message.ts is not None  # JSON channels always carry one (the codec guarantees it)
         self._timely(message.ts, received_at)
         if isinstance(payload, Telemetry):
@@ -150,10 +188,6 @@ class Validator:
                 received_at,
             )
         ]
-
-
-def _utc(ts: datetime | int) -> datetime:
-    return ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts / 1000, tz=UTC)
 
 
 def _event_record(event: Event, premises_id: str, device_id: str, time: datetime, received_at: datetime) -> EventRecord:

@@ -177,17 +177,31 @@ class Scorer:
             self.verifier.on_heat(state, zone, detail, f"{r.device_id}:{r.seq}", t, signals.out)
 
     def _event(self, state: PremisesState, e: EventRecord, t: float, signals: Signals) -> None:
+        if e.loop is not None or e.address is not None:
+            # A GB/T 26875.3 point the registry's point list lacks: its events have no zone, which
+            # verification needs; a warning until the point list has it (docs/registry.md).
+            point = f"{e.loop}/{e.address}"
+            if e.unknown_point:
+                evidence: dict[str, float | str] = {"component": e.component_type or "", "detail": e.detail or ""}
+                signals.raise_(t, e.device_id, "unknown_point", "trouble", point, evidence)
+            else:
+                signals.clear(t, e.device_id, "unknown_point", point)
         if e.kind == "fire_alarm":
             self.verifier.on_alarm(state, e, t, signals.out)
         elif e.kind in _PANEL_SIGNALS:
             rule, kind, raised = _PANEL_SIGNALS[e.kind]
             subject = f"{e.loop}/{e.address}" if e.loop is not None else (e.component_type or "device")
             if raised:
-                evidence: dict[str, float | str] = {"component": e.component_type or "", "zone": e.zone or ""}
+                found: dict[str, float | str] = {"component": e.component_type or "", "zone": e.zone or ""}
                 if e.detail:
-                    evidence["detail"] = e.detail
-                signals.raise_(t, e.device_id, rule, kind, subject, evidence)  # type: ignore[arg-type]
+                    found["detail"] = e.detail
+                signals.raise_(t, e.device_id, rule, kind, subject, found)  # type: ignore[arg-type]
             else:
+                signals.clear(t, e.device_id, rule, subject)
+        elif e.kind == "normal":
+            # A GB/T 26875.3 state report with no condition set: whatever the point had is over.
+            subject = f"{e.loop}/{e.address}" if e.loop is not None else (e.component_type or "device")
+            for rule in ("component_fault", "supervisory", "component_disabled"):
                 signals.clear(t, e.device_id, rule, subject)
         elif e.kind == "feedback" and e.component_type == FLOW_SWITCH:
             point = f"{e.device_id}/{e.loop}/{e.address}"

@@ -1,7 +1,9 @@
 """Alarm verification: is this fire alarm a fire?
 
-Every ``fire_alarm`` event joins the open episode of its zone or opens one, and the episode is
-classified (thresholds from the policy's ``verification`` section):
+Every ``fire_alarm`` event joins the open episode of its zone or opens one (an alarm of a panel point
+whose zone is not known, such as a GB/T 26875.3 point missing from the registry's point list, is a
+zone of its own: it is never "the same zone" as another detector), and the episode is classified
+(thresholds from the policy's ``verification`` section):
 
 - ``confirmed``: a manual call point; two distinct detectors of the zone within the window; a
   detector and sprinkler water flow in the zone (the flow switch's ``fire_alarm``, or its
@@ -35,9 +37,11 @@ class Verifier:
         self.policy = policy
 
     def on_alarm(self, state: PremisesState, event: EventRecord, t: float, out: list[Decision]) -> None:
-        zone = event.zone or ""
         component = event.component_type or ""
         point = f"{event.device_id}/{event.loop}/{event.address}"
+        # An alarm whose zone is not known is its own zone: two detectors are corroboration only when
+        # the same zone is known for both (a frame point missing from the registry's point list).
+        zone = event.zone or ("" if event.loop is None and event.address is None else f"?{point}")
         trigger = f"{event.device_id}:{event.seq}"
         testing = event.device_id in state.tests
         episode = next((e for e in state.episodes if e.zone == zone), None)

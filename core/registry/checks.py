@@ -14,7 +14,7 @@ from typing import Literal
 from core.domain import DEVICE_TYPES
 from core.registry.model import RegistryFile
 
-Table = Literal["jurisdictions", "premises", "inspectors"]
+Table = Literal["jurisdictions", "premises", "inspectors", "devices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,12 @@ class Reference:
     target_id: str
 
     def problem(self) -> str:
-        noun = {"jurisdictions": "jurisdiction", "premises": "premises", "inspectors": "inspector"}[self.table]
+        noun = {
+            "jurisdictions": "jurisdiction",
+            "premises": "premises",
+            "inspectors": "inspector",
+            "devices": "device",
+        }[self.table]
         where = locate(self.section, self.index, self.record_id)
         return f"{where}: field '{self.field}': unknown {noun} {self.target_id!r}"
 
@@ -48,6 +53,8 @@ def check(registry: RegistryFile) -> tuple[list[str], list[Reference]]:
         "duty_roster",
         [f"{s.inspector}@{s.jurisdiction}@{s.starts_at.isoformat()}" for s in registry.duty_roster],
     )
+    problems += _duplicates("panel_points", [f"{p.device}@{p.loop}@{p.address}" for p in registry.panel_points])
+    problems += _point_problems(registry)
     problems += _setpoint_problems(registry)
     problems += _shift_problems(registry)
     problems += _cycle_problems(registry)
@@ -56,6 +63,7 @@ def check(registry: RegistryFile) -> tuple[list[str], list[Reference]]:
         "jurisdictions": {j.id for j in registry.jurisdictions},
         "premises": {p.id for p in registry.premises},
         "inspectors": {i.id for i in registry.inspectors},
+        "devices": {d.id for d in registry.devices},
     }
     open_refs = [ref for ref in _references(registry) if ref.target_id not in known[ref.table]]
     return problems, open_refs
@@ -71,6 +79,10 @@ def _references(registry: RegistryFile) -> Iterable[Reference]:
         yield Reference("devices", i, d.id, "premises", "premises", d.premises)
     for i, ins in enumerate(registry.inspectors):
         yield Reference("inspectors", i, ins.id, "jurisdiction", "jurisdictions", ins.jurisdiction)
+    for i, point in enumerate(registry.panel_points):
+        yield Reference("panel_points", i, "", "device", "devices", point.device)
+        if point.maps_to is not None:
+            yield Reference("panel_points", i, "", "maps_to", "devices", point.maps_to)
     for i, s in enumerate(registry.duty_roster):
         yield Reference("duty_roster", i, "", "inspector", "inspectors", s.inspector)
         yield Reference("duty_roster", i, "", "jurisdiction", "jurisdictions", s.jurisdiction)
@@ -84,6 +96,24 @@ def _duplicates(section: str, keys: Sequence[str]) -> list[str]:
             problems.append(f"{locate(section, index, key)}: field 'id': duplicate of {section}[{first_seen[key]}]")
         else:
             first_seen[key] = index
+    return problems
+
+
+def _point_problems(registry: RegistryFile) -> list[str]:
+    """Points of devices in the file belong to a UITD; a point maps to a device of the same premises."""
+    devices = {d.id: d for d in registry.devices}
+    problems = []
+    for index, point in enumerate(registry.panel_points):
+        where = locate("panel_points", index, None)
+        uitd = devices.get(point.device)
+        if uitd is not None and uitd.type != "uitd":
+            problems.append(f"{where}: field 'device': {point.device!r} is a {uitd.type}, points belong to a uitd")
+        target = devices.get(point.maps_to) if point.maps_to else None
+        if uitd is not None and target is not None and target.premises != uitd.premises:
+            problems.append(
+                f"{where}: field 'maps_to': {point.maps_to!r} is in premises {target.premises!r}, "
+                f"the UITD in {uitd.premises!r}"
+            )
     return problems
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from core.domain import DEVICE_TYPE_NAMES, ID_PATTERN, Category, CreditStatus, JurisdictionKind
+from core.domain import DEVICE_TYPE_NAMES, ID_PATTERN, Category, ComponentType, CreditStatus, JurisdictionKind
 
 FORMAT: Final = "firewarden-registry/1"
 
@@ -63,6 +63,8 @@ class Device(_Record):
     zone: OptionalText = None
     expected_interval_s: Annotated[int, Field(gt=0, le=7 * 86_400)] | None = None
     setpoints: dict[str, float] = Field(default_factory=dict)
+    address_order: Literal["loop_point", "point_loop", "number"] | None = None
+    """GB/T 26875.3 UITDs: how the vendor splits a component's 4-byte address (None: ``loop_point``)."""
 
     @field_validator("type")
     @classmethod
@@ -79,6 +81,23 @@ class Inspector(_Record):
     phone: OptionalText = None
     email: OptionalText = None
     webhook_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+
+
+class PanelPoint(_Record):
+    """One point of the fire alarm panel behind a UITD (the panel's point list, 点位表): where it is.
+
+    ``loop`` is 0 for panels whose addresses are one number (``address_order: number``)."""
+
+    device: Id
+    loop: Annotated[int, Field(ge=0, le=65_535)] = 0
+    address: Annotated[int, Field(ge=0, le=2**31 - 1)]
+    zone: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")] | None = None
+    floor: OptionalText = None
+    component_type: ComponentType | None = None
+    description: OptionalText = None
+    maps_to: Id | None = None
+    """A registry device (of the same premises) that stands for this point: its analog values are that
+    device's readings."""
 
 
 class Shift(_Record):
@@ -99,3 +118,4 @@ class RegistryFile(_Record):
     duty_roster: list[Shift] = Field(default_factory=list)
     premises: list[Premises] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
+    panel_points: list[PanelPoint] = Field(default_factory=list)

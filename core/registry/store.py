@@ -21,7 +21,7 @@ from core import audit
 from core.domain import DEVICE_TYPES
 from core.errors import DatabaseError, RegistryError
 from core.registry.checks import Reference, Table, check
-from core.registry.model import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift
+from core.registry.model import Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -60,7 +60,7 @@ def _premises_row(p: Premises) -> tuple[object, ...]:
 
 def _device_row(d: Device) -> tuple[object, ...]:
     interval = d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s
-    return (d.id, d.premises, d.type, d.location, d.zone, interval, Jsonb(d.setpoints))
+    return (d.id, d.premises, d.type, d.location, d.zone, interval, Jsonb(d.setpoints), d.address_order)
 
 
 # In dependency order, which export follows; import order does not matter (foreign keys are deferred).
@@ -117,10 +117,18 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
     TableSpec(
         "devices",
         "devices",
-        ("id", "premises_id", "type", "location", "zone", "expected_interval_s", "setpoints"),
-        ("text",) * 5 + ("int4", "jsonb"),
+        ("id", "premises_id", "type", "location", "zone", "expected_interval_s", "setpoints", "address_order"),
+        ("text",) * 5 + ("int4", "jsonb", "text"),
         ("id",),
         _device_row,
+    ),
+    TableSpec(
+        "panel_points",
+        "panel_points",
+        ("device_id", "loop", "address", "zone", "floor", "component_type", "description", "maps_to"),
+        ("text", "int4", "int4", "text", "text", "text", "text", "text"),
+        ("device_id", "loop", "address"),
+        lambda p: (p.device, p.loop, p.address, p.zone, p.floor, p.component_type, p.description, p.maps_to),
     ),
 )
 
@@ -204,9 +212,29 @@ def export_registry(conn: Connection) -> RegistryFile:
         ],
         devices=[
             Device(
-                id=r[0], premises=r[1], type=r[2], location=r[3], zone=r[4], expected_interval_s=r[5], setpoints=r[6]
+                id=r[0],
+                premises=r[1],
+                type=r[2],
+                location=r[3],
+                zone=r[4],
+                expected_interval_s=r[5],
+                setpoints=r[6],
+                address_order=r[7],
             )
             for r in rows["devices"]
+        ],
+        panel_points=[
+            PanelPoint(
+                device=r[0],
+                loop=r[1],
+                address=r[2],
+                zone=r[3],
+                floor=r[4],
+                component_type=r[5],
+                description=r[6],
+                maps_to=r[7],
+            )
+            for r in rows["panel_points"]
         ],
     )
 

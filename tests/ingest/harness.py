@@ -20,7 +20,7 @@ from core.db import connect
 from core.registry import RegistryFile
 from core.registry.store import import_registry
 from core.settings import MqttUrl
-from ingest.gb26875 import encode_frame
+from core.gb26875 import encode_frame
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
 from simulators.engine import Outgoing, Simulation
@@ -64,7 +64,7 @@ def hand_made_refusals(now: datetime) -> list[tuple[str, str, bytes]]:
         ("ts_too_old", f"fw/v1/{tank_p}/{tank}/telemetry", body(ts=ms - 8 * 86_400_000, metrics={"tank_level_m": 3})),
         ("bad_frame", f"fw/v1/{uitd_p}/{uitd}/gb26875", good_frame[:20]),
         ("bad_checksum", f"fw/v1/{uitd_p}/{uitd}/gb26875", bytes(bad_checksum)),
-        ("unsupported_frame", f"fw/v1/{uitd_p}/{uitd}/gb26875", encode_frame(9, 3, b"", sent_at=now)),
+        ("unsupported_frame", f"fw/v1/{uitd_p}/{uitd}/gb26875", encode_frame(9, 1, bytes((91, 1, 0)), sent_at=now)),
         ("schema", f"fw/v1/{uitd_p}/{uitd}/event", body(kind="fault", detail="nul \x00 inside")),
     ]
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.dedup import RecentMessages
-from ingest.gb26875 import encode_frame
+from core.gb26875 import encode_frame
 from ingest.records import DeadLetter, EventRecord, Reading, StatusRecord
 from ingest.validation import RegistryIndex, Validator
 from simulators.engine import Simulation
