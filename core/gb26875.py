@@ -250,6 +250,13 @@ def label_seconds(label: bytes) -> int:
     return int((moment - datetime(2000, 1, 1)).total_seconds())
 
 
+def record_seq(label: bytes, serial: int, index: int, n: int) -> int:
+    """The ``seq`` of record ``n`` of object ``index`` of the frame with this time label and serial:
+    (label as seconds since 2000, < 2^32) << 31 | serial << 15 | index << 7 | n. Below 2^63 for every
+    label of the standard's years 2000-2099, the same when a frame is sent again, increasing with time."""
+    return label_seconds(label) << 31 | serial << 15 | index << 7 | n
+
+
 def encode_frame(
     serial: int,
     command: int,

@@ -216,6 +216,12 @@ class Settings(BaseSettings):
         le=86_400,
         description="how often ingest re-reads the registry (new devices, and new premises to subscribe to)",
     )
+    gb26875_centre_address: str = Field(
+        default="000000000000",
+        pattern=r"^[0-9A-Fa-f]{12}$",
+        description="the monitoring centre's 6-byte GB/T 26875.3 address (12 hex digits, as sent, low byte first): "
+        "the source of every frame the centre sends to a UITD",
+    )
 
     model_dir: Path | None = Field(
         default=None,

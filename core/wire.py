@@ -137,6 +137,16 @@ def topic_for(premises_id: str, device_id: str, channel: str) -> str:
     return f"{TOPIC_ROOT}/{premises_id}/{device_id}/{channel}"
 
 
+DOWNLINK_ROOT: Final = "fw/down/v1"
+"""Where the centre publishes to devices (docs/protocol.md, "Downlink"). Outside ``fw/v1/``, so that
+ingest's subscription to every device topic never receives what the centre sends."""
+
+
+def downlink_topic(premises_id: str, device_id: str, channel: str = "gb26875") -> str:
+    """The topic the centre sends ``channel`` frames to one device on (its confirms, denials, commands)."""
+    return f"{DOWNLINK_ROOT}/{premises_id}/{device_id}/{channel}"
+
+
 @functools.lru_cache(maxsize=65_536)
 def parse_topic(topic: str) -> tuple[str, str, str]:
     """(premises_id, device_id, channel) of a v1 topic, or DecodeError ``bad_topic``/``unknown_channel``.

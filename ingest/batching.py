@@ -46,6 +46,16 @@ class Accepted(msgspec.Struct, frozen=True):
         return DeadLetter(self.received_at, self.topic, self.payload, "seq_conflict", detail)
 
 
+class Reply(msgspec.Struct, frozen=True):
+    """A GB/T 26875.3 frame to answer once its batch is stored: confirm it (``accept``) unless it is the
+    accepted message ``index`` and the database files it as a conflict; else deny it."""
+
+    topic: str
+    frame: bytes
+    accept: bool
+    index: int | None = None
+
+
 @dataclass(slots=True)
 class Batch:
     accepted: list[Accepted] = field(default_factory=list)
@@ -56,6 +66,7 @@ class Batch:
     opened_at: float = 0.0
     sessions: dict[str, int] = field(default_factory=dict)
     """Messages per delivering session (when batchers are told the session), for in-flight counts."""
+    replies: list[Reply] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,7 @@ DUPLICATE = Admission("duplicate")
 COPY = Admission("copy")
 """The other MQTT session's copy of a message already admitted (see :mod:`ingest.lanes`)."""
 TWINS_REMEMBERED = 100_000
+FRAME_SUFFIX = "/gb26875"
 RATE_LIMITED = Admission("rate_limited")
 
 
@@ -113,7 +125,22 @@ class Batcher:
 
         ``session``: which MQTT session delivered it, when a message may come through two: a repeat
         of a message first admitted from the other session is its ``copy``, not a duplicate.
-        ``keep_dead_letter`` False: a refused delivery files no dead letter (another copy of it does)."""
+        ``keep_dead_letter`` False: a refused delivery files no dead letter (another copy of it does).
+        A GB/T 26875.3 frame is answered once stored (:class:`Reply`): confirmed when accepted or a
+        duplicate, denied when filed as a dead letter; a copy, a frame refused without a dead letter
+        and one dropped by the rate limit are not answered (their other copy is, or the UITD sends again)."""
+        admission = self._add(delivery, session, keep_dead_letter)
+        if delivery.topic.endswith(FRAME_SUFFIX):
+            verdict = admission.verdict
+            if verdict == "accepted":
+                self._open.replies.append(Reply(delivery.topic, delivery.payload, True, len(self._open.accepted) - 1))
+            elif verdict == "duplicate":
+                self._open.replies.append(Reply(delivery.topic, delivery.payload, True))
+            elif verdict == "rejected" and keep_dead_letter:
+                self._open.replies.append(Reply(delivery.topic, delivery.payload, False))
+        return admission
+
+    def _add(self, delivery: Delivery, session: str, keep_dead_letter: bool) -> Admission:
         batch = self._open
         if batch.messages == 0:
             batch.opened_at = self.clock()

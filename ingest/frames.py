@@ -55,7 +55,7 @@ NO_PANEL = Panel({})
 
 
 def seq_of(frame: gb.Frame, index: int, n: int) -> int:
-    return gb.label_seconds(frame.label) << 31 | frame.serial << 15 | index << 7 | n
+    return gb.record_seq(frame.label, frame.serial, index, n)
 
 
 class _Out:

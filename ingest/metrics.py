@@ -17,6 +17,7 @@
 | ``firewarden_ingest_paused`` | gauge | 1 while the bulk session's in-flight limit is reached (the broker holds back) |
 | ``firewarden_ingest_store_failures_total`` | counter | failed batch writes (each is retried) |
 | ``firewarden_ingest_bus_failures_total`` | counter | failed bus hand-offs (each is retried) |
+| ``firewarden_ingest_gb26875_replies_total{command}`` | counter | answers to UITDs: ``confirm``, ``deny`` |
 
 An event-channel message reaches both MQTT sessions (:mod:`ingest.lanes`) and counts once: the bulk
 session's delivery counts in ``lane_copies``, and in the other counters only when it comes first and
@@ -90,6 +91,9 @@ class IngestMetrics:
         self.paused = Gauge(f"{_PREFIX}_paused", "1 while the in-flight limit is reached", registry=r)
         self.store_failures = Counter(f"{_PREFIX}_store_failures", "failed batch writes", registry=r)
         self.bus_failures = Counter(f"{_PREFIX}_bus_failures", "failed bus hand-offs", registry=r)
+        self.replies = Counter(
+            f"{_PREFIX}_gb26875_replies", "GB/T 26875.3 answers published to UITDs", ["command"], registry=r
+        )
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 if never set), for tests and the final log line."""

@@ -31,11 +31,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core import gb26875
 from core.backoff import Backoff, Sleep, retry
 from core.bus import Bus
 from core.errors import BusError, DatabaseError
 from core.policy import IngestPolicy
 from core.settings import MqttUrl, Settings
+from core.wire import DecodeError, downlink_topic, parse_topic
 from ingest.batching import Admission, Batch, Batcher, Delivery
 from ingest.dedup import RecentMessages
 from ingest.handoff import EVENTS_TOPIC, RECORDS_TOPIC, to_bus
@@ -87,6 +89,8 @@ class IngestOptions:
     dedup_capacity: int = 1_000_000
     registry_refresh_s: float = 60.0
     shutdown_timeout_s: float = 30.0
+    centre_address: bytes = bytes(6)
+    """The centre's GB/T 26875.3 address: the source of its confirms and denials."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestOptions:
@@ -101,6 +105,7 @@ class IngestOptions:
             session_expiry_s=settings.ingest_session_expiry_s,
             dedup_capacity=settings.ingest_dedup_capacity,
             registry_refresh_s=settings.ingest_registry_refresh_s,
+            centre_address=bytes.fromhex(settings.gb26875_centre_address),
         )
 
 
@@ -352,7 +357,9 @@ class Ingest:
             if self._draining and batcher.pending == 0 and not (batcher.summaries and batcher.limiter.dropping):
                 return
             batch = batcher.take(self._now(), final=self._draining)
-            await self._hand_off(lane, batch)
+            result = await self._hand_off(lane, batch)
+            if batch.replies:
+                self._answer(batch, result)
             for subscriber in self.subscribers:
                 subscriber.ack(batch.tokens)
             lane.in_flight -= batch.messages
@@ -367,7 +374,24 @@ class Ingest:
         """The broker holds back: the bulk session's Receive Maximum is reached (copies of events included)."""
         return self.held["bulk"] >= self.options.max_in_flight
 
-    async def _hand_off(self, lane: Lane, batch: Batch) -> None:
+    def _answer(self, batch: Batch, result: WriteResult) -> None:
+        """Confirm (command 3) each stored or duplicate GB/T 26875.3 frame of a stored batch, deny (6) each
+        refused one, on the UITD's downlink topic."""
+        now = self._now()
+        tz = self.validator.policy.frame_timezone
+        for reply in batch.replies:
+            accept = reply.accept and reply.index not in result.conflicted
+            frame = gb26875.reply(reply.frame, accept=accept, now=now, centre=self.options.centre_address, tz=tz)
+            try:
+                premises_id, device_id, _ = parse_topic(reply.topic)
+            except DecodeError:
+                continue
+            if frame is None:
+                continue
+            self.priority_subscriber.publish(downlink_topic(premises_id, device_id), frame)
+            self.metrics.replies.labels("confirm" if accept else "deny").inc()
+
+    async def _hand_off(self, lane: Lane, batch: Batch) -> WriteResult:
         """Store the batch and hand its new records to the bus, both or neither, retrying until done."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
@@ -411,6 +435,7 @@ class Ingest:
             m.rows_stored.labels(table).inc(count)
         m.batch_seconds.observe(time.perf_counter() - started)
         m.batch_rows.observe(batch.rows)
+        return result
 
     async def _refresh_registry(self) -> None:
         # Devices and premises registered while ingest runs are known (and subscribed) within a refresh

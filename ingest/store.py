@@ -161,6 +161,8 @@ class WriteResult:
     conflicts: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     """Rows inserted per table, dead letters included."""
+    conflicted: set[int] = field(default_factory=set)
+    """Indices (in the batch's ``accepted``) of the messages filed as ``seq_conflict`` dead letters."""
 
 
 class RecordStore:
@@ -297,6 +299,7 @@ class RecordStore:
                     )
                 )
                 result.conflicts += 1
+                result.conflicted.add(i)
                 continue
             if verdicts and "new" not in verdicts:
                 result.duplicates += 1

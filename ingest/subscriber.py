@@ -168,6 +168,11 @@ class MqttSubscriber:
                 self._subscribe(new)
         return new
 
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Publish with QoS 1 on this session (the centre's answers to UITDs). While disconnected, paho
+        keeps the message and sends it once the session is back."""
+        self.client.publish(topic, payload, qos=1)
+
     def ack(self, tokens: Iterable[Hashable]) -> int:
         """Acknowledge this subscriber's deliveries of its current connection (tokens of other
         subscribers are passed over); returns how many were acknowledged."""

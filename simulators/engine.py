@@ -18,15 +18,28 @@ import itertools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
+from core import gb26875 as gb
 from core.domain import METRICS
 from core.registry import Device, Premises, RegistryFile
 from core.wire import Component, Event, Status, Telemetry, encode_payload, topic_for
-from simulators.panel import Point, layout
+from simulators.panel import Point, layout, points_of
 from simulators.physics import Environment, Metrics, Model, build_model, stable_seed
 
 HEARTBEAT_EVERY = 10  # a battery or mains sensor sends a status every N reports; a UITD every report
+ANALOG_EVERY = 10  # a frame-speaking UITD uploads its panel's analog values every N reports
+# GB/T 26875.3 status bits of the events a simulated UITD uploads as frames.
+_STATE_BITS: Final = {
+    "fire_alarm": 1 << 1,
+    "fault": 1 << 2,
+    "disabled": 1 << 3,
+    "supervisory": 1 << 4,
+    "feedback": 1 << 6,
+}
+_UITD_BITS: Final = {"fire_alarm": 1 << 1, "fault": 1 << 2}
+_OPERATION_BITS: Final = {"reset": 1 << 0, "test": 1 << 6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +114,10 @@ class DeviceState:
     reports: int = 0
     overlays: list[Overlay] = field(default_factory=list)
     panel: list[Point] = field(default_factory=list)
+    frames: bool = False
+    """A UITD that speaks GB/T 26875.3 (channel ``gb26875``) instead of JSON events and status."""
+    serial: int = 0
+    address_order: str = "loop_point"
 
 
 def seq_base(start: float) -> int:
@@ -114,9 +131,15 @@ def seq_base(start: float) -> int:
 class Simulation:
     """A fleet over ``[start, start + duration)`` simulated seconds (Unix time, UTC)."""
 
-    def __init__(self, registry: RegistryFile, *, seed: int, start: float, duration: float) -> None:
+    def __init__(
+        self, registry: RegistryFile, *, seed: int, start: float, duration: float, gb26875: float = 0.0
+    ) -> None:
+        """``gb26875``: the share of UITDs (0-1, chosen by the seed) that speak GB/T 26875.3 frames
+        (component states, operations, keep-alives, analog values) instead of JSON events and status."""
         if duration <= 0:
             raise ValueError("duration must be positive")
+        if not 0.0 <= gb26875 <= 1.0:
+            raise ValueError("gb26875 is a share of the UITDs, from 0 to 1")
         self.seed = seed
         self.start = start
         self.end = start + duration
@@ -131,18 +154,22 @@ class Simulation:
         self._index = itertools.count()
         self._out: list[Outgoing] = []
         environments = {p.id: Environment.of(p, seed) for p in registry.premises}
+        registered = points_of(registry)
         for device in registry.devices:
             premises = self.premises[device.premises]
             rng = random.Random(stable_seed(seed, device.id, "schedule"))
+            uitd = device.type == "uitd"
             state = DeviceState(
                 device=device,
                 premises=premises,
                 model=build_model(device, environments[premises.id], seed),
-                topics={c: topic_for(premises.id, device.id, c) for c in ("telemetry", "event", "status")},
+                topics={c: topic_for(premises.id, device.id, c) for c in ("telemetry", "event", "status", "gb26875")},
                 interval=float(device.expected_interval_s or 60),
                 rng=rng,
-                panel=layout(premises, seed) if device.type == "uitd" else [],
+                panel=(registered.get(device.id) or layout(premises, seed)) if uitd else [],
                 seq=seq_base(start),
+                frames=uitd and random.Random(stable_seed(seed, device.id, "gb26875")).random() < gb26875,
+                address_order=device.address_order or "loop_point",
             )
             self.devices[device.id] = state
             self.by_premises[premises.id].append(state)
@@ -177,6 +204,11 @@ class Simulation:
         component = Component(point.type, point.loop, point.address, point.zone) if point else None  # type: ignore[arg-type]
 
         def send(now: float) -> None:
+            if state.frames:
+                message = self._frame(state, now, self._event_unit(state, now, kind, point, detail))
+                if truth is not None and message is not None:
+                    truth.carried(message)
+                return
             state.seq += 1
             payload = Event(seq=state.seq, ts=self._ts(state, now), kind=kind, component=component, detail=detail)  # type: ignore[arg-type]
             message = self._emit(now, state.topics["event"], encode_payload(payload), state.device.id, state.seq)
@@ -255,7 +287,9 @@ class Simulation:
                 for overlay in active:
                     if overlay.truth is not None:
                         overlay.truth.carried(message)
-        if state.device.type == "uitd" or state.reports % HEARTBEAT_EVERY == 1:
+        if state.frames:
+            self._frame_report(state, t)
+        elif state.device.type == "uitd" or state.reports % HEARTBEAT_EVERY == 1:
             state.seq += 1
             battery = None if state.model.battery is None else round(state.model.battery)
             status = Status(
@@ -266,6 +300,52 @@ class Simulation:
                 rssi_dbm=float(-60 - state.rng.randint(0, 30)),
             )
             self._emit(t, state.topics["status"], encode_payload(status), state.device.id, state.seq)
+
+    # --- GB/T 26875.3 -------------------------------------------------------------------------------
+
+    def _label_time(self, state: DeviceState, t: float) -> datetime:
+        return datetime.fromtimestamp(self._ts(state, t) / 1000, UTC)
+
+    def _event_unit(self, state: DeviceState, t: float, kind: str, point: Point | None, detail: str | None) -> bytes:
+        """The data unit a UITD uploads for an event: a component's state (type 2) with its condition
+        bit (none for a ``*_cleared`` or ``enabled``: the point is normal again), the UITD's operation
+        (type 24) for a reset or test, the UITD's state (type 21) for an event of no point."""
+        at = self._label_time(state, t)
+        if kind in _OPERATION_BITS:
+            return gb.data_unit(gb.UITD_OPERATION, [gb.uitd_operation_object(_OPERATION_BITS[kind], 1, at)])
+        if point is None or point.type == "panel":
+            bits = 1 | _UITD_BITS.get(kind, 0)
+            return gb.data_unit(gb.UITD_STATE, [gb.uitd_state_object(bits, at)])
+        bits = 1 | _STATE_BITS.get(kind, 0)
+        code = gb.COMPONENT_CODES[point.type]
+        address = gb.join_address(point.loop, point.address, state.address_order)
+        text = detail or f"{point.zone} {point.type}"
+        return gb.data_unit(gb.COMPONENT_STATE, [gb.component_state_object(code, address, bits, text, at)])
+
+    def _frame_report(self, state: DeviceState, t: float) -> None:
+        """A frame-speaking UITD's report: its keep-alive; its version and clock first; analog values
+        (a pressure switch's pressure, in kPa) every ``ANALOG_EVERY`` reports."""
+        at = self._label_time(state, t)
+        if state.reports == 1:
+            self._frame(state, t, gb.data_unit(gb.UITD_VERSION, [bytes((2, 1))]))
+            self._frame(state, t, gb.data_unit(gb.UITD_CLOCK, [gb.time_label(at)]))
+        self._frame(state, t, b"")
+        pressure = next((p for p in state.panel if p.type == "pressure_switch"), None)
+        if pressure is not None and state.reports % ANALOG_EVERY == 1:
+            kpa_tenths = round((300.0 + state.rng.gauss(0, 3)) * 10)
+            address = gb.join_address(pressure.loop, pressure.address, state.address_order)
+            unit = gb.data_unit(
+                gb.ANALOG, [gb.analog_object(gb.COMPONENT_CODES["pressure_switch"], address, 5, kpa_tenths, at)]
+            )
+            self._frame(state, t, unit)
+
+    def _frame(self, state: DeviceState, t: float, data: bytes) -> Outgoing | None:
+        """Send one frame (command 2, send data) of ``state``'s UITD; its message's seq is its first record's."""
+        state.serial = (state.serial + 1) % 65_536
+        at = self._label_time(state, t)
+        raw = gb.encode_frame(state.serial, gb.SEND_DATA, data, sent_at=at, source=_uitd_address(state.device.id))
+        seq = gb.record_seq(raw[6:12], state.serial, 0, 0)
+        return self._emit(t, state.topics["gb26875"], raw, state.device.id, seq)
 
     def _ts(self, state: DeviceState, t: float, active: list[Overlay] | None = None) -> int:
         if active is None:
@@ -291,3 +371,8 @@ class Simulation:
         message = Outgoing(next(self._index), t, topic, payload, device_id, seq)
         self._out.append(message)
         return message
+
+
+def _uitd_address(device_id: str) -> bytes:
+    """A UITD's 6-byte address: stable per device id."""
+    return stable_seed(0, device_id, "address").to_bytes(8, "little")[:6]

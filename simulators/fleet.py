@@ -11,7 +11,8 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 
 from core.domain import CATEGORIES, DEVICE_TYPES
-from core.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift, Unit
+from core.registry import Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift, Unit
+from simulators.panel import point_list
 from simulators.profiles import CREDIT_WEIGHTS, PROFILES
 
 CHINA = timezone(timedelta(hours=8))
@@ -83,16 +84,21 @@ def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None
 
     premises_records: list[Premises] = []
     devices: list[Device] = []
+    points: list[PanelPoint] = []
     for index, category in enumerate(chosen):
         record = _premises(rng, index, category, grid_ids[index % len(grid_ids)], districts)
         premises_records.append(record)
-        devices += _devices(rng, record)
+        found = _devices(rng, record)
+        devices += found
+        # Each UITD's panel with its point list (zones for GB/T 26875.3 frames), from its own seed.
+        points += [p for d in found if d.type == "uitd" for p in point_list(d.id, record, seed)]
     return RegistryFile(
         jurisdictions=jurisdictions,
         inspectors=inspectors,
         duty_roster=roster,
         premises=premises_records,
         devices=devices,
+        panel_points=points,
     )
 
 

@@ -1,6 +1,7 @@
 """The fire alarm control panel behind a UITD: its loops, addresses and zones.
 
-The registry knows the UITD, not the panel's points, so the layout is derived from the premises
+A panel's points are the registry's point list when it has one (fleets made by
+:func:`simulators.fleet.generate_fleet` do); otherwise the layout is derived from the premises
 (floors, category) and the run's seed: the same inputs give the same panel every time.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from core.registry import Premises
+from core.registry import PanelPoint, Premises, RegistryFile
 from simulators.physics import stable_seed
 from simulators.profiles import PROFILES
 
@@ -56,4 +57,30 @@ def layout(premises: Premises, seed: int) -> list[Point]:
     return [
         Point(kind, 1 + i // ADDRESSES_PER_LOOP, 1 + i % ADDRESSES_PER_LOOP, zone)
         for i, (kind, zone) in enumerate(wanted)
+    ]
+
+
+def points_of(registry: RegistryFile) -> dict[str, list[Point]]:
+    """Each UITD's points from the registry's point list, in loop/address order."""
+    out: dict[str, list[Point]] = {}
+    for p in sorted(registry.panel_points, key=lambda p: (p.device, p.loop, p.address)):
+        out.setdefault(p.device, []).append(
+            Point(p.component_type or "input_output_module", p.loop, p.address, p.zone or "")
+        )
+    return out
+
+
+def point_list(device_id: str, premises: Premises, seed: int) -> list[PanelPoint]:
+    """The registry's point list of a UITD's panel laid out by :func:`layout`."""
+    return [
+        PanelPoint(
+            device=device_id,
+            loop=p.loop,
+            address=p.address,
+            zone=p.zone,
+            floor=p.zone,
+            component_type=p.type,  # type: ignore[arg-type]
+            description=f"{p.zone} {p.type} {p.loop}-{p.address}",
+        )
+        for p in layout(premises, seed)
     ]

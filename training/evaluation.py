@@ -102,11 +102,12 @@ def default_scenario(per_kind: int) -> Scenario:
 
 
 def replay(
-    policy: Policy, models: Models, *, premises: int, hours: float, seed: int, per_kind: int
+    policy: Policy, models: Models, *, premises: int, hours: float, seed: int, per_kind: int, gb26875: float = 0.5
 ) -> tuple[list[GroundTruth], list[Decision], list[float], int]:
-    """Simulate, score in memory; (ground truth, decisions, confirming latencies in s, records scored)."""
+    """Simulate, score in memory; (ground truth, decisions, confirming latencies in s, records scored).
+    ``gb26875``: the share of UITDs that speak GB/T 26875.3 frames, decoded as ingest decodes them."""
     registry = generate_fleet(premises, seed)
-    sim = Simulation(registry, seed=seed, start=START, duration=hours * 3600)
+    sim = Simulation(registry, seed=seed, start=START, duration=hours * 3600, gb26875=gb26875)
     apply_scenario(sim, default_scenario(per_kind))
     background(sim)
     engine = Engine(Scorer(policy, Sites.of(registry), models))

@@ -80,6 +80,9 @@ def evaluate(
     hours: Annotated[float, typer.Option(min=1, help="Simulated hours.")] = 24,
     per_kind: Annotated[int, typer.Option(min=1, help="Scenarios of each kind.")] = 4,
     seed: Annotated[int, typer.Option(help="Random seed of the run.")] = 21,
+    gb26875: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of UITDs that speak GB/T 26875.3 frames (0-1).")
+    ] = 0.5,
     plot: Annotated[Path, typer.Option(help="Where to write the PNG plot.")] = Path("evaluation.png"),
     ground_truth: Annotated[
         Path | None,
@@ -116,7 +119,13 @@ def evaluate(
     else:
         with console.status(f"replaying {premises} premises for {hours:g} h, {per_kind} of each scenario kind"):
             truths, decisions, latencies, records = evaluation.replay(
-                load_policy(settings.policy_file), models, premises=premises, hours=hours, seed=seed, per_kind=per_kind
+                load_policy(settings.policy_file),
+                models,
+                premises=premises,
+                hours=hours,
+                seed=seed,
+                per_kind=per_kind,
+                gb26875=gb26875,
             )
             ev = evaluation.judge(truths, decisions, latencies, records, evaluation.risk_auc(models))
         title = f"scoring against ground truth ({premises} premises, {hours:g} h, seed {seed})"

@@ -80,6 +80,10 @@ def run_command(
     record_to: Annotated[Path | None, typer.Option("--record", help="Also write the stream here.")] = None,
     dry_run: Annotated[bool, typer.Option(help="Generate (and record) without connecting to a broker.")] = False,
     background: Annotated[bool, typer.Option(help="Ordinary panel faults and disables besides the scenario.")] = True,
+    gb26875: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of UITDs that speak GB/T 26875.3 frames instead of JSON (0-1)."),
+    ] = 0.0,
 ) -> None:
     """Run the fleet (and a scenario) over MQTT, writing ground truth; deterministic for a seed and start."""
     from core import registry
@@ -90,7 +94,7 @@ def run_command(
     spec = load_scenario(scenario) if scenario else Scenario()
     seconds = parse_duration(duration) if duration else spec.duration
     begin = _start_of(start or spec.start, seconds, speed)
-    sim = Simulation(registry.load(fleet), seed=seed, start=begin, duration=seconds)
+    sim = Simulation(registry.load(fleet), seed=seed, start=begin, duration=seconds, gb26875=gb26875)
     if background:
         add_background(sim)
     apply_scenario(sim, spec)

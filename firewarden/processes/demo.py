@@ -46,6 +46,8 @@ class DemoOptions:
     seed: int = 1
     scenario: Path = DEMO_SCENARIO
     inbox_port: int = 0
+    gb26875: float = 0.5
+    """The share of UITDs that speak GB/T 26875.3 frames (the others JSON)."""
 
 
 class Demo:
@@ -125,7 +127,7 @@ def publish(demo: DemoOptions, broker: MqttUrl, db_url: str, halt: threading.Eve
     with connect(db_url) as conn:
         fleet = export_registry(conn)
     start = float(int(time.time()))
-    sim = Simulation(fleet, seed=demo.seed, start=start, duration=spec.duration)
+    sim = Simulation(fleet, seed=demo.seed, start=start, duration=spec.duration, gb26875=demo.gb26875)
     add_background(sim)
     apply_scenario(sim, spec)
 
