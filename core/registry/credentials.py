@@ -21,6 +21,7 @@ from typing import Final, Literal
 
 from core.errors import FirewardenError
 from core.registry.model import RegistryFile
+from core.wire import DOWNLINK_ROOT
 
 KEY_BYTES: Final = 32
 ITERATIONS: Final = 101
@@ -53,6 +54,8 @@ class Credential:
     access: Access
     topic: str
     premises_id: str = ""
+    downlink: str = ""
+    """A second ACL rule: a UITD reads its GB/T 26875.3 downlink, ingest writes every downlink."""
 
 
 def load_key(path: Path, *, create: bool) -> bytes:
@@ -92,7 +95,14 @@ def mosquitto_hash(password: str, salt: bytes | None = None) -> str:
 def credentials(registry: RegistryFile, key: bytes, services: Iterable[Service] = (INGEST,)) -> list[Credential]:
     """Every service user, then one user per device (user name = device id), sorted by name."""
     out = [
-        Credential(s.name, derive_password(key, "service", s.name), "service", s.access, s.topic)
+        Credential(
+            s.name,
+            derive_password(key, "service", s.name),
+            "service",
+            s.access,
+            s.topic,
+            downlink=f"{DOWNLINK_ROOT}/#" if s.name == INGEST.name else "",
+        )
         for s in sorted(services, key=lambda s: s.name)
     ]
     taken = {c.user for c in out}
@@ -100,9 +110,9 @@ def credentials(registry: RegistryFile, key: bytes, services: Iterable[Service] 
         if device.id in taken:
             raise CredentialsError(f"device {device.id!r} has the name of a service user; rename one of them")
         topic = f"fw/v1/{device.premises}/{device.id}/#"
-        out.append(
-            Credential(device.id, derive_password(key, "device", device.id), "device", "write", topic, device.premises)
-        )
+        downlink = f"{DOWNLINK_ROOT}/{device.premises}/{device.id}/#" if device.type == "uitd" else ""
+        password = derive_password(key, "device", device.id)
+        out.append(Credential(device.id, password, "device", "write", topic, device.premises, downlink))
     return out
 
 
@@ -114,6 +124,9 @@ def acl_file(entries: Iterable[Credential]) -> str:
     lines = ["# Made by `firewarden registry credentials` from the registry; edits are overwritten.\n"]
     for c in entries:
         lines.append(f"\nuser {c.user}\ntopic {c.access} {c.topic}\n")
+        if c.downlink:
+            # The other direction of the same user: a UITD reads its downlink, ingest writes them all.
+            lines.append(f"topic {'write' if c.kind == 'service' else 'read'} {c.downlink}\n")
     return "".join(lines)
 
 

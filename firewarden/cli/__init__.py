@@ -29,6 +29,7 @@ from firewarden.cli import (
     services,
     simulate,
     topics,
+    uitd,
     users,
 )
 from firewarden.cli._context import console_err
@@ -46,6 +47,7 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(auditing.app, name="audit")
 app.add_typer(registry.app, name="registry")
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(uitd.app, name="uitd")
 app.command("broker")(services.broker)
 app.command("ingest")(ingesting.ingest)
 app.add_typer(scoring.app, name="model")

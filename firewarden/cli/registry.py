@@ -64,6 +64,51 @@ def export_command(
         console.print(f"wrote {output}")
 
 
+points_app = typer.Typer(help="A UITD's panel point list (loop/point -> zone), from and to the panel's CSV export.")
+app.add_typer(points_app, name="points")
+
+
+@points_app.command("import")
+def points_import(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Argument(help="The UITD's device id.")],
+    file: Annotated[Path, typer.Argument(help="CSV with a header: loop, address, zone, floor, component_type, ...")],
+    replace: Annotated[bool, typer.Option(help="Delete the UITD's points the file does not list.")] = False,
+) -> None:
+    """Upsert a UITD's point list, all or nothing (docs/registry.md)."""
+    from core.registry.points import import_points, parse_points
+
+    settings = settings_of(ctx)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"cannot read {file}: {error}", param_hint="FILE") from None
+    points = parse_points(text, device, source=str(file))
+    with database_url(settings) as url, connect(url, autocommit=True) as conn:
+        done = import_points(conn, device, points, replace=replace, source=str(file), actor=f"cli:{getpass.getuser()}")
+    console.print(
+        f"{device}: {done.inserted} new, {done.updated} changed, {done.unchanged} unchanged, {done.deleted} deleted"
+    )
+
+
+@points_app.command("export")
+def points_export(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Argument(help="The UITD's device id.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """A UITD's point list as CSV (what `points import` reads)."""
+    from core.registry.points import export_points
+
+    with database_url(settings_of(ctx)) as url, connect(url, autocommit=True) as conn:
+        text = export_points(conn, device)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
 @app.command("credentials")
 def credentials_command(
     ctx: typer.Context,

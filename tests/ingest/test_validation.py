@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.dedup import RecentMessages
 from core.gb26875 import encode_frame
+from ingest.dedup import RecentMessages
 from ingest.records import DeadLetter, EventRecord, Reading, StatusRecord
 from ingest.validation import RegistryIndex, Validator
 from simulators.engine import Simulation

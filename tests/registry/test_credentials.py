@@ -198,3 +198,31 @@ def test_the_simulator_logs_in_with_the_user_of_its_broker_url(
         assert ingest.messages.get(timeout=5) == "fw/v1/P-1/D-1/telemetry"
     finally:
         ingest.close()
+
+
+def test_a_uitd_reads_only_its_own_downlink_which_only_ingest_writes(
+    made: tuple[Path, dict[str, dict[str, str]], Path], secured_broker: int
+) -> None:
+    _, rows, _ = made
+    uitds = [r for r in rows.values() if r["kind"] == "device" and r["user"].endswith("-UITD")]
+    assert len(uitds) >= 2, "the fleet needs two UITDs"
+    mine, other = uitds[0], uitds[1]
+    own = f"fw/down/v1/{mine['premises']}/{mine['user']}/gb26875"
+    ingest = Client(secured_broker, "ingest", rows["ingest"]["password"])
+    uitd = Client(secured_broker, mine["user"], mine["password"])
+    neighbour = Client(secured_broker, other["user"], other["password"])
+    try:
+        for client in (ingest, uitd, neighbour):
+            assert client.connected().value == 0
+        uitd.client.subscribe(own, qos=1)
+        neighbour.client.subscribe(own, qos=1)  # the broker refuses to deliver what its ACL does not allow
+        time.sleep(0.3)
+        assert ingest.publish(own).value == 0
+        assert uitd.messages.get(timeout=5) == own
+        assert uitd.publish(own).getName() == "Not authorized"  # a device cannot speak for the centre
+        time.sleep(0.3)
+        assert neighbour.messages.empty(), "another UITD read a downlink not its own"
+        assert uitd.messages.empty(), "a device's write to its downlink got through"
+    finally:
+        for client in (ingest, uitd, neighbour):
+            client.close()
