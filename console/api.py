@@ -25,19 +25,34 @@ from console.errors import AccountError
 from console.live import Changes
 from console.routes import admin, auth, field, premises, queue
 from console.security import Console
+from core.errors import DatabaseError
 from core.policy import Policy
+from core.settings import MqttUrl
+from core.uitd import CommandError
 
 WEB = Path(__file__).resolve().parent / "web"
 
 
-def build_console(actions: Actions, policy: Policy, database_url: str, session_hours: float = 12.0) -> Console:
-    """The console over the actions' pool; its live feed listens on its own connection."""
+def build_console(
+    actions: Actions,
+    policy: Policy,
+    database_url: str,
+    session_hours: float = 12.0,
+    *,
+    broker: MqttUrl | None = None,
+    centre_address: bytes = bytes(6),
+) -> Console:
+    """The console over the actions' pool; its live feed listens on its own connection. ``broker``:
+    where commands to UITDs go (None: the console cannot send them)."""
     return Console(
         actions=actions,
         accounts=Accounts(actions.pool, session_hours=session_hours),
         city=City(actions.pool),
         changes=Changes(database_url),
         policy=policy,
+        database_url=database_url,
+        broker=broker,
+        centre_address=centre_address,
     )
 
 
@@ -60,6 +75,16 @@ def create_app(console: Console) -> FastAPI:
         text = str(exc)
         status = 404 if text.startswith("no ") else 409 if "already exists" in text else 422
         return JSONResponse({"detail": text}, status_code=status)
+
+    @app.exception_handler(CommandError)
+    async def _command(request: Request, exc: CommandError) -> JSONResponse:
+        text = str(exc)
+        status = 404 if text.startswith("unknown device") else 409 if "commands go to a uitd" in text else 502
+        return JSONResponse({"detail": text}, status_code=status)
+
+    @app.exception_handler(DatabaseError)
+    async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     for module in (auth, queue, premises, field, admin):
         app.include_router(module.router)

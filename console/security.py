@@ -25,6 +25,7 @@ from console.accounts import Accounts, Principal, Role
 from console.city import City
 from console.live import Changes
 from core.policy import Policy
+from core.settings import MqttUrl
 
 COOKIE = "fw_session"
 
@@ -43,6 +44,10 @@ class Console:
     changes: Changes
     policy: Policy
     clock: Callable[[], datetime] = utc_now
+    database_url: str = ""
+    broker: MqttUrl | None = None
+    """Where the centre's GB/T 26875.3 commands to UITDs are published; None: commands are off."""
+    centre_address: bytes = bytes(6)
 
 
 def console_of(request: Request) -> Console:

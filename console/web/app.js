@@ -83,6 +83,21 @@ async function api(path, options = {}) {
 const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body ?? {}) });
 const canAct = () => state.me && (state.me.role === "operator" || state.me.role === "admin");
 
+// A UITD's GB/T 26875.3 commands: duty check (查岗) and clock sync, with what it answered last.
+function uitdCommands(deviceId) {
+  const path = `/api/devices/${encodeURIComponent(deviceId)}/gb26875`;
+  const status = el("span", { class: "muted uitd-status" });
+  const describe = (c) => `${t(`uitd.${c.kind}`)} #${c.serial} ${when(c.sent_at)} · ` + (c.denied_at ? t("uitd.denied")
+    : c.answered_at ? `${t("uitd.answered")} ${when(c.answered_at)}` : c.confirmed_at ? t("uitd.confirmed") : t("uitd.waiting"));
+  const refresh = () => api(`${path}/commands?limit=1`).then((found) => { status.textContent = found.length ? describe(found[0]) : ""; }).catch(() => {});
+  const send = (command) => post(`${path}/${command}`).then((c) => { status.textContent = describe(c); }).catch(flash);
+  refresh();
+  return el("div", { class: "uitd-commands" },
+    el("button", { class: "duty-check", onclick: () => send("duty-check") }, t("uitd.duty_check")),
+    el("button", { class: "sync-clock", onclick: () => send("sync-clock") }, t("uitd.sync_clock")),
+    status);
+}
+
 function flash(error) {
   alert(`${t("error.generic")}: ${error.message}`);
 }
@@ -224,7 +239,8 @@ async function premisesView(id, show) {
     el("td", {}, d.id), el("td", {}, d.type), el("td", {}, d.location, d.zone ? ` · ${d.zone}` : ""),
     el("td", {}, badge(d.state === "trouble" ? "trouble-device" : d.state, t(`device.${d.state}`))),
     el("td", {}, Object.entries(d.latest).map(([metric, [value, at]]) => el("div", { title: when(at) }, `${metric} ${Number(value).toFixed(3).replace(/\.?0+$/, "")}`))),
-    el("td", {}, d.signals.map((s) => el("div", {}, `${s.rule}${s.subject ? " " + s.subject : ""} · ${when(s.time)}`)))));
+    el("td", {}, d.signals.map((s) => el("div", {}, `${s.rule}${s.subject ? " " + s.subject : ""} · ${when(s.time)}`)),
+      d.type === "uitd" && canAct() ? uitdCommands(d.id) : null)));
   const charts = CHARTS.map(([name, metrics]) => [name, readings.filter((s) => metrics.includes(s.metric))])
     .filter(([, series]) => series.length)
     .map(([name, series]) => chart(t(`chart.${name}`), series, width, [Date.now() / 1000 - 24 * 3600, Date.now() / 1000]));

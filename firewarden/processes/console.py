@@ -25,7 +25,7 @@ from core.db import open_pool
 from core.errors import SettingsError
 from core.policy import Policy, load_policy
 from core.services import database_url
-from core.settings import Settings
+from core.settings import MqttUrl, Settings
 from firewarden.processes.runtime import Health, require_kafka, require_migrated, stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,18 @@ def run_console(settings: Settings) -> None:
 class ConsoleServer:
     """The console's API server and live feed on one event loop, started and stopped together."""
 
-    def __init__(self, settings: Settings, db_url: str, policy: Policy, actions: Actions) -> None:
-        self.console = build_console(actions, policy, db_url, settings.console_session_hours)
+    def __init__(
+        self, settings: Settings, db_url: str, policy: Policy, actions: Actions, broker: MqttUrl | None = None
+    ) -> None:
+        """``broker``: where commands to UITDs go (the settings' ``mqtt_url`` when None)."""
+        self.console = build_console(
+            actions,
+            policy,
+            db_url,
+            settings.console_session_hours,
+            broker=broker or settings.mqtt_url,
+            centre_address=bytes.fromhex(settings.gb26875_centre_address),
+        )
         config = uvicorn.Config(
             create_app(self.console), host=settings.api_host, port=settings.api_port, log_level="warning",
             timeout_graceful_shutdown=5,

@@ -160,7 +160,7 @@ async def _serve(
             server = None
             if settings.api_port:
                 actions = Actions(pool, policy, directory_of(settings), bus, on_queued=alerts.dispatcher.wake.set)
-                server = ConsoleServer(settings, db_url, policy, actions)
+                server = ConsoleServer(settings, db_url, policy, actions, broker)
             tasks = {
                 "ingest": asyncio.create_task(ingest.run(stops["ingest"])),
                 "alerts": asyncio.create_task(alerts.run(stops["alerts"])),

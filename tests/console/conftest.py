@@ -24,6 +24,7 @@ from core.bus import BusMessage, LocalBus
 from core.db import open_pool
 from core.policy import Policy
 from core.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Unit
+from core.settings import MqttUrl
 from firewarden.processes.console import ApiServer as _ApiServer
 from scoring.records import DECISIONS_TOPIC, Decision, encode_decision
 from tests.alerts.conftest import load, small_registry
@@ -61,9 +62,10 @@ def city_registry() -> RegistryFile:
 class Served:
     """The console and the alerts service behind it, running until :meth:`stop`."""
 
-    def __init__(self, database_url: str, policy: Policy) -> None:
+    def __init__(self, database_url: str, policy: Policy, broker: MqttUrl | None = None) -> None:
         self.database_url = database_url
         self.policy = policy
+        self.broker = broker
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ready = threading.Event()
@@ -94,7 +96,7 @@ class Served:
             quick = self.policy.model_copy(update={"alerts": self.policy.alerts.model_copy(update={"tick_s": 0.2})})
             alerts = Alerts(pool, quick, Directory(email=False), {}, self.bus)
             actions = Actions(pool, self.policy, Directory(email=False), self.bus, on_queued=alerts.dispatcher.wake.set)
-            self.console = build_console(actions, self.policy, self.database_url)
+            self.console = build_console(actions, self.policy, self.database_url, broker=self.broker)
             server = _ApiServer(uvicorn.Config(create_app(self.console), host="127.0.0.1", port=self.port,
                                                log_level="warning", timeout_graceful_shutdown=2))  # fmt: skip
             live_stop, alerts_stop = asyncio.Event(), asyncio.Event()
