@@ -18,7 +18,7 @@ runner, alerts, API: one process, as shipped). Then, twice in the same run:
 
 A fire is two smoke detectors of one zone of a premises' panel, 2 s apart; latency runs from the
 second one's publish (acknowledged by the broker, QoS 1) to the first webhook that carries that
-premises' fire. Prints p50/p95/p99/max of both runs, the median of each stage (ingest's receipt of
+premises' fire. Prints p50/p95/p99/max of both runs, p50/p95/p99 of each stage (ingest's receipt of
 the confirming event, the page queued by alerts, the dispatcher's attempt recorded after the
 webhook answered) and the background rate actually reached.
 """
@@ -166,7 +166,7 @@ FROM fire_pages f JOIN delivery_attempts a ON a.delivery_id = f.id GROUP BY f.pr
 
 
 def stages(db_url: str, fires: Fires, premises: list[str]) -> None:
-    """Where the time went, median per stage: the broker's acknowledgement of the confirming event to
+    """Where the time went, per stage: the broker's acknowledgement of the confirming event to
     ingest's receipt (negative when ingest read it before the publisher saw the PUBACK), receipt to the
     page queued by alerts (ingest, bus, scoring, alerts), queued to its first attempt recorded (the
     dispatcher's claim, the webhook's answer, the record)."""
@@ -179,8 +179,12 @@ def stages(db_url: str, fires: Fires, premises: list[str]) -> None:
         parts["acked→ingest"].append(float(got) - fires.confirmed_at[p])
         parts["ingest→paged"].append(float(paged) - float(got))
         parts["paged→attempt"].append(float(attempt) - float(paged))
-    line = ", ".join(f"{k} {statistics.median(v) * 1000:,.0f} ms" for k, v in parts.items() if v)
-    print(f"           median stages: {line}")
+    for name, values in parts.items():
+        if not values:
+            continue
+        ordered = sorted(values)
+        q = [ordered[min(len(ordered) - 1, round(f * (len(ordered) - 1)))] * 1000 for f in (0.5, 0.95, 0.99)]
+        print(f"           stage {name:>14}: p50 {q[0]:,.0f} ms, p95 {q[1]:,.0f} ms, p99 {q[2]:,.0f} ms")
 
 
 def received(metrics_port: int) -> float:
