@@ -72,6 +72,19 @@ class Dispatcher:
         self.wake = asyncio.Event()
         self.delivered = 0
         self.dead = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def notify(self) -> None:
+        """New rows are due: wake :meth:`run`, from any thread (it may run on a loop of its own)."""
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or loop is here:
+            self.wake.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self.wake.set)
 
     async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
         """Until ``stop``: up to ``batch`` deliveries in flight, each recorded as it ends.
@@ -80,6 +93,7 @@ class Dispatcher:
         is set (new rows) or ``idle_s`` passes (retries come due): a fire's page never waits for a
         slow receiver's timeout on an earlier, lesser message. On stop, the sends in flight finish.
         """
+        self._loop = asyncio.get_running_loop()
         sending: set[asyncio.Task[None]] = set()
         try:
             while not stop.is_set():

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -101,9 +102,12 @@ class Alerts:
         *,
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
+        dispatch_thread: bool = False,
     ) -> None:
         """Joins the consumer group of ``fw.decisions`` here: on the local bus, construct before
-        scoring publishes."""
+        scoring publishes. ``dispatch_thread``: run the dispatcher on an event loop of its own in a
+        thread, so that a page's claim, HTTP exchange and record never wait behind the turns of a loop
+        that other stages keep busy (``firewarden up``: ingest and scoring share the process's loop)."""
         with pool.connection() as conn:
             roster = load_roster(conn)
         self.pool = pool
@@ -117,11 +121,12 @@ class Alerts:
         self.reload_s = policy.alerts.roster_reload_s
         self.handled = 0
         self.running = False
+        self.dispatch_thread = dispatch_thread
         self.alarms = bus.consumer([ALARMS_TOPIC], GROUP)
         self.decisions = bus.consumer([DECISIONS_TOPIC], GROUP, buffer=50_000)
 
     async def _after(self, outcome: Outcome) -> None:
-        await hand_on(outcome, self.bus, self.dispatcher.wake.set)
+        await hand_on(outcome, self.bus, self.dispatcher.notify)
 
     async def handle(self, decisions: list[Decision]) -> None:
         """Apply decisions until they are stored: a database outage delays them, never drops them.
@@ -142,10 +147,11 @@ class Alerts:
     async def run(self, stop: asyncio.Event) -> None:
         """Decisions, timers and delivery until ``stop``; then what was received is handled, and returns."""
         self.running = True
+        dispatching = self._dispatch_alone(stop) if self.dispatch_thread else self._dispatch(stop)
         tasks = [
             asyncio.create_task(self._consume(stop), name="alerts-decisions"),
             asyncio.create_task(self._timers(stop), name="alerts-timers"),
-            asyncio.create_task(self.dispatcher.run(stop), name="alerts-dispatch"),
+            asyncio.create_task(dispatching, name="alerts-dispatch"),
         ]
         try:
             await asyncio.gather(*tasks)
@@ -153,9 +159,50 @@ class Alerts:
             self.running = False
             for task in tasks:
                 task.cancel()
+
+    async def _dispatch(self, stop: asyncio.Event) -> None:
+        """The dispatcher on this loop; the channels closed when it ends (on the loop that used them)."""
+        try:
+            await self.dispatcher.run(stop)
+        finally:
             for channel in self.channels.values():
                 if isinstance(channel, WebhookChannel):
                     await channel.close()
+
+    async def _dispatch_alone(self, stop: asyncio.Event) -> None:
+        """:meth:`_dispatch` on an event loop of its own in a thread, until ``stop``; its error, if any,
+        is raised here. :meth:`Dispatcher.notify` wakes it from this loop's thread."""
+        ready = threading.Event()
+        inner: dict[str, Any] = {}
+
+        async def alone() -> None:
+            inner["loop"], inner["stop"] = asyncio.get_running_loop(), asyncio.Event()
+            ready.set()
+            await self._dispatch(inner["stop"])
+
+        def body() -> None:
+            try:
+                asyncio.run(alone())
+            except BaseException as error:  # noqa: BLE001 - handed to the owning loop below
+                inner["error"] = error
+            finally:
+                ready.set()
+
+        thread = threading.Thread(target=body, name="alerts-dispatch", daemon=True)
+        thread.start()
+        await asyncio.to_thread(ready.wait)
+        try:
+            while thread.is_alive() and not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+        finally:
+            loop = inner.get("loop")
+            if loop is not None and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # closed meanwhile: nothing left to stop
+                    loop.call_soon_threadsafe(inner["stop"].set)
+            await asyncio.to_thread(thread.join)
+        if "error" in inner:
+            raise inner["error"]
 
     async def _timers(self, stop: asyncio.Event) -> None:
         reload = Every(self.reload_s, asyncio.get_running_loop().time)

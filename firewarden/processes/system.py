@@ -149,7 +149,10 @@ async def _serve(
             health.serving(settings.metrics_port, stops["console"]),
             open_bus(settings, client_id=options.client_id) as bus,
         ):
-            alerts = Alerts(pool, policy, directory_of(settings), channels_of(settings, policy), bus)
+            # The dispatcher on a loop of its own: a page never waits behind ingest's and scoring's turns.
+            alerts = Alerts(
+                pool, policy, directory_of(settings), channels_of(settings, policy), bus, dispatch_thread=True
+            )
             metrics.registry.register(AlertsCollector(alerts))
             runner = local_runner(settings, policy, db_url, bus, models) if models is not None else None
             worker: subprocess.Popen[bytes] | None = start_worker(settings, db_url) if runner is None else None
@@ -159,7 +162,7 @@ async def _serve(
             )  # fmt: skip
             server = None
             if settings.api_port:
-                actions = Actions(pool, policy, directory_of(settings), bus, on_queued=alerts.dispatcher.wake.set)
+                actions = Actions(pool, policy, directory_of(settings), bus, on_queued=alerts.dispatcher.notify)
                 server = ConsoleServer(settings, db_url, policy, actions, broker)
             tasks = {
                 "ingest": asyncio.create_task(ingest.run(stops["ingest"])),

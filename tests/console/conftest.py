@@ -95,7 +95,7 @@ class Served:
             self.bus = LocalBus()
             quick = self.policy.model_copy(update={"alerts": self.policy.alerts.model_copy(update={"tick_s": 0.2})})
             alerts = Alerts(pool, quick, Directory(email=False), {}, self.bus)
-            actions = Actions(pool, self.policy, Directory(email=False), self.bus, on_queued=alerts.dispatcher.wake.set)
+            actions = Actions(pool, self.policy, Directory(email=False), self.bus, on_queued=alerts.dispatcher.notify)
             self.console = build_console(actions, self.policy, self.database_url, broker=self.broker)
             server = _ApiServer(uvicorn.Config(create_app(self.console), host="127.0.0.1", port=self.port,
                                                log_level="warning", timeout_graceful_shutdown=2))  # fmt: skip
