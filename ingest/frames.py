@@ -21,7 +21,7 @@ is the one measured value: not part of what the message says, like ``received_at
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from core import gb26875 as gb
@@ -42,13 +42,32 @@ class PointInfo:
 
 @dataclass(frozen=True, slots=True)
 class Panel:
-    """A UITD's panel as the registry describes it: its points by (loop, point) and the address order."""
+    """A UITD's panel as the registry describes it: its points by (loop, point) and the address order.
 
-    points: Mapping[tuple[int, int], PointInfo]
+    Kept as plain dictionaries of strings keyed by tuples of integers, which the garbage collector
+    stops tracking: a city's point lists (hundreds of thousands of points) cost a full collection
+    nothing, where an object per point was a third of everything it walked in ``firewarden up``."""
+
+    zones: Mapping[tuple[int, int], str | None]
+    """Every point of the list, with its zone (None when the list gives none)."""
     address_order: str = "loop_point"
+    devices: Mapping[tuple[int, int], str] = field(default_factory=dict)
+    descriptions: Mapping[tuple[int, int], str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, points: Mapping[tuple[int, int], PointInfo], address_order: str = "loop_point") -> Panel:
+        return cls(
+            {key: p.zone for key, p in points.items()},
+            address_order,
+            {key: p.device for key, p in points.items() if p.device},
+            {key: p.description for key, p in points.items() if p.description},
+        )
 
     def point(self, loop: int | None, address: int) -> PointInfo | None:
-        return self.points.get((loop or 0, address))
+        key = (loop or 0, address)
+        if key not in self.zones:
+            return None
+        return PointInfo(self.zones[key], self.devices.get(key), self.descriptions.get(key))
 
 
 NO_PANEL = Panel({})
@@ -169,7 +188,7 @@ def _object(out: _Out, i: int, obj: gb.InfoObject, panel: Panel, received_at: da
         point = panel.point(loop, address)
         text = obj.description or (point.description if point and point.description else "")
         note = f"gb26875 {obj.system.describe()}, component type {obj.component}" + (f": {text}" if text else "")
-        if panel.points and point is None:
+        if panel.zones and point is None:
             note += "; point not in the registry's point list"
         _conditions(
             out,

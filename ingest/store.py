@@ -471,7 +471,7 @@ def load_registry_index(url: str) -> RegistryIndex:
             *(None if v is None else str(v) for v in (zone, maps_to, description))
         )
     order_of = {str(d): str(o) for d, o in orders}
-    panels = {d: Panel(by_device.get(d, {}), order_of.get(d, "loop_point")) for d in {*by_device, *order_of}}
+    panels = {d: Panel.of(by_device.get(d, {}), order_of.get(d, "loop_point")) for d in {*by_device, *order_of}}
     return RegistryIndex.from_rows(
         ((str(d), str(p), str(t)) for d, p, t in rows), (str(p) for (p,) in premises), panels
     )

@@ -52,7 +52,7 @@ class RegistryIndex:
         for p in registry.panel_points:
             points.setdefault(p.device, {})[(p.loop, p.address)] = PointInfo(p.zone, p.maps_to, p.description)
         panels = {
-            d.id: Panel(points.get(d.id, {}), d.address_order or "loop_point")
+            d.id: Panel.of(points.get(d.id, {}), d.address_order or "loop_point")
             for d in registry.devices
             if d.id in points or d.address_order
         }

@@ -13,7 +13,7 @@ from core.bus import open_bus
 from core.policy import IngestPolicy, load_policy
 from core.services import database_url, mqtt_url
 from core.settings import MqttUrl, Settings
-from firewarden.processes.runtime import Health, require_migrated, stop_on_signals
+from firewarden.processes.runtime import Health, freeze_startup_heap, require_migrated, stop_on_signals
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
@@ -54,4 +54,5 @@ async def _serve(settings: Settings, broker: MqttUrl, db_url: str, index: Regist
         )
         health.ready = lambda: ingest.ready
         health.detail = lambda: {"in_flight": ingest.in_flight}
+        freeze_startup_heap()
         await ingest.run(stop)

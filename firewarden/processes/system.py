@@ -39,7 +39,7 @@ from core.policy import Policy, load_policy
 from core.services import database_url, mqtt_url, owner_database_url
 from core.settings import MqttUrl, Settings
 from firewarden.processes.console import ConsoleServer
-from firewarden.processes.runtime import Health
+from firewarden.processes.runtime import Health, freeze_startup_heap
 from firewarden.processes.scoring import local_runner, start_worker
 from ingest.metrics import IngestMetrics
 from ingest.service import Ingest, IngestOptions
@@ -164,6 +164,7 @@ async def _serve(
             if settings.api_port:
                 actions = Actions(pool, policy, directory_of(settings), bus, on_queued=alerts.dispatcher.notify)
                 server = ConsoleServer(settings, db_url, policy, actions, broker)
+            freeze_startup_heap()
             tasks = {
                 "ingest": asyncio.create_task(ingest.run(stops["ingest"])),
                 "alerts": asyncio.create_task(alerts.run(stops["alerts"])),

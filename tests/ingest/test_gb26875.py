@@ -270,7 +270,7 @@ def test_keep_alive_and_the_uitds_answers_are_status() -> None:
 
 
 def test_zones_come_from_the_point_list_and_unknown_points_are_flagged() -> None:
-    panel = Panel({(2, 37): PointInfo("12F-east", None, "12楼东侧走廊"), (2, 38): PointInfo("12F-east")})
+    panel = Panel.of({(2, 37): PointInfo("12F-east", None, "12楼东侧走廊"), (2, 38): PointInfo("12F-east")})
     known, unknown = events(frame_of(2, component_object(42, 2, 37, 2), component_object(42, 5, 1, 2)), panel)
     assert (known.zone, known.unknown_point) == ("12F-east", False)
     assert known.detail is not None and known.detail.endswith("12楼东侧走廊; fire alarm")  # from the point list
@@ -279,7 +279,7 @@ def test_zones_come_from_the_point_list_and_unknown_points_are_flagged() -> None
 
 
 def test_a_point_mapped_to_a_device_gives_that_device_readings() -> None:
-    panel = Panel({(1, 4): PointInfo("B1", "P-1-SP-01")})
+    panel = Panel.of({(1, 4): PointInfo("B1", "P-1-SP-01")})
     (reading,) = records(frame_of(3, gb.analog_object(99, gb.join_address(1, 4), 4, 3, SENT)), panel)
     assert (reading.device_id, reading.premises_id) == ("P-1-SP-01", P)
 

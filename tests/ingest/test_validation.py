@@ -138,13 +138,34 @@ def test_simulated_transport_faults_are_refused_with_the_reason_ground_truth_exp
 
 
 def test_duplicates_are_remembered_within_capacity() -> None:
-    recent = RecentMessages(capacity=3)
+    recent = RecentMessages(capacity=4)  # always the last 2, never more than 4
     assert [recent.check("D", s, 0) for s in (1, 2, 1, 3)] == ["new", "new", "duplicate", "new"]
-    assert recent.check("D", 4, 0) == "new"  # forgets 2, the least recently seen
-    assert recent.check("D", 2, 0) == "new"
-    assert recent.check("D", 4, 0) == "duplicate"
-    assert recent.check("D", 4, 1) == "again"  # the same (device, seq), other bytes: the store judges
-    assert len(recent) == 3
+    assert recent.check("D", 4, 1) == "new"
+    assert recent.check("D", 4, 0) == "again"  # the same (device, seq), other bytes: the store judges
+    assert recent.check("D", 3, 0) == "duplicate"
+    assert recent.check("E", 1, 0) == "new"
+    assert recent.check("D", 2, 0) == "new"  # forgotten: four others were seen or repeated since
+    assert 2 <= len(recent) <= 4
+    for seq in range(100, 1000, 2):
+        assert recent.check("F", seq, 0) == recent.check("F", seq + 1, 0) == "new"
+        assert 2 <= len(recent) <= 4
+        assert recent.check("F", seq, 0) == "duplicate"  # the last two seen are always there
+
+
+def test_the_memory_costs_the_garbage_collector_nothing() -> None:
+    """150,000 remembered pairs add no object a full collection walks: only the two outer dicts are
+    tracked, one entry per device each (an OrderedDict of tuples cost 75 ms per full collection)."""
+    import gc
+
+    gc.collect()
+    before = len(gc.get_objects())
+    recent = RecentMessages(capacity=200_000)
+    for seq in range(150_000):
+        recent.check(f"P-{seq % 300:06d}-EM-01", seq, hash(str(seq)))
+    gc.collect()
+    assert len(gc.get_objects()) - before < 100
+    assert not any(gc.is_tracked(seqs) for seqs in (*recent._young.values(), *recent._old.values()))
+    assert len(gc.get_referents(recent._young)) + len(gc.get_referents(recent._old)) <= 4 * 300
 
 
 @settings(max_examples=1000)
