@@ -22,7 +22,7 @@ from core.domain import COMPONENT_TYPES, ID_PATTERN
 from core.errors import RegistryError
 from core.gb26875 import component_type
 from core.registry.model import PanelPoint
-from core.registry.store import TABLE_SPECS, _require_schema, _upsert
+from core.registry.store import TABLE_SPECS, require_schema, upsert_section
 
 COLUMNS = ("loop", "address", "zone", "floor", "component_type", "description", "maps_to")
 REQUIRED = ("address",)
@@ -120,7 +120,7 @@ def import_points(
     """Upsert ``points`` of the UITD ``device_id`` (and with ``replace`` delete those not given), in one
     transaction, audited. Raises RegistryError (nothing written) for an unknown device or one that is
     not a UITD, or a ``maps_to`` that is not a device of the same premises."""
-    _require_schema(conn)
+    require_schema(conn)
     spec = next(s for s in TABLE_SPECS if s.table == "panel_points")
     with conn.transaction():
         found = conn.execute("SELECT premises_id, type FROM devices WHERE id = %s", (device_id,)).fetchone()
@@ -142,7 +142,7 @@ def import_points(
             ]
             if problems:
                 raise RegistryError(source, problems)
-        upserted = _upsert(conn, spec, points)
+        upserted = upsert_section(conn, spec, points)
         deleted = 0
         if replace:
             keep_loops = [p.loop for p in points]

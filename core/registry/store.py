@@ -153,13 +153,13 @@ def import_registry(conn: Connection, registry: RegistryFile, *, source: str, ac
     problems, open_refs = check(registry)
     if problems:
         raise RegistryError(source, problems)
-    _require_schema(conn)
+    require_schema(conn)
     try:
         with conn.transaction():
             missing = _unresolved(conn, open_refs)
             if missing:
                 raise RegistryError(source, [ref.problem() for ref in missing])
-            results = [_upsert(conn, spec, getattr(registry, spec.section)) for spec in TABLE_SPECS]
+            results = [upsert_section(conn, spec, getattr(registry, spec.section)) for spec in TABLE_SPECS]
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # surface deferred FK errors here, as RegistryError
             changes = {r.table: {"new": r.inserted, "changed": r.updated, "unchanged": r.unchanged} for r in results}
             with conn.cursor() as cur:
@@ -171,7 +171,7 @@ def import_registry(conn: Connection, registry: RegistryFile, *, source: str, ac
 
 def export_registry(conn: Connection) -> RegistryFile:
     """The whole registry, every section ordered by key, in the file format's records."""
-    _require_schema(conn)
+    require_schema(conn)
     rows = {
         spec.section: conn.execute(
             sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
@@ -239,7 +239,8 @@ def export_registry(conn: Connection) -> RegistryFile:
     )
 
 
-def _require_schema(conn: Connection) -> None:
+def require_schema(conn: Connection) -> None:
+    """Raises DatabaseError when the registry's tables do not exist (the database is not migrated)."""
     found = conn.execute("SELECT to_regclass('devices') IS NOT NULL").fetchone()
     if not found or not found[0]:
         raise DatabaseError("the registry tables do not exist: run `firewarden db migrate` first")
@@ -258,7 +259,9 @@ def _unresolved(conn: Connection, refs: Sequence[Reference]) -> list[Reference]:
     return [ref for ref in refs if ref.target_id not in present[ref.table]]
 
 
-def _upsert(conn: Connection, spec: TableSpec, records: Iterable[Any]) -> Upserted:
+def upsert_section(conn: Connection, spec: TableSpec, records: Iterable[Any]) -> Upserted:
+    """Upsert one section's records through a staging table (binary COPY); rows that did not change
+    are not rewritten. In the caller's transaction."""
     stage = sql.Identifier(f"stage_{spec.table}")
     table = sql.Identifier(spec.table)
     columns = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
