@@ -203,6 +203,13 @@ class Reads:
         found = self.rows("SELECT jurisdiction_id FROM premises WHERE id = %s", (premises_id,))
         return found[0]["jurisdiction_id"] if found else None
 
+    def device_jurisdiction(self, device_id: str) -> str | None:
+        found = self.rows(
+            "SELECT p.jurisdiction_id FROM devices d JOIN premises p ON p.id = d.premises_id WHERE d.id = %s",
+            (device_id,),
+        )
+        return found[0]["jurisdiction_id"] if found else None
+
     # ---- hazards ---------------------------------------------------------------------------------
 
     def hazards(

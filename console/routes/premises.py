@@ -62,13 +62,6 @@ class CommandBody(BaseModel):
     answer_minutes: Annotated[int, Field(ge=1, le=255)] = 10
 
 
-def _uitd_jurisdiction(ctx: Ctx, device_id: str) -> str | None:
-    found = ctx.city.rows(
-        "SELECT p.jurisdiction_id FROM devices d JOIN premises p ON p.id = d.premises_id WHERE d.id = %s", (device_id,)
-    )
-    return found[0]["jurisdiction_id"] if found else None
-
-
 @router.post("/api/devices/{device_id}/gb26875/{command}")
 def uitd_command(
     device_id: str,
@@ -80,7 +73,7 @@ def uitd_command(
     """Send a GB/T 26875.3 command to a UITD: ``duty-check`` (查岗; ``{"answer_minutes": 10}``) or
     ``sync-clock``. Recorded, audited and published on its downlink; 503 when the console has no broker,
     409 for a device that is not a UITD, 502 when the broker did not take it."""
-    visible(user, _uitd_jurisdiction(ctx, device_id), f"device {device_id}")
+    visible(user, ctx.city.device_jurisdiction(device_id), f"device {device_id}")
     options = body or CommandBody()
     if ctx.broker is None:
         raise HTTPException(503, "this console has no MQTT broker (FIREWARDEN_MQTT_URL) to send commands through")
@@ -100,7 +93,7 @@ def uitd_command(
 @router.get("/api/devices/{device_id}/gb26875/commands")
 def uitd_commands(device_id: str, user: Me, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
     """The commands sent to a UITD, newest first, with what it answered (confirmed, denied, answered)."""
-    visible(user, _uitd_jurisdiction(ctx, device_id), f"device {device_id}")
+    visible(user, ctx.city.device_jurisdiction(device_id), f"device {device_id}")
     return send(uitd.commands(ctx.database_url, device_id, limit))
 
 
