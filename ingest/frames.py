@@ -153,19 +153,17 @@ def frame_records(
     cannot be taken: it becomes a dead letter with its bytes."""
     unit = gb.decode_data(frame, tz=tz)
     out = _Out(frame, premises_id, device_id, received_at)
-    if unit.kind is None:
+    if unit.kind is None:  # send data, confirm, deny or response: decode_data refused the others
         if frame.command == gb.SEND_DATA:
-            out.status(0, frame.sent_at, "keep-alive")
-        elif frame.command in (gb.CONFIRM, gb.DENY):
-            out.status(0, frame.sent_at, f"{gb.COMMAND_NAMES[frame.command]} serial={frame.serial}")
+            detail = "keep-alive"
         elif frame.command == gb.RESPONSE:
-            out.status(0, frame.sent_at, "empty response")
+            detail = "empty response"
         else:
-            name = gb.COMMAND_NAMES[frame.command]
-            raise DecodeError("unsupported_frame", f"command {frame.command} ({name}) is sent by the centre, not to it")
+            detail = f"{gb.COMMAND_NAMES[frame.command]} serial={frame.serial}"
+        out.status(0, frame.sent_at, detail)
         return out.records
     for index, obj in enumerate(unit.objects):
-        _object(out, index, obj, panel, received_at)
+        _object(out, index, obj, panel)
     return out.records
 
 
@@ -176,7 +174,7 @@ def _split(address: bytes, order: str, i: int) -> tuple[int | None, int]:
     return loop, point
 
 
-def _object(out: _Out, i: int, obj: gb.InfoObject, panel: Panel, received_at: datetime) -> None:
+def _object(out: _Out, i: int, obj: gb.InfoObject, panel: Panel) -> None:
     sent = out.frame.sent_at
     if isinstance(obj, gb.SystemState):
         note = f"gb26875 {obj.system.describe()}"
@@ -230,7 +228,7 @@ def _object(out: _Out, i: int, obj: gb.InfoObject, panel: Panel, received_at: da
         assert isinstance(obj, gb.Clock)
         whose = "UITD" if obj.system is None else obj.system.describe()
         out.status(
-            i, sent, f"{whose} clock {obj.at.isoformat()}", skew=round((obj.at - received_at).total_seconds(), 3)
+            i, sent, f"{whose} clock {obj.at.isoformat()}", skew=round((obj.at - out.received_at).total_seconds(), 3)
         )
 
 

@@ -24,7 +24,17 @@ from core.gb26875.codes import (
     UITD_VERSION,
     UPLINK_TYPES,
 )
-from core.gb26875.frame import CHINA, COMMAND_NAMES, RESPONSE, SEND_DATA, Frame, read_time, time_label
+from core.gb26875.frame import (
+    CHINA,
+    COMMAND_NAMES,
+    CONTROL,
+    REQUEST,
+    RESPONSE,
+    SEND_DATA,
+    Frame,
+    read_time,
+    time_label,
+)
 from core.wire import DecodeError
 
 # -- information objects ----------------------------------------------------------------------------
@@ -204,14 +214,15 @@ def _object(r: _Reader, kind: int, i: int) -> InfoObject:
 
 def decode_data(frame: Frame, *, tz: timezone = CHINA) -> DataUnit:
     """The information objects of a send-data or response frame, or the empty unit of a keep-alive,
-    confirm or deny. Raises DecodeError ``unsupported_frame`` or ``bad_frame``."""
+    confirm, deny or response. Raises DecodeError ``unsupported_frame`` (a reserved command, or one
+    only the centre sends) or ``bad_frame``."""
     if frame.command not in COMMAND_NAMES:
         raise DecodeError("unsupported_frame", f"command {frame.command} is reserved or vendor-defined")
-    if not frame.data:
-        return DataUnit(None, ())
-    if frame.command not in (SEND_DATA, RESPONSE):
+    if frame.command in (CONTROL, REQUEST) or (frame.data and frame.command not in (SEND_DATA, RESPONSE)):
         name = COMMAND_NAMES[frame.command]
         raise DecodeError("unsupported_frame", f"command {frame.command} ({name}) is sent by the centre, not to it")
+    if not frame.data:
+        return DataUnit(None, ())
     if len(frame.data) < 2:
         raise DecodeError("bad_frame", "the data unit needs a type byte and an object count")
     kind, count = frame.data[0], frame.data[1]
