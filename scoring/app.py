@@ -17,7 +17,8 @@ PostgreSQL, alarms on their own.
 
 Delivery is at least once, as everywhere on the bus: after a crash, a worker replays records since
 its last committed offset over the state of the last changelog write, so a decision may be
-published twice (the database keeps it once, by identity).
+published twice (the database keeps it once, by identity). A state is written only after the
+decisions it led to are acknowledged (:func:`_hand_on`), so a replay never skips a decision that was lost.
 """
 
 from __future__ import annotations
@@ -188,9 +189,17 @@ async def _forget_owned(app: Any, revoked: Any, **kwargs: Any) -> None:
 
 
 async def _hand_on(decisions: list[Decision]) -> None:
+    """Decisions to their topics, then the changed states to the table.
+
+    The order is what makes a kill -9 lose nothing: a state in the changelog records the offsets it
+    has applied, and a worker that restores it skips those records on replay. So the state may only
+    reach the changelog after the decisions it produced are acknowledged by the broker; ``send``
+    alone only queues them in the producer, which may flush the changelog's partition first."""
+    sent = []
     for decision in sorted(decisions, key=lambda d: not isinstance(d, AlarmDecision)):  # alarms first
         topic = alarms_topic if isinstance(decision, AlarmDecision) else decisions_topic
-        await topic.send(key=decision.premises_id.encode(), value=encode_decision(decision))
+        sent.append(await topic.send(key=decision.premises_id.encode(), value=encode_decision(decision)))
+    await asyncio.gather(*sent)
     for premises_id, state in engine().flush():
         states[premises_id.encode()] = dump_state(state)
 
