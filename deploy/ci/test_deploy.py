@@ -381,6 +381,12 @@ def test_deploy(work: Path) -> None:
         if hyper != "1" or readings == 0:
             raise SystemExit(f"readings: {readings} rows, hypertable: {hyper}")
         log(f"readings in the TimescaleDB hypertable: {readings}")
+        # the report from the image: WeasyPrint finds Pango and the Chinese font there
+        year = time.strftime("%Y")
+        wrote = stack.tool("report", "--period", year, "--out", "/tmp", env={"FIREWARDEN_DATABASE_URL": app_url})
+        if f"report-all-{year}-zh.pdf" not in wrote:
+            raise SystemExit(f"firewarden report in the image: {wrote}")
+        log("the image writes the report's HTML and PDF")
     except BaseException:
         names = ["ingest-0", "ingest-1", "console", "migrate", "topics", "timescaledb"]
         for name in [*(stack.container(n) for n in names), stack.container("score"), "inbox"]:

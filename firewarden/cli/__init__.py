@@ -25,6 +25,7 @@ from firewarden.cli import (
     db,
     ingesting,
     registry,
+    reporting,
     scoring,
     services,
     simulate,
@@ -57,6 +58,7 @@ app.command("alerts")(alerting.alerts)
 app.command("console")(alerting.console_command)
 app.command("up")(alerting.up)
 app.command("demo")(alerting.demo)
+app.command("report")(reporting.report)
 app.add_typer(alerting.tasks_app, name="tasks")
 app.add_typer(alerting.schedule_app, name="schedule")
 app.add_typer(users.users_app, name="users")

@@ -51,6 +51,7 @@ PROTECTED = [
     ("GET", "/api/meta"),
     ("POST", "/api/incidents/1/acknowledge"),
     ("POST", "/api/tasks/1/result"),
+    ("GET", "/api/report?period=2026"),
 ]
 
 
@@ -267,3 +268,19 @@ def test_the_live_stream_tells_each_user_of_changes_in_their_scope(served: Serve
     assert any('"incidents"' in line and '"P"' in line for line in insp_changes), received["insp"]
     assert not any('"P"' in line for line in received["other"]), received["other"]
     assert any("hello" in line for line in received["other"])
+
+
+def test_an_admin_downloads_the_report_as_a_page_and_a_pdf_and_nobody_else_does(served: Served) -> None:
+    admin = login(served, "adm")
+    year = str(now().year)
+    page = admin.get("/api/report", params={"period": year, "jurisdiction": "J-CITY", "lang": "en"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Fire safety supervision report" in page.text and page.text.count("<svg") == 7
+    pdf = admin.get("/api/report", params={"period": year, "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert f'filename="report-all-{year}-zh.pdf"' in pdf.headers["content-disposition"]
+    assert admin.get("/api/report", params={"period": "last year"}).status_code == 422
+    missing = admin.get("/api/report", params={"period": year, "jurisdiction": "J-NONE"})
+    assert missing.status_code == 404 and "J-NONE" in missing.json()["detail"]
+    for role in ("op", "insp"):
+        assert login(served, role).get("/api/report", params={"period": year}).status_code == 403
