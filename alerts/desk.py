@@ -33,13 +33,14 @@ from alerts.incidents import (
 from alerts.outbox import Recipient, enqueue
 from alerts.prevention import SYSTEM, Outcome, Prevention
 from core.audit import record as audit
+from core.words import label, render
 from scoring.records import Decision, Feedback, RiskScore, Signal
 
 log = logging.getLogger(__name__)
 
 
 _COLUMNS = (
-    "id, dedup_key, premises_id, jurisdiction_id, zone, class, title, state, opened_at, updated_at, events, refs, "
+    "id, dedup_key, premises_id, jurisdiction_id, zone, class, label, state, opened_at, updated_at, events, refs, "
     "inhibited_by, escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by"
 )
 
@@ -52,7 +53,7 @@ def _incident(row: dict[str, Any]) -> Incident:
         jurisdiction_id=row["jurisdiction_id"],
         zone=row["zone"],
         cls=row["class"],
-        title=row["title"],
+        label=row["label"],
         state=row["state"],
         opened_at=row["opened_at"],
         updated_at=row["updated_at"],
@@ -158,15 +159,15 @@ class Desk(Prevention):
 
     def _save(self, cur: psycopg.Cursor[dict[str, Any]], i: Incident) -> None:
         values = (
-            i.zone, i.cls, i.title, i.state, i.updated_at, i.events, Jsonb(i.refs), i.inhibited_by,
+            i.zone, i.cls, i.title, Jsonb(i.label), i.state, i.updated_at, i.events, Jsonb(i.refs), i.inhibited_by,
             i.escalation_level, i.next_escalation_at, i.reminders, i.notified, i.acknowledged_at, i.acknowledged_by,
         )  # fmt: skip
         if i.id is None:
             cur.execute(
-                "INSERT INTO incidents (zone, class, title, state, updated_at, events, refs, inhibited_by, "
+                "INSERT INTO incidents (zone, class, title, label, state, updated_at, events, refs, inhibited_by, "
                 "escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by, "
                 "dedup_key, premises_id, jurisdiction_id, opened_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (*values, i.dedup_key, i.premises_id, i.jurisdiction_id, i.opened_at),
             )
             row = cur.fetchone()
@@ -174,9 +175,9 @@ class Desk(Prevention):
             i.id = row["id"]
         else:
             cur.execute(
-                "UPDATE incidents SET zone = %s, class = %s, title = %s, state = %s, updated_at = %s, events = %s, "
-                "refs = %s, inhibited_by = %s, escalation_level = %s, next_escalation_at = %s, reminders = %s, "
-                "notified = %s, acknowledged_at = %s, acknowledged_by = %s WHERE id = %s",
+                "UPDATE incidents SET zone = %s, class = %s, title = %s, label = %s, state = %s, updated_at = %s, "
+                "events = %s, refs = %s, inhibited_by = %s, escalation_level = %s, next_escalation_at = %s, "
+                "reminders = %s, notified = %s, acknowledged_at = %s, acknowledged_by = %s WHERE id = %s",
                 (*values, i.id),
             )
 
@@ -211,7 +212,9 @@ class Desk(Prevention):
                 "id": incident.id,
                 "class": incident.cls,
                 "priority": incident.priority,
-                "title": incident.title,
+                "title": render("zh", incident.label),
+                "title_en": incident.title,
+                "label": incident.label,
                 "state": incident.state,
                 "zone": incident.zone,
                 "opened_at": incident.opened_at.isoformat(),
@@ -268,7 +271,8 @@ class Desk(Prevention):
                     out.add(
                         self.open_hazard(
                             cur, watch["premises_id"], watch["signal_key"], watch["rule"],
-                            f"{rule.title}: {watch['device_id']}", watch["due_at"], rule.deadline_days, now, True,
+                            label("hazard.signal", rule=watch["rule"], device=watch["device_id"]), watch["due_at"],
+                            rule.deadline_days, now, True,
                         )
                     )  # fmt: skip
         with self.cursor() as cur:
@@ -346,10 +350,7 @@ class Desk(Prevention):
 
     def _after_fire(self, cur: psycopg.Cursor[dict[str, Any]], incident: Incident, now: datetime) -> None:
         inspector = self.roster.regular_inspector(incident.premises_id)
-        reason = (
-            f"after the fire of {incident.opened_at:%Y-%m-%d %H:%M} UTC in zone {incident.zone}: check that the fire "
-            "systems are restored and record the cause"
-        )
+        reason = label("task.after_fire", at=incident.opened_at, zone=incident.zone)
         due = now + timedelta(days=self.policy.schedule.after_fire_days)
         self.task(cur, f"after_fire:{incident.id}", incident.premises_id, inspector.id if inspector else None,
                   "inspection", reason, due, now)  # fmt: skip
@@ -377,6 +378,6 @@ class Desk(Prevention):
         row = cur.fetchone()
         if row is None or row["n"] < policy.false_alarms:
             return Outcome()
-        title = f"{row['n']} false alarms in {policy.false_alarm_days:g} days"
+        said = label("hazard.false_alarms", count=row["n"], days=policy.false_alarm_days)
         deadline = policy.false_alarm_deadline_days
-        return self.open_hazard(cur, premises_id, "false_alarms", "false_alarms", title, now, deadline, now, False)
+        return self.open_hazard(cur, premises_id, "false_alarms", "false_alarms", said, now, deadline, now, False)

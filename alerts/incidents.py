@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from core.policy import INCIDENT_CLASSES, AlertsPolicy, IncidentClass
+from core.words import Label, label, render
 from scoring.records import AlarmDecision, Decision, Signal
 
 PRIORITY: dict[IncidentClass, int] = {c: rank for rank, c in enumerate(INCIDENT_CLASSES, start=1)}
@@ -53,7 +54,8 @@ class Trigger:
     dedup_key: str
     cls: IncidentClass
     zone: str
-    title: str
+    label: Label
+    """What happened, as a message code and its arguments (:mod:`core.words`)."""
     ref: str
     """The decision's own identity: an alarm id, a signal key."""
     active: bool
@@ -73,26 +75,29 @@ def trigger_of(decision: Decision) -> Trigger | None:
             decision.classification
         ]  # type: ignore[assignment]
         zone = decision.zone or "-"
-        title = f"{'Confirmed fire' if cls == 'fire' else 'Fire alarm'} in zone {zone}: {decision.reason}"
         return Trigger(
             decision.premises_id,
             f"{decision.premises_id}/alarm/{zone}",
             cls,
             zone,
-            title,
+            label(f"incident.{cls}", zone=zone, reason=decision.reason),
             decision.alarm_id,
             not decision.final,
             decision.time,
         )
     if isinstance(decision, Signal):
         cls = _SIGNAL_CLASS[decision.kind]
-        subject = f" ({decision.subject})" if decision.subject else ""
+        said = (
+            label("incident.signal_point", rule=decision.rule, device=decision.device_id, point=decision.subject)
+            if decision.subject
+            else label("incident.signal", rule=decision.rule, device=decision.device_id)
+        )
         return Trigger(
             decision.premises_id,
             f"{decision.premises_id}/{decision.kind}/{decision.rule}",
             cls,
             "",
-            f"{decision.rule.replace('_', ' ')}: {decision.device_id}{subject}",
+            said,
             decision.key,
             decision.state == "raised",
             decision.time,
@@ -107,7 +112,7 @@ class Incident:
     jurisdiction_id: str
     zone: str
     cls: IncidentClass
-    title: str
+    label: Label
     state: IncidentState
     opened_at: datetime
     updated_at: datetime
@@ -125,6 +130,11 @@ class Incident:
     @property
     def priority(self) -> int:
         return PRIORITY[self.cls]
+
+    @property
+    def title(self) -> str:
+        """The label in English: the ``title`` column and payload field for integrations."""
+        return render("en", self.label)
 
     @property
     def active(self) -> bool:
@@ -158,7 +168,7 @@ def apply(
             jurisdiction_id=jurisdiction_id,
             zone=trigger.zone,
             cls=trigger.cls,
-            title=trigger.title,
+            label=trigger.label,
             state="open",
             opened_at=trigger.time,
             updated_at=trigger.time,
@@ -172,7 +182,7 @@ def apply(
     incident.updated_at = max(current.updated_at, trigger.time)
     if PRIORITY[trigger.cls] < PRIORITY[current.cls] and trigger.active:
         incident.cls = trigger.cls
-        incident.title = trigger.title
+        incident.label = trigger.label
         incident.state = "open"
         incident.acknowledged_at = incident.acknowledged_by = None
         if trigger.cls == "fire":

@@ -22,6 +22,7 @@ from alerts.errors import ActionError
 from alerts.prevention import SYSTEM, Outcome
 from alerts.schedule import draw
 from core.audit import record as audit
+from core.words import Label, Lang, label, render
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,9 @@ class TaskItem:
     score: float | None
     due_at: datetime
     reason: str
+    """The label in English (the ``reason`` column)."""
+    label: Label
+    """Why the task is there, as a message (:mod:`core.words`)."""
     hazard_id: int | None
 
     def as_json(self) -> dict[str, Any]:
@@ -45,7 +49,7 @@ class TaskItem:
 
 _LIST = """
 SELECT t.id, t.kind, t.premises_id, p.name AS premises_name, p.address, s.tier, s.score, t.due_at, t.reason,
-       t.hazard_id
+       t.label, t.hazard_id
 FROM tasks t
 JOIN premises p ON p.id = t.premises_id
 LEFT JOIN premises_schedule s ON s.premises_id = t.premises_id
@@ -68,19 +72,21 @@ def task_list(desk: Desk, inspector_id: str, until: datetime) -> list[TaskItem]:
         return [TaskItem(**row) for row in cur.fetchall()]
 
 
-def as_csv(items: list[TaskItem]) -> str:
+def as_csv(items: list[TaskItem], lang: Lang = "zh") -> str:
+    """One row per task; ``reason`` in ``lang``."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["id", "kind", "premises_id", "premises_name", "address", "tier", "score", "due_at", "reason"])
     for i in items:
         score = "" if i.score is None else f"{i.score:.1f}"
         writer.writerow([i.id, i.kind, i.premises_id, i.premises_name, i.address, i.tier or "", score,
-                         i.due_at.isoformat(), i.reason])  # fmt: skip
+                         i.due_at.isoformat(), render(lang, i.label)])  # fmt: skip
     return out.getvalue()
 
 
-def as_ical(items: list[TaskItem], inspector_id: str) -> bytes:
-    """One all-day VTODO per task (RFC 5545), due on its due date; the UID is stable per task."""
+def as_ical(items: list[TaskItem], inspector_id: str, lang: Lang = "zh") -> bytes:
+    """One all-day VTODO per task (RFC 5545), due on its due date; the UID is stable per task; the
+    description (the task's reason) in ``lang``."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Firewarden//inspection tasks//EN")
     calendar.add("version", "2.0")
@@ -89,7 +95,7 @@ def as_ical(items: list[TaskItem], inspector_id: str) -> bytes:
         todo = icalendar.Todo()
         todo.add("uid", f"task-{item.id}@firewarden")
         todo.add("summary", f"[{item.tier or '-'}] {item.kind}: {item.premises_name}")
-        todo.add("description", item.reason)
+        todo.add("description", render(lang, item.label))
         todo.add("location", item.address)
         todo.add("due", item.due_at)
         todo.add("dtstamp", item.due_at)
@@ -125,8 +131,9 @@ def record_result(desk: Desk, task_id: int, actor: str, findings: list[str], now
         audit(cur, now, actor, "task.done", f"task:{task_id}", result=result, findings=findings)
         policy = desk.policy.schedule
         for n, finding in enumerate(findings, start=1):
-            out.add(desk.open_hazard(cur, task["premises_id"], f"task:{task_id}:{n}", "inspection_finding",
-                                     finding, now, policy.finding_deadline_days, now, False))  # fmt: skip
+            said = label("hazard.finding", text=finding)
+            out.add(desk.open_hazard(cur, task["premises_id"], f"task:{task_id}:{n}", "inspection_finding", said,
+                                     now, policy.finding_deadline_days, now, False))  # fmt: skip
         cur.execute(
             "UPDATE premises_schedule SET last_inspected_at = %s WHERE premises_id = %s RETURNING tier, tier_since",
             (now, task["premises_id"]),
@@ -171,8 +178,8 @@ def run_draw(
                 (period, d.premises_id, list(d.inspectors), seed, now),
             )
             for inspector_id in d.inspectors:
-                partners = ", ".join(i for i in d.inspectors if i != inspector_id)
-                reason = f"random draw {period} (双随机), with {partners}"
+                partners = [i for i in d.inspectors if i != inspector_id]
+                reason = label("task.draw", period=period, partners=partners)
                 key = f"draw:{period}:{d.premises_id}:{inspector_id}"
                 desk.task(
                     cur, key, d.premises_id, inspector_id, "draw", reason, due, now, tier=tiers.get(d.premises_id)

@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from alerts.errors import ActionError
@@ -28,6 +29,7 @@ from alerts.roster import Roster
 from alerts.schedule import TIER_RANK, hazard_deadline, inspection_due
 from core.audit import record as audit
 from core.policy import Policy
+from core.words import Label, label, render
 from scoring.records import Feedback, RiskScore, Signal
 
 SYSTEM = "system"
@@ -95,9 +97,9 @@ class Prevention:
                  signal.time + timedelta(seconds=rule.after_s)),
             )  # fmt: skip
             return Outcome()
-        title = f"{rule.title}: {signal.device_id}"
+        said = label("hazard.signal", rule=signal.rule, device=signal.device_id)
         return self.open_hazard(
-            cur, signal.premises_id, signal.key, signal.rule, title, signal.time, rule.deadline_days, now, True
+            cur, signal.premises_id, signal.key, signal.rule, said, signal.time, rule.deadline_days, now, True
         )
 
     def open_hazard(
@@ -106,21 +108,23 @@ class Prevention:
         premises_id: str,
         source: str,
         rule: str,
-        title: str,
+        said: Label,
         opened_at: datetime,
         deadline_days: float,
         now: datetime,
         signal_active: bool,
     ) -> Outcome:
-        """A hazard assigned to the premises' regular inspector, with a follow-up task due at its deadline."""
+        """A hazard assigned to the premises' regular inspector, with a follow-up task due at its deadline.
+        ``said`` is what it is (a message label); its English rendering fills the ``title`` column."""
+        title = render("en", said)
         site = self.roster.sites.get(premises_id)
         inspector = self.roster.regular_inspector(premises_id)
         deadline = hazard_deadline(opened_at, deadline_days)
         cur.execute(
-            "INSERT INTO hazards (premises_id, source, rule, title, state, opened_at, deadline, inspector_id, "
-            "unit_name, signal_active) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, %s, %s) "
+            "INSERT INTO hazards (premises_id, source, rule, title, label, state, opened_at, deadline, inspector_id, "
+            "unit_name, signal_active) VALUES (%s, %s, %s, %s, %s, 'open', %s, %s, %s, %s, %s) "
             "ON CONFLICT (premises_id, source) WHERE state <> 'closed' DO NOTHING RETURNING id",
-            (premises_id, source, rule, title, opened_at, deadline, inspector.id if inspector else None,
+            (premises_id, source, rule, title, Jsonb(said), opened_at, deadline, inspector.id if inspector else None,
              site.unit_name if site else "", signal_active),
         )  # fmt: skip
         row = cur.fetchone()
@@ -130,7 +134,7 @@ class Prevention:
         audit(cur, now, SYSTEM, "hazard.opened", f"hazard:{hazard_id}", premises=premises_id, rule=rule)
         self.task(
             cur, f"hazard:{hazard_id}", premises_id, inspector.id if inspector else None, "hazard",
-            f"hazard: {title}, fix by {deadline:%Y-%m-%d}", deadline, now, hazard_id=hazard_id,
+            label("task.hazard", hazard=said, deadline=deadline), deadline, now, hazard_id=hazard_id,
         )  # fmt: skip
         recipients = [self.directory.centre()]
         if inspector is not None:
@@ -139,7 +143,14 @@ class Prevention:
             recipients.append(self.directory.unit(site))
         payload = {
             "event": "hazard.opened",
-            "hazard": {"id": hazard_id, "title": title, "rule": rule, "deadline": deadline.isoformat()},
+            "hazard": {
+                "id": hazard_id,
+                "title": render("zh", said),
+                "title_en": title,
+                "label": said,
+                "rule": rule,
+                "deadline": deadline.isoformat(),
+            },
             "premises": {"id": premises_id, "name": site.name if site else ""},
         }
         queued = enqueue(
@@ -263,23 +274,22 @@ class Prevention:
         self, cur: psycopg.Cursor[dict[str, Any]], risk: RiskScore, jurisdiction_id: str, department: Any, now: datetime
     ) -> int:
         site = self.roster.sites[risk.premises_id]
-        label = {"red": "重大 major", "orange": "较大 high"}.get(risk.tier, risk.tier)
-        reasons = ", ".join(f.name for f in risk.factors) or "the premises' profile"
-        text = (
-            f"火灾风险分级警示 Fire-risk warning notice: {site.name} is now at risk tier {risk.tier} ({label}), "
-            f"score {risk.score:.0f}/100. Main factors: {reasons}. The unit {site.unit_name} must self-check "
-            "and fix its hazards; an inspection follows."
-        )
+        said = label(
+            "notice.tier", premises=site.name, tier=risk.tier, score=round(risk.score),
+            factors=[f.name for f in risk.factors], unit=site.unit_name,
+        )  # fmt: skip
+        text = render("zh", said)
         cur.execute(
-            "INSERT INTO notices (premises_id, tier, score, issued_at, unit_name, jurisdiction_id, text) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (risk.premises_id, risk.tier, risk.score, now, site.unit_name, jurisdiction_id, text),
+            "INSERT INTO notices (premises_id, tier, score, issued_at, unit_name, jurisdiction_id, text, label) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (risk.premises_id, risk.tier, risk.score, now, site.unit_name, jurisdiction_id, text, Jsonb(said)),
         )
         row = cur.fetchone()
         assert row is not None
         audit(cur, now, SYSTEM, "notice.issued", f"premises:{risk.premises_id}", notice=row["id"], tier=risk.tier)
         recipients = [self.directory.unit(site), self.directory.centre(), *map(self.directory.inspector, department)]
-        payload = {"event": "notice.issued", "notice": {"id": row["id"], "tier": risk.tier, "text": text},
+        notice = {"id": row["id"], "tier": risk.tier, "text": text, "text_en": render("en", said), "label": said}
+        payload = {"event": "notice.issued", "notice": notice,
                    "premises": {"id": site.id, "name": site.name}}  # fmt: skip
         return enqueue(
             cur, key=f"notice-{row['id']}", kind="notice", premises_id=site.id,
@@ -307,18 +317,20 @@ class Prevention:
         premises_id: str,
         inspector_id: str | None,
         kind: str,
-        reason: str,
+        reason: Label,
         due_at: datetime,
         now: datetime,
         *,
         tier: str | None = None,
         hazard_id: int | None = None,
     ) -> None:
-        """The open task of ``key``, created or moved to its new due date and reason."""
+        """The open task of ``key``, created or moved to its new due date and reason (a message label; its
+        English rendering fills the ``reason`` column)."""
         cur.execute(
-            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, tier, due_at, created_at, state, "
-            "hazard_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open', %s) "
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, label, tier, due_at, created_at, "
+            "state, hazard_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s) "
             "ON CONFLICT (dedup_key) WHERE state = 'open' DO UPDATE SET due_at = excluded.due_at, "
-            "reason = excluded.reason, tier = excluded.tier, inspector_id = excluded.inspector_id",
-            (key, premises_id, inspector_id, kind, reason, tier, due_at, now, hazard_id),
+            "reason = excluded.reason, label = excluded.label, tier = excluded.tier, "
+            "inspector_id = excluded.inspector_id",
+            (key, premises_id, inspector_id, kind, render("en", reason), Jsonb(reason), tier, due_at, now, hazard_id),
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.policy import HazardRule, SchedulePolicy
+from core.words import Label, label
 
 TIER_RANK = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 """Sort key: red first."""
@@ -22,7 +23,7 @@ TIER_RANK = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 @dataclass(frozen=True, slots=True)
 class Due:
     at: datetime
-    reason: str
+    reason: Label
 
 
 def inspection_due(tier: str, tier_since: datetime, last_inspected: datetime | None, policy: SchedulePolicy) -> Due:
@@ -37,11 +38,10 @@ def inspection_due(tier: str, tier_since: datetime, last_inspected: datetime | N
     if rules.first_within_days is not None and not inspected_in_tier:
         return Due(
             tier_since + timedelta(days=rules.first_within_days),
-            f"{tier} since {tier_since:%Y-%m-%d %H:%M} UTC: first inspection within {rules.first_within_days:g} d",
+            label("task.first_inspection", tier=tier, since=tier_since, days=rules.first_within_days),
         )
     since = last_inspected if last_inspected is not None else tier_since
-    cadence = f"every {rules.every_days:g} d"
-    return Due(since + timedelta(days=rules.every_days), f"{tier}: inspection {cadence}")
+    return Due(since + timedelta(days=rules.every_days), label("task.cadence", tier=tier, days=rules.every_days))
 
 
 def hazard_rule(rule: str, policy: SchedulePolicy) -> HazardRule | None:

@@ -69,7 +69,7 @@ class Reads:
         order = f"{_PRIORITY}, i.opened_at" if state != "resolved" else "i.resolved_at DESC"
         return self.rows(
             f"SELECT i.id, i.premises_id, p.name AS premises_name, p.address, i.jurisdiction_id, i.zone, i.class, "
-            f"i.title, i.state, i.opened_at, i.updated_at, i.events, i.inhibited_by, i.escalation_level, "
+            f"i.title, i.label, i.state, i.opened_at, i.updated_at, i.events, i.inhibited_by, i.escalation_level, "
             f"i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution, i.note, i.plan_notes "
             f"FROM incidents i JOIN premises p ON p.id = i.premises_id "
             f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s",
@@ -154,13 +154,13 @@ class Reads:
                 device["state"] = device_state(device)
             profile["devices"] = list(devices.values())
             cur.execute(
-                "SELECT id, rule, title, state, opened_at, deadline, overdue_at, inspector_id FROM hazards "
+                "SELECT id, rule, title, label, state, opened_at, deadline, overdue_at, inspector_id FROM hazards "
                 "WHERE premises_id = %(id)s AND state <> 'closed' ORDER BY deadline",
                 params,
             )
             profile["hazards"] = cur.fetchall()
             cur.execute(
-                "SELECT id, kind, reason, inspector_id, due_at FROM tasks "
+                "SELECT id, kind, reason, label, inspector_id, due_at FROM tasks "
                 "WHERE premises_id = %(id)s AND state = 'open' ORDER BY due_at",
                 params,
             )

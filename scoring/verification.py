@@ -64,17 +64,16 @@ class Verifier:
         episode.evidence.append(f"{component or 'alarm'} {point} at {utc(t).isoformat()}")
 
         if testing:
-            self._decide(state, episode, "nuisance_likely", "alarm during the panel's test window", trigger, t, out)
+            self._decide(state, episode, "nuisance_likely", "test_window", trigger, t, out)
             return
         reason = self._confirming(state, episode, component, t)
         if reason is not None:
             self._decide(state, episode, "confirmed", reason, trigger, t, out)
         elif episode.classification == "":
             if self._history(state, t) >= self.policy.false_alarm_history:
-                why = f"{self._history(state, t)} unconfirmed alarms in {self.policy.history_days:g} days"
-                self._decide(state, episode, "nuisance_likely", why, trigger, t, out)
+                self._decide(state, episode, "nuisance_likely", "false_alarm_history", trigger, t, out)
             else:
-                self._decide(state, episode, "unverified", "one detector, awaiting corroboration", trigger, t, out)
+                self._decide(state, episode, "unverified", "one_detector", trigger, t, out)
 
     def on_heat(
         self, state: PremisesState, zone: str, detail: str, trigger: str, t: float, out: list[Decision]
@@ -85,7 +84,7 @@ class Verifier:
             waiting = episode.classification != "confirmed" and episode.panel not in state.tests
             if episode.zone == zone and waiting and t <= episode.expires_at:
                 episode.evidence.append(f"heat {detail} at {utc(t).isoformat()}")
-                self._decide(state, episode, "confirmed", "alarm and heat in the same zone", trigger, t, out)
+                self._decide(state, episode, "confirmed", "alarm_and_heat", trigger, t, out)
 
     def on_flow(self, state: PremisesState, zone: str, point: str, trigger: str, t: float, out: list[Decision]) -> None:
         """Sprinkler water flow reported in ``zone`` at ``t`` (a flow switch's feedback): remembered for
@@ -96,24 +95,22 @@ class Verifier:
             detector = any(c in _DETECTORS for c in episode.components)
             if episode.zone == zone and waiting and detector and t <= episode.expires_at:
                 episode.evidence.append(f"water flow {point} at {utc(t).isoformat()}")
-                reason = "detector and sprinkler water flow in the same zone"
-                self._decide(state, episode, "confirmed", reason, trigger, t, out)
+                self._decide(state, episode, "confirmed", "detector_and_flow", trigger, t, out)
 
     def on_reset(self, state: PremisesState, panel: str, trigger: str, t: float, out: list[Decision]) -> None:
         for episode in [e for e in state.episodes if e.panel == panel]:
             classification: Classification = "confirmed" if episode.classification == "confirmed" else "nuisance_likely"
-            self._close(state, episode, classification, "panel reset", trigger, t, out)
+            self._close(state, episode, classification, "panel_reset", trigger, t, out)
         state.tests.pop(panel, None)
 
     def advance(self, state: PremisesState, now: float, out: list[Decision]) -> None:
         for episode in list(state.episodes):
             classification: Classification = episode.classification  # type: ignore[assignment]
             if classification != "confirmed" and now >= episode.expires_at:
-                reason = "verification window ended without corroboration"
-                self._close(state, episode, classification, reason, "window", episode.expires_at, out)
+                self._close(state, episode, classification, "window_ended", "window", episode.expires_at, out)
             elif classification == "confirmed" and now >= episode.last_alarm_at + self.policy.episode_idle_s:
                 quiet = episode.last_alarm_at + self.policy.episode_idle_s
-                self._close(state, episode, classification, "no further alarms in the zone", "quiet", quiet, out)
+                self._close(state, episode, classification, "quiet", "quiet", quiet, out)
         limit = self.policy.test_window_max_s
         for panel, opened in list(state.tests.items()):
             if now - opened >= limit:
@@ -121,17 +118,17 @@ class Verifier:
 
     def _confirming(self, state: PremisesState, episode: Episode, component: str, t: float) -> str | None:
         if component == "manual_call_point":
-            return "manual call point"
+            return "manual_call_point"
         detectors = {p for p, c in zip(episode.points, episode.components, strict=True) if c in _DETECTORS}
         if len(detectors) >= 2:
-            return "two detectors in the same zone"
+            return "two_detectors"
         flowed = state.flow.get(episode.zone)
         flow = FLOW_SWITCH in episode.components or (flowed is not None and abs(t - flowed) <= self.policy.window_s)
         if detectors and flow:
-            return "detector and sprinkler water flow in the same zone"
+            return "detector_and_flow"
         heat = state.heat.get(episode.zone)
         if heat is not None and abs(t - heat) <= self.policy.window_s:
-            return "alarm and heat in the same zone"
+            return "alarm_and_heat"
         return None
 
     def _history(self, state: PremisesState, t: float) -> int:

@@ -11,7 +11,7 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 
 from core.domain import CATEGORIES, DEVICE_TYPES
-from core.registry import Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift, Unit
+from core.registry import Boundary, Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift, Unit
 from simulators.panel import point_list
 from simulators.profiles import CREDIT_WEIGHTS, PROFILES
 
@@ -47,9 +47,21 @@ def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None
     stations = max(1, math.ceil(premises / PREMISES_PER_STATION))
     districts = max(1, math.ceil(stations / STATIONS_PER_DISTRICT))
 
-    jurisdictions = [Jurisdiction(id="J-CITY", name="市消防救援支队 City fire brigade", kind="city")]
+    grids = stations * GRIDS_PER_STATION
+    per_district = STATIONS_PER_DISTRICT * GRIDS_PER_STATION
+    jurisdictions = [
+        Jurisdiction(
+            id="J-CITY", name="市消防救援支队 City fire brigade", kind="city", boundary=_sector(0, grids, grids)
+        )
+    ]
     jurisdictions += [
-        Jurisdiction(id=f"J-D{d:02d}", name=f"第{d + 1}区 District {d + 1}", kind="district", parent="J-CITY")
+        Jurisdiction(
+            id=f"J-D{d:02d}",
+            name=f"第{d + 1}区 District {d + 1}",
+            kind="district",
+            parent="J-CITY",
+            boundary=_sector(d * per_district, min(grids, (d + 1) * per_district), grids),
+        )
         for d in range(districts)
     ]
     grid_ids: list[str] = []
@@ -71,6 +83,7 @@ def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None
                     name=f"站{s + 1}网格{g + 1} Station {s + 1} grid {g + 1}",
                     kind="grid",
                     parent=station,
+                    boundary=_sector(len(grid_ids) - 1, len(grid_ids), grids),
                 )
             )
 
@@ -86,7 +99,7 @@ def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None
     devices: list[Device] = []
     points: list[PanelPoint] = []
     for index, category in enumerate(chosen):
-        record = _premises(rng, index, category, grid_ids[index % len(grid_ids)], districts)
+        record = _premises(rng, index, category, grid_ids, index % len(grid_ids))
         premises_records.append(record)
         found = _devices(rng, record)
         devices += found
@@ -161,13 +174,37 @@ def _inspectors_and_roster(
     return inspectors, roster
 
 
-def _premises(rng: random.Random, index: int, category: str, grid: str, districts: int) -> Premises:
+CITY_RADII = (0.12, 0.16)
+"""The city is an ellipse of these radii (degrees of latitude, longitude) around its centre; grid k of G
+is the sector between angles k and k + 1 times 2π/G, a district the sectors of its grids."""
+
+
+def _at(angle: float, share: float) -> tuple[float, float]:
+    """(longitude, latitude) at ``angle`` and ``share`` of the city's radius."""
+    lat = CITY_CENTRE[0] + share * CITY_RADII[0] * math.sin(angle)
+    lon = CITY_CENTRE[1] + share * CITY_RADII[1] * math.cos(angle)
+    return (round(lon, 5), round(lat, 5))
+
+
+def _sector(first: int, end: int, grids: int) -> Boundary:
+    """The boundary of grids ``first``..``end - 1``: a sector of the city's ellipse (the whole ellipse
+    when it takes every grid)."""
+    start, stop = 2 * math.pi * first / grids, 2 * math.pi * end / grids
+    steps = max(2, math.ceil((stop - start) / (math.pi / 36)))
+    arc = [_at(start + (stop - start) * n / steps, 1.0) for n in range(steps + 1)]
+    if end - first == grids:
+        return Boundary(type="Polygon", coordinates=[[*arc[:-1], arc[0]]])
+    centre = (CITY_CENTRE[1], CITY_CENTRE[0])
+    return Boundary(type="Polygon", coordinates=[[centre, *arc, centre]])
+
+
+def _premises(rng: random.Random, index: int, category: str, grid_ids: list[str], grid: int) -> Premises:
+    """A premises inside its grid's sector of the city."""
     profile = PROFILES[category]
     floors = rng.randint(*profile.floors)
-    district = index % districts
-    angle = 2 * math.pi * district / districts
-    lat = CITY_CENTRE[0] + 0.08 * math.sin(angle) + rng.gauss(0, 0.02)
-    lon = CITY_CENTRE[1] + 0.12 * math.cos(angle) + rng.gauss(0, 0.03)
+    along = min(0.92, max(0.08, 0.5 + rng.gauss(0, 0.02) * 10))
+    out = min(0.92, max(0.12, 0.55 + rng.gauss(0, 0.03) * 7))
+    lon, lat = _at(2 * math.pi * (grid + along) / len(grid_ids), out)
     credit = rng.choices(
         list(CREDIT_WEIGHTS),
         [
@@ -182,9 +219,9 @@ def _premises(rng: random.Random, index: int, category: str, grid: str, district
         name=f"{profile.label} {index:06d}",
         category=category,  # type: ignore[arg-type]
         address=f"{rng.randint(1, 999)}号 {rng.choice(_STREETS)}",
-        jurisdiction=grid,
-        latitude=round(lat, 5),
-        longitude=round(lon, 5),
+        jurisdiction=grid_ids[grid],
+        latitude=lat,
+        longitude=lon,
         height_m=round(floors * profile.floor_height_m + rng.uniform(0, 2), 1),
         floors=floors,
         occupancy=floors * rng.randint(*profile.people_per_floor),

@@ -49,10 +49,12 @@ async def tasks(
     days: Annotated[int, Query(ge=1, le=92)] = 1,
     tz: str = DEFAULT_TZ,
     format: Literal["json", "csv", "ics"] = "json",
+    lang: Literal["zh", "en"] = "zh",
 ) -> Response:
     """An inspector's open tasks due by the end of ``day`` (today in ``tz``; ``days`` > 1 looks further
-    ahead), overdue ones included, red first, each with its reason. An inspector gets their own list;
-    operators and admins name the inspector."""
+    ahead), overdue ones included, red first, each with its reason (``label``; ``reason`` is its English
+    text; CSV and iCalendar render it in ``lang``). An inspector gets their own list; operators and
+    admins name the inspector."""
     who = _inspector_for(user, inspector)
     try:
         zone = ZoneInfo(tz)
@@ -61,9 +63,9 @@ async def tasks(
     today = day or datetime.now(zone).date()
     items = await ctx.actions.task_list(who, end_of_day(today + timedelta(days=days - 1), zone))
     if format == "csv":
-        return Response(as_csv(items), media_type="text/csv; charset=utf-8")
+        return Response(as_csv(items, lang), media_type="text/csv; charset=utf-8")
     if format == "ics":
-        return Response(as_ical(items, who), media_type="text/calendar; charset=utf-8")
+        return Response(as_ical(items, who, lang), media_type="text/calendar; charset=utf-8")
     return send([i.as_json() for i in items])
 
 

@@ -8,6 +8,7 @@ from core.registry import checks
 from core.registry.fileformat import FileFormat, dump, format_of, load
 from core.registry.model import (
     FORMAT,
+    Boundary,
     Device,
     Inspector,
     Jurisdiction,
@@ -21,6 +22,7 @@ from core.registry.store import Upserted, export_registry, import_registry
 
 __all__ = [
     "FORMAT",
+    "Boundary",
     "Device",
     "FileFormat",
     "Inspector",

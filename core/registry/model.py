@@ -7,9 +7,9 @@ that fit the device type) are checked in :mod:`core.registry.checks`.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from core.domain import DEVICE_TYPE_NAMES, ID_PATTERN, Category, ComponentType, CreditStatus, JurisdictionKind
 
@@ -24,11 +24,48 @@ class _Record(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+Position = tuple[float, float]
+"""(longitude, latitude), GeoJSON's order."""
+
+
+class Boundary(_Record):
+    """A GeoJSON Polygon or MultiPolygon (RFC 7946): rings of (longitude, latitude), each closed."""
+
+    model_config = ConfigDict(strict=False, extra="forbid", frozen=True)
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[list[Position]] | list[list[list[Position]]]
+
+    @field_validator("coordinates")
+    @classmethod
+    def _rings(cls, value: Any) -> Any:
+        polygons = value if value and value[0] and isinstance(value[0][0][0], list | tuple) else [value]
+        for polygon in polygons:
+            if not polygon:
+                raise ValueError("a polygon needs at least one ring")
+            for ring in polygon:
+                if len(ring) < 4 or tuple(ring[0]) != tuple(ring[-1]):
+                    raise ValueError("a ring needs at least 4 positions, the last equal to the first")
+                for lon, lat in ring:
+                    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                        raise ValueError(f"({lon}, {lat}) is not a (longitude, latitude) position")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Boundary:
+        nested = bool(self.coordinates and self.coordinates[0] and isinstance(self.coordinates[0][0][0], list | tuple))
+        if nested != (self.type == "MultiPolygon"):
+            raise ValueError(f"coordinates do not have the shape of a {self.type}")
+        return self
+
+
 class Jurisdiction(_Record):
     id: Id
     name: Text
     kind: JurisdictionKind
     parent: Id | None = None
+    boundary: Boundary | None = None
+    """Drawn on the console's map; optional."""
 
 
 class Unit(_Record):

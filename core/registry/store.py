@@ -69,10 +69,10 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
     TableSpec(
         "jurisdictions",
         "jurisdictions",
-        ("id", "name", "kind", "parent_id"),
-        ("text", "text", "text", "text"),
+        ("id", "name", "kind", "parent_id", "boundary"),
+        ("text", "text", "text", "text", "jsonb"),
         ("id",),
-        lambda j: (j.id, j.name, j.kind, j.parent),
+        lambda j: (j.id, j.name, j.kind, j.parent, Jsonb(j.boundary.model_dump(mode="json")) if j.boundary else None),
     ),
     TableSpec(
         "inspectors",
@@ -183,7 +183,9 @@ def export_registry(conn: Connection) -> RegistryFile:
         for spec in TABLE_SPECS
     }
     return RegistryFile(
-        jurisdictions=[Jurisdiction(id=r[0], name=r[1], kind=r[2], parent=r[3]) for r in rows["jurisdictions"]],
+        jurisdictions=[
+            Jurisdiction(id=r[0], name=r[1], kind=r[2], parent=r[3], boundary=r[4]) for r in rows["jurisdictions"]
+        ],
         inspectors=[
             Inspector(id=r[0], name=r[1], jurisdiction=r[2], phone=r[3], email=r[4], webhook_url=r[5])
             for r in rows["inspectors"]

@@ -89,9 +89,11 @@ def tasks_list(
     output: Annotated[
         Literal["table", "json", "csv", "ics"], typer.Option("--format", help="Output format.")
     ] = "table",
+    lang: Annotated[Literal["zh", "en"], typer.Option(help="Language of the reasons.")] = "zh",
 ) -> None:
     """Today's items for an inspector, red first, then by score and due date, each with its reason."""
     from alerts.inspections import as_csv, as_ical, end_of_day, task_list
+    from core.words import render
 
     zone = ZoneInfo(tz)
     the_day: date = day.date() if day is not None else datetime.now(zone).date()
@@ -101,16 +103,17 @@ def tasks_list(
     if output == "json":
         console.print_json(json.dumps([i.as_json() for i in items], ensure_ascii=False))
     elif output == "csv":
-        sys.stdout.write(as_csv(items))
+        sys.stdout.write(as_csv(items, lang))
     elif output == "ics":
-        sys.stdout.buffer.write(as_ical(items, inspector))
+        sys.stdout.buffer.write(as_ical(items, inspector, lang))
     else:
         table = Table(title=f"{inspector}: {len(items)} task(s) due by the end of {the_day}")
         for column in ("id", "tier", "kind", "premises", "due", "reason"):
             table.add_column(column)
         for i in items:
             due = i.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            table.add_row(str(i.id), i.tier or "-", i.kind, f"{i.premises_name} ({i.premises_id})", due, i.reason)
+            premises = f"{i.premises_name} ({i.premises_id})"
+            table.add_row(str(i.id), i.tier or "-", i.kind, premises, due, render(lang, i.label))
         console.print(table)
 
 

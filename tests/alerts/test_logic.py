@@ -13,6 +13,7 @@ from alerts.incidents import Incident, apply, escalation_step, trigger_of
 from alerts.roster import Inspector, Roster, Site
 from alerts.schedule import draw, inspection_due
 from core.policy import AlertsPolicy, Policy, SchedulePolicy, WebhookPolicy
+from core.words import render
 from scoring.records import AlarmDecision, Signal
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in China
@@ -191,7 +192,11 @@ def test_inspection_due_dates_follow_the_tier_table() -> None:
     policy = SchedulePolicy()
     entered = at(0)
     red = inspection_due("red", entered, None, policy)
-    assert red.at == entered + timedelta(days=1) and "first inspection within 1 d" in red.reason
+    assert red.at == entered + timedelta(days=1)
+    since = entered.isoformat()
+    assert red.reason == {"code": "task.first_inspection", "args": {"tier": "red", "since": since, "days": 1}}
+    assert render("en", red.reason) == f"red (major) since {entered:%Y-%m-%d %H:%M} UTC: first inspection within 1 d"
+    assert render("zh", red.reason).endswith("1 天内完成首次检查")
     weekly = inspection_due("red", entered, entered + timedelta(hours=5), policy)
     assert weekly.at == entered + timedelta(hours=5, days=7)
     orange = inspection_due("orange", entered, entered - timedelta(days=40), policy)
