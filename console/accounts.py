@@ -14,6 +14,7 @@ nobody in. Every login, failed login and account change is written to the audit 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from console.errors import AccountError
+from console.errors import AccountError, Throttled
 from core.audit import record as audit
 
 Role = Literal["operator", "inspector", "admin"]
@@ -36,6 +37,12 @@ TOKEN_PREFIX = "fwt_"
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong user id costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+FAILURES_PER_USER = 5
+"""Failed logins of one user within :data:`THROTTLE_WINDOW_S` after which its logins are refused unchecked."""
+FAILURES_PER_ADDRESS = 20
+"""The same from one client address (several users may share an office's address)."""
+THROTTLE_WINDOW_S = 60
 
 _SCOPE = """
 WITH RECURSIVE scope(id) AS (
@@ -178,9 +185,17 @@ class Accounts:
 
     # ---- sessions --------------------------------------------------------------------------------
 
-    def login(self, user_id: str, password: str, now: datetime) -> tuple[str, Principal] | None:
-        """A new session token and its user, or None (unknown user, wrong password, disabled: one answer)."""
+    def login(
+        self, user_id: str, password: str, now: datetime, address: str | None = None
+    ) -> tuple[str, Principal] | None:
+        """A new session token and its user, or None (unknown user, wrong password, disabled: one answer).
+
+        Raises :class:`Throttled`, without looking at the password, after :data:`FAILURES_PER_USER`
+        failed logins of the user or :data:`FAILURES_PER_ADDRESS` from ``address`` (the client's) within
+        :data:`THROTTLE_WINDOW_S`; the refusal is audited (``auth.throttled``) and is no failure itself,
+        so the window ends on time however often the client tries."""
         with self.pool.connection() as conn, self._cursor(conn) as cur:
+            self._throttle(cur, user_id[:64], address, now)
             cur.execute("SELECT * FROM users WHERE id = %s", (user_id,))
             row = cur.fetchone()
             stored = row["password_hash"] if row is not None and row["password_hash"] else _DUMMY_HASH
@@ -190,7 +205,7 @@ class Accounts:
             except (VerificationError, InvalidHashError):
                 good = False
             if row is None or not good:
-                audit(cur, now, f"user:{user_id[:64]}", "auth.failed", f"user:{user_id[:64]}")
+                audit(cur, now, f"user:{user_id[:64]}", "auth.failed", f"user:{user_id[:64]}", address=address)
                 return None
             if _hasher.check_needs_rehash(stored):
                 cur.execute("UPDATE users SET password_hash = %s WHERE id = %s", (_hasher.hash(password), user_id))
@@ -203,6 +218,29 @@ class Accounts:
             cur.execute("DELETE FROM sessions WHERE user_id = %s AND expires_at < %s", (user_id, now))
             audit(cur, now, f"{row['role']}:{user_id}", "auth.login", f"user:{user_id}")
             return token, self._principal(cur, row, "session")
+
+    def _throttle(self, cur: psycopg.Cursor[dict[str, Any]], user_id: str, address: str | None, now: datetime) -> None:
+        since = now - timedelta(seconds=THROTTLE_WINDOW_S)
+        cur.execute(
+            "SELECT count(*) FILTER (WHERE subject = %(subject)s) AS by_user, "
+            "min(at) FILTER (WHERE subject = %(subject)s) AS user_first, "
+            "count(*) FILTER (WHERE details->>'address' = %(address)s) AS by_address, "
+            "min(at) FILTER (WHERE details->>'address' = %(address)s) AS address_first "
+            "FROM audit_log WHERE action = 'auth.failed' AND at > %(since)s",
+            {"subject": f"user:{user_id}", "address": address, "since": since},
+        )
+        row = cur.fetchone()
+        assert row is not None
+        if row["by_user"] >= FAILURES_PER_USER:
+            what, first = f"{row['by_user']} failed logins of user {user_id!r}", row["user_first"]
+        elif address is not None and row["by_address"] >= FAILURES_PER_ADDRESS:
+            what, first = f"{row['by_address']} failed logins from {address}", row["address_first"]
+        else:
+            return
+        wait = max(1, math.ceil((first - since).total_seconds()))
+        audit(cur, now, f"user:{user_id}", "auth.throttled", f"user:{user_id}", address=address)
+        cur.connection.commit()  # the refusal is recorded; nothing else happened
+        raise Throttled(f"{what} in the last {THROTTLE_WINDOW_S} s: try again in {wait} s", wait)
 
     def session(self, token: str, now: datetime) -> Principal | None:
         """The user of a live session token, or None."""

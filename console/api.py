@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from alerts.actions import Actions
 from alerts.errors import ActionError
 from console.accounts import Accounts
 from console.city import City
-from console.errors import AccountError
+from console.errors import AccountError, Throttled
 from console.live import Changes
 from console.routes import admin, auth, field, premises, queue
 from console.security import Console
@@ -29,6 +30,7 @@ from core.errors import DatabaseError
 from core.policy import Policy
 from core.settings import MqttUrl
 from core.uitd import CommandError
+from core.words import vocabulary
 
 WEB = Path(__file__).resolve().parent / "web"
 
@@ -41,6 +43,7 @@ def build_console(
     *,
     broker: MqttUrl | None = None,
     centre_address: bytes = bytes(6),
+    tile_url: str | None = None,
 ) -> Console:
     """The console over the actions' pool; its live feed listens on its own connection. ``broker``:
     where commands to UITDs go (None: the console cannot send them)."""
@@ -53,11 +56,16 @@ def build_console(
         database_url=database_url,
         broker=broker,
         centre_address=centre_address,
+        tile_url=tile_url,
     )
 
 
 def create_app(console: Console) -> FastAPI:
+    # The API reference is served from the package (Swagger UI vendored in web/vendor), never from a CDN:
+    # a monitoring centre's network may have no way out.
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
         title="Firewarden console",
         version="1",
         description="Incidents, premises and risk, hazards, inspection tasks, KPIs and the audit log. "
@@ -82,6 +90,10 @@ def create_app(console: Console) -> FastAPI:
         status = 404 if text.startswith("unknown device") else 409 if "commands go to a uitd" in text else 502
         return JSONResponse({"detail": text}, status_code=status)
 
+    @app.exception_handler(Throttled)
+    async def _throttled(request: Request, exc: Throttled) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
+
     @app.exception_handler(DatabaseError)
     async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
@@ -94,6 +106,21 @@ def create_app(console: Console) -> FastAPI:
             return FileResponse(WEB / name, headers={"Cache-Control": "no-cache"})
 
         return serve
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_reference() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Firewarden console API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/static/vocabulary.json", include_in_schema=False)
+    async def vocabulary_file() -> JSONResponse:
+        return JSONResponse(vocabulary(), headers={"Cache-Control": "no-cache"})
 
     app.get("/", include_in_schema=False)(page("index.html"))
     app.get("/login", include_in_schema=False)(page("login.html"))

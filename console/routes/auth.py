@@ -34,8 +34,11 @@ def _me(user: Principal) -> dict[str, Any]:
 
 @router.post("/api/auth/login")
 def login(body: Login, request: Request, ctx: Ctx) -> Response:
-    """Start a web session: sets the ``fw_session`` cookie (HttpOnly, SameSite=Strict)."""
-    found = ctx.accounts.login(body.user, body.password, ctx.clock())
+    """Start a web session: sets the ``fw_session`` cookie (HttpOnly, SameSite=Strict). After 5 failed
+    logins of a user, or 20 from an address, within a minute: 429 with ``Retry-After``, the password
+    unchecked."""
+    address = request.client.host if request.client else None
+    found = ctx.accounts.login(body.user, body.password, ctx.clock(), address)
     if found is None:
         raise HTTPException(401, "wrong user or password, or the user is disabled")
     token, user = found
@@ -71,6 +74,7 @@ def meta(user: Me, ctx: Ctx) -> Response:
         "action_plans": {cls: [step.model_dump() for step in steps] for cls, steps in ctx.policy.action_plans.items()},
         "ack_within_s": {cls: c.ack_within_s for cls, c in classes.items()},
         "chart_metrics": CHART_METRICS,
+        "tile_url": ctx.tile_url,
     })  # fmt: skip
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from psycopg_pool import ConnectionPool
 
+from console import accounts as accounts_module
 from console.accounts import Accounts
-from console.errors import AccountError
+from console.errors import AccountError, Throttled
 from tests.alerts.conftest import load
 from tests.console.conftest import PASSWORD, city_registry
 
@@ -88,3 +90,48 @@ def test_the_cli_adds_users_and_tokens(accounts: Accounts, migrated_url: str) ->
     user = accounts.token_user(token.stdout.strip(), T0)
     assert user is not None and user.id == "li"
     assert "li" in cli("users", "list").stdout
+
+
+class _CountingHasher:
+    """The real argon2 hasher, counting how often a password is checked."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.verified = 0
+
+    def verify(self, stored: str, password: str) -> bool:
+        self.verified += 1
+        return bool(self.real.verify(stored, password))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_the_sixth_wrong_password_in_a_minute_is_refused_without_checking_the_hash(
+    accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts.add_user("op", "Op", "operator", T0, password=PASSWORD)
+    hasher = _CountingHasher(accounts_module._hasher)
+    monkeypatch.setattr(accounts_module, "_hasher", hasher)
+    for n in range(5):
+        assert accounts.login("op", f"wrong {n}", T0 + timedelta(seconds=n), "10.0.0.7") is None
+    assert hasher.verified == 5
+    with pytest.raises(Throttled, match=r"5 failed logins of user 'op' in the last 60 s: try again in 55 s") as refused:
+        accounts.login("op", PASSWORD, T0 + timedelta(seconds=5), "10.0.0.7")  # even the right one
+    assert refused.value.retry_after_s == 55 and hasher.verified == 5
+    # another user from another address is not held back; the window ends a minute after the failures
+    accounts.add_user("op2", "Op2", "operator", T0, password=PASSWORD)
+    assert accounts.login("op2", PASSWORD, T0 + timedelta(seconds=6), "10.0.0.8") is not None
+    assert accounts.login("op", PASSWORD, T0 + timedelta(seconds=61)) is not None
+    with accounts.pool.connection() as conn:
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE subject = 'user:op' ORDER BY id")]
+        address = conn.execute("SELECT details->>'address' FROM audit_log WHERE action = 'auth.throttled'").fetchone()
+    assert actions == ["user.added", *["auth.failed"] * 5, "auth.throttled", "auth.login"]
+    assert address == ("10.0.0.7",)
+
+
+def test_twenty_failures_from_one_address_hold_back_every_user_from_it(accounts: Accounts) -> None:
+    for n in range(20):
+        assert accounts.login(f"guess{n}", "wrong", T0 + timedelta(seconds=n / 10), "10.0.0.9") is None
+    with pytest.raises(Throttled, match=r"20 failed logins from 10\.0\.0\.9"):
+        accounts.login("anyone", "wrong", T0 + timedelta(seconds=3), "10.0.0.9")
