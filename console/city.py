@@ -15,7 +15,8 @@ _ALARM_CLASSES = "('fire', 'alarm', 'nuisance')"
 
 class City(Reads):
     def overview(self, scope: Scope) -> dict[str, Any]:
-        """Tier counts, open incidents by class, and every premises as ``[id, name, lat, lon, tier, fire]``."""
+        """Tier counts, open incidents by class, every premises as ``[id, name, lat, lon, tier, fire]``,
+        and the boundaries of the jurisdictions in scope that have one (``[{id, name, kind, boundary}]``)."""
         params = {"scope": scope_param(scope)}
         points = self.rows(
             "SELECT p.id, p.name, p.latitude, p.longitude, coalesce(s.tier, 'unscored') AS tier, "
@@ -33,7 +34,13 @@ class City(Reads):
             f"{IN_SCOPE.format(column='i.jurisdiction_id')} GROUP BY 1",
             params,
         )
+        boundaries = self.rows(
+            "SELECT id, name, kind, boundary FROM jurisdictions j WHERE boundary IS NOT NULL AND "
+            f"{IN_SCOPE.format(column='j.id')} ORDER BY id",
+            params,
+        )
         return {
+            "boundaries": boundaries,
             "tiers": tiers,
             "incidents": {r["class"]: r["n"] for r in incidents},
             "offline_devices": self.offline_count(scope),
@@ -105,6 +112,48 @@ class City(Reads):
             resolved = row.get("alarms_resolved") or 0
             row["false_alarm_share"] = (row.get("false_alarms") or 0) / resolved if resolved else None
         return {"days": days, "since": params["since"], "total": total, "jurisdictions": list(by_jurisdiction.values())}
+
+    def notices(self, scope: Scope, limit: int = 200) -> list[dict[str, Any]]:
+        """Warning notices (火灾风险分级警示), newest first, with their label and the premises' name."""
+        return self.rows(
+            "SELECT n.id, n.premises_id, p.name AS premises_name, n.tier, n.score, n.issued_at, n.unit_name, "
+            "n.jurisdiction_id, n.text, n.label FROM notices n JOIN premises p ON p.id = n.premises_id "
+            f"WHERE {IN_SCOPE.format(column='n.jurisdiction_id')} ORDER BY n.issued_at DESC, n.id DESC "
+            "LIMIT %(limit)s",
+            {"scope": scope_param(scope), "limit": limit},
+        )
+
+    def draws(self, scope: Scope, limit: int = 500) -> list[dict[str, Any]]:
+        """Random draws (双随机), newest first: the premises drawn, the inspectors drawn for it, the seed,
+        and whether its draw task is done."""
+        return self.rows(
+            "SELECT d.period, d.premises_id, p.name AS premises_name, p.jurisdiction_id, d.inspectors, d.seed, "
+            "d.drawn_at, (SELECT bool_and(t.state = 'done') FROM tasks t WHERE t.kind = 'draw' "
+            "  AND t.dedup_key LIKE 'draw:' || d.period || ':' || d.premises_id || ':%%') AS done "
+            "FROM draws d JOIN premises p ON p.id = d.premises_id "
+            f"WHERE {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY d.drawn_at DESC, d.premises_id "
+            "LIMIT %(limit)s",
+            {"scope": scope_param(scope), "limit": limit},
+        )
+
+    def kpi_trend(self, scope: Scope, now: datetime, days: float = 30.0, tz: str = "UTC") -> list[dict[str, Any]]:
+        """Per day (in ``tz``) of the last ``days``, oldest first, every day present: incidents, alarms
+        (fire, alarm, nuisance), fires, false alarms (of the alarms resolved so), and the median time to
+        acknowledge of the day's incidents (None without one)."""
+        ack = "extract(epoch FROM coalesce(i.acknowledged_at, i.resolved_at) - i.opened_at)"
+        return self.rows(
+            "WITH d AS (SELECT generate_series(date_trunc('day', %(since)s AT TIME ZONE %(tz)s), "
+            "  date_trunc('day', %(now)s AT TIME ZONE %(tz)s), interval '1 day') AS day) "
+            "SELECT to_char(d.day, 'YYYY-MM-DD') AS day, count(i.id) AS incidents, "
+            f"count(i.id) FILTER (WHERE i.class IN {_ALARM_CLASSES}) AS alarms, "
+            "count(i.id) FILTER (WHERE i.class = 'fire') AS fires, "
+            "count(i.id) FILTER (WHERE i.resolution LIKE 'false_alarm%%') AS false_alarms, "
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {ack}) AS ack_p50_s "
+            "FROM d LEFT JOIN incidents i ON date_trunc('day', i.opened_at AT TIME ZONE %(tz)s) = d.day "
+            f"AND i.opened_at > %(since)s AND {IN_SCOPE.format(column='i.jurisdiction_id')} "
+            "GROUP BY d.day ORDER BY d.day",
+            {"scope": scope_param(scope), "since": now - timedelta(days=days), "now": now, "tz": tz},
+        )
 
     def audit(
         self,

@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from core.domain import DEVICE_TYPES
-from core.policy import INCIDENT_CLASSES
+from core.policy import INCIDENT_CLASSES, Policy
 
 Scope = Collection[str] | None
 
@@ -98,8 +98,11 @@ class Reads:
             {"scope": scope_param(scope), "like": f"%{search}%", "tier": tier, "limit": limit, "offset": offset},
         )
 
-    def premises(self, scope: Scope, premises_id: str) -> dict[str, Any] | None:
-        """Profile, tier with its top factors, devices with their state and latest values; None when unseen."""
+    def premises(self, scope: Scope, premises_id: str, policy: Policy | None = None) -> dict[str, Any] | None:
+        """Profile, tier with its top factors, devices with their state and latest values; None when unseen.
+
+        A device's state (:func:`device_state`) weighs its fire alarms while the premises has an alarm
+        incident open, its active signals, and its latest values against ``policy``'s limits."""
         params = {"id": premises_id, "scope": scope_param(scope)}
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             profile = self._one(
@@ -119,7 +122,9 @@ class Reads:
                 params,
             )
             cur.execute("SELECT * FROM devices WHERE premises_id = %(id)s ORDER BY id", params)
-            devices = {d["id"]: d | {"signals": [], "latest": {}, "status": None} for d in cur.fetchall()}
+            devices = {
+                d["id"]: d | {"signals": [], "latest": {}, "status": None, "alarm": None} for d in cur.fetchall()
+            }
             cur.execute(
                 "SELECT device_id, rule, subject, kind, time, evidence FROM ("
                 "  SELECT DISTINCT ON (device_id, rule, subject) * FROM signals WHERE premises_id = %(id)s "
@@ -150,7 +155,22 @@ class Reads:
             )
             for status in cur.fetchall():
                 devices[status["device_id"]]["status"] = status
+            # Fire alarms of each device since the premises' oldest unresolved alarm incident opened
+            # (less the verification window, which precedes the incident): the devices now in alarm.
+            window = policy.verification.window_s if policy is not None else 180.0
+            cur.execute(
+                "SELECT device_id, max(time) AS time, max(zone) AS zone, count(*) AS alarms FROM events "
+                "WHERE premises_id = %(id)s AND kind = 'fire_alarm' AND time >= ("
+                "  SELECT min(opened_at) - make_interval(secs => %(window)s) FROM incidents "
+                "  WHERE premises_id = %(id)s AND state <> 'resolved' AND class IN ('fire', 'alarm', 'nuisance')) "
+                "GROUP BY 1",
+                params | {"window": window},
+            )
+            for alarm in cur.fetchall():
+                if alarm["device_id"] in devices:
+                    devices[alarm["device_id"]]["alarm"] = alarm
             for device in devices.values():
+                device["over"] = over_limits(device, policy) if policy is not None else []
                 device["state"] = device_state(device)
             profile["devices"] = list(devices.values())
             cur.execute(
@@ -258,13 +278,47 @@ def _metrics_of(device_type: str) -> frozenset[str]:
     return known.metrics if known is not None else frozenset()
 
 
+def over_limits(device: dict[str, Any], policy: Policy) -> list[dict[str, Any]]:
+    """The device's latest values beyond a limit: the policy's threshold rules for its type (its own
+    setpoint where the rule names one), and the heat of a fire (verification's fixed temperature) for
+    the device types that sense it."""
+    out = []
+    limits: list[tuple[str, str, float]] = []
+    for rule in policy.rules:
+        if rule.device_types and device["type"] not in rule.device_types:
+            continue
+        limit = (device.get("setpoints") or {}).get(rule.setpoint, rule.limit) if rule.setpoint else rule.limit
+        limits.append((rule.metric, rule.direction, float(limit)))
+    if device["type"] in policy.verification.heat_device_types:
+        limits.append(("temperature_c", "above", policy.verification.heat_fixed_c))
+    for metric, direction, limit in limits:
+        latest = device["latest"].get(metric)
+        if latest is None:
+            continue
+        value = float(latest[0])
+        if (value < limit) if direction == "below" else (value > limit):
+            out.append({"metric": metric, "value": value, "limit": limit, "direction": direction, "time": latest[1]})
+    return out
+
+
 def device_state(device: dict[str, Any]) -> str:
-    """One word for a device: offline, trouble, supervisory, hazard, ok, or silent (nothing heard yet)."""
+    """One word for a device, the most urgent first: alarm (it raised a fire alarm of an incident still
+    open), offline, disabled, trouble (a fault), supervisory, over_limit (its latest value beyond a
+    limit), hazard, ok, or silent (nothing heard yet)."""
+    if device.get("alarm"):
+        return "alarm"
     rules = {s["rule"] for s in device["signals"]}
     kinds = {s["kind"] for s in device["signals"]}
     if "device_offline" in rules or (device["status"] or {}).get("state") == "offline":
         return "offline"
-    for kind, word in (("hazard_candidate", "hazard"), ("supervisory", "supervisory"), ("trouble", "trouble")):
-        if kind in kinds:
-            return word
+    if "component_disabled" in rules:
+        return "disabled"
+    if "trouble" in kinds:
+        return "trouble"
+    if "supervisory" in kinds:
+        return "supervisory"
+    if device.get("over"):
+        return "over_limit"
+    if "hazard_candidate" in kinds:
+        return "hazard"
     return "ok" if device["latest"] or device["status"] else "silent"

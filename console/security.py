@@ -48,6 +48,8 @@ class Console:
     broker: MqttUrl | None = None
     """Where the centre's GB/T 26875.3 commands to UITDs are published; None: commands are off."""
     centre_address: bytes = bytes(6)
+    tile_url: str | None = None
+    """Map tiles (``{z}/{x}/{y}``) the browser draws under the map; None: none."""
 
 
 def console_of(request: Request) -> Console:

@@ -287,6 +287,12 @@ class Settings(BaseSettings):
     console_session_hours: float = Field(
         default=12.0, gt=0, le=24 * 30, description="how long a console login lasts (a shift, by default)"
     )
+    console_tile_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S*\{z\}\S*\{x\}\S*\{y\}\S*$",
+        description="map tiles under the console's map, e.g. https://tiles.example.org/{z}/{x}/{y}.png (your own "
+        "tile server); unset: no tiles, nothing fetched from outside",
+    )
 
     @property
     def models_path(self) -> Path:

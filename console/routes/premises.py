@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,8 +31,11 @@ def premises_list(
 
 @router.get("/api/premises/{premises_id}")
 def premises(premises_id: str, user: Me, ctx: Ctx) -> Response:
-    """Profile, current tier with its top factors, devices with their state, open hazards and tasks."""
-    found = ctx.city.premises(user.scope, premises_id)
+    """Profile, current tier with its top factors, devices with their state (``alarm``, ``offline``,
+    ``disabled``, ``trouble``, ``supervisory``, ``over_limit``, ``hazard``, ``ok``, ``silent``), the
+    alarm that puts one in alarm, the values beyond a limit (``over``) and active signals, open hazards
+    and tasks."""
+    found = ctx.city.premises(user.scope, premises_id, ctx.policy)
     if found is None:
         raise HTTPException(404, f"no premises {premises_id}")
     return send(found)
@@ -100,6 +104,31 @@ def uitd_commands(device_id: str, user: Me, ctx: Ctx, limit: Annotated[int, Quer
 @router.get("/api/devices/offline")
 def offline(user: Me, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> Response:
     return send(ctx.city.offline_devices(user.scope, limit=limit))
+
+
+@router.get("/api/notices")
+def notices(user: Me, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> Response:
+    """Warning notices in your scope, newest first (``label`` renders them per language)."""
+    return send(ctx.city.notices(user.scope, limit=limit))
+
+
+@router.get("/api/draws")
+def draws(user: Me, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Response:
+    """Random draws in your scope, newest first: period, premises, inspectors drawn, seed, done."""
+    return send(ctx.city.draws(user.scope, limit=limit))
+
+
+@router.get("/api/kpis/trend")
+def kpi_trend(
+    user: Me, ctx: Ctx, days: Annotated[float, Query(gt=0, le=366)] = 30.0, tz: str = "Asia/Shanghai"
+) -> Response:
+    """Per day of the last ``days`` (in ``tz``), every day present, oldest first: incidents, alarms,
+    fires, false alarms, median time to acknowledge (s)."""
+    try:
+        ZoneInfo(tz)
+    except (KeyError, ValueError):
+        raise HTTPException(422, f"unknown time zone {tz!r}") from None
+    return send(ctx.city.kpi_trend(user.scope, ctx.clock(), days=days, tz=tz))
 
 
 @router.get("/api/kpis")

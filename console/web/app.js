@@ -2,85 +2,18 @@
 // Every piece of data comes from /api (which checks the user's role and jurisdiction); the DOM is
 // built with el(), never from HTML strings, so nothing the server stores can inject markup.
 
-import { lang, setLang, t, translate } from "/static/i18n.js";
+import { factorName, lang, render, setLang, t, translate, word } from "/static/i18n.js";
+import {
+  age, api, badge, classBadge, dueCell, duration, el, flash, pagedTable, post, premisesLink, relative, table, tierBadge, when,
+} from "/static/dom.js";
+import { barChart, drawMap, timeChart } from "/static/charts.js";
 
-const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map() };
+const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map(), hours: 24 };
 const main = document.getElementById("view");
-
-// ---- DOM and formatting -------------------------------------------------------------------------
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function table(headers, rows, attrs = {}) {
-  return el("table", attrs,
-    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { class: h.startsWith("#") ? "num" : "" }, t(h.replace(/^#/, "")))))),
-    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: headers.length, class: "muted" }, t("empty")))));
-}
-
-const badge = (kind, label) => el("span", { class: `badge ${kind}` }, label);
-const classBadge = (cls) => badge(cls, t(`class.${cls}`));
-const tierBadge = (tier) => badge(tier || "unscored", t(`tier.${tier || "unscored"}`));
 // replaceChildren prints null and false as text: leave them out.
 const show = (...nodes) => main.replaceChildren(...nodes.filter((n) => n !== null && n !== false && n !== undefined));
-const premisesLink = (id, name) => el("a", { href: `#/premises/${encodeURIComponent(id)}` }, name ? `${name} (${id})` : id);
+const titleOf = (row) => render(row.label, row.title);
 
-function when(iso) {
-  if (!iso) return "–";
-  const d = new Date(iso);
-  return d.toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
-}
-
-function age(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  if (s >= 86400) return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
-  const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
-  const two = (n) => String(n).padStart(2, "0");
-  return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${two(mm)}:${two(ss)}`;
-}
-
-function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "–";
-  if (seconds < 120) return `${seconds.toFixed(0)} s`;
-  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
-
-// ---- the API --------------------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, detail) { super(detail); this.status = status; }
-}
-
-async function api(path, options = {}) {
-  const answer = await fetch(path, { credentials: "same-origin", headers: { "Content-Type": "application/json" }, ...options });
-  if (answer.status === 401) {
-    location.href = "/login?next=" + encodeURIComponent(location.hash);
-    throw new ApiError(401, "not logged in");
-  }
-  if (!answer.ok) {
-    const body = await answer.json().catch(() => ({}));
-    const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail ?? answer.statusText);
-    throw new ApiError(answer.status, detail);
-  }
-  return answer.json();
-}
-
-const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body ?? {}) });
 const canAct = () => state.me && (state.me.role === "operator" || state.me.role === "admin");
 
 // A UITD's GB/T 26875.3 commands: duty check (查岗) and clock sync, with what it answered last.
@@ -98,9 +31,6 @@ function uitdCommands(deviceId) {
     status);
 }
 
-function flash(error) {
-  alert(`${t("error.generic")}: ${error.message}`);
-}
 
 // ---- confirmed fires: a banner over every page while any is unresolved ---------------------------
 
@@ -129,7 +59,7 @@ async function acknowledge(id) {
 function openResolve(incident) {
   const dialog = document.getElementById("resolve-dialog");
   const plan = state.meta.action_plans[incident.class] || [];
-  document.getElementById("resolve-what").textContent = `${incident.premises_name} · ${incident.zone} · ${incident.title}`;
+  document.getElementById("resolve-what").textContent = `${incident.premises_name} · ${incident.zone} · ${titleOf(incident)}`;
   document.getElementById("resolve-steps").replaceChildren(...plan.map((step) => el("li", {},
     el("div", {}, step[lang()], step.note_required ? el("span", { class: "required" }, ` * ${t("resolve.required")}`) : null),
     el("textarea", { rows: 1, name: `step-${step.id}`, dataset: { step: step.id }, required: step.note_required }))));
@@ -174,8 +104,8 @@ async function queueView(_, show) {
   const params = new URLSearchParams({ state: queueFilter.state, limit: "1000" });
   if (queueFilter.cls) params.set("class", queueFilter.cls);
   const incidents = await api(`/api/incidents?${params}`);
-  const select = (values, current, prefix, onchange) => el("select", { onchange },
-    values.map((v) => el("option", { value: v, selected: v === current }, v ? t(`${prefix}${v}`) : t("filter.all"))));
+  const select = (values, current, label, onchange) => el("select", { onchange },
+    values.map((v) => el("option", { value: v, selected: v === current }, v ? label(v) : t("filter.all"))));
   const rows = incidents.map((i) => el("tr", {
     class: `incident cls-${i.class} ${i.state} ${ageClass(i)}`,
     dataset: { incident: i.id, cls: i.class, opened: i.opened_at, state: i.state, age: ageClass(i) },
@@ -183,18 +113,18 @@ async function queueView(_, show) {
     el("td", {}, classBadge(i.class)),
     el("td", {}, premisesLink(i.premises_id, i.premises_name)),
     el("td", {}, i.zone),
-    el("td", {}, i.title, i.inhibited_by ? el("span", { class: "muted" }, ` (⇣ #${i.inhibited_by})`) : null),
+    el("td", { class: "title" }, titleOf(i), i.inhibited_by ? el("span", { class: "muted" }, ` (⇣ #${i.inhibited_by})`) : null),
     el("td", {}, t(`state.${i.state}`), i.acknowledged_by ? el("div", { class: "muted" }, i.acknowledged_by) : null),
     el("td", { class: "num" }, i.events),
-    el("td", { class: "num age", dataset: { opened: i.opened_at } }, age((Date.now() - Date.parse(i.opened_at)) / 1000)),
+    el("td", { class: "num age", dataset: { opened: i.opened_at }, title: when(i.opened_at) }, age((Date.now() - Date.parse(i.opened_at)) / 1000)),
     el("td", {}, canAct() && i.state === "open" ? el("button", { class: "ack", onclick: () => acknowledge(i.id) }, t("acknowledge")) : null,
       canAct() && i.state !== "resolved" ? el("button", { class: "resolve", onclick: () => openResolve(i) }, t("resolve")) : null)));
   show(
     el("h1", {}, t("nav.queue"), el("span", { class: "muted" }, ` (${incidents.length})`)),
     el("div", { class: "toolbar" },
-      select(["unresolved", "open", "acknowledged", "resolved"], queueFilter.state, "state.", (e) => { queueFilter.state = e.target.value; rerender(); }),
-      select(["", "fire", "alarm", "hazard", "supervisory", "trouble", "nuisance"], queueFilter.cls, "class.", (e) => { queueFilter.cls = e.target.value; rerender(); })),
-    table(["col.class", "col.premises", "col.zone", "col.title", "col.state", "#col.events", "#col.age", "col.actions"], rows, { id: "queue" }));
+      select(["unresolved", "open", "acknowledged", "resolved"], queueFilter.state, (v) => t(`state.${v}`), (e) => { queueFilter.state = e.target.value; rerender(); }),
+      select(["", "fire", "alarm", "hazard", "supervisory", "trouble", "nuisance"], queueFilter.cls, (v) => word("class", v), (e) => { queueFilter.cls = e.target.value; rerender(); })),
+    pagedTable(["col.class", "col.premises", "col.zone", "col.title", "col.state", "#col.events", "#col.age", "col.actions"], rows, { id: "queue" }));
 }
 queueView.tables = ["incidents"];
 
@@ -204,159 +134,137 @@ const CHARTS = [
   ["temperature", ["cable_temp_c", "temperature_c"]],
   ["tank_level_m", ["tank_level_m"]],
 ];
-const PALETTE = ["#2563eb", "#c81e1e", "#15803d", "#e8740c", "#7c3aed", "#0891b2", "#be185d", "#4b5563"];
+const RANGES = [1, 6, 24, 168];
 
-function chart(title, series, width, range) {
-  // uPlot wants one shared x axis: the union of the series' times, null where a series has no point.
-  const xs = [...new Set(series.flatMap((s) => s.t))].sort((a, b) => a - b);
-  const index = new Map(xs.map((x, n) => [x, n]));
-  const columns = series.map((s) => { const ys = new Array(xs.length).fill(null); s.t.forEach((x, n) => { ys[index.get(x)] = s.v[n]; }); return ys; });
-  const box = el("div", { class: "chart", dataset: { chart: title } }, el("h3", {}, title));
-  const metrics = new Set(series.map((s) => s.metric));
-  new uPlot({
-    width, height: 180,
-    scales: { x: { time: true, range: () => range } },
-    legend: { show: series.length <= 6 },
-    series: [{}, ...series.map((s, n) => ({
-      label: metrics.size > 1 ? `${s.device_id} ${s.metric}` : s.device_id || s.metric,
-      stroke: PALETTE[n % PALETTE.length], width: 1.5, spanGaps: true, points: { show: s.t.length < 3 },
-    }))],
-    axes: [{}, { size: 60 }],
-  }, [xs, ...columns], box);
-  return box;
+// What a device is doing, in words: its fire alarm, values beyond a limit, active signals.
+function deviceSignals(d) {
+  return [
+    d.alarm ? el("div", { class: "signal alarm" }, `${t("signal.fire_alarm")}${d.alarm.zone ? ` · ${d.alarm.zone}` : ""} · ${when(d.alarm.time)}`) : null,
+    ...(d.over ?? []).map((o) => el("div", { class: "signal over" }, `${o.metric} ${Number(o.value).toFixed(1)} ${o.direction === "below" ? "<" : ">"} ${o.limit} · ${t("signal.over")}`)),
+    ...d.signals.map((s) => el("div", { class: "signal" }, `${word("rule", s.rule)}${s.subject ? " " + s.subject : ""} · ${when(s.time)}`)),
+  ];
 }
 
 async function premisesView(id, show) {
+  const hours = state.hours;
   const [p, readings, risk] = await Promise.all([
     api(`/api/premises/${encodeURIComponent(id)}`),
-    api(`/api/premises/${encodeURIComponent(id)}/readings?hours=24`),
+    api(`/api/premises/${encodeURIComponent(id)}/readings?hours=${hours}`),
     api(`/api/premises/${encodeURIComponent(id)}/risk?days=30`),
   ]);
   const incidents = await api(`/api/incidents?premises=${encodeURIComponent(id)}`);
   const width = Math.max(320, Math.floor((main.clientWidth - 60) / 2));
   const factors = p.risk?.factors ?? [];
-  const devices = p.devices.map((d) => el("tr", { dataset: { device: d.id, state: d.state } },
-    el("td", {}, d.id), el("td", {}, d.type), el("td", {}, d.location, d.zone ? ` · ${d.zone}` : ""),
-    el("td", {}, badge(d.state === "trouble" ? "trouble-device" : d.state, t(`device.${d.state}`))),
+  const devices = p.devices.map((d) => el("tr", { dataset: { device: d.id, state: d.state }, class: `device-${d.state}` },
+    el("td", {}, d.id), el("td", {}, word("device_type", d.type)), el("td", {}, d.location, d.zone ? ` · ${d.zone}` : ""),
+    el("td", {}, badge(d.state === "trouble" ? "trouble-device" : `device-${d.state}`, t(`device.${d.state}`))),
     el("td", {}, Object.entries(d.latest).map(([metric, [value, at]]) => el("div", { title: when(at) }, `${metric} ${Number(value).toFixed(3).replace(/\.?0+$/, "")}`))),
-    el("td", {}, d.signals.map((s) => el("div", {}, `${s.rule}${s.subject ? " " + s.subject : ""} · ${when(s.time)}`)),
-      d.type === "uitd" && canAct() ? uitdCommands(d.id) : null)));
+    el("td", { class: "signals" }, deviceSignals(d), d.type === "uitd" && canAct() ? uitdCommands(d.id) : null)));
   const charts = CHARTS.map(([name, metrics]) => [name, readings.filter((s) => metrics.includes(s.metric))])
     .filter(([, series]) => series.length)
-    .map(([name, series]) => chart(t(`chart.${name}`), series, width, [Date.now() / 1000 - 24 * 3600, Date.now() / 1000]));
+    .map(([name, series]) => timeChart(t(`chart.${name}`), series, width));
   const riskChart = risk.length
-    ? chart(t("chart.score"), [{ device_id: "", metric: t("chart.score"), t: risk.map((r) => Date.parse(r.time) / 1000), v: risk.map((r) => r.score) }],
-      width, [Math.min(Date.parse(risk[0].time) / 1000, Date.now() / 1000 - 3600), Date.now() / 1000])
+    ? timeChart(t("chart.score"), [{ device_id: "", metric: t("chart.score"), t: risk.map((r) => Date.parse(r.time) / 1000), v: risk.map((r) => r.score) }], width)
     : el("p", { class: "muted" }, t("empty"));
+  const ranges = el("span", { class: "ranges" }, RANGES.map((h) => el("button", {
+    class: h === hours ? "range active" : "range", dataset: { hours: h }, onclick: () => { state.hours = h; rerender(); },
+  }, t(`range.${h}`))));
   show(
     el("h1", {}, p.name, " ", tierBadge(p.tier), p.score !== null && p.score !== undefined ? el("span", { class: "muted" }, ` ${t("col.score")} ${p.score.toFixed(1)}`) : null),
     el("div", { class: "grid2" },
       el("div", { class: "panel" }, el("h2", {}, t("premises.profile")),
         el("div", {}, `${t("premises.address")}: ${p.address}`),
-        el("div", {}, `${t("premises.category")}: ${p.category}`, p.floors ? ` · ${t("premises.floors")} ${p.floors}` : ""),
+        el("div", {}, `${t("premises.category")}: ${word("category", p.category)}`, p.floors ? ` · ${t("premises.floors")} ${p.floors}` : ""),
         el("div", {}, `${t("col.jurisdiction")}: ${p.jurisdiction_name} (${p.jurisdiction_id})`),
         el("div", {}, `${t("premises.unit")}: ${p.unit_name} · ${p.unit_contact}${p.unit_phone ? " · " + p.unit_phone : ""}`)),
       el("div", { class: "panel" }, el("h2", {}, t("premises.factors")),
-        factors.length ? el("ul", { class: "factors" }, factors.map((f) => el("li", {}, `${f.name} = ${f.value} (+${f.points.toFixed(1)})`))) : el("p", { class: "muted" }, t("empty")))),
+        factors.length ? el("ul", { class: "factors" }, factors.map((f) => el("li", {}, `${factorName(f.name)}${f.name.includes("=") ? "" : ` = ${f.value}`} (+${f.points.toFixed(1)})`))) : el("p", { class: "muted" }, t("empty")))),
     el("h2", {}, t("premises.incidents")),
     table(["col.class", "col.zone", "col.title", "col.state", "#col.age"], incidents.map((i) => el("tr", {},
-      el("td", {}, classBadge(i.class)), el("td", {}, i.zone), el("td", {}, i.title), el("td", {}, t(`state.${i.state}`)),
+      el("td", {}, classBadge(i.class)), el("td", {}, i.zone), el("td", {}, titleOf(i)), el("td", {}, t(`state.${i.state}`)),
       el("td", { class: "num" }, age((Date.now() - Date.parse(i.opened_at)) / 1000))))),
     el("h2", {}, t("premises.devices")),
     table(["col.device", "col.type", "col.location", "col.state", "col.value", "col.signals"], devices, { id: "devices" }),
     el("div", { class: "grid2" },
-      el("div", {}, el("h2", {}, t("premises.readings")), charts.length ? charts : el("p", { class: "muted" }, t("empty"))),
+      el("div", {}, el("h2", {}, t("premises.readings"), " ", ranges), charts.length ? charts : el("p", { class: "muted" }, t("empty"))),
       el("div", {}, el("h2", {}, t("premises.risk")), riskChart)),
     el("div", { class: "grid2" },
       el("div", {}, el("h2", {}, t("premises.hazards")), table(["col.hazard", "col.state", "col.deadline"], p.hazards.map((h) => el("tr", {},
-        el("td", {}, h.title), el("td", {}, t(`hazard.${h.state}`)), el("td", { class: h.overdue_at ? "overdue" : "" }, when(h.deadline)))))),
+        el("td", {}, titleOf(h)), el("td", {}, t(`hazard.${h.state}`)), dueCell(h.deadline))))),
       el("div", {}, el("h2", {}, t("premises.tasks")), table(["col.kind", "col.reason", "col.due"], p.tasks.map((task) => el("tr", {},
-        el("td", {}, task.kind), el("td", {}, task.reason), el("td", {}, when(task.due_at))))))));
+        el("td", {}, task.kind), el("td", {}, render(task.label, task.reason)), dueCell(task.due_at)))))));
 }
 premisesView.tables = ["incidents", "hazards", "tasks", "premises_schedule"];
-
-const TIER_COLOURS = { red: "#c81e1e", orange: "#e8740c", yellow: "#d4a80b", blue: "#2563eb", unscored: "#9ca3af" };
-
-function drawMap(canvas, points) {
-  // Premises with coordinates are placed by longitude and latitude; the others on a schematic grid
-  // along the bottom, so that every premises is on the map.
-  const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth, h = canvas.clientHeight;
-  canvas.width = w * ratio; canvas.height = h * ratio;
-  const g = canvas.getContext("2d");
-  g.scale(ratio, ratio);
-  const located = points.filter((p) => p[2] !== null && p[3] !== null);
-  const unplaced = points.filter((p) => p[2] === null || p[3] === null);
-  const band = unplaced.length ? 80 : 0;
-  const lats = located.map((p) => p[2]), lons = located.map((p) => p[3]);
-  const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
-  const placed = [];
-  for (const p of located) {
-    const x = 10 + ((p[3] - minLon) / (maxLon - minLon || 1)) * (w - 20);
-    const y = 10 + (1 - (p[2] - minLat) / (maxLat - minLat || 1)) * (h - band - 20);
-    placed.push([x, y, p]);
-  }
-  const perRow = Math.max(1, Math.floor((w - 20) / 8));
-  unplaced.forEach((p, n) => placed.push([10 + (n % perRow) * 8, h - band + 10 + Math.floor(n / perRow) * 8, p]));
-  const order = ["unscored", "blue", "yellow", "orange", "red"];
-  placed.sort((a, b) => order.indexOf(a[2][4]) - order.indexOf(b[2][4]));
-  for (const [x, y, p] of placed) {
-    g.fillStyle = TIER_COLOURS[p[4]] || TIER_COLOURS.unscored;
-    const radius = (points.length < 500 ? 2 : 1) * (p[4] === "red" ? 4 : 2.5);
-    g.beginPath(); g.arc(x, y, radius, 0, 2 * Math.PI); g.fill();
-    if (p[5]) { g.strokeStyle = "#c81e1e"; g.lineWidth = 3; g.beginPath(); g.arc(x, y, 10, 0, 2 * Math.PI); g.stroke(); }
-  }
-  canvas.onclick = (event) => {
-    const box = canvas.getBoundingClientRect();
-    const cx = event.clientX - box.left, cy = event.clientY - box.top;
-    let best = null, bestD = 144;
-    for (const [x, y, p] of placed) { const d = (x - cx) ** 2 + (y - cy) ** 2; if (d < bestD) { best = p; bestD = d; } }
-    if (best) location.hash = `#/premises/${encodeURIComponent(best[0])}`;
-  };
-  canvas.title = `${points.length}`;
-}
 
 async function overviewView(_, show) {
   const data = await api("/api/overview");
   const card = (kind, label, n) => el("div", { class: `card ${kind}`, dataset: { tier: kind } }, el("div", { class: "muted" }, label), el("div", { class: "n" }, n));
-  const canvas = el("canvas", { class: "map", id: "map" });
+  const mapBox = el("div", { class: "map-box", id: "map-box" });
   const top = data.premises.filter((p) => p[4] === "red" || p[4] === "orange").slice(0, 100);
   show(
     el("h1", {}, t("nav.overview")),
     el("h2", {}, t("overview.tiers")),
-    el("div", { class: "cards", id: "tiers" }, ["red", "orange", "yellow", "blue", "unscored"].map((tier) => card(tier, t(`tier.${tier}`), data.tiers[tier] ?? 0))),
+    el("div", { class: "cards", id: "tiers" }, ["red", "orange", "yellow", "blue", "unscored"].map((tier) => card(tier, word("tier", tier), data.tiers[tier] ?? 0))),
     el("div", { class: "cards" },
       card("", t("overview.incidents"), Object.values(data.incidents).reduce((a, b) => a + b, 0)),
-      card("", t("class.fire"), data.incidents.fire ?? 0),
+      card("", word("class", "fire"), data.incidents.fire ?? 0),
       el("a", { href: "#/offline" }, card("", t("overview.offline"), data.offline_devices))),
-    el("h2", {}, t("overview.map")), canvas,
+    el("h2", {}, t("overview.map")), mapBox,
     el("h2", {}, t("overview.top")),
-    table(["col.premises", "col.tier"], top.map((p) => el("tr", {}, el("td", {}, premisesLink(p[0], p[1])), el("td", {}, tierBadge(p[4]))))));
-  drawMap(canvas, data.premises);
+    pagedTable(["col.premises", "col.tier"], top.map((p) => el("tr", {}, el("td", {}, premisesLink(p[0], p[1])), el("td", {}, tierBadge(p[4])))), { id: "top" }));
+  drawMap(mapBox, data, state.meta.tile_url, (id) => { location.hash = `#/premises/${encodeURIComponent(id)}`; });
 }
 overviewView.tables = ["incidents", "premises_schedule"];
 
 async function offlineView(_, show) {
   const devices = await api("/api/devices/offline");
   show(el("h1", {}, t("nav.offline"), el("span", { class: "muted" }, ` (${devices.length})`)),
-    table(["col.premises", "col.device", "col.type", "col.location", "col.since"], devices.map((d) => el("tr", {},
-      el("td", {}, premisesLink(d.premises_id, d.premises_name)), el("td", {}, d.device_id), el("td", {}, d.type ?? "–"),
-      el("td", {}, d.location ?? "–"), el("td", {}, when(d.since))))));
+    pagedTable(["col.premises", "col.device", "col.type", "col.location", "col.since"], devices.map((d) => el("tr", {},
+      el("td", {}, premisesLink(d.premises_id, d.premises_name)), el("td", {}, d.device_id), el("td", {}, d.type ? word("device_type", d.type) : "–"),
+      el("td", {}, d.location ?? "–"), el("td", { title: d.since }, when(d.since), ` · ${relative(d.since)}`))), { id: "offline" }));
 }
 offlineView.tables = [];
 
 let kpiDays = 30;
 async function kpisView(_, show) {
-  const data = await api(`/api/kpis?days=${kpiDays}`);
+  const [data, trend] = await Promise.all([api(`/api/kpis?days=${kpiDays}`), api(`/api/kpis/trend?days=${kpiDays}`)]);
   const share = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)} %`);
   const row = (r, name, attrs = {}) => el("tr", attrs, el("td", {}, name),
     ...[r.incidents, r.alarms, r.fires].map((n) => el("td", { class: "num" }, n ?? 0)),
     el("td", { class: "num" }, duration(r.ack_p50_s)), el("td", { class: "num" }, duration(r.ack_p90_s)),
     el("td", { class: "num" }, r.unacknowledged ?? 0), el("td", { class: "num" }, share(r.false_alarm_share)),
     el("td", { class: "num" }, r.open_hazards ?? 0), el("td", { class: "num" }, r.overdue_hazards ?? 0));
+  const width = Math.max(320, Math.floor((main.clientWidth - 60) / 2));
+  const days = trend.map((d) => Date.parse(`${d.day}T12:00:00`) / 1000);
+  const trendChart = timeChart(t("kpi.trend"), [
+    { metric: t("kpi.incidents"), t: days, v: trend.map((d) => d.incidents) },
+    { metric: t("kpi.alarms"), t: days, v: trend.map((d) => d.alarms) },
+    { metric: t("kpi.fires"), t: days, v: trend.map((d) => d.fires), stroke: "#c81e1e" },
+    { metric: t("kpi.false_alarms"), t: days, v: trend.map((d) => d.false_alarms) },
+  ], width, { height: 220, label: (s) => s.metric });
+  const rows = data.jurisdictions.filter((r) => r.incidents || r.open_hazards);
+  const names = rows.map((r) => r.jurisdiction_name ?? r.jurisdiction_id);
+  const ackChart = barChart(`${t("kpi.compare")}: ${t("kpi.ack_p50")} / ${t("kpi.ack_p90")}`, names, [
+    { label: t("kpi.ack_p50"), values: rows.map((r) => r.ack_p50_s ?? null) },
+    { label: t("kpi.ack_p90"), values: rows.map((r) => r.ack_p90_s ?? null) },
+  ], width, { format: (v) => duration(v) });
+  const loadChart = barChart(`${t("kpi.compare")}: ${t("kpi.alarms")} / ${t("kpi.open_hazards")}`, names, [
+    { label: t("kpi.alarms"), values: rows.map((r) => r.alarms ?? 0) },
+    { label: t("kpi.false_alarms"), values: rows.map((r) => r.false_alarms ?? 0) },
+    { label: t("kpi.open_hazards"), values: rows.map((r) => r.open_hazards ?? 0) },
+  ], width, { format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)) });
+  const report = state.me.role !== "admin" ? null : el("form", { class: "toolbar report", id: "report-form", target: "_blank", action: "/api/report", method: "get" },
+    el("strong", {}, t("kpi.report")),
+    el("input", { name: "period", required: true, value: String(new Date().getFullYear()), placeholder: t("kpi.report_period"), title: t("kpi.report_period") }),
+    el("input", { type: "hidden", name: "lang", value: lang() }),
+    el("button", { type: "submit", name: "format", value: "html" }, t("kpi.report_html")),
+    el("button", { type: "submit", name: "format", value: "pdf" }, t("kpi.report_pdf")));
   show(el("h1", {}, t("nav.kpis")),
     el("div", { class: "toolbar" }, t("kpi.period"), el("select", { onchange: (e) => { kpiDays = Number(e.target.value); rerender(); } },
       [7, 30, 90, 365].map((d) => el("option", { value: d, selected: d === kpiDays }, `${d} ${t("kpi.days")}`)))),
+    report,
+    el("div", { class: "grid2" }, trendChart, ackChart),
+    el("div", { class: "grid2" }, loadChart, el("div")),
     table(["col.jurisdiction", "#kpi.incidents", "#kpi.alarms", "#kpi.fires", "#kpi.ack_p50", "#kpi.ack_p90", "#kpi.unacknowledged",
       "#kpi.false_share", "#kpi.open_hazards", "#kpi.overdue_hazards"],
     [...data.jurisdictions.map((r) => row(r, r.jurisdiction_name ?? r.jurisdiction_id)), row(data.total, t("kpi.total"), { class: "total" })], { id: "kpis" }));
@@ -385,28 +293,27 @@ async function tasksView(_, show) {
     };
     return el("tr", { dataset: { task: task.id } },
       el("td", {}, tierBadge(task.tier)), el("td", {}, premisesLink(task.premises_id, task.premises_name), el("div", { class: "muted" }, task.address)),
-      el("td", {}, task.kind), el("td", { class: "reason" }, task.reason), el("td", {}, when(task.due_at)),
+      el("td", {}, task.kind), el("td", { class: "reason" }, render(task.label, task.reason)), dueCell(task.due_at),
       el("td", {}, task.kind === "hazard" ? null : box,
         own || state.me.role === "admin" ? el("button", { class: "primary record", onclick: record }, task.kind === "hazard" ? t("tasks.confirm_fixed") : t("tasks.record")) : null));
   };
   const head = ["col.tier", "col.premises", "col.kind", "col.reason", "col.due", "col.actions"];
   show(el("h1", {}, t("nav.tasks"), who ? ` · ${who}` : ""), picker,
     el("h2", {}, t("tasks.today"), ` (${today.length})`), table(head, today.map(item), { id: "tasks-today" }),
-    el("h2", {}, t("tasks.upcoming")), table(head, week.filter((x) => !todayIds.has(x.id)).map(item), { id: "tasks-week" }),
-    el("h2", {}, t("nav.hazards")), hazardTable(hazards));
+    el("h2", {}, t("tasks.upcoming")), pagedTable(head, week.filter((x) => !todayIds.has(x.id)).map(item), { id: "tasks-week" }),
+    el("h2", {}, t("nav.hazards")), hazardTable(hazards, "my-hazards"));
 }
 tasksView.tables = ["tasks", "hazards"];
 
-function hazardTable(hazards) {
+function hazardTable(hazards, id = "hazards") {
   const close = async (h) => {
     const note = prompt(t("hazards.close"), "");
     if (note === null) return;
     try { await post(`/api/hazards/${h.id}/close`, { note }); rerender(); } catch (error) { flash(error); }
   };
-  return table(["col.premises", "col.hazard", "col.state", "col.deadline", "col.inspector", "col.actions"], hazards.map((h) => el("tr", { dataset: { hazard: h.id } },
-    el("td", {}, premisesLink(h.premises_id, h.premises_name)), el("td", {}, h.title), el("td", {}, t(`hazard.${h.state}`)),
-    el("td", { class: h.overdue ? "overdue" : "" }, when(h.deadline), h.overdue ? ` · ${t("hazards.overdue")}` : ""),
-    el("td", {}, h.inspector_id ?? "–"), el("td", {}, el("button", { onclick: () => close(h) }, t("hazards.close"))))));
+  return pagedTable(["col.premises", "col.hazard", "col.state", "col.deadline", "col.inspector", "col.actions"], hazards.map((h) => el("tr", { dataset: { hazard: h.id } },
+    el("td", {}, premisesLink(h.premises_id, h.premises_name)), el("td", {}, titleOf(h)), el("td", {}, t(`hazard.${h.state}`)),
+    dueCell(h.deadline), el("td", {}, h.inspector_id ?? "–"), el("td", {}, el("button", { onclick: () => close(h) }, t("hazards.close"))))), { id });
 }
 
 async function hazardsView(_, show) {
@@ -414,6 +321,20 @@ async function hazardsView(_, show) {
   show(el("h1", {}, t("nav.hazards"), el("span", { class: "muted" }, ` (${hazards.length})`)), hazardTable(hazards));
 }
 hazardsView.tables = ["hazards"];
+
+async function noticesView(_, show) {
+  const [notices, draws] = await Promise.all([api("/api/notices"), api("/api/draws")]);
+  show(el("h1", {}, t("nav.notices")),
+    el("h2", {}, t("notices.title"), el("span", { class: "muted" }, ` (${notices.length})`)),
+    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice"], notices.map((n) => el("tr", { dataset: { notice: n.id } },
+      el("td", { title: n.issued_at }, when(n.issued_at)), el("td", {}, premisesLink(n.premises_id, n.premises_name)),
+      el("td", {}, tierBadge(n.tier)), el("td", { class: "notice-text" }, render(n.label, n.text)))), { id: "notices" }),
+    el("h2", {}, t("draws.title"), el("span", { class: "muted" }, ` (${draws.length})`)),
+    pagedTable(["col.period", "col.premises", "col.inspectors", "col.seed", "col.time", "col.done"], draws.map((d) => el("tr", {},
+      el("td", {}, d.period), el("td", {}, premisesLink(d.premises_id, d.premises_name)), el("td", {}, d.inspectors.join(", ")),
+      el("td", { class: "num" }, d.seed), el("td", {}, when(d.drawn_at)), el("td", {}, t(d.done ? "yes" : "no")))), { id: "draws" }));
+}
+noticesView.tables = ["tasks"];
 
 const auditFilter = { subject: "", actor: "", action: "", before: null };
 async function auditView(_, show) {
@@ -439,13 +360,13 @@ auditView.tables = [];
 
 const VIEWS = {
   queue: queueView, premises: premisesView, overview: overviewView, offline: offlineView,
-  kpis: kpisView, tasks: tasksView, hazards: hazardsView, audit: auditView,
+  kpis: kpisView, tasks: tasksView, hazards: hazardsView, notices: noticesView, audit: auditView,
 };
 
 function navItems() {
   const items = state.me.role === "inspector"
-    ? ["tasks", "queue", "overview", "hazards", "offline", "kpis"]
-    : ["queue", "overview", "offline", "kpis", "hazards", "tasks", "audit"];
+    ? ["tasks", "queue", "overview", "hazards", "offline", "kpis", "notices"]
+    : ["queue", "overview", "offline", "kpis", "hazards", "tasks", "notices", "audit"];
   return items;
 }
 

@@ -1,6 +1,7 @@
-// Console labels in Chinese and English. The choice is kept in localStorage ("fw-lang"); Chinese is
-// the default, as the users are Chinese fire services. Data from the server (names, titles, notes)
-// is shown as stored.
+// Console labels in Chinese and English, and the domain's vocabulary (tiers, classes, rules, categories,
+// message templates) from /static/vocabulary.json, the same file the report and the notices use. The
+// choice is kept in localStorage ("fw-lang"); Chinese is the default, as the users are Chinese fire
+// services. What the server decided arrives as a label {code, args}: render() puts it in words.
 
 const LABELS = {
   zh: {
@@ -18,15 +19,12 @@ const LABELS = {
     "col.subject": "对象", "col.details": "详情", "col.inspector": "监督员", "col.tier": "风险等级",
     "col.score": "风险分",
     "filter.all": "全部", "filter.unresolved": "未办结",
-    "class.fire": "确认火警", "class.alarm": "火警待核实", "class.hazard": "隐患信号", "class.supervisory": "监管信号",
-    "class.trouble": "故障", "class.nuisance": "疑似误报",
-    "state.open": "未受理", "state.acknowledged": "已受理", "state.resolved": "已办结", "state.recovered": "信号已恢复",
+        "state.open": "未受理", "state.acknowledged": "已受理", "state.resolved": "已办结", "state.recovered": "信号已恢复",
     "state.closed": "已销案", "state.unclosed": "未销案", "state.unresolved": "未办结",
     "hazard.open": "待整改", "hazard.recovered": "信号已恢复，待确认", "hazard.closed": "已销案", "col.hazard": "隐患",
-    "tier.red": "重大风险", "tier.orange": "较大风险", "tier.yellow": "一般风险", "tier.blue": "低风险",
-    "tier.unscored": "未评分",
-    "device.ok": "正常", "device.offline": "离线", "device.trouble": "故障", "device.supervisory": "监管",
-    "device.hazard": "隐患", "device.silent": "无数据",
+        "device.ok": "正常", "device.offline": "离线", "device.trouble": "故障", "device.supervisory": "监管",
+    "device.hazard": "隐患", "device.silent": "无数据", "device.alarm": "火警", "device.disabled": "屏蔽",
+    "device.over_limit": "超限", "signal.fire_alarm": "火警", "signal.over": "超过限值",
     "uitd.duty_check": "查岗", "uitd.sync_clock": "校时", "uitd.confirmed": "已确认", "uitd.denied": "被否认",
     "uitd.answered": "已应答", "uitd.waiting": "等待回复",
     "res.real_fire": "真实火警", "res.false_alarm_cooking": "误报：烹饪、蒸汽或吸烟",
@@ -37,7 +35,7 @@ const LABELS = {
     "resolve.title": "办结警情", "resolve.plan": "处置预案", "resolve.code": "办结结论", "resolve.note": "备注",
     "resolve.required": "必填说明",
     "premises.profile": "场所档案", "premises.unit": "责任单位", "premises.factors": "主要风险因素",
-    "premises.devices": "设备状态", "premises.readings": "近24小时监测数据", "premises.risk": "风险分变化",
+    "premises.devices": "设备状态", "premises.readings": "监测数据", "premises.risk": "风险分变化",
     "premises.incidents": "未办结警情", "premises.hazards": "未销案隐患", "premises.tasks": "待办检查任务",
     "premises.category": "类别", "premises.address": "地址", "premises.floors": "层数",
     "chart.water_pressure_mpa": "水压 (MPa)", "chart.residual_current_ma": "剩余电流 (mA)",
@@ -52,6 +50,15 @@ const LABELS = {
     "tasks.inspector": "监督员编号", "tasks.show": "查看", "tasks.recorded": "已记录",
     "hazards.close": "销案", "hazards.overdue": "已逾期", "hazards.mine": "只看我的",
     "audit.older": "更早", "audit.filter": "筛选",
+    "nav.notices": "通知与抽查", "notices.title": "风险警示通知", "draws.title": "双随机抽查",
+    "col.period": "批次", "col.seed": "随机种子", "col.inspectors": "抽中监督员", "col.notice": "通知内容",
+    "col.issued": "发出时间", "col.done": "已完成",
+    "range.1": "1小时", "range.6": "6小时", "range.24": "24小时", "range.168": "7天",
+    "kpi.trend": "每日警情趋势", "kpi.compare": "各辖区对比", "kpi.report": "监督工作报告",
+    "kpi.report_period": "周期（如 2026、2026-Q3、2026-11）", "kpi.report_html": "网页版", "kpi.report_pdf": "PDF",
+    "kpi.false_alarms": "误报", "pager.prev": "上一页", "pager.next": "下一页", "pager.of": "共",
+    "login.throttled": "登录失败次数过多，请 {s} 秒后再试",
+    "yes": "是", "no": "否",
     empty: "暂无", loading: "加载中…", "error.generic": "操作失败",
   },
   en: {
@@ -69,15 +76,12 @@ const LABELS = {
     "col.subject": "Subject", "col.details": "Details", "col.inspector": "Inspector", "col.tier": "Tier",
     "col.score": "Score",
     "filter.all": "all", "filter.unresolved": "unresolved",
-    "class.fire": "Confirmed fire", "class.alarm": "Fire alarm", "class.hazard": "Hazard", "class.supervisory": "Supervisory",
-    "class.trouble": "Trouble", "class.nuisance": "Likely nuisance",
-    "state.open": "open", "state.acknowledged": "acknowledged", "state.resolved": "resolved", "state.recovered": "recovered",
+        "state.open": "open", "state.acknowledged": "acknowledged", "state.resolved": "resolved", "state.recovered": "recovered",
     "state.closed": "closed", "state.unclosed": "not closed", "state.unresolved": "unresolved",
     "hazard.open": "open", "hazard.recovered": "recovered, to confirm", "hazard.closed": "closed", "col.hazard": "Hazard",
-    "tier.red": "red (major)", "tier.orange": "orange (high)", "tier.yellow": "yellow (moderate)", "tier.blue": "blue (low)",
-    "tier.unscored": "unscored",
-    "device.ok": "ok", "device.offline": "offline", "device.trouble": "trouble", "device.supervisory": "supervisory",
-    "device.hazard": "hazard", "device.silent": "no data",
+        "device.ok": "ok", "device.offline": "offline", "device.trouble": "trouble", "device.supervisory": "supervisory",
+    "device.hazard": "hazard", "device.silent": "no data", "device.alarm": "ALARM", "device.disabled": "disabled",
+    "device.over_limit": "over limit", "signal.fire_alarm": "fire alarm", "signal.over": "beyond its limit",
     "uitd.duty_check": "Duty check", "uitd.sync_clock": "Sync clock", "uitd.confirmed": "confirmed", "uitd.denied": "denied",
     "uitd.answered": "answered", "uitd.waiting": "awaiting an answer",
     "res.real_fire": "A real fire", "res.false_alarm_cooking": "False alarm: cooking, steam or smoking",
@@ -88,7 +92,7 @@ const LABELS = {
     "resolve.title": "Resolve incident", "resolve.plan": "Action plan", "resolve.code": "Resolution", "resolve.note": "Note",
     "resolve.required": "note required",
     "premises.profile": "Profile", "premises.unit": "Responsible unit", "premises.factors": "Top risk factors",
-    "premises.devices": "Devices", "premises.readings": "Readings, last 24 hours", "premises.risk": "Risk score history",
+    "premises.devices": "Devices", "premises.readings": "Readings", "premises.risk": "Risk score history",
     "premises.incidents": "Open incidents", "premises.hazards": "Open hazards", "premises.tasks": "Open inspection tasks",
     "premises.category": "Category", "premises.address": "Address", "premises.floors": "Floors",
     "chart.water_pressure_mpa": "Water pressure (MPa)", "chart.residual_current_ma": "Residual current (mA)",
@@ -103,9 +107,21 @@ const LABELS = {
     "tasks.inspector": "Inspector id", "tasks.show": "Show", "tasks.recorded": "recorded",
     "hazards.close": "Close", "hazards.overdue": "overdue", "hazards.mine": "mine only",
     "audit.older": "Older", "audit.filter": "Filter",
+    "nav.notices": "Notices & draws", "notices.title": "Warning notices", "draws.title": "Random draws",
+    "col.period": "Period", "col.seed": "Seed", "col.inspectors": "Inspectors drawn", "col.notice": "Notice",
+    "col.issued": "Issued", "col.done": "Done",
+    "range.1": "1 h", "range.6": "6 h", "range.24": "24 h", "range.168": "7 d",
+    "kpi.trend": "Incidents per day", "kpi.compare": "By jurisdiction", "kpi.report": "Supervision report",
+    "kpi.report_period": "Period (2026, 2026-Q3, 2026-11)", "kpi.report_html": "Page", "kpi.report_pdf": "PDF",
+    "kpi.false_alarms": "False alarms", "pager.prev": "Previous", "pager.next": "Next", "pager.of": "of",
+    "login.throttled": "Too many failed logins: try again in {s} s",
+    "yes": "yes", "no": "no",
     empty: "none", loading: "loading…", "error.generic": "That did not work",
   },
 };
+
+const VOCABULARY = await fetch("/static/vocabulary.json").then((r) => r.json()).catch(() => ({ zh: {}, en: {} }));
+for (const lang of ["zh", "en"]) Object.assign(LABELS[lang], VOCABULARY[lang]);
 
 const stored = localStorage.getItem("fw-lang");
 let current = stored === "en" || stored === "zh" ? stored : "zh";
@@ -122,6 +138,46 @@ export function setLang(value) {
 
 export function t(key) {
   return LABELS[lang()][key] ?? LABELS.en[key] ?? key;
+}
+
+// A name from a vocabulary group, or the code itself when the vocabulary has none.
+export function word(group, code) {
+  if (code === null || code === undefined) return "–";
+  const key = `${group}.${code}`;
+  return LABELS[lang()][key] ?? LABELS.en[key] ?? String(code);
+}
+
+// A risk factor: "category=market" names the category, "credit=watchlist" the status.
+export function factorName(name) {
+  const [kind, code] = name.split("=");
+  return code === undefined ? word("factor", name) : word(kind, code);
+}
+
+function dateText(iso) {
+  const d = new Date(iso);
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB",
+    { year: sameYear ? undefined : "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+}
+
+function argument(value, group) {
+  if (value === null || value === undefined) return "–";
+  if (Array.isArray(value)) return value.map((v) => argument(v, group)).join(lang() === "zh" ? "、" : ", ") || "–";
+  if (!group) return String(value);
+  if (group === "date") return dateText(value);
+  if (group === "label") return render(value);
+  if (group === "factor") return factorName(String(value));
+  return word(group, value);
+}
+
+// A label {code, args} in words: the template msg.<code>, "{name}" or "{name|group}" filled in. A
+// label the vocabulary does not know shows its code, and `fallback` (the stored text) when given.
+export function render(label, fallback = "") {
+  if (!label || !label.code) return fallback;
+  const template = LABELS[lang()][`msg.${label.code}`] ?? LABELS.en[`msg.${label.code}`];
+  if (template === undefined) return fallback || label.code;
+  const args = label.args ?? {};
+  return template.replace(/\{(\w+)(?:\|(\w+))?\}/g, (_, name, group) => argument(args[name], group));
 }
 
 // Fills every [data-i18n] element below root with its label.

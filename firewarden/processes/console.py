@@ -64,6 +64,7 @@ class ConsoleServer:
             settings.console_session_hours,
             broker=broker or settings.mqtt_url,
             centre_address=bytes.fromhex(settings.gb26875_centre_address),
+            tile_url=settings.console_tile_url,
         )
         config = uvicorn.Config(
             create_app(self.console), host=settings.api_host, port=settings.api_port, log_level="warning",

@@ -284,3 +284,14 @@ def test_an_admin_downloads_the_report_as_a_page_and_a_pdf_and_nobody_else_does(
     assert missing.status_code == 404 and "J-NONE" in missing.json()["detail"]
     for role in ("op", "insp"):
         assert login(served, role).get("/api/report", params={"period": year}).status_code == 403
+
+
+def test_the_sixth_failed_login_in_a_minute_answers_429_with_retry_after(served: Served) -> None:
+    with httpx.Client(base_url=served.url, timeout=10) as client:
+        for _ in range(5):
+            assert client.post("/api/auth/login", json={"user": "op", "password": "wrong password"}).status_code == 401
+        refused = client.post("/api/auth/login", json={"user": "op", "password": PASSWORD})
+    assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 60
+    assert refused.json()["detail"].startswith("5 failed logins of user 'op' in the last 60 s: try again in")
+    trail = as_json(login(served, "adm").get("/api/audit", params={"action": "auth.throttled"}))
+    assert [(r["subject"], r["details"]["address"]) for r in trail] == [("user:op", "127.0.0.1")]

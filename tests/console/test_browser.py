@@ -1,10 +1,12 @@
 """The console in a real browser (Debian's Chromium, headless, driven by Playwright) against the
 whole system: `firewarden up` on real Mosquitto and PostgreSQL, a fire simulated over MQTT.
 
-An operator logs in, sees the fire appear without reloading, acknowledges it and resolves it
-through the action plan; the inspector who answers for the premises logs in and finds the
-after-fire inspection in their task list and records it. Screenshots of each step are saved in
-build/screenshots (or $FIREWARDEN_SCREENSHOTS).
+An operator logs in, sees the fire appear without reloading, sees the detectors of the premises in
+alarm, acknowledges it and resolves it through the action plan; the inspector who answers for the
+premises logs in and finds the after-fire inspection in their task list and records it. Every page,
+the API reference included, renders with every request beyond this machine refused. Screenshots of
+each step, and of every page in Chinese and English, are saved in build/screenshots (or
+$FIREWARDEN_SCREENSHOTS).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from alerts.roster import load_roster
 from core.db import connect, migrate
@@ -88,8 +91,21 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
+OUTSIDE: list[str] = []
+"""Requests a page made beyond this machine (refused): none is the expectation."""
+
+
+def _local_only(route: Route) -> None:
+    if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost", "::1"):
+        route.continue_()
+    else:
+        OUTSIDE.append(route.request.url)
+        route.abort()
+
+
 def log_in(browser: Browser, url: str, user: str) -> Page:
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB")
+    context.route("**/*", _local_only)  # as in a centre without a way out: nothing may come from a CDN
     context.add_init_script("localStorage.setItem('fw-lang', localStorage.getItem('fw-lang') || 'en')")
     page = context.new_page()
     page.goto(f"{url}/login")
@@ -102,6 +118,13 @@ def log_in(browser: Browser, url: str, user: str) -> Page:
 
 def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def rendered(page: Page, url: str) -> None:
+    """Go to another console route and wait until its view has drawn its first frame."""
+    before = page.evaluate("window.fwRendered?.seq ?? 0")
+    page.goto(url)
+    page.wait_for_function(f"(window.fwRendered?.seq ?? 0) > {before}", timeout=30_000)
 
 
 def publish_fire(system: System) -> None:
@@ -125,8 +148,24 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     expect(operator.locator("#fires")).to_be_visible()
     expect(operator.locator("#fires")).to_contain_text("CONFIRMED FIRE")
     expect(fire_row).to_contain_text(system.target)
+    expect(fire_row.locator("td.title")).to_contain_text("Confirmed fire in zone")
     assert operator.locator("#queue tbody tr").first.get_attribute("data-cls") == "fire"  # fires come first
     shoot(operator, "02-operator-fire-arrives")
+    operator.locator("[data-lang=zh]").click()
+    expect(operator.locator("tr.incident.cls-fire td.title")).to_contain_text("确认火警")
+    shoot(operator, "02-operator-fire-arrives-zh")
+    operator.locator("[data-lang=en]").click()
+
+    # during the fire, the premises page shows its detectors in alarm, with the alarm as a signal
+    operator.goto(f"{system.url}/#/premises/{system.target}")
+    in_alarm = operator.locator("#devices tr[data-state=alarm]")
+    expect(in_alarm.first).to_be_visible(timeout=30_000)
+    expect(in_alarm.first.locator("td.signals")).to_contain_text("fire alarm")
+    expect(in_alarm.first).to_contain_text("ALARM")
+    shoot(operator, "02-premises-in-alarm")
+    operator.goto(f"{system.url}/#/overview")
+    expect(operator.locator(".fire-pulse")).to_have_count(1)
+    operator.goto(f"{system.url}/#/queue")
 
     fire_row.locator("button.ack").click()
     expect(fire_row).to_have_attribute("data-state", "acknowledged")
@@ -154,9 +193,12 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     shoot(operator, "06-premises-page")
     operator.goto(f"{system.url}/#/overview")
     expect(operator.locator("#map")).to_be_visible()
+    assert int(operator.locator("#map-box").get_attribute("data-boundaries") or 0) >= 2  # city, district, grids
     shoot(operator, "07-city-overview")
     operator.goto(f"{system.url}/#/kpis")
     expect(operator.locator("#kpis .total")).to_contain_text("1")
+    expect(operator.locator(".chart canvas").first).to_be_visible()  # the daily trend
+    assert operator.locator(".chart.bars svg rect").count() >= 1  # the jurisdictions compared
     shoot(operator, "08-kpis")
 
     inspector = log_in(browser, system.url, "li")
@@ -173,4 +215,31 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
 
     inspector.locator("[data-lang=zh]").click()
     expect(inspector.locator("nav [data-nav=tasks]")).to_have_text("我的任务")
+    expect(inspector.locator("tr[data-hazard]").first).to_contain_text("sprinkler valve on 3F left closed")
     shoot(inspector, "11-inspector-chinese")
+
+    # every page in both languages, and the API reference, with nothing fetched from outside
+    pages = [
+        "queue",
+        "overview",
+        "offline",
+        "kpis",
+        "hazards",
+        "tasks",
+        "notices",
+        "audit",
+        f"premises/{system.target}",
+    ]
+    for language, queue in (("en", "Alarm queue"), ("zh", "警情队列")):
+        operator.locator(f"[data-lang={language}]").click()
+        expect(operator.locator("nav [data-nav=queue]")).to_have_text(queue)
+        for name in pages:
+            rendered(operator, f"{system.url}/#/{name}")
+            expect(operator.locator("main#view h1")).to_be_visible()
+            expect(operator.locator("main#view p.error")).to_have_count(0)
+            shoot(operator, f"page-{language}-{name.replace('/', '-')}")
+    operator.goto(f"{system.url}/docs")
+    expect(operator.locator(".swagger-ui .info .title")).to_contain_text("Firewarden console", timeout=20_000)
+    expect(operator.locator(".opblock").first).to_be_visible()
+    shoot(operator, "page-api-reference")
+    assert OUTSIDE == [], f"requests beyond this machine: {OUTSIDE}"

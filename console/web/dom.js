@@ -1,0 +1,123 @@
+// The console's building blocks: DOM construction (never from HTML strings, so nothing the server
+// stores can inject markup), dates and durations, long tables in pages, and the API.
+
+import { lang, t, word } from "/static/i18n.js";
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function table(headers, rows, attrs = {}) {
+  return el("table", attrs,
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { class: h.startsWith("#") ? "num" : "" }, t(h.replace(/^#/, "")))))),
+    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: headers.length, class: "muted" }, t("empty")))));
+}
+
+// A long table shows PAGE rows at a time; its page is kept per id across re-renders (a live update
+// re-reads the data but leaves the operator on the page they were reading).
+const PAGE = 100;
+const pages = new Map();
+
+export function pagedTable(headers, rows, attrs) {
+  const id = attrs.id;
+  const count = Math.max(1, Math.ceil(rows.length / PAGE));
+  const page = Math.min(pages.get(id) ?? 0, count - 1);
+  const box = el("div", { class: "paged", dataset: { table: id } });
+  const draw = (n) => {
+    pages.set(id, n);
+    const from = n * PAGE, to = Math.min(rows.length, from + PAGE);
+    const pager = rows.length <= PAGE ? null : el("div", { class: "pager" },
+      el("button", { class: "prev", disabled: n === 0, onclick: () => draw(n - 1) }, t("pager.prev")),
+      el("span", { class: "muted" }, `${from + 1}–${to} ${t("pager.of")} ${rows.length}`),
+      el("button", { class: "next", disabled: n >= count - 1, onclick: () => draw(n + 1) }, t("pager.next")));
+    box.replaceChildren(table(headers, rows.slice(from, to), attrs), pager ?? "");
+  };
+  draw(page);
+  return box;
+}
+
+export const badge = (kind, label) => el("span", { class: `badge ${kind}` }, label);
+export const classBadge = (cls) => badge(cls, word("class", cls));
+export const tierBadge = (tier) => badge(tier || "unscored", word("tier", tier || "unscored"));
+export const premisesLink = (id, name) => el("a", { href: `#/premises/${encodeURIComponent(id)}` }, name ? `${name} (${id})` : id);
+
+// A date and time, with the year when it is not this year's.
+export function when(iso) {
+  if (!iso) return "–";
+  const d = new Date(iso);
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB", {
+    year: sameYear ? undefined : "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+// "in 3 days", "2 hours ago": the unit that reads best for the distance.
+export function relative(iso, now = Date.now()) {
+  if (!iso) return "";
+  const seconds = (Date.parse(iso) - now) / 1000;
+  const format = new Intl.RelativeTimeFormat(lang() === "zh" ? "zh-CN" : "en", { numeric: "auto" });
+  const size = Math.abs(seconds);
+  if (size < 60) return format.format(Math.round(seconds), "second");
+  if (size < 3600) return format.format(Math.round(seconds / 60), "minute");
+  if (size < 48 * 3600) return format.format(Math.round(seconds / 3600), "hour");
+  return format.format(Math.round(seconds / 86400), "day");
+}
+
+// A deadline or due date: the date, how far it is, red once passed.
+export function dueCell(iso, attrs = {}) {
+  const late = iso && Date.parse(iso) < Date.now();
+  return el("td", { ...attrs, class: `${attrs.class ?? ""} ${late ? "overdue" : ""}`.trim(), title: iso ?? "" },
+    when(iso), iso ? el("span", { class: "relative" }, ` · ${relative(iso)}`) : null);
+}
+
+export function age(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s >= 86400) return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+  const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${two(mm)}:${two(ss)}`;
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 120) return `${seconds.toFixed(0)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+export class ApiError extends Error {
+  constructor(status, detail) { super(detail); this.status = status; }
+}
+
+export async function api(path, options = {}) {
+  const answer = await fetch(path, { credentials: "same-origin", headers: { "Content-Type": "application/json" }, ...options });
+  if (answer.status === 401) {
+    location.href = "/login?next=" + encodeURIComponent(location.hash);
+    throw new ApiError(401, "not logged in");
+  }
+  if (!answer.ok) {
+    const body = await answer.json().catch(() => ({}));
+    const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail ?? answer.statusText);
+    throw new ApiError(answer.status, detail);
+  }
+  return answer.json();
+}
+
+export const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body ?? {}) });
+
+export function flash(error) {
+  alert(`${t("error.generic")}: ${error.message}`);
+}
