@@ -77,10 +77,8 @@ class Report:
     def table(self, key: str) -> Rendered:
         table = self.figures.tables[key]
         first, second = _KEYS[key]
-        header = [self.text.get(f"col.{c}", c) for c in table.columns]
-        if key in ("premises", "notices"):
-            header = [self.text[f"col.{table.columns[0]}"], *(word(self.lang, "tier", c) if c in TIERS
-                      else self.text.get(f"col.{c}", c) for c in table.columns[1:])]  # fmt: skip
+        # a column named after a tier (premises by tier) takes the tier's name
+        header = [word(self.lang, "tier", c) if c in TIERS else self.text.get(f"col.{c}", c) for c in table.columns]
         rows = []
         for r in table.rows:
             cells = [self.name(first, r[0])]

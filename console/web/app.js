@@ -140,7 +140,7 @@ const RANGES = [1, 6, 24, 168];
 function deviceSignals(d) {
   return [
     d.alarm ? el("div", { class: "signal alarm" }, `${t("signal.fire_alarm")}${d.alarm.zone ? ` · ${d.alarm.zone}` : ""} · ${when(d.alarm.time)}`) : null,
-    ...(d.over ?? []).map((o) => el("div", { class: "signal over" }, `${o.metric} ${Number(o.value).toFixed(1)} ${o.direction === "below" ? "<" : ">"} ${o.limit} · ${t("signal.over")}`)),
+    ...(d.over ?? []).map((o) => el("div", { class: "signal over" }, `${word("metric", o.metric)} ${Number(o.value).toFixed(1)} ${o.direction === "below" ? "<" : ">"} ${o.limit} · ${t("signal.over")}`)),
     ...d.signals.map((s) => el("div", { class: "signal" }, `${word("rule", s.rule)}${s.subject ? " " + s.subject : ""} · ${when(s.time)}`)),
   ];
 }
@@ -158,7 +158,7 @@ async function premisesView(id, show) {
   const devices = p.devices.map((d) => el("tr", { dataset: { device: d.id, state: d.state }, class: `device-${d.state}` },
     el("td", {}, d.id), el("td", {}, word("device_type", d.type)), el("td", {}, d.location, d.zone ? ` · ${d.zone}` : ""),
     el("td", {}, badge(d.state === "trouble" ? "trouble-device" : `device-${d.state}`, t(`device.${d.state}`))),
-    el("td", {}, Object.entries(d.latest).map(([metric, [value, at]]) => el("div", { title: when(at) }, `${metric} ${Number(value).toFixed(3).replace(/\.?0+$/, "")}`))),
+    el("td", {}, Object.entries(d.latest).map(([metric, [value, at]]) => el("div", { title: `${metric} · ${when(at)}` }, `${word("metric", metric)} ${Number(value).toFixed(3).replace(/\.?0+$/, "")}`))),
     el("td", { class: "signals" }, deviceSignals(d), d.type === "uitd" && canAct() ? uitdCommands(d.id) : null)));
   const charts = CHARTS.map(([name, metrics]) => [name, readings.filter((s) => metrics.includes(s.metric))])
     .filter(([, series]) => series.length)
@@ -192,7 +192,7 @@ async function premisesView(id, show) {
       el("div", {}, el("h2", {}, t("premises.hazards")), table(["col.hazard", "col.state", "col.deadline"], p.hazards.map((h) => el("tr", {},
         el("td", {}, titleOf(h)), el("td", {}, t(`hazard.${h.state}`)), dueCell(h.deadline))))),
       el("div", {}, el("h2", {}, t("premises.tasks")), table(["col.kind", "col.reason", "col.due"], p.tasks.map((task) => el("tr", {},
-        el("td", {}, task.kind), el("td", {}, render(task.label, task.reason)), dueCell(task.due_at)))))));
+        el("td", {}, word("task_type", task.kind)), el("td", {}, render(task.label, task.reason)), dueCell(task.due_at)))))));
 }
 premisesView.tables = ["incidents", "hazards", "tasks", "premises_schedule"];
 
@@ -293,7 +293,7 @@ async function tasksView(_, show) {
     };
     return el("tr", { dataset: { task: task.id } },
       el("td", {}, tierBadge(task.tier)), el("td", {}, premisesLink(task.premises_id, task.premises_name), el("div", { class: "muted" }, task.address)),
-      el("td", {}, task.kind), el("td", { class: "reason" }, render(task.label, task.reason)), dueCell(task.due_at),
+      el("td", {}, word("task_type", task.kind)), el("td", { class: "reason" }, render(task.label, task.reason)), dueCell(task.due_at),
       el("td", {}, task.kind === "hazard" ? null : box,
         own || state.me.role === "admin" ? el("button", { class: "primary record", onclick: record }, task.kind === "hazard" ? t("tasks.confirm_fixed") : t("tasks.record")) : null));
   };
