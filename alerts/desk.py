@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 
 _COLUMNS = (
-    "id, dedup_key, premises_id, jurisdiction_id, zone, class, label, state, opened_at, updated_at, events, refs, "
-    "inhibited_by, escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by"
+    "id, dedup_key, premises_id, jurisdiction_id, zone, class, title, label, state, opened_at, updated_at, events, "
+    "refs, inhibited_by, escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by"
 )
 
 
@@ -53,7 +53,7 @@ def _incident(row: dict[str, Any]) -> Incident:
         jurisdiction_id=row["jurisdiction_id"],
         zone=row["zone"],
         cls=row["class"],
-        label=row["label"],
+        label=row["label"] or label("text", text=row["title"]),
         state=row["state"],
         opened_at=row["opened_at"],
         updated_at=row["updated_at"],

@@ -69,7 +69,8 @@ def task_list(desk: Desk, inspector_id: str, until: datetime) -> list[TaskItem]:
         raise ActionError(f"no inspector {inspector_id!r} in the registry")
     with desk.cursor() as cur:
         cur.execute(_LIST, (inspector_id, until))
-        return [TaskItem(**row) for row in cur.fetchall()]
+        rows = cur.fetchall()
+    return [TaskItem(**(row | {"label": row["label"] or label("text", text=row["reason"])})) for row in rows]
 
 
 def as_csv(items: list[TaskItem], lang: Lang = "zh") -> str:

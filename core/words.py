@@ -6,7 +6,8 @@ console serves it to the browser (``/static/vocabulary.json``) and the report, t
 alerts' payloads read it here, so every surface says the same thing in the reader's language.
 
 A stage stores what it decided as a :data:`Label`: a message code and its arguments (codes, ids,
-numbers, times), never a sentence. A template names an argument as ``{name}`` or ``{name|group}``:
+numbers, times), never a sentence; ``text`` (``{"code": "text", "args": {"text": ...}}``) holds a
+text as it was typed or stored before labels. A template names an argument as ``{name}`` or ``{name|group}``:
 ``group`` is a vocabulary group the value is a code of (``{rule|rule}``), ``date`` (an ISO time),
 ``label`` (a nested label), or ``factor`` (risk factor names, a list); a list is joined.
 """
@@ -52,7 +53,10 @@ def label(code: str, **args: Any) -> Label:
 
 
 def render(lang: Lang, message: Label) -> str:
-    """The message in ``lang``; a code without a template renders as the code and its arguments."""
+    """The message in ``lang``; a code without a template renders as the code and its arguments, an
+    empty label (a row another writer made without one) as the empty string."""
+    if not message or not message.get("code"):
+        return ""
     words = vocabulary()
     args = message.get("args", {})
     template = words[lang].get(f"msg.{message['code']}") or words["en"].get(f"msg.{message['code']}")

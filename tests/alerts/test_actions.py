@@ -106,3 +106,20 @@ def test_the_registry_snapshot_is_read_again_after_the_policy_interval(pool: Con
     clock.now = 30.0
     asyncio.run(actions.task_list("I-GRID", at(86_400)))
     assert loads == 1
+
+
+def test_an_incident_written_without_a_label_is_acted_on_by_its_stored_title(pool: ConnectionPool, desk: Desk) -> None:
+    """Rows another writer made without a label (the column's default) still acknowledge and page;
+    migration 0010 gave the rows before it a label holding their text."""
+    incident = _open_fire(desk)
+    with pool.connection() as conn:
+        conn.execute("UPDATE incidents SET label = '{}', title = 'Fire on 1F (typed)' WHERE id = %s", (incident,))
+
+    async def scenario() -> str:
+        actions = Actions(pool, Policy(), Directory(email=False), LocalBus())
+        return (await actions.acknowledge(incident, "operator:wang", at(20))).state
+
+    assert asyncio.run(scenario()) == "acknowledged"
+    with pool.connection() as conn:
+        row = conn.execute("SELECT label, title FROM incidents WHERE id = %s", (incident,)).fetchone()
+    assert row == ({"code": "text", "args": {"text": "Fire on 1F (typed)"}}, "Fire on 1F (typed)")
