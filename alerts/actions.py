@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from psycopg_pool import ConnectionPool
 
+from alerts.checklists import Check
 from alerts.desk import Desk
 from alerts.incidents import Incident
 from alerts.inspections import TaskItem, record_result, task_list
@@ -71,8 +72,10 @@ class Actions:
     async def close_hazard(self, hazard_id: int, actor: str, note: str, now: datetime) -> Any:
         return await self._act(self.desk.close_hazard, hazard_id, actor, note, now)
 
-    async def record_result(self, task_id: int, actor: str, findings: list[str], now: datetime) -> Any:
-        return await self._act(record_result, self.desk, task_id, actor, findings, now)
+    async def record_result(
+        self, task_id: int, actor: str, findings: list[str], now: datetime, checks: Sequence[Check] = ()
+    ) -> Any:
+        return await self._act(record_result, self.desk, task_id, actor, findings, now, checks)
 
     async def task_list(self, inspector_id: str, until: datetime) -> list[TaskItem]:
         await self._fresh()

@@ -15,8 +15,11 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import icalendar
+import psycopg
 from psycopg.types.json import Jsonb
 
+from alerts import checklists
+from alerts.checklists import Check, Item
 from alerts.desk import Desk
 from alerts.errors import ActionError
 from alerts.prevention import SYSTEM, Outcome
@@ -106,11 +109,16 @@ def as_ical(items: list[TaskItem], inspector_id: str, lang: Lang = "zh") -> byte
     return ical
 
 
-def record_result(desk: Desk, task_id: int, actor: str, findings: list[str], now: datetime) -> Outcome:
-    """Record a visit: a clean one, or findings that each open a hazard. The next inspection is scheduled.
+def record_result(
+    desk: Desk, task_id: int, actor: str, findings: list[str], now: datetime, checks: Sequence[Check] = ()
+) -> Outcome:
+    """Record a visit: a clean one, or findings that each open a hazard, and the result of each
+    checklist item checked (:mod:`alerts.checklists`): a failed item opens a hazard due by its
+    severity's deadline. The next inspection is scheduled.
 
-    A hazard task takes no findings: recording it confirms the fix and closes the hazard (refused
-    while the hazard's signal is still active).
+    A hazard task takes no findings nor checks: recording it confirms the fix and closes the hazard
+    (refused while the hazard's signal is still active). An item that is not in the checklist of the
+    premises' category, or appears twice, refuses the whole visit.
     """
     out = Outcome()
     with desk.cursor() as cur:
@@ -121,10 +129,12 @@ def record_result(desk: Desk, task_id: int, actor: str, findings: list[str], now
         if task["state"] != "open":
             raise ActionError(f"task {task_id} is already {task['state']}")
         if task["kind"] == "hazard":
-            if findings:
+            if findings or checks:
                 raise ActionError(f"task {task_id} follows up a hazard: record the fix (no findings) to close it")
             return desk.close_hazard_in(cur, task["hazard_id"], actor, "fixed, confirmed on site", now)
-        result = "findings" if findings else "clean"
+        checked = _checked(cur, task, checks, now)
+        failed = any(c.result == "fail" for c, _ in checked)
+        result = "findings" if findings or failed else "clean"
         cur.execute(
             "UPDATE tasks SET state = 'done', done_at = %s, done_by = %s, result = %s, findings = %s WHERE id = %s",
             (now, actor, result, Jsonb(findings), task_id),
@@ -135,6 +145,8 @@ def record_result(desk: Desk, task_id: int, actor: str, findings: list[str], now
             said = label("hazard.finding", text=finding)
             out.add(desk.open_hazard(cur, task["premises_id"], f"task:{task_id}:{n}", "inspection_finding", said,
                                      now, policy.finding_deadline_days, now, False))  # fmt: skip
+        for check, item in checked:
+            out.add(_record_check(desk, cur, task, check, item, actor, now))
         cur.execute(
             "UPDATE premises_schedule SET last_inspected_at = %s WHERE premises_id = %s RETURNING tier, tier_since",
             (now, task["premises_id"]),
@@ -142,6 +154,59 @@ def record_result(desk: Desk, task_id: int, actor: str, findings: list[str], now
         schedule = cur.fetchone()
         if schedule is not None:
             desk.schedule_inspection(cur, task["premises_id"], schedule["tier"], schedule["tier_since"], now, now)
+    return out
+
+
+def _checked(
+    cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], checks: Sequence[Check], now: datetime
+) -> list[tuple[Check, tuple[int, Item]]]:
+    """Each check with its item (and the version it belongs to); raises ActionError for an item the
+    checklist of the premises' category does not have, or one checked twice."""
+    if not checks:
+        return []
+    version = checklists.current(cur, now)
+    cur.execute("SELECT category FROM premises WHERE id = %s", (task["premises_id"],))
+    row = cur.fetchone()
+    category = row["category"] if row is not None else ""
+    items = {i.id: i for i in version.checklists.for_category(category)}
+    out, seen = [], set()
+    for check in checks:
+        if check.item in seen:
+            raise ActionError(f"checklist item {check.item!r} is checked twice")
+        seen.add(check.item)
+        item = items.get(check.item)
+        if item is None:
+            raise ActionError(
+                f"no item {check.item!r} in the checklist for {category} (checklists version {version.number})"
+            )
+        out.append((check, (version.number, item)))
+    return out
+
+
+def _record_check(
+    desk: Desk, cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], check: Check, found: tuple[int, Item],
+    actor: str, now: datetime,
+) -> Outcome:  # fmt: skip
+    version, item = found
+    out, hazard_id = Outcome(), None
+    if check.result == "fail":
+        rule = checklists.current(cur, now).checklists.severities[item.severity]
+        said = label("hazard.checklist", item=item.id, zh=item.zh, en=item.en, basis=item.basis, note=check.note)
+        source = f"task:{task['id']}:item:{item.id}"
+        out = desk.open_hazard(cur, task["premises_id"], source, "checklist_item", said, now, rule.deadline_days, now,
+                               False)  # fmt: skip
+        cur.execute(
+            "SELECT id FROM hazards WHERE premises_id = %s AND source = %s AND state <> 'closed'",
+            (task["premises_id"], source),
+        )
+        row = cur.fetchone()
+        hazard_id = row["id"] if row is not None else None
+    cur.execute(
+        "INSERT INTO task_checks (task_id, item_id, version, text_zh, text_en, basis, severity, result, note, "
+        "hazard_id, recorded_at, recorded_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (task["id"], item.id, version, item.zh, item.en, item.basis, item.severity, check.result, check.note,
+         hazard_id, now, actor),
+    )  # fmt: skip
     return out
 
 

@@ -19,12 +19,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from alerts.actions import Actions
+from alerts.checklists import ChecklistError
 from alerts.errors import ActionError
 from console.accounts import Accounts
 from console.city import City
 from console.errors import AccountError, Throttled
 from console.live import Changes
-from console.routes import admin, auth, field, premises, queue
+from console.routes import admin, auth, checklists, field, premises, queue
 from console.security import Console
 from core.errors import DatabaseError
 from core.policy import Policy
@@ -78,6 +79,10 @@ def create_app(console: Console) -> FastAPI:
         status = 404 if str(exc).startswith("no ") else 409
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
+    @app.exception_handler(ChecklistError)
+    async def _checklist(request: Request, exc: ChecklistError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
     @app.exception_handler(AccountError)
     async def _account(request: Request, exc: AccountError) -> JSONResponse:
         text = str(exc)
@@ -98,7 +103,7 @@ def create_app(console: Console) -> FastAPI:
     async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
-    for module in (auth, queue, premises, field, admin):
+    for module in (auth, queue, premises, field, checklists, admin):
         app.include_router(module.router)
 
     def page(name: str) -> Any:

@@ -56,7 +56,12 @@ def test_every_message_the_alerts_stage_writes_has_a_template_with_the_same_fiel
     assert {"incident.fire", "hazard.signal", "task.draw", "notice.tier"} <= codes
     for code in codes:
         zh, en = words["zh"][f"msg.{code}"], words["en"][f"msg.{code}"]
-        assert sorted(_FIELD.findall(zh)) == sorted(_FIELD.findall(en)), code
+
+        # an argument named after a language (the item text of a checklist) is that language's
+        def fields(template: str, own: str) -> list[tuple[str, str]]:
+            return sorted(("text" if name == own else name, group) for name, group in _FIELD.findall(template))
+
+        assert fields(zh, "zh") == fields(en, "en"), code
 
 
 def test_a_label_renders_nested_codes_dates_and_lists_in_each_language() -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from alerts.checklists import Check
 from alerts.inspections import as_csv, as_ical, end_of_day
 from console.accounts import Principal
 from console.security import Ctx, Me, send, visible
@@ -21,6 +22,10 @@ DEFAULT_TZ = "Asia/Shanghai"
 class VisitResult(BaseModel):
     findings: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, description="each finding opens a hazard; empty: a clean visit"
+    )
+    checks: list[Check] = Field(
+        default_factory=list,
+        description="checklist results (item, pass|fail|na, note): a failed item opens a hazard due by its severity",
     )
 
 
@@ -81,8 +86,10 @@ async def task_result(task_id: int, body: VisitResult, user: Me, ctx: Ctx) -> Re
         if owner is not None and user.role == "operator":
             raise HTTPException(403, "an operator may not record a visit; it needs the role inspector or admin")
         raise HTTPException(404, f"no task {task_id}")
-    await ctx.actions.record_result(task_id, user.actor, body.findings, ctx.clock())
-    return send({"id": task_id, "state": "done", "findings": len(body.findings)})
+    await ctx.actions.record_result(task_id, user.actor, body.findings, ctx.clock(), body.checks)
+    failed = sum(1 for c in body.checks if c.result == "fail")
+    return send({"id": task_id, "state": "done", "findings": len(body.findings), "checks": len(body.checks),
+                 "failed": failed})  # fmt: skip
 
 
 @router.get("/api/hazards")

@@ -106,7 +106,7 @@ async function queueView(_, show) {
   const incidents = await api(`/api/incidents?${params}`);
   const select = (values, current, label, onchange) => el("select", { onchange },
     values.map((v) => el("option", { value: v, selected: v === current }, v ? label(v) : t("filter.all"))));
-  const rows = incidents.map((i) => el("tr", {
+  const row = (i) => el("tr", {
     class: `incident cls-${i.class} ${i.state} ${ageClass(i)}`,
     dataset: { incident: i.id, cls: i.class, opened: i.opened_at, state: i.state, age: ageClass(i) },
   },
@@ -118,13 +118,13 @@ async function queueView(_, show) {
     el("td", { class: "num" }, i.events),
     el("td", { class: "num age", dataset: { opened: i.opened_at }, title: when(i.opened_at) }, age((Date.now() - Date.parse(i.opened_at)) / 1000)),
     el("td", {}, canAct() && i.state === "open" ? el("button", { class: "ack", onclick: () => acknowledge(i.id) }, t("acknowledge")) : null,
-      canAct() && i.state !== "resolved" ? el("button", { class: "resolve", onclick: () => openResolve(i) }, t("resolve")) : null)));
+      canAct() && i.state !== "resolved" ? el("button", { class: "resolve", onclick: () => openResolve(i) }, t("resolve")) : null));
   show(
     el("h1", {}, t("nav.queue"), el("span", { class: "muted" }, ` (${incidents.length})`)),
     el("div", { class: "toolbar" },
       select(["unresolved", "open", "acknowledged", "resolved"], queueFilter.state, (v) => t(`state.${v}`), (e) => { queueFilter.state = e.target.value; rerender(); }),
       select(["", "fire", "alarm", "hazard", "supervisory", "trouble", "nuisance"], queueFilter.cls, (v) => word("class", v), (e) => { queueFilter.cls = e.target.value; rerender(); })),
-    pagedTable(["col.class", "col.premises", "col.zone", "col.title", "col.state", "#col.events", "#col.age", "col.actions"], rows, { id: "queue" }));
+    pagedTable(["col.class", "col.premises", "col.zone", "col.title", "col.state", "#col.events", "#col.age", "col.actions"], incidents, row, { id: "queue" }));
 }
 queueView.tables = ["incidents"];
 
@@ -211,7 +211,7 @@ async function overviewView(_, show) {
       el("a", { href: "#/offline" }, card("", t("overview.offline"), data.offline_devices))),
     el("h2", {}, t("overview.map")), mapBox,
     el("h2", {}, t("overview.top")),
-    pagedTable(["col.premises", "col.tier"], top.map((p) => el("tr", {}, el("td", {}, premisesLink(p[0], p[1])), el("td", {}, tierBadge(p[4])))), { id: "top" }));
+    pagedTable(["col.premises", "col.tier"], top, (p) => el("tr", {}, el("td", {}, premisesLink(p[0], p[1])), el("td", {}, tierBadge(p[4]))), { id: "top" }));
   drawMap(mapBox, data, state.meta.tile_url, (id) => { location.hash = `#/premises/${encodeURIComponent(id)}`; });
 }
 overviewView.tables = ["incidents", "premises_schedule"];
@@ -219,9 +219,9 @@ overviewView.tables = ["incidents", "premises_schedule"];
 async function offlineView(_, show) {
   const devices = await api("/api/devices/offline");
   show(el("h1", {}, t("nav.offline"), el("span", { class: "muted" }, ` (${devices.length})`)),
-    pagedTable(["col.premises", "col.device", "col.type", "col.location", "col.since"], devices.map((d) => el("tr", {},
+    pagedTable(["col.premises", "col.device", "col.type", "col.location", "col.since"], devices, (d) => el("tr", {},
       el("td", {}, premisesLink(d.premises_id, d.premises_name)), el("td", {}, d.device_id), el("td", {}, d.type ? word("device_type", d.type) : "–"),
-      el("td", {}, d.location ?? "–"), el("td", { title: d.since }, when(d.since), ` · ${relative(d.since)}`))), { id: "offline" }));
+      el("td", {}, d.location ?? "–"), el("td", { title: d.since }, when(d.since), ` · ${relative(d.since)}`)), { id: "offline" }));
 }
 offlineView.tables = [];
 
@@ -300,7 +300,7 @@ async function tasksView(_, show) {
   const head = ["col.tier", "col.premises", "col.kind", "col.reason", "col.due", "col.actions"];
   show(el("h1", {}, t("nav.tasks"), who ? ` · ${who}` : ""), picker,
     el("h2", {}, t("tasks.today"), ` (${today.length})`), table(head, today.map(item), { id: "tasks-today" }),
-    el("h2", {}, t("tasks.upcoming")), pagedTable(head, week.filter((x) => !todayIds.has(x.id)).map(item), { id: "tasks-week" }),
+    el("h2", {}, t("tasks.upcoming")), pagedTable(head, week.filter((x) => !todayIds.has(x.id)), item, { id: "tasks-week" }),
     el("h2", {}, t("nav.hazards")), hazardTable(hazards, "my-hazards"));
 }
 tasksView.tables = ["tasks", "hazards"];
@@ -311,9 +311,9 @@ function hazardTable(hazards, id = "hazards") {
     if (note === null) return;
     try { await post(`/api/hazards/${h.id}/close`, { note }); rerender(); } catch (error) { flash(error); }
   };
-  return pagedTable(["col.premises", "col.hazard", "col.state", "col.deadline", "col.inspector", "col.actions"], hazards.map((h) => el("tr", { dataset: { hazard: h.id } },
+  return pagedTable(["col.premises", "col.hazard", "col.state", "col.deadline", "col.inspector", "col.actions"], hazards, (h) => el("tr", { dataset: { hazard: h.id } },
     el("td", {}, premisesLink(h.premises_id, h.premises_name)), el("td", {}, titleOf(h)), el("td", {}, t(`hazard.${h.state}`)),
-    dueCell(h.deadline), el("td", {}, h.inspector_id ?? "–"), el("td", {}, el("button", { onclick: () => close(h) }, t("hazards.close"))))), { id });
+    dueCell(h.deadline), el("td", {}, h.inspector_id ?? "–"), el("td", {}, el("button", { onclick: () => close(h) }, t("hazards.close")))), { id });
 }
 
 async function hazardsView(_, show) {
@@ -326,13 +326,13 @@ async function noticesView(_, show) {
   const [notices, draws] = await Promise.all([api("/api/notices"), api("/api/draws")]);
   show(el("h1", {}, t("nav.notices")),
     el("h2", {}, t("notices.title"), el("span", { class: "muted" }, ` (${notices.length})`)),
-    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice"], notices.map((n) => el("tr", { dataset: { notice: n.id } },
+    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice"], notices, (n) => el("tr", { dataset: { notice: n.id } },
       el("td", { title: n.issued_at }, when(n.issued_at)), el("td", {}, premisesLink(n.premises_id, n.premises_name)),
-      el("td", {}, tierBadge(n.tier)), el("td", { class: "notice-text" }, render(n.label, n.text)))), { id: "notices" }),
+      el("td", {}, tierBadge(n.tier)), el("td", { class: "notice-text" }, render(n.label, n.text))), { id: "notices" }),
     el("h2", {}, t("draws.title"), el("span", { class: "muted" }, ` (${draws.length})`)),
-    pagedTable(["col.period", "col.premises", "col.inspectors", "col.seed", "col.time", "col.done"], draws.map((d) => el("tr", {},
+    pagedTable(["col.period", "col.premises", "col.inspectors", "col.seed", "col.time", "col.done"], draws, (d) => el("tr", {},
       el("td", {}, d.period), el("td", {}, premisesLink(d.premises_id, d.premises_name)), el("td", {}, d.inspectors.join(", ")),
-      el("td", { class: "num" }, d.seed), el("td", {}, when(d.drawn_at)), el("td", {}, t(d.done ? "yes" : "no")))), { id: "draws" }));
+      el("td", { class: "num" }, d.seed), el("td", {}, when(d.drawn_at)), el("td", {}, t(d.done ? "yes" : "no"))), { id: "draws" }));
 }
 noticesView.tables = ["tasks"];
 

@@ -26,24 +26,24 @@ export function table(headers, rows, attrs = {}) {
     el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: headers.length, class: "muted" }, t("empty")))));
 }
 
-// A long table shows PAGE rows at a time; its page is kept per id across re-renders (a live update
-// re-reads the data but leaves the operator on the page they were reading).
+// A long table shows PAGE rows at a time, built only for the page shown; its page is kept per id
+// across re-renders (a live update re-reads the data but leaves the operator on the page they read).
 const PAGE = 100;
 const pages = new Map();
 
-export function pagedTable(headers, rows, attrs) {
+export function pagedTable(headers, items, makeRow, attrs) {
   const id = attrs.id;
-  const count = Math.max(1, Math.ceil(rows.length / PAGE));
+  const count = Math.max(1, Math.ceil(items.length / PAGE));
   const page = Math.min(pages.get(id) ?? 0, count - 1);
   const box = el("div", { class: "paged", dataset: { table: id } });
   const draw = (n) => {
     pages.set(id, n);
-    const from = n * PAGE, to = Math.min(rows.length, from + PAGE);
-    const pager = rows.length <= PAGE ? null : el("div", { class: "pager" },
+    const from = n * PAGE, to = Math.min(items.length, from + PAGE);
+    const pager = items.length <= PAGE ? null : el("div", { class: "pager" },
       el("button", { class: "prev", disabled: n === 0, onclick: () => draw(n - 1) }, t("pager.prev")),
-      el("span", { class: "muted" }, `${from + 1}–${to} ${t("pager.of")} ${rows.length}`),
+      el("span", { class: "muted" }, `${from + 1}–${to} ${t("pager.of")} ${items.length}`),
       el("button", { class: "next", disabled: n >= count - 1, onclick: () => draw(n + 1) }, t("pager.next")));
-    box.replaceChildren(table(headers, rows.slice(from, to), attrs), pager ?? "");
+    box.replaceChildren(table(headers, items.slice(from, to).map(makeRow), attrs), pager ?? "");
   };
   draw(page);
   return box;

@@ -21,6 +21,7 @@ from firewarden import __version__
 from firewarden.cli import (
     alerting,
     auditing,
+    checklisting,
     config,
     db,
     ingesting,
@@ -59,6 +60,7 @@ app.command("console")(alerting.console_command)
 app.command("up")(alerting.up)
 app.command("demo")(alerting.demo)
 app.command("report")(reporting.report)
+app.add_typer(checklisting.app, name="checklists")
 app.add_typer(alerting.tasks_app, name="tasks")
 app.add_typer(alerting.schedule_app, name="schedule")
 app.add_typer(users.users_app, name="users")

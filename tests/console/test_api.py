@@ -167,7 +167,7 @@ def test_an_inspector_records_findings_for_their_own_task_only(served: Served, p
     assert insp.post(f"/api/tasks/{theirs['id']}/result", json={"findings": []}).status_code == 404
     assert op.post(f"/api/tasks/{task['id']}/result", json={"findings": []}).status_code == 403
     done = as_json(insp.post(f"/api/tasks/{task['id']}/result", json={"findings": ["exit blocked on 3F"]}))
-    assert done == {"id": task["id"], "state": "done", "findings": 1}
+    assert done == {"id": task["id"], "state": "done", "findings": 1, "checks": 0, "failed": 0}
     (hazard,) = as_json(insp.get("/api/hazards", params={"premises": "P"}))
     assert hazard["title"] == "exit blocked on 3F" and hazard["deadline"] > hazard["opened_at"]
     assert login(served, "other").post(f"/api/hazards/{hazard['id']}/close", json={}).status_code == 404

@@ -1,0 +1,168 @@
+"""Inspection checklists per premises category (场所分类检查指引): versioned sets of items in a data file.
+
+The shipped set is ``alerts/data/checklists.yaml`` (items with their Chinese and English text, legal
+basis, source document, the severity of a failure and the categories they apply to). The set in use
+is the newest row of the table ``checklists``; the first use installs the shipped one as version 1,
+and an admin's replacement (console or ``firewarden checklists import``) becomes the next version.
+A visit records each item's result against the version and the texts it was shown
+(``task_checks``), so no later change rewrites a past result; a failed item opens a hazard with its
+severity's deadline (:func:`alerts.inspections.record_result`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any, Final, Literal
+
+import psycopg
+import yaml
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from alerts.errors import ActionError
+from core.audit import record as audit
+from core.domain import Category
+
+FORMAT: Final = "firewarden-checklists/1"
+Severity = Literal["major", "general"]
+Result = Literal["pass", "fail", "na"]
+
+_Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeverityRule(_Strict):
+    deadline_days: Annotated[float, Field(gt=0, le=365)]
+    """A failed item of this severity opens a hazard due this many days after the visit."""
+
+
+class Item(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    zh: _Text
+    en: _Text
+    basis: _Text
+    """The legal basis (法律依据), as cited to the unit."""
+    source: str
+    """A key of the set's ``sources``: the document the item follows."""
+    severity: Severity
+    categories: Literal["all"] | list[Category]
+
+    def applies_to(self, category: str) -> bool:
+        return self.categories == "all" or category in self.categories
+
+
+class ChecklistSet(_Strict):
+    format: Literal["firewarden-checklists/1"]
+    severities: dict[Severity, SeverityRule]
+    sources: dict[str, _Text]
+    items: Annotated[list[Item], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _references(self) -> ChecklistSet:
+        seen: set[str] = set()
+        for n, item in enumerate(self.items):
+            if item.id in seen:
+                raise ValueError(f"items[{n}]: id {item.id!r} appears twice")
+            seen.add(item.id)
+            if item.source not in self.sources:
+                raise ValueError(f"items[{n}] ({item.id}): source {item.source!r} is not one of the sources")
+            if item.severity not in self.severities:
+                raise ValueError(f"items[{n}] ({item.id}): severity {item.severity!r} has no deadline in severities")
+        return self
+
+    def for_category(self, category: str) -> list[Item]:
+        return [i for i in self.items if i.applies_to(category)]
+
+    def item(self, item_id: str) -> Item | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+
+class ChecklistError(ActionError):
+    """A checklist set that cannot be used, with where it is wrong."""
+
+
+def parse(document: Any, where: str = "checklists") -> ChecklistSet:
+    """A validated set from a decoded document; raises ChecklistError naming each problem's location."""
+    try:
+        return ChecklistSet.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'the document'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise ChecklistError(f"{where}: {problems}") from None
+
+
+def load_text(text: str, where: str) -> ChecklistSet:
+    """A set from YAML (or JSON, which YAML reads too)."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ChecklistError(f"{where}: not YAML or JSON: {error}") from None
+    return parse(document, where)
+
+
+@cache
+def shipped() -> ChecklistSet:
+    """The set shipped with Firewarden (``alerts/data/checklists.yaml``)."""
+    text = resources.files("alerts").joinpath("data/checklists.yaml").read_text(encoding="utf-8")
+    return load_text(text, "alerts/data/checklists.yaml")
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    number: int
+    checklists: ChecklistSet
+    created_at: datetime
+    created_by: str
+
+
+def current(cur: psycopg.Cursor[dict[str, Any]], now: datetime) -> Version:
+    """The set in use; the first call installs the shipped set as version 1."""
+    cur.execute("SELECT * FROM checklists ORDER BY version DESC LIMIT 1")
+    row = cur.fetchone()
+    if row is None:
+        cur.execute(
+            "INSERT INTO checklists (version, created_at, created_by, document) VALUES (1, %s, 'system', %s) "
+            "ON CONFLICT DO NOTHING",
+            (now, Jsonb(shipped().model_dump(mode="json"))),
+        )
+        cur.execute("SELECT * FROM checklists ORDER BY version DESC LIMIT 1")
+        row = cur.fetchone()
+        assert row is not None
+    return Version(row["version"], parse(row["document"]), row["created_at"], row["created_by"])
+
+
+def install(cur: psycopg.Cursor[dict[str, Any]], checklists: ChecklistSet, actor: str, now: datetime) -> int:
+    """A new version in use from now on; audited. Returns its number."""
+    previous = current(cur, now)
+    number = previous.number + 1
+    cur.execute(
+        "INSERT INTO checklists (version, created_at, created_by, document) VALUES (%s, %s, %s, %s)",
+        (number, now, actor, Jsonb(checklists.model_dump(mode="json"))),
+    )
+    audit(cur, now, actor, "checklists.replaced", f"checklists:{number}", items=len(checklists.items),
+          previous=previous.number)  # fmt: skip
+    return number
+
+
+def dump(checklists: ChecklistSet, fmt: Literal["yaml", "json"] = "yaml") -> str:
+    document = checklists.model_dump(mode="json")
+    if fmt == "json":
+        return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return str(yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=120))
+
+
+class Check(_Strict):
+    """One item's result on a visit."""
+
+    item: str
+    result: Result
+    note: Annotated[str, StringConstraints(max_length=1000)] = ""

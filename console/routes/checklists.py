@@ -1,0 +1,67 @@
+"""Inspection checklists (alerts/checklists.py): the set in use, an admin's new version, a task's checklist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, Response
+
+from alerts import checklists
+from console.security import Admin, Ctx, Me, send
+
+router = APIRouter(tags=["checklists"])
+
+
+def _version(version: checklists.Version) -> dict[str, Any]:
+    return {
+        "version": version.number,
+        "created_at": version.created_at,
+        "created_by": version.created_by,
+        "checklists": version.checklists.model_dump(mode="json"),
+    }
+
+
+@router.get("/api/checklists")
+def current(user: Me, ctx: Ctx) -> Response:
+    """The checklists in use: version, who made it and when, and the set (format
+    ``firewarden-checklists/1``: severities with their deadlines, sources, items)."""
+    with ctx.actions.desk.cursor() as cur:
+        return send(_version(checklists.current(cur, ctx.clock())))
+
+
+@router.put("/api/checklists")
+def replace(user: Admin, ctx: Ctx, document: dict[str, Any] = Body(...)) -> Response:  # noqa: B008
+    """A new version of the whole set, in use from now on (past visits keep theirs). 422 names every
+    problem and where it is."""
+    parsed = checklists.parse(document, "the checklists")
+    with ctx.actions.desk.cursor() as cur:
+        number = checklists.install(cur, parsed, user.actor, ctx.clock())
+        return send(_version(checklists.current(cur, ctx.clock())) | {"version": number})
+
+
+@router.get("/api/tasks/{task_id}/checklist")
+def task_checklist(task_id: int, user: Me, ctx: Ctx) -> Response:
+    """The items of the checklist in use for the task's premises category, each with its result if the
+    visit is recorded (``result``, ``note``, ``hazard_id``, and the version it was recorded against)."""
+    owner = ctx.city.task_owner(task_id)
+    if owner is None or not user.sees(owner[1]) or (user.role == "inspector" and owner[0] != user.inspector_id):
+        raise HTTPException(404, f"no task {task_id}")
+    with ctx.actions.desk.cursor() as cur:
+        version = checklists.current(cur, ctx.clock())
+        cur.execute(
+            "SELECT t.id, t.kind, t.state, p.id AS premises_id, p.category FROM tasks t "
+            "JOIN premises p ON p.id = t.premises_id WHERE t.id = %s",
+            (task_id,),
+        )
+        task = cur.fetchone()
+        assert task is not None
+        cur.execute("SELECT * FROM task_checks WHERE task_id = %s ORDER BY item_id", (task_id,))
+        recorded = {r["item_id"]: r for r in cur.fetchall()}
+    items = [i.model_dump(mode="json") for i in version.checklists.for_category(task["category"])]
+    return send({
+        "task": task,
+        "version": version.number,
+        "severities": version.checklists.model_dump(mode="json")["severities"],
+        "items": items if task["kind"] != "hazard" else [],
+        "recorded": list(recorded.values()),
+    })  # fmt: skip

@@ -1,0 +1,79 @@
+"""``firewarden checklists``: the inspection checklists in use, exported and replaced (docs/supervision.md)."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from psycopg.rows import dict_row
+
+from core.db import connect
+from core.services import database_url
+from firewarden.cli._context import console, settings_of
+
+app = typer.Typer(help="Inspection checklists per premises category: export, replace, show.", no_args_is_help=True)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="File to write; unset: standard output.")] = None,
+    fmt: Annotated[Literal["yaml", "json"], typer.Option("--format", help="yaml or json.")] = "yaml",
+) -> None:
+    """The checklists in use (installing the shipped set first when none is)."""
+    from alerts import checklists
+
+    settings = settings_of(ctx)
+    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        version = checklists.current(cur, datetime.now(UTC))
+        conn.commit()
+    text = checklists.dump(version.checklists, fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote version {version.number} ({len(version.checklists.items)} items) to {out}")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A checklists file (YAML or JSON, format firewarden-checklists/1).")],
+    actor: Annotated[str | None, typer.Option(help="Who replaces them, for the audit log.")] = None,
+) -> None:
+    """Replace the checklists in use with FILE's: a new version from now on; past visits keep theirs."""
+    from alerts import checklists
+
+    parsed = checklists.load_text(file.read_text(encoding="utf-8"), str(file))
+    settings = settings_of(ctx)
+    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        number = checklists.install(cur, parsed, actor or f"admin:cli:{getpass.getuser()}", datetime.now(UTC))
+        conn.commit()
+    console.print(f"checklists version {number} in use: {len(parsed.items)} items")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    category: Annotated[str | None, typer.Option(help="Only the items of this premises category.")] = None,
+) -> None:
+    """The items in use (of a category), with their severity and source."""
+    from rich.table import Table
+
+    from alerts import checklists
+
+    settings = settings_of(ctx)
+    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        version = checklists.current(cur, datetime.now(UTC))
+        conn.commit()
+    items = version.checklists.for_category(category) if category else version.checklists.items
+    table = Table(title=f"checklists version {version.number} ({version.created_by}, {version.created_at:%Y-%m-%d})")
+    for column in ("id", "severity", "check", "basis", "categories"):
+        table.add_column(column)
+    for i in items:
+        where = "all" if i.categories == "all" else ", ".join(i.categories)
+        table.add_row(i.id, i.severity, i.zh, i.basis, where)
+    console.print(table)
