@@ -177,7 +177,8 @@ def _checked(
         item = items.get(check.item)
         if item is None:
             raise ActionError(
-                f"no item {check.item!r} in the checklist for {category} (checklists version {version.number})"
+                f"checklist item {check.item!r} is not in the checklist for {category} "
+                f"(checklists version {version.number})"
             )
         out.append((check, (version.number, item)))
     return out

@@ -119,3 +119,24 @@ def test_config_describe_lists_every_setting() -> None:
         "FIREWARDEN_LOG_LEVEL",
     ):
         assert variable in result.stdout
+
+
+def test_checklists_export_edit_import_and_a_broken_file_named(migrated_url: str, tmp_path: Path) -> None:
+    env = {"FIREWARDEN_DATABASE_URL": migrated_url}
+    out = tmp_path / "checklists.yaml"
+    exported = firewarden("checklists", "export", "-o", str(out), env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert "wrote version 1 (34 items)" in exported.stdout
+    edited = out.read_text(encoding="utf-8").replace("疏散通道、安全出口畅通", "疏散通道、安全出口必须畅通")
+    out.write_text(edited, encoding="utf-8")
+    imported = firewarden("checklists", "import", str(out), "--actor", "admin:test", env=env)
+    assert imported.returncode == 0 and "checklists version 2 in use: 34 items" in imported.stdout, imported.stderr
+    shown = firewarden("checklists", "show", "--category", "energy_storage_station", env=env)
+    assert "battery_cabins" in shown.stdout and "ebike_not_indoors" not in shown.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(edited.replace("source: fire_law", "source: nowhere", 1), encoding="utf-8")
+    refused = firewarden("checklists", "import", str(broken), env=env)
+    assert refused.returncode == 1
+    assert f"{broken}: the document: items[0] (exits_clear): source 'nowhere' is not one of the sources" in " ".join(
+        refused.stderr.split()
+    )

@@ -7,8 +7,9 @@ import {
   age, api, badge, classBadge, dueCell, duration, el, flash, pagedTable, post, premisesLink, relative, table, tierBadge, when,
 } from "/static/dom.js";
 import { barChart, drawMap, timeChart } from "/static/charts.js";
+import { checklistPanel, checksOf, forget } from "/static/checklist.js";
 
-const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map(), hours: 24 };
+const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map(), hours: 24, openChecklists: new Set() };
 const main = document.getElementById("view");
 // replaceChildren prints null and false as text: leave them out.
 const show = (...nodes) => main.replaceChildren(...nodes.filter((n) => n !== null && n !== false && n !== undefined));
@@ -289,17 +290,30 @@ async function tasksView(_, show) {
     box.value = draft;
     const record = async () => {
       const findings = box.value.split("\n").map((s) => s.trim()).filter(Boolean);
-      try { await post(`/api/tasks/${task.id}/result`, { findings }); state.drafts.delete(task.id); rerender(); } catch (error) { flash(error); }
+      try {
+        await post(`/api/tasks/${task.id}/result`, { findings, checks: checksOf(task.id) });
+        state.drafts.delete(task.id); forget(task.id); state.openChecklists.delete(task.id); rerender();
+      } catch (error) { flash(error); }
     };
-    return el("tr", { dataset: { task: task.id } },
+    const panel = el("td", { colspan: 6, class: "checklist-cell" });
+    const panelRow = el("tr", { class: "checklist-row", hidden: !state.openChecklists.has(task.id) }, panel);
+    const fill = () => checklistPanel(task.id).then((node) => panel.replaceChildren(node)).catch(flash);
+    if (state.openChecklists.has(task.id)) fill();
+    const toggle = () => {
+      if (state.openChecklists.has(task.id)) { state.openChecklists.delete(task.id); panelRow.hidden = true; return; }
+      state.openChecklists.add(task.id); panelRow.hidden = false; fill();
+    };
+    return [el("tr", { dataset: { task: task.id } },
       el("td", {}, tierBadge(task.tier)), el("td", {}, premisesLink(task.premises_id, task.premises_name), el("div", { class: "muted" }, task.address)),
       el("td", {}, word("task_type", task.kind)), el("td", { class: "reason" }, render(task.label, task.reason)), dueCell(task.due_at),
       el("td", {}, task.kind === "hazard" ? null : box,
-        own || state.me.role === "admin" ? el("button", { class: "primary record", onclick: record }, task.kind === "hazard" ? t("tasks.confirm_fixed") : t("tasks.record")) : null));
+        task.kind === "hazard" ? null : el("button", { class: "checklist-toggle", onclick: toggle }, t("tasks.checklist")),
+        own || state.me.role === "admin" ? el("button", { class: "primary record", onclick: record }, task.kind === "hazard" ? t("tasks.confirm_fixed") : t("tasks.record")) : null)),
+    task.kind === "hazard" ? null : panelRow].filter(Boolean);
   };
   const head = ["col.tier", "col.premises", "col.kind", "col.reason", "col.due", "col.actions"];
   show(el("h1", {}, t("nav.tasks"), who ? ` · ${who}` : ""), picker,
-    el("h2", {}, t("tasks.today"), ` (${today.length})`), table(head, today.map(item), { id: "tasks-today" }),
+    el("h2", {}, t("tasks.today"), ` (${today.length})`), table(head, today.flatMap(item), { id: "tasks-today" }),
     el("h2", {}, t("tasks.upcoming")), pagedTable(head, week.filter((x) => !todayIds.has(x.id)), item, { id: "tasks-week" }),
     el("h2", {}, t("nav.hazards")), hazardTable(hazards, "my-hazards"));
 }

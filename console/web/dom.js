@@ -43,7 +43,7 @@ export function pagedTable(headers, items, makeRow, attrs) {
       el("button", { class: "prev", disabled: n === 0, onclick: () => draw(n - 1) }, t("pager.prev")),
       el("span", { class: "muted" }, `${from + 1}–${to} ${t("pager.of")} ${items.length}`),
       el("button", { class: "next", disabled: n >= count - 1, onclick: () => draw(n + 1) }, t("pager.next")));
-    box.replaceChildren(table(headers, items.slice(from, to).map(makeRow), attrs), pager ?? "");
+    box.replaceChildren(table(headers, items.slice(from, to).flatMap(makeRow), attrs), pager ?? "");
   };
   draw(page);
   return box;

@@ -58,7 +58,8 @@ const LABELS = {
     "kpi.report_period": "周期（如 2026、2026-Q3、2026-11）", "kpi.report_html": "网页版", "kpi.report_pdf": "PDF",
     "kpi.false_alarms": "误报", "pager.prev": "上一页", "pager.next": "下一页", "pager.of": "共",
     "login.throttled": "登录失败次数过多，请 {s} 秒后再试",
-    "yes": "是", "no": "否",
+    "yes": "是", "no": "否", "tasks.checklist": "检查表", "check.pass": "合格", "check.fail": "不合格", "check.na": "不适用",
+    "check.note": "说明（可选）", "check.basis": "依据", "check.major": "重大",
     empty: "暂无", loading: "加载中…", "error.generic": "操作失败",
   },
   en: {
@@ -115,7 +116,8 @@ const LABELS = {
     "kpi.report_period": "Period (2026, 2026-Q3, 2026-11)", "kpi.report_html": "Page", "kpi.report_pdf": "PDF",
     "kpi.false_alarms": "False alarms", "pager.prev": "Previous", "pager.next": "Next", "pager.of": "of",
     "login.throttled": "Too many failed logins: try again in {s} s",
-    "yes": "yes", "no": "no",
+    "yes": "yes", "no": "no", "tasks.checklist": "Checklist", "check.pass": "pass", "check.fail": "fail", "check.na": "n/a",
+    "check.note": "note (optional)", "check.basis": "basis", "check.major": "major",
     empty: "none", loading: "loading…", "error.generic": "That did not work",
   },
 };

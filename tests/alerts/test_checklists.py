@@ -118,7 +118,7 @@ def test_an_item_not_of_the_premises_category_or_checked_twice_refuses_the_visit
     pool: ConnectionPool, desk: Desk
 ) -> None:
     task = _task(pool)
-    with pytest.raises(ActionError, match=r"no item 'battery_cabins' in the checklist for high_rise_residential"):
+    with pytest.raises(ActionError, match=r"item 'battery_cabins' is not in the checklist for high_rise_residential"):
         record_result(desk, task, "inspector:I-GRID", [], at(100), [Check(item="battery_cabins", result="pass")])
     twice = [Check(item="exits_clear", result="pass"), Check(item="exits_clear", result="fail")]
     with pytest.raises(ActionError, match="checked twice"):

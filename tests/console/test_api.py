@@ -295,3 +295,41 @@ def test_the_sixth_failed_login_in_a_minute_answers_429_with_retry_after(served:
     assert refused.json()["detail"].startswith("5 failed logins of user 'op' in the last 60 s: try again in")
     trail = as_json(login(served, "adm").get("/api/audit", params={"action": "auth.throttled"}))
     assert [(r["subject"], r["details"]["address"]) for r in trail] == [("user:op", "127.0.0.1")]
+
+
+def test_checklists_a_task_checklist_and_a_new_version_by_an_admin(served: Served, pool: ConnectionPool) -> None:
+    with pool.connection() as conn:
+        row = conn.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
+            "VALUES ('inspection:P', 'P', 'I-GRID2', 'inspection', 'r', now(), now(), 'open') RETURNING id"
+        ).fetchone()
+    assert row is not None
+    task = row[0]
+    inspector, other = login(served, "insp"), login(served, "other")
+    sheet = as_json(inspector.get(f"/api/tasks/{task}/checklist"))
+    assert sheet["version"] == 1 and sheet["task"]["category"] == "high_rise_residential"
+    assert "ebike_not_indoors" in [i["id"] for i in sheet["items"]] and sheet["recorded"] == []
+    assert other.get(f"/api/tasks/{task}/checklist").status_code == 404  # another inspector's task
+
+    checks = [{"item": "ebike_not_indoors", "result": "fail", "note": "3 e-bikes charging in the lobby"},
+              {"item": "exits_clear", "result": "pass"}]  # fmt: skip
+    unknown = inspector.post(
+        f"/api/tasks/{task}/result", json={"checks": [{"item": "battery_cabins", "result": "pass"}]}
+    )
+    assert unknown.status_code == 409 and "battery_cabins" in unknown.json()["detail"]
+    done = as_json(inspector.post(f"/api/tasks/{task}/result", json={"checks": checks}))
+    assert (done["checks"], done["failed"]) == (2, 1)
+    hazards = [h for h in as_json(inspector.get("/api/hazards")) if h["rule"] == "checklist_item"]
+    assert [h["label"]["args"]["item"] for h in hazards] == ["ebike_not_indoors"]
+    recorded = as_json(inspector.get(f"/api/tasks/{task}/checklist"))["recorded"]
+    assert {r["item_id"]: r["result"] for r in recorded} == {"ebike_not_indoors": "fail", "exits_clear": "pass"}
+
+    admin = login(served, "adm")
+    document = as_json(admin.get("/api/checklists"))["checklists"]
+    document["items"] = document["items"][:5]
+    assert login(served, "op").put("/api/checklists", json=document).status_code == 403
+    made = as_json(admin.put("/api/checklists", json=document))
+    assert made["version"] == 2 and len(made["checklists"]["items"]) == 5
+    bad = admin.put("/api/checklists", json=document | {"items": [document["items"][0]] * 2})
+    assert bad.status_code == 422 and "appears twice" in bad.json()["detail"]
+    assert {r["version"] for r in as_json(inspector.get(f"/api/tasks/{task}/checklist"))["recorded"]} == {1}

@@ -51,6 +51,7 @@ class System:
     inspector: str
     fleet: object
     broker: MqttUrl
+    database_url: str
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def system(database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Pa
 
     with running_up(database_url, mosquitto, models_dir, tmp_path, secret="browser-secret-0123456789",
                     client_id="browser-ingest") as up:  # fmt: skip
-        yield System(up.url, target, inspector.id, fleet, mosquitto)
+        yield System(up.url, target, inspector.id, fleet, mosquitto, database_url)
 
 
 @pytest.fixture
@@ -103,8 +104,8 @@ def _local_only(route: Route) -> None:
         route.abort()
 
 
-def log_in(browser: Browser, url: str, user: str) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB")
+def log_in(browser: Browser, url: str, user: str, width: int = 1400) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-GB")
     context.route("**/*", _local_only)  # as in a centre without a way out: nothing may come from a CDN
     context.add_init_script("localStorage.setItem('fw-lang', localStorage.getItem('fw-lang') || 'en')")
     page = context.new_page()
@@ -217,6 +218,34 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     expect(inspector.locator("nav [data-nav=tasks]")).to_have_text("我的任务")
     expect(inspector.locator("tr[data-hazard]").first).to_contain_text("sprinkler valve on 3F left closed")
     shoot(inspector, "11-inspector-chinese")
+
+    # on a phone, the inspector works through the checklist of an inspection due today: a failed item
+    # opens a hazard with the item's deadline
+    with connect(system.database_url) as conn:
+        row = conn.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
+            "VALUES ('browser-checklist', %s, %s, 'inspection', 'checklist visit', now(), now(), 'open') RETURNING id",
+            (system.target, system.inspector),
+        ).fetchone()
+        conn.commit()
+    assert row is not None
+    phone = log_in(browser, system.url, "li", width=390)
+    visit = phone.locator(f"tr[data-task='{row[0]}']")
+    expect(visit).to_be_visible()
+    visit.locator("button.checklist-toggle").click()
+    items = phone.locator(f".checklist[data-task='{row[0]}'] li.check-item")
+    expect(items.first).to_be_visible()
+    assert items.count() >= 14
+    items.nth(0).locator("input[value=fail]").check()
+    items.nth(0).locator("input.check-note").fill("stair B exit chained shut")
+    for n in range(1, items.count()):
+        items.nth(n).locator("input[value=pass]").check()
+    shoot(phone, "12-inspector-checklist-phone")
+    visit.locator("button.record").click()
+    failed = phone.locator("tr[data-hazard]", has_text="stair B exit chained shut")
+    expect(failed).to_have_count(1)
+    expect(failed).to_contain_text("Failed check: Escape routes and exits are clear")
+    shoot(phone, "13-inspector-checklist-hazard-phone")
 
     # every page in both languages, and the API reference, with nothing fetched from outside
     pages = [

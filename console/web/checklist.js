@@ -1,0 +1,41 @@
+// A task's inspection checklist (the items of its premises' category): pass, fail or not applicable per
+// item, with a note; a failed item opens a hazard when the visit is recorded. Works on a phone.
+
+import { api, el } from "/static/dom.js";
+import { lang, t } from "/static/i18n.js";
+
+// What was ticked and typed, per task and item, kept across the live refreshes until recorded.
+const drafts = new Map();
+
+export function checksOf(taskId) {
+  const ticked = drafts.get(taskId);
+  if (!ticked) return [];
+  return [...ticked.entries()].filter(([, c]) => c.result).map(([item, c]) => ({ item, result: c.result, note: c.note ?? "" }));
+}
+
+export function forget(taskId) {
+  drafts.delete(taskId);
+}
+
+export async function checklistPanel(taskId) {
+  const data = await api(`/api/tasks/${taskId}/checklist`);
+  const ticked = drafts.get(taskId) ?? new Map();
+  drafts.set(taskId, ticked);
+  const text = (item) => (lang() === "zh" ? item.zh : item.en);
+  const row = (item) => {
+    const current = ticked.get(item.id) ?? {};
+    const choice = (result) => el("label", { class: `check-choice ${result}` },
+      el("input", { type: "radio", name: `check-${taskId}-${item.id}`, value: result, checked: current.result === result,
+        onchange: () => ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), result }) }),
+      t(`check.${result}`));
+    const note = el("input", { class: "check-note", placeholder: t("check.note"), value: current.note ?? "",
+      oninput: (e) => ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), note: e.target.value }) });
+    return el("li", { class: `check-item ${item.severity}`, dataset: { item: item.id } },
+      el("div", { class: "check-text" }, text(item), item.severity === "major" ? el("span", { class: "badge red" }, t("check.major")) : null),
+      el("div", { class: "muted check-basis" }, `${t("check.basis")}: ${item.basis}`),
+      el("div", { class: "check-choices" }, ["pass", "fail", "na"].map(choice), note));
+  };
+  return el("div", { class: "checklist", dataset: { task: taskId, version: data.version } },
+    el("div", { class: "muted" }, `${t("tasks.checklist")} · v${data.version} · ${data.items.length}`),
+    el("ol", {}, data.items.map(row)));
+}
