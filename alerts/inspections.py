@@ -22,8 +22,7 @@ from alerts import checklists
 from alerts.checklists import Check, Item
 from alerts.desk import Desk
 from alerts.errors import ActionError
-from alerts.prevention import SYSTEM, Outcome
-from alerts.schedule import draw
+from alerts.prevention import Outcome
 from core.audit import record as audit
 from core.words import Label, Lang, label, render
 
@@ -209,47 +208,3 @@ def _record_check(
          hazard_id, now, actor),
     )  # fmt: skip
     return out
-
-
-def run_draw(
-    desk: Desk, period: str, seed: int, now: datetime, actor: str = SYSTEM
-) -> list[tuple[str, tuple[str, ...]]]:
-    """Draw ``period``'s premises and inspectors (双随机), record it, and give each inspector a task.
-
-    The pool is every premises whose tier is a draw-pool tier (blue by default), or not yet scored.
-    Inspectors come from the premises' city, never its regular inspector. A period is drawn once:
-    drawing it again is refused, as a second draw would let someone pick the result they liked.
-    """
-    policy = desk.policy.schedule
-    roster = desk.roster
-    with desk.cursor() as cur:
-        cur.execute("SELECT seed FROM draws WHERE period = %s LIMIT 1", (period,))
-        if (done := cur.fetchone()) is not None:
-            raise ActionError(f"period {period} was already drawn (seed {done['seed']}); a period is drawn once")
-        cur.execute("SELECT premises_id, tier FROM premises_schedule")
-        tiers = {row["premises_id"]: row["tier"] for row in cur.fetchall()}
-        pool_tiers = {name for name, rules in policy.tiers.items() if rules.draw_pool}
-        pool = [p for p in roster.sites if tiers.get(p, "blue") in pool_tiers]
-        by_city: dict[str, list[str]] = {}
-        for inspector in roster.inspectors.values():
-            by_city.setdefault(roster.city_of(inspector.jurisdiction_id), []).append(inspector.id)
-        candidates: dict[str, Sequence[str]] = {
-            p: by_city.get(roster.city_of(roster.sites[p].jurisdiction_id), []) for p in pool
-        }
-        regular = {p: (i.id if (i := roster.regular_inspector(p)) else None) for p in pool}
-        drawn = draw(period, seed, pool, candidates, regular, policy)
-        due = now + timedelta(days=policy.draw_due_days)
-        for d in drawn:
-            cur.execute(
-                "INSERT INTO draws (period, premises_id, inspectors, seed, drawn_at) VALUES (%s, %s, %s, %s, %s)",
-                (period, d.premises_id, list(d.inspectors), seed, now),
-            )
-            for inspector_id in d.inspectors:
-                partners = [i for i in d.inspectors if i != inspector_id]
-                reason = label("task.draw", period=period, partners=partners)
-                key = f"draw:{period}:{d.premises_id}:{inspector_id}"
-                desk.task(
-                    cur, key, d.premises_id, inspector_id, "draw", reason, due, now, tier=tiers.get(d.premises_id)
-                )
-        audit(cur, now, actor, "draw.made", f"draw:{period}", seed=seed, pool=len(pool), drawn=len(drawn))
-    return [(d.premises_id, d.inspectors) for d in drawn]

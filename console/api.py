@@ -25,7 +25,7 @@ from console.accounts import Accounts
 from console.city import City
 from console.errors import AccountError, Throttled
 from console.live import Changes
-from console.routes import admin, auth, checklists, field, premises, queue
+from console.routes import admin, auth, field, premises, queue, supervision
 from console.security import Console
 from core.errors import DatabaseError
 from core.policy import Policy
@@ -103,7 +103,7 @@ def create_app(console: Console) -> FastAPI:
     async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
-    for module in (auth, queue, premises, field, checklists, admin):
+    for module in (auth, queue, premises, field, supervision, admin):
         app.include_router(module.router)
 
     def page(name: str) -> Any:

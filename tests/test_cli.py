@@ -140,3 +140,20 @@ def test_checklists_export_edit_import_and_a_broken_file_named(migrated_url: str
     assert f"{broken}: the document: items[0] (exits_clear): source 'nowhere' is not one of the sources" in " ".join(
         refused.stderr.split()
     )
+
+
+def test_schedule_draw_with_a_beacon_verify_and_publish(migrated_url: str, tmp_path: Path) -> None:
+    env = {"FIREWARDEN_DATABASE_URL": migrated_url}
+    assert firewarden("registry", "import", "examples/registry.yaml", env=env).returncode == 0
+    neither = firewarden("schedule", "draw", "--period", "2026-12", env=env)
+    assert neither.returncode == 2 and "either --beacon" in neither.stderr
+    drawn = firewarden("schedule", "draw", "--period", "2026-12", "--beacon", "03 11 17 22 26 30 + 08", env=env)
+    assert drawn.returncode == 0, drawn.stderr
+    assert "premises drawn for 2026-12 with seed" in drawn.stdout and "beacon '03 11 17 22 26 30 + 08'" in drawn.stdout
+    verified = firewarden("schedule", "verify", "--period", "2026-12", env=env)
+    assert verified.returncode == 0 and "the result matches" in verified.stdout, verified.stdout + verified.stderr
+    out = tmp_path / "draw.csv"
+    assert firewarden("schedule", "publish", "--period", "2026-12", "-o", str(out), env=env).returncode == 0
+    assert out.read_text(encoding="utf-8").startswith("period,premises_id,premises_name")
+    again = firewarden("schedule", "draw", "--period", "2026-12", "--beacon", "something else", env=env)
+    assert again.returncode == 1 and "already drawn" in again.stderr

@@ -8,6 +8,7 @@ import {
 } from "/static/dom.js";
 import { barChart, drawMap, timeChart } from "/static/charts.js";
 import { checklistPanel, checksOf, forget } from "/static/checklist.js";
+import { noticesAndDraws } from "/static/supervision.js";
 
 const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map(), hours: 24, openChecklists: new Set() };
 const main = document.getElementById("view");
@@ -337,16 +338,7 @@ async function hazardsView(_, show) {
 hazardsView.tables = ["hazards"];
 
 async function noticesView(_, show) {
-  const [notices, draws] = await Promise.all([api("/api/notices"), api("/api/draws")]);
-  show(el("h1", {}, t("nav.notices")),
-    el("h2", {}, t("notices.title"), el("span", { class: "muted" }, ` (${notices.length})`)),
-    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice"], notices, (n) => el("tr", { dataset: { notice: n.id } },
-      el("td", { title: n.issued_at }, when(n.issued_at)), el("td", {}, premisesLink(n.premises_id, n.premises_name)),
-      el("td", {}, tierBadge(n.tier)), el("td", { class: "notice-text" }, render(n.label, n.text))), { id: "notices" }),
-    el("h2", {}, t("draws.title"), el("span", { class: "muted" }, ` (${draws.length})`)),
-    pagedTable(["col.period", "col.premises", "col.inspectors", "col.seed", "col.time", "col.done"], draws, (d) => el("tr", {},
-      el("td", {}, d.period), el("td", {}, premisesLink(d.premises_id, d.premises_name)), el("td", {}, d.inspectors.join(", ")),
-      el("td", { class: "num" }, d.seed), el("td", {}, when(d.drawn_at)), el("td", {}, t(d.done ? "yes" : "no"))), { id: "draws" }));
+  show(...await noticesAndDraws(state.me, rerender));
 }
 noticesView.tables = ["tasks"];
 

@@ -60,6 +60,8 @@ const LABELS = {
     "login.throttled": "登录失败次数过多，请 {s} 秒后再试",
     "yes": "是", "no": "否", "tasks.checklist": "检查表", "check.pass": "合格", "check.fail": "不合格", "check.na": "不适用",
     "check.note": "说明（可选）", "check.basis": "依据", "check.major": "重大",
+    "draws.new": "新抽查", "draws.make": "抽取", "draws.beacon": "公开随机值", "draws.beacon_hint": "事先公布的随机值（如当期彩票开奖号）",
+    "draws.verify": "核验", "draws.intact": "核验一致", "draws.broken": "核验不一致",
     empty: "暂无", loading: "加载中…", "error.generic": "操作失败",
   },
   en: {
@@ -118,6 +120,8 @@ const LABELS = {
     "login.throttled": "Too many failed logins: try again in {s} s",
     "yes": "yes", "no": "no", "tasks.checklist": "Checklist", "check.pass": "pass", "check.fail": "fail", "check.na": "n/a",
     "check.note": "note (optional)", "check.basis": "basis", "check.major": "major",
+    "draws.new": "New draw", "draws.make": "Draw", "draws.beacon": "beacon", "draws.beacon_hint": "a value published before the draw (a lottery result...)",
+    "draws.verify": "Verify", "draws.intact": "verified: seed and result match", "draws.broken": "DOES NOT match",
     empty: "none", loading: "loading…", "error.generic": "That did not work",
   },
 };

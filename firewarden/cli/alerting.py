@@ -139,15 +139,65 @@ def tasks_done(
 def schedule_draw(
     ctx: typer.Context,
     period: Annotated[str, typer.Option(help="The period drawn, e.g. 2026-11.")],
-    seed: Annotated[int, typer.Option(help="Seed; record it: the same seed and registry give the same draw.")],
+    beacon: Annotated[
+        str | None,
+        typer.Option(help="A value published before the draw (a lottery result...): the seed is derived from it."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="A seed of your own instead of a beacon (cannot be checked).")
+    ] = None,
     actor: Annotated[str, typer.Option(help="Who makes the draw.")] = "system",
 ) -> None:
-    """The period's random draw (双随机): premises from the pool and two inspectors each, never their own."""
-    from alerts.inspections import run_draw
+    """The period's random draw (双随机): premises from the pool and two inspectors each, never their own.
+    With --beacon, anyone can check it afterwards (`firewarden schedule verify`)."""
+    from alerts.draws import run_draw, seed_of
 
+    if (beacon is None) == (seed is None):
+        raise typer.BadParameter("give either --beacon (a published value) or --seed", param_hint="--beacon/--seed")
     desk = _desk(ctx)
     with desk.pool:
-        drawn = run_draw(desk, period, seed, datetime.now(UTC), actor)
+        drawn = run_draw(desk, period, seed, datetime.now(UTC), actor, beacon=beacon)
     for premises_id, inspectors in drawn:
         console.print(f"{premises_id}: {', '.join(inspectors)}")
-    console.print(f"{len(drawn)} premises drawn for {period} with seed {seed}")
+    used = seed_of(period, beacon) if beacon is not None else seed
+    console.print(
+        f"{len(drawn)} premises drawn for {period} with seed {used}" + (f" (beacon {beacon!r})" if beacon else "")
+    )
+
+
+@schedule_app.command("verify")
+def schedule_verify(
+    ctx: typer.Context, period: Annotated[str, typer.Option(help="The period whose draw to check.")]
+) -> None:
+    """Draw the period again from its recorded inputs and compare; exit 1 when anything differs."""
+    from alerts.draws import verify
+
+    desk = _desk(ctx)
+    with desk.pool, desk.cursor() as cur:
+        verdict = verify(cur, period)
+    console.print(
+        f"draw {period}: seed {verdict.seed} {'matches' if verdict.seed_matches else 'DOES NOT match'} its beacon "
+        f"{verdict.beacon!r}; {verdict.drawn} of {verdict.pool} premises drawn; the result "
+        f"{'matches' if verdict.result_matches else 'DOES NOT match'} a new draw from the recorded inputs"
+    )
+    if not verdict.intact:
+        raise typer.Exit(1)
+
+
+@schedule_app.command("publish")
+def schedule_publish(
+    ctx: typer.Context,
+    period: Annotated[str, typer.Option(help="The period whose draw to publish.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="CSV file; unset: standard output.")] = None,
+) -> None:
+    """The draw's publication (一公开) as CSV: premises, unit, inspectors by name, seed, beacon, outcome."""
+    from alerts.draws import as_csv, publication
+
+    desk = _desk(ctx)
+    with desk.pool, desk.cursor() as cur:
+        text = as_csv(publication(cur, period))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")

@@ -11,8 +11,9 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from alerts.desk import Desk
+from alerts.draws import run_draw
 from alerts.errors import ActionError
-from alerts.inspections import as_csv, as_ical, record_result, run_draw, task_list
+from alerts.inspections import as_csv, as_ical, record_result, task_list
 from core.db import connect
 from scoring.records import AlarmDecision, Factor, RiskScore, Signal
 from tests.alerts.conftest import T0, at, make_desk

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
+from alerts.draws import seed_of
 from scoring.records import AlarmDecision, Factor, RiskScore, Signal
 from scoring.store import DecisionStore
 from tests.console.conftest import PASSWORD, Served, as_json, login
@@ -333,3 +334,21 @@ def test_checklists_a_task_checklist_and_a_new_version_by_an_admin(served: Serve
     bad = admin.put("/api/checklists", json=document | {"items": [document["items"][0]] * 2})
     assert bad.status_code == 422 and "appears twice" in bad.json()["detail"]
     assert {r["version"] for r in as_json(inspector.get(f"/api/tasks/{task}/checklist"))["recorded"]} == {1}
+
+
+def test_an_admin_makes_a_published_draw_that_anyone_can_verify_and_export(served: Served) -> None:
+    admin, op = login(served, "adm"), login(served, "op")
+    body = {"period": "2026-12", "beacon": "lottery 2026139: 03 11 17 22 26 30 + 08"}
+    assert op.post("/api/draws", json=body).status_code == 403
+    made = as_json(admin.post("/api/draws", json=body))
+    assert made["seed"] == seed_of(body["period"], body["beacon"]) and len(made["drawn"]) >= 1
+    assert admin.post("/api/draws", json=body).status_code == 409  # a period is drawn once
+    verdict = as_json(op.get("/api/draws/2026-12/verify"))
+    assert (verdict["intact"], verdict["beacon"], verdict["drawn"]) == (True, body["beacon"], len(made["drawn"]))
+    listed = as_json(op.get("/api/draws"))
+    assert {d["premises_id"] for d in listed} == {d["premises_id"] for d in made["drawn"]}
+    csv_text = op.get("/api/draws/2026-12/publication", params={"format": "csv"})
+    assert csv_text.status_code == 200 and 'filename="draw-2026-12.csv"' in csv_text.headers["content-disposition"]
+    assert body["beacon"] in csv_text.text and csv_text.text.count("\n") == 1 + len(made["drawn"])
+    assert op.get("/api/draws/1999-01/publication").status_code == 404
+    assert op.get("/api/draws/1999-01/verify").status_code == 404

@@ -1,12 +1,17 @@
-"""Inspection checklists (alerts/checklists.py): the set in use, an admin's new version, a task's checklist."""
+"""Supervision routes: inspection checklists (alerts/checklists.py: the set in use, an admin's new version,
+a task's checklist) and the published random draw (alerts/draws.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Response
+from pydantic import BaseModel, Field
 
 from alerts import checklists
+from alerts.draws import as_csv, publication, run_draw, seed_of, verify
 from console.security import Admin, Ctx, Me, send
 
 router = APIRouter(tags=["checklists"])
@@ -65,3 +70,40 @@ def task_checklist(task_id: int, user: Me, ctx: Ctx) -> Response:
         "items": items if task["kind"] != "hazard" else [],
         "recorded": list(recorded.values()),
     })  # fmt: skip
+
+
+class NewDraw(BaseModel):
+    period: Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,32}$", description="e.g. 2026-12")]
+    beacon: Annotated[str, Field(min_length=1, max_length=200, description="the value published before the draw")]
+
+
+@router.post("/api/draws")
+async def new_draw(body: NewDraw, user: Admin, ctx: Ctx) -> Response:
+    """The period's random draw from a value published before it (its seed is derived from period and
+    beacon, so anyone can check it); 409 when the period was drawn already."""
+    drawn = await asyncio.to_thread(run_draw, ctx.actions.desk, body.period, None, ctx.clock(), user.actor,
+                                    body.beacon)  # fmt: skip
+    return send({"period": body.period, "beacon": body.beacon, "seed": seed_of(body.period, body.beacon),
+                 "drawn": [{"premises_id": p, "inspectors": list(i)} for p, i in drawn]})  # fmt: skip
+
+
+@router.get("/api/draws/{period}/verify")
+def verify_draw(period: str, user: Me, ctx: Ctx) -> Response:
+    """Draw the period again from its recorded inputs: ``seed_matches`` (the seed is the one its period
+    and beacon give), ``result_matches`` (the same premises and inspectors), ``intact`` (both)."""
+    with ctx.actions.desk.cursor() as cur:
+        verdict = verify(cur, period)
+    return send(asdict(verdict) | {"intact": verdict.intact})
+
+
+@router.get("/api/draws/{period}/publication", response_model=None)
+def publish_draw(period: str, user: Me, ctx: Ctx, format: Literal["json", "csv"] = "json") -> Response:
+    """What is published of the draw (一公开): premises, unit, inspectors by name, seed, beacon, outcome."""
+    with ctx.actions.desk.cursor() as cur:
+        rows = publication(cur, period)
+    if not rows:
+        raise HTTPException(404, f"no draw for period {period}")
+    if format == "csv":
+        return Response(as_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="draw-{period}.csv"'})  # fmt: skip
+    return send(rows)

@@ -1,0 +1,42 @@
+// Notices and draws: the warning notices sent to units, and the random draws (双随机、一公开) with their
+// published beacon, a check anyone can run, and the publication as CSV; admins make a new draw.
+
+import { api, el, flash, pagedTable, post, premisesLink, tierBadge, when } from "/static/dom.js";
+import { render, t } from "/static/i18n.js";
+
+export async function noticesAndDraws(me, rerender) {
+  const [notices, draws] = await Promise.all([api("/api/notices"), api("/api/draws")]);
+  const periods = [...new Set(draws.map((d) => d.period))];
+  const verdicts = el("div", { class: "verdicts" });
+  const check = async (period) => {
+    try {
+      const v = await api(`/api/draws/${encodeURIComponent(period)}/verify`);
+      verdicts.replaceChildren(el("p", { class: v.intact ? "verdict ok" : "verdict error", dataset: { period } },
+        `${period}: ${v.intact ? t("draws.intact") : t("draws.broken")} · seed ${v.seed} · ${t("draws.beacon")} ${v.beacon ?? "–"} · ${v.drawn}/${v.pool}`));
+    } catch (error) { flash(error); }
+  };
+  const form = me.role !== "admin" ? null : el("form", { class: "toolbar new-draw", onsubmit: async (e) => {
+    e.preventDefault();
+    try { await post("/api/draws", { period: e.target.period.value.trim(), beacon: e.target.beacon.value.trim() }); rerender(); } catch (error) { flash(error); }
+  } },
+  el("strong", {}, t("draws.new")),
+  el("input", { name: "period", required: true, placeholder: t("col.period"), value: new Date().toISOString().slice(0, 7) }),
+  el("input", { name: "beacon", required: true, placeholder: t("draws.beacon_hint"), title: t("draws.beacon_hint") }),
+  el("button", { type: "submit", class: "primary" }, t("draws.make")));
+  return [
+    el("h1", {}, t("nav.notices")),
+    el("h2", {}, t("notices.title"), el("span", { class: "muted" }, ` (${notices.length})`)),
+    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice"], notices, (n) => el("tr", { dataset: { notice: n.id } },
+      el("td", { title: n.issued_at }, when(n.issued_at)), el("td", {}, premisesLink(n.premises_id, n.premises_name)),
+      el("td", {}, tierBadge(n.tier)), el("td", { class: "notice-text" }, render(n.label, n.text))), { id: "notices" }),
+    el("h2", {}, t("draws.title"), el("span", { class: "muted" }, ` (${draws.length})`)),
+    form,
+    el("div", { class: "toolbar" }, periods.map((period) => el("span", { class: "period" }, period, " ",
+      el("button", { class: "verify", dataset: { period }, onclick: () => check(period) }, t("draws.verify")), " ",
+      el("a", { href: `/api/draws/${encodeURIComponent(period)}/publication?format=csv` }, "CSV")))),
+    verdicts,
+    pagedTable(["col.period", "col.premises", "col.inspectors", "col.seed", "col.time", "col.done"], draws, (d) => el("tr", {},
+      el("td", {}, d.period), el("td", {}, premisesLink(d.premises_id, d.premises_name)), el("td", {}, d.inspectors.join(", ")),
+      el("td", { class: "num" }, d.seed), el("td", {}, when(d.drawn_at)), el("td", {}, t(d.done ? "yes" : "no"))), { id: "draws" }),
+  ];
+}
