@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts.roster import Inspector, Site
+from alerts.roster import DepartmentContact, Inspector, Site
 
 CENTRE = "centre"
 """The monitoring centre: every incident reaches its queue (the ``console`` channel)."""
@@ -54,6 +54,12 @@ class Directory:
         if self.email and inspector.email:
             channels.append(("email", inspector.email))
         return Recipient(f"inspector:{inspector.id}", tuple(channels))
+
+    def department(self, department: DepartmentContact) -> Recipient:
+        channels = [("webhook", department.webhook_url)] if department.webhook_url else []
+        if self.email and department.email:
+            channels.append(("email", department.email))
+        return Recipient(f"department:{department.id}", tuple(channels))
 
     def unit(self, site: Site) -> Recipient:
         channels = [("email", site.unit_email)] if self.email and site.unit_email else []

@@ -271,8 +271,10 @@ class Prevention:
         return out
 
     def _notice(
-        self, cur: psycopg.Cursor[dict[str, Any]], risk: RiskScore, jurisdiction_id: str, department: Any, now: datetime
+        self, cur: psycopg.Cursor[dict[str, Any]], risk: RiskScore, jurisdiction_id: str, on_duty: Any, now: datetime
     ) -> int:
+        """The warning notice (火灾风险分级警示): to the unit, the centre, the inspectors on duty and the
+        premises' supervising departments."""
         site = self.roster.sites[risk.premises_id]
         said = label(
             "notice.tier", premises=site.name, tier=risk.tier, score=round(risk.score),
@@ -286,8 +288,13 @@ class Prevention:
         )
         row = cur.fetchone()
         assert row is not None
-        audit(cur, now, SYSTEM, "notice.issued", f"premises:{risk.premises_id}", notice=row["id"], tier=risk.tier)
-        recipients = [self.directory.unit(site), self.directory.centre(), *map(self.directory.inspector, department)]
+        audit(cur, now, SYSTEM, "notice.issued", f"premises:{risk.premises_id}", notice=row["id"], tier=risk.tier,
+              departments=list(site.departments))  # fmt: skip
+        departments = [self.roster.departments[d] for d in site.departments if d in self.roster.departments]
+        recipients = [
+            self.directory.unit(site), self.directory.centre(), *map(self.directory.inspector, on_duty),
+            *map(self.directory.department, departments),
+        ]  # fmt: skip
         notice = {"id": row["id"], "tier": risk.tier, "text": text, "text_en": render("en", said), "label": said}
         payload = {"event": "notice.issued", "notice": notice,
                    "premises": {"id": site.id, "name": site.name}}  # fmt: skip

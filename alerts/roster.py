@@ -33,6 +33,18 @@ class Site:
     jurisdiction_id: str
     unit_name: str
     unit_email: str | None = None
+    departments: tuple[str, ...] = ()
+    """Its supervising departments' ids (:attr:`Roster.departments`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentContact:
+    """A supervising department and where it is told (e-mail, webhook)."""
+
+    id: str
+    name: str
+    email: str | None
+    webhook_url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,7 @@ class Roster:
     parents: dict[str, str | None]
     inspectors: dict[str, Inspector]
     sites: dict[str, Site]
+    departments: dict[str, DepartmentContact] = field(default_factory=dict)
     shifts: dict[str, list[tuple[datetime, datetime, str]]] = field(default_factory=lambda: defaultdict(list))
     """Jurisdiction → (starts_at, ends_at, inspector id)."""
 
@@ -121,10 +134,14 @@ def load_roster(conn: psycopg.Connection[tuple[object, ...]]) -> Roster:
         for row in conn.execute("SELECT id, name, jurisdiction_id, email, webhook_url FROM inspectors")
     }
     sites = {
-        str(row[0]): Site(str(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4])  # type: ignore[arg-type]
-        for row in conn.execute("SELECT id, name, jurisdiction_id, unit_name, unit_email FROM premises")
+        str(row[0]): Site(str(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], tuple(row[5]))  # type: ignore[arg-type]
+        for row in conn.execute("SELECT id, name, jurisdiction_id, unit_name, unit_email, departments FROM premises")
     }
-    roster = Roster(parents, inspectors, sites)
+    departments = {
+        str(row[0]): DepartmentContact(str(row[0]), str(row[1]), row[2], row[3])  # type: ignore[arg-type]
+        for row in conn.execute("SELECT id, name, email, webhook_url FROM departments")
+    }
+    roster = Roster(parents, inspectors, sites, departments)
     for inspector_id, jurisdiction_id, starts_at, ends_at in conn.execute(
         "SELECT inspector_id, jurisdiction_id, starts_at, ends_at FROM duty_roster"
     ):

@@ -26,9 +26,11 @@ export async function noticesAndDraws(me, rerender) {
   return [
     el("h1", {}, t("nav.notices")),
     el("h2", {}, t("notices.title"), el("span", { class: "muted" }, ` (${notices.length})`)),
-    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice"], notices, (n) => el("tr", { dataset: { notice: n.id } },
+    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice", "col.recipients"], notices, (n) => el("tr", { dataset: { notice: n.id } },
       el("td", { title: n.issued_at }, when(n.issued_at)), el("td", {}, premisesLink(n.premises_id, n.premises_name)),
-      el("td", {}, tierBadge(n.tier)), el("td", { class: "notice-text" }, render(n.label, n.text))), { id: "notices" }),
+      el("td", {}, tierBadge(n.tier)), el("td", { class: "notice-text" }, render(n.label, n.text)),
+      el("td", { class: "recipients" }, (n.deliveries ?? []).map((d) => el("div", { class: `delivery ${d.state}` },
+        `${d.recipient} · ${d.channel} · ${t(`delivery.${d.state}`)}`)))), { id: "notices" }),
     el("h2", {}, t("draws.title"), el("span", { class: "muted" }, ` (${draws.length})`)),
     form,
     el("div", { class: "toolbar" }, periods.map((period) => el("span", { class: "period" }, period, " ",

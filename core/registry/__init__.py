@@ -9,6 +9,7 @@ from core.registry.fileformat import FileFormat, dump, format_of, load
 from core.registry.model import (
     FORMAT,
     Boundary,
+    Department,
     Device,
     Inspector,
     Jurisdiction,
@@ -23,6 +24,7 @@ from core.registry.store import Upserted, export_registry, import_registry
 __all__ = [
     "FORMAT",
     "Boundary",
+    "Department",
     "Device",
     "FileFormat",
     "Inspector",

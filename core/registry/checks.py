@@ -14,7 +14,7 @@ from typing import Literal
 from core.domain import DEVICE_TYPES
 from core.registry.model import RegistryFile
 
-Table = Literal["jurisdictions", "premises", "inspectors", "devices"]
+Table = Literal["jurisdictions", "departments", "premises", "inspectors", "devices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ def locate(section: str, index: int, record_id: str | None) -> str:
 def check(registry: RegistryFile) -> tuple[list[str], list[Reference]]:
     """(problems, references the file leaves open). Problems name the record and the field."""
     problems: list[str] = []
-    for section in ("jurisdictions", "inspectors", "premises", "devices"):
+    for section in ("jurisdictions", "departments", "inspectors", "premises", "devices"):
         problems += _duplicates(section, [r.id for r in getattr(registry, section)])
     problems += _duplicates(
         "duty_roster",
@@ -61,6 +61,7 @@ def check(registry: RegistryFile) -> tuple[list[str], list[Reference]]:
 
     known: dict[Table, set[str]] = {
         "jurisdictions": {j.id for j in registry.jurisdictions},
+        "departments": {d.id for d in registry.departments},
         "premises": {p.id for p in registry.premises},
         "inspectors": {i.id for i in registry.inspectors},
         "devices": {d.id for d in registry.devices},
@@ -75,6 +76,8 @@ def _references(registry: RegistryFile) -> Iterable[Reference]:
             yield Reference("jurisdictions", i, j.id, "parent", "jurisdictions", j.parent)
     for i, p in enumerate(registry.premises):
         yield Reference("premises", i, p.id, "jurisdiction", "jurisdictions", p.jurisdiction)
+        for department in p.departments:
+            yield Reference("premises", i, p.id, "departments", "departments", department)
     for i, d in enumerate(registry.devices):
         yield Reference("devices", i, d.id, "premises", "premises", d.premises)
     for i, ins in enumerate(registry.inspectors):

@@ -90,6 +90,8 @@ class Premises(_Record):
     occupancy: Annotated[int, Field(ge=0)] | None = None
     credit_status: CreditStatus = "normal"
     unit: Unit
+    departments: list[Id] = Field(default_factory=list)
+    """The departments that supervise the premises' sector (行业主管部门): told of its warning notices."""
 
 
 class Device(_Record):
@@ -109,6 +111,17 @@ class Device(_Record):
         if value not in DEVICE_TYPE_NAMES:
             raise ValueError(f"unknown device type {value!r}; valid types are {', '.join(DEVICE_TYPE_NAMES)}")
         return value
+
+
+class Department(_Record):
+    """A supervising department of a sector (行业主管部门: education, civil affairs, health...) or a street
+    office; warning notices of its premises reach it through its channels."""
+
+    id: Id
+    name: Text
+    email: OptionalText = None
+    webhook_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    phone: OptionalText = None
 
 
 class Inspector(_Record):
@@ -151,6 +164,7 @@ class RegistryFile(_Record):
 
     format: Literal["firewarden-registry/1"] = FORMAT
     jurisdictions: list[Jurisdiction] = Field(default_factory=list)
+    departments: list[Department] = Field(default_factory=list)
     inspectors: list[Inspector] = Field(default_factory=list)
     duty_roster: list[Shift] = Field(default_factory=list)
     premises: list[Premises] = Field(default_factory=list)

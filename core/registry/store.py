@@ -21,7 +21,7 @@ from core import audit
 from core.domain import DEVICE_TYPES
 from core.errors import DatabaseError, RegistryError
 from core.registry.checks import Reference, Table, check
-from core.registry.model import Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift
+from core.registry.model import Department, Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -55,6 +55,7 @@ def _premises_row(p: Premises) -> tuple[object, ...]:
         p.unit.contact,
         p.unit.phone,
         p.unit.email,
+        p.departments,
     )
 
 
@@ -73,6 +74,14 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
         ("text", "text", "text", "text", "jsonb"),
         ("id",),
         lambda j: (j.id, j.name, j.kind, j.parent, Jsonb(j.boundary.model_dump(mode="json")) if j.boundary else None),
+    ),
+    TableSpec(
+        "departments",
+        "departments",
+        ("id", "name", "email", "webhook_url", "phone"),
+        ("text",) * 5,
+        ("id",),
+        lambda d: (d.id, d.name, d.email, d.webhook_url, d.phone),
     ),
     TableSpec(
         "inspectors",
@@ -109,8 +118,9 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
             "unit_contact",
             "unit_phone",
             "unit_email",
+            "departments",
         ),
-        ("text",) * 5 + ("float8",) * 3 + ("int4",) * 2 + ("text",) * 5,
+        ("text",) * 5 + ("float8",) * 3 + ("int4",) * 2 + ("text",) * 5 + ("text[]",),
         ("id",),
         _premises_row,
     ),
@@ -186,6 +196,9 @@ def export_registry(conn: Connection) -> RegistryFile:
         jurisdictions=[
             Jurisdiction(id=r[0], name=r[1], kind=r[2], parent=r[3], boundary=r[4]) for r in rows["jurisdictions"]
         ],
+        departments=[
+            Department(id=r[0], name=r[1], email=r[2], webhook_url=r[3], phone=r[4]) for r in rows["departments"]
+        ],
         inspectors=[
             Inspector(id=r[0], name=r[1], jurisdiction=r[2], phone=r[3], email=r[4], webhook_url=r[5])
             for r in rows["inspectors"]
@@ -208,6 +221,7 @@ def export_registry(conn: Connection) -> RegistryFile:
                     "occupancy": r[9],
                     "credit_status": r[10],
                     "unit": {"name": r[11], "contact": r[12], "phone": r[13], "email": r[14]},
+                    "departments": list(r[15]),
                 }
             )
             for r in rows["premises"]

@@ -15,8 +15,9 @@ from alerts.draws import run_draw
 from alerts.errors import ActionError
 from alerts.inspections import as_csv, as_ical, record_result, task_list
 from core.db import connect
+from core.registry import Department
 from scoring.records import AlarmDecision, Factor, RiskScore, Signal
-from tests.alerts.conftest import T0, at, make_desk
+from tests.alerts.conftest import T0, at, load, make_desk, small_registry
 
 # The incidents' entries (registry imports are audited too). Written with a regex: the query has no parameters.
 INCIDENT_ACTIONS = "SELECT action FROM audit_log WHERE action ~ '^incident[.]' ORDER BY id"
@@ -295,3 +296,22 @@ def test_a_batch_that_fails_halfway_resumes_where_it_stopped(desk: Desk, monkeyp
     incidents = rows(desk, "SELECT zone, events FROM incidents ORDER BY zone")
     assert [(r["zone"], r["events"]) for r in incidents] == [("3F", 1), ("4F", 1)]  # none applied twice
     assert len(rows(desk, "SELECT * FROM premises_schedule WHERE premises_id = 'P'")) == 1
+
+
+def test_a_warning_notice_reaches_the_premises_supervising_departments(pool: ConnectionPool, migrated_url: str) -> None:
+    """Departments named in the registry (行业主管部门) get the notice by webhook and e-mail; a premises'
+    department unknown to the roster is skipped, not an error."""
+    registry = small_registry()
+    edu = Department(id="EDU", name="区教育局", email="fire@edu.example.cn", webhook_url="http://127.0.0.1:9/edu")
+    health = Department(id="HEALTH", name="区卫健委")  # no channel: recorded, nobody to send to
+    premises = [
+        p.model_copy(update={"departments": ["EDU", "HEALTH"]}) if p.id == "P" else p for p in registry.premises
+    ]
+    load(migrated_url, registry.model_copy(update={"departments": [edu, health], "premises": premises}))
+    desk = make_desk(pool)
+    desk.handle([risk("red", 0, None)], at(0))
+    told = {(r[1], r[2]) for r in deliveries(desk) if r[0] == "notice"}
+    assert {("department:EDU", "webhook"), ("department:EDU", "email"), ("unit:P", "email")} <= told
+    assert not any(recipient == "department:HEALTH" for recipient, _ in told)
+    [entry] = rows(desk, "SELECT details FROM audit_log WHERE action = 'notice.issued'")
+    assert entry["details"]["departments"] == ["EDU", "HEALTH"]

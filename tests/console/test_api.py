@@ -352,3 +352,38 @@ def test_an_admin_makes_a_published_draw_that_anyone_can_verify_and_export(serve
     assert body["beacon"] in csv_text.text and csv_text.text.count("\n") == 1 + len(made["drawn"])
     assert op.get("/api/draws/1999-01/publication").status_code == 404
     assert op.get("/api/draws/1999-01/verify").status_code == 404
+
+
+def test_device_states_show_a_fire_alarm_and_a_value_beyond_its_limit_and_notices_their_recipients(
+    served: Served, pool: ConnectionPool
+) -> None:
+    t = now()
+    with pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO events (time, premises_id, device_id, seq, kind, zone) VALUES (%s, 'P', 'UITD', 1, "
+            "'fire_alarm', '3F')",
+            (t - timedelta(seconds=30),),
+        )
+        conn.execute(
+            "INSERT INTO readings (time, premises_id, device_id, metric, value, seq) VALUES (%s, 'P', 'SP', "
+            "'water_pressure_mpa', 0.02, 1)",
+            (t - timedelta(minutes=1),),
+        )
+    served.publish([fire("P", zone="3F"), RiskScore(t, "P", 1, 85.0, "red", None, (), "risk-1")])
+    incident_of(served, "P")
+    op = login(served, "op")
+    devices = {d["id"]: d for d in as_json(op.get("/api/premises/P"))["devices"]}
+    assert devices["UITD"]["state"] == "alarm" and devices["UITD"]["alarm"]["zone"] == "3F"
+    assert devices["SP"]["state"] == "over_limit"
+    at = devices["SP"]["latest"]["water_pressure_mpa"][1]
+    over = {"metric": "water_pressure_mpa", "value": 0.02, "limit": 0.05, "direction": "below", "time": at}
+    assert devices["SP"]["over"] == [over]
+
+    deadline = time.monotonic() + 15
+    while not (notices := as_json(op.get("/api/notices"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [notice] = notices
+    assert notice["tier"] == "red" and notice["label"]["code"] == "notice.tier"
+    assert ("centre", "console", "delivered") in {
+        (d["recipient"], d["channel"], d["state"]) for d in notice["deliveries"]
+    }

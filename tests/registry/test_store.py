@@ -35,6 +35,7 @@ def test_import_is_an_idempotent_upsert(migrated_url: str) -> None:
     first = _import(migrated_url, EXAMPLE)
     assert first == {
         "jurisdictions": (4, 0, 0),
+        "departments": (1, 0, 0),
         "inspectors": (3, 0, 0),
         "duty_roster": (3, 0, 0),
         "premises": (5, 0, 0),
