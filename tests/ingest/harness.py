@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -149,6 +149,18 @@ async def until(
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what} {detail()}")
         await asyncio.sleep(0.05)
+
+
+async def running(ingest: Ingest, body: Callable[[], Awaitable[None]], timeout: float = TIMEOUT_S) -> None:
+    """Run ``body`` while ``ingest`` runs (connected first); stop ingest afterwards, whatever happened."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(ingest.run(stop))
+    await until(lambda: ingest.subscriber.connected, "ingest to connect", 10)
+    try:
+        await body()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout)
 
 
 def make_ingest(mqtt: MqttUrl, db_url: str, bus: Bus, **options: object) -> Ingest:
