@@ -166,3 +166,5 @@ class Check(_Strict):
     item: str
     result: Result
     note: Annotated[str, StringConstraints(max_length=1000)] = ""
+    photo: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    """The SHA-256 of a photo stored as evidence (``POST /api/evidence``)."""

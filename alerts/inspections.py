@@ -18,7 +18,7 @@ import icalendar
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts import checklists
+from alerts import checklists, evidence
 from alerts.checklists import Check, Item
 from alerts.desk import Desk
 from alerts.errors import ActionError
@@ -173,6 +173,8 @@ def _checked(
         if check.item in seen:
             raise ActionError(f"checklist item {check.item!r} is checked twice")
         seen.add(check.item)
+        if check.photo is not None and not evidence.known(cur, check.photo):
+            raise ActionError(f"checklist item {check.item!r}: photo {check.photo} is not stored as evidence")
         item = items.get(check.item)
         if item is None:
             raise ActionError(
@@ -203,8 +205,8 @@ def _record_check(
         hazard_id = row["id"] if row is not None else None
     cur.execute(
         "INSERT INTO task_checks (task_id, item_id, version, text_zh, text_en, basis, severity, result, note, "
-        "hazard_id, recorded_at, recorded_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "hazard_id, recorded_at, recorded_by, photo) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (task["id"], item.id, version, item.zh, item.en, item.basis, item.severity, check.result, check.note,
-         hazard_id, now, actor),
+         hazard_id, now, actor, check.photo),
     )  # fmt: skip
     return out

@@ -1,5 +1,5 @@
 """Supervision routes: inspection checklists (alerts/checklists.py: the set in use, an admin's new version,
-a task's checklist) and the published random draw (alerts/draws.py)."""
+a task's checklist), the published random draw (alerts/draws.py) and evidence files (alerts/evidence.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import asyncio
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Response
+from fastapi import APIRouter, Body, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from alerts import checklists
+from alerts import checklists, evidence
 from alerts.draws import as_csv, publication, run_draw, seed_of, verify
 from console.security import Admin, Ctx, Me, send
 
@@ -107,3 +108,40 @@ def publish_draw(period: str, user: Me, ctx: Ctx, format: Literal["json", "csv"]
         return Response(as_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="draw-{period}.csv"'})  # fmt: skip
     return send(rows)
+
+
+@router.post("/api/evidence", status_code=201)
+async def upload_evidence(request: Request, user: Me, ctx: Ctx) -> Response:
+    """A photo or document as the request body (``Content-Type: image/jpeg``, ``image/png`` or
+    ``application/pdf``, at most 10 MiB): ``sha256``, ``media_type``, ``size``. 413 when larger, 415
+    when it is not one of those or not the type it was sent as. The same content is stored once."""
+    declared_length = int(request.headers.get("content-length") or 0)
+    if declared_length > evidence.MAX_BYTES:
+        raise HTTPException(413, f"the file has {declared_length:,} bytes; evidence is at most {evidence.MAX_BYTES:,}")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > evidence.MAX_BYTES:
+            raise HTTPException(413, f"the file is larger than {evidence.MAX_BYTES:,} bytes")
+
+    def keep() -> evidence.Stored:
+        with ctx.actions.desk.cursor() as cur:
+            return evidence.store(cur, bytes(data), request.headers.get("content-type"), user.actor, ctx.clock())
+
+    try:
+        stored = await asyncio.to_thread(keep)
+    except evidence.EvidenceError as error:
+        raise HTTPException(error.status, str(error)) from None
+    return JSONResponse(asdict(stored), status_code=201)
+
+
+@router.get("/api/evidence/{sha256}", response_model=None)
+def get_evidence(sha256: str, user: Me, ctx: Ctx) -> Response:
+    """The stored file, with its media type."""
+    with ctx.actions.desk.cursor() as cur:
+        cur.execute("SELECT media_type, content FROM evidence WHERE sha256 = %s", (sha256,))
+        row = cur.fetchone()
+    if row is None:
+        raise HTTPException(404, f"no evidence {sha256}")
+    return Response(bytes(row["content"]), media_type=row["media_type"],
+                    headers={"Cache-Control": "private, max-age=86400"})  # fmt: skip

@@ -10,7 +10,8 @@ const drafts = new Map();
 export function checksOf(taskId) {
   const ticked = drafts.get(taskId);
   if (!ticked) return [];
-  return [...ticked.entries()].filter(([, c]) => c.result).map(([item, c]) => ({ item, result: c.result, note: c.note ?? "" }));
+  return [...ticked.entries()].filter(([, c]) => c.result)
+    .map(([item, c]) => ({ item, result: c.result, note: c.note ?? "", photo: c.photo ?? null }));
 }
 
 export function forget(taskId) {
@@ -30,10 +31,22 @@ export async function checklistPanel(taskId) {
       t(`check.${result}`));
     const note = el("input", { class: "check-note", placeholder: t("check.note"), value: current.note ?? "",
       oninput: (e) => ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), note: e.target.value }) });
+    const photoState = el("span", { class: "photo-state muted" }, current.photo ? t("check.photo_kept") : "");
+    const photo = el("input", { type: "file", class: "check-photo", accept: "image/jpeg,image/png", onchange: async (e) => {
+      const file = e.target.files[0];
+      if (!file) return;
+      photoState.textContent = t("loading");
+      const answer = await fetch("/api/evidence", { method: "POST", credentials: "same-origin", headers: { "Content-Type": file.type }, body: file });
+      const body = await answer.json().catch(() => ({}));
+      if (!answer.ok) { photoState.textContent = body.detail ?? answer.statusText; return; }
+      ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), photo: body.sha256 });
+      photoState.textContent = t("check.photo_kept");
+    } });
     return el("li", { class: `check-item ${item.severity}`, dataset: { item: item.id } },
       el("div", { class: "check-text" }, text(item), item.severity === "major" ? el("span", { class: "badge red" }, t("check.major")) : null),
       el("div", { class: "muted check-basis" }, `${t("check.basis")}: ${item.basis}`),
-      el("div", { class: "check-choices" }, ["pass", "fail", "na"].map(choice), note));
+      el("div", { class: "check-choices" }, ["pass", "fail", "na"].map(choice), note),
+      el("div", { class: "check-evidence" }, el("label", { class: "check-photo-label" }, t("check.photo"), photo), photoState));
   };
   return el("div", { class: "checklist", dataset: { task: taskId, version: data.version } },
     el("div", { class: "muted" }, `${t("tasks.checklist")} · v${data.version} · ${data.items.length}`),

@@ -387,3 +387,21 @@ def test_device_states_show_a_fire_alarm_and_a_value_beyond_its_limit_and_notice
     assert ("centre", "console", "delivered") in {
         (d["recipient"], d["channel"], d["state"]) for d in notice["deliveries"]
     }
+
+
+def test_evidence_uploads_are_checked_stored_by_hash_and_served_back(served: Served) -> None:
+    insp = login(served, "insp")
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x01" * 2048
+    made = insp.post("/api/evidence", content=jpeg, headers={"Content-Type": "image/jpeg"})
+    assert made.status_code == 201 and made.json()["size"] == len(jpeg)
+    back = insp.get(f"/api/evidence/{made.json()['sha256']}")
+    assert back.content == jpeg and back.headers["content-type"] == "image/jpeg"
+    wrong = insp.post("/api/evidence", content=jpeg, headers={"Content-Type": "image/png"})
+    assert wrong.status_code == 415 and "image/jpeg but was sent as image/png" in wrong.json()["detail"]
+    huge = insp.post(
+        "/api/evidence", content=b"\xff\xd8\xff" + bytes(10 * 1024 * 1024), headers={"Content-Type": "image/jpeg"}
+    )
+    assert huge.status_code == 413
+    assert insp.get("/api/evidence/" + "0" * 64).status_code == 404
+    with httpx.Client(base_url=served.url, timeout=10) as anonymous:
+        assert anonymous.post("/api/evidence", content=jpeg, headers={"Content-Type": "image/jpeg"}).status_code == 401

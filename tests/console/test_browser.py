@@ -11,6 +11,7 @@ $FIREWARDEN_SCREENSHOTS).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -238,6 +239,11 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     assert items.count() >= 14
     items.nth(0).locator("input[value=fail]").check()
     items.nth(0).locator("input.check-note").fill("stair B exit chained shut")
+    photo = b"\xff\xd8\xff\xe0" + bytes(4096)  # a JPEG's first bytes: checked by type, kept by its hash
+    items.nth(0).locator("input.check-photo").set_input_files(
+        files=[{"name": "exit.jpg", "mimeType": "image/jpeg", "buffer": photo}]
+    )
+    expect(items.nth(0).locator(".photo-state")).to_have_text("photo kept")
     for n in range(1, items.count()):
         items.nth(n).locator("input[value=pass]").check()
     shoot(phone, "12-inspector-checklist-phone")
@@ -245,6 +251,9 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     failed = phone.locator("tr[data-hazard]", has_text="stair B exit chained shut")
     expect(failed).to_have_count(1)
     expect(failed).to_contain_text("Failed check: Escape routes and exits are clear")
+    with connect(system.database_url) as conn:
+        kept = conn.execute("SELECT photo FROM task_checks WHERE item_id = 'exits_clear' AND task_id = %s", (row[0],))
+        assert kept.fetchone() == (hashlib.sha256(photo).hexdigest(),)
     shoot(phone, "13-inspector-checklist-hazard-phone")
 
     # every page in both languages, and the API reference, with nothing fetched from outside
