@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "ingest", "scoring", "alerts", "console", "simulators", "training", "firewarden")
+PACKAGES = ("core", "ingest", "scoring", "alerts", "console", "report", "simulators", "training", "firewarden")
 ALLOWED = {
     "core": set(),
     "ingest": {"core"},
     "scoring": {"core", "ingest"},
     "alerts": {"core", "scoring"},
-    "console": {"core", "alerts"},
+    "console": {"core", "alerts", "report"},
+    "report": {"core"},
     "simulators": {"core"},
     "training": {"core", "ingest", "scoring", "simulators"},
     "firewarden": set(PACKAGES) - {"firewarden"},
