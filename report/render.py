@@ -3,6 +3,7 @@ in a browser, to print, and to archive."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -187,6 +188,11 @@ class Report:
         )
 
     def pdf(self) -> bytes:
+        # WeasyPrint reports its progress (from its import on) and every SVG presentation property its
+        # CSS parser skips (matplotlib styles its shapes so; the SVG renderer draws them): noise to
+        # whoever asked for a report.
+        for name in ("weasyprint", "weasyprint.progress"):
+            logging.getLogger(name).setLevel(logging.ERROR)
         import weasyprint  # type: ignore[import-untyped]  # pango and fonts load only when a PDF is asked for
 
         pdf: bytes = weasyprint.HTML(string=self.html()).write_pdf()
