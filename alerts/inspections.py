@@ -131,7 +131,7 @@ def record_result(
             if findings or checks:
                 raise ActionError(f"task {task_id} follows up a hazard: record the fix (no findings) to close it")
             return desk.close_hazard_in(cur, task["hazard_id"], actor, "fixed, confirmed on site", now)
-        checked = _checked(cur, task, checks, now)
+        version, checked = _checked(cur, task, checks, now)
         failed = any(c.result == "fail" for c, _ in checked)
         result = "findings" if findings or failed else "clean"
         cur.execute(
@@ -145,7 +145,8 @@ def record_result(
             out.add(desk.open_hazard(cur, task["premises_id"], f"task:{task_id}:{n}", "inspection_finding", said,
                                      now, policy.finding_deadline_days, now, False))  # fmt: skip
         for check, item in checked:
-            out.add(_record_check(desk, cur, task, check, item, actor, now))
+            assert version is not None
+            out.add(_record_check(desk, cur, task, check, item, version, actor, now))
         cur.execute(
             "UPDATE premises_schedule SET last_inspected_at = %s WHERE premises_id = %s RETURNING tier, tier_since",
             (now, task["premises_id"]),
@@ -158,11 +159,12 @@ def record_result(
 
 def _checked(
     cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], checks: Sequence[Check], now: datetime
-) -> list[tuple[Check, tuple[int, Item]]]:
-    """Each check with its item (and the version it belongs to); raises ActionError for an item the
-    checklist of the premises' category does not have, or one checked twice."""
+) -> tuple[checklists.Version | None, list[tuple[Check, Item]]]:
+    """The checklists in use (None without checks) and each check with its item; raises ActionError for
+    an item the checklist of the premises' category does not have, one checked twice, or a photo that
+    is not stored."""
     if not checks:
-        return []
+        return None, []
     version = checklists.current(cur, now)
     cur.execute("SELECT category FROM premises WHERE id = %s", (task["premises_id"],))
     row = cur.fetchone()
@@ -181,18 +183,17 @@ def _checked(
                 f"checklist item {check.item!r} is not in the checklist for {category} "
                 f"(checklists version {version.number})"
             )
-        out.append((check, (version.number, item)))
-    return out
+        out.append((check, item))
+    return version, out
 
 
 def _record_check(
-    desk: Desk, cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], check: Check, found: tuple[int, Item],
-    actor: str, now: datetime,
+    desk: Desk, cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], check: Check, item: Item,
+    version: checklists.Version, actor: str, now: datetime,
 ) -> Outcome:  # fmt: skip
-    version, item = found
     out, hazard_id = Outcome(), None
     if check.result == "fail":
-        rule = checklists.current(cur, now).checklists.severities[item.severity]
+        rule = version.checklists.severities[item.severity]
         said = label("hazard.checklist", item=item.id, zh=item.zh, en=item.en, basis=item.basis, note=check.note)
         source = f"task:{task['id']}:item:{item.id}"
         out = desk.open_hazard(cur, task["premises_id"], source, "checklist_item", said, now, rule.deadline_days, now,
@@ -206,7 +207,7 @@ def _record_check(
     cur.execute(
         "INSERT INTO task_checks (task_id, item_id, version, text_zh, text_en, basis, severity, result, note, "
         "hazard_id, recorded_at, recorded_by, photo) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (task["id"], item.id, version, item.zh, item.en, item.basis, item.severity, check.result, check.note,
+        (task["id"], item.id, version.number, item.zh, item.en, item.basis, item.severity, check.result, check.note,
          hazard_id, now, actor, check.photo),
     )  # fmt: skip
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib as mpl
 from matplotlib.axes import Axes
@@ -48,6 +48,14 @@ def _empty(ax: Axes, message: str) -> None:
     ax.set_axis_off()
 
 
+def _groups(ax: Axes, count: int, series: Mapping[str, Sequence[float | None]], names: dict[str, str]) -> None:
+    """Vertical bars: one group per position 0..count-1, one bar per series (a missing value as 0)."""
+    width = 0.8 / len(series)
+    for n, (key, ys) in enumerate(series.items()):
+        xs = [i + (n - (len(series) - 1) / 2) * width for i in range(count)]
+        ax.bar(xs, [y or 0 for y in ys], width=width, color=SERIES[n % len(SERIES)], label=names[key])
+
+
 def stacked_bars(
     labels: Sequence[str],
     stacks: dict[str, Sequence[float]],
@@ -83,10 +91,7 @@ def grouped_bars(
         if not labels or not values:
             _empty(ax, empty)
             return
-        width = 0.8 / len(series)
-        for n, (key, ys) in enumerate(series.items()):
-            xs = [i + (n - (len(series) - 1) / 2) * width for i in range(len(labels))]
-            ax.bar(xs, [y or 0 for y in ys], width=width, color=SERIES[n % len(SERIES)], label=names[key])
+        _groups(ax, len(labels), series, names)
         ax.set_xticks(
             range(len(labels)),
             list(labels),
@@ -110,10 +115,7 @@ def monthly(
         if not months or not any(sum(v) for v in bars.values()):
             _empty(ax, empty)
             return
-        width = 0.8 / len(bars)
-        for n, (key, ys) in enumerate(bars.items()):
-            xs = [i + (n - (len(bars) - 1) / 2) * width for i in range(len(months))]
-            ax.bar(xs, list(ys), width=width, color=SERIES[n % len(SERIES)], label=names[key])
+        _groups(ax, len(months), bars, names)
         ax.set_xticks(range(len(months)), list(months), rotation=30 if len(months) > 6 else 0)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         right = ax.twinx()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import FirewardenError
@@ -82,7 +82,3 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
         f"period {text!r} is not a year (2026), a quarter (2026-Q3), a month (2026-11) "
         "or a range of days (2026-01-01..2026-06-30)"
     )
-
-
-def utc(at: datetime) -> datetime:
-    return at.astimezone(UTC)

@@ -60,7 +60,7 @@ class Report:
     def name(self, group: str | None, code: Any) -> str:
         if group is None:
             return str(code)
-        if group in ("measure",):
+        if group == "measure":  # the report's own words, not the shared vocabulary
             return self.text.get(f"{group}.{code}", str(code))
         return word(self.lang, group, code)
 

@@ -1,7 +1,7 @@
 // The console's building blocks: DOM construction (never from HTML strings, so nothing the server
 // stores can inject markup), dates and durations, long tables in pages, and the API.
 
-import { lang, t, word } from "/static/i18n.js";
+import { dateText, lang, t, word } from "/static/i18n.js";
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -54,15 +54,8 @@ export const classBadge = (cls) => badge(cls, word("class", cls));
 export const tierBadge = (tier) => badge(tier || "unscored", word("tier", tier || "unscored"));
 export const premisesLink = (id, name) => el("a", { href: `#/premises/${encodeURIComponent(id)}` }, name ? `${name} (${id})` : id);
 
-// A date and time, with the year when it is not this year's.
-export function when(iso) {
-  if (!iso) return "–";
-  const d = new Date(iso);
-  const sameYear = d.getFullYear() === new Date().getFullYear();
-  return d.toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB", {
-    year: sameYear ? undefined : "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-  });
-}
+// A date and time, with the year when it is not this year's (the same as in rendered labels).
+export const when = dateText;
 
 // "in 3 days", "2 hours ago": the unit that reads best for the distance.
 export function relative(iso, now = Date.now()) {

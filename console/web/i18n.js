@@ -161,7 +161,9 @@ export function factorName(name) {
   return code === undefined ? word("factor", name) : word(kind, code);
 }
 
-function dateText(iso) {
+// A date and time, with the year when it is not this year's.
+export function dateText(iso) {
+  if (!iso) return "–";
   const d = new Date(iso);
   const sameYear = d.getFullYear() === new Date().getFullYear();
   return d.toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB",

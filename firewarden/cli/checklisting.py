@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from psycopg.rows import dict_row
@@ -14,7 +14,21 @@ from core.db import connect
 from core.services import database_url
 from firewarden.cli._context import console, settings_of
 
+if TYPE_CHECKING:
+    from alerts.checklists import Version
+
 app = typer.Typer(help="Inspection checklists per premises category: export, replace, show.", no_args_is_help=True)
+
+
+def _in_use(ctx: typer.Context) -> Version:
+    """The checklists in use (installing the shipped set first when none is)."""
+    from alerts import checklists
+
+    settings = settings_of(ctx)
+    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        version = checklists.current(cur, datetime.now(UTC))
+        conn.commit()
+    return version
 
 
 @app.command("export")
@@ -26,10 +40,7 @@ def export(
     """The checklists in use (installing the shipped set first when none is)."""
     from alerts import checklists
 
-    settings = settings_of(ctx)
-    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        version = checklists.current(cur, datetime.now(UTC))
-        conn.commit()
+    version = _in_use(ctx)
     text = checklists.dump(version.checklists, fmt)
     if out is None:
         typer.echo(text, nl=False)
@@ -63,12 +74,7 @@ def show(
     """The items in use (of a category), with their severity and source."""
     from rich.table import Table
 
-    from alerts import checklists
-
-    settings = settings_of(ctx)
-    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        version = checklists.current(cur, datetime.now(UTC))
-        conn.commit()
+    version = _in_use(ctx)
     items = version.checklists.for_category(category) if category else version.checklists.items
     table = Table(title=f"checklists version {version.number} ({version.created_by}, {version.created_at:%Y-%m-%d})")
     for column in ("id", "severity", "check", "basis", "categories"):

@@ -74,6 +74,18 @@ def pool(migrated_url: str) -> Iterator[ConnectionPool]:
         yield opened
 
 
+def open_inspection(pool: ConnectionPool) -> int:
+    """An open inspection task of premises P for I-GRID, due a day after T0; its id."""
+    with pool.connection() as conn:
+        row = conn.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
+            "VALUES ('inspection:P', 'P', 'I-GRID', 'inspection', 'r', %s, %s, 'open') RETURNING id",
+            (at(86_400), at(0)),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def make_desk(pool: ConnectionPool, policy: Policy | None = None) -> Desk:
     with pool.connection() as conn:
         roster = load_roster(conn)

@@ -19,7 +19,7 @@ from alerts.desk import Desk
 from alerts.errors import ActionError
 from alerts.inspections import record_result
 from core.domain import CATEGORIES
-from tests.alerts.conftest import at
+from tests.alerts.conftest import at, open_inspection
 
 
 def _document() -> dict[str, Any]:
@@ -58,17 +58,6 @@ def test_not_yaml_is_refused_naming_the_file() -> None:
         checklists.load_text("items: [unclosed", "mine.yaml")
 
 
-def _task(pool: ConnectionPool) -> int:
-    with pool.connection() as conn:
-        row = conn.execute(
-            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
-            "VALUES ('inspection:P', 'P', 'I-GRID', 'inspection', 'r', %s, %s, 'open') RETURNING id",
-            (at(86_400), at(0)),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def _rows(pool: ConnectionPool, query: str, *params: Any) -> list[dict[str, Any]]:
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
@@ -77,7 +66,7 @@ def _rows(pool: ConnectionPool, query: str, *params: Any) -> list[dict[str, Any]
 def test_a_failed_item_opens_a_hazard_due_by_its_severity_and_results_keep_their_version(
     pool: ConnectionPool, desk: Desk
 ) -> None:
-    task = _task(pool)
+    task = open_inspection(pool)
     checks = [
         Check(item="exits_clear", result="fail", note="stair B locked"),  # major: 3 days
         Check(item="extinguishers_valid", result="fail"),  # general: 15 days
@@ -117,7 +106,7 @@ def test_a_failed_item_opens_a_hazard_due_by_its_severity_and_results_keep_their
 def test_an_item_not_of_the_premises_category_or_checked_twice_refuses_the_visit(
     pool: ConnectionPool, desk: Desk
 ) -> None:
-    task = _task(pool)
+    task = open_inspection(pool)
     with pytest.raises(ActionError, match=r"item 'battery_cabins' is not in the checklist for high_rise_residential"):
         record_result(desk, task, "inspector:I-GRID", [], at(100), [Check(item="battery_cabins", result="pass")])
     twice = [Check(item="exits_clear", result="pass"), Check(item="exits_clear", result="fail")]

@@ -14,7 +14,7 @@ from alerts.desk import Desk
 from alerts.errors import ActionError
 from alerts.evidence import EvidenceError
 from alerts.inspections import record_result
-from tests.alerts.conftest import at
+from tests.alerts.conftest import at, open_inspection
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -57,20 +57,14 @@ def test_a_file_that_is_not_evidence_is_refused_saying_why(
 def test_a_checklist_item_keeps_its_photo_and_an_unknown_photo_refuses_the_visit(
     desk: Desk, pool: ConnectionPool
 ) -> None:
-    with pool.connection() as conn:
-        row = conn.execute(
-            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
-            "VALUES ('inspection:P', 'P', 'I-GRID', 'inspection', 'r', %s, %s, 'open') RETURNING id",
-            (at(86_400), at(0)),
-        ).fetchone()
-    assert row is not None
+    task = open_inspection(pool)
     unknown = Check(item="exits_clear", result="fail", photo="0" * 64)
     with pytest.raises(ActionError, match=r"photo 0{64} is not stored as evidence"):
-        record_result(desk, row[0], "inspector:I-GRID", [], at(10), [unknown])
+        record_result(desk, task, "inspector:I-GRID", [], at(10), [unknown])
     with desk.cursor() as cur:
         photo = evidence.store(cur, JPEG, "image/jpeg", "inspector:I-GRID", at(10))
-    record_result(desk, row[0], "inspector:I-GRID", [], at(20), [Check(item="exits_clear", result="fail",
+    record_result(desk, task, "inspector:I-GRID", [], at(20), [Check(item="exits_clear", result="fail",
                                                                         photo=photo.sha256)])  # fmt: skip
     with pool.connection() as conn:
-        kept = conn.execute("SELECT photo FROM task_checks WHERE task_id = %s", (row[0],)).fetchone()
+        kept = conn.execute("SELECT photo FROM task_checks WHERE task_id = %s", (task,)).fetchone()
     assert kept == (photo.sha256,)
