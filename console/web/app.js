@@ -7,7 +7,7 @@ import {
   age, api, badge, classBadge, dueCell, duration, el, flash, pagedTable, post, premisesLink, relative, table, tierBadge, when,
 } from "/static/dom.js";
 import { barChart, drawMap, timeChart } from "/static/charts.js";
-import { checklistPanel, checksOf, forget } from "/static/checklist.js";
+import { checklistPanel, checklistPanelNow, checksOf, forget } from "/static/checklist.js";
 import { noticesAndDraws } from "/static/supervision.js";
 
 const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map(), hours: 24, openChecklists: new Set() };
@@ -298,7 +298,11 @@ async function tasksView(_, show) {
     };
     const panel = el("td", { colspan: 6, class: "checklist-cell" });
     const panelRow = el("tr", { class: "checklist-row", hidden: !state.openChecklists.has(task.id) }, panel);
-    const fill = () => checklistPanel(task.id).then((node) => panel.replaceChildren(node)).catch(flash);
+    const fill = () => {
+      const now = checklistPanelNow(task.id);
+      if (now) panel.replaceChildren(now);
+      else checklistPanel(task.id).then((node) => panel.replaceChildren(node)).catch(flash);
+    };
     if (state.openChecklists.has(task.id)) fill();
     const toggle = () => {
       if (state.openChecklists.has(task.id)) { state.openChecklists.delete(task.id); panelRow.hidden = true; return; }

@@ -6,6 +6,9 @@ import { lang, t } from "/static/i18n.js";
 
 // What was ticked and typed, per task and item, kept across the live refreshes until recorded.
 const drafts = new Map();
+// Each open task's checklist as read once, so a live refresh redraws the panel at once instead of
+// showing it empty while the list is read again.
+const loaded = new Map();
 
 export function checksOf(taskId) {
   const ticked = drafts.get(taskId);
@@ -16,10 +19,21 @@ export function checksOf(taskId) {
 
 export function forget(taskId) {
   drafts.delete(taskId);
+  loaded.delete(taskId);
+}
+
+// The panel now if the task's checklist was read before, else null.
+export function checklistPanelNow(taskId) {
+  const data = loaded.get(taskId);
+  return data ? draw(taskId, data) : null;
 }
 
 export async function checklistPanel(taskId) {
-  const data = await api(`/api/tasks/${taskId}/checklist`);
+  if (!loaded.has(taskId)) loaded.set(taskId, await api(`/api/tasks/${taskId}/checklist`));
+  return draw(taskId, loaded.get(taskId));
+}
+
+function draw(taskId, data) {
   const ticked = drafts.get(taskId) ?? new Map();
   drafts.set(taskId, ticked);
   const text = (item) => (lang() === "zh" ? item.zh : item.en);

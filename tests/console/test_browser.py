@@ -247,6 +247,31 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     for n in range(1, items.count()):
         items.nth(n).locator("input[value=pass]").check()
     shoot(phone, "12-inspector-checklist-phone")
+
+    # a live refresh (another task arrives) redraws the list at once with what was ticked: the open
+    # checklist is never empty on the way, so a thumb on the phone never lands on nothing
+    phone.evaluate(
+        """(task) => {
+          window.checklistEmptied = 0;
+          new MutationObserver(() => {
+            if (!document.querySelector(`.checklist[data-task='${task}'] li.check-item`)) window.checklistEmptied += 1;
+          }).observe(document.querySelector("main#view"), { childList: true, subtree: true });
+        }""",
+        row[0],
+    )
+    with connect(system.database_url) as conn:
+        later = conn.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
+            "VALUES ('browser-refresh', %s, %s, 'inspection', 'a later visit', now(), now(), 'open') RETURNING id",
+            (system.target, system.inspector),
+        ).fetchone()
+        conn.commit()
+    assert later is not None
+    expect(phone.locator(f"tr[data-task='{later[0]}']")).to_be_visible()
+    assert phone.evaluate("window.checklistEmptied") == 0
+    expect(items.nth(0).locator("input[value=fail]")).to_be_checked()
+    expect(items.nth(0).locator("input.check-note")).to_have_value("stair B exit chained shut")
+    expect(items.nth(0).locator(".photo-state")).to_have_text("photo kept")
     visit.locator("button.record").click()
     failed = phone.locator("tr[data-hazard]", has_text="stair B exit chained shut")
     expect(failed).to_have_count(1)
