@@ -25,7 +25,7 @@ from psycopg.types.json import Jsonb
 from alerts.desk import Desk
 from alerts.errors import ActionError
 from alerts.prevention import SYSTEM
-from alerts.schedule import draw
+from alerts.schedule import Drawn, draw
 from core.audit import record as audit
 from core.policy import SchedulePolicy
 from core.words import label
@@ -46,7 +46,9 @@ def run_draw(
     inspector a task. The seed is ``seed_of(period, beacon)`` when a beacon is given (a published
     draw), else ``seed``.
 
-    The pool is every premises whose tier is a draw-pool tier (blue by default), or not yet scored.
+    The pool is every premises whose tier is a draw-pool tier (blue by default), or not yet scored, drawn
+    at ``schedule.draw_share``; premises whose credit status has a share in ``credit.draw_share`` (listed
+    units) are drawn from strata of their own at that share, whatever their tier.
     Inspectors come from the premises' city, never its regular inspector. A period is drawn once:
     drawing it again is refused, as a second draw would let someone pick the result they liked.
     """
@@ -65,8 +67,17 @@ def run_draw(
             raise ActionError(f"period {period} was already drawn (seed {done['seed']}); a period is drawn once")
         cur.execute("SELECT premises_id, tier FROM premises_schedule")
         tiers = {row["premises_id"]: row["tier"] for row in cur.fetchall()}
+        cur.execute("SELECT id, credit_status FROM premises")
+        credit = {row["id"]: row["credit_status"] for row in cur.fetchall()}
         pool_tiers = {name for name, rules in policy.tiers.items() if rules.draw_pool}
-        pool = sorted(p for p in roster.sites if tiers.get(p, "blue") in pool_tiers)
+        shares = dict(desk.policy.credit.draw_share)
+        strata: dict[str, dict[str, Any]] = {
+            status: {"share": share, "pool": sorted(p for p in roster.sites if credit.get(p) == status)}
+            for status, share in sorted(shares.items())
+        }
+        usual = sorted(p for p in roster.sites if tiers.get(p, "blue") in pool_tiers and credit.get(p) not in shares)
+        strata[""] = {"share": policy.draw_share, "pool": usual}
+        pool = sorted(p for stratum in strata.values() for p in stratum["pool"])
         by_city: dict[str, list[str]] = {}
         for inspector in roster.inspectors.values():
             by_city.setdefault(roster.city_of(inspector.jurisdiction_id), []).append(inspector.id)
@@ -74,12 +85,12 @@ def run_draw(
             p: sorted(by_city.get(roster.city_of(roster.sites[p].jurisdiction_id), [])) for p in pool
         }
         regular = {p: (i.id if (i := roster.regular_inspector(p)) else None) for p in pool}
-        drawn = draw(period, seed, pool, candidates, regular, policy)
+        drawn = draw_strata(period, seed, strata, candidates, regular, policy.draw_inspectors)
         cur.execute(
             "INSERT INTO draw_runs (period, beacon, seed, pool, candidates, regular, draw_share, draw_inspectors, "
-            "drawn_at, drawn_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "drawn_at, drawn_by, strata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (period, beacon, seed, Jsonb(pool), Jsonb(candidates), Jsonb(regular), policy.draw_share,
-             policy.draw_inspectors, now, actor),
+             policy.draw_inspectors, now, actor, Jsonb(strata)),
         )  # fmt: skip
         due = now + timedelta(days=policy.draw_due_days)
         for d in drawn:
@@ -97,6 +108,20 @@ def run_draw(
         audit(cur, now, actor, "draw.made", f"draw:{period}", seed=seed, beacon=beacon, pool=len(pool),
               drawn=len(drawn))  # fmt: skip
     return [(d.premises_id, d.inspectors) for d in drawn]
+
+
+def draw_strata(
+    period: str, seed: int, strata: dict[str, dict[str, Any]], candidates: dict[str, Sequence[str]],
+    regular: dict[str, str | None], inspectors: int,
+) -> list[Drawn]:  # fmt: skip
+    """The draw stratum by stratum: ``""`` is the draw-pool tiers at the schedule's share; a credit
+    status's stratum (信用监管: listed units drawn at a higher share) draws with the period named
+    ``<period>/<status>``, so each stratum's draw is independent of the others."""
+    out: list[Drawn] = []
+    for name, stratum in sorted(strata.items()):
+        rules = SchedulePolicy(draw_share=stratum["share"], draw_inspectors=inspectors)
+        out += draw(f"{period}/{name}" if name else period, seed, stratum["pool"], candidates, regular, rules)
+    return sorted(out, key=lambda d: d.premises_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +147,8 @@ def verify(cur: psycopg.Cursor[dict[str, Any]], period: str) -> Verdict:
     run = cur.fetchone()
     if run is None:
         raise ActionError(f"no published draw for period {period} (draws made before draw_runs cannot be verified)")
-    policy = SchedulePolicy(draw_share=run["draw_share"], draw_inspectors=run["draw_inspectors"])
-    again = draw(period, run["seed"], run["pool"], run["candidates"], run["regular"], policy)
+    strata = run["strata"] or {"": {"share": run["draw_share"], "pool": run["pool"]}}
+    again = draw_strata(period, run["seed"], strata, run["candidates"], run["regular"], run["draw_inspectors"])
     cur.execute("SELECT premises_id, inspectors FROM draws WHERE period = %s ORDER BY premises_id", (period,))
     stored = [(r["premises_id"], tuple(sorted(r["inspectors"]))) for r in cur.fetchall()]
     seed_ok = run["beacon"] is None or seed_of(period, run["beacon"]) == run["seed"]

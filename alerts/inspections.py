@@ -131,7 +131,7 @@ def record_result(
             if findings or checks:
                 raise ActionError(f"task {task_id} follows up a hazard: record the fix (no findings) to close it")
             return desk.close_hazard_in(cur, task["hazard_id"], actor, "fixed, confirmed on site", now)
-        version, checked = _checked(cur, task, checks, now)
+        version, checked = checked_items(cur, task, checks, now)
         failed = any(c.result == "fail" for c, _ in checked)
         result = "findings" if findings or failed else "clean"
         cur.execute(
@@ -146,7 +146,7 @@ def record_result(
                                      now, policy.finding_deadline_days, now, False))  # fmt: skip
         for check, item in checked:
             assert version is not None
-            out.add(_record_check(desk, cur, task, check, item, version, actor, now))
+            out.add(record_check(desk, cur, task, check, item, version, actor, now))
         cur.execute(
             "UPDATE premises_schedule SET last_inspected_at = %s WHERE premises_id = %s RETURNING tier, tier_since",
             (now, task["premises_id"]),
@@ -157,7 +157,7 @@ def record_result(
     return out
 
 
-def _checked(
+def checked_items(
     cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], checks: Sequence[Check], now: datetime
 ) -> tuple[checklists.Version | None, list[tuple[Check, Item]]]:
     """The checklists in use (None without checks) and each check with its item; raises ActionError for
@@ -187,20 +187,22 @@ def _checked(
     return version, out
 
 
-def _record_check(
+def record_check(
     desk: Desk, cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], check: Check, item: Item,
-    version: checklists.Version, actor: str, now: datetime,
+    version: checklists.Version, actor: str, now: datetime, self_check: bool = False,
 ) -> Outcome:  # fmt: skip
+    """One item's result; a failed one opens a hazard, self-reported (主动申报) on a unit's self-check."""
     out, hazard_id = Outcome(), None
     if check.result == "fail":
         rule = version.checklists.severities[item.severity]
         said = label("hazard.checklist", item=item.id, zh=item.zh, en=item.en, basis=item.basis, note=check.note)
-        source = f"task:{task['id']}:item:{item.id}"
+        source = f"{'self:' if self_check else ''}task:{task['id']}:item:{item.id}"
         out = desk.open_hazard(cur, task["premises_id"], source, "checklist_item", said, now, rule.deadline_days, now,
                                False)  # fmt: skip
         cur.execute(
-            "SELECT id FROM hazards WHERE premises_id = %s AND source = %s AND state <> 'closed'",
-            (task["premises_id"], source),
+            "UPDATE hazards SET self_reported = self_reported OR %s "
+            "WHERE premises_id = %s AND source = %s AND state <> 'closed' RETURNING id",
+            (self_check, task["premises_id"], source),
         )
         row = cur.fetchone()
         hazard_id = row["id"] if row is not None else None

@@ -211,8 +211,9 @@ class Prevention:
                 "it closes once the signal recovers and someone confirms"
             )
         cur.execute(
-            "UPDATE hazards SET state = 'closed', closed_at = %s, closed_by = %s, note = %s WHERE id = %s",
-            (now, actor, note, hazard_id),
+            "UPDATE hazards SET state = 'closed', closed_at = %s, closed_by = %s, note = %s, "
+            "delisted_at = CASE WHEN listed_at IS NOT NULL THEN %s END WHERE id = %s",
+            (now, actor, note, now, hazard_id),
         )
         cur.execute(
             "UPDATE tasks SET state = 'done', done_at = %s, done_by = %s, result = 'closed' "
@@ -220,6 +221,8 @@ class Prevention:
             (now, actor, hazard_id),
         )
         audit(cur, now, actor, "hazard.closed", f"hazard:{hazard_id}", note=note)
+        if hazard["listed_at"] is not None:  # 销案: a major hazard leaves the supervision list as it closes
+            audit(cur, now, actor, "hazard.delisted", f"hazard:{hazard_id}", premises=hazard["premises_id"])
         out = Outcome()
         if hazard["overdue_at"] is not None:
             out.feedback.append(Feedback(now, hazard["premises_id"], "hazard_closed", str(hazard_id)))
@@ -312,7 +315,10 @@ class Prevention:
         last_inspected: datetime | None,
         now: datetime,
     ) -> None:
-        due = inspection_due(tier, tier_since, last_inspected, self.policy.schedule)
+        cur.execute("SELECT credit_status FROM premises WHERE id = %s", (premises_id,))
+        credit = cur.fetchone()
+        factor = self.policy.credit.factor(credit["credit_status"]) if credit is not None else 1.0
+        due = inspection_due(tier, tier_since, last_inspected, self.policy.schedule, factor)
         inspector = self.roster.regular_inspector(premises_id)
         self.task(cur, f"inspection:{premises_id}", premises_id, inspector.id if inspector else None,
                    "inspection", due.reason, due.at, now, tier=tier)  # fmt: skip

@@ -26,12 +26,15 @@ class Due:
     reason: Label
 
 
-def inspection_due(tier: str, tier_since: datetime, last_inspected: datetime | None, policy: SchedulePolicy) -> Due:
+def inspection_due(
+    tier: str, tier_since: datetime, last_inspected: datetime | None, policy: SchedulePolicy, factor: float = 1.0
+) -> Due:
     """When the next inspection of a premises is due, and why.
 
     After entering a tier with a ``first_within_days``, the first inspection is due that soon unless
-    one already happened since entering; then one per ``every_days`` after the last inspection (or
-    after entering the tier, for a premises never inspected).
+    one already happened since entering; then one per ``every_days`` (times ``factor``: a unit listed
+    for its credit is visited more often) after the last inspection (or after entering the tier, for a
+    premises never inspected).
     """
     rules = policy.tiers[tier]
     inspected_in_tier = last_inspected is not None and last_inspected >= tier_since
@@ -41,7 +44,8 @@ def inspection_due(tier: str, tier_since: datetime, last_inspected: datetime | N
             label("task.first_inspection", tier=tier, since=tier_since, days=rules.first_within_days),
         )
     since = last_inspected if last_inspected is not None else tier_since
-    return Due(since + timedelta(days=rules.every_days), label("task.cadence", tier=tier, days=rules.every_days))
+    days = round(rules.every_days * factor, 2)
+    return Due(since + timedelta(days=days), label("task.cadence", tier=tier, days=days))
 
 
 def hazard_rule(rule: str, policy: SchedulePolicy) -> HazardRule | None:

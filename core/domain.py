@@ -38,7 +38,8 @@ Category = Literal[
 CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
 
 CreditStatus = Literal["trustworthy", "normal", "watchlist", "untrustworthy"]
-"""Credit supervision (信用监管): `untrustworthy` is a unit listed as 失信, watched most closely."""
+"""Credit supervision (信用监管): ``trustworthy`` 守信, ``normal``, ``watchlist`` a unit listed as 一般失信
+(untrustworthy), ``untrustworthy`` one listed as 严重失信 (seriously untrustworthy), watched most closely."""
 CREDIT_STATUSES: Final[tuple[str, ...]] = get_args(CreditStatus)
 
 JurisdictionKind = Literal["city", "district", "fire_station", "grid"]

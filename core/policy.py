@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.action_plans import PlanStep, default_action_plans
-from core.domain import DEVICE_TYPE_NAMES, METRICS
+from core.domain import DEVICE_TYPE_NAMES, METRICS, CreditStatus
 from core.errors import SettingsError
 
 SignalKind = Literal["trouble", "supervisory", "hazard_candidate"]
@@ -244,12 +244,14 @@ class TierSchedule(_Section):
     """Send a tiered warning notice (分级警示) to the responsible unit on entering the tier."""
     draw_pool: bool = False
     """Premises of this tier make up the random-draw pool (双随机)."""
+    self_check_every_days: Positive = 30.0
+    """The responsible unit checks its premises itself (自查) this often, with the inspection checklist."""
 
 
 def _default_tiers() -> dict[str, TierSchedule]:
     return {
-        "red": TierSchedule(first_within_days=1, every_days=7, warning_notice=True),
-        "orange": TierSchedule(first_within_days=7, every_days=30, warning_notice=True),
+        "red": TierSchedule(first_within_days=1, every_days=7, warning_notice=True, self_check_every_days=1),
+        "orange": TierSchedule(first_within_days=7, every_days=30, warning_notice=True, self_check_every_days=7),
         "yellow": TierSchedule(every_days=91),
         "blue": TierSchedule(every_days=3 * 365, draw_pool=True),
     }
@@ -309,6 +311,60 @@ class SchedulePolicy(_Section):
         return self
 
 
+CreditEvent = Literal["overdue_rectification", "penalty", "seal_up", "stop", "repeated_major_hazards"]
+"""What in a unit's record changes its credit (supervision/credit.py)."""
+
+
+def _default_listing() -> dict[CreditEvent, CreditStatus]:
+    return {
+        "overdue_rectification": "watchlist",
+        "penalty": "watchlist",
+        "seal_up": "untrustworthy",
+        "stop": "untrustworthy",
+        "repeated_major_hazards": "untrustworthy",
+    }
+
+
+class CreditPolicy(_Section):
+    """信用监管: what lists a unit (``watchlist`` 一般失信, ``untrustworthy`` 严重失信), what repairs it, and
+    how closely a listed unit is watched."""
+
+    listing: dict[CreditEvent, CreditStatus] = Field(default_factory=_default_listing)
+    """Event → the status it lists the unit as at least (a worse status stays)."""
+    major_hazards: Annotated[int, Field(ge=1)] = 2
+    """This many major hazards listed (挂牌督办) within ``major_hazards_days`` are ``repeated_major_hazards``."""
+    major_hazards_days: Positive = 365.0
+    repair_after_days: dict[CreditStatus, Positive] = {"watchlist": 90.0, "untrustworthy": 365.0}
+    """信用修复: back to ``normal`` this long after the last listing event, once no case is open and no
+    hazard is overdue."""
+    cadence_factor: dict[CreditStatus, Positive] = {"watchlist": 0.5, "untrustworthy": 0.25}
+    """A listed unit's tier cadence (``every_days``, ``self_check_every_days``) is multiplied by this."""
+    draw_share: dict[CreditStatus, Annotated[float, Field(gt=0, le=1)]] = {"watchlist": 0.2, "untrustworthy": 0.5}
+    """A status named here is its own stratum of the random draw, drawn at this share, whatever the
+    premises' tier; the others are drawn at ``schedule.draw_share`` from the draw-pool tiers."""
+
+    def factor(self, status: str) -> float:
+        """How ``status`` scales the tier's inspection and self-check periods (1 for a status not named)."""
+        return next((f for name, f in self.cadence_factor.items() if name == status), 1.0)
+
+
+class EnforcementPolicy(_Section):
+    """Enforcement cases (supervision/cases.py): who must approve what, and the documents' numbers."""
+
+    approval_fine_yuan: Annotated[float, Field(ge=0)] = 10_000.0
+    """A fine of at least this needs a second person's approval (重大执法决定法制审核)."""
+    approval_measures: tuple[Literal["seal_up", "stop", "penalty"], ...] = ("seal_up", "stop")
+    """Measures that always need approval, whatever the amount."""
+    order_deadline_days: Positive = 15.0
+    """A rectification order's deadline when the inspector gives none."""
+    first_offence_years: Positive = 2.0
+    """首次免罚: a minor (``light``) offence with no penalty of the unit this many years before gets none."""
+    document_prefix: Annotated[str, Field(min_length=1, max_length=20)] = "消"
+    """The issuing authority's short name at the start of a document number, e.g. ``穗消``."""
+    authority: Annotated[str, Field(min_length=1, max_length=100)] = "消防救援机构"
+    """The issuing authority's full name, at the head of every document, e.g. ``广州市消防救援支队``."""
+
+
 class Policy(_Section):
     """The whole policy; ``Policy()`` is the documented default."""
 
@@ -320,6 +376,8 @@ class Policy(_Section):
     anomaly: AnomalyPolicy = AnomalyPolicy()
     alerts: AlertsPolicy = AlertsPolicy()
     schedule: SchedulePolicy = SchedulePolicy()
+    credit: CreditPolicy = CreditPolicy()
+    enforcement: EnforcementPolicy = EnforcementPolicy()
     action_plans: dict[IncidentClass, tuple[PlanStep, ...]] = Field(default_factory=default_action_plans)  # type: ignore[arg-type]
     """The operator's steps per incident class (:mod:`core.action_plans`); a class left out keeps its default."""
 

@@ -3,7 +3,6 @@ in a browser, to print, and to archive."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import jinja2
 
+from core.pdf import html_to_pdf
 from core.words import Lang, word
 from report import charts
 from report.figures import TIERS, Figures, Table
@@ -188,15 +188,7 @@ class Report:
         )
 
     def pdf(self) -> bytes:
-        # WeasyPrint reports its progress (from its import on) and every SVG presentation property its
-        # CSS parser skips (matplotlib styles its shapes so; the SVG renderer draws them): noise to
-        # whoever asked for a report.
-        for name in ("weasyprint", "weasyprint.progress"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-        import weasyprint  # type: ignore[import-untyped]  # pango and fonts load only when a PDF is asked for
-
-        pdf: bytes = weasyprint.HTML(string=self.html()).write_pdf()
-        return pdf
+        return html_to_pdf(self.html())
 
 
 def _last_day(end: datetime) -> str:

@@ -12,14 +12,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "ingest", "scoring", "alerts", "console", "report", "simulators", "training", "firewarden")
+PACKAGES = (
+    "core", "ingest", "scoring", "alerts", "console", "report", "supervision", "simulators", "training", "firewarden",
+)  # fmt: skip
 ALLOWED = {
     "core": set(),
     "ingest": {"core"},
     "scoring": {"core", "ingest"},
     "alerts": {"core", "scoring"},
-    "console": {"core", "alerts", "report"},
+    "console": {"core", "alerts", "report", "supervision"},
     "report": {"core"},
+    "supervision": {"core", "alerts"},
     "simulators": {"core"},
     "training": {"core", "ingest", "scoring", "simulators"},
     "firewarden": set(PACKAGES) - {"firewarden"},

@@ -293,6 +293,15 @@ def upsert_section(conn: Connection, spec: TableSpec, records: Iterable[Any]) ->
             staged += 1
     if staged == 0:
         return Upserted(spec.table, 0, 0, 0)
+    if spec.table == "premises":
+        # A credit status that supervision has changed since (credit_changes) is kept: the file's is the
+        # starting status, not a way to undo a listing.
+        conn.execute(
+            sql.SQL(
+                "UPDATE {stage} s SET credit_status = p.credit_status FROM premises p WHERE p.id = s.id"
+                " AND EXISTS (SELECT 1 FROM credit_changes c WHERE c.premises_id = s.id)"
+            ).format(stage=stage)
+        )
 
     others = [c for c in spec.columns if c not in spec.key]
     current = sql.SQL(", ").join(sql.SQL("{}.{}").format(table, sql.Identifier(c)) for c in others)

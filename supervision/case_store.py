@@ -1,0 +1,278 @@
+"""Enforcement cases kept in PostgreSQL (tables ``cases`` and ``case_steps``): opening with the
+rectification order, each later step as :mod:`supervision.cases` allows it, approvals by a second
+person, document numbers, the effects of a step (the hazard closed at a passed re-check, credit
+listed by a penalty, seal-up or stop, or by a re-check that finds the order overdue), the
+major-hazard listing, and an audit entry for every step."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from alerts.desk import Desk
+from core.audit import record as audit
+from core.policy import CreditEvent, Policy
+from supervision import credit
+from supervision.cases import DOCUMENTED, CaseError, Step, StepKind, check_decision, check_next, needs_approval
+from supervision.credit_store import on_event
+from supervision.discretion import Circumstance, DiscretionTable, decide
+
+Cursor = psycopg.Cursor[dict[str, Any]]
+_EVENTS: dict[str, CreditEvent] = {"penalty": "penalty", "seal_up": "seal_up", "stop": "stop"}
+
+
+def _number(cur: Cursor, policy: Policy, word: str, now: datetime) -> str:
+    """The next document number of this kind and year, e.g. ``消责改〔2026〕3号``."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext('firewarden-document-numbers'))")
+    stem = f"{policy.enforcement.document_prefix}{word}〔{now.year}〕"
+    table = "cases" if word == "案" else "case_steps"
+    cur.execute(f"SELECT count(*) AS n FROM {table} WHERE number LIKE %s", (stem + "%",))
+    row = cur.fetchone()
+    return f"{stem}{(row['n'] if row else 0) + 1}号"
+
+
+def open_case(
+    desk: Desk, table: DiscretionTable, *, premises_id: str | None, hazard_id: int | None, offence: str,
+    circumstance: Circumstance, requirements: str, deadline_days: float | None, actor: str, now: datetime,
+) -> int:  # fmt: skip
+    """A case with its rectification order (责令改正通知书), effective at once. From a hazard (the
+    premises is the hazard's) or a premises. Raises CaseError for an unknown offence, hazard or premises."""
+    found = table.offence(offence)
+    if found is None:
+        known = ", ".join(o.id for o in table.offences)
+        raise CaseError(f"unknown offence {offence!r}; the discretion table has {known}")
+    policy = desk.policy
+    with desk.cursor() as cur:
+        if hazard_id is not None:
+            cur.execute("SELECT premises_id, state FROM hazards WHERE id = %s", (hazard_id,))
+            hazard = cur.fetchone()
+            if hazard is None:
+                raise CaseError(f"no hazard {hazard_id}")
+            if premises_id is not None and premises_id != hazard["premises_id"]:
+                raise CaseError(f"hazard {hazard_id} is of premises {hazard['premises_id']}, not {premises_id}")
+            premises_id = hazard["premises_id"]
+        if premises_id is None:
+            raise CaseError("a case needs a hazard or a premises")
+        cur.execute("SELECT 1 FROM premises WHERE id = %s", (premises_id,))
+        if cur.fetchone() is None:
+            raise CaseError(f"no premises {premises_id}")
+        deadline = now + timedelta(days=deadline_days or policy.enforcement.order_deadline_days)
+        number = _number(cur, policy, "案", now)
+        cur.execute(
+            "INSERT INTO cases (number, premises_id, hazard_id, offence, circumstance, state, deadline, opened_at, "
+            "opened_by) VALUES (%s, %s, %s, %s, %s, 'open', %s, %s, %s) RETURNING id",
+            (number, premises_id, hazard_id, offence, circumstance, deadline, now, actor),
+        )
+        row = cur.fetchone()
+        assert row is not None
+        case_id: int = row["id"]
+        audit(cur, now, actor, "case.opened", f"case:{case_id}", number=number, premises=premises_id,
+              hazard=hazard_id, offence=offence, circumstance=circumstance)  # fmt: skip
+        detail = {"requirements": requirements, "deadline": deadline.isoformat()}
+        _insert_step(cur, policy, case_id, "order", "effective", actor, now, None, detail)
+    return case_id
+
+
+def _insert_step(
+    cur: Cursor, policy: Policy, case_id: int, kind: StepKind, state: str, actor: str, now: datetime,
+    fine: float | None, detail: dict[str, Any],
+) -> int:  # fmt: skip
+    number = _number(cur, policy, DOCUMENTED[kind], now) if state == "effective" and kind in DOCUMENTED else None
+    cur.execute(
+        "INSERT INTO case_steps (case_id, kind, state, number, fine_yuan, detail, proposed_at, proposed_by, "
+        "decided_at, decided_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (case_id, kind, state, number, fine, Jsonb(detail), now, actor,
+         now if state == "effective" else None, actor if state == "effective" else None),
+    )  # fmt: skip
+    row = cur.fetchone()
+    assert row is not None
+    said = {k: v for k, v in detail.items() if k in ("passed", "note", "exemption", "measure")}
+    audit(cur, now, actor, "case.step", f"case:{case_id}", step=row["id"], kind=kind, state=state, number=number,
+          fine_yuan=fine, **said)  # fmt: skip
+    return int(row["id"])
+
+
+def _steps(cur: Cursor, case_id: int) -> list[Step]:
+    cur.execute("SELECT * FROM case_steps WHERE case_id = %s ORDER BY id", (case_id,))
+    return [
+        Step(r["id"], r["kind"], r["state"], r["proposed_by"],
+             float(r["fine_yuan"]) if r["fine_yuan"] is not None else None, r["detail"])
+        for r in cur.fetchall()
+    ]  # fmt: skip
+
+
+def _locked_case(cur: Cursor, case_id: int) -> dict[str, Any]:
+    cur.execute("SELECT * FROM cases WHERE id = %s FOR UPDATE", (case_id,))
+    case = cur.fetchone()
+    if case is None:
+        raise CaseError(f"no case {case_id}")
+    return case
+
+
+def add_step(
+    desk: Desk, table: DiscretionTable, case_id: int, kind: StepKind, actor: str, now: datetime, *,
+    passed: bool | None = None, note: str = "", fine_yuan: float | None = None, measure: int | None = None,
+) -> int:  # fmt: skip
+    """The case's next step; returns its id. A measure above the policy's thresholds is ``pending``
+    until approved (:func:`decide_step`). A penalty the discretion table exempts becomes a no-penalty
+    decision (``exemption``). Raises CaseError saying why a step is not allowed."""
+    policy = desk.policy
+    with desk.cursor() as cur:
+        case = _locked_case(cur, case_id)
+        steps = _steps(cur, case_id)
+        detail: dict[str, Any] = {"note": note}
+        if kind == "lift":
+            detail["measure"] = measure
+        check_next(kind, steps, case["state"] == "open", detail)
+        if kind == "recheck":
+            if passed is None:
+                raise CaseError("a re-check says whether the hazard was corrected (passed true or false)")
+            detail |= {"passed": passed, "overdue": not passed and now >= case["deadline"]}
+        if kind == "penalty":
+            kind, fine_yuan, detail = _penalty(cur, table, case, fine_yuan, detail, now, policy)
+        state = "pending" if needs_approval(kind, fine_yuan, policy.enforcement) else "effective"
+        step_id = _insert_step(cur, policy, case_id, kind, state, actor, now, fine_yuan, detail)
+        if state == "effective":
+            _effects(desk, cur, case, kind, detail, actor, now)
+    return step_id
+
+
+def _penalty(
+    cur: Cursor, table: DiscretionTable, case: dict[str, Any], fine: float | None, detail: dict[str, Any],
+    now: datetime, policy: Policy,
+) -> tuple[StepKind, float | None, dict[str, Any]]:  # fmt: skip
+    offence = table.offence(case["offence"])
+    if offence is None:
+        raise CaseError(f"offence {case['offence']!r} is no longer in the discretion table")
+    self_reported = False
+    if case["hazard_id"] is not None:
+        cur.execute("SELECT self_reported FROM hazards WHERE id = %s", (case["hazard_id"],))
+        row = cur.fetchone()
+        self_reported = bool(row and row["self_reported"])
+    since = now - timedelta(days=365.25 * policy.enforcement.first_offence_years)
+    cur.execute(
+        "SELECT 1 FROM case_steps s JOIN cases c ON c.id = s.case_id WHERE c.premises_id = %s AND s.kind = 'penalty' "
+        "AND s.state = 'effective' AND s.decided_at >= %s LIMIT 1",
+        (case["premises_id"], since),
+    )
+    decision = decide(offence, case["circumstance"], self_reported, cur.fetchone() is not None)
+    basis = {"offence": offence.id, "basis": offence.basis, "range": [decision.low, decision.high]}
+    if decision.exemption is not None:
+        return "exemption", None, detail | basis | {"exemption": decision.exemption}
+    if fine is None or not decision.low <= fine <= decision.high:
+        raise CaseError(
+            f"the fine for {offence.id} ({case['circumstance']}) is {decision.low:,.0f} to {decision.high:,.0f} yuan "
+            f"by the discretion table; {'none was given' if fine is None else f'{fine:,.0f} is outside it'}"
+        )
+    return "penalty", fine, detail | basis
+
+
+def _effects(desk: Desk, cur: Cursor, case: dict[str, Any], kind: StepKind, detail: dict[str, Any], actor: str,
+             now: datetime) -> None:  # fmt: skip
+    policy = desk.policy
+    if kind == "recheck" and detail["passed"] and case["hazard_id"] is not None:
+        cur.execute("SELECT state, signal_active FROM hazards WHERE id = %s", (case["hazard_id"],))
+        hazard = cur.fetchone()
+        if hazard is not None and hazard["state"] != "closed" and not hazard["signal_active"]:
+            note = f"corrected, confirmed at the re-check of {case['number']}"
+            desk.close_hazard_in(cur, case["hazard_id"], actor, note, now)
+    if kind == "recheck" and detail.get("overdue"):
+        on_event(cur, case["premises_id"], "overdue_rectification", policy.credit, actor, now, case["id"])
+    if kind in _EVENTS:
+        on_event(cur, case["premises_id"], _EVENTS[kind], policy.credit, actor, now, case["id"])
+    if kind == "close":
+        cur.execute(
+            "UPDATE cases SET state = 'closed', closed_at = %s, closed_by = %s, close_note = %s WHERE id = %s",
+            (now, actor, detail.get("note", ""), case["id"]),
+        )
+        audit(cur, now, actor, "case.closed", f"case:{case['id']}", number=case["number"])
+
+
+def decide_step(desk: Desk, step_id: int, approve: bool, actor: str, user_id: str, note: str, now: datetime) -> None:
+    """法制审核: a second person approves a pending step (it takes effect, with its number) or refuses it."""
+    policy = desk.policy
+    with desk.cursor() as cur:
+        cur.execute("SELECT case_id FROM case_steps WHERE id = %s", (step_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise CaseError(f"no case step {step_id}")
+        case = _locked_case(cur, row["case_id"])
+        step = next(s for s in _steps(cur, case["id"]) if s.id == step_id)
+        check_decision(step, user_id)
+        state = "effective" if approve else "rejected"
+        number = _number(cur, policy, DOCUMENTED[step.kind], now) if approve and step.kind in DOCUMENTED else None
+        cur.execute(
+            "UPDATE case_steps SET state = %s, number = %s, decided_at = %s, decided_by = %s, decision_note = %s "
+            "WHERE id = %s",
+            (state, number, now, actor, note, step_id),
+        )
+        audit(cur, now, actor, "case.approved" if approve else "case.refused", f"case:{case['id']}", step=step_id,
+              kind=step.kind, number=number, note=note)  # fmt: skip
+        if approve:
+            _effects(desk, cur, case, step.kind, dict(step.detail), actor, now)
+
+
+def list_major_hazard(desk: Desk, hazard_id: int, actor: str, note: str, now: datetime) -> None:
+    """挂牌督办: a hazard listed as major for supervision until it closes (销案). Several in the policy's
+    window list the unit's credit as ``repeated_major_hazards``."""
+    with desk.cursor() as cur:
+        cur.execute("SELECT * FROM hazards WHERE id = %s FOR UPDATE", (hazard_id,))
+        hazard = cur.fetchone()
+        if hazard is None:
+            raise CaseError(f"no hazard {hazard_id}")
+        if hazard["state"] == "closed":
+            raise CaseError(f"hazard {hazard_id} is closed")
+        if hazard["listed_at"] is not None:
+            raise CaseError(f"hazard {hazard_id} is already listed (since {hazard['listed_at']:%Y-%m-%d})")
+        cur.execute(
+            "UPDATE hazards SET listed_at = %s, listed_by = %s, listing_note = %s WHERE id = %s",
+            (now, actor, note, hazard_id),
+        )
+        audit(cur, now, actor, "hazard.listed", f"hazard:{hazard_id}", premises=hazard["premises_id"], note=note)
+        cur.execute("SELECT listed_at FROM hazards WHERE premises_id = %s AND listed_at IS NOT NULL",
+                    (hazard["premises_id"],))  # fmt: skip
+        listed = [r["listed_at"] for r in cur.fetchall()]
+        if credit.repeated_major_hazards(listed, now, desk.policy.credit):
+            on_event(cur, hazard["premises_id"], "repeated_major_hazards", desk.policy.credit, actor, now)
+
+
+_CASES = """
+SELECT c.*, p.name AS premises_name, p.address, p.unit_name, p.jurisdiction_id, p.credit_status,
+       h.title AS hazard_title, h.label AS hazard_label, h.self_reported,
+       (SELECT count(*) FROM case_steps s WHERE s.case_id = c.id AND s.state = 'pending') AS pending
+FROM cases c JOIN premises p ON p.id = c.premises_id LEFT JOIN hazards h ON h.id = c.hazard_id
+"""
+
+
+def get_case(cur: Cursor, case_id: int) -> dict[str, Any] | None:
+    cur.execute(_CASES + " WHERE c.id = %s", (case_id,))
+    case = cur.fetchone()
+    if case is None:
+        return None
+    cur.execute("SELECT * FROM case_steps WHERE case_id = %s ORDER BY id", (case_id,))
+    case["steps"] = cur.fetchall()
+    return case
+
+
+def list_cases(cur: Cursor, scope: frozenset[str] | None, state: str | None = None) -> list[dict[str, Any]]:
+    """Cases newest first, in ``scope`` (jurisdictions; None: all), of ``state`` (open, closed, pending)."""
+    where: list[str] = ["true"]
+    args: list[Any] = []
+    if scope is not None:
+        where.append("p.jurisdiction_id = ANY(%s)")
+        args.append(list(scope))
+    if state in ("open", "closed"):
+        where.append("c.state = %s")
+        args.append(state)
+    if state == "pending":
+        where.append("EXISTS (SELECT 1 FROM case_steps s WHERE s.case_id = c.id AND s.state = 'pending')")
+    cur.execute(_CASES + " WHERE " + " AND ".join(where) + " ORDER BY c.opened_at DESC, c.id DESC", args)
+    return cur.fetchall()
+
+
+def as_dict(step: Step) -> dict[str, Any]:
+    return asdict(step)

@@ -1,0 +1,225 @@
+"""The responsible unit's own work (自知、自查、自改), kept in PostgreSQL: its self-checks with the
+inspection checklist, hazards it reports itself (主动申报, which the penalty logic honours), reports
+that a hazard is fixed with evidence and the inspector's verdict on them, read receipts of the
+warning notices it received, and its commitments (承诺). Everything is audited under the unit's
+account."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from alerts import evidence
+from alerts.checklists import Check
+from alerts.desk import Desk
+from alerts.inspections import checked_items, record_check
+from alerts.prevention import Outcome
+from core.audit import record as audit
+from core.policy import Policy
+from core.words import label
+from supervision.cases import CaseError
+from supervision.credit_store import history
+
+Cursor = psycopg.Cursor[dict[str, Any]]
+
+
+def self_check_every_days(tier: str | None, credit_status: str, policy: Policy) -> float:
+    """How often the unit checks itself: its tier's period (blue before the first score), shortened for
+    a unit listed for its credit."""
+    rules = policy.schedule.tiers[tier or "blue"]
+    return round(rules.self_check_every_days * policy.credit.factor(credit_status), 2)
+
+
+def record_self_check(
+    desk: Desk, premises_id: str, checks: Sequence[Check], actor: str, now: datetime
+) -> tuple[int, Outcome]:
+    """A unit's self-check: a done task of kind ``self_check`` with each item's result; a failed item
+    opens a self-reported hazard with the item's deadline. Returns the task's id."""
+    if not checks:
+        raise CaseError("a self-check records the result of at least one checklist item")
+    out = Outcome()
+    with desk.cursor() as cur:
+        said = label("task.self_check", by=actor)
+        cur.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, label, due_at, created_at, state, "
+            "done_at, done_by, result, findings) VALUES (%s, %s, NULL, 'self_check', %s, %s, %s, %s, 'done', %s, %s, "
+            "'clean', '[]') RETURNING *",
+            (f"self_check:{premises_id}:{secrets.token_hex(6)}", premises_id, f"self-check by {actor}", Jsonb(said),
+             now, now, now, actor),
+        )  # fmt: skip
+        task = cur.fetchone()
+        assert task is not None
+        version, checked = checked_items(cur, task, checks, now)
+        assert version is not None
+        for check, item in checked:
+            out.add(record_check(desk, cur, task, check, item, version, actor, now, self_check=True))
+        failed = sum(1 for c, _ in checked if c.result == "fail")
+        if failed:
+            cur.execute("UPDATE tasks SET result = 'findings' WHERE id = %s", (task["id"],))
+        audit(cur, now, actor, "self_check.done", f"task:{task['id']}", premises=premises_id, items=len(checked),
+              failed=failed)  # fmt: skip
+    return int(task["id"]), out
+
+
+def self_report(
+    desk: Desk, premises_id: str, text: str, photos: Sequence[str], actor: str, now: datetime
+) -> tuple[int, Outcome]:
+    """A hazard the unit found and reports itself (主动申报): open, self-reported, due by the policy's
+    finding deadline, assigned to the premises' regular inspector like every hazard."""
+    with desk.cursor() as cur:
+        for sha in photos:
+            if not evidence.known(cur, sha):
+                raise CaseError(f"evidence {sha} is not stored; upload it first (POST /api/evidence)")
+        source = f"self:report:{secrets.token_hex(6)}"
+        said = label("hazard.self_report", text=text)
+        out = desk.open_hazard(cur, premises_id, source, "self_report", said, now,
+                               desk.policy.schedule.finding_deadline_days, now, False)  # fmt: skip
+        cur.execute(
+            "UPDATE hazards SET self_reported = true WHERE premises_id = %s AND source = %s RETURNING id",
+            (premises_id, source),
+        )
+        row = cur.fetchone()
+        assert row is not None
+        audit(cur, now, actor, "hazard.self_reported", f"hazard:{row['id']}", premises=premises_id, text=text,
+              evidence=list(photos))  # fmt: skip
+    return int(row["id"]), out
+
+
+def submit_rectification(
+    cur: Cursor, hazard_id: int, premises_ids: frozenset[str], note: str, files: Sequence[str], actor: str,
+    now: datetime,
+) -> int:  # fmt: skip
+    """The unit's report that a hazard is fixed, with its evidence, for the inspector to verify."""
+    cur.execute("SELECT premises_id, state FROM hazards WHERE id = %s", (hazard_id,))
+    hazard = cur.fetchone()
+    if hazard is None or hazard["premises_id"] not in premises_ids:
+        raise CaseError(f"no hazard {hazard_id}")
+    if hazard["state"] == "closed":
+        raise CaseError(f"hazard {hazard_id} is already closed")
+    if not files:
+        raise CaseError("a rectification report needs at least one photo or document as evidence")
+    for sha in files:
+        if not evidence.known(cur, sha):
+            raise CaseError(f"evidence {sha} is not stored; upload it first (POST /api/evidence)")
+    cur.execute(
+        "INSERT INTO rectifications (hazard_id, premises_id, submitted_at, submitted_by, note, evidence, state) "
+        "VALUES (%s, %s, %s, %s, %s, %s, 'submitted') ON CONFLICT (hazard_id) WHERE state = 'submitted' DO NOTHING "
+        "RETURNING id",
+        (hazard_id, hazard["premises_id"], now, actor, note, list(files)),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise CaseError(f"hazard {hazard_id} already has a rectification report awaiting verification")
+    audit(cur, now, actor, "rectification.submitted", f"hazard:{hazard_id}", rectification=row["id"],
+          evidence=list(files), note=note)  # fmt: skip
+    return int(row["id"])
+
+
+def decide_rectification(desk: Desk, rectification_id: int, verified: bool, actor: str, note: str,
+                         now: datetime) -> Outcome:  # fmt: skip
+    """The inspector verifies the report (the hazard closes; refused while its signal is active) or
+    rejects it (the hazard stays open; the unit sees why)."""
+    with desk.cursor() as cur:
+        cur.execute("SELECT * FROM rectifications WHERE id = %s FOR UPDATE", (rectification_id,))
+        report = cur.fetchone()
+        if report is None:
+            raise CaseError(f"no rectification report {rectification_id}")
+        if report["state"] != "submitted":
+            raise CaseError(f"rectification report {rectification_id} is already {report['state']}")
+        out = Outcome()
+        if verified:
+            out = desk.close_hazard_in(cur, report["hazard_id"], actor, f"rectification verified: {note}".strip(), now)
+        cur.execute(
+            "UPDATE rectifications SET state = %s, decided_at = %s, decided_by = %s, decision_note = %s WHERE id = %s",
+            ("verified" if verified else "rejected", now, actor, note, rectification_id),
+        )
+        audit(cur, now, actor, "rectification.verified" if verified else "rectification.rejected",
+              f"hazard:{report['hazard_id']}", rectification=rectification_id, note=note)  # fmt: skip
+    return out
+
+
+def read_notice(cur: Cursor, notice_id: int, premises_ids: frozenset[str], user_id: str, actor: str,
+                now: datetime) -> datetime:  # fmt: skip
+    """The unit's read receipt of a notice (the first reading counts); when it was read."""
+    cur.execute("SELECT premises_id FROM notices WHERE id = %s", (notice_id,))
+    notice = cur.fetchone()
+    if notice is None or notice["premises_id"] not in premises_ids:
+        raise CaseError(f"no notice {notice_id}")
+    cur.execute(
+        "INSERT INTO notice_reads (notice_id, user_id, read_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING "
+        "RETURNING read_at",
+        (notice_id, user_id, now),
+    )
+    if cur.fetchone() is not None:
+        audit(cur, now, actor, "notice.read", f"notice:{notice_id}", premises=notice["premises_id"])
+        return now
+    cur.execute("SELECT read_at FROM notice_reads WHERE notice_id = %s AND user_id = %s", (notice_id, user_id))
+    row = cur.fetchone()
+    assert row is not None
+    read_at: datetime = row["read_at"]
+    return read_at
+
+
+def sign_commitment(cur: Cursor, premises_id: str, text: str, actor: str, now: datetime) -> int:
+    """承诺: the unit's commitment, published with the premises."""
+    cur.execute(
+        "INSERT INTO commitments (premises_id, text, signed_by, signed_at) VALUES (%s, %s, %s, %s) RETURNING id",
+        (premises_id, text, actor, now),
+    )
+    row = cur.fetchone()
+    assert row is not None
+    audit(cur, now, actor, "commitment.signed", f"premises:{premises_id}", commitment=row["id"], text=text)
+    return int(row["id"])
+
+
+def overview(cur: Cursor, premises_ids: frozenset[str], user_id: str, policy: Policy, now: datetime) -> dict[str, Any]:
+    """Everything the unit's portal shows: its premises (tier, credit and its history, the self-check
+    due, commitments), open hazards with deadlines and their latest rectification report, notices with
+    the read receipt, and its enforcement cases with their documents."""
+    ids = sorted(premises_ids)
+    cur.execute(
+        "SELECT p.id, p.name, p.address, p.category, p.unit_name, p.credit_status, s.tier, s.score, "
+        "(SELECT max(done_at) FROM tasks t WHERE t.premises_id = p.id AND t.kind = 'self_check') AS last_self_check "
+        "FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id WHERE p.id = ANY(%s) ORDER BY p.id",
+        (ids,),
+    )
+    premises = cur.fetchall()
+    for p in premises:
+        every = self_check_every_days(p["tier"], p["credit_status"], policy)
+        last = p["last_self_check"]
+        due = (last + timedelta(days=every)) if last is not None else now
+        p["self_check"] = {"every_days": every, "last_at": last, "due_at": due, "due": due <= now}
+        p["credit_history"] = history(cur, p["id"])
+        cur.execute("SELECT id, text, signed_by, signed_at FROM commitments WHERE premises_id = %s "
+                    "ORDER BY signed_at DESC", (p["id"],))  # fmt: skip
+        p["commitments"] = cur.fetchall()
+    cur.execute(
+        "SELECT h.id, h.premises_id, h.title, h.label, h.rule, h.state, h.opened_at, h.deadline, h.overdue_at, "
+        "h.self_reported, h.listed_at, r.id AS rectification_id, r.state AS rectification, r.submitted_at, "
+        "r.decision_note FROM hazards h LEFT JOIN LATERAL (SELECT * FROM rectifications x WHERE x.hazard_id = h.id "
+        "ORDER BY x.id DESC LIMIT 1) r ON true WHERE h.premises_id = ANY(%s) AND h.state <> 'closed' "
+        "ORDER BY h.deadline",
+        (ids,),
+    )
+    hazards = cur.fetchall()
+    cur.execute(
+        "SELECT n.id, n.premises_id, n.tier, n.score, n.issued_at, n.text, n.label, r.read_at FROM notices n "
+        "LEFT JOIN notice_reads r ON r.notice_id = n.id AND r.user_id = %s WHERE n.premises_id = ANY(%s) "
+        "ORDER BY n.issued_at DESC",
+        (user_id, ids),
+    )
+    notices = cur.fetchall()
+    cur.execute(
+        "SELECT c.id, c.number, c.premises_id, c.offence, c.state, c.deadline, c.opened_at, "
+        "coalesce(json_agg(json_build_object('id', s.id, 'kind', s.kind, 'number', s.number, 'fine_yuan', s.fine_yuan,"
+        " 'at', s.decided_at) ORDER BY s.id) FILTER (WHERE s.state = 'effective'), '[]') AS documents "
+        "FROM cases c LEFT JOIN case_steps s ON s.case_id = c.id WHERE c.premises_id = ANY(%s) "
+        "GROUP BY c.id ORDER BY c.opened_at DESC",
+        (ids,),
+    )
+    return {"premises": premises, "hazards": hazards, "notices": notices, "cases": cur.fetchall()}
