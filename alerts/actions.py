@@ -81,6 +81,11 @@ class Actions:
         await self._fresh()
         return await asyncio.to_thread(task_list, self.desk, inspector_id, until)
 
+    async def act(self, action: Callable[..., T], *args: Any) -> T:
+        """Run ``action(*args)`` (blocking, on the desk's pool) in a thread with a fresh roster; an
+        :class:`Outcome` it returns is handed on (feedback to scoring, new deliveries to the dispatcher)."""
+        return await self._act(action, *args)
+
     async def _act(self, action: Callable[..., T], *args: Any) -> T:
         await self._fresh()
         result = await asyncio.to_thread(action, *args)

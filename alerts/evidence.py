@@ -73,9 +73,7 @@ def store(cur: psycopg.Cursor[Any], data: bytes, declared: str | None, actor: st
     )
     if cur.fetchone() is not None:
         audit(cur, now, actor, "evidence.stored", f"evidence:{sha256}", media_type=media_type, size=len(data))
-    cur.execute(
-        "INSERT INTO evidence_holders (sha256, actor) VALUES (%s, %s) ON CONFLICT DO NOTHING", (sha256, actor)
-    )
+    cur.execute("INSERT INTO evidence_holders (sha256, actor) VALUES (%s, %s) ON CONFLICT DO NOTHING", (sha256, actor))
     return Stored(sha256, media_type, len(data))
 
 

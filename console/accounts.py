@@ -3,7 +3,9 @@
 Roles:
 - ``operator``: the monitoring centre; sees every jurisdiction, acknowledges and resolves incidents;
 - ``inspector``: sees only their jurisdiction and those below it; their task list, findings, hazards;
-- ``admin``: everything an operator may, plus users and tokens.
+- ``admin``: everything an operator may, plus users and tokens;
+- ``unit``: a responsible unit (社会单位): only its own premises, through the unit portal
+  (``/api/unit/...``); it sees no jurisdiction and no other route.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second recommendation); a
 hash made with older parameters is upgraded at the next login. Session and API tokens are 256-bit
@@ -29,7 +31,7 @@ from psycopg_pool import ConnectionPool
 from console.errors import AccountError, Throttled
 from core.audit import record as audit
 
-Role = Literal["operator", "inspector", "admin"]
+Role = Literal["operator", "inspector", "admin", "unit"]
 ROLES: tuple[Role, ...] = get_args(Role)
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "fwt_"
@@ -65,6 +67,8 @@ class Principal:
     """The jurisdictions an inspector sees; None: all of them (operators, admins)."""
     via: str = "session"
     """``session`` or ``token:<name>``."""
+    premises: frozenset[str] = frozenset()
+    """The premises a unit account answers for (empty for the other roles)."""
 
     @property
     def actor(self) -> str:
@@ -102,6 +106,7 @@ class Accounts:
         password: str | None = None,
         inspector_id: str | None = None,
         jurisdiction_id: str | None = None,
+        premises: tuple[str, ...] = (),
         actor: str = "admin:cli",
     ) -> Principal:
         """Make a user. An inspector names their registry inspector (whose jurisdiction they get) or a
@@ -120,6 +125,13 @@ class Accounts:
                 jurisdiction_id = jurisdiction_id or row["jurisdiction_id"]
             if role == "inspector" and jurisdiction_id is None:
                 raise AccountError("an inspector user needs --inspector (a registry inspector) or --jurisdiction")
+            if (role == "unit") != bool(premises):
+                raise AccountError("a unit user needs --premises (the premises it answers for); only a unit has them")
+            if premises:
+                cur.execute("SELECT array_agg(id) AS ids FROM premises WHERE id = ANY(%s)", (list(premises),))
+                found = set((cur.fetchone() or {}).get("ids") or ())
+                if missing := sorted(set(premises) - found):
+                    raise AccountError(f"no premises {', '.join(missing)} in the registry")
             if jurisdiction_id is not None:
                 cur.execute("SELECT 1 FROM jurisdictions WHERE id = %s", (jurisdiction_id,))
                 if cur.fetchone() is None:
@@ -127,16 +139,16 @@ class Accounts:
             hashed = _hasher.hash(password) if password is not None else None
             try:
                 cur.execute(
-                    "INSERT INTO users (id, name, role, inspector_id, jurisdiction_id, password_hash, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (user_id, name, role, inspector_id, jurisdiction_id, hashed, now),
+                    "INSERT INTO users (id, name, role, inspector_id, jurisdiction_id, password_hash, created_at, "
+                    "premises_ids) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (user_id, name, role, inspector_id, jurisdiction_id, hashed, now, sorted(premises)),
                 )
             except psycopg.errors.UniqueViolation:
                 raise AccountError(f"user {user_id!r} already exists") from None
             except psycopg.errors.CheckViolation:
                 raise AccountError(f"user id {user_id!r} must be 1-64 of letters, digits, _ . @ -") from None
             audit(cur, now, actor, "user.added", f"user:{user_id}", role=role, inspector=inspector_id,
-                  jurisdiction=jurisdiction_id)  # fmt: skip
+                  jurisdiction=jurisdiction_id, premises=sorted(premises))  # fmt: skip
         return self.principal(user_id)
 
     def set_password(self, user_id: str, password: str, now: datetime, actor: str = "admin:cli") -> None:
@@ -162,7 +174,7 @@ class Accounts:
     def users(self) -> list[dict[str, Any]]:
         with self.pool.connection() as conn, self._cursor(conn) as cur:
             cur.execute(
-                "SELECT id, name, role, inspector_id, jurisdiction_id, disabled, created_at, "
+                "SELECT id, name, role, inspector_id, jurisdiction_id, premises_ids, disabled, created_at, "
                 "password_hash IS NOT NULL AS can_log_in FROM users ORDER BY role, id"
             )
             return cur.fetchall()
@@ -181,7 +193,10 @@ class Accounts:
             cur.execute(_SCOPE, (row["jurisdiction_id"], row["jurisdiction_id"]))
             found = cur.fetchone()
             scope = frozenset((found or {}).get("ids") or ())
-        return Principal(row["id"], row["name"], row["role"], row["inspector_id"], row["jurisdiction_id"], scope, via)
+        if row["role"] == "unit":
+            scope = frozenset()  # no jurisdiction: a unit sees its premises through the portal only
+        return Principal(row["id"], row["name"], row["role"], row["inspector_id"], row["jurisdiction_id"], scope, via,
+                         frozenset(row.get("premises_ids") or ()))  # fmt: skip
 
     # ---- sessions --------------------------------------------------------------------------------
 

@@ -25,13 +25,15 @@ from console.accounts import Accounts
 from console.city import City
 from console.errors import AccountError, Throttled
 from console.live import Changes
-from console.routes import admin, auth, field, premises, queue, supervision
+from console.routes import admin, auth, cases, field, premises, queue, supervision, unit
 from console.security import Console
 from core.errors import DatabaseError
 from core.policy import Policy
 from core.settings import MqttUrl
 from core.uitd import CommandError
 from core.words import vocabulary
+from supervision.discretion import DiscretionTable
+from supervision.discretion import shipped as shipped_discretion
 
 WEB = Path(__file__).resolve().parent / "web"
 
@@ -45,6 +47,7 @@ def build_console(
     broker: MqttUrl | None = None,
     centre_address: bytes = bytes(6),
     tile_url: str | None = None,
+    discretion: DiscretionTable | None = None,
 ) -> Console:
     """The console over the actions' pool; its live feed listens on its own connection. ``broker``:
     where commands to UITDs go (None: the console cannot send them)."""
@@ -58,6 +61,7 @@ def build_console(
         broker=broker,
         centre_address=centre_address,
         tile_url=tile_url,
+        discretion=discretion or shipped_discretion(),
     )
 
 
@@ -103,7 +107,7 @@ def create_app(console: Console) -> FastAPI:
     async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
-    for module in (auth, queue, premises, field, supervision, admin):
+    for module in (auth, queue, premises, field, supervision, cases, unit, admin):
         app.include_router(module.router)
 
     def page(name: str) -> Any:

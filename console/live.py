@@ -76,7 +76,8 @@ class Changes:
     def _broadcast(self, change: dict[str, Any]) -> None:
         control = change["table"] in ("resync", "stop")
         for listener in list(self._listeners):
-            if control or listener.principal.sees(change.get("jurisdiction")):
+            who = listener.principal
+            if control or who.sees(change.get("jurisdiction")) or change.get("premises") in who.premises:
                 with contextlib.suppress(asyncio.QueueFull):  # a stuck stream resyncs when it drains
                     listener.queue.put_nowait(change)
 

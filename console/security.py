@@ -2,8 +2,9 @@
 
 - no credentials, or dead ones: 401 with ``WWW-Authenticate: Bearer``;
 - a role that may not do this: 403;
-- an inspector asking for something outside their jurisdiction: 404, as if it did not exist, so
-  that ids from elsewhere tell nothing.
+- an inspector asking for something outside their jurisdiction, or a unit for something not of its
+  premises: 404, as if it did not exist, so that ids from elsewhere tell nothing;
+- a unit account on any route but the unit portal's, who am I, the live stream and evidence: 403.
 
 The cookie is HttpOnly and SameSite=Strict (a page of another site cannot send it, which is the
 console's defence against cross-site requests; every change is a JSON POST), and Secure when the
@@ -13,7 +14,7 @@ console is served over HTTPS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -26,6 +27,8 @@ from console.city import City
 from console.live import Changes
 from core.policy import Policy
 from core.settings import MqttUrl
+from supervision.discretion import DiscretionTable
+from supervision.discretion import shipped as shipped_discretion
 
 COOKIE = "fw_session"
 
@@ -50,6 +53,8 @@ class Console:
     centre_address: bytes = bytes(6)
     tile_url: str | None = None
     """Map tiles (``{z}/{x}/{y}``) the browser draws under the map; None: none."""
+    discretion: DiscretionTable = field(default_factory=shipped_discretion)
+    """The discretion table enforcement cases follow (裁量基准)."""
 
 
 def console_of(request: Request) -> Console:
@@ -85,13 +90,24 @@ def principal(request: Request, ctx: Ctx) -> Principal:
     return user
 
 
-Me = Annotated[Principal, Depends(principal)]
+Someone = Annotated[Principal, Depends(principal)]
+"""Any logged-in user, a unit account included: who am I, the live stream, evidence uploads."""
+
+
+def staff(user: Someone) -> Principal:
+    """Any user but a unit account, which may use the unit portal only (403 elsewhere)."""
+    if user.role == "unit":
+        raise HTTPException(403, "a unit account may use the unit portal (/api/unit/...) only")
+    return user
+
+
+Me = Annotated[Principal, Depends(staff)]
 
 
 def allow(*roles: Role) -> Callable[..., Principal]:
     """A dependency that lets only ``roles`` through (403 for the others)."""
 
-    def check(user: Me) -> Principal:
+    def check(user: Someone) -> Principal:
         if user.role not in roles:
             raise HTTPException(403, f"a {user.role} may not do this; it needs the role {' or '.join(roles)}")
         return user
@@ -101,6 +117,9 @@ def allow(*roles: Role) -> Callable[..., Principal]:
 
 Operator = Annotated[Principal, Depends(allow("operator", "admin"))]
 Admin = Annotated[Principal, Depends(allow("admin"))]
+Unit = Annotated[Principal, Depends(allow("unit"))]
+Supervisor = Annotated[Principal, Depends(allow("inspector", "admin"))]
+"""Who makes enforcement decisions: inspectors (in their jurisdiction) and admins."""
 
 
 def visible(user: Principal, jurisdiction_id: str | None, what: str) -> None:

@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     policy_file: Path | None = Field(
         default=None, description="TOML policy file (thresholds, windows, schedules); unset: built-in defaults"
     )
+    discretion_file: Path | None = Field(
+        default=None,
+        description="YAML discretion table of enforcement (裁量基准); unset: the shipped one (supervision/data)",
+    )
     timescale: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="TimescaleDB at first migration: auto = use when installed, on = require, off = plain",
@@ -333,7 +337,7 @@ class Settings(BaseSettings):
     def _bus_from_text(cls, value: object) -> object:
         return _parse_bus(value) if isinstance(value, str) else value
 
-    @field_validator("policy_file")
+    @field_validator("policy_file", "discretion_file")
     @classmethod
     def _check_policy_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -64,8 +64,8 @@ def open_case(
         number = _number(cur, policy, "案", now)
         cur.execute(
             "INSERT INTO cases (number, premises_id, hazard_id, offence, circumstance, state, deadline, opened_at, "
-            "opened_by) VALUES (%s, %s, %s, %s, %s, 'open', %s, %s, %s) RETURNING id",
-            (number, premises_id, hazard_id, offence, circumstance, deadline, now, actor),
+            "opened_by, updated_at) VALUES (%s, %s, %s, %s, %s, 'open', %s, %s, %s, %s) RETURNING id",
+            (number, premises_id, hazard_id, offence, circumstance, deadline, now, actor, now),
         )
         row = cur.fetchone()
         assert row is not None
@@ -90,6 +90,7 @@ def _insert_step(
     )  # fmt: skip
     row = cur.fetchone()
     assert row is not None
+    cur.execute("UPDATE cases SET updated_at = %s WHERE id = %s", (now, case_id))
     said = {k: v for k, v in detail.items() if k in ("passed", "note", "exemption", "measure")}
     audit(cur, now, actor, "case.step", f"case:{case_id}", step=row["id"], kind=kind, state=state, number=number,
           fine_yuan=fine, **said)  # fmt: skip
@@ -210,6 +211,7 @@ def decide_step(desk: Desk, step_id: int, approve: bool, actor: str, user_id: st
             "WHERE id = %s",
             (state, number, now, actor, note, step_id),
         )
+        cur.execute("UPDATE cases SET updated_at = %s WHERE id = %s", (now, case["id"]))
         audit(cur, now, actor, "case.approved" if approve else "case.refused", f"case:{case['id']}", step=step_id,
               kind=step.kind, number=number, note=note)  # fmt: skip
         if approve:

@@ -16,10 +16,11 @@ router = APIRouter(tags=["admin"])
 class NewUser(BaseModel):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    role: Literal["operator", "inspector", "admin"]
+    role: Literal["operator", "inspector", "admin", "unit"]
     password: Annotated[str | None, Field(max_length=1000)] = None
     inspector_id: str | None = None
     jurisdiction_id: str | None = None
+    premises: Annotated[list[str], Field(max_length=1000, description="a unit's premises (role unit only)")] = []
 
 
 class NewPassword(BaseModel):
@@ -71,9 +72,10 @@ def users(user: Admin, ctx: Ctx) -> Response:
 def add_user(body: NewUser, user: Admin, ctx: Ctx) -> Response:
     made = ctx.accounts.add_user(
         body.id, body.name, body.role, ctx.clock(), password=body.password, inspector_id=body.inspector_id,
-        jurisdiction_id=body.jurisdiction_id, actor=user.actor,
+        jurisdiction_id=body.jurisdiction_id, premises=tuple(body.premises), actor=user.actor,
     )  # fmt: skip
-    return send({"id": made.id, "role": made.role, "jurisdiction_id": made.jurisdiction_id}, status_code=201)
+    return send({"id": made.id, "role": made.role, "jurisdiction_id": made.jurisdiction_id,
+                 "premises": sorted(made.premises)}, status_code=201)  # fmt: skip
 
 
 @router.post("/api/users/{user_id}/password")

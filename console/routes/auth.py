@@ -11,7 +11,7 @@ from sse_starlette import EventSourceResponse
 from alerts.incidents import RESOLUTIONS
 from console.accounts import Principal
 from console.reads import CHART_METRICS
-from console.security import COOKIE, Ctx, Me, send
+from console.security import COOKIE, Ctx, Someone, send
 
 router = APIRouter(tags=["auth"])
 
@@ -29,6 +29,7 @@ def _me(user: Principal) -> dict[str, Any]:
         "inspector_id": user.inspector_id,
         "jurisdiction_id": user.jurisdiction_id,
         "scope": None if user.scope is None else sorted(user.scope),
+        "premises": sorted(user.premises),
     }
 
 
@@ -61,12 +62,12 @@ def logout(request: Request, ctx: Ctx) -> Response:
 
 
 @router.get("/api/me")
-def me(user: Me) -> Response:
+def me(user: Someone) -> Response:
     return send(_me(user))
 
 
 @router.get("/api/meta")
-def meta(user: Me, ctx: Ctx) -> Response:
+def meta(user: Someone, ctx: Ctx) -> Response:
     """What the pages need to draw: resolution codes, action plans, acknowledge times per class."""
     classes = ctx.policy.alerts.classes
     return send({
@@ -79,7 +80,7 @@ def meta(user: Me, ctx: Ctx) -> Response:
 
 
 @router.get("/api/live")
-async def live(user: Me, ctx: Ctx) -> EventSourceResponse:
+async def live(user: Someone, ctx: Ctx) -> EventSourceResponse:
     """Server-sent events: ``change`` with the tables and premises that changed in your scope."""
     return EventSourceResponse(ctx.changes.stream(user), ping=0)
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from alerts import checklists, evidence
 from alerts.draws import as_csv, publication, run_draw, seed_of, verify
-from console.security import Admin, Ctx, Me, send
+from console.security import Admin, Ctx, Me, Someone, send
 
 router = APIRouter(tags=["checklists"])
 
@@ -111,7 +111,7 @@ def publish_draw(period: str, user: Me, ctx: Ctx, format: Literal["json", "csv"]
 
 
 @router.post("/api/evidence", status_code=201)
-async def upload_evidence(request: Request, user: Me, ctx: Ctx) -> Response:
+async def upload_evidence(request: Request, user: Someone, ctx: Ctx) -> Response:
     """A photo or document as the request body (``Content-Type: image/jpeg``, ``image/png`` or
     ``application/pdf``, at most 10 MiB): ``sha256``, ``media_type``, ``size``. 413 when larger, 415
     when it is not one of those or not the type it was sent as. The same content is stored once."""
@@ -136,10 +136,16 @@ async def upload_evidence(request: Request, user: Me, ctx: Ctx) -> Response:
 
 
 @router.get("/api/evidence/{sha256}", response_model=None)
-def get_evidence(sha256: str, user: Me, ctx: Ctx) -> Response:
-    """The stored file, with its media type."""
+def get_evidence(sha256: str, user: Someone, ctx: Ctx) -> Response:
+    """The stored file, with its media type. A unit gets only files it uploaded or its rectification
+    reports name."""
     with ctx.actions.desk.cursor() as cur:
-        cur.execute("SELECT media_type, content FROM evidence WHERE sha256 = %s", (sha256,))
+        cur.execute(
+            "SELECT media_type, content FROM evidence e WHERE sha256 = %s AND (%s OR EXISTS "
+            "(SELECT 1 FROM evidence_holders h WHERE h.sha256 = e.sha256 AND h.actor = %s) OR EXISTS "
+            "(SELECT 1 FROM rectifications r WHERE e.sha256 = ANY(r.evidence) AND r.premises_id = ANY(%s)))",
+            (sha256, user.role != "unit", user.actor, sorted(user.premises)),
+        )
         row = cur.fetchone()
     if row is None:
         raise HTTPException(404, f"no evidence {sha256}")

@@ -48,10 +48,13 @@ def _password(from_stdin: bool) -> str:
 def users_add(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="Login name: letters, digits, _ . @ -.")],
-    role: Annotated[Literal["operator", "inspector", "admin"], typer.Option(help="What the user may do.")],
+    role: Annotated[Literal["operator", "inspector", "admin", "unit"], typer.Option(help="What the user may do.")],
     name: Annotated[str | None, typer.Option(help="Display name (default: the login name).")] = None,
     inspector: Annotated[str | None, typer.Option(help="Registry inspector an inspector user is.")] = None,
     jurisdiction: Annotated[str | None, typer.Option(help="Jurisdiction (default: the inspector's).")] = None,
+    premises: Annotated[
+        list[str] | None, typer.Option(help="A unit user's premises (repeat for several); role unit only.")
+    ] = None,
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
     no_password: Annotated[bool, typer.Option(help="No web login: API tokens only.")] = False,
 ) -> None:
@@ -60,9 +63,11 @@ def users_add(
     with _accounts(ctx) as accounts:
         made = accounts.add_user(
             user_id, name or user_id, role, datetime.now(UTC), password=password, inspector_id=inspector,
-            jurisdiction_id=jurisdiction, actor=ACTOR,
+            jurisdiction_id=jurisdiction, premises=tuple(premises or ()), actor=ACTOR,
         )  # fmt: skip
-    where = f", sees {made.jurisdiction_id} and below" if made.scope is not None else ""
+    where = f", sees {made.jurisdiction_id} and below" if made.scope is not None and made.role != "unit" else ""
+    if made.premises:
+        where = f", answers for {', '.join(sorted(made.premises))}"
     console.print(f"user {made.id} added as {made.role}{where}")
 
 
@@ -71,10 +76,11 @@ def users_list(ctx: typer.Context) -> None:
     with _accounts(ctx) as accounts:
         rows = accounts.users()
     table = Table(title=f"{len(rows)} user(s)")
-    for column in ("id", "name", "role", "inspector", "jurisdiction", "login", "disabled"):
+    for column in ("id", "name", "role", "inspector", "jurisdiction", "premises", "login", "disabled"):
         table.add_column(column)
     for r in rows:
         table.add_row(r["id"], r["name"], r["role"], r["inspector_id"] or "-", r["jurisdiction_id"] or "-",
+                      ", ".join(r["premises_ids"]) or "-",
                       "password" if r["can_log_in"] else "tokens only", "yes" if r["disabled"] else "")  # fmt: skip
     console.print(table)
 

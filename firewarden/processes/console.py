@@ -27,6 +27,7 @@ from core.policy import Policy, load_policy
 from core.services import database_url
 from core.settings import MqttUrl, Settings
 from firewarden.processes.runtime import Health, require_kafka, require_migrated, stop_on_signals
+from supervision.discretion import load as load_discretion
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class ConsoleServer:
             broker=broker or settings.mqtt_url,
             centre_address=bytes.fromhex(settings.gb26875_centre_address),
             tile_url=settings.console_tile_url,
+            discretion=load_discretion(settings.discretion_file),
         )
         config = uvicorn.Config(
             create_app(self.console), host=settings.api_host, port=settings.api_port, log_level="warning",

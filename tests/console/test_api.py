@@ -53,6 +53,13 @@ PROTECTED = [
     ("POST", "/api/incidents/1/acknowledge"),
     ("POST", "/api/tasks/1/result"),
     ("GET", "/api/report?period=2026"),
+    ("GET", "/api/unit"),
+    ("GET", "/api/cases"),
+    ("POST", "/api/cases"),
+    ("GET", "/api/discretion"),
+    ("GET", "/api/major-hazards"),
+    ("GET", "/api/rectifications"),
+    ("GET", "/api/publication/enforcement?kind=penalty"),
 ]
 
 

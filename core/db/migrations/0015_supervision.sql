@@ -77,6 +77,7 @@ CREATE TABLE cases (
     deadline        timestamptz NOT NULL,
     opened_at       timestamptz NOT NULL,
     opened_by       text NOT NULL,
+    updated_at      timestamptz NOT NULL,           -- the last step: a change the console's live feed tells
     closed_at       timestamptz,
     closed_by       text,
     close_note      text
@@ -120,3 +121,13 @@ CREATE INDEX credit_changes_premises ON credit_changes (premises_id, at);
 
 -- A draw's strata: credit status ('' for the draw-pool tiers) -> its share and pool.
 ALTER TABLE draw_runs ADD COLUMN strata jsonb;
+
+-- The console's live feed hears of these too.
+CREATE TRIGGER cases_notify AFTER INSERT OR UPDATE ON cases
+    FOR EACH ROW EXECUTE FUNCTION console_notify();
+CREATE TRIGGER rectifications_notify AFTER INSERT OR UPDATE ON rectifications
+    FOR EACH ROW EXECUTE FUNCTION console_notify();
+CREATE TRIGGER notices_notify AFTER INSERT ON notices
+    FOR EACH ROW EXECUTE FUNCTION console_notify();
+CREATE TRIGGER credit_changes_notify AFTER INSERT ON credit_changes
+    FOR EACH ROW EXECUTE FUNCTION console_notify();

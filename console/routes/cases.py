@@ -1,0 +1,244 @@
+"""Enforcement routes (supervision/): the discretion table, cases and their steps, approvals by a
+second person (法制审核), the documents, the major-hazard listing, credit, units' rectification
+reports as inspectors verify them, and the enforcement information published."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, Field
+
+from console.security import Admin, Ctx, Me, Someone, Supervisor, send, visible
+from core.domain import CreditStatus
+from supervision import case_store, credit_store, documents, publication
+from supervision.discretion import Circumstance
+from supervision.portal import decide_rectification
+
+router = APIRouter(tags=["enforcement"])
+_Note = Annotated[str, Field(max_length=2000)]
+
+
+@router.get("/api/discretion")
+def discretion(user: Me, ctx: Ctx) -> Response:
+    """The discretion table in use (裁量基准): offences with their basis and fine range per circumstance."""
+    return send(ctx.discretion.model_dump(mode="json"))
+
+
+class NewCase(BaseModel):
+    hazard_id: int | None = Field(None, description="the hazard (or failed checklist item's hazard) it is about")
+    premises_id: str | None = Field(None, description="the premises, when there is no hazard")
+    offence: str = Field(description="an offence id of the discretion table")
+    circumstance: Circumstance = "general"
+    requirements: _Note = Field("", description="what the order requires, as printed on it")
+    deadline_days: Annotated[float, Field(gt=0, le=365)] | None = Field(
+        None, description="the order's deadline; default: policy enforcement.order_deadline_days"
+    )
+
+
+def _case(ctx: Ctx, user: Any, case_id: int) -> dict[str, Any]:
+    with ctx.actions.desk.cursor() as cur:
+        case = case_store.get_case(cur, case_id)
+    if case is None or not (user.sees(case["jurisdiction_id"]) or case["premises_id"] in user.premises):
+        raise HTTPException(404, f"no case {case_id}")
+    return case
+
+
+@router.post("/api/cases", status_code=201)
+async def open_case(body: NewCase, user: Supervisor, ctx: Ctx) -> Response:
+    """Open a case with its rectification order (责令改正通知书), in effect and numbered at once."""
+    if body.hazard_id is not None:
+        visible(user, ctx.city.hazard_jurisdiction(body.hazard_id), f"hazard {body.hazard_id}")
+    elif body.premises_id is not None:
+        visible(user, ctx.city.premises_jurisdiction(body.premises_id), f"premises {body.premises_id}")
+    else:
+        raise HTTPException(422, "a case needs hazard_id or premises_id")
+    case_id = await ctx.actions.act(
+        lambda: case_store.open_case(
+            ctx.actions.desk, ctx.discretion, premises_id=body.premises_id, hazard_id=body.hazard_id,
+            offence=body.offence, circumstance=body.circumstance, requirements=body.requirements,
+            deadline_days=body.deadline_days, actor=user.actor, now=ctx.clock(),
+        )
+    )  # fmt: skip
+    return send(_case(ctx, user, case_id), status_code=201)
+
+
+@router.get("/api/cases")
+def cases(user: Me, ctx: Ctx, state: Literal["open", "closed", "pending"] | None = None) -> Response:
+    """Cases in your scope, newest first; ``state=pending``: those with a step awaiting approval."""
+    with ctx.actions.desk.cursor() as cur:
+        return send(case_store.list_cases(cur, user.scope, state))
+
+
+@router.get("/api/cases/{case_id}")
+def case(case_id: int, user: Me, ctx: Ctx) -> Response:
+    """A case with all its steps (kind, state, number, fine, detail, who proposed and decided)."""
+    return send(_case(ctx, user, case_id))
+
+
+class NewStep(BaseModel):
+    kind: Literal["recheck", "seal_up", "stop", "penalty", "lift", "close"]
+    passed: bool | None = Field(None, description="recheck: was the hazard corrected")
+    note: _Note = ""
+    fine_yuan: Annotated[float, Field(ge=0)] | None = Field(None, description="penalty: within the table's range")
+    measure: int | None = Field(None, description="lift: the seal-up or stop step it lifts")
+
+
+@router.post("/api/cases/{case_id}/steps", status_code=201)
+async def add_step(case_id: int, body: NewStep, user: Supervisor, ctx: Ctx) -> Response:
+    """The case's next step. Seal-up, stop, and a fine from the policy's amount up are ``pending`` until
+    an admin who did not propose them approves; a penalty the table exempts becomes ``exemption``."""
+    _case(ctx, user, case_id)  # 404 outside your scope
+    step_id = await ctx.actions.act(
+        lambda: case_store.add_step(
+            ctx.actions.desk, ctx.discretion, case_id, body.kind, user.actor, ctx.clock(), passed=body.passed,
+            note=body.note, fine_yuan=body.fine_yuan, measure=body.measure,
+        )
+    )  # fmt: skip
+    found = _case(ctx, user, case_id)
+    step = next(s for s in found["steps"] if s["id"] == step_id)
+    return send({"case": found, "step": step}, status_code=201)
+
+
+class Decision(BaseModel):
+    note: _Note = ""
+
+
+@router.post("/api/case-steps/{step_id}/{verdict}")
+async def decide(
+    step_id: int, verdict: Literal["approve", "refuse"], body: Decision, user: Admin, ctx: Ctx
+) -> Response:
+    """法制审核: an admin other than its proposer approves a pending step (it takes effect and gets its
+    number) or refuses it."""
+    await ctx.actions.act(case_store.decide_step, ctx.actions.desk, step_id, verdict == "approve", user.actor,
+                          user.id, body.note, ctx.clock())  # fmt: skip
+    with ctx.actions.desk.cursor() as cur:
+        cur.execute("SELECT case_id FROM case_steps WHERE id = %s", (step_id,))
+        row = cur.fetchone()
+    assert row is not None
+    return send(_case(ctx, user, row["case_id"]))
+
+
+@router.get("/api/cases/{case_id}/steps/{step_id}/document", response_model=None)
+def document(case_id: int, step_id: int, user: Someone, ctx: Ctx, format: Literal["html", "pdf"] = "html") -> Response:
+    """The step's document (责令改正通知书, 临时查封决定书, 行政处罚决定书, ...) generated from the case.
+    A unit gets the documents of its own cases once they are in effect."""
+    found = _case(ctx, user, case_id)
+    step = next((s for s in found["steps"] if s["id"] == step_id), None)
+    if step is None or (user.role == "unit" and step["state"] != "effective"):
+        raise HTTPException(404, f"no step {step_id} in case {case_id}")
+    if format == "pdf":
+        data = documents.pdf(found, step_id, ctx.discretion, ctx.policy)
+        disposition = f'inline; filename="case-{case_id}-step-{step_id}.pdf"'
+        return Response(data, media_type="application/pdf", headers={"Content-Disposition": disposition})
+    text = documents.html(found, step_id, ctx.discretion, ctx.policy)
+    return Response(text, media_type="text/html; charset=utf-8")
+
+
+class Listing(BaseModel):
+    note: _Note = ""
+
+
+@router.post("/api/hazards/{hazard_id}/listing", status_code=201)
+async def list_hazard(hazard_id: int, body: Listing, user: Supervisor, ctx: Ctx) -> Response:
+    """挂牌督办: list the hazard as a major fire hazard for supervision until it closes (销案)."""
+    visible(user, ctx.city.hazard_jurisdiction(hazard_id), f"hazard {hazard_id}")
+    await ctx.actions.act(case_store.list_major_hazard, ctx.actions.desk, hazard_id, user.actor, body.note, ctx.clock())
+    return send({"hazard_id": hazard_id, "listed": True}, status_code=201)
+
+
+@router.get("/api/major-hazards")
+def major_hazards(user: Me, ctx: Ctx, include_closed: bool = False) -> Response:
+    """Major hazards listed for supervision: open ones (and closed, delisted ones on request)."""
+    with ctx.actions.desk.cursor() as cur:
+        cur.execute(
+            "SELECT h.id, h.premises_id, p.name AS premises_name, p.unit_name, h.title, h.label, h.state, h.deadline, "
+            "h.listed_at, h.listed_by, h.listing_note, h.delisted_at "
+            "FROM hazards h JOIN premises p ON p.id = h.premises_id "
+            "WHERE h.listed_at IS NOT NULL AND (%s OR h.state <> 'closed') "
+            "AND (%s::text[] IS NULL OR p.jurisdiction_id = ANY(%s)) ORDER BY h.listed_at DESC",
+            (include_closed, *(2 * [None if user.scope is None else sorted(user.scope)])),
+        )
+        return send(cur.fetchall())
+
+
+@router.get("/api/premises/{premises_id}/credit")
+def credit(premises_id: str, user: Me, ctx: Ctx) -> Response:
+    """The premises' credit status and every change with its reason, newest first."""
+    visible(user, ctx.city.premises_jurisdiction(premises_id), f"premises {premises_id}")
+    with ctx.actions.desk.cursor() as cur:
+        cur.execute("SELECT credit_status FROM premises WHERE id = %s", (premises_id,))
+        row = cur.fetchone()
+        assert row is not None
+        return send({"premises_id": premises_id, "status": row["credit_status"],
+                     "history": credit_store.history(cur, premises_id)})  # fmt: skip
+
+
+class CreditChange(BaseModel):
+    status: CreditStatus
+    note: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+@router.post("/api/premises/{premises_id}/credit")
+def set_credit(premises_id: str, body: CreditChange, user: Admin, ctx: Ctx) -> Response:
+    """An admin sets the status by hand (reason ``manual``, with the note), for example after a court ruling."""
+    with ctx.actions.desk.cursor() as cur:
+        changed = credit_store.set_credit(cur, premises_id, body.status, "manual", user.actor, ctx.clock(),
+                                          detail={"note": body.note})  # fmt: skip
+    return send({"premises_id": premises_id, "status": body.status, "changed": changed})
+
+
+@router.post("/api/credit/review")
+def review(user: Admin, ctx: Ctx) -> Response:
+    """信用修复 now, as the alerts process does every hour: listed units with a clean record go back to normal."""
+    with ctx.actions.desk.cursor() as cur:
+        repaired = credit_store.review(cur, ctx.policy.credit, ctx.clock(), user.actor)
+    return send({"repaired": [{"premises_id": p, "from": s} for p, s in repaired]})
+
+
+@router.get("/api/rectifications")
+def rectifications(user: Me, ctx: Ctx, state: Literal["submitted", "verified", "rejected"] = "submitted") -> Response:
+    """Units' reports that a hazard is fixed, with their evidence, in your scope."""
+    with ctx.actions.desk.cursor() as cur:
+        cur.execute(
+            "SELECT r.*, h.title, h.label, h.deadline, h.self_reported, p.name AS premises_name, p.unit_name "
+            "FROM rectifications r JOIN hazards h ON h.id = r.hazard_id JOIN premises p ON p.id = r.premises_id "
+            "WHERE r.state = %s AND (%s::text[] IS NULL OR p.jurisdiction_id = ANY(%s)) ORDER BY r.submitted_at",
+            (state, *(2 * [None if user.scope is None else sorted(user.scope)])),
+        )
+        return send(cur.fetchall())
+
+
+@router.post("/api/rectifications/{report_id}/{verdict}")
+async def decide_report(report_id: int, verdict: Literal["verify", "reject"], body: Decision, user: Supervisor,
+                        ctx: Ctx) -> Response:  # fmt: skip
+    """Verify a unit's report (the hazard closes) or reject it with the reason the unit will read."""
+    with ctx.actions.desk.cursor() as cur:
+        cur.execute("SELECT hazard_id FROM rectifications WHERE id = %s", (report_id,))
+        row = cur.fetchone()
+    visible(user, ctx.city.hazard_jurisdiction(row["hazard_id"]) if row else None, f"rectification report {report_id}")
+    if verdict == "reject" and not body.note.strip():
+        raise HTTPException(422, "a rejection says why (note), for the unit to read")
+    await ctx.actions.act(decide_rectification, ctx.actions.desk, report_id, verdict == "verify", user.actor,
+                          body.note, ctx.clock())  # fmt: skip
+    return send({"id": report_id, "state": "verified" if verdict == "verify" else "rejected"})
+
+
+@router.get("/api/publication/enforcement", response_model=None)
+def publish(
+    user: Me, ctx: Ctx, kind: publication.Kind, since: datetime | None = None, until: datetime | None = None,
+    format: Literal["json", "csv"] = "json",
+) -> Response:  # fmt: skip
+    """Enforcement information of one of the four kinds (inspection, penalty, coercive, licence), decided in
+    [since, until) (default: from 365 days ago on; a time without zone is UTC), in your scope;
+    ``licence`` is always empty (Firewarden issues none)."""
+    since = since or ctx.clock() - timedelta(days=365)
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    until = until if until is None or until.tzinfo else until.replace(tzinfo=UTC)
+    with ctx.actions.desk.cursor() as cur:
+        found = publication.rows(cur, kind, since, until, user.scope)
+    if format == "csv":
+        return Response(publication.as_csv(kind, found), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="enforcement-{kind}.csv"'})  # fmt: skip
+    return send(found)
