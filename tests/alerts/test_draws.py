@@ -53,3 +53,22 @@ def test_a_draw_without_a_published_value_cannot_be_verified_by_seed_alone(desk:
         verify(cur, "2026-01")
     with pytest.raises(ActionError, match=r"beacon .* is empty"):
         run_draw(desk, "2026-02", None, at(0), beacon="  ")
+
+
+def test_listed_units_are_drawn_from_strata_of_their_own_and_the_draw_still_verifies(
+    pool: ConnectionPool, desk: Desk
+) -> None:
+    with pool.connection() as conn:  # Q is listed (一般失信): drawn at credit.draw_share's 0.2, whatever its tier
+        conn.execute("UPDATE premises SET credit_status = 'watchlist' WHERE id = 'Q'")
+        conn.execute(
+            "INSERT INTO premises_schedule (premises_id, tier, tier_since, score) VALUES ('Q', 'red', now(), 80)"
+        )
+    run_draw(desk, "2026-11", None, at(0), "admin:chen", beacon="beacon")
+    with desk.cursor() as cur:
+        cur.execute("SELECT strata FROM draw_runs WHERE period = '2026-11'")
+        strata = cur.fetchone()["strata"]  # type: ignore[index]
+        assert strata["watchlist"] == {"share": 0.2, "pool": ["Q"]}
+        assert "Q" not in strata[""]["pool"] and strata["untrustworthy"]["pool"] == []
+        cur.execute("SELECT premises_id FROM draws WHERE period = '2026-11'")
+        assert "Q" in {r["premises_id"] for r in cur.fetchall()}  # a stratum of one draws at least one
+        assert verify(cur, "2026-11").intact
