@@ -9,6 +9,8 @@ import {
 import { barChart, drawMap, timeChart } from "/static/charts.js";
 import { checklistPanel, checklistPanelNow, checksOf, forget } from "/static/checklist.js";
 import { noticesAndDraws } from "/static/supervision.js";
+import { unitView as unitPage } from "/static/portal.js";
+import { casesView as casesPage } from "/static/enforcement.js";
 
 const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map(), hours: 24, openChecklists: new Set() };
 const main = document.getElementById("view");
@@ -37,6 +39,7 @@ function uitdCommands(deviceId) {
 // ---- confirmed fires: a banner over every page while any is unresolved ---------------------------
 
 async function refreshFires() {
+  if (state.me?.role === "unit") return;  // a unit sees its own premises only, in its portal
   const fires = await api("/api/incidents?class=fire&state=unresolved&limit=50");
   const banner = document.getElementById("fires");
   banner.replaceChildren(...fires.map((i) => el("div", { class: "fire-line", dataset: { incident: i.id } },
@@ -330,9 +333,17 @@ function hazardTable(hazards, id = "hazards") {
     if (note === null) return;
     try { await post(`/api/hazards/${h.id}/close`, { note }); rerender(); } catch (error) { flash(error); }
   };
+  const list = async (h) => {
+    const note = prompt(t("cases.list_major"), "");
+    if (note === null) return;
+    try { await post(`/api/hazards/${h.id}/listing`, { note }); rerender(); } catch (error) { flash(error); }
+  };
+  const decides = state.me.role === "inspector" || state.me.role === "admin";
   return pagedTable(["col.premises", "col.hazard", "col.state", "col.deadline", "col.inspector", "col.actions"], hazards, (h) => el("tr", { dataset: { hazard: h.id } },
     el("td", {}, premisesLink(h.premises_id, h.premises_name)), el("td", {}, titleOf(h)), el("td", {}, t(`hazard.${h.state}`)),
-    dueCell(h.deadline), el("td", {}, h.inspector_id ?? "–"), el("td", {}, el("button", { onclick: () => close(h) }, t("hazards.close")))), { id });
+    dueCell(h.deadline), el("td", {}, h.inspector_id ?? "–"), el("td", {}, el("button", { onclick: () => close(h) }, t("hazards.close")),
+      decides ? [" ", el("a", { class: "open-case", href: `#/cases/hazard-${h.id}` }, t("cases.open")), " ",
+        el("button", { class: "list-major", onclick: () => list(h) }, t("cases.list_major"))] : null)), { id });
 }
 
 async function hazardsView(_, show) {
@@ -344,7 +355,17 @@ hazardsView.tables = ["hazards"];
 async function noticesView(_, show) {
   show(...await noticesAndDraws(state.me, rerender));
 }
-noticesView.tables = ["tasks"];
+noticesView.tables = ["tasks", "notices"];
+
+async function unitView(_, show) {
+  show(...await unitPage(state.me, rerender));
+}
+unitView.tables = ["hazards", "notices", "cases", "rectifications", "credit_changes", "tasks"];
+
+async function casesView(arg, show) {
+  show(...(await casesPage(arg, state.me, rerender)).flat().filter(Boolean));
+}
+casesView.tables = ["cases", "rectifications", "hazards", "credit_changes"];
 
 const auditFilter = { subject: "", actor: "", action: "", before: null };
 async function auditView(_, show) {
@@ -371,13 +392,14 @@ auditView.tables = [];
 const VIEWS = {
   queue: queueView, premises: premisesView, overview: overviewView, offline: offlineView,
   kpis: kpisView, tasks: tasksView, hazards: hazardsView, notices: noticesView, audit: auditView,
+  unit: unitView, cases: casesView,
 };
 
 function navItems() {
-  const items = state.me.role === "inspector"
-    ? ["tasks", "queue", "overview", "hazards", "offline", "kpis", "notices"]
-    : ["queue", "overview", "offline", "kpis", "hazards", "tasks", "notices", "audit"];
-  return items;
+  if (state.me.role === "unit") return ["unit"];
+  return state.me.role === "inspector"
+    ? ["tasks", "queue", "overview", "hazards", "cases", "offline", "kpis", "notices"]
+    : ["queue", "overview", "offline", "kpis", "hazards", "cases", "tasks", "notices", "audit"];
 }
 
 function drawNav(current) {
@@ -400,7 +422,8 @@ async function rerender() {
 
 async function route() {
   const [name, arg] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  const view = VIEWS[name] ? name : navItems()[0];
+  const allowed = state.me.role === "unit" ? navItems() : Object.keys(VIEWS);
+  const view = VIEWS[name] && allowed.includes(name) ? name : navItems()[0];
   drawNav(view);
   state.view = VIEWS[view];
   state.render = (current) => VIEWS[view](arg, current);

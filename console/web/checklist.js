@@ -1,7 +1,8 @@
 // A task's inspection checklist (the items of its premises' category): pass, fail or not applicable per
-// item, with a note; a failed item opens a hazard when the visit is recorded. Works on a phone.
+// item, with a note and a photo; a failed item opens a hazard when the visit is recorded. Works on a
+// phone. The unit's self-check uses the same panel, keyed "self-<premises>" and read from its portal.
 
-import { api, el } from "/static/dom.js";
+import { api, el, upload } from "/static/dom.js";
 import { lang, t } from "/static/i18n.js";
 
 // What was ticked and typed, per task and item, kept across the live refreshes until recorded.
@@ -28,8 +29,8 @@ export function checklistPanelNow(taskId) {
   return data ? draw(taskId, data) : null;
 }
 
-export async function checklistPanel(taskId) {
-  if (!loaded.has(taskId)) loaded.set(taskId, await api(`/api/tasks/${taskId}/checklist`));
+export async function checklistPanel(taskId, path = `/api/tasks/${taskId}/checklist`) {
+  if (!loaded.has(taskId)) loaded.set(taskId, await api(path));
   return draw(taskId, loaded.get(taskId));
 }
 
@@ -50,11 +51,11 @@ function draw(taskId, data) {
       const file = e.target.files[0];
       if (!file) return;
       photoState.textContent = t("loading");
-      const answer = await fetch("/api/evidence", { method: "POST", credentials: "same-origin", headers: { "Content-Type": file.type }, body: file });
-      const body = await answer.json().catch(() => ({}));
-      if (!answer.ok) { photoState.textContent = body.detail ?? answer.statusText; return; }
-      ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), photo: body.sha256 });
-      photoState.textContent = t("check.photo_kept");
+      try {
+        const kept = await upload(file);
+        ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), photo: kept.sha256 });
+        photoState.textContent = t("check.photo_kept");
+      } catch (error) { photoState.textContent = error.message; }
     } });
     return el("li", { class: `check-item ${item.severity}`, dataset: { item: item.id } },
       el("div", { class: "check-text" }, text(item), item.severity === "major" ? el("span", { class: "badge red" }, t("check.major")) : null),

@@ -111,6 +111,47 @@ export async function api(path, options = {}) {
 
 export const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body ?? {}) });
 
+// A photo or document kept as evidence (POST /api/evidence): its sha256, media_type and size.
+export async function upload(file) {
+  const answer = await fetch("/api/evidence", { method: "POST", credentials: "same-origin", headers: { "Content-Type": file.type }, body: file });
+  const body = await answer.json().catch(() => ({}));
+  if (!answer.ok) throw new ApiError(answer.status, body.detail ?? answer.statusText);
+  return body;
+}
+
+// What was typed or chosen in a form, by field key, so that a live refresh redrawing the page keeps
+// it until the form is sent (forgetFields).
+const typed = new Map();
+const files = new Map();
+
+// An input, textarea or select (with its options as children) that keeps its value across redraws.
+export function keptField(tag, key, attrs = {}, ...children) {
+  const remember = (e) => typed.set(key, e.target.value);
+  const node = el(tag, { ...attrs, oninput: remember, onchange: remember }, ...children);
+  if (typed.has(key)) node.value = typed.get(key);
+  return node;
+}
+
+export function forgetFields(...keys) {
+  for (const key of keys) { typed.delete(key); files.delete(key); }
+}
+
+// The evidence uploaded so far for a form (kept across redraws like its fields).
+export const keptFiles = (key) => { if (!files.has(key)) files.set(key, []); return files.get(key); };
+
+// A file input that uploads what is chosen at once (evidence) and adds its sha256 to keptFiles(key).
+export function evidenceInput(key, accept = "image/jpeg,image/png,application/pdf") {
+  const kept = keptFiles(key);
+  const status = el("span", { class: "photo-state muted" }, kept.length ? t("check.photo_kept") : "");
+  const input = el("input", { type: "file", class: "evidence-file", accept, onchange: async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    status.textContent = t("loading");
+    try { kept.push((await upload(file)).sha256); status.textContent = t("check.photo_kept"); } catch (error) { status.textContent = error.message; }
+  } });
+  return el("label", { class: "evidence" }, t("check.photo"), " ", input, " ", status);
+}
+
 export function flash(error) {
   alert(`${t("error.generic")}: ${error.message}`);
 }

@@ -5,14 +5,18 @@ reach the API, the live stream and the browser."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Browser, sync_playwright
 from psycopg_pool import ConnectionPool
 
 from alerts.actions import Actions
@@ -169,3 +173,22 @@ def login(served: Served, user: str, password: str = PASSWORD) -> httpx.Client:
 def as_json(answer: httpx.Response, status: int = 200) -> Any:
     assert answer.status_code == status, f"{answer.status_code}: {answer.text}"
     return answer.json()
+
+
+SHOTS = Path(os.environ.get("FIREWARDEN_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "screenshots"))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Headless on a machine with no network beyond loopback: no sandbox (CI runs as root), no GPU,
+# none of Chromium's own background connections.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -12,17 +12,14 @@ $FIREWARDEN_SCREENSHOTS).
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from alerts.roster import load_roster
 from core.db import connect, migrate
@@ -32,17 +29,11 @@ from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
+from tests.console.browsing import OUTSIDE, log_in, rendered, shoot
 from tests.console.conftest import PASSWORD
 from tests.running import running_up
 
 pytestmark = pytest.mark.slow
-
-SHOTS = Path(os.environ.get("FIREWARDEN_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "screenshots"))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless on a machine with no network beyond loopback: no sandbox (CI runs as root), no GPU,
-# none of Chromium's own background connections.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
 
 
 @dataclass
@@ -80,53 +71,6 @@ def system(database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Pa
     with running_up(database_url, mosquitto, models_dir, tmp_path, secret="browser-secret-0123456789",
                     client_id="browser-ingest") as up:  # fmt: skip
         yield System(up.url, target, inspector.id, fleet, mosquitto, database_url)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-OUTSIDE: list[str] = []
-"""Requests a page made beyond this machine (refused): none is the expectation."""
-
-
-def _local_only(route: Route) -> None:
-    if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost", "::1"):
-        route.continue_()
-    else:
-        OUTSIDE.append(route.request.url)
-        route.abort()
-
-
-def log_in(browser: Browser, url: str, user: str, width: int = 1400) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-GB")
-    context.route("**/*", _local_only)  # as in a centre without a way out: nothing may come from a CDN
-    context.add_init_script("localStorage.setItem('fw-lang', localStorage.getItem('fw-lang') || 'en')")
-    page = context.new_page()
-    page.goto(f"{url}/login")
-    page.fill("#user", user)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    expect(page.locator("#live")).to_have_class("live on", timeout=15_000)
-    return page
-
-
-def shoot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def rendered(page: Page, url: str) -> None:
-    """Go to another console route and wait until its view has drawn its first frame."""
-    before = page.evaluate("window.fwRendered?.seq ?? 0")
-    page.goto(url)
-    page.wait_for_function(f"(window.fwRendered?.seq ?? 0) > {before}", timeout=30_000)
 
 
 def publish_fire(system: System) -> None:

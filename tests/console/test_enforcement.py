@@ -7,6 +7,7 @@ audited and the enforcement information is published."""
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -152,6 +153,9 @@ def test_a_case_from_order_to_seal_up_approved_by_a_second_person_and_closed(
     assert "unlock stair B" in page.text and "《消防法》第六十条第一款第（三）项" in page.text
     pdf = insp.get(f"/api/cases/{case_id}/steps/{order['id']}/document?format=pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    printed = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout
+    printed = printed.decode()
+    assert "责令改正通知书" in printed and "unlock stair B" in printed  # the Chinese text is in the PDF, not boxes
 
     # a seal-up needs a re-check that found it not corrected; the late re-check lists the unit
     assert insp.post(f"/api/cases/{case_id}/steps", json={"kind": "seal_up"}).status_code == 409

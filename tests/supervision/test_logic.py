@@ -56,14 +56,14 @@ def test_self_reported_and_first_minor_offences_get_no_penalty() -> None:
 
 
 def steps(*spec: tuple[str, str, dict[str, object]]) -> list[Step]:
-    return [Step(n, kind, state, "inspector:li", detail=detail) for n, (kind, state, detail) in enumerate(spec, 1)]  # type: ignore[arg-type]
+    return [Step(n, kind, state, "inspector:li", detail=detail) for n, (kind, state, detail) in enumerate(spec, 1)]
 
 
 def test_a_case_escalates_only_after_a_failed_recheck_and_closes_only_when_clear() -> None:
     opened = steps(("order", "effective", {}))
     for kind in ("seal_up", "stop", "close"):
         with pytest.raises(CaseError):
-            check_next(kind, opened, True, {})  # type: ignore[arg-type]
+            check_next(kind, opened, True, {})
     check_next("recheck", opened, True, {})
     check_next("penalty", opened, True, {})
     failed = steps(("order", "effective", {}), ("recheck", "effective", {"passed": False}))
