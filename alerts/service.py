@@ -18,7 +18,7 @@ import logging
 import secrets
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -103,11 +103,14 @@ class Alerts:
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
         dispatch_thread: bool = False,
+        chores: Sequence[tuple[float, Callable[[datetime], object]]] = (),
     ) -> None:
         """Joins the consumer group of ``fw.decisions`` here: on the local bus, construct before
         scoring publishes. ``dispatch_thread``: run the dispatcher on an event loop of its own in a
         thread, so that a page's claim, HTTP exchange and record never wait behind the turns of a loop
-        that other stages keep busy (``firewarden up``: ingest and scoring share the process's loop)."""
+        that other stages keep busy (``firewarden up``: ingest and scoring share the process's loop).
+        ``chores``: (period in seconds, work) done in a thread that often with the time, among the timers
+        (the credit review of the supervision package, which this stage does not import)."""
         with pool.connection() as conn:
             roster = load_roster(conn)
         self.pool = pool
@@ -124,6 +127,7 @@ class Alerts:
         self.dispatch_thread = dispatch_thread
         self.alarms = bus.consumer([ALARMS_TOPIC], GROUP)
         self.decisions = bus.consumer([DECISIONS_TOPIC], GROUP, buffer=50_000)
+        self.chores = list(chores)
 
     async def _after(self, outcome: Outcome) -> None:
         await hand_on(outcome, self.bus, self.dispatcher.notify)
@@ -206,11 +210,15 @@ class Alerts:
 
     async def _timers(self, stop: asyncio.Event) -> None:
         reload = Every(self.reload_s, asyncio.get_running_loop().time)
+        chores = [(Every(period, asyncio.get_running_loop().time), work) for period, work in self.chores]
         while not stop.is_set():
             try:
                 await self._after(await asyncio.to_thread(self.desk.tick, self.clock()))
                 if reload.due():
                     self.desk.roster = await asyncio.to_thread(self._load_roster)
+                for due, work in chores:
+                    if due.due():
+                        await asyncio.to_thread(work, self.clock())
             except (DatabaseError, psycopg.OperationalError) as error:
                 log.warning("alerts timers: %s; trying again shortly", error)
             with contextlib.suppress(TimeoutError):

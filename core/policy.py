@@ -331,6 +331,8 @@ class CreditPolicy(_Section):
 
     listing: dict[CreditEvent, CreditStatus] = Field(default_factory=_default_listing)
     """Event → the status it lists the unit as at least (a worse status stays)."""
+    review_every_s: Seconds = 3600.0
+    """How often the alerts process reviews listed units for repair (0: never; ``POST /api/credit/review``)."""
     major_hazards: Annotated[int, Field(ge=1)] = 2
     """This many major hazards listed (挂牌督办) within ``major_hazards_days`` are ``repeated_major_hazards``."""
     major_hazards_days: Positive = 365.0

@@ -17,7 +17,11 @@ What counts, exactly (docs/report.md says the same for readers):
 - alarms: alarm-class incidents (fire, alarm, nuisance) opened within the period; a confirmed fire is
   an incident of class fire; the false-alarm share is of the resolved alarm-class incidents; time to
   acknowledge counts from opening to the acknowledgement (or the resolution, if nobody acknowledged).
-- credit: premises by credit status as the registry holds it when the report is made.
+- enforcement: case steps that took effect within the period (rectification orders, re-checks,
+  seal-ups, stops, penalties and their fines, no-penalty decisions) and major hazards listed
+  (挂牌督办) and closed (销案) within it.
+- credit: premises by credit status when the report is made, and per status the premises listed
+  into it (changes to it) and repaired out of it (信用修复) within the period.
 - device health: devices whose latest offline signal at the period's end is raised; fault
   (``trouble``) signals raised within the period, by rule.
 """
@@ -37,7 +41,10 @@ from report.period import Period
 TIERS = ("red", "orange", "yellow", "blue", "unscored")
 TASK_KINDS = ("cadence", "draw", "after_fire", "recheck")
 HAZARD_SOURCES = ("signal", "checklist", "self_report", "false_alarms")
-ENFORCEMENT = ("orders", "seal_ups", "three_stops", "penalties", "fines_yuan")
+ENFORCEMENT = ("orders", "rechecks", "seal_ups", "three_stops", "penalties", "no_penalty", "fines_yuan",
+               "major_listed", "major_closed")  # fmt: skip
+_STEP_MEASURE = {"order": "orders", "recheck": "rechecks", "seal_up": "seal_ups", "stop": "three_stops",
+                 "penalty": "penalties", "exemption": "no_penalty"}  # fmt: skip
 
 _SCOPE = """WITH RECURSIVE scope(id) AS (
     SELECT id FROM jurisdictions WHERE %(jurisdiction)s::text IS NULL OR id = %(jurisdiction)s
@@ -104,7 +111,7 @@ def compute(conn: psycopg.Connection[Any], period: Period, jurisdiction: str | N
             "inspections": _inspections(cur, params),
             "hazards_by_source": _hazards(cur, params, _HAZARD_SOURCE, HAZARD_SOURCES),
             "hazards_by_rule": _hazards(cur, params, "h.rule", ()),
-            "enforcement": Table(["measure", "count"], [[m, 0] for m in ENFORCEMENT]),
+            "enforcement": _enforcement(cur, params),
             "credit": _credit(cur, params),
             "alarms_by_jurisdiction": _alarms_by_jurisdiction(cur, params),
             "alarms_by_month": _alarms_by_month(cur, params, period),
@@ -187,15 +194,55 @@ def _hazards(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any], key: s
 
 
 def _credit(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
-    """Premises by credit status as the registry holds it now: it keeps no history of the status."""
-    rows = cur.execute(
+    """Premises by credit status now, and per status those listed into it and repaired out of it."""
+    now = cur.execute(
         _SCOPE + "SELECT p.credit_status AS status, count(*) AS n FROM premises p "
         f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1",
         params,
     ).fetchall()
-    by = {r["status"]: r["n"] for r in rows}
+    moves = cur.execute(
+        _SCOPE + "SELECT c.to_status, c.from_status, c.reason, count(*) AS n FROM credit_changes c "
+        "JOIN premises p ON p.id = c.premises_id WHERE c.at >= %(start)s AND c.at < %(end)s "
+        f"AND {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1, 2, 3",
+        params,
+    ).fetchall()
+    by = {r["status"]: r["n"] for r in now}
+    listed: dict[str, int] = {}
+    repaired: dict[str, int] = {}
+    for m in moves:
+        if m["reason"] == "repair":
+            repaired[m["from_status"]] = repaired.get(m["from_status"], 0) + m["n"]
+        else:
+            listed[m["to_status"]] = listed.get(m["to_status"], 0) + m["n"]
     keys = [*CREDIT_STATUSES, *sorted(set(by) - set(CREDIT_STATUSES))]
-    return Table(["status", "premises"], [[s, by.get(s, 0)] for s in keys])
+    return Table(["status", "premises", "listed", "repaired"],
+                 [[s, by.get(s, 0), listed.get(s, 0), repaired.get(s, 0)] for s in keys])  # fmt: skip
+
+
+def _enforcement(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
+    """Case steps in effect within the period, fines summed, and the major hazards listed and closed."""
+    steps = cur.execute(
+        _SCOPE + "SELECT s.kind, count(*) AS n, coalesce(sum(s.fine_yuan), 0) AS fines FROM case_steps s "
+        "JOIN cases c ON c.id = s.case_id JOIN premises p ON p.id = c.premises_id "
+        "WHERE s.state = 'effective' AND s.decided_at >= %(start)s AND s.decided_at < %(end)s "
+        f"AND {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1",
+        params,
+    ).fetchall()
+    major = cur.execute(
+        _SCOPE + "SELECT count(*) FILTER (WHERE h.listed_at >= %(start)s AND h.listed_at < %(end)s) AS listed, "
+        "count(*) FILTER (WHERE h.delisted_at >= %(start)s AND h.delisted_at < %(end)s) AS closed "
+        "FROM hazards h JOIN premises p ON p.id = h.premises_id "
+        f"WHERE h.listed_at IS NOT NULL AND {_IN_SCOPE.format(column='p.jurisdiction_id')}",
+        params,
+    ).fetchone()
+    counts = dict.fromkeys(ENFORCEMENT, 0)
+    for row in steps:
+        if row["kind"] in _STEP_MEASURE:
+            counts[_STEP_MEASURE[row["kind"]]] = row["n"]
+        if row["kind"] == "penalty":
+            counts["fines_yuan"] = float(row["fines"])
+    counts["major_listed"], counts["major_closed"] = (major["listed"], major["closed"]) if major else (0, 0)
+    return Table(["measure", "count"], [[m, counts[m]] for m in ENFORCEMENT])
 
 
 _ALARM_MEASURES = (

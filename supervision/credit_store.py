@@ -5,11 +5,15 @@ periodic repair review."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
 
 from alerts.prevention import SYSTEM
 from core.audit import record as audit
@@ -19,6 +23,7 @@ from supervision import credit
 from supervision.cases import CaseError
 
 Cursor = psycopg.Cursor[dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 def set_credit(
@@ -105,3 +110,15 @@ def history(cur: Cursor, premises_id: str) -> list[dict[str, Any]]:
         (premises_id,),
     )
     return cur.fetchall()
+
+
+def review_chore(pool: ConnectionPool, policy: CreditPolicy) -> Callable[[datetime], None]:
+    """The periodic credit review as the alerts process runs it: each repair logged."""
+
+    def work(now: datetime) -> None:
+        with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            repaired = review(cur, policy, now)
+        for premises, status in repaired:
+            log.info("credit repaired: %s from %s to normal", premises, status)
+
+    return work

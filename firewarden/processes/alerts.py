@@ -19,6 +19,7 @@ from core.policy import Policy, load_policy
 from core.services import database_url
 from core.settings import Settings
 from firewarden.processes.runtime import Health, require_kafka, require_migrated, stop_on_signals
+from supervision.credit_store import review_chore
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ async def _serve(settings: Settings, db_url: str, policy: Policy) -> None:
     stop_on_signals(stop, "handling the decisions read, finishing the sends in flight")
     with open_pool(db_url, min_size=2, max_size=max(4, settings.db_pool_max_size)) as pool:
         async with open_bus(settings, client_id="firewarden-alerts") as bus:
-            alerts = Alerts(pool, policy, directory_of(settings), channels_of(settings, policy), bus)
+            alerts = Alerts(pool, policy, directory_of(settings), channels_of(settings, policy), bus,
+                            chores=[(policy.credit.review_every_s, review_chore(pool, policy.credit))])  # fmt: skip
             health = Health("alerts", alerts_registry(alerts))
             health.ready = lambda: alerts.running
             async with health.serving(settings.metrics_port, stop):

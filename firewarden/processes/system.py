@@ -45,6 +45,7 @@ from ingest.metrics import IngestMetrics
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
 from scoring.models import Models, models_for
+from supervision.credit_store import review_chore
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,9 @@ async def _serve(
         ):
             # The dispatcher on a loop of its own: a page never waits behind ingest's and scoring's turns.
             alerts = Alerts(
-                pool, policy, directory_of(settings), channels_of(settings, policy), bus, dispatch_thread=True
-            )
+                pool, policy, directory_of(settings), channels_of(settings, policy), bus, dispatch_thread=True,
+                chores=[(policy.credit.review_every_s, review_chore(pool, policy.credit))],
+            )  # fmt: skip
             metrics.registry.register(AlertsCollector(alerts))
             runner = local_runner(settings, policy, db_url, bus, models) if models is not None else None
             worker: subprocess.Popen[bytes] | None = start_worker(settings, db_url) if runner is None else None

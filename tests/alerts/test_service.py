@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from alerts.outbox import Directory
@@ -90,3 +92,31 @@ def test_a_fire_on_fw_alarms_arriving_mid_backlog_waits_one_slice_at_most(pool: 
         incidents = conn.execute("SELECT class, count(*) FROM incidents GROUP BY 1 ORDER BY 1").fetchall()
     # 500 drifting devices of one premises: one trouble incident (inhibited by the fire), not 500 pages
     assert incidents == [("fire", 1), ("trouble", 1)]
+
+
+def test_chores_run_among_the_timers_with_the_services_clock_and_the_credit_review_repairs(
+    pool: ConnectionPool,
+) -> None:
+    from supervision.credit_store import review_chore, set_credit
+
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:  # listed long ago, nothing since
+        set_credit(cur, "P", "watchlist", "penalty", "inspector:li", at(0) - timedelta(days=100))
+    seen: list[Any] = []
+    policy = Policy.model_validate({"alerts": {"tick_s": 0.02}})
+    chores = [(0.05, seen.append), (0.05, review_chore(pool, policy.credit))]
+    alerts = Alerts(pool, policy, Directory(email=False), {}, LocalBus(), clock=lambda: at(0), chores=chores)
+
+    async def briefly() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(alerts.run(stop))
+        while len(seen) < 2:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await running
+
+    asyncio.run(asyncio.wait_for(briefly(), 20))
+    assert seen[:2] == [at(0), at(0)]
+    with pool.connection() as conn:
+        assert conn.execute("SELECT credit_status FROM premises WHERE id = 'P'").fetchone() == ("normal",)
+        reasons = conn.execute("SELECT reason FROM credit_changes WHERE premises_id = 'P' ORDER BY id").fetchall()
+    assert reasons == [("penalty",), ("repair",)]

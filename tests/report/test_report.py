@@ -102,6 +102,35 @@ def _seed(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         x(signal, (_at(at), pid, did, rule, state, subject, Jsonb({})))
     x("INSERT INTO notices (premises_id, tier, score, issued_at, unit_name, jurisdiction_id, text) "
       "VALUES ('P1', 'red', 80, %s, 'unit', 'D1', 'x')", (_at("2026-05-01"),))  # fmt: skip
+    # enforcement: P1's case (in scope) with an order, a failed re-check, a seal-up and a fine in effect in
+    # 2026, a pending stop and a refused fine (neither counts), and a 2027 penalty (after the end); P3's
+    # order is out of scope
+    case = ("INSERT INTO cases (number, premises_id, offence, circumstance, state, deadline, opened_at, opened_by, "
+            "updated_at) VALUES (%s, %s, 'escape_routes_blocked', 'general', 'open', %s, %s, 'i', %s) RETURNING id")
+    step = ("INSERT INTO case_steps (case_id, kind, state, number, fine_yuan, proposed_at, proposed_by, decided_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, 'i', %s)")  # fmt: skip
+    c1 = x(case, ("C1", "P1", _at("2026-03-15"), _at("2026-03-01"), _at("2026-03-01"))).fetchone()[0]  # type: ignore[index]
+    c3 = x(case, ("C3", "P3", _at("2026-03-15"), _at("2026-03-01"), _at("2026-03-01"))).fetchone()[0]  # type: ignore[index]
+    for case_id, kind, state, number, fine, at in (
+        (c1, "order", "effective", "N1", None, "2026-03-01"),  # orders 1
+        (c1, "recheck", "effective", "N2", None, "2026-03-20"),  # rechecks 1
+        (c1, "seal_up", "effective", "N3", None, "2026-03-21"),  # seal_ups 1
+        (c1, "penalty", "effective", "N4", 20_000, "2026-04-01"),  # penalties 1, fines 20,000
+        (c1, "stop", "pending", None, None, None),
+        (c1, "penalty", "rejected", None, 9_000, "2026-04-02"),
+        (c1, "exemption", "effective", "N5", None, "2027-01-02"),  # after the end
+        (c3, "order", "effective", "N6", None, "2026-03-01"),  # out of scope
+    ):
+        x(step, (case_id, kind, state, number, fine, _at("2026-03-01"), _at(at) if at else None))
+    # credit: P4 listed watchlist in 2026, then untrustworthy; P1 listed in 2025 and repaired in 2026
+    change = ("INSERT INTO credit_changes (premises_id, at, from_status, to_status, reason, actor) "
+              "VALUES (%s, %s, %s, %s, %s, 'x')")  # fmt: skip
+    for pid, at, old, new, why in (("P4", "2026-02-01", "normal", "watchlist", "penalty"),
+                                    ("P4", "2026-03-21", "watchlist", "untrustworthy", "seal_up"),
+                                    ("P1", "2025-06-01", "normal", "watchlist", "penalty"),
+                                    ("P1", "2026-06-01", "watchlist", "normal", "repair"),
+                                    ("P3", "2026-06-01", "normal", "watchlist", "penalty")):  # fmt: skip
+        x(change, (pid, _at(at), old, new, why))
 
 
 @pytest.fixture
@@ -136,8 +165,11 @@ def test_figures_match_hand_counts_for_a_district_and_its_fire_station(seeded: s
         ["false_alarms", 0, 1, 0, 0],
     ]
     assert {r[0] for r in t["hazards_by_rule"].rows} == {"low_sprinkler_pressure", "inspection_finding", "false_alarms"}
-    assert t["enforcement"].column("count") == [0, 0, 0, 0, 0]
-    assert t["credit"].rows == [["trustworthy", 1], ["normal", 1], ["watchlist", 0], ["untrustworthy", 1]]
+    assert dict(t["enforcement"].rows) == {"orders": 1, "rechecks": 1, "seal_ups": 1, "three_stops": 0, "penalties": 1,
+                                           "no_penalty": 0, "fines_yuan": 20_000, "major_listed": 0,
+                                           "major_closed": 0}  # fmt: skip
+    assert t["credit"].rows == [["trustworthy", 1, 0, 0], ["normal", 1, 0, 0], ["watchlist", 0, 1, 1],
+                                ["untrustworthy", 1, 1, 0]]  # fmt: skip
     assert t["notices"].rows == [["red", 1], ["orange", 0]]
 
     totals = f.totals
