@@ -235,7 +235,7 @@ def _enforcement(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) ->
         f"WHERE h.listed_at IS NOT NULL AND {_IN_SCOPE.format(column='p.jurisdiction_id')}",
         params,
     ).fetchone()
-    counts = dict.fromkeys(ENFORCEMENT, 0)
+    counts: dict[str, float] = dict.fromkeys(ENFORCEMENT, 0)
     for row in steps:
         if row["kind"] in _STEP_MEASURE:
             counts[_STEP_MEASURE[row["kind"]]] = row["n"]

@@ -23,6 +23,7 @@ from alerts.roster import load_roster
 from alerts.service import Alerts, webhook_secret
 from console.accounts import Accounts
 from console.errors import AccountError
+from console.security import Console as ConsoleContext
 from core.db import connect
 from core.registry.store import export_registry, import_registry
 from core.settings import MqttUrl, Settings
@@ -34,6 +35,7 @@ from simulators.inbox import Inbox
 from simulators.publisher import Publisher, PublishOptions
 from simulators.scenarios import apply_scenario, load_scenario
 from simulators.scenarios import background as add_background
+from supervision.case_store import add_step, get_case, open_case
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class Demo:
             logins = await asyncio.to_thread(demo_users, parts.server.console.accounts)
             for user, password, what in logins:
                 parts.console.print(f"  console login [bold]{user}[/] / [bold]{password}[/]  ({what})")
+            said = await asyncio.to_thread(demo_case, parts.server.console)
+            parts.console.print(f"  enforcement case {said} (console: Enforcement; the unit sees it in its portal)")
         self.publisher = asyncio.create_task(
             asyncio.to_thread(publish, self.options, parts.broker, parts.database_url, self.halt)
         )
@@ -97,8 +101,9 @@ def import_demo_fleet(db_url: str, demo: DemoOptions, hook_base: str) -> None:
 
 
 def demo_users(accounts: Accounts) -> list[tuple[str, str, str]]:
-    """Demo logins with fresh random passwords: an operator, an admin, and the inspector who
-    answers for the demo's first premises (made, or given a new password on a later run)."""
+    """Demo logins with fresh random passwords: an operator, an admin, the inspector who answers for
+    the demo's first premises, and that premises' responsible unit (made, or given a new password on a
+    later run)."""
     with accounts.pool.connection() as conn:
         roster = load_roster(conn)
     first = min(roster.sites)
@@ -109,16 +114,44 @@ def demo_users(accounts: Accounts) -> list[tuple[str, str, str]]:
     ]
     if inspector is not None:
         wanted.append(("inspector", "inspector", inspector.id, f"inspector {inspector.id}, answers for {first}"))
+    wanted.append(("unit", "unit", None, f"the responsible unit of {first}: its own portal"))
     now = datetime.now(UTC)
     logins = []
     for user, role, inspector_id, what in wanted:
         password = secrets.token_urlsafe(9)
+        premises = (first,) if role == "unit" else ()
         try:
-            accounts.add_user(user, user, role, now, password=password, inspector_id=inspector_id, actor="demo")
+            accounts.add_user(user, user, role, now, password=password, inspector_id=inspector_id, premises=premises,
+                              actor="demo")  # fmt: skip
         except AccountError:
             accounts.set_password(user, password, now, actor="demo")
         logins.append((user, password, what))
     return logins
+
+
+def demo_case(console: ConsoleContext) -> str:
+    """An enforcement case at the demo's first premises, as an inspector would have opened it: the
+    rectification order, a re-check that found it not corrected, and a seal-up awaiting the admin's
+    approval (法制审核). A later run shows the open case it finds."""
+    desk = console.actions.desk
+    first = min(desk.roster.sites)
+    with desk.cursor() as cur:
+        cur.execute("SELECT number FROM cases WHERE premises_id = %s AND state = 'open' ORDER BY id LIMIT 1", (first,))
+        found = cur.fetchone()
+    if found is not None:
+        return f"{found['number']} at {first} (open)"
+    actor, now = "inspector:inspector", datetime.now(UTC)
+    case_id = open_case(
+        desk, console.discretion, premises_id=first, hazard_id=None, offence="facilities_not_effective",
+        circumstance="general", requirements="repair the sprinkler pump controller and restore it to automatic",
+        deadline_days=15, actor=actor, now=now,
+    )  # fmt: skip
+    add_step(desk, console.discretion, case_id, "recheck", actor, now, passed=False, note="pump still on manual")
+    add_step(desk, console.discretion, case_id, "seal_up", actor, now, note="pump room and basement storage")
+    with desk.cursor() as cur:
+        case = get_case(cur, case_id)
+    assert case is not None
+    return f"{case['number']} at {first}: its seal-up awaits the admin's approval"
 
 
 def publish(demo: DemoOptions, broker: MqttUrl, db_url: str, halt: threading.Event) -> None:
