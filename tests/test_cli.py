@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.db import connect
 from core.db.migrate import available_migrations
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "registry.yaml"
@@ -157,3 +158,30 @@ def test_schedule_draw_with_a_beacon_verify_and_publish(migrated_url: str, tmp_p
     assert out.read_text(encoding="utf-8").startswith("period,premises_id,premises_name")
     again = firewarden("schedule", "draw", "--period", "2026-12", "--beacon", "something else", env=env)
     assert again.returncode == 1 and "already drawn" in again.stderr
+
+
+def test_a_unit_account_enforcement_publication_and_the_credit_review(migrated_url: str, tmp_path: Path) -> None:
+    env = {"FIREWARDEN_DATABASE_URL": migrated_url}
+    assert firewarden("registry", "import", "examples/registry.yaml", env=env).returncode == 0
+    with connect(migrated_url) as conn:
+        premises = conn.execute("SELECT id FROM premises ORDER BY id LIMIT 1").fetchone()[0]  # type: ignore[index]
+        conn.execute(  # listed 400 days ago by a penalty: due for repair
+            "INSERT INTO credit_changes (premises_id, at, from_status, to_status, reason, actor) "
+            "VALUES (%s, now() - interval '400 days', 'normal', 'untrustworthy', 'seal_up', 'test')",
+            (premises,),
+        )
+        conn.execute("UPDATE premises SET credit_status = 'untrustworthy' WHERE id = %s", (premises,))
+        conn.commit()
+    made = firewarden("users", "add", "tower", "--role", "unit", "--premises", premises, "--no-password", env=env)
+    assert made.returncode == 0 and f"answers for {premises}" in made.stdout, made.stderr
+    nothing = firewarden("users", "add", "tower2", "--role", "unit", "--no-password", env=env)
+    assert nothing.returncode == 1 and "needs --premises" in " ".join(nothing.stderr.split())
+    listed = firewarden("users", "list", env=env)
+    assert premises in listed.stdout
+    reviewed = firewarden("enforcement", "review-credit", env=env)
+    assert reviewed.returncode == 0 and f"{premises}: untrustworthy -> normal" in reviewed.stdout, reviewed.stderr
+    out = tmp_path / "licences.csv"
+    published = firewarden("enforcement", "publish", "--kind", "licence", "-o", str(out), env=env)
+    assert published.returncode == 0 and out.read_text(encoding="utf-8").startswith("date,number,premises_id")
+    bad = firewarden("enforcement", "publish", "--kind", "penalty", "--since", "last year", env=env)
+    assert bad.returncode == 2 and "not a date" in bad.stderr

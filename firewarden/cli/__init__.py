@@ -24,6 +24,7 @@ from firewarden.cli import (
     checklisting,
     config,
     db,
+    enforcing,
     ingesting,
     registry,
     reporting,
@@ -61,6 +62,7 @@ app.command("up")(alerting.up)
 app.command("demo")(alerting.demo)
 app.command("report")(reporting.report)
 app.add_typer(checklisting.app, name="checklists")
+app.add_typer(enforcing.app, name="enforcement")
 app.add_typer(alerting.tasks_app, name="tasks")
 app.add_typer(alerting.schedule_app, name="schedule")
 app.add_typer(users.users_app, name="users")

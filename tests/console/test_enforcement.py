@@ -15,7 +15,8 @@ import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
-from tests.console.conftest import PASSWORD, Served, as_json, login
+from tests.alerts.conftest import load
+from tests.console.conftest import PASSWORD, Served, as_json, city_registry, login
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x02" * 4096
 
@@ -274,3 +275,16 @@ def test_a_major_hazard_is_listed_until_it_closes_and_repeated_ones_list_the_uni
     closed = next(h for h in listed if h["id"] == hazards[0])
     assert closed["state"] == "closed" and closed["delisted_at"] is not None
     assert [h["id"] for h in as_json(insp.get("/api/major-hazards"))] == [hazards[1]]
+
+
+def test_a_registry_import_keeps_the_credit_supervision_set(served: Served) -> None:
+    adm = login(served, "adm")
+    as_json(adm.post("/api/premises/Q/credit", json={"status": "watchlist", "note": "court ruling 2026-17"}))
+    assert adm.post("/api/premises/Q/credit", json={"status": "bad", "note": "x"}).status_code == 422
+    by_inspector = login(served, "insp").post("/api/premises/Q/credit", json={"status": "normal", "note": "x"})
+    assert by_inspector.status_code == 403
+    load(served.database_url, city_registry())  # the file still says normal
+    credit = as_json(adm.get("/api/premises/Q/credit"))
+    assert credit["status"] == "watchlist"
+    assert [(h["reason"], h["detail"]) for h in credit["history"]] == [("manual", {"note": "court ruling 2026-17"})]
+    assert as_json(adm.get("/api/premises/P/credit"))["status"] == "normal"  # never changed: the file's
