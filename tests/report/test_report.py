@@ -105,8 +105,10 @@ def _seed(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     # enforcement: P1's case (in scope) with an order, a failed re-check, a seal-up and a fine in effect in
     # 2026, a pending stop and a refused fine (neither counts), and a 2027 penalty (after the end); P3's
     # order is out of scope
-    case = ("INSERT INTO cases (number, premises_id, offence, circumstance, state, deadline, opened_at, opened_by, "
-            "updated_at) VALUES (%s, %s, 'escape_routes_blocked', 'general', 'open', %s, %s, 'i', %s) RETURNING id")
+    case = (
+        "INSERT INTO cases (number, premises_id, offence, circumstance, state, deadline, opened_at, opened_by, "
+        "updated_at) VALUES (%s, %s, 'escape_routes_blocked', 'general', 'open', %s, %s, 'i', %s) RETURNING id"
+    )
     step = ("INSERT INTO case_steps (case_id, kind, state, number, fine_yuan, proposed_at, proposed_by, decided_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, 'i', %s)")  # fmt: skip
     c1 = x(case, ("C1", "P1", _at("2026-03-15"), _at("2026-03-01"), _at("2026-03-01"))).fetchone()[0]  # type: ignore[index]
