@@ -115,13 +115,16 @@ class City(Reads):
 
     def notices(self, scope: Scope, limit: int = 200) -> list[dict[str, Any]]:
         """Warning notices (火灾风险分级警示), newest first, with their label, the premises' name and their
-        deliveries (``recipient``: unit, centre, inspector or department; ``channel``; ``state``)."""
+        deliveries (``recipient``: unit, centre, inspector or department; ``channel``; ``state``) and the
+        unit accounts' read receipts (``reads``: ``user_id``, ``read_at``)."""
         return self.rows(
             "SELECT n.id, n.premises_id, p.name AS premises_name, n.tier, n.score, n.issued_at, n.unit_name, "
             "n.jurisdiction_id, n.text, n.label, coalesce((SELECT jsonb_agg(jsonb_build_object("
             "  'recipient', d.recipient, 'channel', d.channel, 'state', d.state) ORDER BY d.recipient, d.channel) "
             "  FROM deliveries d "
-            "  WHERE d.kind = 'notice' AND d.idempotency_key LIKE 'notice-' || n.id || '/%%'), '[]') AS deliveries "
+            "  WHERE d.kind = 'notice' AND d.idempotency_key LIKE 'notice-' || n.id || '/%%'), '[]') AS deliveries, "
+            "coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', r.user_id, 'read_at', r.read_at) "
+            "  ORDER BY r.read_at) FROM notice_reads r WHERE r.notice_id = n.id), '[]') AS reads "
             "FROM notices n JOIN premises p ON p.id = n.premises_id "
             f"WHERE {IN_SCOPE.format(column='n.jurisdiction_id')} ORDER BY n.issued_at DESC, n.id DESC "
             "LIMIT %(limit)s",

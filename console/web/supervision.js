@@ -1,8 +1,9 @@
-// Notices and draws: the warning notices sent to units, and the random draws (双随机、一公开) with their
-// published beacon, a check anyone can run, and the publication as CSV; admins make a new draw.
+// Notices and draws: the warning notices sent to units with their deliveries and read receipts, and the
+// random draws (双随机、一公开) with their published beacon, a check anyone can run, and the publication
+// as CSV; admins make a new draw and edit the inspection checklists (a new version each time).
 
-import { api, el, flash, pagedTable, post, premisesLink, tierBadge, when } from "/static/dom.js";
-import { render, t } from "/static/i18n.js";
+import { api, el, flash, pagedTable, post, premisesLink, table, tierBadge, when } from "/static/dom.js";
+import { lang, render, t, word } from "/static/i18n.js";
 
 export async function noticesAndDraws(me, rerender) {
   const [notices, draws] = await Promise.all([api("/api/notices"), api("/api/draws")]);
@@ -26,11 +27,12 @@ export async function noticesAndDraws(me, rerender) {
   return [
     el("h1", {}, t("nav.notices")),
     el("h2", {}, t("notices.title"), el("span", { class: "muted" }, ` (${notices.length})`)),
-    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice", "col.recipients"], notices, (n) => el("tr", { dataset: { notice: n.id } },
+    pagedTable(["col.issued", "col.premises", "col.tier", "col.notice", "col.recipients", "unit.read"], notices, (n) => el("tr", { dataset: { notice: n.id } },
       el("td", { title: n.issued_at }, when(n.issued_at)), el("td", {}, premisesLink(n.premises_id, n.premises_name)),
       el("td", {}, tierBadge(n.tier)), el("td", { class: "notice-text" }, render(n.label, n.text)),
       el("td", { class: "recipients" }, (n.deliveries ?? []).map((d) => el("div", { class: `delivery ${d.state}` },
-        `${d.recipient} · ${d.channel} · ${t(`delivery.${d.state}`)}`)))), { id: "notices" }),
+        `${d.recipient} · ${d.channel} · ${t(`delivery.${d.state}`)}`))),
+      el("td", { class: "reads" }, (n.reads ?? []).map((r) => el("div", {}, `${r.user_id} · ${when(r.read_at)}`)))), { id: "notices" }),
     el("h2", {}, t("draws.title"), el("span", { class: "muted" }, ` (${draws.length})`)),
     form,
     el("div", { class: "toolbar" }, periods.map((period) => el("span", { class: "period" }, period, " ",
@@ -40,5 +42,25 @@ export async function noticesAndDraws(me, rerender) {
     pagedTable(["col.period", "col.premises", "col.inspectors", "col.seed", "col.time", "col.done"], draws, (d) => el("tr", {},
       el("td", {}, d.period), el("td", {}, premisesLink(d.premises_id, d.premises_name)), el("td", {}, d.inspectors.join(", ")),
       el("td", { class: "num" }, d.seed), el("td", {}, when(d.drawn_at)), el("td", {}, t(d.done ? "yes" : "no"))), { id: "draws" }),
+    me.role === "admin" ? await checklistEditor(rerender) : null,
   ];
+}
+
+// The checklists in use and, for an admin, the whole set as JSON to edit and save as the next version
+// (PUT /api/checklists; every problem is named with its place, and past visits keep their version).
+async function checklistEditor(rerender) {
+  const current = await api("/api/checklists");
+  const text = el("textarea", { class: "checklists-json", rows: 16, spellcheck: "false" });
+  text.value = JSON.stringify(current.checklists, null, 2);
+  const save = async () => {
+    let document;
+    try { document = JSON.parse(text.value); } catch (error) { flash(error); return; }
+    try { await api("/api/checklists", { method: "PUT", body: JSON.stringify(document) }); rerender(); } catch (error) { flash(error); }
+  };
+  return el("section", { class: "checklists-admin" },
+    el("h2", {}, `${t("checklists.title")} · v${current.version}`, el("span", { class: "muted" }, ` (${current.checklists.items.length}) ${current.created_by} ${when(current.created_at)}`)),
+    table(["col.id", "check.severity", "col.check", "check.basis", "check.categories"], current.checklists.items.map((i) => el("tr", { dataset: { item: i.id } },
+      el("td", {}, i.id), el("td", {}, t(`check.${i.severity}`)), el("td", {}, lang() === "zh" ? i.zh : i.en), el("td", {}, i.basis),
+      el("td", {}, i.categories === "all" ? t("check.all") : i.categories.map((c) => word("category", c)).join(lang() === "zh" ? "、" : ", "))))),
+    el("details", {}, el("summary", {}, t("checklists.edit")), text, el("button", { class: "primary save-checklists", onclick: save }, t("checklists.save"))));
 }

@@ -90,6 +90,19 @@ def test_a_unit_and_the_authority_work_a_hazard_and_a_case_in_the_console(served
     expect(approved.locator("td.number")).to_contain_text("消临封〔")
     shoot(admin, "22-admin-approved-seal-up")
 
+    # the admin edits the checklists: saved as the next version, shown at once
+    rendered(admin, f"{served.url}/#/notices")
+    editor = admin.locator("section.checklists-admin")
+    expect(editor.locator("h2")).to_contain_text("v1")
+    assert editor.locator("tr[data-item]").count() >= 34
+    editor.locator("summary").click()
+    document = editor.locator("textarea.checklists-json")
+    edited = document.input_value().replace("exits are clear", "exits are kept clear")
+    document.fill(edited)
+    editor.locator("button.save-checklists").click()
+    expect(editor.locator("h2")).to_contain_text("v2")
+    expect(editor.locator("tr[data-item=exits_clear]")).to_contain_text("Escape routes and exits are kept clear")
+
     expect(card.locator("[data-credit]")).to_have_attribute("data-credit", "untrustworthy")  # live, no reload
     expect(card.locator("tr.credit-change").first).to_contain_text("sealed up")
     expect(unit.locator("td.documents")).to_contain_text("temporary seal-up")
