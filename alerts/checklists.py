@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from alerts.errors import ActionError
 from core.audit import record as audit
 from core.domain import Category
+from core.errors import problems
 
 FORMAT: Final = "firewarden-checklists/1"
 Severity = Literal["major", "general"]
@@ -93,11 +94,7 @@ def parse(document: Any, where: str = "checklists") -> ChecklistSet:
     try:
         return ChecklistSet.model_validate(document)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'the document'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors()
-        )
-        raise ChecklistError(f"{where}: {problems}") from None
+        raise ChecklistError(f"{where}: {'; '.join(problems(error))}") from None
 
 
 def load_text(text: str, where: str) -> ChecklistSet:

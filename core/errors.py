@@ -21,6 +21,8 @@ never caught here::
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class FirewardenError(Exception):
     """Root of every error Firewarden raises on purpose."""
@@ -59,3 +61,10 @@ class ServiceError(FirewardenError):
 
 class BusError(FirewardenError):
     """The stream bus did not accept a message; the caller keeps it and retries."""
+
+
+def problems(error: ValidationError, top: str = "the document") -> list[str]:
+    """Each problem of a pydantic validation as ``where: what`` (``top`` where it is the whole document)."""
+    return [
+        f"{'.'.join(str(p) for p in e['loc']) or top}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
+    ]

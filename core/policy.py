@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.action_plans import PlanStep, default_action_plans
 from core.domain import DEVICE_TYPE_NAMES, METRICS, CreditStatus
-from core.errors import SettingsError
+from core.errors import SettingsError, problems
 
 SignalKind = Literal["trouble", "supervisory", "hazard_candidate"]
 """What a breach means: the fire system is faulty, abnormal, or the building may be in danger."""
@@ -419,8 +419,4 @@ def load_policy(path: Path | None) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in error['loc']) or '(top level)'}: {error['msg'].removeprefix('Value error, ')}"
-            for error in exc.errors()
-        ]
-        raise SettingsError(f"policy file {path}:\n  " + "\n  ".join(problems)) from None
+        raise SettingsError(f"policy file {path}:\n  " + "\n  ".join(problems(exc, "(top level)"))) from None

@@ -17,7 +17,7 @@ from typing import Annotated, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from core.errors import SettingsError
+from core.errors import SettingsError, problems
 
 FORMAT: Final = "firewarden-discretion/1"
 Circumstance = Literal["light", "general", "serious"]
@@ -83,11 +83,7 @@ def parse(text: str, where: str) -> DiscretionTable:
     except yaml.YAMLError as error:
         raise SettingsError(f"{where}: not YAML: {error}") from None
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'the document'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors()
-        )
-        raise SettingsError(f"{where}: {problems}") from None
+        raise SettingsError(f"{where}: {'; '.join(problems(error))}") from None
 
 
 @cache
