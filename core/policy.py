@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -300,6 +300,20 @@ class SchedulePolicy(_Section):
     """Share of the draw pool drawn per period (at least one premises when the pool is not empty)."""
     draw_inspectors: Annotated[int, Field(ge=1, le=5)] = 2
     draw_due_days: Positive = 30.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_fields_default(cls, data: Any) -> Any:
+        """A tier the file gives keeps the default of every field it leaves out."""
+        if isinstance(data, dict) and isinstance(data.get("tiers"), dict):
+            defaults = _default_tiers()
+            known = {name: defaults[name].model_dump() for name in defaults}
+            tiers = {
+                name: {**known[name], **given} if name in known and isinstance(given, dict) else given
+                for name, given in data["tiers"].items()
+            }
+            data = {**data, "tiers": tiers}
+        return data
 
     @model_validator(mode="after")
     def _every_tier(self) -> SchedulePolicy:

@@ -89,3 +89,24 @@ def test_action_plan_errors_are_named(tmp_path: Path) -> None:
     path.write_text('[[action_plans.fire]]\nid = "call"\nen = "Phone"\n', encoding="utf-8")
     with pytest.raises(SettingsError, match=r"action_plans\.fire\.0\.zh"):
         load_policy(path)
+
+
+def test_a_tier_section_keeps_the_defaults_of_the_fields_it_leaves_out_and_the_supervision_sections_load(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        "[schedule.tiers.red]\nself_check_every_days = 2\n\n"
+        "[credit]\nrepair_after_days = { watchlist = 30 }\ncadence_factor = { untrustworthy = 0.5 }\n\n"
+        '[enforcement]\napproval_fine_yuan = 50000\ndocument_prefix = "穗消"\n',
+        encoding="utf-8",
+    )
+    policy = load_policy(path)
+    red = policy.schedule.tiers["red"]
+    assert (red.self_check_every_days, red.every_days, red.first_within_days, red.warning_notice) == (2, 7, 1, True)
+    assert policy.credit.repair_after_days == {"watchlist": 30}
+    assert policy.credit.factor("untrustworthy") == 0.5 and policy.credit.factor("watchlist") == 1.0
+    assert (policy.enforcement.approval_fine_yuan, policy.enforcement.document_prefix) == (50_000, "穗消")
+    path.write_text('[credit]\nlisting = { penalty = "bad" }\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"credit\.listing\.penalty"):
+        load_policy(path)
