@@ -14,6 +14,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from alerts.desk import Desk
+from alerts.prevention import Outcome
 from core.audit import record as audit
 from core.policy import CreditEvent, Policy
 from supervision import credit
@@ -117,10 +118,11 @@ def _locked_case(cur: Cursor, case_id: int) -> dict[str, Any]:
 def add_step(
     desk: Desk, table: DiscretionTable, case_id: int, kind: StepKind, actor: str, now: datetime, *,
     passed: bool | None = None, note: str = "", fine_yuan: float | None = None, measure: int | None = None,
-) -> int:  # fmt: skip
-    """The case's next step; returns its id. A measure above the policy's thresholds is ``pending``
-    until approved (:func:`decide_step`). A penalty the discretion table exempts becomes a no-penalty
-    decision (``exemption``). Raises CaseError saying why a step is not allowed."""
+) -> tuple[int, Outcome]:  # fmt: skip
+    """The case's next step: its id, and what its effects hand on (a hazard closed by a passed re-check).
+    A measure above the policy's thresholds is ``pending`` until approved (:func:`decide_step`). A
+    penalty the discretion table exempts becomes a no-penalty decision (``exemption``). Raises
+    CaseError saying why a step is not allowed."""
     policy = desk.policy
     with desk.cursor() as cur:
         case = _locked_case(cur, case_id)
@@ -137,9 +139,8 @@ def add_step(
             kind, fine_yuan, detail = _penalty(cur, table, case, fine_yuan, detail, now, policy)
         state = "pending" if needs_approval(kind, fine_yuan, policy.enforcement) else "effective"
         step_id = _insert_step(cur, policy, case_id, kind, state, actor, now, fine_yuan, detail)
-        if state == "effective":
-            _effects(desk, cur, case, kind, detail, actor, now)
-    return step_id
+        out = _effects(desk, cur, case, kind, detail, actor, now) if state == "effective" else Outcome()
+    return step_id, out
 
 
 def _penalty(
@@ -173,14 +174,14 @@ def _penalty(
 
 
 def _effects(desk: Desk, cur: Cursor, case: dict[str, Any], kind: StepKind, detail: dict[str, Any], actor: str,
-             now: datetime) -> None:  # fmt: skip
-    policy = desk.policy
+             now: datetime) -> Outcome:  # fmt: skip
+    policy, out = desk.policy, Outcome()
     if kind == "recheck" and detail["passed"] and case["hazard_id"] is not None:
         cur.execute("SELECT state, signal_active FROM hazards WHERE id = %s", (case["hazard_id"],))
         hazard = cur.fetchone()
         if hazard is not None and hazard["state"] != "closed" and not hazard["signal_active"]:
             note = f"corrected, confirmed at the re-check of {case['number']}"
-            desk.close_hazard_in(cur, case["hazard_id"], actor, note, now)
+            out = desk.close_hazard_in(cur, case["hazard_id"], actor, note, now)
     if kind == "recheck" and detail.get("overdue"):
         on_event(cur, case["premises_id"], "overdue_rectification", policy.credit, actor, now, case["id"])
     if kind in _EVENTS:
@@ -191,9 +192,10 @@ def _effects(desk: Desk, cur: Cursor, case: dict[str, Any], kind: StepKind, deta
             (now, actor, detail.get("note", ""), case["id"]),
         )
         audit(cur, now, actor, "case.closed", f"case:{case['id']}", number=case["number"])
+    return out
 
 
-def decide_step(desk: Desk, step_id: int, approve: bool, actor: str, user_id: str, note: str, now: datetime) -> None:
+def decide_step(desk: Desk, step_id: int, approve: bool, actor: str, user_id: str, note: str, now: datetime) -> Outcome:
     """法制审核: a second person approves a pending step (it takes effect, with its number) or refuses it."""
     policy = desk.policy
     with desk.cursor() as cur:
@@ -214,8 +216,7 @@ def decide_step(desk: Desk, step_id: int, approve: bool, actor: str, user_id: st
         cur.execute("UPDATE cases SET updated_at = %s WHERE id = %s", (now, case["id"]))
         audit(cur, now, actor, "case.approved" if approve else "case.refused", f"case:{case['id']}", step=step_id,
               kind=step.kind, number=number, note=note)  # fmt: skip
-        if approve:
-            _effects(desk, cur, case, step.kind, dict(step.detail), actor, now)
+        return _effects(desk, cur, case, step.kind, dict(step.detail), actor, now) if approve else Outcome()
 
 
 def list_major_hazard(desk: Desk, hazard_id: int, actor: str, note: str, now: datetime) -> None:

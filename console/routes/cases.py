@@ -90,12 +90,13 @@ async def add_step(case_id: int, body: NewStep, user: Supervisor, ctx: Ctx) -> R
     """The case's next step. Seal-up, stop, and a fine from the policy's amount up are ``pending`` until
     an admin who did not propose them approves; a penalty the table exempts becomes ``exemption``."""
     _case(ctx, user, case_id)  # 404 outside your scope
-    step_id = await ctx.actions.act(
+    step_id, outcome = await ctx.actions.act(
         lambda: case_store.add_step(
             ctx.actions.desk, ctx.discretion, case_id, body.kind, user.actor, ctx.clock(), passed=body.passed,
             note=body.note, fine_yuan=body.fine_yuan, measure=body.measure,
         )
     )  # fmt: skip
+    await ctx.actions.after(outcome)
     found = _case(ctx, user, case_id)
     step = next(s for s in found["steps"] if s["id"] == step_id)
     return send({"case": found, "step": step}, status_code=201)
