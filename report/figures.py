@@ -10,7 +10,7 @@ What counts, exactly (docs/report.md says the same for readers):
   the previous one.
 - inspections: tasks due within the period, done within it, done by their due date, and due within
   it but still open at the end; kind ``cadence`` (tier cadence), ``draw``, ``after_fire`` (tasks
-  opened after a fire) and ``recheck`` (a hazard's follow-up).
+  opened after a fire) and ``recheck`` (a hazard's follow-up); a unit's self-check is no inspection.
 - hazards: opened within the period (found), closed within it (rectified), past their deadline
   within it (overdue); by source (``signal``, ``checklist`` for inspection findings,
   ``self_report``, ``false_alarms``) and by rule.
@@ -166,7 +166,7 @@ def _inspections(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) ->
         "count(*) FILTER (WHERE t.due_at >= %(start)s AND t.due_at < %(at_end)s "
         "  AND (t.state = 'open' OR t.done_at >= %(at_end)s)) AS overdue "
         "FROM tasks t JOIN premises p ON p.id = t.premises_id "
-        f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1",
+        f"WHERE t.kind <> 'self_check' AND {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1",
         params,
     ).fetchall()
     by = {r["kind"]: r for r in rows}

@@ -124,6 +124,10 @@ def _seed(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         (c3, "order", "effective", "N6", None, "2026-03-01"),  # out of scope
     ):
         x(step, (case_id, kind, state, number, fine, _at("2026-03-01"), _at(at) if at else None))
+    # a unit's self-check is no inspection: not counted
+    x("INSERT INTO tasks (dedup_key, premises_id, kind, reason, due_at, created_at, state, done_at, result) "
+      "VALUES ('self_check:P1:x', 'P1', 'self_check', 'self', %s, %s, 'done', %s, 'clean')",
+      (_at("2026-05-01"), _at("2026-05-01"), _at("2026-05-01")))  # fmt: skip
     # credit: P4 listed watchlist in 2026, then untrustworthy; P1 listed in 2025 and repaired in 2026
     change = ("INSERT INTO credit_changes (premises_id, at, from_status, to_status, reason, actor) "
               "VALUES (%s, %s, %s, %s, %s, 'x')")  # fmt: skip
