@@ -2,7 +2,7 @@
 // item, with a note and a photo; a failed item opens a hazard when the visit is recorded. Works on a
 // phone. The unit's self-check uses the same panel, keyed "self-<premises>" and read from its portal.
 
-import { api, el, upload } from "/static/dom.js";
+import { api, el, uploadAs, uploadStatus } from "/static/dom.js";
 import { lang, t } from "/static/i18n.js";
 
 // What was ticked and typed, per task and item, kept across the live refreshes until recorded.
@@ -46,16 +46,13 @@ function draw(taskId, data) {
       t(`check.${result}`));
     const note = el("input", { class: "check-note", placeholder: t("check.note"), value: current.note ?? "",
       oninput: (e) => ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), note: e.target.value }) });
-    const photoState = el("span", { class: "photo-state muted" }, current.photo ? t("check.photo_kept") : "");
+    const key = `check-${taskId}-${item.id}`;
+    const photoState = uploadStatus(key, current.photo ? t("check.photo_kept") : "");
     const photo = el("input", { type: "file", class: "check-photo", accept: "image/jpeg,image/png", onchange: async (e) => {
       const file = e.target.files[0];
       if (!file) return;
-      photoState.textContent = t("loading");
-      try {
-        const kept = await upload(file);
-        ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), photo: kept.sha256 });
-        photoState.textContent = t("check.photo_kept");
-      } catch (error) { photoState.textContent = error.message; }
+      const sha = await uploadAs(key, file);
+      if (sha) ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), photo: sha });
     } });
     return el("li", { class: `check-item ${item.severity}`, dataset: { item: item.id } },
       el("div", { class: "check-text" }, text(item), item.severity === "major" ? el("span", { class: "badge red" }, t("check.major")) : null),

@@ -139,17 +139,42 @@ export function forgetFields(...keys) {
 // The evidence uploaded so far for a form (kept across redraws like its fields).
 export const keptFiles = (key) => { if (!files.has(key)) files.set(key, []); return files.get(key); };
 
+// Uploads under way, by key: a redraw while one is in flight says so, and its end is told to the
+// status shown then (not to the one of the page it started on, which a live refresh may have replaced).
+const uploading = new Set();
+const statusOf = (key) => document.querySelectorAll(`.photo-state[data-upload="${CSS.escape(key)}"]`);
+
+// The status line of the uploads under `key`: "loading" while one is in flight, else `settled`.
+export function uploadStatus(key, settled = "") {
+  return el("span", { class: "photo-state muted", dataset: { upload: key } }, uploading.has(key) ? t("loading") : settled);
+}
+
+// Upload `file` as evidence under `key`; its sha256, or null (the status says why).
+export async function uploadAs(key, file) {
+  uploading.add(key);
+  for (const node of statusOf(key)) node.textContent = t("loading");
+  try {
+    const kept = await upload(file);
+    uploading.delete(key);
+    for (const node of statusOf(key)) node.textContent = t("check.photo_kept");
+    return kept.sha256;
+  } catch (error) {
+    uploading.delete(key);
+    for (const node of statusOf(key)) node.textContent = error.message;
+    return null;
+  }
+}
+
 // A file input that uploads what is chosen at once (evidence) and adds its sha256 to keptFiles(key).
 export function evidenceInput(key, accept = "image/jpeg,image/png,application/pdf") {
   const kept = keptFiles(key);
-  const status = el("span", { class: "photo-state muted" }, kept.length ? t("check.photo_kept") : "");
   const input = el("input", { type: "file", class: "evidence-file", accept, onchange: async (e) => {
     const file = e.target.files[0];
     if (!file) return;
-    status.textContent = t("loading");
-    try { kept.push((await upload(file)).sha256); status.textContent = t("check.photo_kept"); } catch (error) { status.textContent = error.message; }
+    const sha = await uploadAs(key, file);
+    if (sha) kept.push(sha);
   } });
-  return el("label", { class: "evidence" }, t("check.photo"), " ", input, " ", status);
+  return el("label", { class: "evidence" }, t("check.photo"), " ", input, " ", uploadStatus(key, kept.length ? t("check.photo_kept") : ""));
 }
 
 export function flash(error) {

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from console.accounts import Accounts
-from core.db import open_pool
+from core.db import connect, open_pool
 from tests.console.browsing import log_in, rendered, shoot
 from tests.console.conftest import PASSWORD, Served
 
@@ -33,10 +33,26 @@ def test_a_unit_and_the_authority_work_a_hazard_and_a_case_in_the_console(served
     card = unit.locator("section.unit-premises[data-premises=P]")
     expect(card.locator("[data-credit]")).to_have_attribute("data-credit", "normal")
 
+    # the photo's upload is held while a live refresh redraws the page (a notice arrives): the redrawn
+    # form still has the text typed, says the upload is under way, then that the photo is kept
+    def held(route: Route) -> None:
+        with connect(served.database_url) as conn:
+            conn.execute(
+                "INSERT INTO notices (premises_id, tier, score, issued_at, unit_name, jurisdiction_id, text) "
+                "VALUES ('P', 'orange', 40, now(), 'Unit P', 'J-GRID', 'warning')"
+            )
+            conn.commit()
+        unit.wait_for_timeout(1500)  # the page hears of the notice and redraws meanwhile
+        route.continue_()
+
+    unit.route("**/api/evidence", held)
     report = card.locator("form.self-report")
     report.locator("textarea").fill("extinguisher missing on 5F")
     report.locator("input[type=file]").set_input_files(files=[JPEG])
+    expect(unit.locator("tr[data-notice]")).to_have_count(1)  # redrawn during the upload
     expect(report.locator(".photo-state")).to_have_text("photo kept")
+    expect(report.locator("textarea")).to_have_value("extinguisher missing on 5F")
+    unit.unroute("**/api/evidence")
     report.locator("button[type=submit]").click()
     hazard = unit.locator("#unit-hazards tr[data-hazard]", has_text="extinguisher missing on 5F")
     expect(hazard).to_have_count(1)
