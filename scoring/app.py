@@ -188,18 +188,37 @@ async def _forget_owned(app: Any, revoked: Any, **kwargs: Any) -> None:
     engine().forget()
 
 
+_in_flight: set[asyncio.Future[None]] = set()
+"""One future per hand-on whose decisions are not yet acknowledged by the broker."""
+
+
 async def _hand_on(decisions: list[Decision]) -> None:
     """Decisions to their topics, then the changed states to the table.
 
     The order is what makes a kill -9 lose nothing: a state in the changelog records the offsets it
-    has applied, and a worker that restores it skips those records on replay. So the state may only
-    reach the changelog after the decisions it produced are acknowledged by the broker; ``send``
-    alone only queues them in the producer, which may flush the changelog's partition first."""
-    sent = []
-    for decision in sorted(decisions, key=lambda d: not isinstance(d, AlarmDecision)):  # alarms first
-        topic = alarms_topic if isinstance(decision, AlarmDecision) else decisions_topic
-        sent.append(await topic.send(key=decision.premises_id.encode(), value=encode_decision(decision)))
-    await asyncio.gather(*sent)
+    has applied, and a worker that restores it skips those records on replay. So a state may only
+    reach the changelog after every decision it led to is acknowledged by the broker (acks=all):
+    ``send`` alone only queues a decision in the producer, which may flush the changelog first.
+
+    The two lanes (records and events) drive one engine and share the states of a premises, so a
+    state one lane writes may hold what the other lane decided and has not yet sent. Each hand-on is
+    registered as in flight before its first ``await``, and the states are written only when no
+    other hand-on is: the write then covers only acknowledged decisions. The lanes still decide
+    concurrently; only the table writes wait."""
+    mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    _in_flight.add(mine)
+    try:
+        sent = []
+        for decision in sorted(decisions, key=lambda d: not isinstance(d, AlarmDecision)):  # alarms first
+            topic = alarms_topic if isinstance(decision, AlarmDecision) else decisions_topic
+            sent.append(await topic.send(key=decision.premises_id.encode(), value=encode_decision(decision)))
+        await asyncio.gather(*sent)
+    finally:
+        mine.set_result(None)
+        _in_flight.discard(mine)
+    while others := [f for f in _in_flight if not f.done()]:
+        await asyncio.gather(*others)
+    # no await from the check above to the writes: no lane can decide in between
     for premises_id, state in engine().flush():
         states[premises_id.encode()] = dump_state(state)
 
