@@ -111,6 +111,8 @@ export async function casesView(arg, me, rerender) {
     table(["col.premises", "col.hazard", "col.deadline", "cases.listed"], major.map((h) => el("tr", { dataset: { hazard: h.id } },
       el("td", {}, premisesLink(h.premises_id, h.premises_name)), el("td", {}, render(h.label, h.title)), dueCell(h.deadline), el("td", {}, when(h.listed_at))))),
     me.role === "operator" ? null : newCaseForm(arg?.startsWith("hazard-") ? arg.slice(7) : null),
+    el("div", { class: "toolbar publication" }, el("strong", {}, t("cases.publication")), ["inspection", "penalty", "coercive", "licence"].flatMap((kind) =>
+      [" ", el("a", { href: `/api/publication/enforcement?kind=${kind}&format=csv`, dataset: { kind } }, t(`cases.publish_${kind}`))])),
     el("h2", {}, t("cases.all"), ` (${cases.length})`),
     pagedTable(head, cases, caseRow, { id: "cases" }),
   ];

@@ -95,6 +95,10 @@ def test_a_unit_and_the_authority_work_a_hazard_and_a_case_in_the_console(served
     expect(sealed).to_have_attribute("data-state", "pending")
     expect(sealed.locator("button.approve")).to_have_count(0)  # inspectors do not approve
     shoot(inspector, "21-inspector-case-seal-up-proposed")
+    rendered(inspector, f"{served.url}/#/cases")  # the publication's links
+    link = inspector.locator("a[data-kind=coercive]").get_attribute("href") or ""
+    published = inspector.request.get(f"{served.url}{link}")
+    assert published.ok and published.text().startswith("date,number,case_number")
 
     admin = log_in(browser, served.url, "adm")
     rendered(admin, f"{served.url}/#/cases")
