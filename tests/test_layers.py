@@ -85,3 +85,11 @@ def test_the_running_processes_import_no_simulator_training_or_scikit_learn() ->
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_image_copies_every_package() -> None:
+    """deploy/Containerfile names the packages it copies one by one: a new package must be among them."""
+    containerfile = (ROOT / "deploy" / "Containerfile").read_text(encoding="utf-8")
+    copies = [line.split() for line in containerfile.splitlines() if line.startswith("COPY ")]
+    copied = {words[1] for words in copies if len(words) == 3}
+    assert set(PACKAGES) - copied == set()
