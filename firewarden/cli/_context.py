@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 
@@ -17,3 +19,12 @@ def settings_of(ctx: typer.Context) -> Settings:
     if not isinstance(settings, Settings):
         raise RuntimeError("settings were not built: the top-level callback did not run")
     return settings
+
+
+def emit(text: str, out: Path | None, written: str | None = None) -> None:
+    """``text`` to standard output, or to the file ``out`` with ``written`` (default ``wrote <out>``) said."""
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(written or f"wrote {out}")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from firewarden.cli._context import console, settings_of
+from firewarden.cli._context import console, emit, settings_of
 
 tasks_app = typer.Typer(help="Inspectors' task lists: today's items, exports, visit results.", no_args_is_help=True)
 schedule_app = typer.Typer(help="The dual-prevention schedule: the random draw.", no_args_is_help=True)
@@ -196,8 +196,4 @@ def schedule_publish(
     desk = _desk(ctx)
     with desk.pool, desk.cursor() as cur:
         text = as_csv(publication(cur, period))
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"wrote {out}")
+    emit(text, out)

@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 
 from core.db import connect
 from core.services import database_url
-from firewarden.cli._context import console, settings_of
+from firewarden.cli._context import console, emit, settings_of
 
 if TYPE_CHECKING:
     from alerts.checklists import Version
@@ -42,11 +42,7 @@ def export(
 
     version = _in_use(ctx)
     text = checklists.dump(version.checklists, fmt)
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"wrote version {version.number} ({len(version.checklists.items)} items) to {out}")
+    emit(text, out, f"wrote version {version.number} ({len(version.checklists.items)} items) to {out}")
 
 
 @app.command("import")

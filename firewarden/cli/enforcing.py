@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from core.db import connect
 from core.services import database_url
-from firewarden.cli._context import console, settings_of
+from firewarden.cli._context import console, emit, settings_of
 
 app = typer.Typer(help="Enforcement information for publication, and the credit review.", no_args_is_help=True)
 
@@ -47,11 +47,7 @@ def publish(
     with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
         rows = publication.rows(cur, kind, start, _day(until, "--until"), None)
     text = publication.as_csv(kind, rows) if fmt == "csv" else json.dumps(rows, default=str, ensure_ascii=False) + "\n"
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"wrote {len(rows)} {kind} row(s) to {out}")
+    emit(text, out, f"wrote {len(rows)} {kind} row(s) to {out}")
 
 
 @app.command("review-credit")

@@ -13,7 +13,7 @@ from rich.table import Table
 from core import registry
 from core.db import connect
 from core.services import database_url
-from firewarden.cli._context import console, settings_of
+from firewarden.cli._context import console, emit, settings_of
 
 app = typer.Typer(help="Premises, devices, jurisdictions, inspectors and the duty roster.", no_args_is_help=True)
 
@@ -57,11 +57,7 @@ def export_command(
         chosen = registry.format_of(output) if output else "yaml"
     with database_url(settings) as url, connect(url, autocommit=True) as conn:
         text = registry.dump(registry.export_registry(conn), chosen)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+    emit(text, output)
 
 
 points_app = typer.Typer(help="A UITD's panel point list (loop/point -> zone), from and to the panel's CSV export.")
@@ -102,11 +98,7 @@ def points_export(
 
     with database_url(settings_of(ctx)) as url, connect(url, autocommit=True) as conn:
         text = export_points(conn, device)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+    emit(text, output)
 
 
 @app.command("credentials")
