@@ -23,34 +23,33 @@ _COLUMNS: Final[dict[Kind, list[str]]] = {
     "licence": ["date", "number", "premises_id", "premises_name", "unit_name", "licence", "decision"],
 }  # fmt: skip
 
+# Decided within the window (an open end when ``until`` is None), of premises in scope (None: all).
+_WINDOW = """{at} >= %(since)s AND ({at} < %(until)s OR %(until)s::timestamptz IS NULL)
+          AND (%(scope)s::text[] IS NULL OR p.jurisdiction_id = ANY(%(scope)s))"""
+_DONE, _DECIDED = _WINDOW.format(at="t.done_at"), _WINDOW.format(at="s.decided_at")
+
 _SQL: Final[dict[Kind, str]] = {
-    "inspection": """
+    "inspection": f"""
         SELECT t.done_at AS date, t.premises_id, p.name AS premises_name, p.unit_name, p.address, t.kind, t.result,
                (SELECT count(*) FROM hazards h WHERE h.source LIKE 'task:' || t.id || ':%%') AS hazards_found
         FROM tasks t JOIN premises p ON p.id = t.premises_id
-        WHERE t.state = 'done' AND t.kind IN ('inspection', 'draw') AND t.done_at >= %(since)s
-          AND (t.done_at < %(until)s OR %(until)s::timestamptz IS NULL)
-          AND (%(scope)s::text[] IS NULL OR p.jurisdiction_id = ANY(%(scope)s))
+        WHERE t.state = 'done' AND t.kind IN ('inspection', 'draw') AND {_DONE}
         ORDER BY t.done_at, t.id""",
-    "penalty": """
+    "penalty": f"""
         SELECT s.decided_at AS date, s.number, c.number AS case_number, c.premises_id, p.name AS premises_name,
                p.unit_name, c.offence, s.detail ->> 'basis' AS basis,
                CASE s.kind WHEN 'penalty' THEN 'fine' ELSE 'no penalty: ' || (s.detail ->> 'exemption') END AS decision,
                s.fine_yuan
         FROM case_steps s JOIN cases c ON c.id = s.case_id JOIN premises p ON p.id = c.premises_id
-        WHERE s.state = 'effective' AND s.kind IN ('penalty', 'exemption') AND s.decided_at >= %(since)s
-          AND (s.decided_at < %(until)s OR %(until)s::timestamptz IS NULL)
-          AND (%(scope)s::text[] IS NULL OR p.jurisdiction_id = ANY(%(scope)s))
+        WHERE s.state = 'effective' AND s.kind IN ('penalty', 'exemption') AND {_DECIDED}
         ORDER BY s.decided_at, s.id""",
-    "coercive": """
+    "coercive": f"""
         SELECT s.decided_at AS date, s.number, c.number AS case_number, c.premises_id, p.name AS premises_name,
                p.unit_name, s.kind AS measure,
                (SELECT min(l.decided_at) FROM case_steps l WHERE l.kind = 'lift' AND l.state = 'effective'
                   AND (l.detail ->> 'measure')::bigint = s.id) AS lifted_on
         FROM case_steps s JOIN cases c ON c.id = s.case_id JOIN premises p ON p.id = c.premises_id
-        WHERE s.state = 'effective' AND s.kind IN ('seal_up', 'stop') AND s.decided_at >= %(since)s
-          AND (s.decided_at < %(until)s OR %(until)s::timestamptz IS NULL)
-          AND (%(scope)s::text[] IS NULL OR p.jurisdiction_id = ANY(%(scope)s))
+        WHERE s.state = 'effective' AND s.kind IN ('seal_up', 'stop') AND {_DECIDED}
         ORDER BY s.decided_at, s.id""",
 }
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
+from console.reads import IN_SCOPE, scope_param
 from console.security import Admin, Ctx, Me, Someone, Supervisor, send, visible
 from core.domain import CreditStatus
 from supervision import case_store, credit_store, documents, publication
@@ -152,16 +153,14 @@ async def list_hazard(hazard_id: int, body: Listing, user: Supervisor, ctx: Ctx)
 @router.get("/api/major-hazards")
 def major_hazards(user: Me, ctx: Ctx, include_closed: bool = False) -> Response:
     """Major hazards listed for supervision: open ones (and closed, delisted ones on request)."""
-    with ctx.actions.desk.cursor() as cur:
-        cur.execute(
-            "SELECT h.id, h.premises_id, p.name AS premises_name, p.unit_name, h.title, h.label, h.state, h.deadline, "
-            "h.listed_at, h.listed_by, h.listing_note, h.delisted_at "
-            "FROM hazards h JOIN premises p ON p.id = h.premises_id "
-            "WHERE h.listed_at IS NOT NULL AND (%s OR h.state <> 'closed') "
-            "AND (%s::text[] IS NULL OR p.jurisdiction_id = ANY(%s)) ORDER BY h.listed_at DESC",
-            (include_closed, *(2 * [None if user.scope is None else sorted(user.scope)])),
-        )
-        return send(cur.fetchall())
+    return send(ctx.city.rows(
+        "SELECT h.id, h.premises_id, p.name AS premises_name, p.unit_name, h.title, h.label, h.state, h.deadline, "
+        "h.listed_at, h.listed_by, h.listing_note, h.delisted_at "
+        "FROM hazards h JOIN premises p ON p.id = h.premises_id "
+        "WHERE h.listed_at IS NOT NULL AND (%(closed)s OR h.state <> 'closed') "
+        f"AND {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY h.listed_at DESC",
+        {"closed": include_closed, "scope": scope_param(user.scope)},
+    ))  # fmt: skip
 
 
 @router.get("/api/premises/{premises_id}/credit")
@@ -201,14 +200,12 @@ def review(user: Admin, ctx: Ctx) -> Response:
 @router.get("/api/rectifications")
 def rectifications(user: Me, ctx: Ctx, state: Literal["submitted", "verified", "rejected"] = "submitted") -> Response:
     """Units' reports that a hazard is fixed, with their evidence, in your scope."""
-    with ctx.actions.desk.cursor() as cur:
-        cur.execute(
-            "SELECT r.*, h.title, h.label, h.deadline, h.self_reported, p.name AS premises_name, p.unit_name "
-            "FROM rectifications r JOIN hazards h ON h.id = r.hazard_id JOIN premises p ON p.id = r.premises_id "
-            "WHERE r.state = %s AND (%s::text[] IS NULL OR p.jurisdiction_id = ANY(%s)) ORDER BY r.submitted_at",
-            (state, *(2 * [None if user.scope is None else sorted(user.scope)])),
-        )
-        return send(cur.fetchall())
+    return send(ctx.city.rows(
+        "SELECT r.*, h.title, h.label, h.deadline, h.self_reported, p.name AS premises_name, p.unit_name "
+        "FROM rectifications r JOIN hazards h ON h.id = r.hazard_id JOIN premises p ON p.id = r.premises_id "
+        f"WHERE r.state = %(state)s AND {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY r.submitted_at",
+        {"state": state, "scope": scope_param(user.scope)},
+    ))  # fmt: skip
 
 
 @router.post("/api/rectifications/{report_id}/{verdict}")
