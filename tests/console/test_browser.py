@@ -81,6 +81,19 @@ def publish_fire(system: System) -> None:
         publisher.publish(sim.messages(), sim_start=start)
 
 
+def inspection_due_now(system: System, key: str, reason: str) -> int:
+    """An inspection task for the system's inspector at its target premises, due now: its id."""
+    with connect(system.database_url) as conn:
+        row = conn.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
+            "VALUES (%s, %s, %s, 'inspection', %s, now(), now(), 'open') RETURNING id",
+            (key, system.target, system.inspector, reason),
+        ).fetchone()
+        conn.commit()
+    assert row is not None
+    return int(row[0])
+
+
 def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(system: System, browser: Browser) -> None:
     operator = log_in(browser, system.url, "wang")
     expect(operator.locator("#queue")).to_be_visible()
@@ -166,19 +179,12 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
 
     # on a phone, the inspector works through the checklist of an inspection due today: a failed item
     # opens a hazard with the item's deadline
-    with connect(system.database_url) as conn:
-        row = conn.execute(
-            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
-            "VALUES ('browser-checklist', %s, %s, 'inspection', 'checklist visit', now(), now(), 'open') RETURNING id",
-            (system.target, system.inspector),
-        ).fetchone()
-        conn.commit()
-    assert row is not None
+    task_id = inspection_due_now(system, "browser-checklist", "checklist visit")
     phone = log_in(browser, system.url, "li", width=390)
-    visit = phone.locator(f"tr[data-task='{row[0]}']")
+    visit = phone.locator(f"tr[data-task='{task_id}']")
     expect(visit).to_be_visible()
     visit.locator("button.checklist-toggle").click()
-    items = phone.locator(f".checklist[data-task='{row[0]}'] li.check-item")
+    items = phone.locator(f".checklist[data-task='{task_id}'] li.check-item")
     expect(items.first).to_be_visible()
     assert items.count() >= 14
     items.nth(0).locator("input[value=fail]").check()
@@ -201,17 +207,10 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
             if (!document.querySelector(`.checklist[data-task='${task}'] li.check-item`)) window.checklistEmptied += 1;
           }).observe(document.querySelector("main#view"), { childList: true, subtree: true });
         }""",
-        row[0],
+        task_id,
     )
-    with connect(system.database_url) as conn:
-        later = conn.execute(
-            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, due_at, created_at, state) "
-            "VALUES ('browser-refresh', %s, %s, 'inspection', 'a later visit', now(), now(), 'open') RETURNING id",
-            (system.target, system.inspector),
-        ).fetchone()
-        conn.commit()
-    assert later is not None
-    expect(phone.locator(f"tr[data-task='{later[0]}']")).to_be_visible()
+    later_id = inspection_due_now(system, "browser-refresh", "a later visit")
+    expect(phone.locator(f"tr[data-task='{later_id}']")).to_be_visible()
     assert phone.evaluate("window.checklistEmptied") == 0
     expect(items.nth(0).locator("input[value=fail]")).to_be_checked()
     expect(items.nth(0).locator("input.check-note")).to_have_value("stair B exit chained shut")
@@ -221,7 +220,7 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     expect(failed).to_have_count(1)
     expect(failed).to_contain_text("Failed check: Escape routes and exits are clear")
     with connect(system.database_url) as conn:
-        kept = conn.execute("SELECT photo FROM task_checks WHERE item_id = 'exits_clear' AND task_id = %s", (row[0],))
+        kept = conn.execute("SELECT photo FROM task_checks WHERE item_id = 'exits_clear' AND task_id = %s", (task_id,))
         assert kept.fetchone() == (hashlib.sha256(photo).hexdigest(),)
     shoot(phone, "13-inspector-checklist-hazard-phone")
 
