@@ -6,7 +6,6 @@ major-hazard listing, and an audit entry for every step."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -275,7 +274,3 @@ def list_cases(cur: Cursor, scope: frozenset[str] | None, state: str | None = No
         where.append("EXISTS (SELECT 1 FROM case_steps s WHERE s.case_id = c.id AND s.state = 'pending')")
     cur.execute(_CASES + " WHERE " + " AND ".join(where) + " ORDER BY c.opened_at DESC, c.id DESC", args)
     return cur.fetchall()
-
-
-def as_dict(step: Step) -> dict[str, Any]:
-    return asdict(step)

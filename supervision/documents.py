@@ -12,7 +12,7 @@ import jinja2
 
 from core.pdf import html_to_pdf
 from core.policy import Policy
-from core.words import render
+from core.words import render, word
 from supervision.cases import DOCUMENTED, CaseError
 from supervision.discretion import DiscretionTable
 
@@ -30,7 +30,6 @@ TITLES = {
     "exemption": "不予行政处罚决定书",
     "lift": "解除强制措施决定书",
 }
-_CIRCUMSTANCES = {"light": "情节轻微", "general": "情节一般", "serious": "情节严重"}
 _EXEMPTIONS = {
     "self_reported": "该火灾隐患系你单位主动发现并申报，且已按要求整改",
     "first_offence": "你单位系初次违法且情节轻微，并已及时改正",
@@ -118,7 +117,7 @@ def html(case: dict[str, Any], step_id: int, table: DiscretionTable, policy: Pol
         offence=offence,
         measure=table.measures.get(step["kind"]),
         hazard=render("zh", case["hazard_label"]) if case.get("hazard_label") else None,
-        circumstance=_CIRCUMSTANCES[case["circumstance"]],
+        circumstance=word("zh", "circumstance", case["circumstance"]),
         range=f"{low:,.0f} 至 {high:,.0f} 元",
         body=_body(step["kind"], case, step, offence, tz),
         remedy=_REMEDY if step["kind"] in ("seal_up", "stop", "penalty") else None,

@@ -13,7 +13,6 @@ from typing import Any, Final, Literal
 import psycopg
 
 Kind = Literal["inspection", "penalty", "coercive", "licence"]
-KINDS: Final[tuple[Kind, ...]] = ("inspection", "penalty", "coercive", "licence")
 
 _COLUMNS: Final[dict[Kind, list[str]]] = {
     "inspection": ["date", "premises_id", "premises_name", "unit_name", "address", "kind", "result", "hazards_found"],
