@@ -14,8 +14,19 @@ import { casesView as casesPage } from "/static/enforcement.js";
 
 const state = { me: null, meta: null, render: null, ticket: 0, live: null, drafts: new Map(), hours: 24, openChecklists: new Set() };
 const main = document.getElementById("view");
-// replaceChildren prints null and false as text: leave them out.
-const show = (...nodes) => main.replaceChildren(...nodes.filter((n) => n !== null && n !== false && n !== undefined));
+// replaceChildren prints null and false as text: leave them out. The field being typed in (one with a
+// data-field key) keeps the focus and the caret across the redraw, so a live refresh in the middle
+// of a word loses no keystroke.
+const show = (...nodes) => {
+  const active = main.contains(document.activeElement) ? document.activeElement : null;
+  const field = active?.dataset?.field;
+  const caret = field ? [active.selectionStart, active.selectionEnd] : null;
+  main.replaceChildren(...nodes.filter((n) => n !== null && n !== false && n !== undefined));
+  const again = field ? main.querySelector(`[data-field="${CSS.escape(field)}"]`) : null;
+  if (!again) return;
+  again.focus();
+  if (caret[0] !== null && caret[0] !== undefined) again.setSelectionRange(...caret);
+};
 const titleOf = (row) => render(row.label, row.title);
 
 const canAct = () => state.me && (state.me.role === "operator" || state.me.role === "admin");
@@ -290,7 +301,8 @@ async function tasksView(_, show) {
   const todayIds = new Set(today.map((x) => x.id));
   const item = (task) => {
     const draft = state.drafts.get(task.id) ?? "";
-    const box = el("textarea", { class: "findings", rows: 2, placeholder: t("tasks.findings"), oninput: (e) => state.drafts.set(task.id, e.target.value) });
+    const box = el("textarea", { class: "findings", rows: 2, placeholder: t("tasks.findings"), dataset: { field: `findings-${task.id}` },
+      oninput: (e) => state.drafts.set(task.id, e.target.value) });
     box.value = draft;
     const record = async () => {
       const findings = box.value.split("\n").map((s) => s.trim()).filter(Boolean);

@@ -44,7 +44,7 @@ function draw(taskId, data) {
       el("input", { type: "radio", name: `check-${taskId}-${item.id}`, value: result, checked: current.result === result,
         onchange: () => ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), result }) }),
       t(`check.${result}`));
-    const note = el("input", { class: "check-note", placeholder: t("check.note"), value: current.note ?? "",
+    const note = el("input", { class: "check-note", placeholder: t("check.note"), value: current.note ?? "", dataset: { field: `note-${taskId}-${item.id}` },
       oninput: (e) => ticked.set(item.id, { ...(ticked.get(item.id) ?? {}), note: e.target.value }) });
     const key = `check-${taskId}-${item.id}`;
     const photoState = uploadStatus(key, current.photo ? t("check.photo_kept") : "");

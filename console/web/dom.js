@@ -124,10 +124,11 @@ export async function upload(file) {
 const typed = new Map();
 const files = new Map();
 
-// An input, textarea or select (with its options as children) that keeps its value across redraws.
+// An input, textarea or select (with its options as children) that keeps its value across redraws
+// (and, through its data-field, its focus: see show() in app.js).
 export function keptField(tag, key, attrs = {}, ...children) {
   const remember = (e) => typed.set(key, e.target.value);
-  const node = el(tag, { ...attrs, oninput: remember, onchange: remember }, ...children);
+  const node = el(tag, { ...attrs, dataset: { ...attrs.dataset, field: key }, oninput: remember, onchange: remember }, ...children);
   if (typed.has(key)) node.value = typed.get(key);
   return node;
 }

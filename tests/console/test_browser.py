@@ -188,7 +188,7 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     expect(items.first).to_be_visible()
     assert items.count() >= 14
     items.nth(0).locator("input[value=fail]").check()
-    items.nth(0).locator("input.check-note").fill("stair B exit chained shut")
+    items.nth(0).locator("input.check-note").fill("stair B ")
     photo = b"\xff\xd8\xff\xe0" + bytes(4096)  # a JPEG's first bytes: checked by type, kept by its hash
     items.nth(0).locator("input.check-photo").set_input_files(
         files=[{"name": "exit.jpg", "mimeType": "image/jpeg", "buffer": photo}]
@@ -199,7 +199,8 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     shoot(phone, "12-inspector-checklist-phone")
 
     # a live refresh (another task arrives) redraws the list at once with what was ticked: the open
-    # checklist is never empty on the way, so a thumb on the phone never lands on nothing
+    # checklist is never empty on the way, so a thumb on the phone never lands on nothing; and a note
+    # being typed keeps the focus, so the words typed after the redraw land in it
     phone.evaluate(
         """(task) => {
           window.checklistEmptied = 0;
@@ -209,8 +210,12 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
         }""",
         task_id,
     )
+    items.nth(0).locator("input.check-note").click()
+    phone.keyboard.press("End")
+    phone.keyboard.type("exit ")
     later_id = inspection_due_now(system, "browser-refresh", "a later visit")
     expect(phone.locator(f"tr[data-task='{later_id}']")).to_be_visible()
+    phone.keyboard.type("chained shut")
     assert phone.evaluate("window.checklistEmptied") == 0
     expect(items.nth(0).locator("input[value=fail]")).to_be_checked()
     expect(items.nth(0).locator("input.check-note")).to_have_value("stair B exit chained shut")
