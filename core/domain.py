@@ -78,6 +78,12 @@ ComponentType = Literal[
 ]
 COMPONENT_TYPES: Final[tuple[str, ...]] = get_args(ComponentType)
 
+ZoneUse = Literal["ordinary", "kitchen", "boiler_room", "car_park", "ebike_charging"]
+"""What a zone of a premises is used for, as far as alarm verification cares: a kitchen's or a boiler
+room's temperature rises in ordinary use, so a rise there means less (the policy's
+``verification.uses``). A zone the registry does not describe is ``ordinary``."""
+ZONE_USES: Final[tuple[str, ...]] = get_args(ZoneUse)
+
 
 @dataclass(frozen=True, slots=True)
 class Metric:

@@ -18,6 +18,7 @@ from core.registry.model import (
     RegistryFile,
     Shift,
     Unit,
+    Zone,
 )
 from core.registry.store import Upserted, export_registry, import_registry
 
@@ -35,6 +36,7 @@ __all__ = [
     "Shift",
     "Unit",
     "Upserted",
+    "Zone",
     "checks",
     "dump",
     "export_registry",

@@ -54,6 +54,7 @@ def check(registry: RegistryFile) -> tuple[list[str], list[Reference]]:
         [f"{s.inspector}@{s.jurisdiction}@{s.starts_at.isoformat()}" for s in registry.duty_roster],
     )
     problems += _duplicates("panel_points", [f"{p.device}@{p.loop}@{p.address}" for p in registry.panel_points])
+    problems += _duplicates("zones", [f"{z.premises}@{z.zone}" for z in registry.zones])
     problems += _point_problems(registry)
     problems += _setpoint_problems(registry)
     problems += _shift_problems(registry)
@@ -86,6 +87,8 @@ def _references(registry: RegistryFile) -> Iterable[Reference]:
         yield Reference("panel_points", i, "", "device", "devices", point.device)
         if point.maps_to is not None:
             yield Reference("panel_points", i, "", "maps_to", "devices", point.maps_to)
+    for i, z in enumerate(registry.zones):
+        yield Reference("zones", i, "", "premises", "premises", z.premises)
     for i, s in enumerate(registry.duty_roster):
         yield Reference("duty_roster", i, "", "inspector", "inspectors", s.inspector)
         yield Reference("duty_roster", i, "", "jurisdiction", "jurisdictions", s.jurisdiction)

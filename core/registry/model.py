@@ -11,7 +11,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from core.domain import DEVICE_TYPE_NAMES, ID_PATTERN, Category, ComponentType, CreditStatus, JurisdictionKind
+from core.domain import DEVICE_TYPE_NAMES, ID_PATTERN, Category, ComponentType, CreditStatus, JurisdictionKind, ZoneUse
 
 FORMAT: Final = "firewarden-registry/1"
 
@@ -141,13 +141,26 @@ class PanelPoint(_Record):
     device: Id
     loop: Annotated[int, Field(ge=0, le=65_535)] = 0
     address: Annotated[int, Field(ge=0, le=2**31 - 1)]
-    zone: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")] | None = None
+    zone: ZoneName | None = None
     floor: OptionalText = None
     component_type: ComponentType | None = None
     description: OptionalText = None
     maps_to: Id | None = None
     """A registry device (of the same premises) that stands for this point: its analog values are that
     device's readings."""
+
+
+ZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+"""A zone as the panel or the building names it (the ``zone`` of devices, panel points and events)."""
+
+
+class Zone(_Record):
+    """What a zone of a premises is used for: alarm verification reads a temperature rise by it."""
+
+    premises: Id
+    zone: ZoneName
+    use: ZoneUse
+    description: OptionalText = None
 
 
 class Shift(_Record):
@@ -170,3 +183,4 @@ class RegistryFile(_Record):
     premises: list[Premises] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
     panel_points: list[PanelPoint] = Field(default_factory=list)
+    zones: list[Zone] = Field(default_factory=list)

@@ -21,7 +21,17 @@ from core import audit
 from core.domain import DEVICE_TYPES
 from core.errors import DatabaseError, RegistryError
 from core.registry.checks import Reference, Table, check
-from core.registry.model import Department, Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift
+from core.registry.model import (
+    Department,
+    Device,
+    Inspector,
+    Jurisdiction,
+    PanelPoint,
+    Premises,
+    RegistryFile,
+    Shift,
+    Zone,
+)
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -140,6 +150,14 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
         ("device_id", "loop", "address"),
         lambda p: (p.device, p.loop, p.address, p.zone, p.floor, p.component_type, p.description, p.maps_to),
     ),
+    TableSpec(
+        "zones",
+        "zones",
+        ("premises_id", "zone", "use", "description"),
+        ("text",) * 4,
+        ("premises_id", "zone"),
+        lambda z: (z.premises, z.zone, z.use, z.description),
+    ),
 )
 
 
@@ -252,6 +270,7 @@ def export_registry(conn: Connection) -> RegistryFile:
             )
             for r in rows["panel_points"]
         ],
+        zones=[Zone(premises=r[0], zone=r[1], use=r[2], description=r[3]) for r in rows["zones"]],
     )
 
 

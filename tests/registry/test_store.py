@@ -41,6 +41,7 @@ def test_import_is_an_idempotent_upsert(migrated_url: str) -> None:
         "premises": (5, 0, 0),
         "devices": (21, 0, 0),
         "panel_points": (5, 0, 0),
+        "zones": (2, 0, 0),
     }
     snapshot = _export(migrated_url)
     second = _import(migrated_url, EXAMPLE)
@@ -93,6 +94,32 @@ def test_device_of_unknown_premises_is_rejected_and_nothing_changes(migrated_url
         _import(migrated_url, _write(tmp_path, "bad.yaml", data))
     assert "devices[21] (id 'D-9999'): field 'premises': unknown premises 'P-404'" in str(caught.value)
     assert _export(migrated_url) == before
+
+
+def test_zone_uses_are_checked_named_and_updated(migrated_url: str, tmp_path: Path) -> None:
+    _import(migrated_url, EXAMPLE)
+    assert {(z.premises, z.zone): z.use for z in _export(migrated_url).zones} == {
+        ("P-0002", "5F-food"): "kitchen",
+        ("P-0003", "1F"): "ebike_charging",
+    }
+    bad = {
+        "zones": [
+            {"premises": "P-0004", "zone": "1F", "use": "kitchen"},
+            {"premises": "P-0004", "zone": "1F", "use": "boiler_room"},
+            {"premises": "P-404", "zone": "B1", "use": "car_park"},
+        ]
+    }
+    with pytest.raises(RegistryError) as caught:
+        _import(migrated_url, _write(tmp_path, "zones.yaml", bad))
+    assert "zones[1] (id 'P-0004@1F'): field 'id': duplicate of zones[0]" in str(caught.value)
+    unknown_use = {"zones": [{"premises": "P-0004", "zone": "1F", "use": "sauna"}]}
+    with pytest.raises(RegistryError, match=r"zones\[0\]: field 'use': Input should be 'ordinary', 'kitchen'"):
+        _import(migrated_url, _write(tmp_path, "use.yaml", unknown_use))
+    missing = {"zones": [{"premises": "P-404", "zone": "B1", "use": "car_park"}]}
+    with pytest.raises(RegistryError, match=r"zones\[0\]: field 'premises': unknown premises 'P-404'"):
+        _import(migrated_url, _write(tmp_path, "missing.yaml", missing))
+    changed = {"zones": [{"premises": "P-0002", "zone": "5F-food", "use": "boiler_room"}]}
+    assert _import(migrated_url, _write(tmp_path, "changed.yaml", changed))["zones"] == (0, 1, 0)
 
 
 def test_references_may_be_satisfied_by_the_database(migrated_url: str, tmp_path: Path) -> None:
