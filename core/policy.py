@@ -10,13 +10,14 @@ never silently fall back to a default.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.action_plans import PlanStep, default_action_plans
-from core.domain import DEVICE_TYPE_NAMES, METRICS, CreditStatus
+from core.domain import DEVICE_TYPE_NAMES, METRICS, CreditStatus, ZoneUse
 from core.errors import SettingsError, problems
 
 SignalKind = Literal["trouble", "supervisory", "hazard_candidate"]
@@ -121,13 +122,78 @@ class DevicesPolicy(_Section):
     scoring was away): the gap is not held against its devices' silence."""
 
 
+class HeatUse(_Section):
+    """How a temperature rise is read in zones of one use (:data:`core.domain.ZoneUse`).
+
+    A field left out is the ordinary zone's (``verification.heat_fixed_c`` and so on). The classes are
+    GB 4716-2005 / EN 54-5's: a zone whose temperature rises in ordinary use gets a class with a higher
+    static response temperature and no rate-of-rise element (suffix S), as GB 50116-2013 §5.2.6 says
+    of places whose temperature changes a lot (不宜选择具有差温特性的探测器)."""
+
+    fixed_c: float | None = None
+    """A reading at or above this is heat (the class's lowest static response temperature)."""
+    rate_of_rise: bool | None = None
+    """Whether a rise counts at all (``false``: static only, class suffix S)."""
+    rise_c_per_min: Positive | None = None
+    min_rise_c: Positive | None = None
+    source: str = ""
+    """Where the numbers come from, for whoever reviews the policy."""
+
+
+def _default_uses() -> dict[ZoneUse, HeatUse]:
+    return {
+        "kitchen": HeatUse(
+            fixed_c=69.0,
+            rate_of_rise=False,
+            source="GB 50116-2013 §5.2.5-5.2.6 (kitchens: heat detectors, none with a rate-of-rise element); "
+            "GB 4716-2005 / EN 54-5 class BS (typical 40 °C, maximum 65 °C, static response 69-85 °C)",
+        ),
+        "boiler_room": HeatUse(
+            fixed_c=84.0,
+            rate_of_rise=False,
+            source="GB 50116-2013 §5.2.5-5.2.6 (boiler rooms: heat detectors, none with a rate-of-rise element); "
+            "GB 4716-2005 / EN 54-5 class CS (typical 55 °C, maximum 80 °C, static response 84-100 °C)",
+        ),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class HeatClass:
+    """How heat is read in one zone, every field resolved (:meth:`VerificationPolicy.heat_class`)."""
+
+    fixed_c: float
+    rate_of_rise: bool
+    rise_c_per_min: float
+    min_rise_c: float
+
+
 class VerificationPolicy(_Section):
     window_s: Positive = 180.0
     """How long a single-detector alarm waits for corroboration (NFPA 72 positive alarm sequence: 180 s)."""
     heat_fixed_c: float = 57.0
-    """A temperature reading at or above this confirms a detector in the same zone (fixed-temperature heat)."""
+    """In an ordinary zone, a temperature reading at or above this is heat: UL 521's ordinary 57 °C
+    (135 °F), within GB 4716 / EN 54-5 class A1's static response of 54-65 °C."""
     heat_rise_c_per_min: Positive = 8.3
-    """A rise at least this fast confirms a detector in the same zone (rate-of-rise heat detection)."""
+    """In an ordinary zone, a rise at least this fast is heat: the rate-of-rise of NFPA 72 / UL 521
+    (15 °F/min), measured over ``heat_rise_window_s``."""
+    heat_rise_window_s: Annotated[float, Field(ge=60)] = 60.0
+    """The rate of rise is fitted over the readings of this long (at least 60 s), or over the last two
+    readings when they are further apart (a robust line through the medians of the first and last thirds)."""
+    heat_min_rise_c: Positive = 10.0
+    """A rise of at least this between readings, however far apart, is heat: the smallest rise at which
+    GB 4716 / EN 54-5 let a class A1R detector respond at 10, 20 or 30 K/min (1 min, 30 s, 20 s)."""
+    heat_noise_sd: Positive = 5.0
+    """A rise counts only when it exceeds this many standard deviations of the device's own noise
+    (learned from its recent reading-to-reading steps) plus one step of its resolution."""
+    heat_noise_prior_c: Positive = 0.5
+    """A device's noise (standard deviation, °C) until it has shown 8 steps of its own."""
+    heat_wait_readings: Annotated[int, Field(ge=1, le=10)] = 2
+    """An alarm in a zone whose heat sensor reports slower than ``window_s`` waits for this many of that
+    sensor's readings (its first after the alarm may come before the heat has built up) ..."""
+    heat_wait_max_s: Positive = 5400.0
+    """... but no longer than this after the alarm."""
+    uses: dict[ZoneUse, HeatUse] = Field(default_factory=_default_uses)
+    """Zone use → how heat is read there; a use not named reads heat as an ordinary zone does."""
     false_alarm_history: Annotated[int, Field(ge=1)] = 3
     """This many unconfirmed alarms within ``history_days`` make a premises' single alarms nuisance-likely."""
     history_days: Positive = 30.0
@@ -137,6 +203,32 @@ class VerificationPolicy(_Section):
     """Devices whose ``temperature_c`` is the room's: an e-bike charger's is its own, not the room's."""
     test_window_max_s: Positive = 4 * 3600.0
     """A test window a panel opened and never reset closes by itself after this long."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _use_fields_default(cls, data: Any) -> Any:
+        """A use the file gives keeps the default of every field it leaves out; a use it omits keeps its default."""
+        if isinstance(data, dict) and isinstance(data.get("uses"), dict):
+            defaults = {name: use.model_dump(exclude_defaults=True) for name, use in _default_uses().items()}
+            given = {
+                name: {**defaults.get(name, {}), **use} if isinstance(use, dict) else use
+                for name, use in data["uses"].items()
+            }
+            data = {**data, "uses": {**defaults, **given}}
+        return data
+
+    def heat_class(self, use: str) -> HeatClass:
+        """How heat is read in a zone of ``use`` (any string; an unknown one reads as ordinary)."""
+        given = self.uses.get(use)  # type: ignore[call-overload]
+        ordinary = HeatClass(self.heat_fixed_c, True, self.heat_rise_c_per_min, self.heat_min_rise_c)
+        if given is None:
+            return ordinary
+        return HeatClass(
+            ordinary.fixed_c if given.fixed_c is None else given.fixed_c,
+            ordinary.rate_of_rise if given.rate_of_rise is None else given.rate_of_rise,
+            ordinary.rise_c_per_min if given.rise_c_per_min is None else given.rise_c_per_min,
+            ordinary.min_rise_c if given.min_rise_c is None else given.min_rise_c,
+        )
 
 
 class RiskPolicy(_Section):

@@ -55,12 +55,42 @@ class Signal(msgspec.Struct, frozen=True, tag="signal"):
         return f"{self.device_id}/{self.rule}/{self.subject}"
 
 
+EvidenceKind = Literal["alarm", "heat", "flow", "note"]
+
+
+class Evidence(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One device and reading an alarm decision relied on (docs/scoring.md, "Evidence").
+
+    - ``alarm``: a fire alarm of ``device_id`` (a panel point ``point`` = ``loop/address`` of a UITD, or
+      the device itself), ``component`` its component type;
+    - ``heat``: a temperature reading of ``device_id`` (``component`` the metric) that met ``rule``:
+      ``fixed`` (``value`` ≥ ``limit`` °C), ``rate_of_rise`` (``rate_c_per_min`` ≥ ``limit``, over
+      ``span_s``) or ``rise`` (``rise_c`` ≥ ``limit`` since the reading ``span_s`` before);
+    - ``flow``: sprinkler water flow reported by a flow switch (``component`` ``sprinkler_flow_switch``);
+    - ``note``: evidence of an episode opened before evidence was structured, as its text.
+    """
+
+    time: datetime
+    kind: EvidenceKind
+    device_id: str = ""
+    component: str = ""
+    point: str = ""
+    rule: str = ""
+    value: float | None = None
+    limit: float | None = None
+    rise_c: float | None = None
+    span_s: float | None = None
+    rate_c_per_min: float | None = None
+    note: str = ""
+
+
 class AlarmDecision(msgspec.Struct, frozen=True, tag="alarm"):
     """How scoring classifies one fire alarm episode, as it opens, changes class and ends.
 
     An episode is the alarms of one zone of one premises within the verification window; it is
     named by its first alarm (``alarm_id`` = ``device_id:seq``). ``final`` marks the last decision
     of an episode (reset, expiry or end of a test), ``trigger`` the record that caused this one.
+    ``evidence``: every alarm, heat and flow the episode relied on so far, in the order they happened.
     """
 
     time: datetime
@@ -73,7 +103,7 @@ class AlarmDecision(msgspec.Struct, frozen=True, tag="alarm"):
     trigger: str
     opened_at: datetime
     final: bool = False
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
 
 
 class Factor(msgspec.Struct, frozen=True):
@@ -143,8 +173,21 @@ def decode_feedback(value: bytes) -> Feedback:
 
 
 def decode_decision(value: bytes) -> Decision:
-    """Raises ``msgspec.ValidationError`` (a ``ValueError``) for a value that is not a decision."""
-    return _decoder.decode(value)
+    """Raises ``msgspec.ValidationError`` (a ``ValueError``) for a value that is not a decision.
+
+    An alarm decision of a scoring from before structured evidence (its evidence a list of strings, still
+    on the bus during an upgrade) decodes with each string as a ``note``."""
+    try:
+        return _decoder.decode(value)
+    except msgspec.ValidationError:
+        raw = msgspec.json.decode(value)
+        if not (isinstance(raw, dict) and raw.get("type") == "alarm" and isinstance(raw.get("evidence"), list)):
+            raise
+        raw["evidence"] = [
+            {"time": raw.get("opened_at"), "kind": "note", "note": item} if isinstance(item, str) else item
+            for item in raw["evidence"]
+        ]
+        return _decoder.decode(_encoder.encode(raw))
 
 
 def topic_of(decision: Decision) -> str:

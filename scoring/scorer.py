@@ -20,15 +20,22 @@ import dataclasses
 
 from core.policy import Policy, ThresholdRule
 from ingest.records import EventRecord, Reading, Record, StatusRecord
-from scoring import anomaly
+from scoring import anomaly, heat
 from scoring.models import Models
 from scoring.records import Decision, Feedback, RiskScore, Tier
 from scoring.risk import ELECTRICAL_RULES, WATER_RULES, RiskInputs, tier_of
 from scoring.rules import apply_rule
 from scoring.signals import Signals, utc
 from scoring.site import DeviceInfo, Site, Sites
-from scoring.state import DeviceState, PremisesState, Window
-from scoring.verification import FLOW_SWITCH, Verifier
+from scoring.state import Clue, DeviceState, PremisesState, Window
+from scoring.verification import FLOW_SWITCH, Alarm, Verifier
+
+DEVICE_DETECTORS = {"smoke_alarm": "smoke_detector", "gas_detector": "gas_detector"}
+"""An independent alarm's ``fire_alarm`` that names no component is that of the detector it is."""
+HEAT_METRIC = "temperature_c"
+SLOW_SENSOR_GRACE = 0.5
+"""An alarm waits for a slow heat sensor's readings until this much of an interval after they are due
+(a sensor's clock runs a little late, or its message does)."""
 
 _PANEL_SIGNALS = {
     "fault": ("component_fault", "trouble", True),
@@ -48,6 +55,7 @@ class Scorer:
         self.verifier = Verifier(policy.verification)
         self._rules: dict[tuple[str, str], tuple[ThresholdRule, ...]] = {}
         self._heat_types = frozenset(policy.verification.heat_device_types)
+        self._heat_reading = heat.HeatReading.of(policy.verification)
 
     def new_state(self, premises_id: str) -> PremisesState:
         return PremisesState(premises_id)
@@ -77,9 +85,9 @@ class Scorer:
             self._heard(state, device, info, record.device_id, received, signals)
 
         if isinstance(record, Reading):
-            self._reading(state, device, info, record, t, signals)
+            self._reading(state, site, device, info, record, t, signals)
         elif isinstance(record, EventRecord):
-            self._event(state, record, t, signals)
+            self._event(state, site, record, t, signals)
         elif record.battery_pct is not None:
             device.battery_pct = record.battery_pct
 
@@ -128,12 +136,18 @@ class Scorer:
         return signals.out
 
     def _reading(
-        self, state: PremisesState, device: DeviceState, info: DeviceInfo | None, r: Reading, t: float, signals: Signals
+        self,
+        state: PremisesState,
+        site: Site | None,
+        device: DeviceState,
+        info: DeviceInfo | None,
+        r: Reading,
+        t: float,
+        signals: Signals,
     ) -> None:
         previous_t = device.last_time.get(r.metric)
         if previous_t is not None and t <= previous_t:
             return  # late or repeated: rules and windows follow each device's own time order
-        previous = device.latest.get(r.metric)
         device.last_time[r.metric] = t
         device.latest[r.metric] = r.value
         device_type = info.type if info is not None else ""
@@ -144,8 +158,8 @@ class Scorer:
             )
         for rule in rules:
             apply_rule(rule, info, r.device_id, device, t, r.value, signals)
-        if r.metric == "temperature_c" and device_type in self._heat_types:
-            self._heat(state, info, r, t, previous, previous_t, signals)
+        if r.metric == HEAT_METRIC and device_type in self._heat_types and info is not None and info.zone:
+            self._heat(state, site, device, info, r, t, signals)
         window = device.windows.get(r.metric)
         if window is None:
             window = device.windows[r.metric] = Window()
@@ -157,26 +171,61 @@ class Scorer:
     def _heat(
         self,
         state: PremisesState,
-        info: DeviceInfo | None,
+        site: Site | None,
+        device: DeviceState,
+        info: DeviceInfo,
         r: Reading,
         t: float,
-        previous: float | None,
-        previous_t: float | None,
         signals: Signals,
     ) -> None:
-        policy = self.policy.verification
-        detail = None
-        if r.value >= policy.heat_fixed_c:
-            detail = f"{r.value:g} °C on {r.device_id}"
-        elif previous is not None and previous_t is not None and 0 < t - previous_t <= 600:
-            rate = (r.value - previous) / ((t - previous_t) / 60)
-            if rate >= policy.heat_rise_c_per_min:
-                detail = f"rising {rate:.1f} °C/min on {r.device_id}"
-        if detail is not None:
-            zone = info.zone if info is not None else ""
-            self.verifier.on_heat(state, zone, detail, f"{r.device_id}:{r.seq}", t, signals.out)
+        """A room temperature reading: heat in the device's zone, as the zone's use reads it (:mod:`scoring.heat`)."""
+        if device.heat is None:
+            device.heat = heat.HeatTrack()
+        use = site.use_of(info.zone) if site is not None else "ordinary"
+        found = heat.observe(device.heat, t, r.value, self.policy.verification.heat_class(use), self._heat_reading)
+        if found is not None:
+            clue = Clue(
+                t,
+                "heat",
+                r.device_id,
+                r.metric,
+                "",
+                found.rule,
+                found.value,
+                found.limit,
+                found.rise_c or None,
+                found.span_s or None,
+                found.rate_c_per_min or None,
+            )
+            self.verifier.on_heat(state, info.zone, clue, f"{r.device_id}:{r.seq}", t, signals.out)
 
-    def _event(self, state: PremisesState, e: EventRecord, t: float, signals: Signals) -> None:
+    def _alarm(self, site: Site | None, e: EventRecord) -> Alarm:
+        """Where a fire alarm is and what raised it: a panel point's zone comes with its event (from the
+        point list); an independent alarm's from the registry. A zone nobody knows is the alarm's own."""
+        info = site.devices.get(e.device_id) if site is not None else None
+        own = e.loop is None and e.address is None
+        component = e.component_type or (DEVICE_DETECTORS.get(info.type, "") if own and info is not None else "")
+        point = "" if own else f"{e.loop}/{e.address}"
+        zone = e.zone or (info.zone if own and info is not None else "") or f"?{e.device_id}/{point}"
+        return Alarm(e.device_id, point, zone, component, f"{e.device_id}:{e.seq}")
+
+    def _heat_due(self, state: PremisesState, site: Site | None, zone: str, t: float) -> float:
+        """Until when an alarm of ``zone`` at ``t`` waits for the zone's heat sensors: until each has sent
+        ``heat_wait_readings`` more readings (and ``SLOW_SENSOR_GRACE`` of an interval), at most ``heat_wait_max_s``."""
+        due = t
+        if site is None:
+            return due
+        readings = self.policy.verification.heat_wait_readings + SLOW_SENSOR_GRACE
+        for device_id, info in site.devices.items():
+            if info.zone != zone or info.type not in self._heat_types:
+                continue
+            device = state.devices.get(device_id)
+            last = device.last_time.get(HEAT_METRIC) if device is not None else None
+            if last is not None:
+                due = max(due, last + readings * info.interval_s)
+        return min(due, t + self.policy.verification.heat_wait_max_s)
+
+    def _event(self, state: PremisesState, site: Site | None, e: EventRecord, t: float, signals: Signals) -> None:
         if e.loop is not None or e.address is not None:
             # A GB/T 26875.3 point the registry's point list lacks: its events have no zone, which
             # verification needs; a warning until the point list has it (docs/registry.md).
@@ -187,7 +236,9 @@ class Scorer:
             else:
                 signals.clear(t, e.device_id, "unknown_point", point)
         if e.kind == "fire_alarm":
-            self.verifier.on_alarm(state, e, t, signals.out)
+            alarm = self._alarm(site, e)
+            wait = self._heat_due(state, site, alarm.zone, t)
+            self.verifier.on_alarm(state, alarm, t, signals.out, wait)
         elif e.kind in _PANEL_SIGNALS:
             rule, kind, raised = _PANEL_SIGNALS[e.kind]
             subject = f"{e.loop}/{e.address}" if e.loop is not None else (e.component_type or "device")
@@ -204,8 +255,9 @@ class Scorer:
             for rule in ("component_fault", "supervisory", "component_disabled"):
                 signals.clear(t, e.device_id, rule, subject)
         elif e.kind == "feedback" and e.component_type == FLOW_SWITCH:
-            point = f"{e.device_id}/{e.loop}/{e.address}"
-            self.verifier.on_flow(state, e.zone or "", point, f"{e.device_id}:{e.seq}", t, signals.out)
+            point = "" if e.loop is None and e.address is None else f"{e.loop}/{e.address}"
+            clue = Clue(t, "flow", e.device_id, FLOW_SWITCH, point)
+            self.verifier.on_flow(state, e.zone or "", clue, f"{e.device_id}:{e.seq}", t, signals.out)
         elif e.kind == "test":
             state.tests[e.device_id] = t
         elif e.kind == "reset":

@@ -38,6 +38,11 @@ class Profile:
 class Site:
     profile: Profile
     devices: Mapping[str, DeviceInfo]
+    zone_uses: Mapping[str, str] = field(default_factory=dict)
+    """Zone → its use (the registry's ``zones``); a zone not named is ``ordinary``."""
+
+    def use_of(self, zone: str) -> str:
+        return self.zone_uses.get(zone, "ordinary")
 
 
 class Sites:
@@ -52,11 +57,15 @@ class Sites:
         for d in registry.devices:
             interval = d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s
             devices.setdefault(d.premises, {})[d.id] = DeviceInfo(d.id, d.type, d.zone or "", interval, d.setpoints)
+        uses: dict[str, dict[str, str]] = {}
+        for z in registry.zones:
+            uses.setdefault(z.premises, {})[z.zone] = z.use
         return cls(
             {
                 p.id: Site(
                     Profile(p.id, p.category, p.height_m or 0.0, p.occupancy or 0, p.credit_status),
                     devices.get(p.id, {}),
+                    uses.get(p.id, {}),
                 )
                 for p in registry.premises
             }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from scoring.heat import HeatTrack
+
 
 class RuleState(msgspec.Struct, array_like=True):
     """One threshold rule on one device: since when it is breached, whether it raised, recent hits."""
@@ -57,6 +59,29 @@ class DeviceState(msgspec.Struct, array_like=True):
     """When it was judged offline (the time its silence became overdue, or its last will's)."""
     offline_by_will: bool = False
     """Offline because the broker published its last will, not because it fell silent."""
+    heat: HeatTrack | None = None
+    """A room temperature sensor's recent readings and noise (alarm verification's heat)."""
+
+
+class Clue(msgspec.Struct, array_like=True, omit_defaults=True):
+    """One thing alarm verification relied on: an alarm, heat or water flow, where and when
+    (:class:`scoring.records.Evidence` on the decision). Heat carries the reading and the rise it showed."""
+
+    at: float
+    kind: str
+    """``alarm``, ``heat`` or ``flow``."""
+    device_id: str
+    component: str = ""
+    """The component type of an alarm or a flow; for heat, the metric."""
+    point: str = ""
+    """``loop/address`` of a panel point; empty for a device that is its own point."""
+    rule: str = ""
+    """Heat: ``fixed``, ``rate_of_rise`` or ``rise`` (:mod:`scoring.heat`)."""
+    value: float | None = None
+    limit: float | None = None
+    rise_c: float | None = None
+    span_s: float | None = None
+    rate_c_per_min: float | None = None
 
 
 class Episode(msgspec.Struct, array_like=True):
@@ -72,7 +97,9 @@ class Episode(msgspec.Struct, array_like=True):
     revision: int = 0
     points: list[str] = []
     components: list[str] = []
-    evidence: list[str] = []
+    evidence: list[Clue | str] = []
+    """What the episode relied on, as it came. A string is evidence recorded by a version before clues
+    (2026-12), kept readable so that states in a changelog survive the upgrade."""
     false_alarm: bool = True
 
 
@@ -95,7 +122,8 @@ class PremisesState(msgspec.Struct, array_like=True):
     tests: dict[str, float] = {}
     """Panels in a test window: device id → when the window opened."""
     heat: dict[str, float] = {}
-    """Zone → latest time heat was observed there."""
+    """No longer written (see ``clues``); kept so that states written before 2026-12 still decode
+    (the struct is an array: fields are positional)."""
     false_alarms: list[float] = []
     fires: list[float] = []
     hazards: list[float] = []
@@ -108,10 +136,13 @@ class PremisesState(msgspec.Struct, array_like=True):
     received: float = 0.0
     """The latest time of receipt seen for this premises: the clock devices are judged offline by."""
     flow: dict[str, float] = {}
-    """Zone → latest time sprinkler water flow was reported there (a flow switch's alarm or feedback)."""
+    """No longer written (see ``clues``); kept so that states written before 2026-12 still decode."""
     offsets: dict[str, int] = {}
     """Topic → offset of the last message applied to this state (Kafka only): a message at or before it
     was redelivered after a crash, and is already in the state restored from the changelog."""
+    clues: dict[str, list[Clue]] = {}
+    """Zone → heat and flow seen there within the verification window, the latest of each device and
+    kind: a later alarm of the zone is corroborated by them and names them as evidence."""
 
 
 _encoder = msgspec.msgpack.Encoder()

@@ -66,7 +66,7 @@ class DecisionStore:
                                 a.trigger,
                                 a.opened_at,
                                 a.final,
-                                Jsonb(list(a.evidence)),
+                                Jsonb(msgspec.to_builtins(a.evidence)),
                             )
                             for a in alarms
                         ],

@@ -1,100 +1,118 @@
 """Alarm verification: is this fire alarm a fire?
 
-Every ``fire_alarm`` event joins the open episode of its zone or opens one (an alarm of a panel point
-whose zone is not known, such as a GB/T 26875.3 point missing from the registry's point list, is a
-zone of its own: it is never "the same zone" as another detector), and the episode is classified
-(thresholds from the policy's ``verification`` section):
+Every ``fire_alarm`` event joins the open episode of its zone or opens one, and the episode is
+classified (numbers from the policy's ``verification`` section):
 
-- ``confirmed``: a manual call point; two distinct detectors of the zone within the window; a
-  detector and sprinkler water flow in the zone (the flow switch's ``fire_alarm``, or its
-  ``feedback``, which is how GB/T 26875.3 panels report a started flow switch); a detector and
-  heat in the zone (a temperature reading at the fixed limit or rising at the rate-of-rise limit).
-  Evidence seen shortly before the alarm counts as much as evidence after it.
+- ``confirmed``: a manual call point; two distinct detectors of the zone (panel points, or independent
+  smoke alarms the registry places in the zone); a detector and sprinkler water flow in the zone (the
+  flow switch's ``fire_alarm``, or its ``feedback``, which is how GB/T 26875.3 panels report a started
+  flow switch); an alarm and heat in the zone (:mod:`scoring.heat`: a room temperature sensor of the
+  zone at its fixed limit, rising at the rate-of-rise limit, or risen by the minimum rise since its
+  reading before, as the zone's use allows). Heat and flow seen up to ``window_s`` before the alarm
+  count as much as those after it.
 - ``nuisance_likely``: the panel is in a declared test window, or the premises has at least
   ``false_alarm_history`` unconfirmed alarms in ``history_days``. Corroboration still confirms it,
   except in a test window.
-- ``unverified``: anything else. The episode waits ``window_s`` (NFPA 72's positive alarm
-  sequence) for corroboration; a panel reset within the window ends it as ``nuisance_likely``, and
-  the window's end closes it as ``unverified`` for the operator to follow up.
+- ``unverified``: anything else. The episode waits ``window_s`` (NFPA 72's positive alarm sequence)
+  for corroboration, or longer when a heat sensor of its zone reports slower than that: until that
+  sensor's next reading is due (the scorer says when, at most ``heat_wait_max_s``). A panel reset
+  ends it as ``nuisance_likely``, the wait's end closes it as ``unverified`` for the operator to
+  follow up.
 
-Unconfirmed episodes outside a test window count as false alarms in the premises' history.
+An alarm whose zone is not known (a GB/T 26875.3 point missing from the registry's point list, a device
+with no zone) is a zone of its own: it never corroborates, nor is corroborated by, another detector.
+Every decision carries its evidence (:class:`scoring.records.Evidence`): each alarm, heat and flow the
+episode relied on, in the order they happened. Unconfirmed episodes outside a test window count as
+false alarms in the premises' history.
 """
 
 from __future__ import annotations
 
-from core.policy import VerificationPolicy
-from ingest.records import EventRecord
-from scoring.records import AlarmDecision, Classification, Decision
-from scoring.signals import utc
-from scoring.state import Episode, PremisesState
+from dataclasses import dataclass
 
-_DETECTORS = frozenset({"smoke_detector", "heat_detector", "flame_detector", "gas_detector"})
+from core.policy import VerificationPolicy
+from scoring.records import AlarmDecision, Classification, Decision, Evidence
+from scoring.signals import utc
+from scoring.state import Clue, Episode, PremisesState
+
+DETECTORS = frozenset({"smoke_detector", "heat_detector", "flame_detector", "gas_detector"})
 FLOW_SWITCH = "sprinkler_flow_switch"
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """A fire alarm as verification reads it (the scorer resolves its zone and component)."""
+
+    device_id: str
+    point: str
+    """``loop/address`` of a panel point, empty for a device that is its own point."""
+    zone: str
+    component: str
+    trigger: str
+    """The record that raised it: ``device_id:seq``."""
+
+    @property
+    def detector(self) -> str:
+        """What tells two detectors apart: the device and its point."""
+        return f"{self.device_id}/{self.point}"
 
 
 class Verifier:
     def __init__(self, policy: VerificationPolicy) -> None:
         self.policy = policy
 
-    def on_alarm(self, state: PremisesState, event: EventRecord, t: float, out: list[Decision]) -> None:
-        component = event.component_type or ""
-        point = f"{event.device_id}/{event.loop}/{event.address}"
-        # An alarm whose zone is not known is its own zone: two detectors are corroboration only when
-        # the same zone is known for both (a frame point missing from the registry's point list).
-        zone = event.zone or ("" if event.loop is None and event.address is None else f"?{point}")
-        trigger = f"{event.device_id}:{event.seq}"
-        testing = event.device_id in state.tests
-        episode = next((e for e in state.episodes if e.zone == zone), None)
+    def on_alarm(self, state: PremisesState, alarm: Alarm, t: float, out: list[Decision], wait_until: float) -> None:
+        """A fire alarm at ``t``; an episode it opens waits for corroboration until ``wait_until`` at
+        least (``t + window_s`` or later, when a slow heat sensor of the zone is due to report)."""
+        testing = alarm.device_id in state.tests
+        episode = next((e for e in state.episodes if e.zone == alarm.zone), None)
         if episode is None:
             episode = Episode(
-                alarm_id=trigger,
-                zone=zone,
-                panel=event.device_id,
+                alarm_id=alarm.trigger,
+                zone=alarm.zone,
+                panel=alarm.device_id,
                 opened_at=t,
-                expires_at=t + self.policy.window_s,
+                expires_at=max(t + self.policy.window_s, wait_until),
                 classification="",
                 false_alarm=not testing,
             )
             state.episodes.append(episode)
-        elif point in episode.points and component != "manual_call_point":
+        elif alarm.detector in episode.points and alarm.component != "manual_call_point":
             return  # the same detector again: no new evidence
-        episode.points.append(point)
-        episode.components.append(component)
+        episode.points.append(alarm.detector)
+        episode.components.append(alarm.component)
         episode.last_alarm_at = t
-        episode.evidence.append(f"{component or 'alarm'} {point} at {utc(t).isoformat()}")
+        episode.evidence.append(Clue(t, "alarm", alarm.device_id, alarm.component, alarm.point))
 
         if testing:
-            self._decide(state, episode, "nuisance_likely", "test_window", trigger, t, out)
+            self._decide(state, episode, "nuisance_likely", "test_window", alarm.trigger, t, out)
             return
-        reason = self._confirming(state, episode, component, t)
+        reason, clues = self._confirming(state, episode, alarm.component, t)
         if reason is not None:
-            self._decide(state, episode, "confirmed", reason, trigger, t, out)
+            episode.evidence.extend(c for c in clues if c not in episode.evidence)
+            self._decide(state, episode, "confirmed", reason, alarm.trigger, t, out)
         elif episode.classification == "":
             if self._history(state, t) >= self.policy.false_alarm_history:
-                self._decide(state, episode, "nuisance_likely", "false_alarm_history", trigger, t, out)
+                self._decide(state, episode, "nuisance_likely", "false_alarm_history", alarm.trigger, t, out)
             else:
-                self._decide(state, episode, "unverified", "one_detector", trigger, t, out)
+                self._decide(state, episode, "unverified", "one_detector", alarm.trigger, t, out)
 
-    def on_heat(
-        self, state: PremisesState, zone: str, detail: str, trigger: str, t: float, out: list[Decision]
-    ) -> None:
-        """Heat observed in ``zone`` at ``t``: remembered for later alarms, and confirms an open episode there."""
-        state.heat[zone] = max(state.heat.get(zone, t), t)
+    def on_heat(self, state: PremisesState, zone: str, clue: Clue, trigger: str, t: float, out: list[Decision]) -> None:
+        """Heat seen in ``zone`` at ``t``: remembered for later alarms, and confirms a waiting episode there."""
+        self._remember(state, zone, clue, t)
         for episode in state.episodes:
-            waiting = episode.classification != "confirmed" and episode.panel not in state.tests
-            if episode.zone == zone and waiting and t <= episode.expires_at:
-                episode.evidence.append(f"heat {detail} at {utc(t).isoformat()}")
+            if episode.zone == zone and self._waiting(state, episode, t):
+                episode.evidence.append(clue)
                 self._decide(state, episode, "confirmed", "alarm_and_heat", trigger, t, out)
 
-    def on_flow(self, state: PremisesState, zone: str, point: str, trigger: str, t: float, out: list[Decision]) -> None:
+    def on_flow(self, state: PremisesState, zone: str, clue: Clue, trigger: str, t: float, out: list[Decision]) -> None:
         """Sprinkler water flow reported in ``zone`` at ``t`` (a flow switch's feedback): remembered for
-        later alarms, and confirms an open episode there that has a detector."""
-        state.flow[zone] = max(state.flow.get(zone, t), t)
+        later alarms, and confirms a waiting episode there that has a detector."""
+        self._remember(state, zone, clue, t)
         for episode in state.episodes:
-            waiting = episode.classification != "confirmed" and episode.panel not in state.tests
-            detector = any(c in _DETECTORS for c in episode.components)
-            if episode.zone == zone and waiting and detector and t <= episode.expires_at:
-                episode.evidence.append(f"water flow {point} at {utc(t).isoformat()}")
+            detector = any(c in DETECTORS for c in episode.components)
+            if episode.zone == zone and detector and self._waiting(state, episode, t):
+                episode.evidence.append(clue)
                 self._decide(state, episode, "confirmed", "detector_and_flow", trigger, t, out)
 
     def on_reset(self, state: PremisesState, panel: str, trigger: str, t: float, out: list[Decision]) -> None:
@@ -115,21 +133,39 @@ class Verifier:
         for panel, opened in list(state.tests.items()):
             if now - opened >= limit:
                 del state.tests[panel]
+        for zone, clues in list(state.clues.items()):
+            if all(c.at < now - self.policy.window_s for c in clues):
+                del state.clues[zone]
 
-    def _confirming(self, state: PremisesState, episode: Episode, component: str, t: float) -> str | None:
+    def _waiting(self, state: PremisesState, episode: Episode, t: float) -> bool:
+        return episode.classification != "confirmed" and episode.panel not in state.tests and t <= episode.expires_at
+
+    def _remember(self, state: PremisesState, zone: str, clue: Clue, t: float) -> None:
+        """Keep ``clue`` for alarms of ``zone`` to come: the latest of each device and kind, within the window."""
+        kept = [
+            c
+            for c in state.clues.get(zone, ())
+            if c.at >= t - self.policy.window_s and (c.kind, c.device_id) != (clue.kind, clue.device_id)
+        ]
+        state.clues[zone] = [*kept, clue]
+
+    def _confirming(
+        self, state: PremisesState, episode: Episode, component: str, t: float
+    ) -> tuple[str | None, list[Clue]]:
+        """Why the episode is a fire now, and the heat or flow seen before that says so."""
         if component == "manual_call_point":
-            return "manual_call_point"
-        detectors = {p for p, c in zip(episode.points, episode.components, strict=True) if c in _DETECTORS}
+            return "manual_call_point", []
+        detectors = {p for p, c in zip(episode.points, episode.components, strict=True) if c in DETECTORS}
         if len(detectors) >= 2:
-            return "two_detectors"
-        flowed = state.flow.get(episode.zone)
-        flow = FLOW_SWITCH in episode.components or (flowed is not None and abs(t - flowed) <= self.policy.window_s)
-        if detectors and flow:
-            return "detector_and_flow"
-        heat = state.heat.get(episode.zone)
-        if heat is not None and abs(t - heat) <= self.policy.window_s:
-            return "alarm_and_heat"
-        return None
+            return "two_detectors", []
+        recent = [c for c in state.clues.get(episode.zone, ()) if abs(t - c.at) <= self.policy.window_s]
+        flows = [c for c in recent if c.kind == "flow"]
+        if detectors and (FLOW_SWITCH in episode.components or flows):
+            return "detector_and_flow", flows
+        heats = [c for c in recent if c.kind == "heat"]
+        if heats:
+            return "alarm_and_heat", heats
+        return None, []
 
     def _history(self, state: PremisesState, t: float) -> int:
         # Counted, not pruned: the risk inputs prune the history, keeping the longer of both windows.
@@ -177,6 +213,7 @@ class Verifier:
         state: PremisesState, episode: Episode, reason: str, trigger: str, t: float, *, final: bool
     ) -> AlarmDecision:
         episode.revision += 1
+        evidence = sorted((_evidence(item, episode.opened_at) for item in episode.evidence), key=lambda e: e.time)
         return AlarmDecision(
             time=utc(t),
             premises_id=state.premises_id,
@@ -188,5 +225,23 @@ class Verifier:
             trigger=trigger,
             opened_at=utc(episode.opened_at),
             final=final,
-            evidence=tuple(episode.evidence),
+            evidence=tuple(evidence),
         )
+
+
+def _evidence(item: Clue | str, opened_at: float) -> Evidence:
+    if isinstance(item, str):  # written by a version before clues (see Episode.evidence)
+        return Evidence(utc(opened_at), "note", note=item)
+    return Evidence(
+        utc(item.at),
+        item.kind,  # type: ignore[arg-type]
+        item.device_id,
+        item.component,
+        item.point,
+        item.rule,
+        item.value,
+        item.limit,
+        item.rise_c,
+        item.span_s,
+        item.rate_c_per_min,
+    )

@@ -179,3 +179,60 @@ def test_a_history_window_longer_than_the_risk_models_30_days_is_kept(models: Mo
     h.event(45 * 86_400, "UITD", "fault", "smoke_detector", "2F", 1, 1)  # a risk rescore, 45 days on
     h.event(45 * 86_400 + 10, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
     assert h.alarms()[-1].classification == "nuisance_likely"
+
+
+def test_independent_alarms_that_name_no_zone_take_their_zone_from_the_registry(models: Models) -> None:
+    # NB-IoT smoke alarms send a bare fire_alarm: no component, no zone. The registry puts both in 3F.
+    for first, second in (("SA3", "SA3b"), ("SA3b", "SA3")):
+        h = Harness(models)
+        h.event(0, first, "fire_alarm")
+        h.event(45, second, "fire_alarm")
+        confirmed = h.alarms()[-1]
+        assert (confirmed.classification, confirmed.reason, confirmed.zone) == ("confirmed", "two_detectors", "3F")
+        assert [(e.kind, e.device_id, e.component) for e in confirmed.evidence] == [
+            ("alarm", first, "smoke_detector"),
+            ("alarm", second, "smoke_detector"),
+        ]
+
+
+def test_alarms_whose_zone_nobody_knows_never_corroborate_each_other(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "SA-UNLISTED-1", "fire_alarm")  # devices the registry does not hold: no zone anywhere
+    h.event(30, "SA-UNLISTED-2", "fire_alarm")
+    assert _classes(h) == [("unverified", False), ("unverified", False)]
+    assert len({a.zone for a in h.alarms()}) == 2
+
+
+def test_heat_before_the_alarm_is_named_first_with_its_reading(models: Models) -> None:
+    h = Harness(models)
+    for t in range(0, 600, 60):
+        h.reading(t, "TS3", "temperature_c", 24.0)
+    h.reading(660, "TS3", "temperature_c", 60.0)  # at the fixed limit, 40 s before the alarm
+    h.event(700, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    confirmed = h.alarms()[-1]
+    assert (confirmed.classification, confirmed.reason) == ("confirmed", "alarm_and_heat")
+    heat, alarm = confirmed.evidence
+    assert (heat.kind, heat.device_id, heat.rule, heat.value, heat.limit) == ("heat", "TS3", "fixed", 60.0, 57.0)
+    assert heat.time < alarm.time and (alarm.kind, alarm.device_id) == ("alarm", "SA3")
+
+
+def test_an_alarm_waits_for_the_next_readings_of_a_slow_heat_sensor_of_its_zone(models: Models) -> None:
+    h = Harness(models)  # TS3 reports every 300 s
+    for t in range(0, 3000, 300):
+        h.reading(t, "TS3", "temperature_c", 22.0 + (0.1 if t % 600 else 0.0))
+    h.event(2750, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    h.reading(3000, "TS3", "temperature_c", 23.0)  # the first reading after the alarm: not yet
+    h.advance(2750 + 180 + 60)
+    assert _classes(h) == [("unverified", False)]  # past the 180 s window, still waiting for TS3
+    h.reading(3300, "TS3", "temperature_c", 38.0)  # 15 °C since the reading 300 s before
+    confirmed = h.alarms()[-1]
+    assert (confirmed.classification, confirmed.reason) == ("confirmed", "alarm_and_heat")
+    assert (confirmed.evidence[-1].rule, confirmed.evidence[-1].span_s) == ("rise", 300.0)
+    lone = Harness(models)
+    for t in range(0, 3000, 300):
+        lone.reading(t, "TS3", "temperature_c", 22.0)
+    lone.event(2750, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    lone.advance(2700 + 2.5 * 300 - 1)
+    assert _classes(lone) == [("unverified", False)]
+    lone.advance(2700 + 2.5 * 300)  # two more readings of TS3 were due, and half an interval more
+    assert _classes(lone) == [("unverified", False), ("unverified", True)]
