@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 _COLUMNS = (
     "id, dedup_key, premises_id, jurisdiction_id, zone, class, title, label, state, opened_at, updated_at, events, "
-    "refs, inhibited_by, escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by"
+    "refs, inhibited_by, escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by, "
+    "evidence"
 )
 
 
@@ -66,6 +67,7 @@ def _incident(row: dict[str, Any]) -> Incident:
         notified=list(row["notified"]),
         acknowledged_at=row["acknowledged_at"],
         acknowledged_by=row["acknowledged_by"],
+        evidence=list(row["evidence"]),
     )
 
 
@@ -161,13 +163,14 @@ class Desk(Prevention):
         values = (
             i.zone, i.cls, i.title, Jsonb(i.label), i.state, i.updated_at, i.events, Jsonb(i.refs), i.inhibited_by,
             i.escalation_level, i.next_escalation_at, i.reminders, i.notified, i.acknowledged_at, i.acknowledged_by,
+            Jsonb(i.evidence),
         )  # fmt: skip
         if i.id is None:
             cur.execute(
                 "INSERT INTO incidents (zone, class, title, label, state, updated_at, events, refs, inhibited_by, "
                 "escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by, "
-                "dedup_key, premises_id, jurisdiction_id, opened_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                "evidence, dedup_key, premises_id, jurisdiction_id, opened_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (*values, i.dedup_key, i.premises_id, i.jurisdiction_id, i.opened_at),
             )
             row = cur.fetchone()
@@ -177,7 +180,8 @@ class Desk(Prevention):
             cur.execute(
                 "UPDATE incidents SET zone = %s, class = %s, title = %s, label = %s, state = %s, updated_at = %s, "
                 "events = %s, refs = %s, inhibited_by = %s, escalation_level = %s, next_escalation_at = %s, "
-                "reminders = %s, notified = %s, acknowledged_at = %s, acknowledged_by = %s WHERE id = %s",
+                "reminders = %s, notified = %s, acknowledged_at = %s, acknowledged_by = %s, evidence = %s "
+                "WHERE id = %s",
                 (*values, i.id),
             )
 
@@ -220,6 +224,7 @@ class Desk(Prevention):
                 "opened_at": incident.opened_at.isoformat(),
                 "escalation_level": incident.escalation_level,
                 "events": incident.events,
+                "evidence": incident.evidence,
             },
             "premises": {"id": incident.premises_id, "name": site.name if site else ""},
             "jurisdiction": route_to or incident.jurisdiction_id,

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+import msgspec
 
 from core.policy import INCIDENT_CLASSES, AlertsPolicy, IncidentClass
 from core.words import Label, label, render
@@ -61,6 +63,8 @@ class Trigger:
     active: bool
     """False for a cleared signal or an alarm episode's final decision."""
     time: datetime
+    evidence: tuple[dict[str, Any], ...] = ()
+    """An alarm decision's evidence (:class:`scoring.records.Evidence`, as JSON): what it relied on."""
 
 
 def urgent(decision: Decision) -> bool:
@@ -84,6 +88,7 @@ def trigger_of(decision: Decision) -> Trigger | None:
             decision.alarm_id,
             not decision.final,
             decision.time,
+            tuple(msgspec.to_builtins(decision.evidence)),
         )
     if isinstance(decision, Signal):
         cls = _SIGNAL_CLASS[decision.kind]
@@ -126,6 +131,9 @@ class Incident:
     id: int | None = None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """Every alarm, heat and flow its alarm decisions relied on, in the order they happened (at most
+    :data:`EVIDENCE_KEPT`, the earliest)."""
 
     @property
     def priority(self) -> int:
@@ -139,6 +147,28 @@ class Incident:
     @property
     def active(self) -> bool:
         return any(self.refs.values())
+
+
+EVIDENCE_KEPT = 100
+"""An incident keeps this much evidence at most: a flapping detector's hundredth alarm adds nothing."""
+
+
+def merged(evidence: list[dict[str, Any]], more: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """``evidence`` with ``more``, each piece once, in the order it happened."""
+    if not more:
+        return evidence
+    seen = {_identity(e) for e in evidence}
+    added = [e for e in more if _identity(e) not in seen]
+    return sorted([*evidence, *added], key=_when)[:EVIDENCE_KEPT]
+
+
+def _when(piece: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(piece["time"]))
+
+
+def _identity(piece: dict[str, Any]) -> bytes:
+    # Keys sorted: evidence read back from PostgreSQL's jsonb comes in jsonb's own key order.
+    return msgspec.json.encode(piece, order="sorted")
 
 
 Change = Literal["opened", "raised", "updated"]
@@ -174,10 +204,12 @@ def apply(
             updated_at=trigger.time,
             refs={trigger.ref: True},
             inhibited_by=inhibited,
+            evidence=merged([], trigger.evidence),
         )
         incident.next_escalation_at = first_escalation(incident, policy)
         return incident, "opened"
     incident = replace(current, refs={**current.refs, trigger.ref: trigger.active})
+    incident.evidence = merged(current.evidence, trigger.evidence)
     incident.events += 1
     incident.updated_at = max(current.updated_at, trigger.time)
     if PRIORITY[trigger.cls] < PRIORITY[current.cls] and trigger.active:

@@ -14,6 +14,8 @@ from datetime import datetime
 
 import psycopg
 
+from core.registry import RegistryFile
+
 
 @dataclass(frozen=True, slots=True)
 class Inspector:
@@ -123,6 +125,22 @@ class Roster:
 
     def city_of(self, jurisdiction_id: str) -> str:
         return self.chain(jurisdiction_id)[-1]
+
+
+def roster_of(registry: RegistryFile) -> Roster:
+    """The roster of a registry file, as :func:`load_roster` reads it from the database (a replay's)."""
+    roster = Roster(
+        {j.id: j.parent for j in registry.jurisdictions},
+        {i.id: Inspector(i.id, i.name, i.jurisdiction, i.email, i.webhook_url) for i in registry.inspectors},
+        {
+            p.id: Site(p.id, p.name, p.jurisdiction, p.unit.name, p.unit.email, tuple(p.departments))
+            for p in registry.premises
+        },
+        {d.id: DepartmentContact(d.id, d.name, d.email, d.webhook_url) for d in registry.departments},
+    )
+    for shift in registry.duty_roster:
+        roster.shifts[shift.jurisdiction].append((shift.starts_at, shift.ends_at, shift.inspector))
+    return roster
 
 
 def load_roster(conn: psycopg.Connection[tuple[object, ...]]) -> Roster:

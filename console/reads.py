@@ -70,7 +70,8 @@ class Reads:
         return self.rows(
             f"SELECT i.id, i.premises_id, p.name AS premises_name, p.address, i.jurisdiction_id, i.zone, i.class, "
             f"i.title, i.label, i.state, i.opened_at, i.updated_at, i.events, i.inhibited_by, i.escalation_level, "
-            f"i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution, i.note, i.plan_notes "
+            f"i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution, i.note, i.plan_notes, "
+            f"i.evidence "
             f"FROM incidents i JOIN premises p ON p.id = i.premises_id "
             f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s",
             {"state": state, "scope": scope_param(scope), "cls": cls, "premises": premises_id,

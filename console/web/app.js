@@ -29,6 +29,24 @@ const show = (...nodes) => {
 };
 const titleOf = (row) => render(row.label, row.title);
 
+// What an alarm decision relied on (scoring's evidence), one line each, in the order it happened.
+const EVIDENCE_SHOWN = 8;
+const evidenceLine = (e) => {
+  const code = e.kind === "heat" ? `evidence.heat_${e.rule}` : `evidence.${e.kind}`;
+  const round = (x) => (x === null || x === undefined ? x : Math.round(x * 10) / 10);
+  return el("li", { class: `evidence-${e.kind}` }, render({ code, args: {
+    time: e.time, device: e.device_id, point: e.point ?? "", component: e.component, note: e.note,
+    value: round(e.value), limit: round(e.limit), rate: round(e.rate_c_per_min), rise: round(e.rise_c), span: Math.round(e.span_s ?? 0),
+  } }));
+};
+function evidenceList(incident) {
+  const evidence = incident.evidence ?? [];
+  if (!evidence.length) return null;
+  const more = evidence.length - EVIDENCE_SHOWN;
+  return el("ul", { class: "evidence", title: t("evidence.title") },
+    evidence.slice(0, EVIDENCE_SHOWN).map(evidenceLine), more > 0 ? el("li", { class: "muted" }, `… +${more}`) : null);
+}
+
 const canAct = () => state.me && (state.me.role === "operator" || state.me.role === "admin");
 
 // A UITD's GB/T 26875.3 commands: duty check (查岗) and clock sync, with what it answered last.
@@ -129,7 +147,8 @@ async function queueView(_, show) {
     el("td", {}, classBadge(i.class)),
     el("td", {}, premisesLink(i.premises_id, i.premises_name)),
     el("td", {}, i.zone),
-    el("td", { class: "title" }, titleOf(i), i.inhibited_by ? el("span", { class: "muted" }, ` (⇣ #${i.inhibited_by})`) : null),
+    el("td", { class: "title" }, titleOf(i), i.inhibited_by ? el("span", { class: "muted" }, ` (⇣ #${i.inhibited_by})`) : null,
+      evidenceList(i)),
     el("td", {}, t(`state.${i.state}`), i.acknowledged_by ? el("div", { class: "muted" }, i.acknowledged_by) : null),
     el("td", { class: "num" }, i.events),
     el("td", { class: "num age", dataset: { opened: i.opened_at }, title: when(i.opened_at) }, age((Date.now() - Date.parse(i.opened_at)) / 1000)),
@@ -197,7 +216,7 @@ async function premisesView(id, show) {
         factors.length ? el("ul", { class: "factors" }, factors.map((f) => el("li", {}, `${factorName(f.name)}${f.name.includes("=") ? "" : ` = ${f.value}`} (+${f.points.toFixed(1)})`))) : el("p", { class: "muted" }, t("empty")))),
     el("h2", {}, t("premises.incidents")),
     table(["col.class", "col.zone", "col.title", "col.state", "#col.age"], incidents.map((i) => el("tr", {},
-      el("td", {}, classBadge(i.class)), el("td", {}, i.zone), el("td", {}, titleOf(i)), el("td", {}, t(`state.${i.state}`)),
+      el("td", {}, classBadge(i.class)), el("td", {}, i.zone), el("td", {}, titleOf(i), evidenceList(i)), el("td", {}, t(`state.${i.state}`)),
       el("td", { class: "num" }, age((Date.now() - Date.parse(i.opened_at)) / 1000))))),
     el("h2", {}, t("premises.devices")),
     table(["col.device", "col.type", "col.location", "col.state", "col.value", "col.signals"], devices, { id: "devices" }),

@@ -209,11 +209,18 @@ export function dateText(iso) {
     { year: sameYear ? undefined : "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
 }
 
+// A time of day to the second (evidence: what happened within a minute matters).
+export function timeText(iso) {
+  if (!iso) return "–";
+  return new Date(iso).toLocaleTimeString(lang() === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+}
+
 function argument(value, group) {
   if (value === null || value === undefined) return "–";
   if (Array.isArray(value)) return value.map((v) => argument(v, group)).join(lang() === "zh" ? "、" : ", ") || "–";
   if (!group) return String(value);
   if (group === "date") return dateText(value);
+  if (group === "time") return timeText(value);
   if (group === "label") return render(value);
   if (group === "factor") return factorName(String(value));
   return word(group, value);

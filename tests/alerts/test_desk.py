@@ -16,7 +16,7 @@ from alerts.errors import ActionError
 from alerts.inspections import as_csv, as_ical, record_result, task_list
 from core.db import connect
 from core.registry import Department
-from scoring.records import AlarmDecision, Factor, RiskScore, Signal
+from scoring.records import AlarmDecision, Evidence, Factor, RiskScore, Signal
 from tests.alerts.conftest import T0, at, load, make_desk, small_registry
 
 # The incidents' entries (registry imports are audited too). Written with a regex: the query has no parameters.
@@ -55,6 +55,28 @@ def test_a_fire_pages_the_on_duty_inspector_and_the_centre(desk: Desk) -> None:
     assert ("opened", "centre", "console", "delivered") in deliveries(desk)
     assert ("opened", "inspector:I-GRID", "webhook", "pending") in deliveries(desk)
     assert [r["action"] for r in rows(desk, INCIDENT_ACTIONS)] == ["incident.opened"]
+
+
+def test_an_alarm_incident_keeps_and_pages_every_piece_of_evidence_in_the_order_it_happened(desk: Desk) -> None:
+    detector = Evidence(at(0), "alarm", "UITD", "smoke_detector", "1/1")
+    heat = Evidence(at(-40), "heat", "TS3", "temperature_c", rule="rate_of_rise", value=31.5, rate_c_per_min=12.0)
+    second = Evidence(at(50), "alarm", "UITD", "smoke_detector", "1/2")
+    unverified = AlarmDecision(at(0), "P", "UITD:1", 1, "3F", "unverified", "one_detector", "UITD:1", at(0),
+                               evidence=(detector,))  # fmt: skip
+    confirmed = AlarmDecision(at(0.5), "P", "UITD:1", 2, "3F", "confirmed", "alarm_and_heat", "TS3:9", at(0),
+                              evidence=(heat, detector))  # fmt: skip
+    desk.handle([unverified, confirmed], at(1))
+    desk.handle([AlarmDecision(at(50), "P", "UITD:1", 3, "3F", "confirmed", "two_detectors", "UITD:2", at(0),
+                               evidence=(heat, detector, second))], at(50))  # fmt: skip
+    [incident] = rows(desk, "SELECT evidence FROM incidents")
+    assert [(e["kind"], e["device_id"], e.get("point")) for e in incident["evidence"]] == [
+        ("heat", "TS3", None),
+        ("alarm", "UITD", "1/1"),
+        ("alarm", "UITD", "1/2"),
+    ]
+    assert incident["evidence"][0]["rate_c_per_min"] == 12.0
+    [raised] = rows(desk, "SELECT payload FROM deliveries WHERE kind = 'raised' AND recipient = 'centre'")
+    assert [e["kind"] for e in raised["payload"]["incident"]["evidence"]] == ["heat", "alarm"]
 
 
 def test_nobody_on_duty_falls_back_to_the_parent_jurisdiction(desk: Desk) -> None:
