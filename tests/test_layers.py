@@ -24,7 +24,7 @@ ALLOWED = {
     "report": {"core"},
     "supervision": {"core", "alerts"},
     "simulators": {"core"},
-    "training": {"core", "ingest", "scoring", "simulators"},
+    "training": {"core", "ingest", "scoring", "alerts", "simulators"},
     "firewarden": set(PACKAGES) - {"firewarden"},
 }
 

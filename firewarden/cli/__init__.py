@@ -25,8 +25,10 @@ from firewarden.cli import (
     config,
     db,
     enforcing,
+    evaluate,
     ingesting,
     registry,
+    replay,
     reporting,
     scoring,
     services,
@@ -54,8 +56,9 @@ app.add_typer(uitd.app, name="uitd")
 app.command("broker")(services.broker)
 app.command("ingest")(ingesting.ingest)
 app.add_typer(scoring.app, name="model")
-app.command("evaluate")(scoring.evaluate)
+app.add_typer(evaluate.app, name="evaluate")
 app.command("score")(scoring.score)
+app.command("replay")(replay.replay)
 app.command("alerts")(alerting.alerts)
 app.command("console")(alerting.console_command)
 app.command("up")(alerting.up)

@@ -1,4 +1,4 @@
-"""``firewarden model``, ``firewarden evaluate`` and ``firewarden score``: scoring's commands.
+"""``firewarden model`` and ``firewarden score``: scoring's commands.
 
 Scoring is a stage: it is imported inside the commands, never when the CLI loads.
 """
@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from core.errors import SettingsError
 from firewarden.cli._context import console, settings_of
 
 app = typer.Typer(help="Scoring models: train them, show them.", no_args_is_help=True)
@@ -72,82 +70,6 @@ def show_command(ctx: typer.Context) -> None:
         console.print(f"{kind}: {document['version']} trained {document['trained_at']}")
         console.print(f"  features: {', '.join(document['features'])}")
         console.print(f"  summary: {document['summary']}")
-
-
-def evaluate(
-    ctx: typer.Context,
-    premises: Annotated[int, typer.Option(min=1, help="Simulated premises.")] = 60,
-    hours: Annotated[float, typer.Option(min=1, help="Simulated hours.")] = 24,
-    per_kind: Annotated[int, typer.Option(min=1, help="Scenarios of each kind.")] = 4,
-    seed: Annotated[int, typer.Option(help="Random seed of the run.")] = 21,
-    gb26875: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of UITDs that speak GB/T 26875.3 frames (0-1).")
-    ] = 0.5,
-    plot: Annotated[Path, typer.Option(help="Where to write the PNG plot.")] = Path("evaluation.png"),
-    ground_truth: Annotated[
-        Path | None,
-        typer.Option(
-            help="Judge the decisions stored in the database against this ground truth (JSONL from "
-            "`firewarden simulate run`) instead of replaying a run in memory."
-        ),
-    ] = None,
-) -> None:
-    """Judge scoring's decisions against the simulators' ground truth.
-
-    Without --ground-truth: replays a simulated city with every scenario kind through the scorer.
-    Prints detection rate and time to detect per kind, nuisance alarms escalated, the latency of
-    confirming records (replay only) and the risk model's AUC on held-out simulated premises;
-    writes a PNG plot. Exit code 1 if a real fire was not confirmed.
-    """
-    from core.policy import load_policy
-    from scoring.models import models_for
-    from training import evaluation
-
-    settings = settings_of(ctx)
-    models = models_for(settings)
-    if ground_truth is not None:
-        from core.services import database_url
-
-        try:
-            truths = evaluation.read_ground_truth(ground_truth)
-        except (OSError, ValueError) as error:
-            raise SettingsError(f"--ground-truth: {error}") from None
-        with database_url(settings) as url, console.status("reading stored decisions"):
-            decisions = evaluation.stored_decisions(url)
-        ev = evaluation.judge(truths, decisions, [], 0, evaluation.risk_auc(models))
-        title = f"stored decisions against {ground_truth}"
-    else:
-        with console.status(f"replaying {premises} premises for {hours:g} h, {per_kind} of each scenario kind"):
-            truths, decisions, latencies, records = evaluation.replay(
-                load_policy(settings.policy_file),
-                models,
-                premises=premises,
-                hours=hours,
-                seed=seed,
-                per_kind=per_kind,
-                gb26875=gb26875,
-            )
-            ev = evaluation.judge(truths, decisions, latencies, records, evaluation.risk_auc(models))
-        title = f"scoring against ground truth ({premises} premises, {hours:g} h, seed {seed})"
-    table = Table(title=title)
-    for column in ("scenario kind", "detected", "rate", "median time to detect"):
-        table.add_column(column)
-    for row in evaluation.table(ev):
-        table.add_row(*row)
-    console.print(table)
-    console.print(f"real fires confirmed: {ev.fires_confirmed}/{ev.fires}")
-    console.print(
-        f"nuisance alarms (cooking, flapping, tests) not escalated as confirmed fires: "
-        f"{ev.nuisance_alarms - ev.nuisance_escalated}/{ev.nuisance_alarms} ({ev.nuisance_not_escalated:.0%})"
-    )
-    p99 = ev.latency_p99() * 1000
-    console.print(f"confirming record → confirmed decision: p99 {p99:.2f} ms over {len(ev.latencies_s)} confirmations")
-    console.print(f"records scored: {ev.records}, decisions: {ev.decisions}, tiers at the end: {ev.tiers}")
-    console.print(f"risk model AUC on held-out simulated premises: {ev.risk_auc:.3f}")
-    evaluation.plot(ev, plot)
-    console.print(f"plot: {plot}")
-    if ev.fires_confirmed < ev.fires:
-        raise typer.Exit(1)
 
 
 def score(ctx: typer.Context) -> None:

@@ -1,0 +1,217 @@
+"""``firewarden evaluate``: scoring judged against the simulators' ground truth.
+
+Without a sub-command, a simulated city with every scenario kind (or the decisions stored in the
+database, against a run's ground truth); ``evaluate verification``, the alarm verification matrix.
+The offline packages are imported inside the commands, never when the CLI loads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from core.errors import SettingsError
+from firewarden.cli._context import console, settings_of
+
+if TYPE_CHECKING:
+    from core.policy import Policy
+    from training.verification import Result
+
+app = typer.Typer(help="Judge scoring against ground truth.")
+
+
+@app.callback(invoke_without_command=True)
+def fleet_command(
+    ctx: typer.Context,
+    premises: Annotated[int, typer.Option(min=1, help="Simulated premises.")] = 60,
+    hours: Annotated[float, typer.Option(min=1, help="Simulated hours.")] = 24,
+    per_kind: Annotated[int, typer.Option(min=1, help="Scenarios of each kind.")] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed of the run.")] = 21,
+    gb26875: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of UITDs that speak GB/T 26875.3 frames (0-1).")
+    ] = 0.5,
+    plot: Annotated[Path, typer.Option(help="Where to write the PNG plot.")] = Path("evaluation.png"),
+    ground_truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Judge the decisions stored in the database against this ground truth (JSONL from "
+            "`firewarden simulate run`) instead of replaying a run in memory."
+        ),
+    ] = None,
+) -> None:
+    """Judge scoring's decisions against the simulators' ground truth (`evaluate verification`: the matrix).
+
+    Without --ground-truth: replays a simulated city with every scenario kind through the scorer.
+    Prints detection rate and time to detect per kind, nuisance alarms escalated, the latency of
+    confirming records (replay only) and the risk model's AUC on held-out simulated premises;
+    writes a PNG plot. Exit code 1 if a real fire was not confirmed.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from core.policy import load_policy
+    from scoring.models import models_for
+    from training import evaluation
+
+    settings = settings_of(ctx)
+    models = models_for(settings)
+    if ground_truth is not None:
+        from core.services import database_url
+
+        try:
+            truths = evaluation.read_ground_truth(ground_truth)
+        except (OSError, ValueError) as error:
+            raise SettingsError(f"--ground-truth: {error}") from None
+        with database_url(settings) as url, console.status("reading stored decisions"):
+            decisions = evaluation.stored_decisions(url)
+        ev = evaluation.judge(truths, decisions, [], 0, evaluation.risk_auc(models))
+        title = f"stored decisions against {ground_truth}"
+    else:
+        with console.status(f"replaying {premises} premises for {hours:g} h, {per_kind} of each scenario kind"):
+            truths, decisions, latencies, records = evaluation.replay(
+                load_policy(settings.policy_file),
+                models,
+                premises=premises,
+                hours=hours,
+                seed=seed,
+                per_kind=per_kind,
+                gb26875=gb26875,
+            )
+            ev = evaluation.judge(truths, decisions, latencies, records, evaluation.risk_auc(models))
+        title = f"scoring against ground truth ({premises} premises, {hours:g} h, seed {seed})"
+    table = Table(title=title)
+    for column in ("scenario kind", "detected", "rate", "median time to detect"):
+        table.add_column(column)
+    for row in evaluation.table(ev):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"real fires confirmed: {ev.fires_confirmed}/{ev.fires}")
+    console.print(
+        f"nuisance alarms (cooking, flapping, tests) not escalated as confirmed fires: "
+        f"{ev.nuisance_alarms - ev.nuisance_escalated}/{ev.nuisance_alarms} ({ev.nuisance_not_escalated:.0%})"
+    )
+    p99 = ev.latency_p99() * 1000
+    console.print(f"confirming record → confirmed decision: p99 {p99:.2f} ms over {len(ev.latencies_s)} confirmations")
+    console.print(f"records scored: {ev.records}, decisions: {ev.decisions}, tiers at the end: {ev.tiers}")
+    console.print(f"risk model AUC on held-out simulated premises: {ev.risk_auc:.3f}")
+    evaluation.plot(ev, plot)
+    console.print(f"plot: {plot}")
+    if ev.fires_confirmed < ev.fires:
+        raise typer.Exit(1)
+
+
+def _floats(text: str, name: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise SettingsError(f"--{name}: {text!r} is not a comma-separated list of numbers") from None
+    if not values or any(v <= 0 for v in values):
+        raise SettingsError(f"--{name}: give one or more positive numbers, got {text!r}")
+    return values
+
+
+def _names(text: str, name: str, valid: tuple[str, ...]) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [v for v in values if v not in valid]
+    if unknown or not values:
+        raise SettingsError(f"--{name}: unknown {', '.join(unknown) or 'nothing'}; valid values are {', '.join(valid)}")
+    return values
+
+
+@app.command("verification")
+def verification_command(
+    ctx: typer.Context,
+    seeds: Annotated[int, typer.Option(min=1, help="Trials (seeds) per cell.")] = 30,
+    intervals: Annotated[str, typer.Option(help="Room sensor reporting intervals, s, comma-separated.")] = (
+        "1,2,5,10,60,300,3600"
+    ),
+    noise: Annotated[str, typer.Option(help="Sensor noise standard deviations, °C, comma-separated.")] = (
+        "0.1,0.2,0.5,1.0"
+    ),
+    uses: Annotated[str, typer.Option(help="Zone uses, comma-separated.")] = (
+        "ordinary,kitchen,boiler_room,car_park,ebike_charging"
+    ),
+    cases: Annotated[str, typer.Option(help="Cases, comma-separated (default: all).")] = "",
+    workers: Annotated[int, typer.Option(min=1, help="Processes to run trials on.")] = 2,
+    plot: Annotated[Path, typer.Option(help="Where to write the PNG plot.")] = Path("verification.png"),
+    cells_csv: Annotated[Path | None, typer.Option("--csv", help="Also write every cell to this CSV file.")] = None,
+) -> None:
+    """The alarm verification matrix: cases × reporting intervals × noise × zone uses, SEEDS trials each.
+
+    Prints the confusion matrix, confirmation rates with 95 % Wilson intervals per case and interval,
+    the worst cells and the targets of docs/scoring.md; writes a PNG (and a CSV of every cell). Scores
+    under the policy in force (--policy-file / FIREWARDEN_POLICY_FILE). Exit code 1 when a target is not met.
+    """
+    from core.domain import ZONE_USES
+    from core.policy import load_policy
+    from scoring.models import models_for
+    from simulators.trials import CASES
+    from training import verification as matrix
+
+    settings = settings_of(ctx)
+    grid = matrix.Grid(
+        cases=_names(cases, "cases", CASES) if cases else CASES,
+        intervals=_floats(intervals, "intervals"),
+        noises=_floats(noise, "noise"),
+        uses=_names(uses, "uses", ZONE_USES),
+        seeds=seeds,
+    )
+    policy = load_policy(settings.policy_file)
+    models = models_for(settings)
+    with console.status(f"{grid.size:,} trials") as status:
+        results = matrix.run(
+            grid, policy, models, workers=workers, progress=lambda n: status.update(f"{n:,}/{grid.size:,} trials")
+        )
+    _print_matrix(results, policy)
+    matrix.plot(results, plot)
+    console.print(f"plot: {plot}")
+    if cells_csv is not None:
+        matrix.write_cells(results, cells_csv)
+        console.print(f"cells: {cells_csv}")
+    if not all(t.met for t in matrix.targets(results, policy) if t.required):
+        raise typer.Exit(1)
+
+
+def _print_matrix(results: list[Result], policy: Policy) -> None:
+    from simulators.trials import FIRES
+    from training import verification as matrix
+
+    c = matrix.Confusion.of(results)
+    confusion = Table(title=f"confusion matrix, {len(results):,} trials")
+    for column in ("", "confirmed", "not confirmed"):
+        confusion.add_column(column)
+    confusion.add_row("fire", f"{c.fires_confirmed:,}", f"{c.fires_missed:,}")
+    confusion.add_row("not a fire", f"{c.nuisance_confirmed:,}", f"{c.nuisance_not_confirmed:,}")
+    console.print(confusion)
+    intervals = sorted({r.trial.interval_s for r in results})
+    cells = matrix.pooled(results, lambda t: (t.case, t.interval_s))
+    rates = Table(title="confirmed, % [95 % Wilson interval], by room sensor interval; pooled over noise and uses")
+    delays = Table(title="first alarm → confirmed, median / p95 s")
+    for table in (rates, delays):
+        table.add_column("case")
+        for interval in intervals:
+            table.add_column(f"{interval:g} s", justify="right")
+    for case in dict.fromkeys(k[0] for k in cells):
+        row, times = [str(case)], [str(case)]
+        for interval in intervals:
+            cell = cells.get((case, interval))
+            low, high = cell.interval if cell else (0.0, 0.0)
+            row.append(f"{cell.rate:.0%} [{low:.0%}-{high:.0%}]" if cell else "")
+            times.append(f"{matrix.fmt_delay(cell.delay(0.5))}/{matrix.fmt_delay(cell.delay(0.95))}" if cell else "")
+        rates.add_row(*row)
+        if case in FIRES:
+            delays.add_row(*times)
+    console.print(rates)
+    console.print(delays)
+    worst = Table(title="worst cells: fires least confirmed, nuisance most confirmed (case, interval, noise, use)")
+    for column in ("cell", "confirmed", "95 % interval"):
+        worst.add_column(column)
+    for cell in matrix.worst_cells(results):
+        low, high = cell.interval
+        worst.add_row(" · ".join(map(str, cell.key)), f"{cell.confirmed}/{cell.trials}", f"{low:.1%}-{high:.1%}")
+    console.print(worst)
+    for target in matrix.targets(results, policy):
+        mark = ("[green]met[/]" if target.met else "[red]NOT MET[/]") if target.required else "[dim]reported[/]"
+        console.print(f"{mark}  {target.name}: {target.figure}")
