@@ -129,6 +129,16 @@ def _judge(track: HeatTrack, t: float, value: float, heat: HeatClass, reading: H
     return Heat(rule, value, limit, round(rise, 3), round(span, 3), round(rate, 3), round(noise, 3))
 
 
+def risen(value: float, before: float, span_s: float, noise: float, heat: HeatClass) -> Heat | None:
+    """Heat by ``rise``: ``value`` is at least the minimum rise above ``before`` (a reading ``span_s``
+    earlier: the last before an alarm that waits), and beyond ``noise``."""
+    rise = value - before
+    if not heat.rate_of_rise or rise < heat.min_rise_c or rise <= noise or span_s <= 0:
+        return None
+    rate = rise / span_s * 60
+    return Heat("rise", value, heat.min_rise_c, round(rise, 3), round(span_s, 3), round(rate, 3), round(noise, 3))
+
+
 def noise_floor(track: HeatTrack, k: int, reading: HeatReading) -> float:
     """The largest difference of two medians of ``k`` readings each that the device's noise explains."""
     if len(track.steps) < NOISE_MIN_STEPS:  # too few steps to tell noise and resolution from a rise

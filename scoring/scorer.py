@@ -178,11 +178,19 @@ class Scorer:
         t: float,
         signals: Signals,
     ) -> None:
-        """A room temperature reading: heat in the device's zone, as the zone's use reads it (:mod:`scoring.heat`)."""
+        """A room temperature reading: heat in the device's zone, as the zone's use reads it (:mod:`scoring.heat`),
+        or a rise since its last reading before an alarm of the zone that still waits."""
         if device.heat is None:
             device.heat = heat.HeatTrack()
         use = site.use_of(info.zone) if site is not None else "ordinary"
-        found = heat.observe(device.heat, t, r.value, self.policy.verification.heat_class(use), self._heat_reading)
+        cls = self.policy.verification.heat_class(use)
+        noise = heat.noise_floor(device.heat, 1, self._heat_reading)  # before this reading's own step
+        found = heat.observe(device.heat, t, r.value, cls, self._heat_reading)
+        if found is None and cls.rate_of_rise:
+            for since, before in self.verifier.baselines(state, info.zone, r.device_id, t):
+                found = heat.risen(r.value, before, t - since, noise, cls)
+                if found is not None:
+                    break
         if found is not None:
             clue = Clue(
                 t,
@@ -209,21 +217,27 @@ class Scorer:
         zone = e.zone or (info.zone if own and info is not None else "") or f"?{e.device_id}/{point}"
         return Alarm(e.device_id, point, zone, component, f"{e.device_id}:{e.seq}")
 
-    def _heat_due(self, state: PremisesState, site: Site | None, zone: str, t: float) -> float:
-        """Until when an alarm of ``zone`` at ``t`` waits for the zone's heat sensors: until each has sent
-        ``heat_wait_readings`` more readings (and ``SLOW_SENSOR_GRACE`` of an interval), at most ``heat_wait_max_s``."""
+    def _heat_watch(
+        self, state: PremisesState, site: Site | None, zone: str, t: float
+    ) -> tuple[float, dict[str, list[float]]]:
+        """For an alarm of ``zone`` at ``t``: until when it waits for the zone's heat sensors (until each
+        has sent ``heat_wait_readings`` more readings, and ``SLOW_SENSOR_GRACE`` of an interval; at most
+        ``heat_wait_max_s``), and each sensor's last reading before it ([time, °C])."""
         due = t
+        baselines: dict[str, list[float]] = {}
         if site is None:
-            return due
+            return due, baselines
         readings = self.policy.verification.heat_wait_readings + SLOW_SENSOR_GRACE
         for device_id, info in site.devices.items():
             if info.zone != zone or info.type not in self._heat_types:
                 continue
             device = state.devices.get(device_id)
-            last = device.last_time.get(HEAT_METRIC) if device is not None else None
-            if last is not None:
-                due = max(due, last + readings * info.interval_s)
-        return min(due, t + self.policy.verification.heat_wait_max_s)
+            if device is None or device.heat is None or not device.heat.times:
+                continue
+            last = device.heat.times[-1]
+            due = max(due, last + readings * info.interval_s)
+            baselines[device_id] = [last, device.heat.values[-1]]
+        return min(due, t + self.policy.verification.heat_wait_max_s), baselines
 
     def _event(self, state: PremisesState, site: Site | None, e: EventRecord, t: float, signals: Signals) -> None:
         if e.loop is not None or e.address is not None:
@@ -237,8 +251,8 @@ class Scorer:
                 signals.clear(t, e.device_id, "unknown_point", point)
         if e.kind == "fire_alarm":
             alarm = self._alarm(site, e)
-            wait = self._heat_due(state, site, alarm.zone, t)
-            self.verifier.on_alarm(state, alarm, t, signals.out, wait)
+            wait, baselines = self._heat_watch(state, site, alarm.zone, t)
+            self.verifier.on_alarm(state, alarm, t, signals.out, wait, baselines)
         elif e.kind in _PANEL_SIGNALS:
             rule, kind, raised = _PANEL_SIGNALS[e.kind]
             subject = f"{e.loop}/{e.address}" if e.loop is not None else (e.component_type or "device")

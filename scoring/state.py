@@ -101,6 +101,9 @@ class Episode(msgspec.Struct, array_like=True):
     """What the episode relied on, as it came. A string is evidence recorded by a version before clues
     (2026-12), kept readable so that states in a changelog survive the upgrade."""
     false_alarm: bool = True
+    baselines: dict[str, list[float]] = {}
+    """Heat sensor of the zone → [time, °C] of its last reading before the alarm: a later reading that
+    rose the minimum rise above it is heat, however many readings apart."""
 
 
 class RiskState(msgspec.Struct, array_like=True):

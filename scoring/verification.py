@@ -61,9 +61,18 @@ class Verifier:
     def __init__(self, policy: VerificationPolicy) -> None:
         self.policy = policy
 
-    def on_alarm(self, state: PremisesState, alarm: Alarm, t: float, out: list[Decision], wait_until: float) -> None:
+    def on_alarm(
+        self,
+        state: PremisesState,
+        alarm: Alarm,
+        t: float,
+        out: list[Decision],
+        wait_until: float,
+        baselines: dict[str, list[float]],
+    ) -> None:
         """A fire alarm at ``t``; an episode it opens waits for corroboration until ``wait_until`` at
-        least (``t + window_s`` or later, when a slow heat sensor of the zone is due to report)."""
+        least (``t + window_s`` or later, when a slow heat sensor of the zone is due to report), and
+        remembers the zone's heat sensors' last readings (``baselines``: device → [time, °C])."""
         testing = alarm.device_id in state.tests
         episode = next((e for e in state.episodes if e.zone == alarm.zone), None)
         if episode is None:
@@ -75,6 +84,7 @@ class Verifier:
                 expires_at=max(t + self.policy.window_s, wait_until),
                 classification="",
                 false_alarm=not testing,
+                baselines=baselines,
             )
             state.episodes.append(episode)
         elif alarm.detector in episode.points and alarm.component != "manual_call_point":
@@ -114,6 +124,14 @@ class Verifier:
             if episode.zone == zone and detector and self._waiting(state, episode, t):
                 episode.evidence.append(clue)
                 self._decide(state, episode, "confirmed", "detector_and_flow", trigger, t, out)
+
+    def baselines(self, state: PremisesState, zone: str, device_id: str, t: float) -> list[list[float]]:
+        """[time, °C] of ``device_id``'s last reading before each alarm of ``zone`` still waiting at ``t``."""
+        return [
+            e.baselines[device_id]
+            for e in state.episodes
+            if e.zone == zone and device_id in e.baselines and self._waiting(state, e, t)
+        ]
 
     def on_reset(self, state: PremisesState, panel: str, trigger: str, t: float, out: list[Decision]) -> None:
         for episode in [e for e in state.episodes if e.panel == panel]:

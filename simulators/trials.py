@@ -41,7 +41,7 @@ from typing import Final
 from core.domain import EventKind, ZoneUse
 from core.registry import Device, Jurisdiction, PanelPoint, Premises, RegistryFile, Unit, Zone
 from core.wire import Component, Event, Telemetry, encode_payload, topic_for
-from simulators.engine import Outgoing
+from simulators.engine import Outgoing, seq_base
 from simulators.physics import local_hours, quantise, stable_seed
 
 PREMISES: Final = "P-TRIAL"
@@ -118,8 +118,8 @@ class TrialStream:
     messages: list[Outgoing]
     alarm_at: float
     corroboration_at: float | None = None
-    heat: list[tuple[float, float]] = field(default_factory=list)
-    """(time, °C above the room) of every temperature reading, for judging heat cases."""
+    heat: list[tuple[float, float, float]] = field(default_factory=list)
+    """(time, °C the case added to the room, °C reported) of every temperature reading, for judging heat cases."""
 
 
 @cache
@@ -248,7 +248,7 @@ def stream(trial: Trial, window_s: float = 180.0, *, start: float = START, premi
 
     out = TrialStream(trial, [], alarm_at, corroboration)
     sent: list[tuple[float, str, str, bytes, int]] = []
-    seqs = dict.fromkeys((uitd, sensor, alarm_a, alarm_b), 0)
+    seqs = dict.fromkeys((uitd, sensor, alarm_a, alarm_b), seq_base(start))  # as a run's devices count on
 
     def send(t: float, device_id: str, channel: str, payload: bytes) -> None:
         sent.append((t, device_id, topic_for(premises, device_id, channel), payload, seqs[device_id]))
@@ -260,7 +260,7 @@ def stream(trial: Trial, window_s: float = 180.0, *, start: float = START, premi
         value = quantise(room + diurnal + rise + rng.gauss(0, trial.noise_c), RESOLUTION_C)
         seqs[sensor] += 1
         send(t, sensor, "telemetry", encode_payload(Telemetry(seqs[sensor], _ms(t), {"temperature_c": value})))
-        out.heat.append((t, rise))
+        out.heat.append((t, rise, value))
         t += trial.interval_s * rng.uniform(0.98, 1.02)
     for at, device_id, kind, component in events:
         seqs[device_id] += 1

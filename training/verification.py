@@ -53,7 +53,7 @@ class Result:
     late_s: float | None
     """How long after the record that could corroborate it was it confirmed: the second detector, the
     flow or the manual call point; for heat fires at intervals longer than the window, the first
-    reading after the alarm that rose by the minimum rise. None where that does not apply."""
+    reading whose reported value showed the rise (:func:`_first_rise`). None where that does not apply."""
     evidence: tuple[str, ...] = ()
     """``kind:device`` of each piece of evidence the confirmed decision named, in order."""
 
@@ -71,16 +71,28 @@ def run_trial(trial: Trial, policy: Policy, models: Models) -> Result:
     at = confirmed.time.timestamp()
     could = made.corroboration_at
     if trial.case in HEAT_FIRES and trial.interval_s > policy.verification.window_s:
-        could = _first_rise(made.heat, made.alarm_at, policy.verification.heat_min_rise_c)
+        v = policy.verification
+        heat = v.heat_class(trial.use)
+        could = _first_rise(made.heat, made.alarm_at, v.window_s, heat.min_rise_c, heat.fixed_c)
     late = None if could is None else at - max(could, made.alarm_at)
     evidence = tuple(f"{e.kind}:{e.device_id}" for e in confirmed.evidence)
     return Result(trial, True, confirmed.reason, at - made.alarm_at, late, evidence)
 
 
-def _first_rise(heat: Sequence[tuple[float, float]], alarm_at: float, min_rise: float) -> float | None:
-    """The first reading at or after the alarm that is ``min_rise`` above the reading before it."""
-    for (_, before), (t, now) in pairwise(heat):
-        if t >= alarm_at and now - before >= min_rise:
+def _first_rise(
+    heat: Sequence[tuple[float, float, float]], alarm_at: float, window_s: float, min_rise: float, fixed_c: float
+) -> float | None:
+    """When the readings first showed heat by a sensor's reported values alone: a reading up to a window
+    before the alarm at least ``min_rise`` above the one before it, or one after the alarm at least
+    ``min_rise`` above the last before the alarm, or any at ``fixed_c``."""
+    before = [value for t, _, value in heat if t < alarm_at]
+    base = before[-1] if before else None
+    for (_, _, previous), (t, _, value) in pairwise(heat):
+        if t < alarm_at - window_s:
+            continue
+        if value >= fixed_c or value - previous >= min_rise:
+            return t
+        if t >= alarm_at and base is not None and value - base >= min_rise:
             return t
     return None
 

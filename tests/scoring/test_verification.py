@@ -236,3 +236,25 @@ def test_an_alarm_waits_for_the_next_readings_of_a_slow_heat_sensor_of_its_zone(
     assert _classes(lone) == [("unverified", False)]
     lone.advance(2700 + 2.5 * 300)  # two more readings of TS3 were due, and half an interval more
     assert _classes(lone) == [("unverified", False), ("unverified", True)]
+
+
+def test_a_slow_sensors_readings_after_the_alarm_show_a_rise_since_its_last_before_it(models: Models) -> None:
+    # Each step under the 10 °C minimum rise, the two together over it: the fire grew between readings.
+    h = Harness(models)
+    for t in range(0, 3000, 300):
+        h.reading(t, "TS3", "temperature_c", 22.0)
+    h.event(2750, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    h.reading(3000, "TS3", "temperature_c", 30.0)
+    assert _classes(h) == [("unverified", False)]
+    h.reading(3300, "TS3", "temperature_c", 38.0)
+    confirmed = h.alarms()[-1]
+    assert (confirmed.classification, confirmed.reason) == ("confirmed", "alarm_and_heat")
+    heat = confirmed.evidence[-1]
+    assert (heat.rule, heat.rise_c, heat.span_s) == ("rise", 16.0, 600.0)  # since 2700, the last before the alarm
+    quiet = Harness(models)  # the same readings with no alarm waiting: no heat, nothing to confirm later
+    for t in range(0, 3000, 300):
+        quiet.reading(t, "TS3", "temperature_c", 22.0)
+    quiet.reading(3000, "TS3", "temperature_c", 30.0)
+    quiet.reading(3300, "TS3", "temperature_c", 38.0)
+    quiet.event(3310, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    assert _classes(quiet) == [("unverified", False)]
