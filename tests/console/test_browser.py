@@ -108,10 +108,15 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     expect(operator.locator("#fires")).to_contain_text("CONFIRMED FIRE")
     expect(fire_row).to_contain_text(system.target)
     expect(fire_row.locator("td.title")).to_contain_text("Confirmed fire in zone")
+    # what scoring relied on, under the title: the panel's detectors, one line each, in order
+    evidence = fire_row.locator("ul.evidence li.evidence-alarm")
+    expect(evidence.first).to_contain_text("smoke detector alarmed")
+    assert evidence.count() >= 2
     assert operator.locator("#queue tbody tr").first.get_attribute("data-cls") == "fire"  # fires come first
     shoot(operator, "02-operator-fire-arrives")
     operator.locator("[data-lang=zh]").click()
     expect(operator.locator("tr.incident.cls-fire td.title")).to_contain_text("确认火警")
+    expect(operator.locator("tr.incident.cls-fire ul.evidence li").first).to_contain_text("感烟探测器报警")
     shoot(operator, "02-operator-fire-arrives-zh")
     operator.locator("[data-lang=en]").click()
 
