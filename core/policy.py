@@ -186,7 +186,8 @@ class VerificationPolicy(_Section):
     """A rise counts only when it exceeds this many standard deviations of the device's own noise
     (learned from its recent reading-to-reading steps) plus one step of its resolution."""
     heat_noise_prior_c: Positive = 0.5
-    """A device's noise (standard deviation, °C) until it has shown 8 steps of its own."""
+    """A device's noise (standard deviation, °C) until it has shown 16 steps of its own (an estimate from
+    fewer is too rough: nine steps of a 1 °C sensor once read as 2 °C)."""
     heat_wait_readings: Annotated[int, Field(ge=1, le=10)] = 2
     """An alarm in a zone whose heat sensor reports slower than ``window_s`` waits for this many of that
     sensor's readings (its first after the alarm may come before the heat has built up) ..."""

@@ -37,7 +37,7 @@ from core.policy import HeatClass, VerificationPolicy
 
 NOISE_STEPS = 32
 """Recent reading-to-reading steps kept for the noise estimate."""
-NOISE_MIN_STEPS = 8
+NOISE_MIN_STEPS = 16
 _MEDIAN_STEP = 0.6745 * math.sqrt(2)
 """The median absolute step of white noise of standard deviation 1 (the steps are N(0, 2))."""
 _MEDIAN_SD = math.sqrt(math.pi / 2)
