@@ -11,7 +11,6 @@ of docs/scoring.md, each met or not.
 from __future__ import annotations
 
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -372,11 +371,8 @@ def _heatmap(
 
 
 def cells_delays(results: Iterable[Result], case: str) -> list[float]:
+    """Every confirmed trial's time from the first alarm to the confirmed decision, for ``case``."""
     return [r.delay_s for r in results if r.trial.case == case and r.delay_s is not None]
-
-
-def statistics_of(values: Sequence[float]) -> str:
-    return f"median {statistics.median(values):.0f} s" if values else "-"
 
 
 def worst_cells(results: Iterable[Result], count: int = 8) -> list[Cell]:
