@@ -34,8 +34,8 @@ DEVICE_DETECTORS = {"smoke_alarm": "smoke_detector", "gas_detector": "gas_detect
 """An independent alarm's ``fire_alarm`` that names no component is that of the detector it is."""
 HEAT_METRIC = "temperature_c"
 SLOW_SENSOR_GRACE = 0.5
-"""An alarm waits for a slow heat sensor's readings until this much of an interval after they are due
-(a sensor's clock runs a little late, or its message does)."""
+"""An alarm waits for a heat sensor's readings this much of an interval longer than they take (a
+sensor's clock runs a little late, or its message does)."""
 
 _PANEL_SIGNALS = {
     "fault": ("component_fault", "trouble", True),
@@ -187,7 +187,7 @@ class Scorer:
         noise = heat.noise_floor(device.heat, 1, self._heat_reading)  # before this reading's own step
         found = heat.observe(device.heat, t, r.value, cls, self._heat_reading)
         if found is None and cls.rate_of_rise:
-            for since, before in self.verifier.baselines(state, info.zone, r.device_id, t):
+            for since, before in self.verifier.baselines(state, info.zone, r.device_id, t, r.value):
                 found = heat.risen(r.value, before, t - since, noise, cls)
                 if found is not None:
                     break
@@ -220,9 +220,12 @@ class Scorer:
     def _heat_watch(
         self, state: PremisesState, site: Site | None, zone: str, t: float
     ) -> tuple[float, dict[str, list[float]]]:
-        """For an alarm of ``zone`` at ``t``: until when it waits for the zone's heat sensors (until each
-        has sent ``heat_wait_readings`` more readings, and ``SLOW_SENSOR_GRACE`` of an interval; at most
-        ``heat_wait_max_s``), and each sensor's last reading before it ([time, °C])."""
+        """For an alarm of ``zone`` at ``t``: until when it waits for the zone's heat sensors (the registry's:
+        ``heat_wait_readings`` of their intervals and ``SLOW_SENSOR_GRACE`` more, at most ``heat_wait_max_s``),
+        and each sensor's latest reading at or before ``t`` that scoring holds ([time, °C]).
+
+        The wait depends on the registry alone, not on which readings were scored before the alarm: the
+        runners interleave events and readings differently (events first), and must decide the same."""
         due = t
         baselines: dict[str, list[float]] = {}
         if site is None:
@@ -231,12 +234,13 @@ class Scorer:
         for device_id, info in site.devices.items():
             if info.zone != zone or info.type not in self._heat_types:
                 continue
+            due = max(due, t + readings * info.interval_s)
             device = state.devices.get(device_id)
-            if device is None or device.heat is None or not device.heat.times:
-                continue
-            last = device.heat.times[-1]
-            due = max(due, last + readings * info.interval_s)
-            baselines[device_id] = [last, device.heat.values[-1]]
+            track = device.heat if device is not None else None
+            if track is not None:
+                before = [i for i, at in enumerate(track.times) if at <= t]
+                if before:
+                    baselines[device_id] = [track.times[before[-1]], track.values[before[-1]]]
         return min(due, t + self.policy.verification.heat_wait_max_s), baselines
 
     def _event(self, state: PremisesState, site: Site | None, e: EventRecord, t: float, signals: Signals) -> None:

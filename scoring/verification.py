@@ -125,13 +125,21 @@ class Verifier:
                 episode.evidence.append(clue)
                 self._decide(state, episode, "confirmed", "detector_and_flow", trigger, t, out)
 
-    def baselines(self, state: PremisesState, zone: str, device_id: str, t: float) -> list[list[float]]:
-        """[time, °C] of ``device_id``'s last reading before each alarm of ``zone`` still waiting at ``t``."""
-        return [
-            e.baselines[device_id]
-            for e in state.episodes
-            if e.zone == zone and device_id in e.baselines and self._waiting(state, e, t)
-        ]
+    def baselines(self, state: PremisesState, zone: str, device_id: str, t: float, value: float) -> list[list[float]]:
+        """[time, °C] of ``device_id``'s last reading before each alarm of ``zone`` still waiting, for its
+        reading ``value`` at ``t`` to be judged against. A reading from before an alarm, scored after it
+        (the runners score events first), becomes that alarm's baseline instead when it is the later one."""
+        out = []
+        for e in state.episodes:
+            if e.zone != zone or not self._waiting(state, e, t):
+                continue
+            if t <= e.opened_at:
+                known = e.baselines.get(device_id)
+                if known is None or t > known[0]:
+                    e.baselines[device_id] = [t, value]
+            elif device_id in e.baselines:
+                out.append(e.baselines[device_id])
+        return out
 
     def on_reset(self, state: PremisesState, panel: str, trigger: str, t: float, out: list[Decision]) -> None:
         for episode in [e for e in state.episodes if e.panel == panel]:
@@ -156,7 +164,11 @@ class Verifier:
                 del state.clues[zone]
 
     def _waiting(self, state: PremisesState, episode: Episode, t: float) -> bool:
-        return episode.classification != "confirmed" and episode.panel not in state.tests and t <= episode.expires_at
+        """Whether something seen at ``t`` may still corroborate the episode: it is unconfirmed, not in a
+        test, and ``t`` is no earlier than a window before its alarm and no later than its wait."""
+        if episode.classification == "confirmed" or episode.panel in state.tests:
+            return False
+        return episode.opened_at - self.policy.window_s <= t <= episode.expires_at
 
     def _remember(self, state: PremisesState, zone: str, clue: Clue, t: float) -> None:
         """Keep ``clue`` for alarms of ``zone`` to come: the latest of each device and kind, within the window."""

@@ -92,8 +92,8 @@ def test_a_slow_warm_room_is_not_heat(models: Models) -> None:
 
 
 def test_an_unconfirmed_alarm_expires_at_the_end_of_its_window(models: Models) -> None:
-    h = Harness(models)
-    h.event(0, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+    h = Harness(models)  # 7F has no heat sensor: nothing to wait for beyond the window
+    h.event(0, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 3)
     h.advance(179)
     assert _classes(h) == [("unverified", False)]
     h.advance(181)
@@ -101,7 +101,7 @@ def test_an_unconfirmed_alarm_expires_at_the_end_of_its_window(models: Models) -
     closing = h.alarms()[-1]
     assert closing.time.timestamp() - 1_767_571_200.0 == 180  # the window's end, whenever it is noticed
     assert closing.reason == "window_ended"
-    h.event(200, "SA3b", "fire_alarm", "smoke_detector", "3F", 0, 0)  # a new episode, not a late second detector
+    h.event(200, "UITD", "fire_alarm", "smoke_detector", "7F", 1, 4)  # a new episode, not a late second detector
     assert _classes(h)[-1] == ("unverified", False)
 
 
@@ -232,10 +232,33 @@ def test_an_alarm_waits_for_the_next_readings_of_a_slow_heat_sensor_of_its_zone(
     for t in range(0, 3000, 300):
         lone.reading(t, "TS3", "temperature_c", 22.0)
     lone.event(2750, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
-    lone.advance(2700 + 2.5 * 300 - 1)
+    # 3F's smoke alarms report their temperature hourly (the registry's interval): two readings of theirs
+    # and half an interval more is 9,000 s, more than heat_wait_max_s
+    lone.advance(2750 + 5400 - 1)
     assert _classes(lone) == [("unverified", False)]
-    lone.advance(2700 + 2.5 * 300)  # two more readings of TS3 were due, and half an interval more
+    lone.advance(2750 + 5400)
     assert _classes(lone) == [("unverified", False), ("unverified", True)]
+
+
+def test_the_wait_for_heat_follows_the_registry_not_what_was_scored_before_the_alarm(models: Models) -> None:
+    # The runners score events before readings that came earlier: the same records in either order decide alike.
+    def run(alarm_first: bool) -> list[tuple[str, str, bool, float]]:
+        h = Harness(models)
+        for t in range(0, 2700, 300):
+            h.reading(t, "TS3", "temperature_c", 22.0)
+        if alarm_first:
+            h.event(2750, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+            h.reading(2700, "TS3", "temperature_c", 22.0)  # dated before the alarm, scored after it
+        else:
+            h.reading(2700, "TS3", "temperature_c", 22.0)
+            h.event(2750, "SA3", "fire_alarm", "smoke_detector", "3F", 0, 0)
+        h.reading(3000, "TS3", "temperature_c", 27.0)
+        h.reading(3300, "TS3", "temperature_c", 33.0)  # 11 °C above 2700's, the last before the alarm
+        h.advance(2750 + 5400)
+        return [(a.classification, a.reason, a.final, a.time.timestamp()) for a in h.alarms()]
+
+    assert run(alarm_first=True) == run(alarm_first=False)
+    assert run(alarm_first=True)[1][:2] == ("confirmed", "alarm_and_heat")
 
 
 def test_a_slow_sensors_readings_after_the_alarm_show_a_rise_since_its_last_before_it(models: Models) -> None:
