@@ -43,7 +43,11 @@ def _records(reg: RegistryFile, messages: list[Outgoing]) -> list[Record]:
 def test_a_shorter_window_is_shown_as_fires_no_longer_confirmed(models: Models) -> None:
     reg, messages = _two_detector_day()
     before, after = whatif.replay(
-        Policy(), Policy(verification=VerificationPolicy(window_s=60)), models, reg, _records(reg, messages)
+        Policy(),
+        Policy(verification=VerificationPolicy(window_s=60, heat_wait_max_s=60)),
+        models,
+        reg,
+        _records(reg, messages),
     )
     assert len(before.confirmed) == 8  # every second detector within 180 s
     rows, changed = whatif.compare(before, after)
@@ -98,7 +102,7 @@ def test_firewarden_replay_prints_both_policies_and_the_episodes_judged_differen
         for m in messages:
             line = {"i": m.index, "at": m.at, "topic": m.topic, "payload": base64.b64encode(m.payload).decode()}
             out.write(json.dumps(line) + "\n")
-    (tmp_path / "short.toml").write_text("[verification]\nwindow_s = 60\n")
+    (tmp_path / "short.toml").write_text("[verification]\nwindow_s = 60\nheat_wait_max_s = 60\n")
     done = firewarden(
         "replay", "--recording", str(tmp_path / "day.jsonl"), "--registry", str(tmp_path / "fleet.json"),
         "--policy", str(tmp_path / "short.toml"), env={"COLUMNS": "200"},
