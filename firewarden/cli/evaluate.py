@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from core.policy import Policy
     from training.verification import Result
 
-app = typer.Typer(help="Judge scoring against ground truth.")
+app = typer.Typer(
+    help="Judge scoring against ground truth. Without a command: a simulated city with every scenario kind "
+    "(or the stored decisions, with --ground-truth); `verification`: the alarm verification matrix."
+)
 
 
 @app.callback(invoke_without_command=True)
