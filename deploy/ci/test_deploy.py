@@ -115,6 +115,8 @@ def build_images(context: Path) -> None:
         shutil.copy2(f, ext)
     if not list(lib.iterdir()):
         raise SystemExit("TimescaleDB is not installed for PostgreSQL 15 here: run ../shared/tools/install-timescaledb")
+    # the stand-in's server is this machine's PostgreSQL 15, the version the extension was built against
+    pg_version = run("dpkg-query", "-W", "--showformat=${Version}", "postgresql-15", capture=True).strip()
     for name in ("mosquitto", "kafka", "timescaledb"):
         log(f"building the stand-in for {name}")
         run(
@@ -123,6 +125,8 @@ def build_images(context: Path) -> None:
             "--quiet",
             "--build-arg",
             f"BASE={BASE}",
+            "--build-arg",
+            f"PG_VERSION={pg_version}",
             "-f",
             str(DEPLOY / "ci" / f"{name}.Containerfile"),
             "-t",
