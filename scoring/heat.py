@@ -126,7 +126,7 @@ def _judge(track: HeatTrack, t: float, value: float, heat: HeatClass, reading: H
         return None
     rule: HeatRule = "rate_of_rise" if by_rate else "rise"
     limit = heat.rise_c_per_min if by_rate else heat.min_rise_c
-    return Heat(rule, value, limit, round(rise, 3), round(span, 3), round(rate, 3), round(noise, 3))
+    return _shown(rule, value, limit, rise, span, noise)
 
 
 def risen(value: float, before: float, span_s: float, noise: float, heat: HeatClass) -> Heat | None:
@@ -135,8 +135,12 @@ def risen(value: float, before: float, span_s: float, noise: float, heat: HeatCl
     rise = value - before
     if not heat.rate_of_rise or rise < heat.min_rise_c or rise <= noise or span_s <= 0:
         return None
-    rate = rise / span_s * 60
-    return Heat("rise", value, heat.min_rise_c, round(rise, 3), round(span_s, 3), round(rate, 3), round(noise, 3))
+    return _shown("rise", value, heat.min_rise_c, rise, span_s, noise)
+
+
+def _shown(rule: HeatRule, value: float, limit: float, rise: float, span_s: float, noise: float) -> Heat:
+    """Heat by a rise of ``rise`` over ``span_s`` (rounded for the evidence)."""
+    return Heat(rule, value, limit, round(rise, 3), round(span_s, 3), round(rise / span_s * 60, 3), round(noise, 3))
 
 
 def noise_floor(track: HeatTrack, k: int, reading: HeatReading) -> float:

@@ -22,12 +22,12 @@ from core.policy import Policy, ThresholdRule
 from ingest.records import EventRecord, Reading, Record, StatusRecord
 from scoring import anomaly, heat
 from scoring.models import Models
-from scoring.records import Decision, Feedback, RiskScore, Tier
+from scoring.records import Decision, Evidence, Feedback, RiskScore, Tier
 from scoring.risk import ELECTRICAL_RULES, WATER_RULES, RiskInputs, tier_of
 from scoring.rules import apply_rule
 from scoring.signals import Signals, utc
 from scoring.site import DeviceInfo, Site, Sites
-from scoring.state import Clue, DeviceState, PremisesState, Window
+from scoring.state import DeviceState, PremisesState, Window
 from scoring.verification import FLOW_SWITCH, Alarm, Verifier
 
 DEVICE_DETECTORS = {"smoke_alarm": "smoke_detector", "gas_detector": "gas_detector"}
@@ -192,18 +192,17 @@ class Scorer:
                 if found is not None:
                     break
         if found is not None:
-            clue = Clue(
-                t,
+            clue = Evidence(
+                utc(t),
                 "heat",
                 r.device_id,
                 r.metric,
-                "",
-                found.rule,
-                found.value,
-                found.limit,
-                found.rise_c or None,
-                found.span_s or None,
-                found.rate_c_per_min or None,
+                rule=found.rule,
+                value=found.value,
+                limit=found.limit,
+                rise_c=found.rise_c or None,
+                span_s=found.span_s or None,
+                rate_c_per_min=found.rate_c_per_min or None,
             )
             self.verifier.on_heat(state, info.zone, clue, f"{r.device_id}:{r.seq}", t, signals.out)
 
@@ -274,7 +273,7 @@ class Scorer:
                 signals.clear(t, e.device_id, rule, subject)
         elif e.kind == "feedback" and e.component_type == FLOW_SWITCH:
             point = "" if e.loop is None and e.address is None else f"{e.loop}/{e.address}"
-            clue = Clue(t, "flow", e.device_id, FLOW_SWITCH, point)
+            clue = Evidence(utc(t), "flow", e.device_id, FLOW_SWITCH, point)
             self.verifier.on_flow(state, e.zone or "", clue, f"{e.device_id}:{e.seq}", t, signals.out)
         elif e.kind == "test":
             state.tests[e.device_id] = t

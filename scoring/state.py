@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from scoring.heat import HeatTrack
+from scoring.records import Evidence
 
 
 class RuleState(msgspec.Struct, array_like=True):
@@ -63,27 +64,6 @@ class DeviceState(msgspec.Struct, array_like=True):
     """A room temperature sensor's recent readings and noise (alarm verification's heat)."""
 
 
-class Clue(msgspec.Struct, array_like=True, omit_defaults=True):
-    """One thing alarm verification relied on: an alarm, heat or water flow, where and when
-    (:class:`scoring.records.Evidence` on the decision). Heat carries the reading and the rise it showed."""
-
-    at: float
-    kind: str
-    """``alarm``, ``heat`` or ``flow``."""
-    device_id: str
-    component: str = ""
-    """The component type of an alarm or a flow; for heat, the metric."""
-    point: str = ""
-    """``loop/address`` of a panel point; empty for a device that is its own point."""
-    rule: str = ""
-    """Heat: ``fixed``, ``rate_of_rise`` or ``rise`` (:mod:`scoring.heat`)."""
-    value: float | None = None
-    limit: float | None = None
-    rise_c: float | None = None
-    span_s: float | None = None
-    rate_c_per_min: float | None = None
-
-
 class Episode(msgspec.Struct, array_like=True):
     """One fire alarm episode of one zone (see :class:`scoring.records.AlarmDecision`)."""
 
@@ -97,9 +77,9 @@ class Episode(msgspec.Struct, array_like=True):
     revision: int = 0
     points: list[str] = []
     components: list[str] = []
-    evidence: list[Clue | str] = []
-    """What the episode relied on, as it came. A string is evidence recorded by a version before clues
-    (2026-12), kept readable so that states in a changelog survive the upgrade."""
+    evidence: list[Evidence | str] = []
+    """What the episode relied on, as it came. A string is evidence recorded by a version before
+    structured evidence (2026-12), kept readable so that states in a changelog survive the upgrade."""
     false_alarm: bool = True
     baselines: dict[str, list[float]] = {}
     """Heat sensor of the zone → [time, °C] of its last reading before the alarm: a later reading that
@@ -143,7 +123,7 @@ class PremisesState(msgspec.Struct, array_like=True):
     offsets: dict[str, int] = {}
     """Topic → offset of the last message applied to this state (Kafka only): a message at or before it
     was redelivered after a crash, and is already in the state restored from the changelog."""
-    clues: dict[str, list[Clue]] = {}
+    clues: dict[str, list[Evidence]] = {}
     """Zone → heat and flow seen there within the verification window, the latest of each device and
     kind: a later alarm of the zone is corroborated by them and names them as evidence."""
 

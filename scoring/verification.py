@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from core.policy import VerificationPolicy
 from scoring.records import AlarmDecision, Classification, Decision, Evidence
 from scoring.signals import utc
-from scoring.state import Clue, Episode, PremisesState
+from scoring.state import Episode, PremisesState
 
 DETECTORS = frozenset({"smoke_detector", "heat_detector", "flame_detector", "gas_detector"})
 FLOW_SWITCH = "sprinkler_flow_switch"
@@ -92,7 +92,7 @@ class Verifier:
         episode.points.append(alarm.detector)
         episode.components.append(alarm.component)
         episode.last_alarm_at = t
-        episode.evidence.append(Clue(t, "alarm", alarm.device_id, alarm.component, alarm.point))
+        episode.evidence.append(Evidence(utc(t), "alarm", alarm.device_id, alarm.component, alarm.point))
 
         if testing:
             self._decide(state, episode, "nuisance_likely", "test_window", alarm.trigger, t, out)
@@ -107,7 +107,9 @@ class Verifier:
             else:
                 self._decide(state, episode, "unverified", "one_detector", alarm.trigger, t, out)
 
-    def on_heat(self, state: PremisesState, zone: str, clue: Clue, trigger: str, t: float, out: list[Decision]) -> None:
+    def on_heat(
+        self, state: PremisesState, zone: str, clue: Evidence, trigger: str, t: float, out: list[Decision]
+    ) -> None:
         """Heat seen in ``zone`` at ``t``: remembered for later alarms, and confirms a waiting episode there."""
         self._remember(state, zone, clue, t)
         for episode in state.episodes:
@@ -115,7 +117,9 @@ class Verifier:
                 episode.evidence.append(clue)
                 self._decide(state, episode, "confirmed", "alarm_and_heat", trigger, t, out)
 
-    def on_flow(self, state: PremisesState, zone: str, clue: Clue, trigger: str, t: float, out: list[Decision]) -> None:
+    def on_flow(
+        self, state: PremisesState, zone: str, clue: Evidence, trigger: str, t: float, out: list[Decision]
+    ) -> None:
         """Sprinkler water flow reported in ``zone`` at ``t`` (a flow switch's feedback): remembered for
         later alarms, and confirms a waiting episode there that has a detector."""
         self._remember(state, zone, clue, t)
@@ -160,7 +164,7 @@ class Verifier:
             if now - opened >= limit:
                 del state.tests[panel]
         for zone, clues in list(state.clues.items()):
-            if all(c.at < now - self.policy.window_s for c in clues):
+            if all(c.time.timestamp() < now - self.policy.window_s for c in clues):
                 del state.clues[zone]
 
     def _waiting(self, state: PremisesState, episode: Episode, t: float) -> bool:
@@ -170,25 +174,25 @@ class Verifier:
             return False
         return episode.opened_at - self.policy.window_s <= t <= episode.expires_at
 
-    def _remember(self, state: PremisesState, zone: str, clue: Clue, t: float) -> None:
+    def _remember(self, state: PremisesState, zone: str, clue: Evidence, t: float) -> None:
         """Keep ``clue`` for alarms of ``zone`` to come: the latest of each device and kind, within the window."""
         kept = [
             c
             for c in state.clues.get(zone, ())
-            if c.at >= t - self.policy.window_s and (c.kind, c.device_id) != (clue.kind, clue.device_id)
+            if c.time.timestamp() >= t - self.policy.window_s and (c.kind, c.device_id) != (clue.kind, clue.device_id)
         ]
         state.clues[zone] = [*kept, clue]
 
     def _confirming(
         self, state: PremisesState, episode: Episode, component: str, t: float
-    ) -> tuple[str | None, list[Clue]]:
+    ) -> tuple[str | None, list[Evidence]]:
         """Why the episode is a fire now, and the heat or flow seen before that says so."""
         if component == "manual_call_point":
             return "manual_call_point", []
         detectors = {p for p, c in zip(episode.points, episode.components, strict=True) if c in DETECTORS}
         if len(detectors) >= 2:
             return "two_detectors", []
-        recent = [c for c in state.clues.get(episode.zone, ()) if abs(t - c.at) <= self.policy.window_s]
+        recent = [c for c in state.clues.get(episode.zone, ()) if abs(t - c.time.timestamp()) <= self.policy.window_s]
         flows = [c for c in recent if c.kind == "flow"]
         if detectors and (FLOW_SWITCH in episode.components or flows):
             return "detector_and_flow", flows
@@ -243,7 +247,12 @@ class Verifier:
         state: PremisesState, episode: Episode, reason: str, trigger: str, t: float, *, final: bool
     ) -> AlarmDecision:
         episode.revision += 1
-        evidence = sorted((_evidence(item, episode.opened_at) for item in episode.evidence), key=lambda e: e.time)
+        # a string was written by a version before structured evidence (see Episode.evidence)
+        opened = utc(episode.opened_at)
+        evidence = sorted(
+            (e if isinstance(e, Evidence) else Evidence(opened, "note", note=e) for e in episode.evidence),
+            key=lambda e: e.time,
+        )
         return AlarmDecision(
             time=utc(t),
             premises_id=state.premises_id,
@@ -257,21 +266,3 @@ class Verifier:
             final=final,
             evidence=tuple(evidence),
         )
-
-
-def _evidence(item: Clue | str, opened_at: float) -> Evidence:
-    if isinstance(item, str):  # written by a version before clues (see Episode.evidence)
-        return Evidence(utc(opened_at), "note", note=item)
-    return Evidence(
-        utc(item.at),
-        item.kind,  # type: ignore[arg-type]
-        item.device_id,
-        item.component,
-        item.point,
-        item.rule,
-        item.value,
-        item.limit,
-        item.rise_c,
-        item.span_s,
-        item.rate_c_per_min,
-    )
