@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from core.policy import Policy, ThresholdRule
+from core.policy import HeatClass, Policy, ThresholdRule
 from ingest.records import EventRecord, Reading, Record, StatusRecord
 from scoring import anomaly, heat
 from scoring.models import Models
@@ -56,6 +56,7 @@ class Scorer:
         self._rules: dict[tuple[str, str], tuple[ThresholdRule, ...]] = {}
         self._heat_types = frozenset(policy.verification.heat_device_types)
         self._heat_reading = heat.HeatReading.of(policy.verification)
+        self._heat_classes: dict[str, HeatClass] = {}
 
     def new_state(self, premises_id: str) -> PremisesState:
         return PremisesState(premises_id)
@@ -183,14 +184,17 @@ class Scorer:
         if device.heat is None:
             device.heat = heat.HeatTrack()
         use = site.use_of(info.zone) if site is not None else "ordinary"
-        cls = self.policy.verification.heat_class(use)
-        noise = heat.noise_floor(device.heat, 1, self._heat_reading)  # before this reading's own step
+        cls = self._heat_classes.get(use)
+        if cls is None:
+            cls = self._heat_classes[use] = self.policy.verification.heat_class(use)
+        # alarms of the zone that wait, and the device's noise before this reading's own step: only then
+        baselines = self.verifier.baselines(state, info.zone, r.device_id, t, r.value) if cls.rate_of_rise else []
+        noise = heat.noise_floor(device.heat, 1, self._heat_reading) if baselines else 0.0
         found = heat.observe(device.heat, t, r.value, cls, self._heat_reading)
-        if found is None and cls.rate_of_rise:
-            for since, before in self.verifier.baselines(state, info.zone, r.device_id, t, r.value):
-                found = heat.risen(r.value, before, t - since, noise, cls)
-                if found is not None:
-                    break
+        for since, before in baselines if found is None else ():
+            found = heat.risen(r.value, before, t - since, noise, cls)
+            if found is not None:
+                break
         if found is not None:
             clue = Evidence(
                 utc(t),

@@ -241,7 +241,7 @@ class Target:
 
 
 def targets(results: Sequence[Result], policy: Policy) -> list[Target]:
-    """The targets of issue 30 (docs/scoring.md), each with the figure that meets it or not."""
+    """The targets docs/scoring.md sets alarm verification, each with the figure that meets it or not."""
     out = []
     lone = Cell(("lone",))
     for r in results:
