@@ -19,22 +19,29 @@ from core.logs import configure_logging
 from core.settings import load_settings
 from firewarden import __version__
 from firewarden.cli import (
-    alerting,
-    auditing,
-    checklisting,
+    alerts,
+    audit,
+    broker,
+    checklists,
     config,
+    console,
     db,
-    enforcing,
+    demo,
+    enforcement,
     evaluate,
-    ingesting,
+    ingest,
+    model,
     registry,
     replay,
-    reporting,
-    scoring,
-    services,
+    report,
+    schedule,
+    score,
     simulate,
+    tasks,
+    tokens,
     topics,
     uitd,
+    up,
     users,
 )
 from firewarden.cli._context import console_err
@@ -49,27 +56,27 @@ app = typer.Typer(
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(topics.app, name="topics")
-app.add_typer(auditing.app, name="audit")
+app.add_typer(audit.app, name="audit")
 app.add_typer(registry.app, name="registry")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(uitd.app, name="uitd")
-app.command("broker")(services.broker)
-app.command("ingest")(ingesting.ingest)
-app.add_typer(scoring.app, name="model")
+app.command("broker")(broker.broker)
+app.command("ingest")(ingest.ingest)
+app.add_typer(model.app, name="model")
 app.add_typer(evaluate.app, name="evaluate")
-app.command("score")(scoring.score)
+app.command("score")(score.score)
 app.command("replay")(replay.replay)
-app.command("alerts")(alerting.alerts)
-app.command("console")(alerting.console_command)
-app.command("up")(alerting.up)
-app.command("demo")(alerting.demo)
-app.command("report")(reporting.report)
-app.add_typer(checklisting.app, name="checklists")
-app.add_typer(enforcing.app, name="enforcement")
-app.add_typer(alerting.tasks_app, name="tasks")
-app.add_typer(alerting.schedule_app, name="schedule")
-app.add_typer(users.users_app, name="users")
-app.add_typer(users.tokens_app, name="tokens")
+app.command("alerts")(alerts.alerts)
+app.command("console")(console.console)
+app.command("up")(up.up)
+app.command("demo")(demo.demo)
+app.command("report")(report.report)
+app.add_typer(checklists.app, name="checklists")
+app.add_typer(enforcement.app, name="enforcement")
+app.add_typer(tasks.app, name="tasks")
+app.add_typer(schedule.app, name="schedule")
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
 
 
 def _version(value: bool) -> None:

@@ -16,14 +16,13 @@ from firewarden.cli._context import console, settings_of
 if TYPE_CHECKING:
     from console.accounts import Accounts
 
-users_app = typer.Typer(help="Console users: operators, inspectors, admins.", no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens for integrations (each acts as a user).", no_args_is_help=True)
+app = typer.Typer(help="Console users: operators, inspectors, admins.", no_args_is_help=True)
 
 ACTOR = "admin:cli"
 
 
 @contextmanager
-def _accounts(ctx: typer.Context) -> Iterator[Accounts]:
+def open_accounts(ctx: typer.Context) -> Iterator[Accounts]:
     from console.accounts import Accounts
     from core.db import open_pool
 
@@ -44,7 +43,7 @@ def _password(from_stdin: bool) -> str:
     return text
 
 
-@users_app.command("add")
+@app.command("add")
 def users_add(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="Login name: letters, digits, _ . @ -.")],
@@ -60,7 +59,7 @@ def users_add(
 ) -> None:
     """Make a user; asks for the password (at least 10 characters) unless told otherwise."""
     password = None if no_password else _password(password_stdin)
-    with _accounts(ctx) as accounts:
+    with open_accounts(ctx) as accounts:
         made = accounts.add_user(
             user_id, name or user_id, role, datetime.now(UTC), password=password, inspector_id=inspector,
             jurisdiction_id=jurisdiction, premises=tuple(premises or ()), actor=ACTOR,
@@ -71,9 +70,9 @@ def users_add(
     console.print(f"user {made.id} added as {made.role}{where}")
 
 
-@users_app.command("list")
+@app.command("list")
 def users_list(ctx: typer.Context) -> None:
-    with _accounts(ctx) as accounts:
+    with open_accounts(ctx) as accounts:
         rows = accounts.users()
     table = Table(title=f"{len(rows)} user(s)")
     for column in ("id", "name", "role", "inspector", "jurisdiction", "premises", "login", "disabled"):
@@ -85,7 +84,7 @@ def users_list(ctx: typer.Context) -> None:
     console.print(table)
 
 
-@users_app.command("password")
+@app.command("password")
 def users_password(
     ctx: typer.Context,
     user_id: str,
@@ -93,55 +92,21 @@ def users_password(
 ) -> None:
     """Set a new password; the user's open sessions end."""
     password = _password(password_stdin)
-    with _accounts(ctx) as accounts:
+    with open_accounts(ctx) as accounts:
         accounts.set_password(user_id, password, datetime.now(UTC), actor=ACTOR)
     console.print(f"password of {user_id} set; their sessions ended")
 
 
-@users_app.command("disable")
+@app.command("disable")
 def users_disable(ctx: typer.Context, user_id: str) -> None:
     """Refuse the user's logins and tokens from now on (and end their sessions)."""
-    with _accounts(ctx) as accounts:
+    with open_accounts(ctx) as accounts:
         accounts.set_disabled(user_id, True, datetime.now(UTC), actor=ACTOR)
     console.print(f"{user_id} disabled")
 
 
-@users_app.command("enable")
+@app.command("enable")
 def users_enable(ctx: typer.Context, user_id: str) -> None:
-    with _accounts(ctx) as accounts:
+    with open_accounts(ctx) as accounts:
         accounts.set_disabled(user_id, False, datetime.now(UTC), actor=ACTOR)
     console.print(f"{user_id} enabled")
-
-
-@tokens_app.command("add")
-def tokens_add(
-    ctx: typer.Context,
-    user_id: Annotated[str, typer.Argument(help="The user the token acts as.")],
-    name: Annotated[str, typer.Option(help="What the token is for, e.g. 'dispatch-bridge'.")],
-    days: Annotated[float | None, typer.Option(min=0.01, help="Expires after this many days; default never.")] = None,
-) -> None:
-    """Print a new token (shown this once): send it as ``Authorization: Bearer <token>``."""
-    with _accounts(ctx) as accounts:
-        token = accounts.add_token(user_id, name, datetime.now(UTC), days, actor=ACTOR)
-    sys.stdout.write(token + "\n")
-
-
-@tokens_app.command("list")
-def tokens_list(ctx: typer.Context) -> None:
-    with _accounts(ctx) as accounts:
-        rows = accounts.tokens()
-    table = Table(title=f"{len(rows)} token(s)")
-    for column in ("id", "user", "name", "created", "expires", "revoked"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(str(r["id"]), r["user_id"], r["name"], f"{r['created_at']:%Y-%m-%d %H:%M}",
-                      f"{r['expires_at']:%Y-%m-%d}" if r["expires_at"] else "never",
-                      f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")  # fmt: skip
-    console.print(table)
-
-
-@tokens_app.command("revoke")
-def tokens_revoke(ctx: typer.Context, token_id: int) -> None:
-    with _accounts(ctx) as accounts:
-        accounts.revoke_token(token_id, datetime.now(UTC), actor=ACTOR)
-    console.print(f"token {token_id} revoked")

@@ -1,4 +1,4 @@
-"""``firewarden model`` and ``firewarden score``: scoring's commands.
+"""``firewarden model``: scoring's models, trained and shown.
 
 Scoring is a stage: it is imported inside the commands, never when the CLI loads.
 """
@@ -70,10 +70,3 @@ def show_command(ctx: typer.Context) -> None:
         console.print(f"{kind}: {document['version']} trained {document['trained_at']}")
         console.print(f"  features: {', '.join(document['features'])}")
         console.print(f"  summary: {document['summary']}")
-
-
-def score(ctx: typer.Context) -> None:
-    """Run a scoring worker: the faust app on the kafka bus (any number of workers, split by partitions)."""
-    from firewarden.processes.scoring import run_score
-
-    run_score(settings_of(ctx))
