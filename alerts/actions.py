@@ -1,7 +1,7 @@
 """What people do: acknowledge and resolve incidents, close hazards, record inspections.
 
 The console and the CLI act through :class:`Actions`, in whatever process they run: each action is a
-database transaction through a :class:`~alerts.desk.Desk` of its own (audit rows and deliveries in the
+database transaction through a :class:`~alerts.store.desk.Desk` of its own (audit rows and deliveries in the
 same transaction), and what people found out (a false alarm, a real fire, a closed hazard) is
 published on ``fw.feedback`` for scoring. Deliveries wait in the outbox for the dispatchers of the
 alerts processes, which poll it (and are woken at once when they run in the same process: ``on_queued``).
@@ -18,16 +18,16 @@ from typing import Any, TypeVar
 from psycopg_pool import ConnectionPool
 
 from alerts.checklists import Check
-from alerts.desk import Desk
 from alerts.incidents import Incident
-from alerts.inspections import TaskItem, record_result, task_list
 from alerts.outbox import Directory
-from alerts.prevention import Outcome
-from alerts.roster import load_roster
+from alerts.store.desk import Desk
+from alerts.store.inspections import TaskItem, record_result, task_list
+from alerts.store.prevention import Outcome
+from alerts.store.roster import load_roster
 from core.bus import Bus, BusMessage
 from core.periodic import Every
 from core.policy import Policy
-from scoring.records import FEEDBACK_TOPIC, encode_feedback
+from scoring import FEEDBACK_TOPIC, encode_feedback
 
 T = TypeVar("T")
 
@@ -70,7 +70,7 @@ class Actions:
         return await self._act(self.desk.resolve, incident_id, actor, code, note, now, steps)
 
     async def close_hazard(self, hazard_id: int, actor: str, note: str, now: datetime) -> Any:
-        return await self._act(self.desk.close_hazard, hazard_id, actor, note, now)
+        return await self._act(self.desk.prevention.close_hazard, hazard_id, actor, note, now)
 
     async def record_result(
         self, task_id: int, actor: str, findings: list[str], now: datetime, checks: Sequence[Check] = ()

@@ -6,7 +6,7 @@ is the newest row of the table ``checklists``; the first use installs the shippe
 and an admin's replacement (console or ``firewarden checklists import``) becomes the next version.
 A visit records each item's result against the version and the texts it was shown
 (``task_checks``), so no later change rewrites a past result; a failed item opens a hazard with its
-severity's deadline (:func:`alerts.inspections.record_result`).
+severity's deadline (:func:`alerts.store.inspections.record_result`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import yaml
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from alerts.errors import ActionError
+from alerts.errors import ChecklistError
 from core.audit import record as audit
 from core.domain import Category
 from core.errors import problems
@@ -83,10 +83,6 @@ class ChecklistSet(_Strict):
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
-
-
-class ChecklistError(ActionError):
-    """A checklist set that cannot be used, with where it is wrong."""
 
 
 def parse(document: Any, where: str = "checklists") -> ChecklistSet:

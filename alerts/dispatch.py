@@ -18,17 +18,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
-
 from alerts.channels import Channel, Delivery, Result
-from core.errors import DatabaseError
+from alerts.store import outbox
+from core.db import TRANSIENT, Pool
 from core.policy import WebhookPolicy
 
 log = logging.getLogger(__name__)
-
-LEASE_S = 60.0
 
 
 def backoff_s(attempt: int, policy: WebhookPolicy, rng: random.Random) -> float:
@@ -55,7 +50,7 @@ def next_step(result: Result, attempt: int, policy: WebhookPolicy, rng: random.R
 class Dispatcher:
     def __init__(
         self,
-        pool: ConnectionPool,
+        pool: Pool,
         channels: Mapping[str, Channel],
         policy: WebhookPolicy,
         *,
@@ -101,8 +96,8 @@ class Dispatcher:
                 claimed: list[Delivery] = []
                 if room > 0:
                     try:
-                        claimed = await asyncio.to_thread(self._claim, self.clock(), room)
-                    except (DatabaseError, psycopg.OperationalError) as error:
+                        claimed = await asyncio.to_thread(outbox.claim, self.pool, self.clock(), room)
+                    except TRANSIENT as error:
                         log.warning("dispatcher: %s; trying again shortly", error)
                 for delivery in claimed:
                     task = asyncio.create_task(self._deliver(delivery))
@@ -122,7 +117,7 @@ class Dispatcher:
         outcome = await self._send(delivery)
         try:
             await asyncio.to_thread(self._record, [(delivery, outcome)])
-        except (DatabaseError, psycopg.OperationalError) as error:
+        except TRANSIENT as error:
             # The lease runs out and the row is sent again: receivers dedupe by its idempotency key.
             log.warning("dispatcher: attempt on delivery %d not recorded (%s); it will be retried", delivery.id, error)
 
@@ -134,16 +129,6 @@ class Dispatcher:
         else:
             result = await channel.send(delivery)
         return result, (time.perf_counter() - started) * 1000
-
-    def _claim(self, now: datetime, limit: int) -> list[Delivery]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                "UPDATE deliveries SET next_attempt_at = %s WHERE id IN (SELECT id FROM deliveries "
-                "WHERE state = 'pending' AND next_attempt_at <= %s ORDER BY priority, next_attempt_at LIMIT %s "
-                "FOR UPDATE SKIP LOCKED) RETURNING id, idempotency_key, channel, address, payload, attempts",
-                (now + timedelta(seconds=LEASE_S), now, limit),
-            )
-            return [Delivery(**row) for row in cur.fetchall()]
 
     def _record(self, outcomes: list[tuple[Delivery, tuple[Result, float]]]) -> None:
         now = self.clock()
@@ -164,14 +149,4 @@ class Dispatcher:
                     "delivery %s to %s is dead after %d attempt(s): %s",
                     delivery.idempotency_key, delivery.address, attempt, result.error,
                 )  # fmt: skip
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO delivery_attempts (delivery_id, attempt, at, outcome, status_code, error, duration_ms) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                attempts,
-            )
-            cur.executemany(
-                "UPDATE deliveries SET state = %s, attempts = %s, next_attempt_at = %s, delivered_at = %s, "
-                "last_error = %s WHERE id = %s",
-                updates,
-            )
+        outbox.record(self.pool, attempts, updates)

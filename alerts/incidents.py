@@ -20,7 +20,7 @@ import msgspec
 
 from core.policy import INCIDENT_CLASSES, AlertsPolicy, IncidentClass
 from core.words import Label, label, render
-from scoring.records import AlarmDecision, Decision, Signal
+from scoring import AlarmDecision, Decision, Signal
 
 PRIORITY: dict[IncidentClass, int] = {c: rank for rank, c in enumerate(INCIDENT_CLASSES, start=1)}
 """1 is the most urgent."""

@@ -1,20 +1,14 @@
-"""Who is told over which channel, and the two append-only records of it: the outbox and the audit log.
+"""Who is told over which channel: recipients and their addresses.
 
-Every message to a person is first a row of ``deliveries`` written in the same transaction as the
-change it reports, then sent by :mod:`alerts.dispatch`. A row's idempotency key is built from what
-it reports (``incident-42/opened/inspector:I-1/webhook``), so handling a decision twice never
-pages anyone twice, and the receiver sees the same key on every retry.
+Every message to a person is first a row of ``deliveries`` (:mod:`alerts.store.outbox`) written in
+the same transaction as the change it reports, then sent by :mod:`alerts.dispatch`. A row's
+idempotency key is built from what it reports (``incident-42/opened/inspector:I-1/webhook``), so
+handling a decision twice never pages anyone twice, and the receiver sees the same key on every retry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-import psycopg
-from psycopg.types.json import Jsonb
 
 from alerts.roster import DepartmentContact, Inspector, Site
 
@@ -64,51 +58,3 @@ class Directory:
     def unit(self, site: Site) -> Recipient:
         channels = [("email", site.unit_email)] if self.email and site.unit_email else []
         return Recipient(f"unit:{site.id}", tuple(channels))
-
-
-_DELIVERY = """INSERT INTO deliveries (idempotency_key, incident_id, premises_id, kind, recipient, channel, address,
-    payload, state, created_at, next_attempt_at, delivered_at, priority)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING"""
-
-OTHER_PRIORITY = 9
-"""Priority of messages that are not an incident's page (hazards, notices, tier changes): after every incident."""
-
-
-def enqueue(
-    cur: psycopg.Cursor[Any],
-    *,
-    key: str,
-    kind: str,
-    premises_id: str,
-    recipients: Iterable[Recipient],
-    payload: dict[str, Any],
-    now: datetime,
-    incident_id: int | None = None,
-    priority: int = OTHER_PRIORITY,
-) -> int:
-    """One delivery per recipient and channel; the console's is delivered by being written. Returns
-    how many were queued for sending. Lower ``priority`` is sent first (an incident's class rank)."""
-    rows = []
-    for recipient in recipients:
-        for channel, address in recipient.channels:
-            console = channel == "console"
-            rows.append(
-                (
-                    f"{key}/{recipient.id}/{channel}",
-                    incident_id,
-                    premises_id,
-                    kind,
-                    recipient.id,
-                    channel,
-                    address,
-                    Jsonb({**payload, "recipient": recipient.id}),
-                    "delivered" if console else "pending",
-                    now,
-                    now,
-                    now if console else None,
-                    priority,
-                )
-            )
-    if rows:
-        cur.executemany(_DELIVERY, rows)
-    return sum(1 for row in rows if row[8] == "pending")

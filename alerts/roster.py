@@ -1,6 +1,6 @@
 """Who answers for a premises at a given moment: jurisdictions, inspectors and the duty roster.
 
-A snapshot of the registry, read once (:func:`load_roster`) and asked many times. Routing walks the
+A snapshot of the registry, read once (:func:`alerts.store.roster.load_roster`) and asked many times. Routing walks the
 jurisdiction tree: the premises' own jurisdiction first; when nobody is on duty there, its parent,
 and so on up to the root. Escalation starts that walk ``level`` steps higher.
 """
@@ -11,8 +11,6 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import psycopg
 
 from core.registry import RegistryFile
 
@@ -140,28 +138,4 @@ def roster_of(registry: RegistryFile) -> Roster:
     )
     for shift in registry.duty_roster:
         roster.shifts[shift.jurisdiction].append((shift.starts_at, shift.ends_at, shift.inspector))
-    return roster
-
-
-def load_roster(conn: psycopg.Connection[tuple[object, ...]]) -> Roster:
-    """The registry's jurisdictions, inspectors, premises and duty roster, as of now."""
-    rows = conn.execute("SELECT id, parent_id FROM jurisdictions")
-    parents = {str(j): (str(p) if p is not None else None) for j, p in rows}
-    inspectors = {
-        str(row[0]): Inspector(str(row[0]), str(row[1]), str(row[2]), row[3], row[4])  # type: ignore[arg-type]
-        for row in conn.execute("SELECT id, name, jurisdiction_id, email, webhook_url FROM inspectors")
-    }
-    sites = {
-        str(row[0]): Site(str(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], tuple(row[5]))  # type: ignore[arg-type]
-        for row in conn.execute("SELECT id, name, jurisdiction_id, unit_name, unit_email, departments FROM premises")
-    }
-    departments = {
-        str(row[0]): DepartmentContact(str(row[0]), str(row[1]), row[2], row[3])  # type: ignore[arg-type]
-        for row in conn.execute("SELECT id, name, email, webhook_url FROM departments")
-    }
-    roster = Roster(parents, inspectors, sites, departments)
-    for inspector_id, jurisdiction_id, starts_at, ends_at in conn.execute(
-        "SELECT inspector_id, jurisdiction_id, starts_at, ends_at FROM duty_roster"
-    ):
-        roster.shifts[str(jurisdiction_id)].append((starts_at, ends_at, str(inspector_id)))  # type: ignore[arg-type]
     return roster

@@ -1,6 +1,6 @@
 """The alerts process: decisions off the bus into the desk, timers, the dispatcher, feedback to scoring.
 
-:class:`Alerts` owns one :class:`~alerts.desk.Desk` and one :class:`~alerts.dispatch.Dispatcher`.
+:class:`Alerts` owns one :class:`~alerts.store.desk.Desk` and one :class:`~alerts.dispatch.Dispatcher`.
 It reads ``fw.alarms`` (first) and ``fw.decisions`` as a member of the consumer group
 ``firewarden-alerts`` (any number of alerts processes side by side: the database's constraints and
 ``SKIP LOCKED`` keep them apart), ticks the desk's timers every ``alerts.tick_s`` of the policy
@@ -28,19 +28,19 @@ from psycopg_pool import ConnectionPool
 
 from alerts.actions import hand_on
 from alerts.channels import Channel, EmailChannel, SmtpServer, WebhookChannel
-from alerts.desk import Desk
 from alerts.dispatch import Dispatcher
 from alerts.incidents import urgent
 from alerts.outbox import Directory
-from alerts.prevention import Outcome
-from alerts.roster import load_roster
+from alerts.store.desk import Desk
+from alerts.store.prevention import Outcome
+from alerts.store.roster import load_roster
 from core.backoff import Backoff, Sleep, retry
 from core.bus import Bus, Consumer
 from core.errors import BusError, DatabaseError
 from core.periodic import Every
 from core.policy import Policy
 from core.settings import Settings
-from scoring.records import ALARMS_TOPIC, DECISIONS_TOPIC, Decision, decode_decision
+from scoring import ALARMS_TOPIC, DECISIONS_TOPIC, Decision, decode_decision
 
 log = logging.getLogger(__name__)
 

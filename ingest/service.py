@@ -42,7 +42,7 @@ from ingest.batching import Admission, Batch, Batcher, Delivery
 from ingest.dedup import RecentMessages
 from ingest.handoff import EVENTS_TOPIC, RECORDS_TOPIC, to_bus
 from ingest.lanes import PRIORITY_SUFFIX, is_priority, priority_filters
-from ingest.lease import ClientLease
+from ingest.lease_store import ClientLease
 from ingest.limits import RateLimiter
 from ingest.metrics import IngestMetrics
 from ingest.store import RecordStore, WriteResult, load_registry_index

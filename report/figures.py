@@ -36,6 +36,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from core.domain import CATEGORIES, CREDIT_STATUSES
+from report.errors import ReportError
 from report.period import Period
 
 TIERS = ("red", "orange", "yellow", "blue", "unscored")
@@ -90,7 +91,7 @@ class Figures:
 
 
 def compute(conn: psycopg.Connection[Any], period: Period, jurisdiction: str | None, now: datetime) -> Figures:
-    """Every figure of the report. Raises LookupError for an unknown jurisdiction."""
+    """Every figure of the report. Raises :class:`~report.errors.ReportError` for an unknown jurisdiction."""
     params: dict[str, Any] = {
         "jurisdiction": jurisdiction,
         "start": period.start,
@@ -103,7 +104,7 @@ def compute(conn: psycopg.Connection[Any], period: Period, jurisdiction: str | N
         if jurisdiction is not None:
             named = cur.execute("SELECT id, name, kind FROM jurisdictions WHERE id = %s", (jurisdiction,)).fetchone()
             if named is None:
-                raise LookupError(f"no jurisdiction {jurisdiction!r} in the registry")
+                raise ReportError(f"no jurisdiction {jurisdiction!r} in the registry")
         ids = [r["id"] for r in cur.execute(_SCOPE + "SELECT id FROM scope ORDER BY id", params).fetchall()]
         tables = {
             "premises": _premises(cur, params),

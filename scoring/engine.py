@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 
 from core.bus import BusMessage
-from ingest.handoff import from_bus
-from ingest.records import Record
+from ingest import Record, from_bus
 from scoring.records import FEEDBACK_TOPIC, Decision, decode_feedback
 from scoring.scorer import Scorer
 from scoring.state import PremisesState

@@ -4,7 +4,7 @@ The three are tagged msgspec structs (``"type": "signal" | "alarm" | "risk"``) k
 on two topics: alarm decisions on ``fw.alarms``, which alerts reads first, so that a fire never waits
 behind a storm of signals; signals and risk scores on ``fw.decisions``. Within a topic a premises'
 decisions keep their order; across the two, alerts needs none (a fire inhibits a premises' lower
-incidents whichever comes first: :mod:`alerts.desk`). Each carries an identity that a repeated
+incidents whichever comes first: :mod:`alerts.store.desk`). Each carries an identity that a repeated
 run reproduces, so storing is idempotent: (``key``, ``state``, ``time``) for a signal,
 (``alarm_id``, ``revision``) for an alarm decision, (``premises_id``, ``revision``) for a risk score.
 """

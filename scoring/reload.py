@@ -14,8 +14,7 @@ from core.errors import DatabaseError
 from core.periodic import Every
 from scoring.engine import Engine
 from scoring.models import Models, ModelWatch
-from scoring.site import load_sites
-from scoring.store import record_models
+from scoring.store import load_sites, record_models
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from core.backoff import Sleep, retry
 from core.bus import Bus, BusMessage
 from core.errors import DatabaseError
 from core.periodic import Every
-from ingest.handoff import EVENTS_TOPIC, RECORDS_TOPIC
+from ingest import EVENTS_TOPIC, RECORDS_TOPIC
 from scoring.engine import Engine, decisions_of
 from scoring.records import FEEDBACK_TOPIC, AlarmDecision, Decision, encode_decision, topic_of
 from scoring.reload import ModelReload, SiteRefresh

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 from core.policy import HeatClass, Policy, ThresholdRule
-from ingest.records import EventRecord, Reading, Record, StatusRecord
+from ingest import EventRecord, Reading, Record, StatusRecord
 from scoring import anomaly, heat
 from scoring.models import Models
 from scoring.records import Decision, Evidence, Feedback, RiskScore, Tier

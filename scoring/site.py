@@ -5,13 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import psycopg
-
-from core.db import connect, first_line
 from core.domain import DEVICE_TYPES
-from core.errors import DatabaseError
-from core.registry import RegistryFile, export_registry
-from core.settings import mask_database_url
+from core.registry import RegistryFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +71,3 @@ class Sites:
 
     def __len__(self) -> int:
         return len(self._sites)
-
-
-def load_sites(url: str) -> Sites:
-    """The registry as scoring sees it, read from the database. Raises DatabaseError."""
-    try:
-        with connect(url) as conn:
-            registry = export_registry(conn)
-    except psycopg.Error as error:
-        raise DatabaseError(f"reading the registry from {mask_database_url(url)} failed: {first_line(error)}") from None
-    return Sites.of(registry)

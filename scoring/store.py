@@ -1,4 +1,5 @@
-"""Writing decisions to PostgreSQL (tables ``signals``, ``alarms``, ``risk_scores``, migration 0004).
+"""Scoring's storage: decisions written to PostgreSQL (tables ``signals``, ``alarms``, ``risk_scores``,
+migration 0004), the models in use audited, and the registry read as scoring sees it.
 
 One transaction per batch; a decision already stored (same identity, see :mod:`scoring.records`)
 is skipped, so a replayed batch changes nothing.
@@ -15,11 +16,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from core import audit
-from core.db import connect, first_line
+from core.db import connect, database_errors, first_line
 from core.errors import DatabaseError
+from core.registry import export_registry
 from core.settings import mask_database_url
 from scoring.models import Models
 from scoring.records import AlarmDecision, Decision, RiskScore, Signal
+from scoring.site import Sites
 
 _SIGNAL: Final = """INSERT INTO signals (time, premises_id, device_id, rule, kind, state, subject, evidence)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
@@ -120,3 +123,10 @@ def record_models(url: str, models: Models, actor: str) -> bool:
     except psycopg.Error as error:
         raise DatabaseError(f"auditing the models in {mask_database_url(url)} failed: {first_line(error)}") from None
     return True
+
+
+def load_sites(url: str) -> Sites:
+    """The registry as scoring sees it, read from the database. Raises DatabaseError."""
+    with database_errors(f"reading the registry from {mask_database_url(url)}"), connect(url) as conn:
+        registry = export_registry(conn)
+    return Sites.of(registry)

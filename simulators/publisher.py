@@ -33,9 +33,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from core.backoff import Backoff
-from core.errors import FirewardenError
 from core.settings import MqttUrl
 from simulators.engine import Outgoing
+from simulators.errors import PublishError
 
 SESSION_EXPIRY_S = 3600
 CONNECT_TIMEOUT_S = 15.0
@@ -45,10 +45,6 @@ RECONNECT_MAX_S = 10.0
 RETRY_FIRST_S = 0.1
 RETRY_CAP_S = 2.0
 _LINK_DOWN = (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
-
-
-class PublishError(FirewardenError):
-    """The broker could not be reached, or refused the connection."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,8 @@ from typing import IO
 
 import msgspec
 
-from core.errors import FirewardenError
 from simulators.engine import Outgoing
-
-
-class RecordingError(FirewardenError):
-    """A recorded stream file is damaged; the message names the line."""
+from simulators.errors import RecordingError
 
 
 class _Line(msgspec.Struct, forbid_unknown_fields=True):

@@ -12,14 +12,15 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts.desk import Desk
-from alerts.prevention import Outcome
+from alerts.store.desk import Desk
+from alerts.store.prevention import Outcome
 from core.audit import record as audit
 from core.policy import CreditEvent, Policy
 from supervision import credit
-from supervision.cases import DOCUMENTED, CaseError, Step, StepKind, check_decision, check_next, needs_approval
+from supervision.cases import DOCUMENTED, Step, StepKind, check_decision, check_next, needs_approval
 from supervision.credit_store import on_event
 from supervision.discretion import Circumstance, DiscretionTable, decide
+from supervision.errors import CaseError
 
 Cursor = psycopg.Cursor[dict[str, Any]]
 _EVENTS: dict[str, CreditEvent] = {"penalty": "penalty", "seal_up": "seal_up", "stop": "stop"}
@@ -180,7 +181,7 @@ def _effects(desk: Desk, cur: Cursor, case: dict[str, Any], kind: StepKind, deta
         hazard = cur.fetchone()
         if hazard is not None and hazard["state"] != "closed" and not hazard["signal_active"]:
             note = f"corrected, confirmed at the re-check of {case['number']}"
-            out = desk.close_hazard_in(cur, case["hazard_id"], actor, note, now)
+            out = desk.prevention.close_hazard_in(cur, case["hazard_id"], actor, note, now)
     if kind == "recheck" and detail.get("overdue"):
         on_event(cur, case["premises_id"], "overdue_rectification", policy.credit, actor, now, case["id"])
     if kind in _EVENTS:

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, get_args
 
-from alerts.errors import ActionError
 from core.policy import EnforcementPolicy
+from supervision.errors import CaseError
 
 StepKind = Literal["order", "recheck", "seal_up", "stop", "penalty", "exemption", "lift", "close"]
 STEP_KINDS: Final[tuple[StepKind, ...]] = get_args(StepKind)
@@ -34,10 +34,6 @@ DOCUMENTED: Final[dict[StepKind, str]] = {
     "lift": "解封",
 }
 """Steps that produce a numbered document, with the word in its number (消责改〔2026〕12号)."""
-
-
-class CaseError(ActionError):
-    """A step the case does not allow now; nothing is changed."""
 
 
 @dataclass(frozen=True, slots=True)

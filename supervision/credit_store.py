@@ -15,12 +15,12 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from alerts.prevention import SYSTEM
+from alerts.store.prevention import SYSTEM
 from core.audit import record as audit
 from core.domain import CREDIT_STATUSES
 from core.policy import CreditEvent, CreditPolicy
 from supervision import credit
-from supervision.cases import CaseError
+from supervision.errors import CaseError
 
 Cursor = psycopg.Cursor[dict[str, Any]]
 log = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ import jinja2
 from core.pdf import html_to_pdf
 from core.policy import Policy
 from core.words import render, word
-from supervision.cases import DOCUMENTED, CaseError
+from supervision.cases import DOCUMENTED
 from supervision.discretion import DiscretionTable
+from supervision.errors import CaseError
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("supervision", "templates"),

@@ -14,16 +14,16 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts import evidence
 from alerts.checklists import Check
-from alerts.desk import Desk
-from alerts.inspections import checked_items, record_check
-from alerts.prevention import Outcome
+from alerts.store import evidence
+from alerts.store.desk import Desk
+from alerts.store.inspections import checked_items, record_check
+from alerts.store.prevention import Outcome
 from core.audit import record as audit
 from core.policy import Policy
 from core.words import label
-from supervision.cases import CaseError
 from supervision.credit_store import history
+from supervision.errors import CaseError
 
 Cursor = psycopg.Cursor[dict[str, Any]]
 
@@ -77,7 +77,7 @@ def self_report(
                 raise CaseError(f"evidence {sha} is not stored; upload it first (POST /api/evidence)")
         source = f"self:report:{secrets.token_hex(6)}"
         said = label("hazard.self_report", text=text)
-        out = desk.open_hazard(cur, premises_id, source, "self_report", said, now,
+        out = desk.prevention.open_hazard(cur, premises_id, source, "self_report", said, now,
                                desk.policy.schedule.finding_deadline_days, now, False)  # fmt: skip
         cur.execute(
             "UPDATE hazards SET self_reported = true WHERE premises_id = %s AND source = %s RETURNING id",
@@ -133,7 +133,9 @@ def decide_rectification(desk: Desk, rectification_id: int, verified: bool, acto
             raise CaseError(f"rectification report {rectification_id} is already {report['state']}")
         out = Outcome()
         if verified:
-            out = desk.close_hazard_in(cur, report["hazard_id"], actor, f"rectification verified: {note}".strip(), now)
+            out = desk.prevention.close_hazard_in(
+                cur, report["hazard_id"], actor, f"rectification verified: {note}".strip(), now
+            )
         cur.execute(
             "UPDATE rectifications SET state = %s, decided_at = %s, decided_by = %s, decision_note = %s WHERE id = %s",
             ("verified" if verified else "rejected", now, actor, note, rectification_id),

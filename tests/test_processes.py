@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alerts.roster import load_roster
+from alerts.store.roster import load_roster
 from core.db import connect, migrate
 from core.registry import RegistryFile
 from core.registry.store import import_registry

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.roster import load_roster
+from alerts.store.roster import load_roster
 from core.db import connect, migrate
 from core.registry.store import import_registry
 from core.settings import MqttUrl

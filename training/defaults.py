@@ -17,9 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from scoring.anomaly import WINDOWS, AnomalyModel
-from scoring.models import FORMAT, SHIPPED, save
-from scoring.risk import RiskModel
+from scoring import FORMAT, SHIPPED, WINDOWS, AnomalyModel, RiskModel, save
 from training.models import train_anomaly, train_risk
 
 RECIPE: Final[dict[str, dict[str, Any]]] = {

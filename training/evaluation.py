@@ -30,11 +30,7 @@ import msgspec
 
 from core.db import connect
 from core.policy import Policy
-from scoring.engine import Engine
-from scoring.models import Models
-from scoring.records import AlarmDecision, Decision, RiskScore, Signal, encode_decision
-from scoring.scorer import Scorer
-from scoring.site import Sites
+from scoring import AlarmDecision, Decision, Engine, Models, RiskScore, Scorer, Signal, Sites, encode_decision
 from simulators.engine import GroundTruth, Simulation
 from simulators.fleet import generate_fleet
 from simulators.history import simulate_history

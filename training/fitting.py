@@ -19,8 +19,7 @@ from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
 from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 
-from scoring.anomaly import AnomalyModel, MetricModel
-from scoring.risk import Fold, RiskInputs, RiskModel, features
+from scoring import AnomalyModel, Fold, MetricModel, RiskInputs, RiskModel, features
 
 MIN_WINDOWS = 50
 """A metric with fewer windows of normal operation gets no envelope."""

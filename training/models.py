@@ -19,12 +19,8 @@ from core.db import connect, first_line
 from core.domain import DEVICE_TYPES
 from core.errors import DatabaseError
 from core.policy import AnomalyPolicy
-from ingest.records import Reading
-from scoring.anomaly import AnomalyModel, advance
-from scoring.errors import ModelError
-from scoring.models import new_version
-from scoring.risk import COUNTS, RiskInputs, RiskModel
-from scoring.state import Window
+from ingest import Reading
+from scoring import COUNTS, AnomalyModel, ModelError, RiskInputs, RiskModel, Window, advance, new_version
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.history import PremisesPeriod, simulate_history

@@ -10,9 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from core.registry import RegistryFile
-from ingest.dedup import RecentMessages
-from ingest.records import Record
-from ingest.validation import RegistryIndex, ValidationPolicy, Validator
+from ingest import RecentMessages, Record, RegistryIndex, ValidationPolicy, Validator
 from simulators.engine import Outgoing, Simulation
 
 

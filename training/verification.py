@@ -21,8 +21,7 @@ from typing import Any, Final
 
 from core.domain import ZONE_USES
 from core.policy import Policy
-from scoring.models import Models
-from scoring.records import AlarmDecision
+from scoring import AlarmDecision, Models
 from simulators.trials import CASES, FIRES, HEAT_FIRES, INTERVALS, NOISES, Trial, registry, stream
 from training.replay import accepted_records
 from training.whatif import score

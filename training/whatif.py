@@ -30,12 +30,8 @@ from alerts.roster import Roster, roster_of
 from core.db import connect
 from core.policy import INCIDENT_CLASSES, Policy
 from core.registry import RegistryFile, export_registry
-from ingest.records import EventRecord, Reading, Record, StatusRecord
-from scoring.engine import Engine
-from scoring.models import Models
-from scoring.records import AlarmDecision, Decision, RiskScore, Signal
-from scoring.scorer import Scorer
-from scoring.site import Sites
+from ingest import EventRecord, Reading, Record, StatusRecord
+from scoring import AlarmDecision, Decision, Engine, Models, RiskScore, Scorer, Signal, Sites
 
 
 def score(policy: Policy, models: Models, registry: RegistryFile, records: Iterable[Record]) -> list[Decision]:

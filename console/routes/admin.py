@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from console.security import Admin, Ctx, Operator, send
+from report.errors import ReportError
 
 router = APIRouter(tags=["admin"])
 
@@ -130,8 +131,8 @@ def supervision_report(
     with ctx.city.pool.connection() as conn:
         try:
             figures = compute(conn, chosen, jurisdiction, ctx.clock())
-        except LookupError as error:
-            raise HTTPException(404, str(error.args[0])) from None
+        except ReportError as error:
+            raise HTTPException(404, str(error)) from None
     report = Report(figures, lang)
     if format == "html":
         return Response(report.html(), media_type="text/html; charset=utf-8")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from alerts.checklists import Check
-from alerts.inspections import as_csv, as_ical, end_of_day
+from alerts.store.inspections import as_csv, as_ical, end_of_day
 from console.accounts import Principal
 from console.security import Ctx, Me, send, visible
 

@@ -1,5 +1,5 @@
 """Supervision routes: inspection checklists (alerts/checklists.py: the set in use, an admin's new version,
-a task's checklist), the published random draw (alerts/draws.py) and evidence files (alerts/evidence.py)."""
+a task's checklist), the published random draw (alerts/store/draws.py) and evidence files (alerts/store/evidence.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from fastapi import APIRouter, Body, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from alerts import checklists, evidence
-from alerts.draws import as_csv, publication, run_draw, seed_of, verify
+from alerts import checklists
+from alerts.errors import EvidenceError
+from alerts.store import evidence
+from alerts.store.draws import as_csv, publication, run_draw, seed_of, verify
 from console.security import Admin, Ctx, Me, Someone, send
 
 router = APIRouter(tags=["checklists"])
@@ -130,7 +132,7 @@ async def upload_evidence(request: Request, user: Someone, ctx: Ctx) -> Response
 
     try:
         stored = await asyncio.to_thread(keep)
-    except evidence.EvidenceError as error:
+    except EvidenceError as error:
         raise HTTPException(error.status, str(error)) from None
     return JSONResponse(asdict(stored), status_code=201)
 

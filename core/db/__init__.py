@@ -1,22 +1,33 @@
 """The database: a psycopg 3 pool, versioned migrations, and the schema's status.
 
-Public surface: :func:`open_pool`, :func:`connect`, :func:`first_line`, :func:`migrate`, :func:`schema_status`.
+Public surface: :func:`open_pool`, :func:`connect`, :func:`first_line`, :func:`migrate`, :func:`schema_status`,
+and what every store does with it (:mod:`core.db.access`): :func:`transaction`, :func:`database_errors`,
+:func:`locked`, and the types ``Pool``, ``Connection``, ``Cursor``, ``Row``.
 """
 
+from core.db.access import TRANSIENT, Connection, Cursor, Pool, Row, database_errors, locked, transaction
 from core.db.migrate import Flavour, MigrationReport, SchemaStatus, migrate, schema_status
 from core.db.pool import connect, first_line, open_pool
 from core.db.roles import APP_ROLE, can_alter_audit_log, ensure_login_role
 
 __all__ = [
     "APP_ROLE",
+    "TRANSIENT",
+    "Connection",
+    "Cursor",
     "Flavour",
     "MigrationReport",
+    "Pool",
+    "Row",
     "SchemaStatus",
     "can_alter_audit_log",
     "connect",
+    "database_errors",
     "ensure_login_role",
     "first_line",
+    "locked",
     "migrate",
     "open_pool",
     "schema_status",
+    "transaction",
 ]

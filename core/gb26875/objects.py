@@ -24,17 +24,7 @@ from core.gb26875.codes import (
     UITD_VERSION,
     UPLINK_TYPES,
 )
-from core.gb26875.frame import (
-    CHINA,
-    COMMAND_NAMES,
-    CONTROL,
-    REQUEST,
-    RESPONSE,
-    SEND_DATA,
-    Frame,
-    read_time,
-    time_label,
-)
+from core.gb26875.frame import CHINA, COMMAND_NAMES, CONTROL, REQUEST, RESPONSE, SEND_DATA, Frame, read_time, time_label
 from core.wire import DecodeError
 
 # -- information objects ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-from core.errors import FirewardenError
+from core.errors import CredentialsError
 from core.registry.model import RegistryFile
 from core.wire import DOWNLINK_ROOT
 
@@ -28,10 +28,6 @@ ITERATIONS: Final = 101
 """What ``mosquitto_passwd`` of Mosquitto 2 uses."""
 
 Access = Literal["read", "write", "readwrite"]
-
-
-class CredentialsError(FirewardenError):
-    """The key file cannot be read or made, or is not a key this command made."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ from firewarden.cli._context import settings_of
 
 def open_desk(ctx: typer.Context) -> Any:
     """A desk over the configured database (the embedded one must be running: `firewarden up` or `broker`)."""
-    from alerts.desk import Desk
-    from alerts.roster import load_roster
+
     from alerts.service import directory_of
+    from alerts.store.desk import Desk
+    from alerts.store.roster import load_roster
     from core.db import open_pool
     from core.policy import load_policy
 

@@ -55,7 +55,7 @@ def fleet_command(
     if ctx.invoked_subcommand is not None:
         return
     from core.policy import load_policy
-    from scoring.models import models_for
+    from scoring import models_for
     from training import evaluation
 
     settings = settings_of(ctx)
@@ -149,7 +149,7 @@ def verification_command(
     """
     from core.domain import ZONE_USES
     from core.policy import load_policy
-    from scoring.models import models_for
+    from scoring import models_for
     from simulators.trials import CASES
     from training import verification as matrix
 

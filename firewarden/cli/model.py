@@ -30,7 +30,7 @@ def train_command(
 
     Running scoring processes switch to them within model_reload_s (10 s by default), no restart needed.
     """
-    from scoring.models import save
+    from scoring import save
     from training.models import train_anomaly, train_risk, train_risk_from_db
 
     settings = settings_of(ctx)
@@ -57,7 +57,7 @@ def train_command(
 @app.command("show")
 def show_command(ctx: typer.Context) -> None:
     """The models scoring runs with: where from, version, features, when and how they were trained."""
-    from scoring.models import ANOMALY_FILE, RISK_FILE, SHIPPED, load, models_for
+    from scoring import ANOMALY_FILE, RISK_FILE, SHIPPED, load, models_for
 
     models = models_for(settings_of(ctx))
     directory = SHIPPED if models.source == "shipped defaults" else Path(models.source)

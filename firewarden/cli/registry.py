@@ -131,15 +131,7 @@ def credentials_command(
     acl_file at the other two (mode 0644: salted hashes and topic rules, for the broker's own user) and
     send it SIGHUP to reload them.
     """
-    from core.registry.credentials import (
-        INGEST,
-        Service,
-        acl_file,
-        credentials,
-        load_key,
-        password_file,
-        write_file,
-    )
+    from core.registry.credentials import INGEST, Service, acl_file, credentials, load_key, password_file, write_file
 
     services = [INGEST]
     for spec in service or []:

@@ -42,7 +42,7 @@ def replay(
     """
     from core import registry as registry_files
     from core.policy import load_policy
-    from scoring.models import models_for
+    from scoring import models_for
     from training import whatif
     from training.replay import accepted_records
 

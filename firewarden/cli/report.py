@@ -9,13 +9,8 @@ from typing import Annotated
 import typer
 
 from core.db import connect
-from core.errors import FirewardenError
 from core.services import database_url
 from firewarden.cli._context import console, settings_of
-
-
-class ReportError(FirewardenError):
-    """A report that cannot be made: an unknown jurisdiction."""
 
 
 def report(
@@ -41,10 +36,7 @@ def report(
     chosen = parse_period(period, zone(timezone))
     settings = settings_of(ctx)
     with database_url(settings) as url, connect(url) as conn:
-        try:
-            figures = compute(conn, chosen, jurisdiction, datetime.now(UTC))
-        except LookupError as error:
-            raise ReportError(str(error.args[0])) from None
+        figures = compute(conn, chosen, jurisdiction, datetime.now(UTC))
     stem = f"report-{jurisdiction or 'all'}-{period.replace('..', '_')}-{lang}"
     html, pdf = write(Report(figures, lang), out, stem)  # type: ignore[arg-type]
     console.print(f"wrote {html} and {pdf}")

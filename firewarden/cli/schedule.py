@@ -29,7 +29,7 @@ def schedule_draw(
 ) -> None:
     """The period's random draw (双随机): premises from the pool and two inspectors each, never their own.
     With --beacon, anyone can check it afterwards (`firewarden schedule verify`)."""
-    from alerts.draws import run_draw, seed_of
+    from alerts.store.draws import run_draw, seed_of
 
     if (beacon is None) == (seed is None):
         raise typer.BadParameter("give either --beacon (a published value) or --seed", param_hint="--beacon/--seed")
@@ -49,7 +49,7 @@ def schedule_verify(
     ctx: typer.Context, period: Annotated[str, typer.Option(help="The period whose draw to check.")]
 ) -> None:
     """Draw the period again from its recorded inputs and compare; exit 1 when anything differs."""
-    from alerts.draws import verify
+    from alerts.store.draws import verify
 
     desk = open_desk(ctx)
     with desk.pool, desk.cursor() as cur:
@@ -70,7 +70,7 @@ def schedule_publish(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="CSV file; unset: standard output.")] = None,
 ) -> None:
     """The draw's publication (一公开) as CSV: premises, unit, inspectors by name, seed, beacon, outcome."""
-    from alerts.draws import as_csv, publication
+    from alerts.store.draws import as_csv, publication
 
     desk = open_desk(ctx)
     with desk.pool, desk.cursor() as cur:

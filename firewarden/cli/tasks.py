@@ -29,7 +29,7 @@ def tasks_list(
     lang: Annotated[Literal["zh", "en"], typer.Option(help="Language of the reasons.")] = "zh",
 ) -> None:
     """Today's items for an inspector, red first, then by score and due date, each with its reason."""
-    from alerts.inspections import as_csv, as_ical, end_of_day, task_list
+    from alerts.store.inspections import as_csv, as_ical, end_of_day, task_list
     from core.words import render
 
     zone = ZoneInfo(tz)
@@ -64,7 +64,7 @@ def tasks_done(
     ] = None,
 ) -> None:
     """Record a visit: each finding opens a hazard with a deadline; a hazard task closes its hazard."""
-    from alerts.inspections import record_result
+    from alerts.store.inspections import record_result
 
     desk = open_desk(ctx)
     with desk.pool:

@@ -39,8 +39,8 @@ def create(
     partitions than asked: scoring needs them all partitioned alike.
     """
     from core.bus.admin import TopicSpec, create_topics
-    from ingest.handoff import EVENTS_TOPIC, RECORDS_TOPIC
-    from scoring.records import ALARMS_TOPIC, DECISIONS_TOPIC, FEEDBACK_TOPIC, changelog_topic
+    from ingest import EVENTS_TOPIC, RECORDS_TOPIC
+    from scoring import ALARMS_TOPIC, DECISIONS_TOPIC, FEEDBACK_TOPIC, changelog_topic
 
     settings = settings_of(ctx)
     if not isinstance(settings.bus, KafkaBus):

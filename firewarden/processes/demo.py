@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from alerts.roster import load_roster
 from alerts.service import Alerts, webhook_secret
+from alerts.store.roster import load_roster
 from console.accounts import Accounts
 from console.errors import AccountError
 from console.security import Console as ConsoleContext
@@ -28,7 +28,7 @@ from core.db import connect
 from core.registry.store import export_registry, import_registry
 from core.settings import MqttUrl, Settings
 from firewarden.processes.system import Parts
-from ingest.metrics import IngestMetrics
+from ingest import IngestMetrics
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet, with_webhooks
 from simulators.inbox import Inbox

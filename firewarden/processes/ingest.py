@@ -14,10 +14,7 @@ from core.policy import IngestPolicy, load_policy
 from core.services import database_url, mqtt_url
 from core.settings import MqttUrl, Settings
 from firewarden.processes.runtime import Health, freeze_startup_heap, require_migrated, stop_on_signals
-from ingest.metrics import IngestMetrics
-from ingest.service import Ingest, IngestOptions
-from ingest.store import load_registry_index
-from ingest.validation import RegistryIndex
+from ingest import Ingest, IngestMetrics, IngestOptions, RegistryIndex, load_registry_index
 
 log = logging.getLogger(__name__)
 

@@ -1,49 +1,339 @@
 """Scoring as a process: the faust worker (``firewarden score``, on Kafka) and the local runner (in ``up``).
 
-Both drive the same engine (:class:`scoring.runner.Engine`): only how records arrive and states are
-kept differs.
+Both drive the same :class:`~scoring.Engine`; only how records arrive and states are kept differs.
+
+The faust app is built from the settings object by :func:`build_app` (nothing is read at import) and
+run in this process by :func:`run_score`, with Firewarden's own logging. Each worker takes some
+partitions of ``fw.records`` and keeps the states of their premises in the table ``premises-state``
+(msgpack bytes, changelogged to Kafka, so a worker that takes over a partition restores them).
+
+Records are taken in batches; each premises touched by a batch has its state read once and written
+once, which keeps the changelog to one message per premises per batch instead of one per record.
+Events (``fw.events``, ingest's priority lane) have an agent of their own, so a backlog of records
+never delays a fire alarm; both agents drive the one engine of the worker, and ``fw.events`` is
+partitioned like ``fw.records`` (faust assigns topics of equal partition counts read by the same
+workers alike), so a premises' events and records reach the worker that owns its state. Alarm
+decisions go to ``fw.alarms``, the others to ``fw.decisions``; two ``store`` agents write them to
+PostgreSQL, alarms on their own.
+
+Delivery is at least once, as everywhere on the bus: after a crash, a worker replays records since
+its last committed offset over the state of the last changelog write, so a decision may be
+published twice (the database keeps it once, by identity). A state is written only after the
+decisions it led to are acknowledged (:class:`HandOn`), so a replay never skips a decision that was lost.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import asyncio
+import logging
+import multiprocessing
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from functools import cached_property, partial
+from multiprocessing.process import BaseProcess
+from typing import Any, Protocol
 
-from core.bus import Bus
-from core.errors import SettingsError
-from core.policy import Policy
+import faust
+
+from core.backoff import retry
+from core.bus import Bus, BusMessage
+from core.errors import DatabaseError, SettingsError
+from core.health import Health
+from core.logs import configure_logging
+from core.policy import Policy, load_policy
 from core.settings import KafkaBus, Settings
-from scoring.engine import Engine
-from scoring.models import Models, ModelWatch, models_for
-from scoring.reload import ModelReload, SiteRefresh
-from scoring.runner import LocalRunner
-from scoring.scorer import Scorer
-from scoring.site import load_sites
-from scoring.store import DecisionStore, record_models
+from ingest import EVENTS_TOPIC, RECORDS_TOPIC
+from scoring import (
+    ALARMS_TOPIC,
+    DECISIONS_TOPIC,
+    FEEDBACK_TOPIC,
+    STATE_TABLE,
+    AlarmDecision,
+    Decision,
+    DecisionStore,
+    Engine,
+    LocalRunner,
+    ModelReload,
+    Models,
+    ModelWatch,
+    PremisesState,
+    Scorer,
+    SiteRefresh,
+    decisions_of,
+    decode_decision,
+    dump_state,
+    encode_decision,
+    load_sites,
+    load_state,
+    models_for,
+    record_models,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 5000
+BATCH_WITHIN_S = 0.25
 
 
-def worker_argv(settings: Settings) -> list[str]:
-    """The faust worker's command line; it reads FIREWARDEN_* itself (scoring/app.py)."""
-    level = {"warning": "warn"}.get(settings.log_level, settings.log_level)  # faust's own spelling
-    return [sys.executable, "-m", "faust", "-A", "scoring.app", "worker", "--without-web", "-l", level]
+class Sender(Protocol):
+    """What :class:`HandOn` needs of a faust topic: ``send`` queues and returns the broker's acknowledgement."""
+
+    async def send(self, *, key: bytes, value: bytes) -> Awaitable[object]: ...
 
 
-def run_score(settings: Settings) -> None:
-    """Become a faust scoring worker (exec): any number of them, split by the topics' partitions."""
+class HandOn:
+    """Decisions to their topics, then the changed states to the table.
+
+    The order is what makes a kill -9 lose nothing: a state in the changelog records the offsets it
+    has applied, and a worker that restores it skips those records on replay. So a state may only
+    reach the changelog after every decision it led to is acknowledged by the broker (acks=all):
+    ``send`` alone only queues a decision in the producer, which may flush the changelog first.
+
+    The two lanes (records and events) drive one engine and share the states of a premises, so a
+    state one lane writes may hold what the other lane decided and has not yet sent. Each hand-on is
+    registered as in flight before its first ``await``, and the states are written only when no
+    other hand-on is: the write then covers only acknowledged decisions. The lanes still decide
+    concurrently; only the table writes wait."""
+
+    def __init__(
+        self,
+        alarms: Sender,
+        decisions: Sender,
+        table: MutableMapping[bytes, bytes],
+        engine: Callable[[], Engine],
+        dump: Callable[[PremisesState], bytes] = dump_state,
+    ) -> None:
+        self.alarms = alarms
+        self.decisions = decisions
+        self.table = table
+        self.engine = engine
+        self.dump = dump
+        self._in_flight: set[asyncio.Future[None]] = set()
+
+    async def __call__(self, decisions: list[Decision]) -> None:
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._in_flight.add(mine)
+        try:
+            sent = []
+            for decision in sorted(decisions, key=lambda d: not isinstance(d, AlarmDecision)):  # alarms first
+                topic = self.alarms if isinstance(decision, AlarmDecision) else self.decisions
+                sent.append(await topic.send(key=decision.premises_id.encode(), value=encode_decision(decision)))
+            await asyncio.gather(*sent)
+        finally:
+            mine.set_result(None)
+            self._in_flight.discard(mine)
+        while others := [f for f in self._in_flight if not f.done()]:
+            await asyncio.gather(*others)
+        # no await from the check above to the writes: no lane can decide in between
+        for premises_id, state in self.engine().flush():
+            self.table[premises_id.encode()] = self.dump(state)
+
+
+class TableStates(MutableMapping[str, PremisesState]):
+    """The engine's states, kept in the faust table: decoded once and held while this worker owns their
+    partitions (another worker may change them after a rebalance: :meth:`forget`), written back by
+    the hand-on once per batch."""
+
+    def __init__(self, table: MutableMapping[bytes, bytes]) -> None:
+        self._table = table
+        self._decoded: dict[str, PremisesState] = {}
+
+    def __getitem__(self, premises_id: str) -> PremisesState:
+        state = self._decoded.get(premises_id)
+        if state is None:
+            stored = self._table.get(premises_id.encode())
+            if stored is None:
+                raise KeyError(premises_id)
+            state = self._decoded[premises_id] = load_state(stored)
+        return state
+
+    def __setitem__(self, premises_id: str, state: PremisesState) -> None:
+        self._decoded[premises_id] = state
+
+    def __delitem__(self, premises_id: str) -> None:
+        self._decoded.pop(premises_id, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*(k.decode() for k in self._table), *self._decoded})
+
+    def __len__(self) -> int:
+        return len(set(self))
+
+    def forget(self) -> None:
+        self._decoded.clear()
+
+
+def _worker_settings(settings: Settings) -> tuple[KafkaBus, str]:
     if not isinstance(settings.bus, KafkaBus):
         raise SettingsError(
             "`firewarden score` runs a faust worker and needs FIREWARDEN_BUS=kafka://...; on the local bus "
             "scoring runs in the process that runs ingest (`firewarden up`)"
         )
-    argv = worker_argv(settings)
-    os.execvpe(argv[0], argv, dict(os.environ) | settings.as_environment())
+    if settings.database_url is None:
+        raise SettingsError("the faust scoring worker needs FIREWARDEN_DATABASE_URL (decisions and the registry)")
+    return settings.bus, settings.database_url
 
 
-def start_worker(settings: Settings, database_url: str) -> subprocess.Popen[bytes]:
-    """A faust worker as a child process (``up`` on Kafka), with the same settings."""
-    env = dict(os.environ) | settings.as_environment() | {"FIREWARDEN_DATABASE_URL": database_url}
-    return subprocess.Popen(worker_argv(settings), env=env)
+class _Parts:
+    """What the worker's agents share, made on first use (in the worker's loop, once it runs)."""
+
+    def __init__(self, settings: Settings, database_url: str, table: MutableMapping[bytes, bytes]) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.states = TableStates(table)
+        self.health = Health("score")
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        models = models_for(self.settings)
+        record_models(self.database_url, models, "system:score")
+        return Scorer(load_policy(self.settings.policy_file), load_sites(self.database_url), models)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return Engine(self.scorer, self.states)
+
+    @cached_property
+    def reload(self) -> ModelReload:
+        watch = ModelWatch(self.settings.models_path, self.scorer.models)
+        return ModelReload(self.engine, watch, self.database_url, "system:score", self.settings.model_reload_s)
+
+    @cached_property
+    def refresh(self) -> SiteRefresh:
+        return SiteRefresh(self.engine, self.database_url, self.settings.scoring_registry_refresh_s)
+
+
+def _raw(app: faust.App, *names: str) -> Any:
+    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
+def _messages(batch: list[Any]) -> list[BusMessage]:
+    return [BusMessage(e.message.topic, e.key, e.value, e.message.offset) for e in batch]
+
+
+def build_app(settings: Settings) -> faust.App:
+    """The faust scoring app of these settings: its topics, state table, agents, timers and health."""
+    kafka, database_url = _worker_settings(settings)
+    datadir = settings.data_dir / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.scoring_group,
+        broker=[f"kafka://{server}" for server in kafka.bootstrap_servers],
+        store="memory://",
+        datadir=str(datadir),
+        topic_partitions=settings.scoring_partitions,
+        topic_replication_factor=1,
+        table_standby_replicas=0,
+        # a killed worker's partitions move to the others within this; faust's default (60 s) would hold a
+        # fire alarm of those premises that long
+        broker_session_timeout=settings.scoring_session_timeout_s,
+        broker_heartbeat_interval=settings.scoring_session_timeout_s / 5,
+        broker_rebalance_timeout=max(60.0, 3 * settings.scoring_session_timeout_s),
+        web_enabled=False,
+        producer_acks=-1,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    # Alerts' feedback shares the agent (and so the premises' state) with the records: same keys, same
+    # partition count, so both of a premises' streams land in the worker that owns its state.
+    records_topic = _raw(app, RECORDS_TOPIC, FEEDBACK_TOPIC)
+    events_topic = _raw(app, EVENTS_TOPIC)
+    decisions_topic = _raw(app, DECISIONS_TOPIC)
+    alarms_topic = _raw(app, ALARMS_TOPIC)
+    # use_partitioner: a state is written once per batch, outside any single event's context; keys are
+    # the same premises-id bytes as the records', so the changelog partition matches the record partition.
+    table = app.Table(STATE_TABLE, default=None, key_type=bytes, value_type=bytes, use_partitioner=True)
+    parts = _Parts(settings, database_url, table)
+    hand_on = HandOn(alarms_topic, decisions_topic, table, lambda: parts.engine)
+
+    @app.agent(records_topic)
+    async def score(stream: Any) -> None:
+        """Records and feedback in, decisions out; each changed premises' state written once per batch."""
+        async for batch in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+            await hand_on(decisions_of(parts.engine, _messages(batch)))
+
+    @app.agent(events_topic)
+    async def score_events(stream: Any) -> None:
+        """Events (the priority lane) in, decisions out, without waiting for a batch to fill."""
+        async for batch in stream.take_events(BATCH, within=0.01):
+            await hand_on(decisions_of(parts.engine, _messages(batch)))
+
+    @app.timer(1.0)  # type: ignore[untyped-decorator]
+    async def models() -> None:
+        """New model files in the model directory: scored with from the next record on, audited; and the
+        registry read again every ``scoring_registry_refresh_s``."""
+        await parts.reload.check()
+        await parts.refresh.check()
+
+    if settings.scoring_wall_clock:
+
+        @app.timer(1.0)  # type: ignore[untyped-decorator]
+        async def tick() -> None:
+            """Silent premises: their clocks moved by the wall clock (:meth:`scoring.Engine.advance`)."""
+            await hand_on(parts.engine.advance(time.time(), settings.scoring_lateness_s))
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def serve_health() -> None:
+        """Health and metrics on ``metrics_port``: alive while the timers run, ready once it owns partitions."""
+        parts.health.serve(settings.metrics_port)
+
+    @app.timer(1.0)  # type: ignore[untyped-decorator]
+    async def heartbeat() -> None:
+        parts.health.touch()
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget_owned(app: Any, revoked: Any, **kwargs: Any) -> None:
+        parts.states.forget()
+        parts.engine.forget()
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def assigned(app: Any, assigned: Any, **kwargs: Any) -> None:
+        owned = sorted(tp.partition for tp in assigned if tp.topic == RECORDS_TOPIC)
+        log.info("scoring: partitions assigned: %s of %s", owned or "none", RECORDS_TOPIC)
+        parts.health.ready = lambda: True
+
+    async def store(stream: Any, batch: int, within_s: float) -> None:
+        """Decisions into PostgreSQL, in batches; a failed batch is kept and retried until it is stored."""
+        writer = DecisionStore(database_url)
+        async for values in stream.take(batch, within=within_s):
+            decisions = [decode_decision(v) for v in values]
+            await retry(
+                partial(asyncio.to_thread, writer.write, decisions),
+                what="storing decisions",
+                errors=(DatabaseError,),
+                log=log,
+            )
+
+    @app.agent(decisions_topic)
+    async def store_decisions(stream: Any) -> None:
+        """Signals and risk scores into PostgreSQL."""
+        await store(stream, 1000, 0.2)
+
+    @app.agent(alarms_topic)
+    async def store_alarms(stream: Any) -> None:
+        """Alarm decisions into PostgreSQL, on their own: never behind a batch of signals."""
+        await store(stream, 100, 0.01)
+
+    return app
+
+
+def run_score(settings: Settings) -> None:
+    """Run a faust scoring worker in this process until SIGTERM/SIGINT: any number of them, split by the
+    topics' partitions. Logs go through Firewarden's logging (faust's own set-up is skipped)."""
+    app = build_app(settings)
+    configure_logging(settings.log_level, settings.log_format)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), override_logging=False, quiet=True)
+    worker.execute_from_commandline()
+
+
+def start_worker(settings: Settings, database_url: str) -> BaseProcess:
+    """A faust worker as a child process (``up`` on Kafka), given the same settings object."""
+    _worker_settings(settings.model_copy(update={"database_url": database_url}))
+    child = multiprocessing.get_context("spawn").Process(
+        target=run_score, args=(settings.model_copy(update={"database_url": database_url}),), name="score"
+    )
+    child.start()
+    return child
 
 
 def local_runner(

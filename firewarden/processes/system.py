@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -41,10 +40,8 @@ from core.settings import MqttUrl, Settings
 from firewarden.processes.console import ConsoleServer
 from firewarden.processes.runtime import Health, freeze_startup_heap
 from firewarden.processes.scoring import local_runner, start_worker
-from ingest.metrics import IngestMetrics
-from ingest.service import Ingest, IngestOptions
-from ingest.store import load_registry_index
-from scoring.models import Models, models_for
+from ingest import Ingest, IngestMetrics, IngestOptions, load_registry_index
+from scoring import Models, models_for
 from supervision.credit_store import review_chore
 
 log = logging.getLogger(__name__)
@@ -157,7 +154,7 @@ async def _serve(
             )  # fmt: skip
             metrics.registry.register(AlertsCollector(alerts))
             runner = local_runner(settings, policy, db_url, bus, models) if models is not None else None
-            worker: subprocess.Popen[bytes] | None = start_worker(settings, db_url) if runner is None else None
+            worker = start_worker(settings, db_url) if runner is None else None
             ingest = Ingest(
                 mqtt_url=broker, database_url=db_url, bus=bus, options=options, index=index, metrics=metrics,
                 policy=policy.ingest,
@@ -204,7 +201,7 @@ async def _serve(
                             failed.append(result)
                 if worker is not None:
                     worker.terminate()
-                    worker.wait(timeout=30)
+                    worker.join(timeout=30)
                 if server is not None:
                     await server.stop()
             if failed:

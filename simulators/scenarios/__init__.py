@@ -10,10 +10,11 @@ from typing import IO
 import msgspec
 
 from simulators.engine import DeviceState, GroundTruth, Simulation
+from simulators.errors import ScenarioError
 from simulators.physics import stable_seed
 from simulators.scenarios.context import Context, Kind
 from simulators.scenarios.kinds import KINDS, background, check_kind
-from simulators.scenarios.spec import Scenario, ScenarioError, ScenarioEvent, load_scenario, parse_duration
+from simulators.scenarios.spec import Scenario, ScenarioEvent, load_scenario, parse_duration
 
 __all__ = [
     "KINDS",

@@ -25,10 +25,10 @@ from typing import Final
 
 from core.domain import DEVICE_TYPES
 from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation
+from simulators.errors import ScenarioError
 from simulators.panel import Point
 from simulators.physics import Metrics, stable_seed
 from simulators.scenarios.context import Apply, Context, Kind, has, ramp
-from simulators.scenarios.spec import ScenarioError
 from simulators.scenarios.transport import malformed, oversize, stream_fault, topic_mismatch, unknown_device
 
 # --- incidents ----------------------------------------------------------------------------------------

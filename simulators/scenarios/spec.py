@@ -9,14 +9,10 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from core.errors import FirewardenError
+from simulators.errors import ScenarioError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-class ScenarioError(FirewardenError):
-    """A scenario file was rejected; the message names the event and the field."""
 
 
 def parse_duration(value: object) -> float:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from psycopg_pool import ConnectionPool
 
-from alerts.desk import Desk
 from alerts.outbox import Directory
-from alerts.roster import load_roster
+from alerts.store.desk import Desk
+from alerts.store.roster import load_roster
 from core.db import connect, open_pool
 from core.policy import Policy
 from core.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Shift, Unit

@@ -11,9 +11,9 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from alerts.actions import Actions
-from alerts.desk import Desk
 from alerts.errors import ActionError
 from alerts.outbox import Directory
+from alerts.store.desk import Desk
 from core.bus import LocalBus
 from core.policy import Policy
 from scoring.records import FEEDBACK_TOPIC, AlarmDecision, decode_feedback

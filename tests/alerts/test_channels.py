@@ -12,10 +12,10 @@ from aiosmtpd.controller import Controller
 from psycopg_pool import ConnectionPool
 
 from alerts.channels import EmailChannel, SmtpServer, WebhookChannel
-from alerts.desk import Desk
 from alerts.dispatch import Dispatcher
 from alerts.outbox import Directory
-from alerts.roster import load_roster
+from alerts.store.desk import Desk
+from alerts.store.roster import load_roster
 from core.policy import Policy, WebhookPolicy
 from scoring.records import AlarmDecision, Signal
 from simulators.inbox import Inbox, Reply

@@ -14,10 +14,10 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from alerts import checklists
-from alerts.checklists import Check, ChecklistError
-from alerts.desk import Desk
-from alerts.errors import ActionError
-from alerts.inspections import record_result
+from alerts.checklists import Check
+from alerts.errors import ActionError, ChecklistError
+from alerts.store.desk import Desk
+from alerts.store.inspections import record_result
 from core.domain import CATEGORIES
 from tests.alerts.conftest import at, open_inspection
 

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from alerts.desk import Desk
-from alerts.draws import run_draw
 from alerts.errors import ActionError
-from alerts.inspections import as_csv, as_ical, record_result, task_list
+from alerts.store.desk import Desk
+from alerts.store.draws import run_draw
+from alerts.store.inspections import as_csv, as_ical, record_result, task_list
 from core.db import connect
 from core.registry import Department
 from scoring.records import AlarmDecision, Evidence, Factor, RiskScore, Signal
@@ -207,10 +207,10 @@ def test_low_pressure_held_two_hours_opens_a_hazard_that_closes_after_recovery_a
     assert task["inspector_id"] == hazard["inspector_id"] and task["due_at"] == hazard["deadline"]
     assert ("hazard", "unit:P", "email", "pending") in deliveries(desk)
     with pytest.raises(ActionError, match="signal is still active"):
-        desk.close_hazard(hazard["id"], "inspector:I-GRID", "", at(8000))
+        desk.prevention.close_hazard(hazard["id"], "inspector:I-GRID", "", at(8000))
     desk.handle([signal("low_sprinkler_pressure", "cleared", 9000, kind="hazard_candidate")], at(9000))
     assert rows(desk, "SELECT state FROM hazards")[0]["state"] == "recovered"
-    desk.close_hazard(hazard["id"], "inspector:I-GRID", "valve reopened", at(9500))
+    desk.prevention.close_hazard(hazard["id"], "inspector:I-GRID", "valve reopened", at(9500))
     assert rows(desk, "SELECT state FROM hazards")[0]["state"] == "closed"
     assert rows(desk, "SELECT state, result FROM tasks WHERE kind = 'hazard'")[0] == {
         "state": "done",
@@ -299,7 +299,7 @@ def test_alarm_decisions_go_first_and_inhibit_the_signals_queued_ahead_of_them(d
 
 
 def test_a_batch_that_fails_halfway_resumes_where_it_stopped(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_risk = desk._risk
+    real_risk = desk.prevention.on_risk
     calls: list[int] = []
 
     def flaky(cur: Any, decision: RiskScore, now: Any) -> Any:
@@ -308,7 +308,7 @@ def test_a_batch_that_fails_halfway_resumes_where_it_stopped(desk: Desk, monkeyp
             raise psycopg.OperationalError("server closed the connection unexpectedly")
         return real_risk(cur, decision, now)
 
-    monkeypatch.setattr(desk, "_risk", flaky)
+    monkeypatch.setattr(desk.prevention, "on_risk", flaky)
     batch = [alarm("unverified", 5), risk("orange", 6, None), alarm("unverified", 9, zone="4F", ident="UITD:2")]
     with pytest.raises(psycopg.OperationalError):
         desk.handle(batch, at(10))

@@ -8,9 +8,9 @@ import hashlib
 import pytest
 from psycopg_pool import ConnectionPool
 
-from alerts.desk import Desk
-from alerts.draws import as_csv, publication, run_draw, seed_of, verify
 from alerts.errors import ActionError
+from alerts.store.desk import Desk
+from alerts.store.draws import as_csv, publication, run_draw, seed_of, verify
 from tests.alerts.conftest import at
 
 

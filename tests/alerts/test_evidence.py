@@ -8,12 +8,11 @@ import hashlib
 import pytest
 from psycopg_pool import ConnectionPool
 
-from alerts import evidence
 from alerts.checklists import Check
-from alerts.desk import Desk
-from alerts.errors import ActionError
-from alerts.evidence import EvidenceError
-from alerts.inspections import record_result
+from alerts.errors import ActionError, EvidenceError
+from alerts.store import evidence
+from alerts.store.desk import Desk
+from alerts.store.inspections import record_result
 from tests.alerts.conftest import at, open_inspection
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4

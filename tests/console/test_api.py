@@ -11,7 +11,7 @@ import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
-from alerts.draws import seed_of
+from alerts.store.draws import seed_of
 from scoring.records import AlarmDecision, Factor, RiskScore, Signal
 from scoring.store import DecisionStore
 from tests.console.conftest import PASSWORD, Served, as_json, login

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from alerts.roster import load_roster
+from alerts.store.roster import load_roster
 from core.db import connect, migrate
 from core.registry.store import import_registry
 from core.settings import MqttUrl

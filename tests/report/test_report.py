@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from core.db import connect
 from report import Report, compute, parse_period
-from report.period import PeriodError
+from report.errors import PeriodError, ReportError
 
 NOW = datetime(2027, 2, 1, tzinfo=UTC)
 PERIOD = parse_period("2026", ZoneInfo("UTC"))
@@ -212,7 +212,7 @@ def test_the_whole_city_counts_every_jurisdiction_and_a_period_in_its_time_zone(
 
 
 def test_an_unknown_jurisdiction_is_named(seeded: str) -> None:
-    with connect(seeded) as conn, pytest.raises(LookupError, match="no jurisdiction 'D9'"):
+    with connect(seeded) as conn, pytest.raises(ReportError, match="no jurisdiction 'D9'"):
         compute(conn, PERIOD, "D9", NOW)
 
 

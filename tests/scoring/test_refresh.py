@@ -12,7 +12,7 @@ from scoring.engine import Engine
 from scoring.models import shipped_models
 from scoring.reload import SiteRefresh
 from scoring.scorer import Scorer
-from scoring.site import load_sites
+from scoring.store import load_sites
 from simulators.fleet import generate_fleet
 from tests.clock import Clock
 

@@ -147,19 +147,7 @@ def _start_worker(kafka: str, url: str, models_dir: Path, tmp_path: Path, log: P
     }
     with log.open("wb") as out:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "faust",
-                "--datadir",
-                str(tmp_path),
-                "-A",
-                "scoring.app",
-                "worker",
-                "--without-web",
-                "-l",
-                "info",
-            ],
+            [sys.executable, "-m", "firewarden", "--log-level", "info", "score"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -18,7 +18,8 @@ from core.registry import RegistryFile
 from core.settings import MqttUrl
 from core.wire import DecodeError, decode
 from simulators.engine import Outgoing, Simulation, seq_base
-from simulators.publisher import Publisher, PublishError, PublishOptions, PublishStats
+from simulators.errors import PublishError
+from simulators.publisher import Publisher, PublishOptions, PublishStats
 from tests.ports import free_port
 from tests.simulators.conftest import START
 

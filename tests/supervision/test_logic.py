@@ -11,8 +11,9 @@ import pytest
 from core.errors import SettingsError
 from core.policy import CreditPolicy, EnforcementPolicy
 from supervision import credit
-from supervision.cases import CaseError, Step, check_decision, check_next, in_force, needs_approval
+from supervision.cases import Step, check_decision, check_next, in_force, needs_approval
 from supervision.discretion import CIRCUMSTANCES, decide, load, shipped
+from supervision.errors import CaseError
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 

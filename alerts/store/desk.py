@@ -2,7 +2,7 @@
 
 The decisions themselves are made by the pure functions of :mod:`alerts.incidents` and
 :mod:`alerts.schedule`; the desk loads what they need, stores what they decide and queues the
-messages (:mod:`alerts.outbox`) in the same transaction. Two desks may run against one database:
+messages (:mod:`alerts.store.outbox`) in the same transaction. Two desks may run against one database:
 the open-incident constraint makes a race end in one incident, the loser folding its decision into
 the winner's, and timers claim their rows with ``SKIP LOCKED``.
 
@@ -13,6 +13,7 @@ parameter, so tests drive the desk with a fake clock.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,11 +31,15 @@ from alerts.incidents import (
     trigger_of,
     urgent,
 )
-from alerts.outbox import Recipient, enqueue
-from alerts.prevention import SYSTEM, Outcome, Prevention
+from alerts.outbox import Directory, Recipient
+from alerts.roster import Roster
+from alerts.store.outbox import enqueue
+from alerts.store.prevention import SYSTEM, Outcome, Prevention
 from core.audit import record as audit
+from core.db import Connection, Cursor, Pool, transaction
+from core.policy import Policy
 from core.words import label, render
-from scoring.records import Decision, Feedback, RiskScore, Signal
+from scoring import Decision, Feedback, RiskScore, Signal
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +76,27 @@ def _incident(row: dict[str, Any]) -> Incident:
     )
 
 
-class Desk(Prevention):
-    """Incidents and people's actions on them; hazards and the schedule come from :class:`Prevention`."""
+class Desk:
+    """Incidents and people's actions on them; hazards and the schedule are its :attr:`prevention`'s."""
+
+    def __init__(self, pool: Pool, roster: Roster, policy: Policy, directory: Directory) -> None:
+        self.pool = pool
+        self.policy = policy
+        self.directory = directory
+        self.prevention = Prevention(pool, roster, policy, directory)
+
+    @property
+    def roster(self) -> Roster:
+        """Who answers for what; both halves of the desk read the same one."""
+        return self.prevention.roster
+
+    @roster.setter
+    def roster(self, roster: Roster) -> None:
+        self.prevention.roster = roster
+
+    def cursor(self, conn: Connection | None = None) -> AbstractContextManager[Cursor]:
+        """One transaction, rows as dicts: on ``conn``, else on a connection from the pool."""
+        return transaction(self.pool, conn)
 
     # ---- decisions -------------------------------------------------------------------------------
 
@@ -96,20 +120,20 @@ class Desk(Prevention):
             del decisions[:done]
         return out
 
-    def _decision(self, conn: psycopg.Connection[Any], decision: Decision, now: datetime) -> Outcome:
+    def _decision(self, conn: Connection, decision: Decision, now: datetime) -> Outcome:
         out = Outcome()
         trigger = trigger_of(decision)
         if trigger is not None:
             out.add(self._trigger(conn, trigger, now))
         if isinstance(decision, Signal) and decision.rule in self.policy.schedule.hazards:
             with self.cursor(conn) as cur:
-                out.add(self._hazard_signal(cur, decision, now))
+                out.add(self.prevention.on_signal(cur, decision, now))
         elif isinstance(decision, RiskScore):
             with self.cursor(conn) as cur:
-                out.add(self._risk(cur, decision, now))
+                out.add(self.prevention.on_risk(cur, decision, now))
         return out
 
-    def _trigger(self, conn: psycopg.Connection[Any], trigger: Trigger, now: datetime) -> Outcome:
+    def _trigger(self, conn: Connection, trigger: Trigger, now: datetime) -> Outcome:
         attempts = self.policy.alerts.open_attempts
         for _attempt in range(attempts):
             try:
@@ -120,7 +144,7 @@ class Desk(Prevention):
                 log.debug("incident %s opened concurrently; retrying", trigger.dedup_key)
         raise RuntimeError(f"incident {trigger.dedup_key} kept conflicting after {attempts} attempts")
 
-    def _fold(self, cur: psycopg.Cursor[dict[str, Any]], trigger: Trigger, now: datetime) -> Outcome:
+    def _fold(self, cur: Cursor, trigger: Trigger, now: datetime) -> Outcome:
         cur.execute(
             f"SELECT {_COLUMNS} FROM incidents WHERE dedup_key = %s AND state <> 'resolved' FOR UPDATE",
             (trigger.dedup_key,),
@@ -159,7 +183,7 @@ class Desk(Prevention):
                 self._inhibit_others(cur, incident, now)
         return out
 
-    def _save(self, cur: psycopg.Cursor[dict[str, Any]], i: Incident) -> None:
+    def _save(self, cur: Cursor, i: Incident) -> None:
         values = (
             i.zone, i.cls, i.title, Jsonb(i.label), i.state, i.updated_at, i.events, Jsonb(i.refs), i.inhibited_by,
             i.escalation_level, i.next_escalation_at, i.reminders, i.notified, i.acknowledged_at, i.acknowledged_by,
@@ -185,7 +209,7 @@ class Desk(Prevention):
                 (*values, i.id),
             )
 
-    def _inhibit_others(self, cur: psycopg.Cursor[dict[str, Any]], fire: Incident, now: datetime) -> None:
+    def _inhibit_others(self, cur: Cursor, fire: Incident, now: datetime) -> None:
         cur.execute(
             "UPDATE incidents SET inhibited_by = %s, next_escalation_at = NULL WHERE premises_id = %s "
             "AND state <> 'resolved' AND class <> 'fire' AND inhibited_by IS NULL RETURNING id",
@@ -194,7 +218,7 @@ class Desk(Prevention):
         for row in cur.fetchall():
             audit(cur, now, SYSTEM, "incident.inhibited", f"incident:{row['id']}", by=fire.id)
 
-    def _page(self, cur: psycopg.Cursor[dict[str, Any]], incident: Incident, reason: str, now: datetime) -> int:
+    def _page(self, cur: Cursor, incident: Incident, reason: str, now: datetime) -> int:
         """Queue messages about ``incident`` to whoever is owed them now; records them in ``notified``."""
         recipients: dict[str, Recipient] = {"centre": self.directory.centre()}
         route_to = ""
@@ -265,28 +289,14 @@ class Desk(Prevention):
                 self._save(cur, incident)
                 audit(cur, now, SYSTEM, f"incident.{reason.split('-')[0]}", f"incident:{incident.id}", step=reason)
         with self.cursor() as cur:
-            cur.execute(
-                "DELETE FROM hazard_watch WHERE ctid IN (SELECT ctid FROM hazard_watch WHERE due_at <= %s "
-                "LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING premises_id, signal_key, rule, device_id, due_at",
-                (now,),
-            )
-            for watch in cur.fetchall():
-                rule = self.policy.schedule.hazards.get(watch["rule"])
-                if rule is not None:
-                    out.add(
-                        self.open_hazard(
-                            cur, watch["premises_id"], watch["signal_key"], watch["rule"],
-                            label("hazard.signal", rule=watch["rule"], device=watch["device_id"]), watch["due_at"],
-                            rule.deadline_days, now, True,
-                        )
-                    )  # fmt: skip
+            out.add(self.prevention.due(cur, now))
         with self.cursor() as cur:
-            out.add(self._overdue(cur, now))
+            out.add(self.prevention.overdue(cur, now))
         return out
 
     # ---- people's actions ------------------------------------------------------------------------
 
-    def _locked(self, cur: psycopg.Cursor[dict[str, Any]], incident_id: int) -> Incident:
+    def _locked(self, cur: Cursor, incident_id: int) -> Incident:
         cur.execute(f"SELECT {_COLUMNS} FROM incidents WHERE id = %s FOR UPDATE", (incident_id,))
         row = cur.fetchone()
         if row is None:
@@ -353,14 +363,16 @@ class Desk(Prevention):
                 out.add(self._false_alarms(cur, incident.premises_id, now))
         return out
 
-    def _after_fire(self, cur: psycopg.Cursor[dict[str, Any]], incident: Incident, now: datetime) -> None:
+    def _after_fire(self, cur: Cursor, incident: Incident, now: datetime) -> None:
         inspector = self.roster.regular_inspector(incident.premises_id)
         reason = label("task.after_fire", at=incident.opened_at, zone=incident.zone)
         due = now + timedelta(days=self.policy.schedule.after_fire_days)
-        self.task(cur, f"after_fire:{incident.id}", incident.premises_id, inspector.id if inspector else None,
-                  "inspection", reason, due, now)  # fmt: skip
+        inspector_id = inspector.id if inspector else None
+        self.prevention.task(
+            cur, f"after_fire:{incident.id}", incident.premises_id, inspector_id, "inspection", reason, due, now
+        )
 
-    def _release(self, cur: psycopg.Cursor[dict[str, Any]], fire: Incident, now: datetime) -> int:
+    def _release(self, cur: Cursor, fire: Incident, now: datetime) -> int:
         cur.execute(f"SELECT {_COLUMNS} FROM incidents WHERE inhibited_by = %s AND state <> 'resolved'", (fire.id,))
         queued = 0
         for row in cur.fetchall():
@@ -373,7 +385,7 @@ class Desk(Prevention):
             audit(cur, now, SYSTEM, "incident.released", f"incident:{incident.id}", fire=fire.id)
         return queued
 
-    def _false_alarms(self, cur: psycopg.Cursor[dict[str, Any]], premises_id: str, now: datetime) -> Outcome:
+    def _false_alarms(self, cur: Cursor, premises_id: str, now: datetime) -> Outcome:
         policy = self.policy.schedule
         cur.execute(
             "SELECT count(*) AS n FROM incidents WHERE premises_id = %s AND resolution LIKE 'false_alarm%%' "
@@ -385,4 +397,6 @@ class Desk(Prevention):
             return Outcome()
         said = label("hazard.false_alarms", count=row["n"], days=policy.false_alarm_days)
         deadline = policy.false_alarm_deadline_days
-        return self.open_hazard(cur, premises_id, "false_alarms", "false_alarms", said, now, deadline, now, False)
+        return self.prevention.open_hazard(
+            cur, premises_id, "false_alarms", "false_alarms", said, now, deadline, now, False
+        )

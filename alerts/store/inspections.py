@@ -18,11 +18,12 @@ import icalendar
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts import checklists, evidence
+from alerts import checklists
 from alerts.checklists import Check, Item
-from alerts.desk import Desk
 from alerts.errors import ActionError
-from alerts.prevention import Outcome
+from alerts.store import evidence
+from alerts.store.desk import Desk
+from alerts.store.prevention import Outcome
 from core.audit import record as audit
 from core.words import Label, Lang, label, render
 
@@ -130,7 +131,7 @@ def record_result(
         if task["kind"] == "hazard":
             if findings or checks:
                 raise ActionError(f"task {task_id} follows up a hazard: record the fix (no findings) to close it")
-            return desk.close_hazard_in(cur, task["hazard_id"], actor, "fixed, confirmed on site", now)
+            return desk.prevention.close_hazard_in(cur, task["hazard_id"], actor, "fixed, confirmed on site", now)
         version, checked = checked_items(cur, task, checks, now)
         failed = any(c.result == "fail" for c, _ in checked)
         result = "findings" if findings or failed else "clean"
@@ -142,8 +143,9 @@ def record_result(
         policy = desk.policy.schedule
         for n, finding in enumerate(findings, start=1):
             said = label("hazard.finding", text=finding)
-            out.add(desk.open_hazard(cur, task["premises_id"], f"task:{task_id}:{n}", "inspection_finding", said,
-                                     now, policy.finding_deadline_days, now, False))  # fmt: skip
+            source = f"task:{task_id}:{n}"
+            out.add(desk.prevention.open_hazard(cur, task["premises_id"], source, "inspection_finding", said, now,
+                                                policy.finding_deadline_days, now, False))  # fmt: skip
         for check, item in checked:
             assert version is not None
             out.add(record_check(desk, cur, task, check, item, version, actor, now))
@@ -153,7 +155,9 @@ def record_result(
         )
         schedule = cur.fetchone()
         if schedule is not None:
-            desk.schedule_inspection(cur, task["premises_id"], schedule["tier"], schedule["tier_since"], now, now)
+            desk.prevention.schedule_inspection(
+                cur, task["premises_id"], schedule["tier"], schedule["tier_since"], now, now
+            )
     return out
 
 
@@ -197,8 +201,8 @@ def record_check(
         rule = version.checklists.severities[item.severity]
         said = label("hazard.checklist", item=item.id, zh=item.zh, en=item.en, basis=item.basis, note=check.note)
         source = f"{'self:' if self_check else ''}task:{task['id']}:item:{item.id}"
-        out = desk.open_hazard(cur, task["premises_id"], source, "checklist_item", said, now, rule.deadline_days, now,
-                               False)  # fmt: skip
+        out = desk.prevention.open_hazard(cur, task["premises_id"], source, "checklist_item", said, now,
+                                          rule.deadline_days, now, False)  # fmt: skip
         cur.execute(
             "UPDATE hazards SET self_reported = self_reported OR %s "
             "WHERE premises_id = %s AND source = %s AND state <> 'closed' RETURNING id",

@@ -22,10 +22,10 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts.desk import Desk
 from alerts.errors import ActionError
-from alerts.prevention import SYSTEM
 from alerts.schedule import Drawn, draw
+from alerts.store.desk import Desk
+from alerts.store.prevention import SYSTEM
 from core.audit import record as audit
 from core.policy import SchedulePolicy
 from core.words import label
@@ -102,7 +102,7 @@ def run_draw(
                 partners = [i for i in d.inspectors if i != inspector_id]
                 reason = label("task.draw", period=period, partners=partners)
                 key = f"draw:{period}:{d.premises_id}:{inspector_id}"
-                desk.task(
+                desk.prevention.task(
                     cur, key, d.premises_id, inspector_id, "draw", reason, due, now, tier=tiers.get(d.premises_id)
                 )
         audit(cur, now, actor, "draw.made", f"draw:{period}", seed=seed, beacon=beacon, pool=len(pool),

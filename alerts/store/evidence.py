@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import psycopg
 
-from alerts.errors import ActionError
+from alerts.errors import EvidenceError
 from core.audit import record as audit
 
 MAX_BYTES: Final = 10 * 1024 * 1024
@@ -24,14 +24,6 @@ TYPES: Final = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "application/pdf": (b"%PDF-",),
 }
-
-
-class EvidenceError(ActionError):
-    """A file that cannot be kept as evidence; ``status`` is the HTTP status that says why."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)

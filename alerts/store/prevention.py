@@ -1,4 +1,5 @@
-"""The dual-prevention half of the alert desk: hazards (隐患排查治理) and the risk-tiered schedule (风险分级管控).
+"""The dual-prevention part of the alert desk (a :class:`~alerts.store.desk.Desk`'s ``prevention``):
+hazards (隐患排查治理) and the risk-tiered schedule (风险分级管控).
 
 A signal-derived hazard opens when its signal has lasted the policy's time, is assigned to the
 premises' regular inspector with a deadline and a follow-up task, turns ``recovered`` when the signal
@@ -12,25 +13,23 @@ Like the rest of the desk, every method runs inside the caller's transaction (``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
 
 from alerts.errors import ActionError
-from alerts.outbox import Directory, enqueue
+from alerts.outbox import Directory
 from alerts.roster import Roster
 from alerts.schedule import TIER_RANK, hazard_deadline, inspection_due
+from alerts.store.outbox import enqueue
 from core.audit import record as audit
+from core.db import Connection, Cursor, Pool, transaction
 from core.policy import Policy
 from core.words import Label, label, render
-from scoring.records import Feedback, RiskScore, Signal
+from scoring import Feedback, RiskScore, Signal
 
 SYSTEM = "system"
 """The actor of what the desk does by itself (opening, escalating); people are ``operator:<name>`` etc."""
@@ -49,24 +48,22 @@ class Outcome:
 
 
 class Prevention:
-    def __init__(self, pool: ConnectionPool, roster: Roster, policy: Policy, directory: Directory) -> None:
+    """Hazards and the risk-tiered schedule: what the desk does with signals that last and with tier changes,
+    and what people do with hazards. Every method but :meth:`close_hazard` runs in the caller's transaction."""
+
+    def __init__(self, pool: Pool, roster: Roster, policy: Policy, directory: Directory) -> None:
         self.pool = pool
         self.roster = roster
         self.policy = policy
         self.directory = directory
 
-    @contextmanager
-    def cursor(self, conn: psycopg.Connection[Any] | None = None) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+    def cursor(self, conn: Connection | None = None) -> AbstractContextManager[Cursor]:
         """One transaction, rows as dicts: on ``conn``, else on a connection from the pool."""
-        with ExitStack() as stack:
-            if conn is None:
-                conn = stack.enter_context(self.pool.connection())
-            with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-                yield cur
+        return transaction(self.pool, conn)
 
     # ---- hazards (隐患排查治理) ------------------------------------------------------------------
 
-    def _hazard_signal(self, cur: psycopg.Cursor[dict[str, Any]], signal: Signal, now: datetime) -> Outcome:
+    def on_signal(self, cur: Cursor, signal: Signal, now: datetime) -> Outcome:
         rule = self.policy.schedule.hazards.get(signal.rule)
         if rule is None:
             return Outcome()
@@ -104,7 +101,7 @@ class Prevention:
 
     def open_hazard(
         self,
-        cur: psycopg.Cursor[dict[str, Any]],
+        cur: Cursor,
         premises_id: str,
         source: str,
         rule: str,
@@ -159,7 +156,27 @@ class Prevention:
         )  # fmt: skip
         return Outcome(queued=queued)
 
-    def _overdue(self, cur: psycopg.Cursor[dict[str, Any]], now: datetime) -> Outcome:
+    def due(self, cur: Cursor, now: datetime) -> Outcome:
+        """Hazards whose signal has lasted the policy's time by ``now``: opened."""
+        out = Outcome()
+        cur.execute(
+            "DELETE FROM hazard_watch WHERE ctid IN (SELECT ctid FROM hazard_watch WHERE due_at <= %s "
+            "LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING premises_id, signal_key, rule, device_id, due_at",
+            (now,),
+        )
+        for watch in cur.fetchall():
+            rule = self.policy.schedule.hazards.get(watch["rule"])
+            if rule is not None:
+                out.add(
+                    self.open_hazard(
+                        cur, watch["premises_id"], watch["signal_key"], watch["rule"],
+                        label("hazard.signal", rule=watch["rule"], device=watch["device_id"]), watch["due_at"],
+                        rule.deadline_days, now, True,
+                    )
+                )  # fmt: skip
+        return out
+
+    def overdue(self, cur: Cursor, now: datetime) -> Outcome:
         cur.execute(
             "UPDATE hazards SET overdue_at = %s WHERE id IN (SELECT id FROM hazards WHERE state <> 'closed' "
             "AND overdue_at IS NULL AND deadline <= %s LIMIT 500 FOR UPDATE SKIP LOCKED) "
@@ -196,9 +213,7 @@ class Prevention:
         with self.cursor() as cur:
             return self.close_hazard_in(cur, hazard_id, actor, note, now)
 
-    def close_hazard_in(
-        self, cur: psycopg.Cursor[dict[str, Any]], hazard_id: int, actor: str, note: str, now: datetime
-    ) -> Outcome:
+    def close_hazard_in(self, cur: Cursor, hazard_id: int, actor: str, note: str, now: datetime) -> Outcome:
         cur.execute("SELECT * FROM hazards WHERE id = %s FOR UPDATE", (hazard_id,))
         hazard = cur.fetchone()
         if hazard is None:
@@ -230,7 +245,7 @@ class Prevention:
 
     # ---- the schedule (风险分级管控) -------------------------------------------------------------
 
-    def _risk(self, cur: psycopg.Cursor[dict[str, Any]], risk: RiskScore, now: datetime) -> Outcome:
+    def on_risk(self, cur: Cursor, risk: RiskScore, now: datetime) -> Outcome:
         cur.execute(
             "SELECT tier, tier_since, last_inspected_at FROM premises_schedule WHERE premises_id = %s FOR UPDATE",
             (risk.premises_id,),
@@ -273,9 +288,7 @@ class Prevention:
             )  # fmt: skip
         return out
 
-    def _notice(
-        self, cur: psycopg.Cursor[dict[str, Any]], risk: RiskScore, jurisdiction_id: str, on_duty: Any, now: datetime
-    ) -> int:
+    def _notice(self, cur: Cursor, risk: RiskScore, jurisdiction_id: str, on_duty: Any, now: datetime) -> int:
         """The warning notice (火灾风险分级警示): to the unit, the centre, the inspectors on duty and the
         premises' supervising departments."""
         site = self.roster.sites[risk.premises_id]
@@ -308,7 +321,7 @@ class Prevention:
 
     def schedule_inspection(
         self,
-        cur: psycopg.Cursor[dict[str, Any]],
+        cur: Cursor,
         premises_id: str,
         tier: str,
         tier_since: datetime,
@@ -325,7 +338,7 @@ class Prevention:
 
     def task(
         self,
-        cur: psycopg.Cursor[dict[str, Any]],
+        cur: Cursor,
         key: str,
         premises_id: str,
         inspector_id: str | None,
