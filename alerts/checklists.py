@@ -18,13 +18,10 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Final, Literal
 
-import psycopg
 import yaml
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from alerts.errors import ChecklistError
-from core.audit import record as audit
 from core.domain import Category
 from core.errors import problems
 
@@ -115,35 +112,6 @@ class Version:
     checklists: ChecklistSet
     created_at: datetime
     created_by: str
-
-
-def current(cur: psycopg.Cursor[dict[str, Any]], now: datetime) -> Version:
-    """The set in use; the first call installs the shipped set as version 1."""
-    cur.execute("SELECT * FROM checklists ORDER BY version DESC LIMIT 1")
-    row = cur.fetchone()
-    if row is None:
-        cur.execute(
-            "INSERT INTO checklists (version, created_at, created_by, document) VALUES (1, %s, 'system', %s) "
-            "ON CONFLICT DO NOTHING",
-            (now, Jsonb(shipped().model_dump(mode="json"))),
-        )
-        cur.execute("SELECT * FROM checklists ORDER BY version DESC LIMIT 1")
-        row = cur.fetchone()
-        assert row is not None
-    return Version(row["version"], parse(row["document"]), row["created_at"], row["created_by"])
-
-
-def install(cur: psycopg.Cursor[dict[str, Any]], checklists: ChecklistSet, actor: str, now: datetime) -> int:
-    """A new version in use from now on; audited. Returns its number."""
-    previous = current(cur, now)
-    number = previous.number + 1
-    cur.execute(
-        "INSERT INTO checklists (version, created_at, created_by, document) VALUES (%s, %s, %s, %s)",
-        (number, now, actor, Jsonb(checklists.model_dump(mode="json"))),
-    )
-    audit(cur, now, actor, "checklists.replaced", f"checklists:{number}", items=len(checklists.items),
-          previous=previous.number)  # fmt: skip
-    return number
 
 
 def dump(checklists: ChecklistSet, fmt: Literal["yaml", "json"] = "yaml") -> str:

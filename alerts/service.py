@@ -23,9 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg_pool import ConnectionPool
-
 from alerts.actions import hand_on
 from alerts.channels import Channel, EmailChannel, SmtpServer, WebhookChannel
 from alerts.dispatch import Dispatcher
@@ -36,7 +33,8 @@ from alerts.store.prevention import Outcome
 from alerts.store.roster import load_roster
 from core.backoff import Backoff, Sleep, retry
 from core.bus import Bus, Consumer
-from core.errors import BusError, DatabaseError
+from core.db import TRANSIENT, Pool
+from core.errors import BusError
 from core.periodic import Every
 from core.policy import Policy
 from core.settings import Settings
@@ -94,7 +92,7 @@ def directory_of(settings: Settings) -> Directory:
 class Alerts:
     def __init__(
         self,
-        pool: ConnectionPool,
+        pool: Pool,
         policy: Policy,
         directory: Directory,
         channels: dict[str, Channel],
@@ -141,7 +139,7 @@ class Alerts:
         outcome = await retry(
             lambda: asyncio.to_thread(self.desk.handle, pending, self.clock()),
             what="alerts: handling decisions",
-            errors=(DatabaseError, psycopg.OperationalError),
+            errors=TRANSIENT,
             sleep=self.sleep,
             log=log,
         )
@@ -219,7 +217,7 @@ class Alerts:
                 for due, work in chores:
                     if due.due():
                         await asyncio.to_thread(work, self.clock())
-            except (DatabaseError, psycopg.OperationalError) as error:
+            except TRANSIENT as error:
                 log.warning("alerts timers: %s; trying again shortly", error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.tick_s)

@@ -138,7 +138,7 @@ def seed(db_url: str, alarms: int, sample: list[str]) -> None:
 
 
 def users(db_url: str, inspector: str) -> None:
-    from console.accounts import Accounts
+    from console.store.accounts import Accounts
 
     with open_pool(db_url, max_size=2) as pool:
         accounts = Accounts(pool)

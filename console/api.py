@@ -18,20 +18,19 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from alerts.actions import Actions
-from alerts.errors import ActionError, ChecklistError
-from console.accounts import Accounts
-from console.city import City
+from alerts import ActionError, Actions, ChecklistError
 from console.errors import AccountError, Throttled
-from console.live import Changes
 from console.routes import admin, auth, cases, field, premises, queue, supervision, unit
 from console.security import Console
+from console.store.accounts import Accounts
+from console.store.city import City
+from console.store.live import Changes
+from console.store.reads import Reads
 from core.errors import CommandError, DatabaseError
 from core.policy import Policy
 from core.settings import MqttUrl
 from core.words import vocabulary
-from supervision.discretion import DiscretionTable
-from supervision.discretion import shipped as shipped_discretion
+from supervision import DiscretionTable, Supervision, shipped_discretion
 
 WEB = Path(__file__).resolve().parent / "web"
 
@@ -51,7 +50,9 @@ def build_console(
     where commands to UITDs go (None: the console cannot send them)."""
     return Console(
         actions=actions,
+        supervision=Supervision(actions, discretion or shipped_discretion()),
         accounts=Accounts(actions.pool, session_hours=session_hours),
+        reads=Reads(actions.pool),
         city=City(actions.pool),
         changes=Changes(database_url),
         policy=policy,
@@ -59,7 +60,6 @@ def build_console(
         broker=broker,
         centre_address=centre_address,
         tile_url=tile_url,
-        discretion=discretion or shipped_discretion(),
     )
 
 

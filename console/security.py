@@ -14,21 +14,21 @@ console is served over HTTPS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
 from fastapi import Depends, HTTPException, Request, Response
 
-from alerts.actions import Actions
-from console.accounts import Accounts, Principal, Role
-from console.city import City
-from console.live import Changes
+from alerts import Actions
+from console.store.accounts import Accounts, Principal, Role
+from console.store.city import City
+from console.store.live import Changes
+from console.store.reads import Reads
 from core.policy import Policy
 from core.settings import MqttUrl
-from supervision.discretion import DiscretionTable
-from supervision.discretion import shipped as shipped_discretion
+from supervision import DiscretionTable, Supervision
 
 COOKIE = "fw_session"
 
@@ -42,7 +42,9 @@ class Console:
     """What every route needs: people's actions, accounts, the read side, live changes."""
 
     actions: Actions
+    supervision: Supervision
     accounts: Accounts
+    reads: Reads
     city: City
     changes: Changes
     policy: Policy
@@ -53,8 +55,11 @@ class Console:
     centre_address: bytes = bytes(6)
     tile_url: str | None = None
     """Map tiles (``{z}/{x}/{y}``) the browser draws under the map; None: none."""
-    discretion: DiscretionTable = field(default_factory=shipped_discretion)
-    """The discretion table enforcement cases follow (裁量基准)."""
+
+    @property
+    def discretion(self) -> DiscretionTable:
+        """The discretion table enforcement cases follow (裁量基准)."""
+        return self.supervision.table
 
 
 def console_of(request: Request) -> Console:

@@ -15,12 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 import paho.mqtt.client as mqtt
-import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core import audit, gb26875
-from core.db import connect, first_line
-from core.errors import CommandError, DatabaseError
+from core import gb26875
+from core.db import audit, connect, database_errors
+from core.errors import CommandError
 from core.settings import MqttUrl
 from core.wire import downlink_topic
 
@@ -56,31 +55,28 @@ def send_command(
     answer_minutes: int = 10,
 ) -> Command:
     """Record and publish one command. Raises CommandError or DatabaseError (nothing recorded)."""
-    try:
-        with connect(database_url) as conn, conn.transaction():
-            found = conn.execute("SELECT premises_id, type FROM devices WHERE id = %s", (device_id,)).fetchone()
-            if found is None:
-                raise CommandError(f"unknown device {device_id!r}")
-            premises_id, device_type = str(found[0]), str(found[1])
-            if device_type != "uitd":
-                raise CommandError(f"device {device_id!r} is a {device_type}: commands go to a uitd")
-            last = conn.execute(
-                "SELECT serial FROM uitd_commands WHERE device_id = %s ORDER BY id DESC LIMIT 1 FOR UPDATE",
-                (device_id,),
-            ).fetchone()
-            serial = (int(str(last[0])) + 1) % 65_536 if last else 0
-            row = conn.execute(
-                "INSERT INTO uitd_commands (device_id, kind, serial, sent_at, sent_by) VALUES (%s, %s, %s, %s, %s)"
-                " RETURNING id",
-                (device_id, kind, serial, now, actor),
-            ).fetchone()
-            assert row is not None
-            with conn.cursor() as cur:
-                audit.record(cur, now, actor, "uitd.command", f"device:{device_id}", kind=kind, serial=serial)
-            frame = gb26875.command_frame(kind, serial, now=now, centre=centre, answer_minutes=answer_minutes)
-            publish(broker, downlink_topic(premises_id, device_id), frame)
-    except psycopg.Error as error:
-        raise DatabaseError(f"recording the command failed: {first_line(error)}") from None
+    with database_errors("recording the command"), connect(database_url) as conn, conn.transaction():
+        found = conn.execute("SELECT premises_id, type FROM devices WHERE id = %s", (device_id,)).fetchone()
+        if found is None:
+            raise CommandError(f"unknown device {device_id!r}")
+        premises_id, device_type = str(found[0]), str(found[1])
+        if device_type != "uitd":
+            raise CommandError(f"device {device_id!r} is a {device_type}: commands go to a uitd")
+        last = conn.execute(
+            "SELECT serial FROM uitd_commands WHERE device_id = %s ORDER BY id DESC LIMIT 1 FOR UPDATE",
+            (device_id,),
+        ).fetchone()
+        serial = (int(str(last[0])) + 1) % 65_536 if last else 0
+        row = conn.execute(
+            "INSERT INTO uitd_commands (device_id, kind, serial, sent_at, sent_by) VALUES (%s, %s, %s, %s, %s)"
+            " RETURNING id",
+            (device_id, kind, serial, now, actor),
+        ).fetchone()
+        assert row is not None
+        with conn.cursor() as cur:
+            audit.record(cur, now, actor, "uitd.command", f"device:{device_id}", kind=kind, serial=serial)
+        frame = gb26875.command_frame(kind, serial, now=now, centre=centre, answer_minutes=answer_minutes)
+        publish(broker, downlink_topic(premises_id, device_id), frame)
     return Command(int(str(row[0])), device_id, kind, serial, now, actor)
 
 
@@ -119,10 +115,9 @@ def publish(broker: MqttUrl, topic: str, payload: bytes) -> None:
 
 def commands(database_url: str, device_id: str, limit: int = 50) -> list[Command]:
     """The device's latest commands, newest first, each with the UITD's answers. Raises DatabaseError."""
-    try:
-        with connect(database_url) as conn:
-            rows = conn.execute(
-                """
+    with database_errors("reading the commands"), connect(database_url) as conn:
+        rows = conn.execute(
+            """
                 SELECT c.id, c.device_id, c.kind, c.serial, c.sent_at, c.sent_by,
                        (SELECT min(s.time) FROM device_status s WHERE s.device_id = c.device_id
                           AND s.detail = 'confirm serial=' || c.serial AND s.time >= c.sent_at - %(slack)s),
@@ -135,10 +130,8 @@ def commands(database_url: str, device_id: str, limit: int = 50) -> list[Command
                        END
                 FROM uitd_commands c WHERE c.device_id = %(device)s ORDER BY c.id DESC LIMIT %(limit)s
                 """,
-                {"device": device_id, "slack": ANSWER_SLACK, "limit": limit},
-            ).fetchall()
-    except psycopg.Error as error:
-        raise DatabaseError(f"reading the commands failed: {first_line(error)}") from None
+            {"device": device_id, "slack": ANSWER_SLACK, "limit": limit},
+        ).fetchall()
     return [
         Command(
             int(str(r[0])),

@@ -13,7 +13,7 @@ import jinja2
 from core.pdf import html_to_pdf
 from core.words import Lang, word
 from report import charts
-from report.figures import TIERS, Figures, Table
+from report.store import TIERS, Figures, Table
 from report.words import TEXT
 
 _ENV = jinja2.Environment(

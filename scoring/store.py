@@ -15,8 +15,7 @@ import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
-from core import audit
-from core.db import connect, database_errors, first_line
+from core.db import audit, connect, database_errors, first_line
 from core.errors import DatabaseError
 from core.registry import export_registry
 from core.settings import mask_database_url

@@ -2,4 +2,54 @@
 
 Messages are encoded through :mod:`core.wire`, the one definition of the wire contract, which
 ingest decodes; the simulators import nothing of the stages.
+
+This module is the package's face: what the command line, the demo and the offline training use.
+The rest of the package is internal.
 """
+
+from simulators.engine import GroundTruth, Outgoing, Simulation
+from simulators.errors import PublishError, RecordingError, ScenarioError
+from simulators.fleet import generate_fleet, with_webhooks
+from simulators.history import PremisesPeriod, simulate_history
+from simulators.inbox import Inbox, Received
+from simulators.publisher import Publisher, PublishOptions, PublishStats
+from simulators.recording import read as read_recording
+from simulators.recording import record as record_stream
+from simulators.scenarios import Scenario, apply_scenario, background, load_scenario, parse_duration, write_ground_truth
+from simulators.trials import CASES, FIRES, HEAT_FIRES, INTERVALS, NOISES, Trial
+from simulators.trials import registry as trial_registry
+from simulators.trials import stream as trial_stream
+
+__all__ = [
+    "CASES",
+    "FIRES",
+    "HEAT_FIRES",
+    "INTERVALS",
+    "NOISES",
+    "GroundTruth",
+    "Inbox",
+    "Outgoing",
+    "PremisesPeriod",
+    "PublishError",
+    "PublishOptions",
+    "PublishStats",
+    "Publisher",
+    "Received",
+    "RecordingError",
+    "Scenario",
+    "ScenarioError",
+    "Simulation",
+    "Trial",
+    "apply_scenario",
+    "background",
+    "generate_fleet",
+    "load_scenario",
+    "parse_duration",
+    "read_recording",
+    "record_stream",
+    "simulate_history",
+    "trial_registry",
+    "trial_stream",
+    "with_webhooks",
+    "write_ground_truth",
+]

@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts.store.desk import Desk
-from alerts.store.prevention import Outcome
-from core.audit import record as audit
+from alerts import Desk, Outcome
+from core.db import Cursor, locked
+from core.db.audit import record as audit
 from core.policy import CreditEvent, Policy
 from supervision import credit
 from supervision.cases import DOCUMENTED, Step, StepKind, check_decision, check_next, needs_approval
@@ -22,7 +21,6 @@ from supervision.credit_store import on_event
 from supervision.discretion import Circumstance, DiscretionTable, decide
 from supervision.errors import CaseError
 
-Cursor = psycopg.Cursor[dict[str, Any]]
 _EVENTS: dict[str, CreditEvent] = {"penalty": "penalty", "seal_up": "seal_up", "stop": "stop"}
 
 
@@ -108,11 +106,7 @@ def _steps(cur: Cursor, case_id: int) -> list[Step]:
 
 
 def _locked_case(cur: Cursor, case_id: int) -> dict[str, Any]:
-    cur.execute("SELECT * FROM cases WHERE id = %s FOR UPDATE", (case_id,))
-    case = cur.fetchone()
-    if case is None:
-        raise CaseError(f"no case {case_id}")
-    return case
+    return locked(cur, "cases", case_id, what="case", error=CaseError)
 
 
 def add_step(
@@ -223,12 +217,7 @@ def list_major_hazard(desk: Desk, hazard_id: int, actor: str, note: str, now: da
     """挂牌督办: a hazard listed as major for supervision until it closes (销案). Several in the policy's
     window list the unit's credit as ``repeated_major_hazards``."""
     with desk.cursor() as cur:
-        cur.execute("SELECT * FROM hazards WHERE id = %s FOR UPDATE", (hazard_id,))
-        hazard = cur.fetchone()
-        if hazard is None:
-            raise CaseError(f"no hazard {hazard_id}")
-        if hazard["state"] == "closed":
-            raise CaseError(f"hazard {hazard_id} is closed")
+        hazard = locked(cur, "hazards", hazard_id, what="hazard", error=CaseError, states=("open", "recovered"))
         if hazard["listed_at"] is not None:
             raise CaseError(f"hazard {hazard_id} is already listed (since {hazard['listed_at']:%Y-%m-%d})")
         cur.execute(
@@ -275,3 +264,12 @@ def list_cases(cur: Cursor, scope: frozenset[str] | None, state: str | None = No
         where.append("EXISTS (SELECT 1 FROM case_steps s WHERE s.case_id = c.id AND s.state = 'pending')")
     cur.execute(_CASES + " WHERE " + " AND ".join(where) + " ORDER BY c.opened_at DESC, c.id DESC", args)
     return cur.fetchall()
+
+
+def case_of_step(cur: Cursor, step_id: int) -> int:
+    """The case a step belongs to. Raises CaseError for an unknown step."""
+    cur.execute("SELECT case_id FROM case_steps WHERE id = %s", (step_id,))
+    row = cur.fetchone()
+    if row is None:
+        raise CaseError(f"no step {step_id}")
+    return int(row["case_id"])

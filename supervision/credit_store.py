@@ -10,19 +10,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from alerts.store.prevention import SYSTEM
-from core.audit import record as audit
+from alerts import SYSTEM
+from core.db import Cursor, locked
+from core.db.audit import record as audit
 from core.domain import CREDIT_STATUSES
 from core.policy import CreditEvent, CreditPolicy
 from supervision import credit
 from supervision.errors import CaseError
 
-Cursor = psycopg.Cursor[dict[str, Any]]
 log = logging.getLogger(__name__)
 
 
@@ -34,10 +33,7 @@ def set_credit(
     already is. Raises CaseError for an unknown premises or status."""
     if to not in CREDIT_STATUSES:
         raise CaseError(f"unknown credit status {to!r}; valid ones are {', '.join(CREDIT_STATUSES)}")
-    cur.execute("SELECT credit_status FROM premises WHERE id = %s FOR UPDATE", (premises_id,))
-    row = cur.fetchone()
-    if row is None:
-        raise CaseError(f"no premises {premises_id}")
+    row = locked(cur, "premises", premises_id, what="premises", error=CaseError, columns="credit_status")
     if row["credit_status"] == to:
         return False
     cur.execute(
@@ -100,6 +96,13 @@ def review(cur: Cursor, policy: CreditPolicy, now: datetime, actor: str = SYSTEM
                        detail={"clean_since": row["last_event_at"].isoformat()})  # fmt: skip
             repaired.append((premises["id"], premises["credit_status"]))
     return repaired
+
+
+def status(cur: Cursor, premises_id: str) -> str | None:
+    """The premises' credit status; None for an unknown premises."""
+    cur.execute("SELECT credit_status FROM premises WHERE id = %s", (premises_id,))
+    row = cur.fetchone()
+    return None if row is None else str(row["credit_status"])
 
 
 def history(cur: Cursor, premises_id: str) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.errors import ActionError
+from alerts import ActionError
 
 
 class CaseError(ActionError):

@@ -69,7 +69,7 @@ def test_verification_trials_over_mqtt_confirm_what_they_should_and_name_their_e
             import_registry(conn, _registry(now, inbox.url), source="e2e")
             conn.commit()
         with open_pool(database_url, max_size=2) as pool:
-            from console.accounts import Accounts
+            from console.store.accounts import Accounts
 
             Accounts(pool).add_user("op", "Operator", "operator", now, password="correct horse battery")
         with running_up(database_url, mosquitto, models_dir, tmp_path, secret=SECRET, client_id="e2e-verify") as up:

@@ -31,10 +31,7 @@ import msgspec
 from core.db import connect
 from core.policy import Policy
 from scoring import AlarmDecision, Decision, Engine, Models, RiskScore, Scorer, Signal, Sites, encode_decision
-from simulators.engine import GroundTruth, Simulation
-from simulators.fleet import generate_fleet
-from simulators.history import simulate_history
-from simulators.scenarios import Scenario, apply_scenario, background
+from simulators import GroundTruth, Scenario, Simulation, apply_scenario, background, generate_fleet, simulate_history
 from training.fitting import risk_auc as auc_of
 from training.models import START, risk_examples
 from training.replay import simulated_records

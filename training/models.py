@@ -10,22 +10,16 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any, Final
+from typing import Any
 
-import psycopg
-
-from core.db import connect, first_line
 from core.domain import DEVICE_TYPES
-from core.errors import DatabaseError
 from core.policy import AnomalyPolicy
 from ingest import Reading
 from scoring import COUNTS, AnomalyModel, ModelError, RiskInputs, RiskModel, Window, advance, new_version
-from simulators.engine import Simulation
-from simulators.fleet import generate_fleet
-from simulators.history import PremisesPeriod, simulate_history
+from simulators import PremisesPeriod, Simulation, generate_fleet, simulate_history
 from training.fitting import fit_anomaly, fit_risk, risk_auc
 from training.replay import simulated_records
+from training.store import recorded_examples
 
 START = 1_767_571_200.0  # 2026-01-05 00:00 UTC: a Monday, as the simulators' default roster
 
@@ -108,34 +102,6 @@ def train_anomaly(
         "metrics_skipped": skipped,
     }
     return model, summary
-
-
-_OUTCOMES: Final = """
-SELECT DISTINCT ON (r.premises_id, date_bin(%(horizon)s, r.time, TIMESTAMPTZ '2000-01-01'))
-       r.inputs,
-       EXISTS (SELECT 1 FROM alarms a
-               WHERE a.premises_id = r.premises_id AND a.classification = 'confirmed'
-                 AND a.time > r.time AND a.time <= r.time + %(horizon)s)
-    OR EXISTS (SELECT 1 FROM signals s
-               WHERE s.premises_id = r.premises_id AND s.kind = 'hazard_candidate' AND s.state = 'raised'
-                 AND s.time > r.time AND s.time <= r.time + %(horizon)s)
-FROM risk_scores r
-WHERE r.time <= now() - %(horizon)s
-ORDER BY r.premises_id, date_bin(%(horizon)s, r.time, TIMESTAMPTZ '2000-01-01'), r.time
-"""
-
-
-def recorded_examples(url: str, horizon_days: float = 90) -> tuple[list[RiskInputs], list[bool]]:
-    """One example per premises and period of ``horizon_days`` from the stored risk scores: what the
-    model read at the period's first score, and whether a confirmed fire or a hazard followed within
-    the horizon. Periods younger than the horizon are left out, their outcome is not known yet."""
-    try:
-        with connect(url) as conn:
-            rows = conn.execute(_OUTCOMES, {"horizon": timedelta(days=horizon_days)}).fetchall()
-    except psycopg.Error as error:
-        raise DatabaseError(f"reading recorded outcomes failed: {first_line(error)}") from None
-    inputs = [RiskInputs(**row[0]) for row in rows]  # type: ignore[arg-type]
-    return inputs, [bool(row[1]) for row in rows]
 
 
 def train_risk_from_db(url: str, *, horizon_days: float = 90, seed: int = 11) -> tuple[RiskModel, dict[str, Any]]:

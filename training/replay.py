@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.registry import RegistryFile
 from ingest import RecentMessages, Record, RegistryIndex, ValidationPolicy, Validator
-from simulators.engine import Outgoing, Simulation
+from simulators import Outgoing, Simulation
 
 
 def accepted_records(registry: RegistryFile, messages: Iterable[Outgoing]) -> Iterator[tuple[Outgoing, list[Record]]]:

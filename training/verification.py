@@ -22,7 +22,7 @@ from typing import Any, Final
 from core.domain import ZONE_USES
 from core.policy import Policy
 from scoring import AlarmDecision, Models
-from simulators.trials import CASES, FIRES, HEAT_FIRES, INTERVALS, NOISES, Trial, registry, stream
+from simulators import CASES, FIRES, HEAT_FIRES, INTERVALS, NOISES, Trial, trial_registry, trial_stream
 from training.replay import accepted_records
 from training.whatif import score
 
@@ -57,8 +57,8 @@ class Result:
 
 
 def run_trial(trial: Trial, policy: Policy, models: Models) -> Result:
-    made = stream(trial, policy.verification.window_s)
-    reg = registry(trial.use, trial.interval_s)
+    made = trial_stream(trial, policy.verification.window_s)
+    reg = trial_registry(trial.use, trial.interval_s)
     records = [r for _, batch in accepted_records(reg, made.messages) for r in batch]
     alarms = [d for d in score(policy, models, reg, records) if isinstance(d, AlarmDecision)]
     confirmed = next((a for a in alarms if a.classification == "confirmed"), None)

@@ -20,17 +20,12 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-import msgspec
-from psycopg.rows import dict_row
-
-from alerts.incidents import Incident, apply, trigger_of
-from alerts.roster import Roster, roster_of
-from core.db import connect
+from alerts import Incident, Roster, apply, roster_of, trigger_of
 from core.policy import INCIDENT_CLASSES, Policy
-from core.registry import RegistryFile, export_registry
-from ingest import EventRecord, Reading, Record, StatusRecord
+from core.registry import RegistryFile
+from ingest import Record
 from scoring import AlarmDecision, Decision, Engine, Models, RiskScore, Scorer, Signal, Sites
 
 
@@ -233,35 +228,6 @@ def _judgement(out: Outcome, alarm_id: str) -> str:
         return f"confirmed ({confirmed.reason})"
     latest = out.episodes.get(alarm_id)
     return "-" if latest is None else f"{latest.classification} ({latest.reason})"
-
-
-_STORED: tuple[tuple[type[Record], str], ...] = (
-    (Reading, "SELECT time, premises_id, device_id, metric, value, seq FROM readings"),
-    (
-        EventRecord,
-        "SELECT time, premises_id, device_id, seq, kind, component_type, loop, address, zone, detail, received_at "
-        "FROM events",
-    ),
-    (
-        StatusRecord,
-        "SELECT time, premises_id, device_id, seq, state, battery_pct, rssi_dbm, firmware FROM device_status",
-    ),
-)
-
-
-def stored_stream(url: str, since: datetime, until: datetime) -> tuple[RegistryFile, list[Record]]:
-    """The registry and every message the database stored for ``[since, until)``, as records in the
-    order they were received. Readings and statuses carry no time of receipt in the database: their own
-    time stands for it."""
-    records: list[Record] = []
-    with connect(url) as conn:
-        registry = export_registry(conn)
-        with conn.cursor(row_factory=dict_row) as cur:
-            for kind, query in _STORED:
-                cur.execute(query + " WHERE time >= %s AND time < %s", (since, until))
-                records += [msgspec.convert(row, kind) for row in cur]
-    records.sort(key=lambda r: ((r.received_at or r.time).astimezone(UTC), r.time))
-    return registry, records
 
 
 def replay(

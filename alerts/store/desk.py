@@ -35,8 +35,8 @@ from alerts.outbox import Directory, Recipient
 from alerts.roster import Roster
 from alerts.store.outbox import enqueue
 from alerts.store.prevention import SYSTEM, Outcome, Prevention
-from core.audit import record as audit
-from core.db import Connection, Cursor, Pool, transaction
+from core.db import Connection, Cursor, Pool, locked, transaction
+from core.db.audit import record as audit
 from core.policy import Policy
 from core.words import label, render
 from scoring import Decision, Feedback, RiskScore, Signal
@@ -297,11 +297,7 @@ class Desk:
     # ---- people's actions ------------------------------------------------------------------------
 
     def _locked(self, cur: Cursor, incident_id: int) -> Incident:
-        cur.execute(f"SELECT {_COLUMNS} FROM incidents WHERE id = %s FOR UPDATE", (incident_id,))
-        row = cur.fetchone()
-        if row is None:
-            raise ActionError(f"no incident {incident_id}")
-        return _incident(row)
+        return _incident(locked(cur, "incidents", incident_id, what="incident", error=ActionError, columns=_COLUMNS))
 
     def acknowledge(self, incident_id: int, actor: str, now: datetime) -> Incident:
         """Stop escalation: someone is on it. Acknowledging twice is harmless; a resolved incident refuses."""

@@ -19,16 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from alerts.errors import ActionError
 from alerts.schedule import Drawn, draw
 from alerts.store.desk import Desk
 from alerts.store.prevention import SYSTEM
-from core.audit import record as audit
+from core.db import Cursor
+from core.db.audit import record as audit
 from core.policy import SchedulePolicy
 from core.words import label
+
+Published = dict[str, object]
+"""A row of a draw's publication: premises, unit, inspectors by name, seed, beacon, drawn at, inspection, result."""
 
 SEED_FORMAT = "firewarden-draw/1"
 
@@ -141,7 +144,7 @@ class Verdict:
         return self.seed_matches and self.result_matches
 
 
-def verify(cur: psycopg.Cursor[dict[str, Any]], period: str) -> Verdict:
+def verify(cur: Cursor, period: str) -> Verdict:
     """Recompute ``period``'s draw from its recorded inputs; raises ActionError when it has none."""
     cur.execute("SELECT * FROM draw_runs WHERE period = %s", (period,))
     run = cur.fetchone()
@@ -156,7 +159,7 @@ def verify(cur: psycopg.Cursor[dict[str, Any]], period: str) -> Verdict:
     return Verdict(period, run["beacon"], run["seed"], seed_ok, same, len(stored), len(run["pool"]))
 
 
-def publication(cur: psycopg.Cursor[dict[str, Any]], period: str) -> list[dict[str, Any]]:
+def publication(cur: Cursor, period: str) -> list[Published]:
     """What is published of ``period``'s draw (一公开): each premises drawn, its unit, the inspectors
     drawn by name, the seed and beacon, and the outcome of the inspection so far."""
     cur.execute(
@@ -176,7 +179,7 @@ def publication(cur: psycopg.Cursor[dict[str, Any]], period: str) -> list[dict[s
     return cur.fetchall()
 
 
-def as_csv(rows: list[dict[str, Any]]) -> str:
+def as_csv(rows: list[Published]) -> str:
     out = io.StringIO()
     columns = ["period", "premises_id", "premises_name", "address", "unit_name", "inspectors", "seed", "beacon",
                "drawn_at", "inspection", "result"]  # fmt: skip

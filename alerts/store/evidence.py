@@ -9,14 +9,14 @@ stored once, and a record that names it proves which bytes it meant.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
-
-import psycopg
+from typing import Final
 
 from alerts.errors import EvidenceError
-from core.audit import record as audit
+from core.db import Cursor
+from core.db.audit import record as audit
 
 MAX_BYTES: Final = 10 * 1024 * 1024
 TYPES: Final = {
@@ -24,6 +24,12 @@ TYPES: Final = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "application/pdf": (b"%PDF-",),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    content: bytes
+    media_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,7 @@ def check(data: bytes, declared: str | None) -> str:
     return found
 
 
-def store(cur: psycopg.Cursor[Any], data: bytes, declared: str | None, actor: str, now: datetime) -> Stored:
+def store(cur: Cursor, data: bytes, declared: str | None, actor: str, now: datetime) -> Stored:
     """Check and keep ``data``; audited the first time its content is stored."""
     media_type = check(data, declared)
     sha256 = hashlib.sha256(data).hexdigest()
@@ -69,6 +75,19 @@ def store(cur: psycopg.Cursor[Any], data: bytes, declared: str | None, actor: st
     return Stored(sha256, media_type, len(data))
 
 
-def known(cur: psycopg.Cursor[Any], sha256: str) -> bool:
+def known(cur: Cursor, sha256: str) -> bool:
     cur.execute("SELECT 1 FROM evidence WHERE sha256 = %s", (sha256,))
     return cur.fetchone() is not None
+
+
+def file(cur: Cursor, sha256: str, *, everyone: bool, actor: str, premises: Sequence[str]) -> File | None:
+    """The stored file, when ``everyone`` may see it, or ``actor`` uploaded it, or a rectification report
+    of one of ``premises`` names it; None otherwise (as when there is none)."""
+    cur.execute(
+        "SELECT media_type, content FROM evidence e WHERE sha256 = %s AND (%s OR EXISTS "
+        "(SELECT 1 FROM evidence_holders h WHERE h.sha256 = e.sha256 AND h.actor = %s) OR EXISTS "
+        "(SELECT 1 FROM rectifications r WHERE e.sha256 = ANY(r.evidence) AND r.premises_id = ANY(%s)))",
+        (sha256, everyone, actor, sorted(premises)),
+    )
+    row = cur.fetchone()
+    return None if row is None else File(bytes(row["content"]), row["media_type"])

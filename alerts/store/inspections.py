@@ -15,16 +15,17 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import icalendar
-import psycopg
 from psycopg.types.json import Jsonb
 
 from alerts import checklists
 from alerts.checklists import Check, Item
 from alerts.errors import ActionError
 from alerts.store import evidence
+from alerts.store.checklists import current
 from alerts.store.desk import Desk
 from alerts.store.prevention import Outcome
-from core.audit import record as audit
+from core.db import Cursor, Pool, locked, transaction
+from core.db.audit import record as audit
 from core.words import Label, Lang, label, render
 
 
@@ -122,12 +123,8 @@ def record_result(
     """
     out = Outcome()
     with desk.cursor() as cur:
-        cur.execute("SELECT * FROM tasks WHERE id = %s FOR UPDATE", (task_id,))
-        task = cur.fetchone()
-        if task is None:
-            raise ActionError(f"no task {task_id}")
-        if task["state"] != "open":
-            raise ActionError(f"task {task_id} is already {task['state']}")
+        task = locked(cur, "tasks", task_id, what="task", error=ActionError, states=("open",),
+                      refused="task {key} is already {state}")  # fmt: skip
         if task["kind"] == "hazard":
             if findings or checks:
                 raise ActionError(f"task {task_id} follows up a hazard: record the fix (no findings) to close it")
@@ -162,14 +159,14 @@ def record_result(
 
 
 def checked_items(
-    cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], checks: Sequence[Check], now: datetime
+    cur: Cursor, task: dict[str, Any], checks: Sequence[Check], now: datetime
 ) -> tuple[checklists.Version | None, list[tuple[Check, Item]]]:
     """The checklists in use (None without checks) and each check with its item; raises ActionError for
     an item the checklist of the premises' category does not have, one checked twice, or a photo that
     is not stored."""
     if not checks:
         return None, []
-    version = checklists.current(cur, now)
+    version = current(cur, now)
     cur.execute("SELECT category FROM premises WHERE id = %s", (task["premises_id"],))
     row = cur.fetchone()
     category = row["category"] if row is not None else ""
@@ -192,7 +189,7 @@ def checked_items(
 
 
 def record_check(
-    desk: Desk, cur: psycopg.Cursor[dict[str, Any]], task: dict[str, Any], check: Check, item: Item,
+    desk: Desk, cur: Cursor, task: dict[str, Any], check: Check, item: Item,
     version: checklists.Version, actor: str, now: datetime, self_check: bool = False,
 ) -> Outcome:  # fmt: skip
     """One item's result; a failed one opens a hazard, self-reported (主动申报) on a unit's self-check."""
@@ -217,3 +214,35 @@ def record_check(
          hazard_id, now, actor, check.photo),
     )  # fmt: skip
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChecklist:
+    """A task's checklist: the task (id, kind, state, premises_id, category), the version in use with its
+    severities, the items of the premises' category (none for a hazard's follow-up) and what was recorded."""
+
+    task: dict[str, object]
+    version: int
+    severities: dict[str, object]
+    items: list[dict[str, object]]
+    recorded: list[dict[str, object]]
+
+
+def task_checklist(pool: Pool, task_id: int, now: datetime) -> TaskChecklist:
+    """The checklist in use for the task's premises category, with each item's result if recorded.
+    Raises ActionError for an unknown task."""
+    with transaction(pool) as cur:
+        version = current(cur, now)
+        cur.execute(
+            "SELECT t.id, t.kind, t.state, p.id AS premises_id, p.category FROM tasks t "
+            "JOIN premises p ON p.id = t.premises_id WHERE t.id = %s",
+            (task_id,),
+        )
+        task = cur.fetchone()
+        if task is None:
+            raise ActionError(f"no task {task_id}")
+        cur.execute("SELECT * FROM task_checks WHERE task_id = %s ORDER BY item_id", (task_id,))
+        recorded = cur.fetchall()
+    items = [i.model_dump(mode="json") for i in version.checklists.for_category(task["category"])]
+    severities = version.checklists.model_dump(mode="json")["severities"]
+    return TaskChecklist(task, version.number, severities, items if task["kind"] != "hazard" else [], recorded)

@@ -25,8 +25,8 @@ from alerts.outbox import Directory
 from alerts.roster import Roster
 from alerts.schedule import TIER_RANK, hazard_deadline, inspection_due
 from alerts.store.outbox import enqueue
-from core.audit import record as audit
-from core.db import Connection, Cursor, Pool, transaction
+from core.db import Connection, Cursor, Pool, locked, transaction
+from core.db.audit import record as audit
 from core.policy import Policy
 from core.words import Label, label, render
 from scoring import Feedback, RiskScore, Signal
@@ -214,12 +214,8 @@ class Prevention:
             return self.close_hazard_in(cur, hazard_id, actor, note, now)
 
     def close_hazard_in(self, cur: Cursor, hazard_id: int, actor: str, note: str, now: datetime) -> Outcome:
-        cur.execute("SELECT * FROM hazards WHERE id = %s FOR UPDATE", (hazard_id,))
-        hazard = cur.fetchone()
-        if hazard is None:
-            raise ActionError(f"no hazard {hazard_id}")
-        if hazard["state"] == "closed":
-            raise ActionError(f"hazard {hazard_id} is already closed")
+        hazard = locked(cur, "hazards", hazard_id, what="hazard", error=ActionError, states=("open", "recovered"),
+                        refused="hazard {key} is already {state}")  # fmt: skip
         if hazard["signal_active"]:
             raise ActionError(
                 f"hazard {hazard_id} ({hazard['title']}) cannot close: its signal is still active; "

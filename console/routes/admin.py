@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from console.security import Admin, Ctx, Operator, send
-from report.errors import ReportError
+from report import ReportError
 
 router = APIRouter(tags=["admin"])
 
@@ -52,16 +51,7 @@ def audit(
 @router.get("/api/summary")
 def summary(user: Operator, ctx: Ctx) -> Response:
     """Counts for a glance: open incidents by class, tiers, open hazards, deliveries by state (24 h)."""
-    rows = ctx.city.rows
-    since = ctx.clock() - timedelta(days=1)
-    return send({
-        "incidents": {r["class"]: r["n"] for r in rows(
-            "SELECT class, count(*) AS n FROM incidents WHERE state <> 'resolved' GROUP BY 1")},
-        "tiers": {r["tier"]: r["n"] for r in rows("SELECT tier, count(*) AS n FROM premises_schedule GROUP BY 1")},
-        "open_hazards": rows("SELECT count(*) AS n FROM hazards WHERE state <> 'closed'")[0]["n"],
-        "deliveries_24h": {r["state"]: r["n"] for r in rows(
-            "SELECT state, count(*) AS n FROM deliveries WHERE created_at > %s GROUP BY 1", (since,))},
-    })  # fmt: skip
+    return send(ctx.reads.summary(ctx.clock()))
 
 
 @router.get("/api/users")
@@ -121,18 +111,17 @@ def supervision_report(
 ) -> Response:
     """The supervision report (as ``firewarden report`` writes it) of a period and a jurisdiction with
     its sub-jurisdictions (unset: all), in Chinese or English, as a page or a PDF download."""
-    from report import PeriodError, Report, compute, parse_period
+    from report import PeriodError, Report, parse_period
     from report import timezone as zone
 
     try:
         chosen = parse_period(period, zone(timezone))
     except PeriodError as error:
         raise HTTPException(422, str(error)) from None
-    with ctx.city.pool.connection() as conn:
-        try:
-            figures = compute(conn, chosen, jurisdiction, ctx.clock())
-        except ReportError as error:
-            raise HTTPException(404, str(error)) from None
+    try:
+        figures = ctx.city.report(chosen, jurisdiction, ctx.clock())
+    except ReportError as error:
+        raise HTTPException(404, str(error)) from None
     report = Report(figures, lang)
     if format == "html":
         return Response(report.html(), media_type="text/html; charset=utf-8")

@@ -10,12 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from console.reads import IN_SCOPE, scope_param
 from console.security import Admin, Ctx, Me, Someone, Supervisor, send, visible
 from core.domain import CreditStatus
-from supervision import case_store, credit_store, documents, publication
-from supervision.discretion import Circumstance
-from supervision.portal import decide_rectification
+from supervision import Circumstance, PublicationKind, Row, document_html, document_pdf, publication_as_csv
 
 router = APIRouter(tags=["enforcement"])
 _Note = Annotated[str, Field(max_length=2000)]
@@ -38,10 +35,9 @@ class NewCase(BaseModel):
     )
 
 
-def _case(ctx: Ctx, user: Any, case_id: int) -> dict[str, Any]:
-    with ctx.actions.desk.cursor() as cur:
-        case = case_store.get_case(cur, case_id)
-    if case is None or not (user.sees(case["jurisdiction_id"]) or case["premises_id"] in user.premises):
+def _case(ctx: Ctx, user: Any, case_id: int) -> Row:
+    case = ctx.supervision.case(case_id)
+    if case is None or not (user.sees(str(case["jurisdiction_id"])) or case["premises_id"] in user.premises):
         raise HTTPException(404, f"no case {case_id}")
     return case
 
@@ -50,17 +46,14 @@ def _case(ctx: Ctx, user: Any, case_id: int) -> dict[str, Any]:
 async def open_case(body: NewCase, user: Supervisor, ctx: Ctx) -> Response:
     """Open a case with its rectification order (责令改正通知书), in effect and numbered at once."""
     if body.hazard_id is not None:
-        visible(user, ctx.city.hazard_jurisdiction(body.hazard_id), f"hazard {body.hazard_id}")
+        visible(user, ctx.reads.hazard_jurisdiction(body.hazard_id), f"hazard {body.hazard_id}")
     elif body.premises_id is not None:
-        visible(user, ctx.city.premises_jurisdiction(body.premises_id), f"premises {body.premises_id}")
+        visible(user, ctx.reads.premises_jurisdiction(body.premises_id), f"premises {body.premises_id}")
     else:
         raise HTTPException(422, "a case needs hazard_id or premises_id")
-    case_id = await ctx.actions.act(
-        lambda: case_store.open_case(
-            ctx.actions.desk, ctx.discretion, premises_id=body.premises_id, hazard_id=body.hazard_id,
-            offence=body.offence, circumstance=body.circumstance, requirements=body.requirements,
-            deadline_days=body.deadline_days, actor=user.actor, now=ctx.clock(),
-        )
+    case_id = await ctx.supervision.open_case(
+        premises_id=body.premises_id, hazard_id=body.hazard_id, offence=body.offence, circumstance=body.circumstance,
+        requirements=body.requirements, deadline_days=body.deadline_days, actor=user.actor, now=ctx.clock(),
     )  # fmt: skip
     return send(_case(ctx, user, case_id), status_code=201)
 
@@ -68,8 +61,7 @@ async def open_case(body: NewCase, user: Supervisor, ctx: Ctx) -> Response:
 @router.get("/api/cases")
 def cases(user: Me, ctx: Ctx, state: Literal["open", "closed", "pending"] | None = None) -> Response:
     """Cases in your scope, newest first; ``state=pending``: those with a step awaiting approval."""
-    with ctx.actions.desk.cursor() as cur:
-        return send(case_store.list_cases(cur, user.scope, state))
+    return send(ctx.supervision.cases(user.scope, state))
 
 
 @router.get("/api/cases/{case_id}")
@@ -91,15 +83,12 @@ async def add_step(case_id: int, body: NewStep, user: Supervisor, ctx: Ctx) -> R
     """The case's next step. Seal-up, stop, and a fine from the policy's amount up are ``pending`` until
     an admin who did not propose them approves; a penalty the table exempts becomes ``exemption``."""
     _case(ctx, user, case_id)  # 404 outside your scope
-    step_id, outcome = await ctx.actions.act(
-        lambda: case_store.add_step(
-            ctx.actions.desk, ctx.discretion, case_id, body.kind, user.actor, ctx.clock(), passed=body.passed,
-            note=body.note, fine_yuan=body.fine_yuan, measure=body.measure,
-        )
+    step_id = await ctx.supervision.add_step(
+        case_id, body.kind, user.actor, ctx.clock(), passed=body.passed, note=body.note, fine_yuan=body.fine_yuan,
+        measure=body.measure,
     )  # fmt: skip
-    await ctx.actions.after(outcome)
     found = _case(ctx, user, case_id)
-    step = next(s for s in found["steps"] if s["id"] == step_id)
+    step = next(s for s in _steps(found) if s["id"] == step_id)
     return send({"case": found, "step": step}, status_code=201)
 
 
@@ -113,13 +102,9 @@ async def decide(
 ) -> Response:
     """法制审核: an admin other than its proposer approves a pending step (it takes effect and gets its
     number) or refuses it."""
-    await ctx.actions.act(case_store.decide_step, ctx.actions.desk, step_id, verdict == "approve", user.actor,
-                          user.id, body.note, ctx.clock())  # fmt: skip
-    with ctx.actions.desk.cursor() as cur:
-        cur.execute("SELECT case_id FROM case_steps WHERE id = %s", (step_id,))
-        row = cur.fetchone()
-    assert row is not None
-    return send(_case(ctx, user, row["case_id"]))
+    case_id = await ctx.supervision.decide_step(step_id, verdict == "approve", user.actor, user.id, body.note,
+                                                ctx.clock())  # fmt: skip
+    return send(_case(ctx, user, case_id))
 
 
 @router.get("/api/cases/{case_id}/steps/{step_id}/document", response_model=None)
@@ -127,14 +112,14 @@ def document(case_id: int, step_id: int, user: Someone, ctx: Ctx, format: Litera
     """The step's document (责令改正通知书, 临时查封决定书, 行政处罚决定书, ...) generated from the case.
     A unit gets the documents of its own cases once they are in effect."""
     found = _case(ctx, user, case_id)
-    step = next((s for s in found["steps"] if s["id"] == step_id), None)
+    step = next((s for s in _steps(found) if s["id"] == step_id), None)
     if step is None or (user.role == "unit" and step["state"] != "effective"):
         raise HTTPException(404, f"no step {step_id} in case {case_id}")
     if format == "pdf":
-        data = documents.pdf(found, step_id, ctx.discretion, ctx.policy)
+        data = document_pdf(found, step_id, ctx.discretion, ctx.policy)
         disposition = f'inline; filename="case-{case_id}-step-{step_id}.pdf"'
         return Response(data, media_type="application/pdf", headers={"Content-Disposition": disposition})
-    text = documents.html(found, step_id, ctx.discretion, ctx.policy)
+    text = document_html(found, step_id, ctx.discretion, ctx.policy)
     return Response(text, media_type="text/html; charset=utf-8")
 
 
@@ -145,34 +130,25 @@ class Listing(BaseModel):
 @router.post("/api/hazards/{hazard_id}/listing", status_code=201)
 async def list_hazard(hazard_id: int, body: Listing, user: Supervisor, ctx: Ctx) -> Response:
     """挂牌督办: list the hazard as a major fire hazard for supervision until it closes (销案)."""
-    visible(user, ctx.city.hazard_jurisdiction(hazard_id), f"hazard {hazard_id}")
-    await ctx.actions.act(case_store.list_major_hazard, ctx.actions.desk, hazard_id, user.actor, body.note, ctx.clock())
+    visible(user, ctx.reads.hazard_jurisdiction(hazard_id), f"hazard {hazard_id}")
+    await ctx.supervision.list_major_hazard(hazard_id, user.actor, body.note, ctx.clock())
     return send({"hazard_id": hazard_id, "listed": True}, status_code=201)
 
 
 @router.get("/api/major-hazards")
 def major_hazards(user: Me, ctx: Ctx, include_closed: bool = False) -> Response:
     """Major hazards listed for supervision: open ones (and closed, delisted ones on request)."""
-    return send(ctx.city.rows(
-        "SELECT h.id, h.premises_id, p.name AS premises_name, p.unit_name, h.title, h.label, h.state, h.deadline, "
-        "h.listed_at, h.listed_by, h.listing_note, h.delisted_at "
-        "FROM hazards h JOIN premises p ON p.id = h.premises_id "
-        "WHERE h.listed_at IS NOT NULL AND (%(closed)s OR h.state <> 'closed') "
-        f"AND {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY h.listed_at DESC",
-        {"closed": include_closed, "scope": scope_param(user.scope)},
-    ))  # fmt: skip
+    return send(ctx.reads.major_hazards(user.scope, include_closed))
 
 
 @router.get("/api/premises/{premises_id}/credit")
 def credit(premises_id: str, user: Me, ctx: Ctx) -> Response:
     """The premises' credit status and every change with its reason, newest first."""
-    visible(user, ctx.city.premises_jurisdiction(premises_id), f"premises {premises_id}")
-    with ctx.actions.desk.cursor() as cur:
-        cur.execute("SELECT credit_status FROM premises WHERE id = %s", (premises_id,))
-        row = cur.fetchone()
-        assert row is not None
-        return send({"premises_id": premises_id, "status": row["credit_status"],
-                     "history": credit_store.history(cur, premises_id)})  # fmt: skip
+    visible(user, ctx.reads.premises_jurisdiction(premises_id), f"premises {premises_id}")
+    found = ctx.supervision.credit(premises_id)
+    if found is None:
+        raise HTTPException(404, f"no premises {premises_id}")
+    return send({"premises_id": premises_id, "status": found.status, "history": found.history})
 
 
 class CreditChange(BaseModel):
@@ -183,49 +159,39 @@ class CreditChange(BaseModel):
 @router.post("/api/premises/{premises_id}/credit")
 def set_credit(premises_id: str, body: CreditChange, user: Admin, ctx: Ctx) -> Response:
     """An admin sets the status by hand (reason ``manual``, with the note), for example after a court ruling."""
-    with ctx.actions.desk.cursor() as cur:
-        changed = credit_store.set_credit(cur, premises_id, body.status, "manual", user.actor, ctx.clock(),
-                                          detail={"note": body.note})  # fmt: skip
+    changed = ctx.supervision.set_credit(premises_id, body.status, user.actor, body.note, ctx.clock())
     return send({"premises_id": premises_id, "status": body.status, "changed": changed})
 
 
 @router.post("/api/credit/review")
 def review(user: Admin, ctx: Ctx) -> Response:
     """信用修复 now, as the alerts process does every hour: listed units with a clean record go back to normal."""
-    with ctx.actions.desk.cursor() as cur:
-        repaired = credit_store.review(cur, ctx.policy.credit, ctx.clock(), user.actor)
+    repaired = ctx.supervision.review_credit(user.actor, ctx.clock())
     return send({"repaired": [{"premises_id": p, "from": s} for p, s in repaired]})
 
 
 @router.get("/api/rectifications")
 def rectifications(user: Me, ctx: Ctx, state: Literal["submitted", "verified", "rejected"] = "submitted") -> Response:
     """Units' reports that a hazard is fixed, with their evidence, in your scope."""
-    return send(ctx.city.rows(
-        "SELECT r.*, h.title, h.label, h.deadline, h.self_reported, p.name AS premises_name, p.unit_name "
-        "FROM rectifications r JOIN hazards h ON h.id = r.hazard_id JOIN premises p ON p.id = r.premises_id "
-        f"WHERE r.state = %(state)s AND {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY r.submitted_at",
-        {"state": state, "scope": scope_param(user.scope)},
-    ))  # fmt: skip
+    return send(ctx.reads.rectifications(user.scope, state))
 
 
 @router.post("/api/rectifications/{report_id}/{verdict}")
 async def decide_report(report_id: int, verdict: Literal["verify", "reject"], body: Decision, user: Supervisor,
                         ctx: Ctx) -> Response:  # fmt: skip
     """Verify a unit's report (the hazard closes) or reject it with the reason the unit will read."""
-    with ctx.actions.desk.cursor() as cur:
-        cur.execute("SELECT hazard_id FROM rectifications WHERE id = %s", (report_id,))
-        row = cur.fetchone()
-    visible(user, ctx.city.hazard_jurisdiction(row["hazard_id"]) if row else None, f"rectification report {report_id}")
+    hazard_id = ctx.supervision.rectification_hazard(report_id)
+    where = ctx.reads.hazard_jurisdiction(hazard_id) if hazard_id is not None else None
+    visible(user, where, f"rectification report {report_id}")
     if verdict == "reject" and not body.note.strip():
         raise HTTPException(422, "a rejection says why (note), for the unit to read")
-    await ctx.actions.act(decide_rectification, ctx.actions.desk, report_id, verdict == "verify", user.actor,
-                          body.note, ctx.clock())  # fmt: skip
+    await ctx.supervision.decide_rectification(report_id, verdict == "verify", user.actor, body.note, ctx.clock())
     return send({"id": report_id, "state": "verified" if verdict == "verify" else "rejected"})
 
 
 @router.get("/api/publication/enforcement", response_model=None)
 def publish(
-    user: Me, ctx: Ctx, kind: publication.Kind, since: datetime | None = None, until: datetime | None = None,
+    user: Me, ctx: Ctx, kind: PublicationKind, since: datetime | None = None, until: datetime | None = None,
     format: Literal["json", "csv"] = "json",
 ) -> Response:  # fmt: skip
     """Enforcement information of one of the four kinds (inspection, penalty, coercive, licence), decided in
@@ -234,9 +200,14 @@ def publish(
     since = since or ctx.clock() - timedelta(days=365)
     since = since if since.tzinfo else since.replace(tzinfo=UTC)
     until = until if until is None or until.tzinfo else until.replace(tzinfo=UTC)
-    with ctx.actions.desk.cursor() as cur:
-        found = publication.rows(cur, kind, since, until, user.scope)
+    found = ctx.supervision.publication(kind, since, until, user.scope)
     if format == "csv":
-        return Response(publication.as_csv(kind, found), media_type="text/csv; charset=utf-8",
+        return Response(publication_as_csv(kind, found), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="enforcement-{kind}.csv"'})  # fmt: skip
     return send(found)
+
+
+def _steps(case: Row) -> list[Row]:
+    steps = case["steps"]
+    assert isinstance(steps, list)
+    return steps

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from alerts.checklists import Check
-from alerts.store.inspections import as_csv, as_ical, end_of_day
-from console.accounts import Principal
+from alerts import Check, end_of_day, tasks_as_csv, tasks_as_ical
 from console.security import Ctx, Me, send, visible
+from console.store.accounts import Principal
 
 router = APIRouter(tags=["inspections"])
 
@@ -68,9 +67,9 @@ async def tasks(
     today = day or datetime.now(zone).date()
     items = await ctx.actions.task_list(who, end_of_day(today + timedelta(days=days - 1), zone))
     if format == "csv":
-        return Response(as_csv(items, lang), media_type="text/csv; charset=utf-8")
+        return Response(tasks_as_csv(items, lang), media_type="text/csv; charset=utf-8")
     if format == "ics":
-        return Response(as_ical(items, who, lang), media_type="text/calendar; charset=utf-8")
+        return Response(tasks_as_ical(items, who, lang), media_type="text/calendar; charset=utf-8")
     return send([i.as_json() for i in items])
 
 
@@ -78,7 +77,7 @@ async def tasks(
 async def task_result(task_id: int, body: VisitResult, user: Me, ctx: Ctx) -> Response:
     """Record a visit: findings open hazards; a hazard task with no findings confirms the fix. An
     inspector records their own tasks; an admin any."""
-    owner = ctx.city.task_owner(task_id)
+    owner = ctx.reads.task_owner(task_id)
     allowed = owner is not None and (
         user.role == "admin" or (user.role == "inspector" and owner[0] == user.inspector_id)
     )
@@ -102,12 +101,12 @@ def hazards(
 ) -> Response:
     """Hazards in your scope, earliest deadline first; ``mine`` keeps those assigned to you."""
     inspector = user.inspector_id if mine else None
-    return send(ctx.city.hazards(user.scope, state=state, premises_id=premises, inspector_id=inspector))
+    return send(ctx.reads.hazards(user.scope, state=state, premises_id=premises, inspector_id=inspector))
 
 
 @router.post("/api/hazards/{hazard_id}/close")
 async def close_hazard(hazard_id: int, body: Closing, user: Me, ctx: Ctx) -> Response:
     """Confirm a fix and close (refused with 409 while the hazard's signal is still active)."""
-    visible(user, ctx.city.hazard_jurisdiction(hazard_id), f"hazard {hazard_id}")
+    visible(user, ctx.reads.hazard_jurisdiction(hazard_id), f"hazard {hazard_id}")
     await ctx.actions.close_hazard(hazard_id, user.actor, body.note, ctx.clock())
     return send({"id": hazard_id, "state": "closed"})

@@ -26,7 +26,7 @@ def premises_list(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """Premises in your scope, riskiest first; ``search`` matches id, name or address."""
-    return send(ctx.city.premises_list(user.scope, search=search, tier=tier, limit=limit, offset=offset))
+    return send(ctx.reads.premises_list(user.scope, search=search, tier=tier, limit=limit, offset=offset))
 
 
 @router.get("/api/premises/{premises_id}")
@@ -35,7 +35,7 @@ def premises(premises_id: str, user: Me, ctx: Ctx) -> Response:
     ``disabled``, ``trouble``, ``supervisory``, ``over_limit``, ``hazard``, ``ok``, ``silent``), the
     alarm that puts one in alarm, the values beyond a limit (``over``) and active signals, open hazards
     and tasks."""
-    found = ctx.city.premises(user.scope, premises_id, ctx.policy)
+    found = ctx.reads.premises(user.scope, premises_id, ctx.policy)
     if found is None:
         raise HTTPException(404, f"no premises {premises_id}")
     return send(found)
@@ -44,15 +44,15 @@ def premises(premises_id: str, user: Me, ctx: Ctx) -> Response:
 @router.get("/api/premises/{premises_id}/readings")
 def readings(premises_id: str, user: Me, ctx: Ctx, hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24.0) -> Response:
     """Chart series (pressure, residual current, temperatures, tank level), averaged per time bucket."""
-    visible(user, ctx.city.premises_jurisdiction(premises_id), f"premises {premises_id}")
-    return send(ctx.city.readings(premises_id, ctx.clock(), hours=hours))
+    visible(user, ctx.reads.premises_jurisdiction(premises_id), f"premises {premises_id}")
+    return send(ctx.reads.readings(premises_id, ctx.clock(), hours=hours))
 
 
 @router.get("/api/premises/{premises_id}/risk")
 def risk(premises_id: str, user: Me, ctx: Ctx, days: Annotated[float, Query(gt=0, le=3660)] = 30.0) -> Response:
     """Risk score and tier over time."""
-    visible(user, ctx.city.premises_jurisdiction(premises_id), f"premises {premises_id}")
-    return send(ctx.city.risk_history(premises_id, ctx.clock(), days=days))
+    visible(user, ctx.reads.premises_jurisdiction(premises_id), f"premises {premises_id}")
+    return send(ctx.reads.risk_history(premises_id, ctx.clock(), days=days))
 
 
 @router.get("/api/overview")
@@ -77,7 +77,7 @@ def uitd_command(
     """Send a GB/T 26875.3 command to a UITD: ``duty-check`` (查岗; ``{"answer_minutes": 10}``) or
     ``sync-clock``. Recorded, audited and published on its downlink; 503 when the console has no broker,
     409 for a device that is not a UITD, 502 when the broker did not take it."""
-    visible(user, ctx.city.device_jurisdiction(device_id), f"device {device_id}")
+    visible(user, ctx.reads.device_jurisdiction(device_id), f"device {device_id}")
     options = body or CommandBody()
     if ctx.broker is None:
         raise HTTPException(503, "this console has no MQTT broker (FIREWARDEN_MQTT_URL) to send commands through")
@@ -97,7 +97,7 @@ def uitd_command(
 @router.get("/api/devices/{device_id}/gb26875/commands")
 def uitd_commands(device_id: str, user: Me, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
     """The commands sent to a UITD, newest first, with what it answered (confirmed, denied, answered)."""
-    visible(user, ctx.city.device_jurisdiction(device_id), f"device {device_id}")
+    visible(user, ctx.reads.device_jurisdiction(device_id), f"device {device_id}")
     return send(uitd.commands(ctx.database_url, device_id, limit))
 
 

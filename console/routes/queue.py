@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from alerts.incidents import RESOLUTIONS
+from alerts import RESOLUTIONS
 from console.security import Ctx, Me, Operator, send, visible
 from core.policy import IncidentClass
 
@@ -35,32 +35,24 @@ def incidents(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Response:
     """The queue: confirmed fires first, then by class, oldest first. Inspectors see their jurisdiction."""
-    return send(ctx.city.incidents(user.scope, state=state, cls=cls, premises_id=premises,
+    return send(ctx.reads.incidents(user.scope, state=state, cls=cls, premises_id=premises,
                                    jurisdiction_id=jurisdiction, limit=limit))  # fmt: skip
 
 
 @router.get("/api/incidents/{incident_id}")
 def incident(incident_id: int, user: Me, ctx: Ctx) -> Response:
     """One incident with its audit trail and deliveries."""
-    visible(user, ctx.city.incident_jurisdiction(incident_id), f"incident {incident_id}")
-    row = ctx.city.rows(
-        "SELECT i.*, p.name AS premises_name, p.address FROM incidents i JOIN premises p ON p.id = i.premises_id "
-        "WHERE i.id = %s",
-        (incident_id,),
-    )[0]
-    row["audit"] = ctx.city.audit(subject=f"incident:{incident_id}", limit=500)
-    row["deliveries"] = ctx.city.rows(
-        "SELECT recipient, channel, state, attempts, created_at, delivered_at, last_error FROM deliveries "
-        "WHERE incident_id = %s ORDER BY id",
-        (incident_id,),
-    )
-    return send(row)
+    visible(user, ctx.reads.incident_jurisdiction(incident_id), f"incident {incident_id}")
+    row = ctx.reads.incident(incident_id)
+    if row is None:
+        raise HTTPException(404, f"no incident {incident_id}")
+    return send(row | {"audit": ctx.city.audit(subject=f"incident:{incident_id}", limit=500)})
 
 
 @router.post("/api/incidents/{incident_id}/acknowledge")
 async def acknowledge(incident_id: int, user: Operator, ctx: Ctx) -> Response:
     """Someone is on it: stops escalation and reminders."""
-    visible(user, ctx.city.incident_jurisdiction(incident_id), f"incident {incident_id}")
+    visible(user, ctx.reads.incident_jurisdiction(incident_id), f"incident {incident_id}")
     done = await ctx.actions.acknowledge(incident_id, user.actor, ctx.clock())
     return send({"id": done.id, "state": done.state, "acknowledged_by": done.acknowledged_by})
 
@@ -69,8 +61,10 @@ async def acknowledge(incident_id: int, user: Operator, ctx: Ctx) -> Response:
 async def resolve(incident_id: int, body: Resolution, user: Operator, ctx: Ctx) -> Response:
     """Close with a resolution code, a note, and a note for every action-plan step that requires one (422
     naming the missing steps otherwise)."""
-    visible(user, ctx.city.incident_jurisdiction(incident_id), f"incident {incident_id}")
-    cls = ctx.city.rows("SELECT class FROM incidents WHERE id = %s", (incident_id,))[0]["class"]
+    visible(user, ctx.reads.incident_jurisdiction(incident_id), f"incident {incident_id}")
+    cls = ctx.reads.incident_class(incident_id)
+    if cls is None:
+        raise HTTPException(404, f"no incident {incident_id}")
     plan = ctx.policy.action_plans[cls]
     known = {step.id for step in plan}
     unknown = sorted(set(body.steps) - known)

@@ -10,11 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from alerts import checklists
-from alerts.checklists import Check
-from console.accounts import Principal
+from alerts import Check
 from console.security import Ctx, Unit, send
-from supervision import portal
+from console.store.accounts import Principal
 
 router = APIRouter(tags=["unit portal"])
 _Sha = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -31,21 +29,19 @@ def overview(user: Unit, ctx: Ctx) -> Response:
     ``self_check`` with ``every_days``, ``last_at``, ``due_at``, ``due``; ``commitments``), open
     ``hazards`` with deadlines and the latest ``rectification`` state, ``notices`` with ``read_at``, and
     ``cases`` with their documents in effect."""
-    with ctx.actions.desk.cursor() as cur:
-        return send(portal.overview(cur, user.premises, user.id, ctx.policy, ctx.clock()))
+    return send(ctx.supervision.unit_overview(user.premises, user.id, ctx.clock()))
 
 
 @router.get("/api/unit/premises/{premises_id}/checklist")
 def checklist(premises_id: str, user: Unit, ctx: Ctx) -> Response:
     """The checklist items of the premises' category, for the self-check (the inspectors' checklist)."""
     _own(user, premises_id)
-    with ctx.actions.desk.cursor() as cur:
-        version = checklists.current(cur, ctx.clock())
-        cur.execute("SELECT category FROM premises WHERE id = %s", (premises_id,))
-        row = cur.fetchone()
-    assert row is not None
-    items = [i.model_dump(mode="json") for i in version.checklists.for_category(row["category"])]
-    return send({"premises_id": premises_id, "category": row["category"], "version": version.number, "items": items})
+    version = ctx.actions.checklists_in_use(ctx.clock())
+    category = ctx.supervision.premises_category(premises_id)
+    if category is None:
+        raise HTTPException(404, f"no premises {premises_id}")
+    items = [i.model_dump(mode="json") for i in version.checklists.for_category(category)]
+    return send({"premises_id": premises_id, "category": category, "version": version.number, "items": items})
 
 
 class SelfCheck(BaseModel):
@@ -56,13 +52,8 @@ class SelfCheck(BaseModel):
 async def self_check(premises_id: str, body: SelfCheck, user: Unit, ctx: Ctx) -> Response:
     """Record a self-check (自查): each failed item opens a hazard marked self-reported (no penalty for it)."""
     _own(user, premises_id)
-    task_id, outcome = await ctx.actions.act(portal.record_self_check, ctx.actions.desk, premises_id, body.checks,
-                                             user.actor, ctx.clock())  # fmt: skip
-    await ctx.actions.after(outcome)
-    with ctx.actions.desk.cursor() as cur:
-        cur.execute("SELECT item_id, result, hazard_id FROM task_checks WHERE task_id = %s ORDER BY item_id",
-                    (task_id,))  # fmt: skip
-        return send({"task_id": task_id, "checks": cur.fetchall()}, status_code=201)
+    done = await ctx.supervision.record_self_check(premises_id, body.checks, user.actor, ctx.clock())
+    return send({"task_id": done.task_id, "checks": done.checks}, status_code=201)
 
 
 class SelfReport(BaseModel):
@@ -74,9 +65,7 @@ class SelfReport(BaseModel):
 async def report_hazard(premises_id: str, body: SelfReport, user: Unit, ctx: Ctx) -> Response:
     """主动申报: a hazard the unit found itself; open, self-reported, with the policy's finding deadline."""
     _own(user, premises_id)
-    hazard_id, outcome = await ctx.actions.act(portal.self_report, ctx.actions.desk, premises_id, body.text,
-                                               body.evidence, user.actor, ctx.clock())  # fmt: skip
-    await ctx.actions.after(outcome)
+    hazard_id = await ctx.supervision.self_report(premises_id, body.text, body.evidence, user.actor, ctx.clock())
     return send({"hazard_id": hazard_id, "self_reported": True}, status_code=201)
 
 
@@ -88,17 +77,15 @@ class Rectified(BaseModel):
 @router.post("/api/unit/hazards/{hazard_id}/rectification", status_code=201)
 def rectified(hazard_id: int, body: Rectified, user: Unit, ctx: Ctx) -> Response:
     """The unit reports a hazard fixed, with photos or documents, for the inspector to verify."""
-    with ctx.actions.desk.cursor() as cur:
-        report_id = portal.submit_rectification(cur, hazard_id, user.premises, body.note, body.evidence,
-                                                user.actor, ctx.clock())  # fmt: skip
+    report_id = ctx.supervision.submit_rectification(hazard_id, user.premises, body.note, body.evidence, user.actor,
+                                                     ctx.clock())  # fmt: skip
     return send({"id": report_id, "hazard_id": hazard_id, "state": "submitted"}, status_code=201)
 
 
 @router.post("/api/unit/notices/{notice_id}/read")
 def read(notice_id: int, user: Unit, ctx: Ctx) -> Response:
     """The read receipt of a warning notice (the first reading is kept)."""
-    with ctx.actions.desk.cursor() as cur:
-        at = portal.read_notice(cur, notice_id, user.premises, user.id, user.actor, ctx.clock())
+    at = ctx.supervision.read_notice(notice_id, user.premises, user.id, user.actor, ctx.clock())
     return send({"notice_id": notice_id, "read_at": at})
 
 
@@ -110,6 +97,5 @@ class Commitment(BaseModel):
 def commit(premises_id: str, body: Commitment, user: Unit, ctx: Ctx) -> Response:
     """承诺: the unit's commitment, signed by its account."""
     _own(user, premises_id)
-    with ctx.actions.desk.cursor() as cur:
-        commitment_id = portal.sign_commitment(cur, premises_id, body.text, user.actor, ctx.clock())
+    commitment_id = ctx.supervision.sign_commitment(premises_id, body.text, user.actor, ctx.clock())
     return send({"id": commitment_id, "premises_id": premises_id}, status_code=201)

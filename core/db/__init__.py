@@ -5,7 +5,7 @@ and what every store does with it (:mod:`core.db.access`): :func:`transaction`, 
 :func:`locked`, and the types ``Pool``, ``Connection``, ``Cursor``, ``Row``.
 """
 
-from core.db.access import TRANSIENT, Connection, Cursor, Pool, Row, database_errors, locked, transaction
+from core.db.access import TRANSIENT, Connection, Cursor, Pool, Row, database_errors, locked, rows, transaction
 from core.db.migrate import Flavour, MigrationReport, SchemaStatus, migrate, schema_status
 from core.db.pool import connect, first_line, open_pool
 from core.db.roles import APP_ROLE, can_alter_audit_log, ensure_login_role
@@ -28,6 +28,7 @@ __all__ = [
     "locked",
     "migrate",
     "open_pool",
+    "rows",
     "schema_status",
     "transaction",
 ]

@@ -37,6 +37,13 @@ def transaction(pool: Pool, conn: Connection | None = None) -> Iterator[Cursor]:
             yield cur
 
 
+def rows(pool: Pool, query: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[Row]:
+    """The rows of one read-only query, as dicts, in a short transaction of its own."""
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
 @contextmanager
 def database_errors(what: str) -> Iterator[None]:
     """psycopg's errors inside the block raised as ``DatabaseError("<what> failed: <first line>")``;

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from core import audit
+from core.db import audit
 from core.domain import DEVICE_TYPES
 from core.errors import DatabaseError, RegistryError
 from core.registry.checks import Reference, Table, check
@@ -32,6 +32,7 @@ from core.registry.model import (
     Shift,
     Zone,
 )
+from core.registry.points import points_csv
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -348,3 +349,86 @@ def upsert_section(conn: Connection, spec: TableSpec, records: Iterable[Any]) ->
     ).fetchone()
     inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
     return Upserted(spec.table, inserted, updated, staged - inserted - updated)
+
+
+PointsConnection = psycopg.Connection[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class PointsImported:
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+
+def import_points(
+    conn: PointsConnection,
+    device_id: str,
+    points: list[PanelPoint],
+    *,
+    replace: bool,
+    source: str,
+    actor: str,
+) -> PointsImported:
+    """Upsert ``points`` of the UITD ``device_id`` (and with ``replace`` delete those not given), in one
+    transaction, audited. Raises RegistryError (nothing written) for an unknown device or one that is
+    not a UITD, or a ``maps_to`` that is not a device of the same premises."""
+    require_schema(conn)
+    spec = next(s for s in TABLE_SPECS if s.table == "panel_points")
+    with conn.transaction():
+        found = conn.execute("SELECT premises_id, type FROM devices WHERE id = %s", (device_id,)).fetchone()
+        if found is None:
+            raise RegistryError(source, [f"unknown device {device_id!r}"])
+        premises_id, kind = found
+        if kind != "uitd":
+            raise RegistryError(source, [f"device {device_id!r} is a {kind}: point lists belong to a uitd"])
+        targets = sorted({p.maps_to for p in points if p.maps_to})
+        if targets:
+            rows = conn.execute("SELECT id, premises_id FROM devices WHERE id = ANY(%s)", (targets,)).fetchall()
+            premises_of = {str(i): str(p) for i, p in rows}
+            problems = [
+                f"maps_to {t!r}: "
+                + ("no such device" if t not in premises_of else f"in premises {premises_of[t]!r}")
+                + f", not a device of {premises_id!r}"
+                for t in targets
+                if premises_of.get(t) != premises_id
+            ]
+            if problems:
+                raise RegistryError(source, problems)
+        upserted = upsert_section(conn, spec, points)
+        deleted = 0
+        if replace:
+            keep_loops = [p.loop for p in points]
+            keep_addresses = [p.address for p in points]
+            cur = conn.execute(
+                "DELETE FROM panel_points WHERE device_id = %s AND (loop, address) NOT IN"
+                " (SELECT * FROM unnest(%s::int[], %s::int[]))",
+                (device_id, keep_loops, keep_addresses),
+            )
+            deleted = cur.rowcount
+        result = PointsImported(upserted.inserted, upserted.updated, upserted.unchanged, deleted)
+        with conn.cursor() as cur:
+            audit.record(
+                cur,
+                datetime.now(UTC),
+                actor,
+                "registry.points_imported",
+                f"device:{device_id}",
+                source=source,
+                new=result.inserted,
+                changed=result.updated,
+                unchanged=result.unchanged,
+                deleted=result.deleted,
+            )
+    return result
+
+
+def export_points(conn: PointsConnection, device_id: str) -> str:
+    """The UITD's point list as CSV, in loop/address order (what :func:`parse_points` reads)."""
+    rows = conn.execute(
+        "SELECT loop, address, zone, floor, component_type, description, maps_to FROM panel_points"
+        " WHERE device_id = %s ORDER BY loop, address",
+        (device_id,),
+    ).fetchall()
+    return points_csv(rows)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from core.audit import verify
 from core.db import connect
+from core.db.audit import verify
 from core.services import database_url
 from firewarden.cli._context import console, console_err, settings_of
 

@@ -8,27 +8,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from psycopg.rows import dict_row
 
-from core.db import connect
 from core.services import database_url
+from firewarden.cli._actions import open_actions
 from firewarden.cli._context import console, emit, settings_of
 
 if TYPE_CHECKING:
-    from alerts.checklists import Version
+    from alerts import Version
 
 app = typer.Typer(help="Inspection checklists per premises category: export, replace, show.", no_args_is_help=True)
 
 
 def _in_use(ctx: typer.Context) -> Version:
     """The checklists in use (installing the shipped set first when none is)."""
-    from alerts import checklists
-
-    settings = settings_of(ctx)
-    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        version = checklists.current(cur, datetime.now(UTC))
-        conn.commit()
-    return version
+    with database_url(settings_of(ctx)) as url, open_actions(ctx, url) as actions:
+        return actions.checklists_in_use(datetime.now(UTC))
 
 
 @app.command("export")
@@ -38,10 +32,10 @@ def export(
     fmt: Annotated[Literal["yaml", "json"], typer.Option("--format", help="yaml or json.")] = "yaml",
 ) -> None:
     """The checklists in use (installing the shipped set first when none is)."""
-    from alerts import checklists
+    from alerts import dump_checklists
 
     version = _in_use(ctx)
-    text = checklists.dump(version.checklists, fmt)
+    text = dump_checklists(version.checklists, fmt)
     emit(text, out, f"wrote version {version.number} ({len(version.checklists.items)} items) to {out}")
 
 
@@ -52,14 +46,12 @@ def import_(
     actor: Annotated[str | None, typer.Option(help="Who replaces them, for the audit log.")] = None,
 ) -> None:
     """Replace the checklists in use with FILE's: a new version from now on; past visits keep theirs."""
-    from alerts import checklists
+    from alerts import load_checklists
 
-    parsed = checklists.load_text(file.read_text(encoding="utf-8"), str(file))
-    settings = settings_of(ctx)
-    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        number = checklists.install(cur, parsed, actor or f"admin:cli:{getpass.getuser()}", datetime.now(UTC))
-        conn.commit()
-    console.print(f"checklists version {number} in use: {len(parsed.items)} items")
+    parsed = load_checklists(file.read_text(encoding="utf-8"), str(file))
+    with database_url(settings_of(ctx)) as url, open_actions(ctx, url) as actions:
+        version = actions.install_checklists(parsed, actor or f"admin:cli:{getpass.getuser()}", datetime.now(UTC))
+    console.print(f"checklists version {version.number} in use: {len(parsed.items)} items")
 
 
 @app.command("show")

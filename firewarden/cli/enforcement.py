@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from psycopg.rows import dict_row
 
-from core.db import connect
 from core.services import database_url
+from firewarden.cli._actions import open_supervision
 from firewarden.cli._context import console, emit, settings_of
 
 app = typer.Typer(help="Enforcement information for publication, and the credit review.", no_args_is_help=True)
@@ -40,27 +39,20 @@ def publish(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="File to write; unset: standard output.")] = None,
 ) -> None:
     """Enforcement information of one kind decided in the window, for publication (行政执法公示)."""
-    from supervision import publication
+    from supervision import publication_as_csv
 
     start = _day(since, "--since") or datetime.now(UTC) - timedelta(days=365)
-    settings = settings_of(ctx)
-    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        rows = publication.rows(cur, kind, start, _day(until, "--until"), None)
-    text = publication.as_csv(kind, rows) if fmt == "csv" else json.dumps(rows, default=str, ensure_ascii=False) + "\n"
+    with database_url(settings_of(ctx)) as url, open_supervision(ctx, url) as supervision:
+        rows = supervision.publication(kind, start, _day(until, "--until"), None)
+    text = publication_as_csv(kind, rows) if fmt == "csv" else json.dumps(rows, default=str, ensure_ascii=False) + "\n"
     emit(text, out, f"wrote {len(rows)} {kind} row(s) to {out}")
 
 
 @app.command("review-credit")
 def review_credit(ctx: typer.Context) -> None:
     """信用修复 now: listed units with a clean record for the policy's period go back to normal."""
-    from core.policy import load_policy
-    from supervision.credit_store import review
-
-    settings = settings_of(ctx)
-    policy = load_policy(settings.policy_file)
-    with database_url(settings) as url, connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        repaired = review(cur, policy.credit, datetime.now(UTC), f"admin:cli:{getpass.getuser()}")
-        conn.commit()
+    with database_url(settings_of(ctx)) as url, open_supervision(ctx, url) as supervision:
+        repaired = supervision.review_credit(f"admin:cli:{getpass.getuser()}", datetime.now(UTC))
     for premises, status in repaired:
         console.print(f"{premises}: {status} -> normal")
     console.print(f"{len(repaired)} unit(s) repaired")

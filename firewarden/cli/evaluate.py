@@ -18,7 +18,7 @@ from firewarden.cli._context import console, settings_of
 
 if TYPE_CHECKING:
     from core.policy import Policy
-    from training.verification import Result
+    from training import Result
 
 app = typer.Typer(
     help="Judge scoring against ground truth. Without a command: a simulated city with every scenario kind "
@@ -56,7 +56,15 @@ def fleet_command(
         return
     from core.policy import load_policy
     from scoring import models_for
-    from training import evaluation
+    from training import (
+        evaluation_table,
+        judge,
+        plot_evaluation,
+        read_ground_truth,
+        replay_fleet,
+        risk_auc,
+        stored_decisions,
+    )  # fmt: skip
 
     settings = settings_of(ctx)
     models = models_for(settings)
@@ -64,16 +72,16 @@ def fleet_command(
         from core.services import database_url
 
         try:
-            truths = evaluation.read_ground_truth(ground_truth)
+            truths = read_ground_truth(ground_truth)
         except (OSError, ValueError) as error:
             raise SettingsError(f"--ground-truth: {error}") from None
         with database_url(settings) as url, console.status("reading stored decisions"):
-            decisions = evaluation.stored_decisions(url)
-        ev = evaluation.judge(truths, decisions, [], 0, evaluation.risk_auc(models))
+            decisions = stored_decisions(url)
+        ev = judge(truths, decisions, [], 0, risk_auc(models))
         title = f"stored decisions against {ground_truth}"
     else:
         with console.status(f"replaying {premises} premises for {hours:g} h, {per_kind} of each scenario kind"):
-            truths, decisions, latencies, records = evaluation.replay(
+            truths, decisions, latencies, records = replay_fleet(
                 load_policy(settings.policy_file),
                 models,
                 premises=premises,
@@ -82,12 +90,12 @@ def fleet_command(
                 per_kind=per_kind,
                 gb26875=gb26875,
             )
-            ev = evaluation.judge(truths, decisions, latencies, records, evaluation.risk_auc(models))
+            ev = judge(truths, decisions, latencies, records, risk_auc(models))
         title = f"scoring against ground truth ({premises} premises, {hours:g} h, seed {seed})"
     table = Table(title=title)
     for column in ("scenario kind", "detected", "rate", "median time to detect"):
         table.add_column(column)
-    for row in evaluation.table(ev):
+    for row in evaluation_table(ev):
         table.add_row(*row)
     console.print(table)
     console.print(f"real fires confirmed: {ev.fires_confirmed}/{ev.fires}")
@@ -99,7 +107,7 @@ def fleet_command(
     console.print(f"confirming record → confirmed decision: p99 {p99:.2f} ms over {len(ev.latencies_s)} confirmations")
     console.print(f"records scored: {ev.records}, decisions: {ev.decisions}, tiers at the end: {ev.tiers}")
     console.print(f"risk model AUC on held-out simulated premises: {ev.risk_auc:.3f}")
-    evaluation.plot(ev, plot)
+    plot_evaluation(ev, plot)
     console.print(f"plot: {plot}")
     if ev.fires_confirmed < ev.fires:
         raise typer.Exit(1)
@@ -150,11 +158,11 @@ def verification_command(
     from core.domain import ZONE_USES
     from core.policy import load_policy
     from scoring import models_for
-    from simulators.trials import CASES
-    from training import verification as matrix
+    from simulators import CASES
+    from training import Grid, plot_matrix, run_matrix, targets, write_matrix_cells
 
     settings = settings_of(ctx)
-    grid = matrix.Grid(
+    grid = Grid(
         cases=_names(cases, "cases", CASES) if cases else CASES,
         intervals=_floats(intervals, "intervals"),
         noises=_floats(noise, "noise"),
@@ -164,24 +172,24 @@ def verification_command(
     policy = load_policy(settings.policy_file)
     models = models_for(settings)
     with console.status(f"{grid.size:,} trials") as status:
-        results = matrix.run(
+        results = run_matrix(
             grid, policy, models, workers=workers, progress=lambda n: status.update(f"{n:,}/{grid.size:,} trials")
         )
     _print_matrix(results, policy)
-    matrix.plot(results, plot)
+    plot_matrix(results, plot)
     console.print(f"plot: {plot}")
     if cells_csv is not None:
-        matrix.write_cells(results, cells_csv)
+        write_matrix_cells(results, cells_csv)
         console.print(f"cells: {cells_csv}")
-    if not all(t.met for t in matrix.targets(results, policy) if t.required):
+    if not all(t.met for t in targets(results, policy) if t.required):
         raise typer.Exit(1)
 
 
 def _print_matrix(results: list[Result], policy: Policy) -> None:
-    from simulators.trials import FIRES
-    from training import verification as matrix
+    from simulators import FIRES
+    from training import Confusion, fmt_delay, pooled, targets, worst_cells
 
-    c = matrix.Confusion.of(results)
+    c = Confusion.of(results)
     confusion = Table(title=f"confusion matrix, {len(results):,} trials")
     for column in ("", "confirmed", "not confirmed"):
         confusion.add_column(column)
@@ -189,7 +197,7 @@ def _print_matrix(results: list[Result], policy: Policy) -> None:
     confusion.add_row("not a fire", f"{c.nuisance_confirmed:,}", f"{c.nuisance_not_confirmed:,}")
     console.print(confusion)
     intervals = sorted({r.trial.interval_s for r in results})
-    cells = matrix.pooled(results, lambda t: (t.case, t.interval_s))
+    cells = pooled(results, lambda t: (t.case, t.interval_s))
     rates = Table(title="confirmed, % [95 % Wilson interval], by room sensor interval; pooled over noise and uses")
     delays = Table(title="first alarm → confirmed, median / p95 s")
     for table in (rates, delays):
@@ -202,7 +210,7 @@ def _print_matrix(results: list[Result], policy: Policy) -> None:
             cell = cells.get((case, interval))
             low, high = cell.interval if cell else (0.0, 0.0)
             row.append(f"{cell.rate:.0%} [{low:.0%}-{high:.0%}]" if cell else "")
-            times.append(f"{matrix.fmt_delay(cell.delay(0.5))}/{matrix.fmt_delay(cell.delay(0.95))}" if cell else "")
+            times.append(f"{fmt_delay(cell.delay(0.5))}/{fmt_delay(cell.delay(0.95))}" if cell else "")
         rates.add_row(*row)
         if case in FIRES:
             delays.add_row(*times)
@@ -211,10 +219,10 @@ def _print_matrix(results: list[Result], policy: Policy) -> None:
     worst = Table(title="worst cells: fires least confirmed, nuisance most confirmed (case, interval, noise, use)")
     for column in ("cell", "confirmed", "95 % interval"):
         worst.add_column(column)
-    for cell in matrix.worst_cells(results):
+    for cell in worst_cells(results):
         low, high = cell.interval
         worst.add_row(" · ".join(map(str, cell.key)), f"{cell.confirmed}/{cell.trials}", f"{low:.1%}-{high:.1%}")
     console.print(worst)
-    for target in matrix.targets(results, policy):
+    for target in targets(results, policy):
         mark = ("[green]met[/]" if target.met else "[red]NOT MET[/]") if target.required else "[dim]reported[/]"
         console.print(f"{mark}  {target.name}: {target.figure}")

@@ -31,7 +31,7 @@ def train_command(
     Running scoring processes switch to them within model_reload_s (10 s by default), no restart needed.
     """
     from scoring import save
-    from training.models import train_anomaly, train_risk, train_risk_from_db
+    from training import train_anomaly, train_risk, train_risk_from_db
 
     settings = settings_of(ctx)
     directory = settings.models_path

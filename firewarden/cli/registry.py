@@ -72,7 +72,8 @@ def points_import(
     replace: Annotated[bool, typer.Option(help="Delete the UITD's points the file does not list.")] = False,
 ) -> None:
     """Upsert a UITD's point list, all or nothing (docs/registry.md)."""
-    from core.registry.points import import_points, parse_points
+    from core.registry.points import parse_points
+    from core.registry.store import import_points
 
     settings = settings_of(ctx)
     try:
@@ -94,7 +95,7 @@ def points_export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """A UITD's point list as CSV (what `points import` reads)."""
-    from core.registry.points import export_points
+    from core.registry.store import export_points
 
     with database_url(settings_of(ctx)) as url, connect(url, autocommit=True) as conn:
         text = export_points(conn, device)

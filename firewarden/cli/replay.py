@@ -43,8 +43,7 @@ def replay(
     from core import registry as registry_files
     from core.policy import load_policy
     from scoring import models_for
-    from training import whatif
-    from training.replay import accepted_records
+    from training import accepted_records, compare, replay_policies, stored_stream
 
     if (recording is None) == (since is None and until is None):
         raise SettingsError("give either --recording FILE or --since and --until, not both and not neither")
@@ -54,7 +53,7 @@ def replay(
     before, after = load_policy(against or settings.policy_file), load_policy(policy)
     models = models_for(settings)
     if recording is not None:
-        from simulators.recording import read
+        from simulators import read_recording
 
         if registry_file is not None:
             registry = registry_files.load(registry_file)
@@ -66,18 +65,18 @@ def replay(
             with database_url(settings) as url, connect(url) as conn:
                 registry = export_registry(conn)
         with console.status(f"reading {recording}"):
-            records = [r for _, batch in accepted_records(registry, read(recording)) for r in batch]
+            records = [r for _, batch in accepted_records(registry, read_recording(recording)) for r in batch]
         source = str(recording)
     else:
         from core.services import database_url
 
         assert since is not None and until is not None
         with database_url(settings) as url, console.status("reading the stored messages"):
-            registry, records = whatif.stored_stream(url, since, until)
+            registry, records = stored_stream(url, since, until)
         source = f"stored messages {since.isoformat()} - {until.isoformat()}"
     with console.status(f"scoring {len(records):,} records under both policies"):
-        was, would = whatif.replay(before, after, models, registry, records)
-    rows, changed = whatif.compare(was, would)
+        was, would = replay_policies(before, after, models, registry, records)
+    rows, changed = compare(was, would)
     table = Table(title=f"{source}: {len(records):,} records")
     table.add_column("")
     table.add_column(str(against or settings.policy_file or "policy in force (defaults)"), justify="right")

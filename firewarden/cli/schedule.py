@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from firewarden.cli._actions import open_actions
 from firewarden.cli._context import console, emit
-from firewarden.cli._desk import open_desk
 
 app = typer.Typer(help="The dual-prevention schedule: the random draw.", no_args_is_help=True)
 
@@ -29,13 +30,12 @@ def schedule_draw(
 ) -> None:
     """The period's random draw (双随机): premises from the pool and two inspectors each, never their own.
     With --beacon, anyone can check it afterwards (`firewarden schedule verify`)."""
-    from alerts.store.draws import run_draw, seed_of
+    from alerts import seed_of
 
     if (beacon is None) == (seed is None):
         raise typer.BadParameter("give either --beacon (a published value) or --seed", param_hint="--beacon/--seed")
-    desk = open_desk(ctx)
-    with desk.pool:
-        drawn = run_draw(desk, period, seed, datetime.now(UTC), actor, beacon=beacon)
+    with open_actions(ctx) as actions:
+        drawn = asyncio.run(actions.run_draw(period, datetime.now(UTC), actor, beacon=beacon, seed=seed))
     for premises_id, inspectors in drawn:
         console.print(f"{premises_id}: {', '.join(inspectors)}")
     used = seed_of(period, beacon) if beacon is not None else seed
@@ -49,11 +49,8 @@ def schedule_verify(
     ctx: typer.Context, period: Annotated[str, typer.Option(help="The period whose draw to check.")]
 ) -> None:
     """Draw the period again from its recorded inputs and compare; exit 1 when anything differs."""
-    from alerts.store.draws import verify
-
-    desk = open_desk(ctx)
-    with desk.pool, desk.cursor() as cur:
-        verdict = verify(cur, period)
+    with open_actions(ctx) as actions:
+        verdict = actions.verify_draw(period)
     console.print(
         f"draw {period}: seed {verdict.seed} {'matches' if verdict.seed_matches else 'DOES NOT match'} its beacon "
         f"{verdict.beacon!r}; {verdict.drawn} of {verdict.pool} premises drawn; the result "
@@ -70,9 +67,8 @@ def schedule_publish(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="CSV file; unset: standard output.")] = None,
 ) -> None:
     """The draw's publication (一公开) as CSV: premises, unit, inspectors by name, seed, beacon, outcome."""
-    from alerts.store.draws import as_csv, publication
+    from alerts import draw_as_csv
 
-    desk = open_desk(ctx)
-    with desk.pool, desk.cursor() as cur:
-        text = as_csv(publication(cur, period))
+    with open_actions(ctx) as actions:
+        text = draw_as_csv(actions.draw_publication(period))
     emit(text, out)

@@ -20,8 +20,7 @@ from core.settings import MqttUrl
 from firewarden.cli._context import console, settings_of
 
 if TYPE_CHECKING:
-    from simulators.engine import Outgoing
-    from simulators.publisher import PublishOptions, PublishStats
+    from simulators import Outgoing, PublishOptions, PublishStats
 
 app = typer.Typer(help="Simulated fleets and scenarios: fleet, run, replay.", no_args_is_help=True)
 
@@ -44,7 +43,7 @@ def fleet_command(
 ) -> None:
     """Write a registry file of a generated city: premises, devices, jurisdictions, inspectors, roster."""
     from core import registry
-    from simulators.fleet import generate_fleet
+    from simulators import generate_fleet
 
     fmt = registry.format_of(output)
     start: date | None = roster_start.date() if roster_start else None
@@ -87,9 +86,8 @@ def run_command(
 ) -> None:
     """Run the fleet (and a scenario) over MQTT, writing ground truth; deterministic for a seed and start."""
     from core import registry
-    from simulators.engine import Simulation
-    from simulators.scenarios import Scenario, apply_scenario, load_scenario, parse_duration, write_ground_truth
-    from simulators.scenarios import background as add_background
+    from simulators import Scenario, Simulation, apply_scenario, load_scenario, parse_duration, write_ground_truth
+    from simulators import background as add_background
 
     spec = load_scenario(scenario) if scenario else Scenario()
     seconds = parse_duration(duration) if duration else spec.duration
@@ -102,9 +100,9 @@ def run_command(
     with ExitStack() as stack:
         stream: Iterator[Outgoing] = sim.messages()
         if record_to is not None:
-            from simulators.recording import record
+            from simulators import record_stream
 
-            stream = record(stream, stack.enter_context(record_to.open("wb")))
+            stream = record_stream(stream, stack.enter_context(record_to.open("wb")))
         stats = _send(ctx, stream, options, begin, seconds)
         with ground_truth.open("wb") as out:
             written = write_ground_truth(sim.truths, out)
@@ -125,14 +123,14 @@ def replay_command(
     connections: ConnectionsOption = 4,
 ) -> None:
     """Publish a recorded stream again, at its own pace times ``--speed``."""
-    from simulators.recording import read
+    from simulators import read_recording
 
-    first = next(read(stream_file), None)
+    first = next(read_recording(stream_file), None)
     if first is None:
         console.print(f"{stream_file} holds no messages")
         return
     options = _options(qos, mqtt_protocol, connections, False, None, speed, rate)
-    stats = _send(ctx, read(stream_file), options, first.at, None)
+    stats = _send(ctx, read_recording(stream_file), options, first.at, None)
     console.print(f"{stats.sent:,} messages replayed, {stats.errors} errors, {stats.reconnects} reconnects")
 
 
@@ -157,7 +155,7 @@ def _options(
     rate: float | None,
 ) -> Callable[[MqttUrl], PublishOptions]:
     """Checks the publishing flags now; the broker's URL is known only once it runs."""
-    from simulators.publisher import PublishOptions
+    from simulators import PublishOptions
 
     if protocol not in ("5", "3.1.1"):
         raise typer.BadParameter(f"valid values are 5 or 3.1.1, got {protocol!r}", param_hint="--mqtt-protocol")
@@ -187,7 +185,7 @@ def _send(
     sim_start: float,
     sim_seconds: float | None,
 ) -> PublishStats:
-    from simulators.publisher import Publisher, PublishStats
+    from simulators import Publisher, PublishStats
 
     if options is None:  # dry run: generate (and record) only
         stats = PublishStats()
@@ -233,8 +231,8 @@ def inbox_command(
     import sys
     import threading
 
-    from alerts.service import webhook_secret
-    from simulators.inbox import Inbox, Received
+    from alerts import webhook_secret
+    from simulators import Inbox, Received
 
     done = threading.Event()
     printing = threading.Lock()  # requests are served by several threads: one whole line at a time

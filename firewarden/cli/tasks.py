@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import UTC, date, datetime
@@ -11,8 +12,8 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from firewarden.cli._actions import open_actions
 from firewarden.cli._context import console
-from firewarden.cli._desk import open_desk
 
 app = typer.Typer(help="Inspectors' task lists: today's items, exports, visit results.", no_args_is_help=True)
 
@@ -29,20 +30,19 @@ def tasks_list(
     lang: Annotated[Literal["zh", "en"], typer.Option(help="Language of the reasons.")] = "zh",
 ) -> None:
     """Today's items for an inspector, red first, then by score and due date, each with its reason."""
-    from alerts.store.inspections import as_csv, as_ical, end_of_day, task_list
+    from alerts import end_of_day, tasks_as_csv, tasks_as_ical
     from core.words import render
 
     zone = ZoneInfo(tz)
     the_day: date = day.date() if day is not None else datetime.now(zone).date()
-    desk = open_desk(ctx)
-    with desk.pool:
-        items = task_list(desk, inspector, end_of_day(the_day, zone))
+    with open_actions(ctx) as actions:
+        items = asyncio.run(actions.task_list(inspector, end_of_day(the_day, zone)))
     if output == "json":
         console.print_json(json.dumps([i.as_json() for i in items], ensure_ascii=False))
     elif output == "csv":
-        sys.stdout.write(as_csv(items, lang))
+        sys.stdout.write(tasks_as_csv(items, lang))
     elif output == "ics":
-        sys.stdout.buffer.write(as_ical(items, inspector, lang))
+        sys.stdout.buffer.write(tasks_as_ical(items, inspector, lang))
     else:
         table = Table(title=f"{inspector}: {len(items)} task(s) due by the end of {the_day}")
         for column in ("id", "tier", "kind", "premises", "due", "reason"):
@@ -64,9 +64,6 @@ def tasks_done(
     ] = None,
 ) -> None:
     """Record a visit: each finding opens a hazard with a deadline; a hazard task closes its hazard."""
-    from alerts.store.inspections import record_result
-
-    desk = open_desk(ctx)
-    with desk.pool:
-        record_result(desk, task_id, actor, list(finding or []), datetime.now(UTC))
+    with open_actions(ctx) as actions:
+        asyncio.run(actions.record_result(task_id, actor, list(finding or []), datetime.now(UTC)))
     console.print(f"task {task_id} recorded ({len(finding or [])} finding(s))")

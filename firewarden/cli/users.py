@@ -14,7 +14,7 @@ from rich.table import Table
 from firewarden.cli._context import console, settings_of
 
 if TYPE_CHECKING:
-    from console.accounts import Accounts
+    from console import Accounts
 
 app = typer.Typer(help="Console users: operators, inspectors, admins.", no_args_is_help=True)
 
@@ -23,7 +23,7 @@ ACTOR = "admin:cli"
 
 @contextmanager
 def open_accounts(ctx: typer.Context) -> Iterator[Accounts]:
-    from console.accounts import Accounts
+    from console import Accounts
     from core.db import open_pool
 
     settings = settings_of(ctx)

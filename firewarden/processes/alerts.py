@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from alerts.metrics import alerts_registry
-from alerts.service import Alerts, channels_of, directory_of
+from alerts import Alerts, alerts_registry, channels_of, directory_of
 from core.bus import open_bus
 from core.db import open_pool
 from core.policy import Policy, load_policy
 from core.services import database_url
 from core.settings import Settings
 from firewarden.processes.runtime import Health, require_kafka, require_migrated, stop_on_signals
-from supervision.credit_store import review_chore
+from supervision import review_chore
 
 log = logging.getLogger(__name__)
 

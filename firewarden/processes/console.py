@@ -17,9 +17,8 @@ from typing import Any
 
 import uvicorn
 
-from alerts.actions import Actions
-from alerts.service import directory_of
-from console.api import build_console, create_app
+from alerts import Actions, directory_of
+from console import build_console, create_app
 from core.bus import open_bus
 from core.db import open_pool
 from core.errors import SettingsError
@@ -27,7 +26,7 @@ from core.policy import Policy, load_policy
 from core.services import database_url
 from core.settings import MqttUrl, Settings
 from firewarden.processes.runtime import Health, require_kafka, require_migrated, stop_on_signals
-from supervision.discretion import load as load_discretion
+from supervision import load_discretion
 
 log = logging.getLogger(__name__)
 

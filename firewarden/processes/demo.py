@@ -19,23 +19,25 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from alerts.service import Alerts, webhook_secret
-from alerts.store.roster import load_roster
-from console.accounts import Accounts
-from console.errors import AccountError
-from console.security import Console as ConsoleContext
+from alerts import Alerts, load_roster, webhook_secret
+from console import AccountError, Accounts
+from console import Console as ConsoleContext
 from core.db import connect
 from core.registry.store import export_registry, import_registry
 from core.settings import MqttUrl, Settings
 from firewarden.processes.system import Parts
 from ingest import IngestMetrics
-from simulators.engine import Simulation
-from simulators.fleet import generate_fleet, with_webhooks
-from simulators.inbox import Inbox
-from simulators.publisher import Publisher, PublishOptions
-from simulators.scenarios import apply_scenario, load_scenario
-from simulators.scenarios import background as add_background
-from supervision.case_store import add_step, get_case, open_case
+from simulators import (
+    Inbox,
+    Publisher,
+    PublishOptions,
+    Simulation,
+    apply_scenario,
+    generate_fleet,
+    load_scenario,
+    with_webhooks,
+)
+from simulators import background as add_background
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class Demo:
             logins = await asyncio.to_thread(demo_users, parts.server.console.accounts)
             for user, password, what in logins:
                 parts.console.print(f"  console login [bold]{user}[/] / [bold]{password}[/]  ({what})")
-            said = await asyncio.to_thread(demo_case, parts.server.console)
+            said = await demo_case(parts.server.console)
             parts.console.print(f"  enforcement case {said} (console: Enforcement; the unit sees it in its portal)")
         self.publisher = asyncio.create_task(
             asyncio.to_thread(publish, self.options, parts.broker, parts.database_url, self.halt)
@@ -129,27 +131,24 @@ def demo_users(accounts: Accounts) -> list[tuple[str, str, str]]:
     return logins
 
 
-def demo_case(console: ConsoleContext) -> str:
+async def demo_case(console: ConsoleContext) -> str:
     """An enforcement case at the demo's first premises, as an inspector would have opened it: the
     rectification order, a re-check that found it not corrected, and a seal-up awaiting the admin's
     approval (法制审核). A later run shows the open case it finds."""
-    desk = console.actions.desk
-    first = min(desk.roster.sites)
-    with desk.cursor() as cur:
-        cur.execute("SELECT number FROM cases WHERE premises_id = %s AND state = 'open' ORDER BY id LIMIT 1", (first,))
-        found = cur.fetchone()
-    if found is not None:
-        return f"{found['number']} at {first} (open)"
+    supervision = console.supervision
+    first = min((await console.actions.fresh_desk()).roster.sites)
+    found = [c for c in supervision.cases(None, "open") if c["premises_id"] == first]
+    if found:
+        return f"{min(found, key=lambda c: int(str(c['id'])))['number']} at {first} (open)"
     actor, now = "inspector:inspector", datetime.now(UTC)
-    case_id = open_case(
-        desk, console.discretion, premises_id=first, hazard_id=None, offence="facilities_not_effective",
-        circumstance="general", requirements="repair the sprinkler pump controller and restore it to automatic",
-        deadline_days=15, actor=actor, now=now,
+    case_id = await supervision.open_case(
+        premises_id=first, hazard_id=None, offence="facilities_not_effective", circumstance="general",
+        requirements="repair the sprinkler pump controller and restore it to automatic", deadline_days=15,
+        actor=actor, now=now,
     )  # fmt: skip
-    add_step(desk, console.discretion, case_id, "recheck", actor, now, passed=False, note="pump still on manual")
-    add_step(desk, console.discretion, case_id, "seal_up", actor, now, note="pump room and basement storage")
-    with desk.cursor() as cur:
-        case = get_case(cur, case_id)
+    await supervision.add_step(case_id, "recheck", actor, now, passed=False, note="pump still on manual")
+    await supervision.add_step(case_id, "seal_up", actor, now, note="pump room and basement storage")
+    case = supervision.case(case_id)
     assert case is not None
     return f"{case['number']} at {first}: its seal-up awaits the admin's approval"
 

@@ -29,9 +29,7 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
-from alerts.actions import Actions
-from alerts.metrics import AlertsCollector
-from alerts.service import Alerts, channels_of, directory_of
+from alerts import Actions, Alerts, AlertsCollector, channels_of, directory_of
 from core.bus import open_bus
 from core.db import APP_ROLE, can_alter_audit_log, connect, migrate, open_pool
 from core.policy import Policy, load_policy
@@ -42,7 +40,7 @@ from firewarden.processes.runtime import Health, freeze_startup_heap
 from firewarden.processes.scoring import local_runner, start_worker
 from ingest import Ingest, IngestMetrics, IngestOptions, load_registry_index
 from scoring import Models, models_for
-from supervision.credit_store import review_chore
+from supervision import review_chore
 
 log = logging.getLogger(__name__)
 

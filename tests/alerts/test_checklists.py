@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from alerts import checklists
 from alerts.checklists import Check
 from alerts.errors import ActionError, ChecklistError
+from alerts.store import checklists as checklist_store
 from alerts.store.desk import Desk
 from alerts.store.inspections import record_result
 from core.domain import CATEGORIES
@@ -95,8 +96,8 @@ def test_a_failed_item_opens_a_hazard_due_by_its_severity_and_results_keep_their
     document = _document()
     document["items"][0]["zh"] = "疏散通道畅通（新版）"
     with desk.cursor() as cur:
-        assert checklists.install(cur, checklists.parse(document), "admin:chen", at(200)) == 2
-        assert checklists.current(cur, at(300)).checklists.items[0].zh == "疏散通道畅通（新版）"
+        assert checklist_store.install(cur, checklists.parse(document), "admin:chen", at(200)) == 2
+        assert checklist_store.current(cur, at(300)).checklists.items[0].zh == "疏散通道畅通（新版）"
     kept = _rows(pool, "SELECT version, text_zh FROM task_checks WHERE item_id = 'exits_clear'")
     assert kept == [{"version": 1, "text_zh": recorded[1]["text_zh"]}] and "新版" not in kept[0]["text_zh"]
     trail = _rows(pool, "SELECT actor, action, subject FROM audit_log WHERE action = 'checklists.replaced'")

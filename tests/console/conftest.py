@@ -136,7 +136,7 @@ class Served:
 
 
 def add_users(database_url: str) -> None:
-    from console.accounts import Accounts
+    from console.store.accounts import Accounts
 
     with open_pool(database_url, max_size=2) as pool:
         accounts = Accounts(pool)

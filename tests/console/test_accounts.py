@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from psycopg_pool import ConnectionPool
 
-from console import accounts as accounts_module
-from console.accounts import Accounts
 from console.errors import AccountError, Throttled
+from console.store import accounts as accounts_module
+from console.store.accounts import Accounts
 from tests.alerts.conftest import load
 from tests.console.conftest import PASSWORD, city_registry
 

@@ -48,7 +48,7 @@ class System:
 
 @pytest.fixture
 def system(database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Path) -> Iterator[System]:
-    from console.accounts import Accounts
+    from console.store.accounts import Accounts
     from core.db import open_pool
 
     with connect(database_url, autocommit=True) as conn:

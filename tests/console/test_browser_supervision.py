@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from console.accounts import Accounts
+from console.store.accounts import Accounts
 from core.db import connect, open_pool
 from tests.console.browsing import log_in, rendered, shoot
 from tests.console.conftest import PASSWORD, Served

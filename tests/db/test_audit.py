@@ -12,8 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from core import audit
-from core.db import connect
+from core.db import audit, connect
 from core.registry import load
 from core.registry.store import import_registry
 from scoring.models import Models

@@ -10,7 +10,8 @@ import pytest
 from core import registry
 from core.db import connect
 from core.errors import RegistryError
-from core.registry.points import export_points, import_points, parse_points
+from core.registry.points import parse_points
+from core.registry.store import export_points, import_points
 from ingest.store import load_registry_index
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"

@@ -12,7 +12,8 @@ from psycopg.types.json import Jsonb
 from core.db import connect
 from scoring.errors import ModelError
 from scoring.risk import RiskInputs
-from training.models import recorded_examples, train_risk_from_db
+from training.models import train_risk_from_db
+from training.store import recorded_examples
 
 LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -22,6 +22,7 @@ from simulators.trials import Trial, merged, registry, stream
 from tests.test_cli import firewarden
 from training import whatif
 from training.replay import accepted_records
+from training.store import stored_stream
 from training.verification import Confusion, Grid, run, targets, wilson
 
 PLACES = [f"P-WI{n}" for n in range(8)]
@@ -85,7 +86,7 @@ def test_replay_from_the_database_reads_what_was_stored(models: Models, migrated
                     )  # fmt: skip
         conn.commit()
     first = min(r.time for r in records)
-    stored_registry, stored = whatif.stored_stream(migrated_url, first, first + timedelta(days=1))
+    stored_registry, stored = stored_stream(migrated_url, first, first + timedelta(days=1))
     assert len(stored) == len(records)
     assert {p.id for p in stored_registry.premises} == set(PLACES)
     direct = whatif.score(Policy(), models, reg, records)

@@ -29,7 +29,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from console.errors import AccountError, Throttled
-from core.audit import record as audit
+from core.db.audit import record as audit
 
 Role = Literal["operator", "inspector", "admin", "unit"]
 ROLES: tuple[Role, ...] = get_args(Role)

@@ -11,21 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts.checklists import Check
-from alerts.store import evidence
-from alerts.store.desk import Desk
-from alerts.store.inspections import checked_items, record_check
-from alerts.store.prevention import Outcome
-from core.audit import record as audit
+from alerts import Check, Desk, Outcome, checked_items, evidence_known, record_check
+from core.db import Cursor, locked
+from core.db.audit import record as audit
 from core.policy import Policy
 from core.words import label
 from supervision.credit_store import history
 from supervision.errors import CaseError
-
-Cursor = psycopg.Cursor[dict[str, Any]]
 
 
 def self_check_every_days(tier: str | None, credit_status: str, policy: Policy) -> float:
@@ -73,7 +67,7 @@ def self_report(
     finding deadline, assigned to the premises' regular inspector like every hazard."""
     with desk.cursor() as cur:
         for sha in photos:
-            if not evidence.known(cur, sha):
+            if not evidence_known(cur, sha):
                 raise CaseError(f"evidence {sha} is not stored; upload it first (POST /api/evidence)")
         source = f"self:report:{secrets.token_hex(6)}"
         said = label("hazard.self_report", text=text)
@@ -104,7 +98,7 @@ def submit_rectification(
     if not files:
         raise CaseError("a rectification report needs at least one photo or document as evidence")
     for sha in files:
-        if not evidence.known(cur, sha):
+        if not evidence_known(cur, sha):
             raise CaseError(f"evidence {sha} is not stored; upload it first (POST /api/evidence)")
     cur.execute(
         "INSERT INTO rectifications (hazard_id, premises_id, submitted_at, submitted_by, note, evidence, state) "
@@ -125,12 +119,8 @@ def decide_rectification(desk: Desk, rectification_id: int, verified: bool, acto
     """The inspector verifies the report (the hazard closes; refused while its signal is active) or
     rejects it (the hazard stays open; the unit sees why)."""
     with desk.cursor() as cur:
-        cur.execute("SELECT * FROM rectifications WHERE id = %s FOR UPDATE", (rectification_id,))
-        report = cur.fetchone()
-        if report is None:
-            raise CaseError(f"no rectification report {rectification_id}")
-        if report["state"] != "submitted":
-            raise CaseError(f"rectification report {rectification_id} is already {report['state']}")
+        report = locked(cur, "rectifications", rectification_id, what="rectification report", error=CaseError,
+                        states=("submitted",), refused="{what} {key} is already {state}")  # fmt: skip
         out = Outcome()
         if verified:
             out = desk.prevention.close_hazard_in(
@@ -225,3 +215,21 @@ def overview(cur: Cursor, premises_ids: frozenset[str], user_id: str, policy: Po
         (ids,),
     )
     return {"premises": premises, "hazards": hazards, "notices": notices, "cases": cur.fetchall()}
+
+
+def hazard_of_rectification(cur: Cursor, report_id: int) -> int | None:
+    cur.execute("SELECT hazard_id FROM rectifications WHERE id = %s", (report_id,))
+    row = cur.fetchone()
+    return None if row is None else int(row["hazard_id"])
+
+
+def category(cur: Cursor, premises_id: str) -> str | None:
+    cur.execute("SELECT category FROM premises WHERE id = %s", (premises_id,))
+    row = cur.fetchone()
+    return None if row is None else str(row["category"])
+
+
+def task_checks(cur: Cursor, task_id: int) -> list[dict[str, Any]]:
+    """What a visit or self-check recorded per item: ``item_id``, ``result``, ``hazard_id``."""
+    cur.execute("SELECT item_id, result, hazard_id FROM task_checks WHERE task_id = %s ORDER BY item_id", (task_id,))
+    return cur.fetchall()

@@ -1,6 +1,6 @@
 """The city at a glance: tier counts and the map, devices offline, KPIs by jurisdiction, the audit log.
 
-Same contract as :mod:`console.reads`: every query is filtered in SQL by the caller's scope.
+Same contract as :mod:`console.store.reads`: every query is filtered in SQL by the caller's scope.
 """
 
 from __future__ import annotations
@@ -8,12 +8,27 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from console.reads import IN_SCOPE, Reads, Scope, scope_param
+from console.store.reads import IN_SCOPE, Scope, scope_param
+from core.db import Pool, rows
+from report import Figures, Period, compute
 
 _ALARM_CLASSES = "('fire', 'alarm', 'nuisance')"
 
 
-class City(Reads):
+class City:
+    """The whole city's figures, over one pool; each query in its own short transaction."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    def rows(self, query: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return rows(self.pool, query, params)
+
+    def report(self, period: Period, jurisdiction: str | None, now: datetime) -> Figures:
+        """The report's figures of ``period`` for ``jurisdiction`` (with its sub-jurisdictions; None: all)."""
+        with self.pool.connection() as conn:
+            return compute(conn, period, jurisdiction, now)
+
     def overview(self, scope: Scope) -> dict[str, Any]:
         """Tier counts, open incidents by class, every premises as ``[id, name, lat, lon, tier, fire]``,
         and the boundaries of the jurisdictions in scope that have one (``[{id, name, kind, boundary}]``)."""

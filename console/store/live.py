@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from console.accounts import Principal
+from console.store.accounts import Principal
 
 log = logging.getLogger(__name__)
 

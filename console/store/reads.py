@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from core.db import rows
 from core.domain import DEVICE_TYPES
-from core.policy import INCIDENT_CLASSES, Policy
+from core.policy import INCIDENT_CLASSES, IncidentClass, Policy
 
 Scope = Collection[str] | None
 
@@ -37,9 +38,11 @@ class Reads:
         self.pool = pool
 
     def rows(self, query: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
+        return rows(self.pool, query, params)
+
+    def ping(self) -> None:
+        """One round trip to the database (the health probe)."""
+        self.rows("SELECT 1")
 
     def _one(self, cur: psycopg.Cursor[dict[str, Any]], query: str, params: dict[str, Any]) -> dict[str, Any] | None:
         cur.execute(query, params)
@@ -76,6 +79,60 @@ class Reads:
             f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s",
             {"state": state, "scope": scope_param(scope), "cls": cls, "premises": premises_id,
              "jurisdiction": jurisdiction_id, "limit": limit},
+        )  # fmt: skip
+
+    def incident(self, incident_id: int) -> dict[str, Any] | None:
+        """One incident with its premises' name and address, its audit trail and its deliveries."""
+        found = self.rows(
+            "SELECT i.*, p.name AS premises_name, p.address FROM incidents i JOIN premises p ON p.id = i.premises_id "
+            "WHERE i.id = %s",
+            (incident_id,),
+        )
+        if not found:
+            return None
+        row = found[0]
+        row["deliveries"] = self.rows(
+            "SELECT recipient, channel, state, attempts, created_at, delivered_at, last_error FROM deliveries "
+            "WHERE incident_id = %s ORDER BY id",
+            (incident_id,),
+        )
+        return row
+
+    def incident_class(self, incident_id: int) -> IncidentClass | None:
+        found = self.rows("SELECT class FROM incidents WHERE id = %s", (incident_id,))
+        return cast(IncidentClass, found[0]["class"]) if found else None
+
+    def summary(self, now: datetime) -> dict[str, Any]:
+        """Counts for a glance: open incidents by class, tiers, open hazards, deliveries by state (24 h)."""
+        rows = self.rows
+        since = now - timedelta(days=1)
+        return {
+            "incidents": {r["class"]: r["n"] for r in rows(
+                "SELECT class, count(*) AS n FROM incidents WHERE state <> 'resolved' GROUP BY 1")},
+            "tiers": {r["tier"]: r["n"] for r in rows("SELECT tier, count(*) AS n FROM premises_schedule GROUP BY 1")},
+            "open_hazards": rows("SELECT count(*) AS n FROM hazards WHERE state <> 'closed'")[0]["n"],
+            "deliveries_24h": {r["state"]: r["n"] for r in rows(
+                "SELECT state, count(*) AS n FROM deliveries WHERE created_at > %s GROUP BY 1", (since,))},
+        }  # fmt: skip
+
+    def major_hazards(self, scope: Scope, include_closed: bool) -> list[dict[str, Any]]:
+        """Major hazards listed for supervision: open ones (and closed, delisted ones on request)."""
+        return self.rows(
+            "SELECT h.id, h.premises_id, p.name AS premises_name, p.unit_name, h.title, h.label, h.state, h.deadline, "
+            "h.listed_at, h.listed_by, h.listing_note, h.delisted_at "
+            "FROM hazards h JOIN premises p ON p.id = h.premises_id "
+            "WHERE h.listed_at IS NOT NULL AND (%(closed)s OR h.state <> 'closed') "
+            f"AND {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY h.listed_at DESC",
+            {"closed": include_closed, "scope": scope_param(scope)},
+        )  # fmt: skip
+
+    def rectifications(self, scope: Scope, state: str) -> list[dict[str, Any]]:
+        """Units' reports that a hazard is fixed, with their evidence, in ``scope``."""
+        return self.rows(
+            "SELECT r.*, h.title, h.label, h.deadline, h.self_reported, p.name AS premises_name, p.unit_name "
+            "FROM rectifications r JOIN hazards h ON h.id = r.hazard_id JOIN premises p ON p.id = r.premises_id "
+            f"WHERE r.state = %(state)s AND {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY r.submitted_at",
+            {"state": state, "scope": scope_param(scope)},
         )  # fmt: skip
 
     def incident_jurisdiction(self, incident_id: int) -> str | None:
