@@ -9,15 +9,14 @@ This module is the stage's face: what other packages may use. The rest of the pa
 - the running stage: :class:`Alerts` (a bus consumer with timers and a dispatcher) and what builds it
   from the settings (:func:`channels_of`, :func:`directory_of`, :func:`webhook_secret`), its metrics;
 - for the supervision stage, which changes what alerts keeps in the same transactions: :class:`Desk`
-  (through :meth:`Actions.fresh_desk`), :class:`Outcome`, :func:`checked_items`, :func:`record_check`,
-  :func:`evidence_known`;
+  (through :meth:`Actions.fresh_desk`), :class:`Outcome`, :func:`evidence_known`;
 - pure logic the offline tools replay: :func:`apply`, :func:`trigger_of`, :func:`roster_of`.
 
 The storage adapters, the only psycopg users, are in :mod:`alerts.store`.
 """
 
 from alerts.actions import Actions
-from alerts.checklists import Check, ChecklistSet, Version, shipped
+from alerts.checklists import Check, ChecklistSet, Version
 from alerts.checklists import dump as dump_checklists
 from alerts.checklists import load_text as load_checklists
 from alerts.checklists import parse as parse_checklists
@@ -33,7 +32,7 @@ from alerts.store.draws import as_csv as draw_as_csv
 from alerts.store.evidence import MAX_BYTES as EVIDENCE_MAX_BYTES
 from alerts.store.evidence import File, Stored
 from alerts.store.evidence import known as evidence_known
-from alerts.store.inspections import TaskChecklist, TaskItem, checked_items, end_of_day, record_check
+from alerts.store.inspections import TaskChecklist, TaskItem, end_of_day
 from alerts.store.inspections import as_csv as tasks_as_csv
 from alerts.store.inspections import as_ical as tasks_as_ical
 from alerts.store.prevention import SYSTEM, Outcome
@@ -66,7 +65,6 @@ __all__ = [
     "alerts_registry",
     "apply",
     "channels_of",
-    "checked_items",
     "directory_of",
     "draw_as_csv",
     "dump_checklists",
@@ -75,10 +73,8 @@ __all__ = [
     "load_checklists",
     "load_roster",
     "parse_checklists",
-    "record_check",
     "roster_of",
     "seed_of",
-    "shipped",
     "tasks_as_csv",
     "tasks_as_ical",
     "trigger_of",

@@ -103,6 +103,13 @@ class Actions:
         """An inspector's open tasks due by ``until``, red first, then by score and due date."""
         return await self._run(inspections.task_list, self.desk, inspector_id, until)
 
+    async def record_self_check(self, premises_id: str, checks: Sequence[Check], actor: str, now: datetime) -> int:
+        """A unit's self-check (自查): a done task with each item's result; a failed item opens a
+        self-reported hazard with the item's deadline. Returns the task's id."""
+        task_id, outcome = await self._run(inspections.record_self_check, self.desk, premises_id, checks, actor, now)
+        await self.hand_on(outcome)
+        return task_id
+
     def task_checklist(self, task_id: int, now: datetime) -> inspections.TaskChecklist:
         """The checklist in use for a task's premises category, with what the visit recorded."""
         return inspections.task_checklist(self.pool, task_id, now)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -82,7 +82,7 @@ class ChecklistSet(_Strict):
         return next((i for i in self.items if i.id == item_id), None)
 
 
-def parse(document: Any, where: str = "checklists") -> ChecklistSet:
+def parse(document: object, where: str = "checklists") -> ChecklistSet:
     """A validated set from a decoded document; raises ChecklistError naming each problem's location."""
     try:
         return ChecklistSet.model_validate(document)

@@ -131,7 +131,7 @@ class Incident:
     id: int | None = None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, object]] = field(default_factory=list)
     """Every alarm, heat and flow its alarm decisions relied on, in the order they happened (at most
     :data:`EVIDENCE_KEPT`, the earliest)."""
 
@@ -153,7 +153,7 @@ EVIDENCE_KEPT = 100
 """An incident keeps this much evidence at most: a flapping detector's hundredth alarm adds nothing."""
 
 
-def merged(evidence: list[dict[str, Any]], more: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+def merged(evidence: list[dict[str, object]], more: tuple[dict[str, object], ...]) -> list[dict[str, object]]:
     """``evidence`` with ``more``, each piece once, in the order it happened."""
     if not more:
         return evidence

@@ -24,7 +24,7 @@ from typing import Any, Final, Literal
 Lang = Literal["zh", "en"]
 LANGS: Final[tuple[Lang, ...]] = ("zh", "en")
 
-Label = dict[str, Any]
+Label = dict[str, object]
 """``{"code": "incident.fire", "args": {"zone": "3F", "reason": "two_detectors"}}``: a message to render."""
 
 _FIELD = re.compile(r"\{(\w+)(?:\|(\w+))?\}")
@@ -58,7 +58,8 @@ def render(lang: Lang, message: Label) -> str:
     if not message or not message.get("code"):
         return ""
     words = vocabulary()
-    args = message.get("args", {})
+    args = message.get("args")
+    args = args if isinstance(args, dict) else {}
     template = words[lang].get(f"msg.{message['code']}") or words["en"].get(f"msg.{message['code']}")
     if template is None:
         return f"{message['code']} {json.dumps(args, ensure_ascii=False)}"

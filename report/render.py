@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
@@ -57,20 +57,20 @@ class Report:
         self.lang = lang
         self.text = TEXT[lang]
 
-    def name(self, group: str | None, code: Any) -> str:
+    def name(self, group: str | None, code: object) -> str:
         if group is None:
             return str(code)
         if group == "measure":  # the report's own words, not the shared vocabulary
             return self.text.get(f"{group}.{code}", str(code))
-        return word(self.lang, group, code)
+        return word(self.lang, group, None if code is None else str(code))
 
-    def cell(self, column: str, value: Any) -> str:
+    def cell(self, column: str, value: object) -> str:
         if value is None:
             return "—"
-        if column in _SHARES:
-            return f"{100 * value:.1f}%"
-        if column in _SECONDS:
-            return f"{value:.0f}"
+        if column in _SHARES and isinstance(value, int | float | Decimal):
+            return f"{100 * float(value):.1f}%"
+        if column in _SECONDS and isinstance(value, int | float | Decimal):
+            return f"{float(value):.0f}"
         if isinstance(value, float):
             return f"{value:.1f}"
         return str(value)
@@ -105,48 +105,48 @@ class Report:
                                            "alarms", "fires", "ack_p50_s", "ack_p90_s", "offline_share")}  # fmt: skip
         return {
             "premises": charts.stacked_bars(
-                [word(self.lang, "category", c) for c in premises.column("category")],
-                {tier: premises.column(tier) for tier in TIERS},
+                [word(self.lang, "category", c) for c in premises.texts("category")],
+                {tier: premises.counts(tier) for tier in TIERS},
                 charts.TIER_COLOURS,
                 {tier: word(self.lang, "tier", tier) for tier in TIERS},
                 empty,
             ),
             "tier_moves": charts.grouped_bars(
-                [f"{word(self.lang, 'tier', a)} → {word(self.lang, 'tier', b)}" for a, b, _ in moves.rows],
-                {"premises_moves": moves.column("premises_moves")},
+                [f"{word(self.lang, 'tier', str(a))} → {word(self.lang, 'tier', str(b))}" for a, b, _ in moves.rows],
+                {"premises_moves": moves.numbers("premises_moves")},
                 {"premises_moves": t["col.premises_moves"]},
                 empty,
             ),
             "inspections": charts.grouped_bars(
-                [word(self.lang, "task_kind", k) for k in inspections.column("kind")],
-                {c: inspections.column(c) for c in ("due", "done", "done_on_time", "overdue")},
+                [word(self.lang, "task_kind", k) for k in inspections.texts("kind")],
+                {c: inspections.numbers(c) for c in ("due", "done", "done_on_time", "overdue")},
                 col,
                 empty,
             ),
             "hazards": charts.grouped_bars(
-                [word(self.lang, "hazard_source", k) for k in hazards.column("key")],
-                {c: hazards.column(c) for c in ("found", "rectified", "overdue")},
+                [word(self.lang, "hazard_source", k) for k in hazards.texts("key")],
+                {c: hazards.numbers(c) for c in ("found", "rectified", "overdue")},
                 col,
                 empty,
             ),
             "alarms_month": charts.monthly(
-                months.column("month"),
-                {c: months.column(c) for c in ("alarms", "fires")},
-                months.column("false_alarm_share"),
+                months.texts("month"),
+                {c: months.counts(c) for c in ("alarms", "fires")},
+                months.numbers("false_alarm_share"),
                 col,
                 t["col.false_alarm_share"],
                 empty,
             ),
             "ack": charts.grouped_bars(
-                by_jurisdiction.column("jurisdiction"),
-                {c: by_jurisdiction.column(c) for c in ("ack_p50_s", "ack_p90_s")},
+                by_jurisdiction.texts("jurisdiction"),
+                {c: by_jurisdiction.numbers(c) for c in ("ack_p50_s", "ack_p90_s")},
                 col,
                 empty,
                 integer=False,
             ),
             "devices": charts.grouped_bars(
-                [word(self.lang, "device_type", k) for k in devices.column("device_type")],
-                {"offline_share": [100 * s for s in devices.column("offline_share")]},
+                [word(self.lang, "device_type", k) for k in devices.texts("device_type")],
+                {"offline_share": [100 * s for s in devices.counts("offline_share")]},
                 {"offline_share": t["col.offline_share"] + " (%)"},
                 empty,
                 integer=False,
@@ -158,9 +158,9 @@ class Report:
         hazards: Table = tables["hazards_by_source"]
         return [
             (self.text["k.premises"], str(totals["premises"])),
-            (self.text["k.inspections_done"], str(sum(tables["inspections"].column("done")))),
-            (self.text["k.hazards_found"], str(sum(hazards.column("found")))),
-            (self.text["k.hazards_rectified"], str(sum(hazards.column("rectified")))),
+            (self.text["k.inspections_done"], str(int(sum(tables["inspections"].counts("done"))))),
+            (self.text["k.hazards_found"], str(int(sum(hazards.counts("found"))))),
+            (self.text["k.hazards_rectified"], str(int(sum(hazards.counts("rectified"))))),
             (self.text["k.alarms"], str(totals["alarms"])),
             (self.text["k.fires"], str(totals["fires"])),
             (self.text["k.false_share"], self.cell("false_alarm_share", totals["false_alarm_share"])),

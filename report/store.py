@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -66,13 +67,26 @@ class Table:
     """Rows of values under column codes; the first column names the row (a code or an id)."""
 
     columns: list[str]
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[list[object]] = field(default_factory=list)
 
-    def column(self, name: str) -> list[Any]:
+    def column(self, name: str) -> list[object]:
         i = self.columns.index(name)
         return [r[i] for r in self.rows]
 
-    def row(self, key: Any) -> dict[str, Any]:
+    def numbers(self, name: str) -> list[float | None]:
+        """A column of counts, shares or durations as numbers (None where there is none)."""
+        return [None if v is None else float(v) if isinstance(v, int | float | Decimal) else float(str(v))
+                for v in self.column(name)]  # fmt: skip
+
+    def counts(self, name: str) -> list[float]:
+        """A column of counts (a missing one is 0)."""
+        return [v or 0.0 for v in self.numbers(name)]
+
+    def texts(self, name: str) -> list[str]:
+        """A column of codes, ids or labels."""
+        return ["" if v is None else str(v) for v in self.column(name)]
+
+    def row(self, key: object) -> dict[str, object]:
         """The row whose first value is ``key``, by column."""
         for r in self.rows:
             if r[0] == key:
@@ -83,11 +97,11 @@ class Table:
 @dataclass(slots=True)
 class Figures:
     period: Period
-    jurisdiction: dict[str, Any] | None
+    jurisdiction: dict[str, object] | None
     jurisdictions: list[str]
     generated_at: datetime
     tables: dict[str, Table]
-    totals: dict[str, Any]
+    totals: dict[str, object]
 
 
 def compute(conn: psycopg.Connection[Any], period: Period, jurisdiction: str | None, now: datetime) -> Figures:

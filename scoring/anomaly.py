@@ -126,7 +126,7 @@ class MetricModel:
         distance = sum(d[i] * p[i][j] * d[j] for i in range(3) for j in range(3))
         return -distance - self.offset
 
-    def parameters(self) -> dict[str, Any]:
+    def parameters(self) -> dict[str, object]:
         return {
             "location": list(self.location),
             "precision": [list(row) for row in self.precision],
@@ -135,8 +135,9 @@ class MetricModel:
         }
 
     @classmethod
-    def from_parameters(cls, parameters: Mapping[str, Any]) -> MetricModel:
+    def from_parameters(cls, parameters: Mapping[str, object]) -> MetricModel:
         """Raises ValueError (or KeyError, TypeError) when the numbers are not three features' worth."""
+        read: Any = parameters  # decoded JSON, checked as it is read
 
         def three(values: Any) -> tuple[float, float, float]:
             row = tuple(float(v) for v in values)
@@ -144,14 +145,14 @@ class MetricModel:
                 raise ValueError(f"expected 3 numbers, got {len(row)}")
             return row
 
-        precision = tuple(three(row) for row in parameters["precision"])
+        precision = tuple(three(row) for row in read["precision"])
         if len(precision) != 3:
             raise ValueError(f"precision has {len(precision)} rows, expected 3")
         return cls(
-            three(parameters["location"]),
+            three(read["location"]),
             precision,
-            float(parameters["offset"]),
-            three(parameters["scale"]),
+            float(read["offset"]),
+            three(read["scale"]),
         )
 
 
@@ -177,12 +178,13 @@ class AnomalyModel:
             return "sensor_drift"
         return "unusual_electrical" if metric in ELECTRICAL else "unusual_readings"
 
-    def parameters(self) -> dict[str, Any]:
+    def parameters(self) -> dict[str, object]:
         return {"metrics": {metric: m.parameters() for metric, m in sorted(self.metrics.items())}}
 
     @classmethod
-    def from_parameters(cls, version: str, parameters: Mapping[str, Any]) -> AnomalyModel:
-        return cls(version, {metric: MetricModel.from_parameters(m) for metric, m in parameters["metrics"].items()})
+    def from_parameters(cls, version: str, parameters: Mapping[str, object]) -> AnomalyModel:
+        read: Any = parameters  # decoded JSON, checked as it is read
+        return cls(version, {metric: MetricModel.from_parameters(m) for metric, m in read["metrics"].items()})
 
 
 def observe(

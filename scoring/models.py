@@ -23,10 +23,11 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from core.settings import Settings
 from scoring.anomaly import FEATURES, AnomalyModel
@@ -58,7 +59,7 @@ def _features(kind: str) -> list[str]:
     return list(FEATURES if kind == "anomaly" else COLUMNS)
 
 
-def new_version(kind: str, recipe: Any) -> str:
+def new_version(kind: str, recipe: object) -> str:
     """A version name for a model trained now: the kind, the time, and a hash of how it was trained."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]
@@ -66,8 +67,8 @@ def new_version(kind: str, recipe: Any) -> str:
 
 
 def document(
-    kind: str, model: AnomalyModel | RiskModel, summary: dict[str, Any], trained_at: str | None
-) -> dict[str, Any]:
+    kind: str, model: AnomalyModel | RiskModel, summary: Mapping[str, object], trained_at: str | None
+) -> dict[str, object]:
     """A model file's content."""
     return {
         "format": FORMAT,
@@ -84,7 +85,7 @@ def save(
     directory: Path,
     kind: str,
     model: AnomalyModel | RiskModel,
-    summary: dict[str, Any],
+    summary: Mapping[str, object],
     *,
     trained_at: str | None = None,
 ) -> Path:
@@ -99,8 +100,19 @@ def save(
     return path
 
 
-def load(path: Path, kind: str) -> dict[str, Any]:
-    """A model file's document, with the model built from its parameters under ``model``."""
+@dataclass(frozen=True, slots=True)
+class ModelFile:
+    """What a model file holds, with the model built from its parameters."""
+
+    version: str
+    features: list[str]
+    trained_at: str
+    summary: dict[str, object]
+    model: RiskModel | AnomalyModel
+
+
+def load(path: Path, kind: str) -> ModelFile:
+    """A model file, checked and its model built. Raises ModelError saying what to do."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -132,15 +144,15 @@ def load(path: Path, kind: str) -> dict[str, Any]:
         raise ModelError(
             f"{path} holds malformed {kind} parameters ({error!r}): run {TRAIN} to make a new one"
         ) from None
-    document["model"] = model
-    return document
+    return ModelFile(version, expected, str(document.get("trained_at")), dict(document.get("summary") or {}), model)
 
 
 def load_models(directory: Path, source: str | None = None) -> Models:
     """The models in ``directory``: a risk model, and an anomaly model when there is one."""
-    risk = load(directory / RISK_FILE, "risk")["model"]
+    risk = load(directory / RISK_FILE, "risk").model
     anomaly_path = directory / ANOMALY_FILE
-    anomaly = load(anomaly_path, "anomaly")["model"] if anomaly_path.exists() else None
+    anomaly = load(anomaly_path, "anomaly").model if anomaly_path.exists() else None
+    assert isinstance(risk, RiskModel) and (anomaly is None or isinstance(anomaly, AnomalyModel))
     return Models(risk, anomaly, source or str(directory))
 
 

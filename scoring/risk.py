@@ -12,7 +12,7 @@ were at the fleet's average.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
@@ -107,7 +107,7 @@ class RiskModel:
     def probabilities(self, rows: Sequence[RiskInputs]) -> np.ndarray:
         return self.positive(np.asarray([features(r) for r in rows]))
 
-    def parameters(self) -> dict[str, Any]:
+    def parameters(self) -> dict[str, object]:
         """The model as JSON-ready numbers (what a model file stores)."""
         return {
             "baseline": self.baseline.tolist(),
@@ -118,12 +118,13 @@ class RiskModel:
         }
 
     @classmethod
-    def from_parameters(cls, version: str, parameters: dict[str, Any]) -> RiskModel:
+    def from_parameters(cls, version: str, parameters: Mapping[str, object]) -> RiskModel:
         """Raises ValueError (or KeyError, TypeError) when the parameters do not fit :data:`COLUMNS`."""
+        read: Any = parameters  # decoded JSON, checked as it is read
         width = len(COLUMNS)
-        baseline = np.asarray(parameters["baseline"], dtype=float)
+        baseline = np.asarray(read["baseline"], dtype=float)
         folds = []
-        for f in parameters["folds"]:
+        for f in read["folds"]:
             coef, xs, ys = (np.asarray(f[key], dtype=float) for key in ("coef", "xs", "ys"))
             if coef.shape != (width,) or xs.ndim != 1 or xs.shape != ys.shape or len(xs) < 2:
                 raise ValueError(f"a fold's shapes do not fit {width} features: coef {coef.shape}, xs {xs.shape}")

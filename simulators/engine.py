@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from core import gb26875 as gb
 from core.domain import METRICS
@@ -67,7 +67,7 @@ class GroundTruth:
     premises_id: str | None = None
     device_ids: list[str] = field(default_factory=list)
     zone: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
     messages: list[tuple[str, int]] = field(default_factory=list)
     stream_indices: list[int] = field(default_factory=list)
 
@@ -183,11 +183,15 @@ class Simulation:
         if t < self.end:
             heapq.heappush(self._heap, (t, next(self._order), action))
 
-    def truth(self, kind: str, category: str, expected: str, start: float, end: float, **fields: Any) -> GroundTruth:
+    def truth(
+        self, kind: str, category: str, expected: str, start: float, end: float, *, premises_id: str | None = None,
+        device_ids: list[str] | None = None, zone: str | None = None, details: dict[str, object] | None = None,
+    ) -> GroundTruth:  # fmt: skip
         """Open a ground-truth record; its id is its number in this run."""
         record = GroundTruth(
-            f"gt-{len(self.truths) + 1:05d}", kind, category, expected, start, min(end, self.end), **fields
-        )
+            f"gt-{len(self.truths) + 1:05d}", kind, category, expected, start, min(end, self.end), premises_id,
+            list(device_ids or []), zone, dict(details or {}),
+        )  # fmt: skip
         self.truths.append(record)
         return record
 

@@ -32,7 +32,7 @@ class Received:
     path: str
     key: str
     signed: bool
-    body: dict[str, Any]
+    body: dict[str, object]
     status: int
 
 

@@ -8,6 +8,7 @@ Other stages act through :class:`Supervision` (typed commands and queries). Logi
 modules, the only psycopg users, keep it in PostgreSQL with an audit entry for every step.
 """
 
+from supervision.case_store import Case, CaseStep
 from supervision.cases import STEP_KINDS, StepKind
 from supervision.credit_store import review_chore
 from supervision.discretion import Circumstance, DiscretionTable
@@ -22,7 +23,9 @@ from supervision.publication_store import as_csv as publication_as_csv
 
 __all__ = [
     "STEP_KINDS",
+    "Case",
     "CaseError",
+    "CaseStep",
     "Circumstance",
     "Credit",
     "DiscretionTable",

@@ -7,7 +7,8 @@ major-hazard listing, and an audit entry for every step."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, NotRequired, TypedDict, cast
 
 from psycopg.types.json import Jsonb
 
@@ -232,6 +233,52 @@ def list_major_hazard(desk: Desk, hazard_id: int, actor: str, note: str, now: da
             on_event(cur, hazard["premises_id"], "repeated_major_hazards", desk.policy.credit, actor, now)
 
 
+class CaseStep(TypedDict):
+    """A step of a case as stored (table ``case_steps``)."""
+
+    id: int
+    case_id: int
+    kind: StepKind
+    state: str
+    number: str | None
+    fine_yuan: Decimal | None
+    detail: dict[str, object]
+    proposed_at: datetime
+    proposed_by: str
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_note: str | None
+
+
+class Case(TypedDict):
+    """A case as listed (table ``cases`` with its premises and hazard); ``steps`` when read one by one."""
+
+    id: int
+    number: str
+    premises_id: str
+    hazard_id: int | None
+    offence: str
+    circumstance: Circumstance
+    state: str
+    deadline: datetime
+    opened_at: datetime
+    opened_by: str
+    updated_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    close_note: str | None
+    premises_name: str
+    address: str
+    unit_name: str
+    jurisdiction_id: str
+    credit_status: str
+    hazard_title: str | None
+    hazard_label: dict[str, object] | None
+    self_reported: bool | None
+    pending: int
+    steps: NotRequired[list[CaseStep]]
+
+
 _CASES = """
 SELECT c.*, p.name AS premises_name, p.address, p.unit_name, p.jurisdiction_id, p.credit_status,
        h.title AS hazard_title, h.label AS hazard_label, h.self_reported,
@@ -240,17 +287,17 @@ FROM cases c JOIN premises p ON p.id = c.premises_id LEFT JOIN hazards h ON h.id
 """
 
 
-def get_case(cur: Cursor, case_id: int) -> dict[str, Any] | None:
+def get_case(cur: Cursor, case_id: int) -> Case | None:
     cur.execute(_CASES + " WHERE c.id = %s", (case_id,))
     case = cur.fetchone()
     if case is None:
         return None
     cur.execute("SELECT * FROM case_steps WHERE case_id = %s ORDER BY id", (case_id,))
     case["steps"] = cur.fetchall()
-    return case
+    return cast(Case, case)
 
 
-def list_cases(cur: Cursor, scope: frozenset[str] | None, state: str | None = None) -> list[dict[str, Any]]:
+def list_cases(cur: Cursor, scope: frozenset[str] | None, state: str | None = None) -> list[Case]:
     """Cases newest first, in ``scope`` (jurisdictions; None: all), of ``state`` (open, closed, pending)."""
     where: list[str] = ["true"]
     args: list[Any] = []
@@ -263,7 +310,7 @@ def list_cases(cur: Cursor, scope: frozenset[str] | None, state: str | None = No
     if state == "pending":
         where.append("EXISTS (SELECT 1 FROM case_steps s WHERE s.case_id = c.id AND s.state = 'pending')")
     cur.execute(_CASES + " WHERE " + " AND ".join(where) + " ORDER BY c.opened_at DESC, c.id DESC", args)
-    return cur.fetchall()
+    return cast(list[Case], cur.fetchall())
 
 
 def case_of_step(cur: Cursor, step_id: int) -> int:

@@ -4,8 +4,9 @@ and PDF (WeasyPrint): 责令改正通知书, 复查意见书, 临时查封决定
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -13,8 +14,9 @@ import jinja2
 from core.pdf import html_to_pdf
 from core.policy import Policy
 from core.words import render, word
+from supervision.case_store import Case, CaseStep
 from supervision.cases import DOCUMENTED
-from supervision.discretion import DiscretionTable
+from supervision.discretion import DiscretionTable, MeasureText, Offence
 from supervision.errors import CaseError
 
 _ENV = jinja2.Environment(
@@ -48,11 +50,11 @@ def _date(at: datetime | None, tz: ZoneInfo) -> str:
 _LAW = "《中华人民共和国消防法》"
 
 
-def _body(kind: str, case: dict[str, Any], step: dict[str, Any], offence: Any, tz: ZoneInfo) -> list[str]:
+def _body(kind: str, case: Case, step: CaseStep, offence: Offence, tz: ZoneInfo) -> list[str]:
     detail = step["detail"]
     found = f"经检查，你单位（场所）存在下列违反消防法律法规的行为：{offence.zh}。"
     if kind == "order":
-        deadline = _date(datetime.fromisoformat(detail["deadline"]), tz)
+        deadline = _date(datetime.fromisoformat(str(detail["deadline"])), tz)
         demand = detail.get("requirements") or "消除上述火灾隐患"
         return [
             found,
@@ -80,14 +82,14 @@ def _body(kind: str, case: dict[str, Any], step: dict[str, Any], offence: Any, t
             "至火灾隐患消除并经我机构复查合格为止。",
         ]
     if kind == "penalty":
-        fine = f"{float(step['fine_yuan']):,.2f}"
+        fine = f"{float(step['fine_yuan'] or 0):,.2f}"
         return [
             found,
             f"以上事实有现场检查记录、复查记录等证据证实。根据{offence.basis}的规定，决定对你单位处人民币{fine}元罚款。",
             "罚款应于收到本决定书之日起十五日内缴纳。",
         ]
     if kind == "exemption":
-        reason = _EXEMPTIONS.get(detail.get("exemption", ""), "")
+        reason = _EXEMPTIONS.get(str(detail.get("exemption", "")), "")
         return [found, f"鉴于{reason}，根据《中华人民共和国行政处罚法》第三十三条的规定，决定不予行政处罚。"]
     if kind == "lift":
         return [
@@ -97,7 +99,7 @@ def _body(kind: str, case: dict[str, Any], step: dict[str, Any], offence: Any, t
     raise CaseError(f"a {kind} step has no document")
 
 
-def html(case: dict[str, Any], step_id: int, table: DiscretionTable, policy: Policy,
+def html(case: Case, step_id: int, table: DiscretionTable, policy: Policy,
          timezone: str = "Asia/Shanghai") -> str:  # fmt: skip
     """The document of step ``step_id`` of ``case`` (as :func:`supervision.case_store.get_case` gives it)."""
     step = next((s for s in case["steps"] if s["id"] == step_id), None)
@@ -110,14 +112,15 @@ def html(case: dict[str, Any], step_id: int, table: DiscretionTable, policy: Pol
         raise CaseError(f"offence {case['offence']!r} is no longer in the discretion table")
     tz = ZoneInfo(timezone)
     low, high = offence.ranges[case["circumstance"]]
+    hazard_label = case["hazard_label"]
     return _ENV.get_template("document.html.j2").render(
         authority=policy.enforcement.authority,
         title=TITLES[step["kind"]],
         case=case,
         step=step,
         offence=offence,
-        measure=table.measures.get(step["kind"]),
-        hazard=render("zh", case["hazard_label"]) if case.get("hazard_label") else None,
+        measure=cast(Mapping[str, MeasureText], table.measures).get(step["kind"]),
+        hazard=render("zh", hazard_label) if hazard_label else None,
         circumstance=word("zh", "circumstance", case["circumstance"]),
         range=f"{low:,.0f} 至 {high:,.0f} 元",
         body=_body(step["kind"], case, step, offence, tz),
@@ -128,5 +131,5 @@ def html(case: dict[str, Any], step_id: int, table: DiscretionTable, policy: Pol
     )
 
 
-def pdf(case: dict[str, Any], step_id: int, table: DiscretionTable, policy: Policy) -> bytes:
+def pdf(case: Case, step_id: int, table: DiscretionTable, policy: Policy) -> bytes:
     return html_to_pdf(html(case, step_id, table, policy))

@@ -18,6 +18,7 @@ from alerts import Actions, Check, Desk, Outcome
 from core.db import transaction
 from core.domain import CreditStatus
 from supervision import case_store, credit_store, portal_store, publication_store
+from supervision.case_store import Case
 from supervision.cases import StepKind
 from supervision.discretion import Circumstance, DiscretionTable
 from supervision.publication_store import Kind
@@ -87,12 +88,12 @@ class Supervision:
         with transaction(self.pool) as cur:
             return case_store.case_of_step(cur, step_id)
 
-    def case(self, case_id: int) -> Row | None:
+    def case(self, case_id: int) -> Case | None:
         """A case with all its steps; None when there is none."""
         with transaction(self.pool) as cur:
             return case_store.get_case(cur, case_id)
 
-    def cases(self, scope: frozenset[str] | None, state: str | None = None) -> list[Row]:
+    def cases(self, scope: frozenset[str] | None, state: str | None = None) -> list[Case]:
         """Cases in ``scope`` (None: all), newest first; ``state`` open, closed or pending (awaiting approval)."""
         with transaction(self.pool) as cur:
             return list(case_store.list_cases(cur, scope, state))
@@ -157,11 +158,7 @@ class Supervision:
         self, premises_id: str, checks: Sequence[Check], actor: str, now: datetime
     ) -> SelfCheck:
         """自查: each failed item opens a hazard marked self-reported."""
-        desk = await self.actions.fresh_desk()
-        task_id, outcome = await asyncio.to_thread(
-            portal_store.record_self_check, desk, premises_id, checks, actor, now
-        )
-        await self.actions.hand_on(outcome)
+        task_id = await self.actions.record_self_check(premises_id, checks, actor, now)
         with transaction(self.pool) as cur:
             return SelfCheck(task_id, list(portal_store.task_checks(cur, task_id)))
 

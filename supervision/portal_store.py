@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
-from alerts import Check, Desk, Outcome, checked_items, evidence_known, record_check
+from alerts import Desk, Outcome, evidence_known
 from core.db import Cursor, locked
 from core.db.audit import record as audit
 from core.policy import Policy
@@ -27,37 +25,6 @@ def self_check_every_days(tier: str | None, credit_status: str, policy: Policy) 
     a unit listed for its credit."""
     rules = policy.schedule.tiers[tier or "blue"]
     return round(rules.self_check_every_days * policy.credit.factor(credit_status), 2)
-
-
-def record_self_check(
-    desk: Desk, premises_id: str, checks: Sequence[Check], actor: str, now: datetime
-) -> tuple[int, Outcome]:
-    """A unit's self-check: a done task of kind ``self_check`` with each item's result; a failed item
-    opens a self-reported hazard with the item's deadline. Returns the task's id."""
-    if not checks:
-        raise CaseError("a self-check records the result of at least one checklist item")
-    out = Outcome()
-    with desk.cursor() as cur:
-        said = label("task.self_check", by=actor)
-        cur.execute(
-            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, label, due_at, created_at, state, "
-            "done_at, done_by, result, findings) VALUES (%s, %s, NULL, 'self_check', %s, %s, %s, %s, 'done', %s, %s, "
-            "'clean', '[]') RETURNING *",
-            (f"self_check:{premises_id}:{secrets.token_hex(6)}", premises_id, f"self-check by {actor}", Jsonb(said),
-             now, now, now, actor),
-        )  # fmt: skip
-        task = cur.fetchone()
-        assert task is not None
-        version, checked = checked_items(cur, task, checks, now)
-        assert version is not None
-        for check, item in checked:
-            out.add(record_check(desk, cur, task, check, item, version, actor, now, self_check=True))
-        failed = sum(1 for c, _ in checked if c.result == "fail")
-        if failed:
-            cur.execute("UPDATE tasks SET result = 'findings' WHERE id = %s", (task["id"],))
-        audit(cur, now, actor, "self_check.done", f"task:{task['id']}", premises=premises_id, items=len(checked),
-              failed=failed)  # fmt: skip
-    return int(task["id"]), out
 
 
 def self_report(

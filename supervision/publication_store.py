@@ -65,12 +65,15 @@ def rows(
     return cur.fetchall()
 
 
-def as_csv(kind: Kind, found: list[dict[str, Any]]) -> str:
+def _cell(value: object) -> object:
+    return "" if value is None else value.isoformat() if isinstance(value, datetime) else value
+
+
+def as_csv(kind: Kind, found: list[dict[str, object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     columns = _COLUMNS[kind]
     writer.writerow(columns)
     for row in found:
-        writer.writerow(["" if row[c] is None else row[c].isoformat() if isinstance(row[c], datetime) else row[c]
-                         for c in columns])  # fmt: skip
+        writer.writerow([_cell(row[c]) for c in columns])
     return out.getvalue()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from core.domain import DEVICE_TYPES
 from core.policy import AnomalyPolicy
@@ -41,7 +40,7 @@ def risk_examples(periods: Sequence[PremisesPeriod]) -> tuple[list[RiskInputs], 
     return rows, [period.incident for period in periods]
 
 
-def train_risk(premises: int = 6000, seed: int = 11, version: str | None = None) -> tuple[RiskModel, dict[str, Any]]:
+def train_risk(premises: int = 6000, seed: int = 11, version: str | None = None) -> tuple[RiskModel, dict[str, object]]:
     """A risk model from ``premises`` simulated premises-periods; a quarter of the premises held out.
     ``version`` defaults to a new one (:func:`scoring.models.new_version`)."""
     rows, labels = risk_examples(simulate_history(premises, seed))
@@ -52,7 +51,7 @@ def train_risk(premises: int = 6000, seed: int = 11, version: str | None = None)
     version = version or new_version("risk", {"premises": premises, "seed": seed})
     model, _ = fit_risk(version, [rows[i] for i in train], [labels[i] for i in train])
     auc = risk_auc(model, [rows[i] for i in test], [labels[i] for i in test])
-    summary = {
+    summary: dict[str, object] = {
         "premises": premises,
         "seed": seed,
         "held_out": len(test),
@@ -88,7 +87,7 @@ def train_anomaly(
     seed: int = 5,
     policy: AnomalyPolicy | None = None,
     version: str | None = None,
-) -> tuple[AnomalyModel, dict[str, Any]]:
+) -> tuple[AnomalyModel, dict[str, object]]:
     """An anomaly model from ``hours`` of ``premises`` simulated in normal operation."""
     rows = anomaly_windows(premises, hours, seed, policy or AnomalyPolicy())
     version = version or new_version("anomaly", {"premises": premises, "hours": hours, "seed": seed})
@@ -104,7 +103,7 @@ def train_anomaly(
     return model, summary
 
 
-def train_risk_from_db(url: str, *, horizon_days: float = 90, seed: int = 11) -> tuple[RiskModel, dict[str, Any]]:
+def train_risk_from_db(url: str, *, horizon_days: float = 90, seed: int = 11) -> tuple[RiskModel, dict[str, object]]:
     """A risk model retrained on recorded outcomes. Raises ModelError when too few are recorded."""
     rows, labels = recorded_examples(url, horizon_days)
     positives = sum(labels)

@@ -7,8 +7,8 @@ from datetime import datetime
 from psycopg.types.json import Jsonb
 
 from alerts.checklists import ChecklistSet, Version, parse, shipped
-from core.db.audit import record as audit
 from core.db import Cursor
+from core.db.audit import record as audit
 
 
 def current(cur: Cursor, now: datetime) -> Version:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -45,7 +46,7 @@ class TaskItem:
     """Why the task is there, as a message (:mod:`core.words`)."""
     hazard_id: int | None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         out = asdict(self)
         out["due_at"] = self.due_at.isoformat()
         return out
@@ -246,3 +247,34 @@ def task_checklist(pool: Pool, task_id: int, now: datetime) -> TaskChecklist:
     items = [i.model_dump(mode="json") for i in version.checklists.for_category(task["category"])]
     severities = version.checklists.model_dump(mode="json")["severities"]
     return TaskChecklist(task, version.number, severities, items if task["kind"] != "hazard" else [], recorded)
+
+
+def record_self_check(
+    desk: Desk, premises_id: str, checks: Sequence[Check], actor: str, now: datetime
+) -> tuple[int, Outcome]:
+    """A unit's self-check: a done task of kind ``self_check`` with each item's result; a failed item
+    opens a self-reported hazard with the item's deadline. Returns the task's id."""
+    if not checks:
+        raise ActionError("a self-check records the result of at least one checklist item")
+    out = Outcome()
+    with desk.cursor() as cur:
+        said = label("task.self_check", by=actor)
+        cur.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, inspector_id, kind, reason, label, due_at, created_at, state, "
+            "done_at, done_by, result, findings) VALUES (%s, %s, NULL, 'self_check', %s, %s, %s, %s, 'done', %s, %s, "
+            "'clean', '[]') RETURNING *",
+            (f"self_check:{premises_id}:{secrets.token_hex(6)}", premises_id, f"self-check by {actor}", Jsonb(said),
+             now, now, now, actor),
+        )  # fmt: skip
+        task = cur.fetchone()
+        assert task is not None
+        version, checked = checked_items(cur, task, checks, now)
+        assert version is not None
+        for check, item in checked:
+            out.add(record_check(desk, cur, task, check, item, version, actor, now, self_check=True))
+        failed = sum(1 for c, _ in checked if c.result == "fail")
+        if failed:
+            cur.execute("UPDATE tasks SET result = 'findings' WHERE id = %s", (task["id"],))
+        audit(cur, now, actor, "self_check.done", f"task:{task['id']}", premises=premises_id, items=len(checked),
+              failed=failed)  # fmt: skip
+    return int(task["id"]), out

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from console.security import Admin, Ctx, Me, Someone, Supervisor, send, visible
 from core.domain import CreditStatus
-from supervision import Circumstance, PublicationKind, Row, document_html, document_pdf, publication_as_csv
+from supervision import Case, CaseStep, Circumstance, PublicationKind, document_html, document_pdf, publication_as_csv
 
 router = APIRouter(tags=["enforcement"])
 _Note = Annotated[str, Field(max_length=2000)]
@@ -35,7 +35,7 @@ class NewCase(BaseModel):
     )
 
 
-def _case(ctx: Ctx, user: Any, case_id: int) -> Row:
+def _case(ctx: Ctx, user: Any, case_id: int) -> Case:
     case = ctx.supervision.case(case_id)
     if case is None or not (user.sees(str(case["jurisdiction_id"])) or case["premises_id"] in user.premises):
         raise HTTPException(404, f"no case {case_id}")
@@ -207,7 +207,5 @@ def publish(
     return send(found)
 
 
-def _steps(case: Row) -> list[Row]:
-    steps = case["steps"]
-    assert isinstance(steps, list)
-    return steps
+def _steps(case: Case) -> list[CaseStep]:
+    return case.get("steps", [])

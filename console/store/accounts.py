@@ -20,7 +20,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypedDict, cast, get_args
 
 import psycopg
 from argon2 import PasswordHasher
@@ -52,6 +52,31 @@ WITH RECURSIVE scope(id) AS (
     UNION SELECT j.id FROM jurisdictions j JOIN scope ON j.parent_id = scope.id
 ) SELECT array_agg(id) AS ids FROM scope
 """
+
+
+class UserRow(TypedDict):
+    """A user as listed: who, what role, in which scope, whether a password logs them in."""
+
+    id: str
+    name: str
+    role: str
+    inspector_id: str | None
+    jurisdiction_id: str | None
+    premises_ids: list[str]
+    disabled: bool
+    created_at: datetime
+    can_log_in: bool
+
+
+class TokenRow(TypedDict):
+    """An API token as listed (never its secret)."""
+
+    id: int
+    user_id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +196,13 @@ class Accounts:
                 cur.execute("DELETE FROM sessions WHERE user_id = %s", (user_id,))
             audit(cur, now, actor, "user.disabled" if disabled else "user.enabled", f"user:{user_id}")
 
-    def users(self) -> list[dict[str, Any]]:
+    def users(self) -> list[UserRow]:
         with self.pool.connection() as conn, self._cursor(conn) as cur:
             cur.execute(
                 "SELECT id, name, role, inspector_id, jurisdiction_id, premises_ids, disabled, created_at, "
                 "password_hash IS NOT NULL AS can_log_in FROM users ORDER BY role, id"
             )
-            return cur.fetchall()
+            return cast(list[UserRow], cur.fetchall())
 
     def principal(self, user_id: str, via: str = "session") -> Principal:
         with self.pool.connection() as conn, self._cursor(conn) as cur:
@@ -307,10 +332,10 @@ class Accounts:
                 raise AccountError(f"no live token {token_id}")
             audit(cur, now, actor, "token.revoked", f"user:{row['user_id']}", name=row["name"], token=token_id)
 
-    def tokens(self) -> list[dict[str, Any]]:
+    def tokens(self) -> list[TokenRow]:
         with self.pool.connection() as conn, self._cursor(conn) as cur:
             cur.execute("SELECT id, user_id, name, created_at, expires_at, revoked_at FROM api_tokens ORDER BY id")
-            return cur.fetchall()
+            return cast(list[TokenRow], cur.fetchall())
 
     def token_user(self, token: str, now: datetime) -> Principal | None:
         """The user a live bearer token acts as, or None."""

@@ -49,8 +49,10 @@ def train_command(
     with console.status("training the anomaly model on simulated normal operation"):
         anomaly, summary = train_anomaly(anomaly_premises, anomaly_hours, seed)
     console.print(f"anomaly model {anomaly.version} in {save(directory, 'anomaly', anomaly, summary)}")
-    console.print(f"  metrics modelled: {', '.join(summary['metrics_modelled'])}")
-    for metric, why in summary["metrics_skipped"].items():
+    modelled, skipped = summary["metrics_modelled"], summary["metrics_skipped"]
+    assert isinstance(modelled, list) and isinstance(skipped, dict)
+    console.print(f"  metrics modelled: {', '.join(modelled)}")
+    for metric, why in skipped.items():
         console.print(f"  not modelled: {metric} ({why})")
 
 
@@ -67,6 +69,6 @@ def show_command(ctx: typer.Context) -> None:
             console.print(f"{kind}: none (its signals are not raised)")
             continue
         document = load(directory / name, kind)
-        console.print(f"{kind}: {document['version']} trained {document['trained_at']}")
-        console.print(f"  features: {', '.join(document['features'])}")
-        console.print(f"  summary: {document['summary']}")
+        console.print(f"{kind}: {document.version} trained {document.trained_at}")
+        console.print(f"  features: {', '.join(document.features)}")
+        console.print(f"  summary: {document.summary}")

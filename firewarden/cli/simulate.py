@@ -238,8 +238,10 @@ def inbox_command(
     printing = threading.Lock()  # requests are served by several threads: one whole line at a time
 
     def show(r: Received) -> None:
-        incident = r.body.get("incident") or {}
-        premises = r.body.get("premises") or {}
+        incident = r.body.get("incident")
+        premises = r.body.get("premises")
+        incident = incident if isinstance(incident, dict) else {}
+        premises = premises if isinstance(premises, dict) else {}
         line = {
             "at": r.at, "path": r.path, "key": r.key, "signed": r.signed, "event": r.body.get("event"),
             "class": incident.get("class"), "premises": premises.get("id"),

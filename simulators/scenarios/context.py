@@ -30,10 +30,14 @@ class Context:
         """Devices of the target's premises, of the given types (all types when none given)."""
         return [s for s in self.sim.by_premises[self.target.premises.id] if not types or s.device.type in types]
 
-    def truth(self, kind: str, category: str, expected: str, **fields: object) -> GroundTruth:
+    def truth(
+        self, kind: str, category: str, expected: str, *, device_ids: list[str] | None = None, zone: str | None = None,
+        details: dict[str, object] | None = None,
+    ) -> GroundTruth:  # fmt: skip
         return self.sim.truth(
-            kind, category, expected, self.start, self.end, premises_id=self.target.premises.id, **fields
-        )
+            kind, category, expected, self.start, self.end, premises_id=self.target.premises.id,
+            device_ids=device_ids, zone=zone, details=details,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
