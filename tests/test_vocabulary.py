@@ -50,7 +50,7 @@ def test_every_code_the_stages_emit_has_a_name() -> None:
 def test_every_message_the_alerts_stage_writes_has_a_template_with_the_same_fields_in_both_languages() -> None:
     words = vocabulary()
     used = set()
-    for path in (ROOT / "alerts").glob("*.py"):
+    for path in (ROOT / "alerts").rglob("*.py"):
         used |= set(re.findall(r'label\(\s*(?:f?")([a-z_.{}]+)"', path.read_text()))
     codes = {u.replace("{cls}", c) for u in used for c in ("fire", "alarm", "nuisance")} if used else set()
     assert {"incident.fire", "hazard.signal", "task.draw", "notice.tier"} <= codes
