@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import psycopg
 
-from core.db import connect, first_line
+from core.db import connect, database_errors
 from core.errors import DatabaseError, ServiceError
 from core.settings import mask_database_url
 
@@ -31,12 +31,13 @@ class ClientLease:
         database cannot be reached."""
         conn = connect(self.url, autocommit=True)
         try:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_NAMESPACE, self.client_id)).fetchone()
-        except psycopg.Error as error:
+            with database_errors(f"taking the ingest lease in {mask_database_url(self.url)}"):
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_NAMESPACE, self.client_id)
+                ).fetchone()
+        except DatabaseError:
             conn.close()
-            raise DatabaseError(
-                f"taking the ingest lease in {mask_database_url(self.url)} failed: {first_line(error)}"
-            ) from None
+            raise
         if not (row and row[0]):
             conn.close()
             raise ServiceError(

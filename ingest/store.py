@@ -34,7 +34,7 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from core.db import connect, first_line
+from core.db import connect, database_errors
 from core.errors import DatabaseError
 from core.policy import IngestPolicy
 from core.settings import mask_database_url
@@ -195,25 +195,23 @@ class RecordStore:
         Raises DatabaseError (and stores nothing) on failure.
         """
         try:
-            conn = self._connection()
-            with conn.cursor() as cur:
-                return self._write(cur, batch)
-        except psycopg.Error as error:
+            with database_errors(f"storing a batch in {mask_database_url(self.url)}"):
+                conn = self._connection()
+                with conn.cursor() as cur:
+                    return self._write(cur, batch)
+        except DatabaseError:
             self.close()
-            raise DatabaseError(
-                f"storing a batch in {mask_database_url(self.url)} failed: {first_line(error)}"
-            ) from None
+            raise
 
     def commit(self) -> None:
         """Make the batch :meth:`begin` wrote permanent. Raises DatabaseError (outcome unknown) on failure."""
         try:
-            if self._conn is not None:
-                self._conn.commit()
-        except psycopg.Error as error:
+            with database_errors(f"committing a batch in {mask_database_url(self.url)}"):
+                if self._conn is not None:
+                    self._conn.commit()
+        except DatabaseError:
             self.close()
-            raise DatabaseError(
-                f"committing a batch in {mask_database_url(self.url)} failed: {first_line(error)}"
-            ) from None
+            raise
 
     def rollback(self) -> None:
         """Undo what :meth:`begin` wrote (the bus refused it); the batch will be written again."""
@@ -453,18 +451,13 @@ def _upsert(cur: psycopg.Cursor[tuple[object, ...]], table: _Table, rows: Sequen
 
 def load_registry_index(url: str) -> RegistryIndex:
     """What ingest needs of the registry, read from the database. Raises DatabaseError."""
-    try:
-        with connect(url) as conn:
-            rows = conn.execute("SELECT id, premises_id, type FROM devices").fetchall()
-            premises = conn.execute("SELECT id FROM premises").fetchall()
-            orders = conn.execute("SELECT id, address_order FROM devices WHERE address_order IS NOT NULL").fetchall()
-            points = conn.execute(
-                "SELECT device_id, loop, address, zone, maps_to, description FROM panel_points"
-            ).fetchall()
-    except psycopg.Error as error:
-        raise DatabaseError(
-            f"reading the device registry from {mask_database_url(url)} failed: {first_line(error)}"
-        ) from None
+    with database_errors(f"reading the device registry from {mask_database_url(url)}"), connect(url) as conn:
+        rows = conn.execute("SELECT id, premises_id, type FROM devices").fetchall()
+        premises = conn.execute("SELECT id FROM premises").fetchall()
+        orders = conn.execute("SELECT id, address_order FROM devices WHERE address_order IS NOT NULL").fetchall()
+        points = conn.execute(
+            "SELECT device_id, loop, address, zone, maps_to, description FROM panel_points"
+        ).fetchall()
     by_device: dict[str, dict[tuple[int, int], PointInfo]] = {}
     for device_id, loop, address, zone, maps_to, description in points:
         by_device.setdefault(str(device_id), {})[(int(str(loop)), int(str(address)))] = PointInfo(

@@ -15,7 +15,7 @@ import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
-from core.db import audit, connect, database_errors, first_line
+from core.db import audit, connect, database_errors
 from core.errors import DatabaseError
 from core.registry import export_registry
 from core.settings import mask_database_url
@@ -42,62 +42,70 @@ class DecisionStore:
         alarms = [d for d in decisions if isinstance(d, AlarmDecision)]
         risks = [d for d in decisions if isinstance(d, RiskScore)]
         try:
-            if self._conn is None or self._conn.closed:
-                self._conn = connect(self.url)
-            with self._conn.transaction(), self._conn.cursor() as cur:
-                if signals:
-                    cur.executemany(
-                        _SIGNAL,
-                        [
-                            (s.time, s.premises_id, s.device_id, s.rule, s.kind, s.state, s.subject, Jsonb(s.evidence))
-                            for s in signals
-                        ],
-                    )
-                if alarms:
-                    cur.executemany(
-                        _ALARM,
-                        [
-                            (
-                                a.alarm_id,
-                                a.revision,
-                                a.time,
-                                a.premises_id,
-                                a.zone,
-                                a.classification,
-                                a.reason,
-                                a.trigger,
-                                a.opened_at,
-                                a.final,
-                                Jsonb(msgspec.to_builtins(a.evidence)),
-                            )
-                            for a in alarms
-                        ],
-                    )
-                if risks:
-                    cur.executemany(
-                        _RISK,
-                        [
-                            (
-                                r.premises_id,
-                                r.revision,
-                                r.time,
-                                r.score,
-                                r.tier,
-                                r.previous_tier,
-                                Jsonb(msgspec.to_builtins(r.factors)),
-                                r.model_version,
-                                Jsonb(r.inputs),
-                            )
-                            for r in risks
-                        ],
-                    )
-        except psycopg.Error as error:
+            with database_errors(f"storing {len(decisions)} decision(s) in {mask_database_url(self.url)}"):
+                if self._conn is None or self._conn.closed:
+                    self._conn = connect(self.url)
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    if signals:
+                        cur.executemany(
+                            _SIGNAL,
+                            [
+                                (
+                                    s.time,
+                                    s.premises_id,
+                                    s.device_id,
+                                    s.rule,
+                                    s.kind,
+                                    s.state,
+                                    s.subject,
+                                    Jsonb(s.evidence),
+                                )
+                                for s in signals
+                            ],
+                        )
+                    if alarms:
+                        cur.executemany(
+                            _ALARM,
+                            [
+                                (
+                                    a.alarm_id,
+                                    a.revision,
+                                    a.time,
+                                    a.premises_id,
+                                    a.zone,
+                                    a.classification,
+                                    a.reason,
+                                    a.trigger,
+                                    a.opened_at,
+                                    a.final,
+                                    Jsonb(msgspec.to_builtins(a.evidence)),
+                                )
+                                for a in alarms
+                            ],
+                        )
+                    if risks:
+                        cur.executemany(
+                            _RISK,
+                            [
+                                (
+                                    r.premises_id,
+                                    r.revision,
+                                    r.time,
+                                    r.score,
+                                    r.tier,
+                                    r.previous_tier,
+                                    Jsonb(msgspec.to_builtins(r.factors)),
+                                    r.model_version,
+                                    Jsonb(r.inputs),
+                                )
+                                for r in risks
+                            ],
+                        )
+        except DatabaseError:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-            raise DatabaseError(
-                f"storing {len(decisions)} decision(s) in {mask_database_url(self.url)} failed: {first_line(error)}"
-            ) from None
+            raise
 
     def close(self) -> None:
         if self._conn is not None:
@@ -109,18 +117,16 @@ def record_models(url: str, models: Models, actor: str) -> bool:
     """Audit the models a scoring process starts with (``model.activated``), when they differ from the
     last ones audited; True when an entry was written. Raises DatabaseError."""
     versions = models.versions()
-    try:
-        with connect(url) as conn, conn.cursor() as cur:
-            last = cur.execute(
-                "SELECT details FROM audit_log WHERE action = 'model.activated' ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-            known = last[0] if last is not None and isinstance(last[0], dict) else {}
-            if {k: known.get(k) for k in versions} == versions:
-                return False
-            audit.record(cur, datetime.now(UTC), actor, "model.activated", "models", **versions, source=models.source)
-            conn.commit()
-    except psycopg.Error as error:
-        raise DatabaseError(f"auditing the models in {mask_database_url(url)} failed: {first_line(error)}") from None
+    what = f"auditing the models in {mask_database_url(url)}"
+    with database_errors(what), connect(url) as conn, conn.cursor() as cur:
+        last = cur.execute(
+            "SELECT details FROM audit_log WHERE action = 'model.activated' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        known = last[0] if last is not None and isinstance(last[0], dict) else {}
+        if {k: known.get(k) for k in versions} == versions:
+            return False
+        audit.record(cur, datetime.now(UTC), actor, "model.activated", "models", **versions, source=models.source)
+        conn.commit()
     return True
 
 
