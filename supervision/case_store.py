@@ -13,9 +13,9 @@ from typing import Any, NotRequired, TypedDict, cast
 from psycopg.types.json import Jsonb
 
 from alerts import Desk, Outcome
-from core.db import Cursor, locked
+from core.db import Cursor, Pool, locked, transaction
 from core.db.audit import record as audit
-from core.policy import CreditEvent, Policy
+from core.policy import CreditEvent, CreditPolicy, Policy
 from supervision import credit
 from supervision.cases import DOCUMENTED, Step, StepKind, check_decision, check_next, needs_approval
 from supervision.credit_store import on_event
@@ -36,7 +36,7 @@ def _number(cur: Cursor, policy: Policy, word: str, now: datetime) -> str:
 
 
 def open_case(
-    desk: Desk, table: DiscretionTable, *, premises_id: str | None, hazard_id: int | None, offence: str,
+    pool: Pool, policy: Policy, table: DiscretionTable, *, premises_id: str | None, hazard_id: int | None, offence: str,
     circumstance: Circumstance, requirements: str, deadline_days: float | None, actor: str, now: datetime,
 ) -> int:  # fmt: skip
     """A case with its rectification order (责令改正通知书), effective at once. From a hazard (the
@@ -45,8 +45,7 @@ def open_case(
     if found is None:
         known = ", ".join(o.id for o in table.offences)
         raise CaseError(f"unknown offence {offence!r}; the discretion table has {known}")
-    policy = desk.policy
-    with desk.cursor() as cur:
+    with transaction(pool) as cur:
         if hazard_id is not None:
             cur.execute("SELECT premises_id, state FROM hazards WHERE id = %s", (hazard_id,))
             hazard = cur.fetchone()
@@ -214,10 +213,10 @@ def decide_step(desk: Desk, step_id: int, approve: bool, actor: str, user_id: st
         return _effects(desk, cur, case, step.kind, dict(step.detail), actor, now) if approve else Outcome()
 
 
-def list_major_hazard(desk: Desk, hazard_id: int, actor: str, note: str, now: datetime) -> None:
+def list_major_hazard(pool: Pool, policy: CreditPolicy, hazard_id: int, actor: str, note: str, now: datetime) -> None:
     """挂牌督办: a hazard listed as major for supervision until it closes (销案). Several in the policy's
     window list the unit's credit as ``repeated_major_hazards``."""
-    with desk.cursor() as cur:
+    with transaction(pool) as cur:
         hazard = locked(cur, "hazards", hazard_id, what="hazard", error=CaseError, states=("open", "recovered"))
         if hazard["listed_at"] is not None:
             raise CaseError(f"hazard {hazard_id} is already listed (since {hazard['listed_at']:%Y-%m-%d})")
@@ -229,8 +228,8 @@ def list_major_hazard(desk: Desk, hazard_id: int, actor: str, note: str, now: da
         cur.execute("SELECT listed_at FROM hazards WHERE premises_id = %s AND listed_at IS NOT NULL",
                     (hazard["premises_id"],))  # fmt: skip
         listed = [r["listed_at"] for r in cur.fetchall()]
-        if credit.repeated_major_hazards(listed, now, desk.policy.credit):
-            on_event(cur, hazard["premises_id"], "repeated_major_hazards", desk.policy.credit, actor, now)
+        if credit.repeated_major_hazards(listed, now, policy):
+            on_event(cur, hazard["premises_id"], "repeated_major_hazards", policy, actor, now)
 
 
 class CaseStep(TypedDict):

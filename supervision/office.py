@@ -58,10 +58,9 @@ class Supervision:
         requirements: str, deadline_days: float | None, actor: str, now: datetime,
     ) -> int:  # fmt: skip
         """A case with its rectification order, in effect and numbered at once. Returns its id."""
-        desk = await self.actions.fresh_desk()
         return await asyncio.to_thread(
             lambda: case_store.open_case(
-                desk, self.table, premises_id=premises_id, hazard_id=hazard_id, offence=offence,
+                self.pool, self.policy, self.table, premises_id=premises_id, hazard_id=hazard_id, offence=offence,
                 circumstance=circumstance, requirements=requirements, deadline_days=deadline_days, actor=actor,
                 now=now,
             )
@@ -100,8 +99,9 @@ class Supervision:
 
     async def list_major_hazard(self, hazard_id: int, actor: str, note: str, now: datetime) -> None:
         """挂牌督办: list a hazard as a major fire hazard until it closes."""
-        desk = await self.actions.fresh_desk()
-        await asyncio.to_thread(case_store.list_major_hazard, desk, hazard_id, actor, note, now)
+        await asyncio.to_thread(
+            case_store.list_major_hazard, self.pool, self.policy.credit, hazard_id, actor, note, now
+        )
 
     # ---- rectification reports ----------------------------------------------------------------------------
 
