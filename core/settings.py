@@ -362,23 +362,6 @@ class Settings(BaseSettings):
             shown[name] = text
         return shown
 
-    def as_environment(self) -> dict[str, str]:
-        """Every set setting as the ``FIREWARDEN_*`` variable that reproduces it, secrets included:
-        for handing these settings to a child process that builds its own (the faust worker)."""
-        env: dict[str, str] = {}
-        for name in type(self).model_fields:
-            value: Any = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, MqttUrl):
-                text = value.render(mask=False)
-            elif isinstance(value, bool):
-                text = str(value).lower()
-            else:
-                text = str(value)
-            env[ENV_PREFIX + name.upper()] = text
-        return env
-
     def check_consistency(self) -> None:
         """Cross-field checks that pydantic's per-field validators cannot express."""
         if self.db_pool_min_size > self.db_pool_max_size:

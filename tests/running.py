@@ -30,10 +30,12 @@ class Up:
 
 @contextmanager
 def running_up(
-    database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Path, *, secret: str, client_id: str
-) -> Iterator[Up]:
+    database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Path, *, secret: str, client_id: str,
+    kafka: str | None = None,
+) -> Iterator[Up]:  # fmt: skip
     """`firewarden up` with the console on a free port, until the block ends; then SIGINT, and it must
-    exit 0 having stopped cleanly. Scoring's wall clock is off: time moves with the records only."""
+    exit 0 having stopped cleanly. Scoring's wall clock is off: time moves with the records only.
+    ``kafka``: the bus (``host:port``, its topics made first), where `up` runs scoring as a faust worker."""
     port = free_port()
     env = {
         **os.environ,
@@ -47,6 +49,12 @@ def running_up(
         "FIREWARDEN_INGEST_CLIENT_ID": client_id,
         "FIREWARDEN_SCORING_WALL_CLOCK": "false",
     }
+    if kafka is not None:
+        # tansu cannot init aiokafka's idempotent producer
+        env |= {"FIREWARDEN_BUS": f"kafka://{kafka}", "FIREWARDEN_KAFKA_IDEMPOTENT": "false"}
+        made = subprocess.run([sys.executable, "-m", "firewarden", "topics", "create"], env=env, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert made.returncode == 0, made.stdout + made.stderr
     log_path = tmp_path / "up.log"
     with log_path.open("wb") as log:
         up = subprocess.Popen([sys.executable, "-m", "firewarden", "up"], env=env, stdout=log, stderr=log)

@@ -147,12 +147,3 @@ def test_every_setting_is_described() -> None:
         "FIREWARDEN_POLICY_FILE",
     }
     assert all(description for _, _, description in rows)
-
-
-def test_settings_survive_the_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    given = load_settings(
-        {"mqtt_url": "mqtts://u:secret@broker:8883", "bus": "kafka://a:9092,b:9092", "scoring_wall_clock": False}
-    )
-    for name, value in given.as_environment().items():
-        monkeypatch.setenv(name, value)
-    assert load_settings() == given

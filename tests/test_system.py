@@ -1,11 +1,14 @@
 """End to end on real Mosquitto and PostgreSQL: `firewarden up` in a child process, a simulated fire
-published over MQTT, and the webhook of the premises' on-duty inspector receiving it."""
+published over MQTT, and the webhook of the premises' on-duty inspector receiving it; on the local bus,
+and on a Kafka-protocol broker, where `up` runs scoring as a faust worker in a child process."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from alerts.store.roster import load_roster
 from core.db import connect, migrate
@@ -24,6 +27,19 @@ SECRET = "e2e-secret-0123456789abcdef"
 def test_a_simulated_fire_reaches_the_webhook_of_the_on_duty_inspector(
     database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Path
 ) -> None:
+    _fire_reaches_the_webhook(database_url, mosquitto, models_dir, tmp_path, None)
+
+
+@pytest.mark.slow
+def test_up_on_kafka_scores_in_its_faust_worker_and_pages_the_fire(
+    database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Path, own_kafka: str
+) -> None:
+    _fire_reaches_the_webhook(database_url, mosquitto, models_dir, tmp_path, own_kafka)
+
+
+def _fire_reaches_the_webhook(
+    database_url: str, mosquitto: MqttUrl, models_dir: Path, tmp_path: Path, kafka: str | None
+) -> None:
     with connect(database_url, autocommit=True) as conn:
         migrate(conn, "off")
     with Inbox(SECRET.encode()) as inbox:
@@ -35,7 +51,9 @@ def test_a_simulated_fire_reaches_the_webhook_of_the_on_duty_inspector(
             conn.commit()
         target = next(d.premises for d in fleet.devices if d.type == "uitd")
 
-        with running_up(database_url, mosquitto, models_dir, tmp_path, secret=SECRET, client_id="e2e-ingest") as up:
+        with running_up(
+            database_url, mosquitto, models_dir, tmp_path, secret=SECRET, client_id="e2e-ingest", kafka=kafka
+        ) as up:
             start = float(int(time.time())) - 30
             sim = Simulation(fleet, seed=11, start=start, duration=90)
             apply_scenario(sim, Scenario(events=[ScenarioEvent(kind="fire", at=5, premises=target)]))
