@@ -13,7 +13,6 @@ Like the rest of the desk, every method runs inside the caller's transaction (``
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from alerts.outbox import Directory
 from alerts.roster import Roster
 from alerts.schedule import TIER_RANK, hazard_deadline, inspection_due
 from alerts.store.outbox import enqueue
-from core.db import Connection, Cursor, Pool, locked, transaction
+from core.db import Cursor, Pool, locked, transaction
 from core.db.audit import record as audit
 from core.policy import Policy
 from core.words import Label, label, render
@@ -56,10 +55,6 @@ class Prevention:
         self.roster = roster
         self.policy = policy
         self.directory = directory
-
-    def cursor(self, conn: Connection | None = None) -> AbstractContextManager[Cursor]:
-        """One transaction, rows as dicts: on ``conn``, else on a connection from the pool."""
-        return transaction(self.pool, conn)
 
     # ---- hazards (隐患排查治理) ------------------------------------------------------------------
 
@@ -210,7 +205,7 @@ class Prevention:
 
     def close_hazard(self, hazard_id: int, actor: str, note: str, now: datetime) -> Outcome:
         """Someone confirms the fix. Refused while the hazard's signal is still active."""
-        with self.cursor() as cur:
+        with transaction(self.pool) as cur:
             return self.close_hazard_in(cur, hazard_id, actor, note, now)
 
     def close_hazard_in(self, cur: Cursor, hazard_id: int, actor: str, note: str, now: datetime) -> Outcome:

@@ -351,9 +351,6 @@ def upsert_section(conn: Connection, spec: TableSpec, records: Iterable[Any]) ->
     return Upserted(spec.table, inserted, updated, staged - inserted - updated)
 
 
-PointsConnection = psycopg.Connection[tuple[Any, ...]]
-
-
 @dataclass(frozen=True, slots=True)
 class PointsImported:
     inserted: int
@@ -363,7 +360,7 @@ class PointsImported:
 
 
 def import_points(
-    conn: PointsConnection,
+    conn: Connection,
     device_id: str,
     points: list[PanelPoint],
     *,
@@ -424,7 +421,7 @@ def import_points(
     return result
 
 
-def export_points(conn: PointsConnection, device_id: str) -> str:
+def export_points(conn: Connection, device_id: str) -> str:
     """The UITD's point list as CSV, in loop/address order (what :func:`parse_points` reads)."""
     rows = conn.execute(
         "SELECT loop, address, zone, floor, component_type, description, maps_to FROM panel_points"

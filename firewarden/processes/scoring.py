@@ -328,10 +328,9 @@ def run_score(settings: Settings) -> None:
 
 def start_worker(settings: Settings, database_url: str) -> BaseProcess:
     """A faust worker as a child process (``up`` on Kafka), given the same settings object."""
-    _worker_settings(settings.model_copy(update={"database_url": database_url}))
-    child = multiprocessing.get_context("spawn").Process(
-        target=run_score, args=(settings.model_copy(update={"database_url": database_url}),), name="score"
-    )
+    given = settings.model_copy(update={"database_url": database_url})
+    _worker_settings(given)  # a bad setting stops `up` here, not in the child
+    child = multiprocessing.get_context("spawn").Process(target=run_score, args=(given,), name="score")
     child.start()
     return child
 
