@@ -219,6 +219,7 @@ def main() -> None:
                     "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
                     "FIREWARDEN_SCORING_WALL_CLOCK": "false",
                     "FIREWARDEN_DATA_DIR": str(root / "data"),
+                    "FIREWARDEN_METRICS_PORT": "0",
                 }
                 scored = run_worker(
                     [sys.executable, "-m", "firewarden", "--log-level", "warning", "score"],
