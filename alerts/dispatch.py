@@ -2,7 +2,8 @@
 
 It claims due rows most urgent first (an incident's class rank, then due time) with ``FOR UPDATE SKIP
 LOCKED`` and leases them (their next attempt moves a minute ahead), so several dispatchers share the
-outbox and a crashed one's rows come back. Sends run concurrently and each is recorded as it ends, so
+outbox; a crashed one's rows come back at once, as its advisory lock ends with its connection
+(:class:`alerts.store.outbox.Alive`). Sends run concurrently and each is recorded as it ends, so
 a slow receiver holds up only its own message.
 Every attempt is a row of ``delivery_attempts``. A delivery ends ``delivered``, or ``dead`` after a
 refusal that retrying cannot fix (a 4xx other than 408/429, an SMTP 5xx) or after ``max_attempts``.
@@ -68,6 +69,7 @@ class Dispatcher:
         self.delivered = 0
         self.dead = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.alive = outbox.Alive(pool)
 
     def notify(self) -> None:
         """New rows are due: wake :meth:`run`, from any thread (it may run on a loop of its own)."""
@@ -96,7 +98,7 @@ class Dispatcher:
                 claimed: list[Delivery] = []
                 if room > 0:
                     try:
-                        claimed = await asyncio.to_thread(outbox.claim, self.pool, self.clock(), room)
+                        claimed = await asyncio.to_thread(self._claim, room)
                     except TRANSIENT as error:
                         log.warning("dispatcher: %s; trying again shortly", error)
                 for delivery in claimed:
@@ -112,6 +114,11 @@ class Dispatcher:
                     waiter.cancel()
         finally:
             await asyncio.gather(*sending, return_exceptions=True)
+            await asyncio.to_thread(self.alive.release)
+
+    def _claim(self, room: int) -> list[Delivery]:
+        self.alive.hold()  # before claiming: a claim is taken over as soon as its claimer's lock is gone
+        return outbox.claim(self.pool, self.clock(), room, self.alive.number)
 
     async def _deliver(self, delivery: Delivery) -> None:
         outcome = await self._send(delivery)

@@ -1,13 +1,14 @@
 """The alerts process: decisions off the bus into the desk, timers, the dispatcher, feedback to scoring.
 
 :class:`Alerts` owns one :class:`~alerts.store.desk.Desk` and one :class:`~alerts.dispatch.Dispatcher`.
-It reads ``fw.alarms`` (first) and ``fw.decisions`` as a member of the consumer group
-``firewarden-alerts`` (any number of alerts processes side by side: the database's constraints and
-``SKIP LOCKED`` keep them apart), ticks the desk's timers every ``alerts.tick_s`` of the policy
-(1 s), reloads the registry snapshot every ``alerts.roster_reload_s`` (60 s), and publishes what
-people found out (resolutions, overdue and closed hazards) on ``fw.feedback`` for scoring. People's
-actions from the console or the CLI go through :class:`alerts.actions.Actions`, which publishes their
-feedback the same way.
+It reads every partition of ``fw.alarms`` (first; no consumer group: every alerts process reads
+every alarm decision, the database's claim applies each once, and no rebalance ever holds a fire) and
+``fw.decisions`` as a member of the consumer group ``firewarden-alerts`` (any number of alerts
+processes side by side: the database's constraints and ``SKIP LOCKED`` keep them apart), ticks the
+desk's timers every ``alerts.tick_s`` of the policy (1 s), reloads the registry snapshot every
+``alerts.roster_reload_s`` (60 s), and publishes what people found out (resolutions, overdue and closed
+hazards) on ``fw.feedback`` for scoring. People's actions from the console or the CLI go through
+:class:`alerts.actions.Actions`, which publishes their feedback the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,11 +30,12 @@ from alerts.channels import Channel, EmailChannel, SmtpServer, WebhookChannel
 from alerts.dispatch import Dispatcher
 from alerts.incidents import urgent
 from alerts.outbox import Directory
+from alerts.store import positions
 from alerts.store.desk import Desk
 from alerts.store.prevention import Outcome
 from alerts.store.roster import load_roster
 from core.backoff import Backoff, Sleep, retry
-from core.bus import Bus, Consumer
+from core.bus import Bus, BusMessage, Consumer
 from core.db import TRANSIENT, Pool
 from core.errors import BusError
 from core.periodic import Every
@@ -43,7 +46,12 @@ from scoring import ALARMS_TOPIC, DECISIONS_TOPIC, Decision, decode_decision
 log = logging.getLogger(__name__)
 
 GROUP = "firewarden-alerts"
-"""The consumer group of every alerts process on ``fw.decisions``."""
+"""The consumer group of every alerts process on ``fw.decisions`` (and, before readers, on ``fw.alarms``:
+a reader without a position starts where the group had committed)."""
+ALARMS_READER = f"alerts:{ALARMS_TOPIC}"
+"""The name under which the alerts processes keep their shared position in ``fw.alarms``."""
+FORGET_HANDLED_S = 3600.0
+"""How often applied alarm decisions older than :data:`alerts.store.positions.HANDLED_KEPT` are forgotten."""
 PENDING_LIMIT = 50_000
 """Decisions read off the local bus and not yet handled, at most."""
 OTHERS_SLICE = 50
@@ -123,9 +131,10 @@ class Alerts:
         self.handled = 0
         self.running = False
         self.dispatch_thread = dispatch_thread
-        self.alarms = bus.consumer([ALARMS_TOPIC], GROUP)
+        self.alarms = bus.reader(ALARMS_TOPIC, positions.load(pool, ALARMS_READER), resume_group=GROUP)
         self.decisions = bus.consumer([DECISIONS_TOPIC], GROUP, buffer=50_000)
-        self.chores = list(chores)
+        forget: Callable[[datetime], object] = partial(positions.forget_handled, pool)
+        self.chores = [*chores, (FORGET_HANDLED_S, forget)]
 
     async def _after(self, outcome: Outcome) -> None:
         await hand_on(outcome, self.bus, self.dispatcher.notify)
@@ -232,13 +241,15 @@ class Alerts:
         ``fw.decisions`` is read into memory (up to :data:`PENDING_LIMIT`, then the bus holds scoring
         back) and handled a slice at a time, looking at ``fw.alarms`` between slices, so a fire waits
         at most for the slice being handled, not for a backlog of trouble signals ahead of it (nor
-        for scoring, whose alarm decisions never queue behind the others). Each topic is committed
-        once what was read of it is handled: a crash hands the group everything not yet handled.
+        for scoring, whose alarm decisions never queue behind the others). The shared position in
+        ``fw.alarms`` moves on once the alarms read are handled, and ``fw.decisions`` is committed once
+        everything read is: a crash hands the others (or this process's successor) all not yet handled.
         """
         alarms: deque[Decision] = deque()
         others: deque[Decision] = deque()
         stopping = False
-        uncommitted: set[Consumer] = set()
+        uncommitted = False  # fw.decisions: read since the last commit
+        read_to: dict[int, int] = {}  # fw.alarms: partition → next offset, once the alarms read are handled
         trouble = Backoff(0.5, 5.0)
         while True:
             idle = not alarms and not others
@@ -256,10 +267,8 @@ class Alerts:
                 await self.sleep(delay)
                 continue
             trouble.reset()
-            if urgent_messages:
-                uncommitted.add(self.alarms)
-            if messages:
-                uncommitted.add(self.decisions)
+            _read(read_to, urgent_messages)
+            uncommitted = uncommitted or bool(messages)
             alarms.extend(decode_decision(m.value) for m in urgent_messages)
             for message in messages:
                 decision = decode_decision(message.value)
@@ -269,10 +278,11 @@ class Alerts:
             elif others:
                 await self.handle([others.popleft() for _ in range(min(OTHERS_SLICE, len(others)))])
             # Everything read of a topic is handled: fw.alarms once the alarms are, fw.decisions once both are.
-            for consumer in [self.alarms] * (not alarms) + [self.decisions] * (not alarms and not others):
-                if consumer in uncommitted:
-                    uncommitted.discard(consumer)
-                    await self._commit(consumer)
+            if not alarms and read_to:
+                await self._advance(read_to)
+            if not alarms and not others and uncommitted:
+                uncommitted = False
+                await self._commit(self.decisions)
             if not alarms and not others:
                 # A stop ends here on Kafka (it keeps the rest for the group); on the local bus it
                 # first takes what was published to it, which exists nowhere else.
@@ -281,9 +291,26 @@ class Alerts:
         await self.alarms.close()
         await self.decisions.close()
 
+    async def _advance(self, read_to: dict[int, int]) -> None:
+        """Every alarm decision read so far is handled: the shared position in ``fw.alarms`` moves on (a
+        failure leaves it where it was, and what is read again is skipped by the desk's claim)."""
+        try:
+            await asyncio.to_thread(positions.advance, self.pool, ALARMS_READER, read_to, self.clock())
+        except TRANSIENT as error:
+            log.warning("alerts: the position in %s was not saved (%s); it will be next time", ALARMS_TOPIC, error)
+            return
+        read_to.clear()
+
     async def _commit(self, consumer: Consumer) -> None:
         """Everything read of ``consumer`` so far is handled."""
         try:
             await consumer.commit()
         except BusError as error:
             log.warning("alerts: %s", error)
+
+
+def _read(read_to: dict[int, int], messages: list[BusMessage]) -> None:
+    """Note how far ``messages`` (of a reader on Kafka) go in each partition."""
+    for message in messages:
+        if message.partition is not None and message.offset is not None:
+            read_to[message.partition] = max(read_to.get(message.partition, 0), message.offset + 1)

@@ -39,7 +39,7 @@ from core.db import Connection, Cursor, Pool, locked, transaction
 from core.db.audit import record as audit
 from core.policy import Policy
 from core.words import label, render
-from scoring import Decision, Feedback, RiskScore, Signal
+from scoring import AlarmDecision, Decision, Feedback, RiskScore, Signal
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,17 @@ def _incident(row: dict[str, Any]) -> Incident:
         acknowledged_by=row["acknowledged_by"],
         evidence=list(row["evidence"]),
     )
+
+
+def _claimed(cur: Cursor, once: tuple[str, int], now: datetime) -> bool:
+    """Whether this transaction is the first to apply the alarm decision ``once``; a desk applying it
+    at the same moment waits here for that transaction's end (its commit makes this one skip)."""
+    cur.execute(
+        "INSERT INTO alarm_decisions_handled (alarm_id, revision, handled_at) VALUES (%s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
+        (*once, now),
+    )
+    return cur.rowcount == 1
 
 
 class Desk:
@@ -124,7 +135,8 @@ class Desk:
         out = Outcome()
         trigger = trigger_of(decision)
         if trigger is not None:
-            out.add(self._trigger(conn, trigger, now))
+            once = (decision.alarm_id, decision.revision) if isinstance(decision, AlarmDecision) else None
+            out.add(self._trigger(conn, trigger, now, once))
         if isinstance(decision, Signal) and decision.rule in self.policy.schedule.hazards:
             with self.cursor(conn) as cur:
                 out.add(self.prevention.on_signal(cur, decision, now))
@@ -133,11 +145,16 @@ class Desk:
                 out.add(self.prevention.on_risk(cur, decision, now))
         return out
 
-    def _trigger(self, conn: Connection, trigger: Trigger, now: datetime) -> Outcome:
+    def _trigger(self, conn: Connection, trigger: Trigger, now: datetime, once: tuple[str, int] | None) -> Outcome:
+        """Fold ``trigger`` into its incident. ``once``: the alarm decision's (alarm_id, revision), applied
+        by one desk only (every alerts process reads every alarm decision): the first to claim it in
+        ``alarm_decisions_handled``, in the fold's transaction; the others, and a repeat, skip it."""
         attempts = self.policy.alerts.open_attempts
         for _attempt in range(attempts):
             try:
                 with self.cursor(conn) as cur:
+                    if once is not None and not _claimed(cur, once, now):
+                        return Outcome()
                     return self._fold(cur, trigger, now)
             except psycopg.errors.UniqueViolation:
                 # Another desk opened this key's incident first: fold the trigger into theirs.

@@ -2,7 +2,7 @@
 // random draws (双随机、一公开) with their published beacon, a check anyone can run, and the publication
 // as CSV; admins make a new draw and edit the inspection checklists (a new version each time).
 
-import { api, el, flash, pagedTable, post, premisesLink, table, tierBadge, when } from "/static/dom.js";
+import { api, el, flash, forgetFields, keptField, pagedTable, post, premisesLink, table, tierBadge, when } from "/static/dom.js";
 import { lang, render, t, word } from "/static/i18n.js";
 
 export async function noticesAndDraws(me, rerender) {
@@ -48,19 +48,25 @@ export async function noticesAndDraws(me, rerender) {
 
 // The checklists in use and, for an admin, the whole set as JSON to edit and save as the next version
 // (PUT /api/checklists; every problem is named with its place, and past visits keep their version).
+// A live refresh redrawing the page while the admin edits keeps the editor open and the text typed.
+let editorOpen = false;
 async function checklistEditor(rerender) {
   const current = await api("/api/checklists");
-  const text = el("textarea", { class: "checklists-json", rows: 16, spellcheck: "false" });
-  text.value = JSON.stringify(current.checklists, null, 2);
+  const key = `checklists-json-v${current.version}`;
+  const text = keptField("textarea", key, { class: "checklists-json", rows: 16, spellcheck: "false" });
+  if (!text.value) text.value = JSON.stringify(current.checklists, null, 2);
   const save = async () => {
     let document;
     try { document = JSON.parse(text.value); } catch (error) { flash(error); return; }
-    try { await api("/api/checklists", { method: "PUT", body: JSON.stringify(document) }); rerender(); } catch (error) { flash(error); }
+    try {
+      await api("/api/checklists", { method: "PUT", body: JSON.stringify(document) });
+      forgetFields(key); editorOpen = false; rerender();
+    } catch (error) { flash(error); }
   };
   return el("section", { class: "checklists-admin" },
     el("h2", {}, `${t("checklists.title")} · v${current.version}`, el("span", { class: "muted" }, ` (${current.checklists.items.length}) ${current.created_by} ${when(current.created_at)}`)),
     table(["col.id", "check.severity", "col.check", "check.basis", "check.categories"], current.checklists.items.map((i) => el("tr", { dataset: { item: i.id } },
       el("td", {}, i.id), el("td", {}, t(`check.${i.severity}`)), el("td", {}, lang() === "zh" ? i.zh : i.en), el("td", {}, i.basis),
       el("td", {}, i.categories === "all" ? t("check.all") : i.categories.map((c) => word("category", c)).join(lang() === "zh" ? "、" : ", "))))),
-    el("details", {}, el("summary", {}, t("checklists.edit")), text, el("button", { class: "primary save-checklists", onclick: save }, t("checklists.save"))));
+    el("details", { open: editorOpen, ontoggle: (e) => { editorOpen = e.target.open; } }, el("summary", {}, t("checklists.edit")), text, el("button", { class: "primary save-checklists", onclick: save }, t("checklists.save"))));
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -18,6 +18,8 @@ class BusMessage:
     """Its position in its partition, as a consumer received it from Kafka; None on the local bus and
     when publishing. A premises always lives in one partition of each topic, so a consumer that keeps
     per-premises state can tell a message it already applied (redelivered after a crash) by it."""
+    partition: int | None = None
+    """Its partition, as a consumer or reader received it from Kafka; None on the local bus."""
 
 
 class Consumer(ABC):
@@ -45,6 +47,25 @@ class Consumer(ABC):
         """Leave the group; uncommitted messages go to another member, or to this one's successor."""
 
 
+class Reader(ABC):
+    """Every message of one topic, from every partition, with no consumer group: any number of readers
+    each get everything, and none waits for a rebalance when another starts or dies.
+
+    Where a reader starts is the caller's to keep (each message names its partition and offset); a
+    reader commits nothing. A partition added to the topic later is not read.
+    """
+
+    durable: bool = True
+    """Whether the bus keeps the topic for a reader that starts later (Kafka); the local bus does not."""
+
+    @abstractmethod
+    async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
+        """As :meth:`Consumer.get`."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Stop reading."""
+
+
 class Bus(ABC):
     """The stream bus: publishing, and consumers (:meth:`consumer`).
 
@@ -70,6 +91,15 @@ class Bus(ABC):
         """A consumer of ``topics`` in ``group``. On Kafka, the group's members share the topics'
         partitions; on the local bus, a group has one member, which gets every message published
         from now on, holding at most ``buffer`` of them (then publishers wait)."""
+
+    @abstractmethod
+    def reader(
+        self, topic: str, positions: Mapping[int, int], *, resume_group: str | None = None, buffer: int = 10_000
+    ) -> Reader:
+        """A :class:`Reader` of every partition of ``topic``, each from its offset in ``positions``
+        (partition → the next offset to read). A partition not in ``positions`` starts where
+        ``resume_group`` committed it, if it did (a consumer group this reader takes over from), else at
+        the earliest message kept. On the local bus: every message published from now on."""
 
     def has_readers(self, topic: str) -> bool:
         """Whether anything reads ``topic`` at all, so a publisher may skip encoding for nobody. True

@@ -9,13 +9,16 @@ Consumers commit by hand (:meth:`KafkaConsumer.commit`), after their work is sto
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
-from core.bus.base import Bus, BusMessage, Consumer
+from core.bus.base import Bus, BusMessage, Consumer, Reader
 from core.errors import BusError
+
+log = logging.getLogger(__name__)
 
 
 class KafkaConsumer(Consumer):
@@ -51,7 +54,7 @@ class KafkaConsumer(Consumer):
         except KafkaError as error:
             raise BusError(f"reading from Kafka at {self.where} failed: {error}") from None
         return [
-            BusMessage(tp.topic, m.key or b"", m.value, m.offset)
+            BusMessage(tp.topic, m.key or b"", m.value, m.offset, tp.partition)
             for tp, messages in batches.items()
             for m in messages
             if m.value is not None
@@ -64,6 +67,87 @@ class KafkaConsumer(Consumer):
             await self._consumer.commit()
         except KafkaError as error:
             raise BusError(f"committing to Kafka at {self.where} failed: {error}") from None
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await consumer.stop()
+
+
+class KafkaReader(Reader):
+    """Every partition of one topic, assigned by hand (no group), from the positions given; opened at
+    its first :meth:`get`. The topic must exist (``firewarden topics create``)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: list[str],
+        topic: str,
+        positions: Mapping[int, int],
+        resume_group: str | None,
+        buffer: int,
+    ) -> None:
+        self.where = ",".join(bootstrap_servers)
+        self.topic = topic
+        self.positions = dict(positions)
+        self.resume_group = resume_group
+        self._options = {
+            "bootstrap_servers": bootstrap_servers,
+            "group_id": None,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_partition_fetch_bytes": max(1 << 20, buffer * 256),
+        }
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def _opened(self) -> AIOKafkaConsumer:
+        if self._consumer is not None:
+            return self._consumer
+        consumer = AIOKafkaConsumer(**self._options)
+        try:
+            await consumer.start()
+            await consumer.topics()  # the cluster's metadata, so that the topic's partitions are known
+            partitions = sorted(consumer.partitions_for_topic(self.topic) or ())
+            if not partitions:
+                raise BusError(f"Kafka at {self.where} has no topic {self.topic} (run `firewarden topics create`)")
+            start = {**await self._resumed(partitions), **self.positions}
+            assigned = [TopicPartition(self.topic, p) for p in partitions]
+            consumer.assign(assigned)
+            for tp in assigned:
+                if tp.partition in start:
+                    consumer.seek(tp, start[tp.partition])
+        except BaseException:
+            await consumer.stop()
+            raise
+        log.info("reading every partition of %s from %s", self.topic, start or "the earliest kept")
+        self._consumer = consumer
+        return consumer
+
+    async def _resumed(self, partitions: list[int]) -> dict[int, int]:
+        """Where :attr:`resume_group` committed the partitions that have no position yet."""
+        missing = [p for p in partitions if p not in self.positions]
+        if self.resume_group is None or not missing:
+            return {}
+        # asked as the group's consumers ask (OffsetFetch through the coordinator), without joining it
+        group = AIOKafkaConsumer(**{**self._options, "group_id": self.resume_group})
+        await group.start()
+        try:
+            committed = {p: await group.committed(TopicPartition(self.topic, p)) for p in missing}
+        finally:
+            await group.stop()
+        return {p: offset for p, offset in committed.items() if offset is not None and offset >= 0}
+
+    async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
+        try:
+            consumer = await self._opened()
+            batches = await consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_messages)
+        except KafkaError as error:
+            raise BusError(f"reading {self.topic} from Kafka at {self.where} failed: {error}") from None
+        return [
+            BusMessage(tp.topic, m.key or b"", m.value, m.offset, tp.partition)
+            for tp, messages in batches.items()
+            for m in messages
+            if m.value is not None
+        ]
 
     async def close(self) -> None:
         if self._consumer is not None:
@@ -119,6 +203,11 @@ class KafkaBus(Bus):
 
     def consumer(self, topics: Sequence[str], group: str, *, buffer: int = 10_000) -> KafkaConsumer:
         return KafkaConsumer(self.bootstrap_servers, topics, group, buffer)
+
+    def reader(
+        self, topic: str, positions: Mapping[int, int], *, resume_group: str | None = None, buffer: int = 10_000
+    ) -> KafkaReader:
+        return KafkaReader(self.bootstrap_servers, topic, positions, resume_group, buffer)
 
     async def close(self) -> None:
         if self._producer is not None:

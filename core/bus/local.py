@@ -8,9 +8,25 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from core.bus.base import Bus, BusMessage, Consumer
+from core.bus.base import Bus, BusMessage, Consumer, Reader
+
+
+async def _take(queue: asyncio.Queue[BusMessage], max_messages: int, timeout_s: float) -> list[BusMessage]:
+    if queue.empty():
+        if timeout_s <= 0:
+            return []
+        try:
+            first = await asyncio.wait_for(queue.get(), timeout_s)
+        except TimeoutError:
+            return []
+        out = [first]
+    else:
+        out = []
+    while len(out) < max_messages and not queue.empty():
+        out.append(queue.get_nowait())
+    return out
 
 
 class LocalConsumer(Consumer):
@@ -22,20 +38,7 @@ class LocalConsumer(Consumer):
         self.queue = queue
 
     async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
-        queue = self.queue
-        if queue.empty():
-            if timeout_s <= 0:
-                return []
-            try:
-                first = await asyncio.wait_for(queue.get(), timeout_s)
-            except TimeoutError:
-                return []
-            out = [first]
-        else:
-            out = []
-        while len(out) < max_messages and not queue.empty():
-            out.append(queue.get_nowait())
-        return out
+        return await _take(self.queue, max_messages, timeout_s)
 
     async def commit(self) -> None:
         """Nothing to do: a process that stops loses its local bus with it."""
@@ -43,6 +46,18 @@ class LocalConsumer(Consumer):
     def pending(self) -> int:
         """Messages published and not yet handed out."""
         return self.queue.qsize()
+
+
+class LocalReader(Reader):
+    """A bounded queue that receives every message published on its topic from its creation on."""
+
+    durable = False
+
+    def __init__(self, queue: asyncio.Queue[BusMessage]) -> None:
+        self.queue = queue
+
+    async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
+        return await _take(self.queue, max_messages, timeout_s)
 
 
 class LocalBus(Bus):
@@ -61,6 +76,11 @@ class LocalBus(Bus):
 
     def consumer(self, topics: Sequence[str], group: str, *, buffer: int = 10_000) -> LocalConsumer:
         return LocalConsumer(self.subscribe(*topics, maxsize=buffer))
+
+    def reader(
+        self, topic: str, positions: Mapping[int, int], *, resume_group: str | None = None, buffer: int = 10_000
+    ) -> LocalReader:
+        return LocalReader(self.subscribe(topic, maxsize=buffer))
 
     def has_readers(self, topic: str) -> bool:
         return bool(self._queues.get(topic))

@@ -217,3 +217,30 @@ def test_urgent_pages_are_claimed_first(hooked_pool: tuple[ConnectionPool, Inbox
 
     asyncio.run(scenario())
     assert [r.body["incident"]["class"] for r in inbox.requests] == ["fire", "trouble"]
+
+
+def test_a_dead_dispatchers_claims_are_taken_over_at_once_a_live_ones_are_not(
+    hooked_pool: tuple[ConnectionPool, Inbox],
+) -> None:
+    """A dispatcher that dies between claiming a page and sending it (its connection, and so its
+    advisory lock, gone) does not hold the page for the lease: the next claim of another takes it."""
+    from alerts.store import outbox
+
+    pool, _inbox = hooked_pool
+    desk_for(pool).handle([fire()], at(10))
+    first, second = outbox.Alive(pool), outbox.Alive(pool)
+    first.hold()
+    second.hold()
+    try:
+        claimed = outbox.claim(pool, at(10), 100, first.number)
+        assert claimed and {d.channel for d in claimed} == {"webhook"}
+        assert outbox.claim(pool, at(11), 100, second.number) == []  # alive, within its lease
+        assert first._conn is not None
+        with pool.connection() as conn:  # the first dies: its session ends as a kill -9's would
+            conn.execute("SELECT pg_terminate_backend(%s)", (first._conn.info.backend_pid,))
+        taken = outbox.claim(pool, at(11), 100, second.number)
+        assert sorted(d.id for d in taken) == sorted(d.id for d in claimed)
+        assert outbox.claim(pool, at(12), 100, first.number) == []  # now the second's, alive
+    finally:
+        first.release()
+        second.release()

@@ -93,26 +93,35 @@ def test_the_same_decision_twice_pages_once(desk: Desk) -> None:
     assert len(rows(desk, "SELECT id FROM incidents")) == 1
 
 
-def test_two_desks_racing_make_one_incident_per_key(pool: ConnectionPool, migrated_url: str) -> None:
+def test_two_desks_racing_make_one_incident_per_key_and_apply_each_decision_once(
+    pool: ConnectionPool, migrated_url: str
+) -> None:
+    """Every alerts process reads every alarm decision: both desks are handed the shared one of each
+    zone (applied once) and one of their own (both folded into the zone's one incident)."""
     from core.db import open_pool
 
     with open_pool(migrated_url, max_size=4) as other_pool:
         desks = [make_desk(pool), make_desk(other_pool)]
-        decisions = [alarm("unverified", 5, zone=f"Z{i}", ident=f"UITD:{i}") for i in range(40)]
+
+        def decisions(own: str) -> list[AlarmDecision]:
+            shared = [alarm("unverified", 5, zone=f"Z{i}", ident=f"UITD:{i}") for i in range(40)]
+            mine = [alarm("unverified", 5, zone=f"Z{i}", ident=f"{own}:{i}") for i in range(40)]
+            return [d for pair in zip(shared, mine, strict=True) for d in pair]
+
         barrier = threading.Barrier(2)
 
-        def run(d: Desk) -> None:
+        def run(d: Desk, own: str) -> None:
             barrier.wait()
-            for decision in decisions:
+            for decision in decisions(own):
                 d.handle([decision], at(5))
 
-        threads = [threading.Thread(target=run, args=(d,)) for d in desks]
+        threads = [threading.Thread(target=run, args=(d, f"OWN{n}")) for n, d in enumerate(desks)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         found = rows(desks[0], "SELECT dedup_key, events FROM incidents")
-    assert len(found) == 40 and {r["events"] for r in found} == {2}
+    assert len(found) == 40 and {r["events"] for r in found} == {3}
     opened = rows(desks[0], "SELECT count(*) AS n FROM deliveries WHERE kind = 'opened' AND channel = 'webhook'")
     assert opened[0]["n"] == 40
 

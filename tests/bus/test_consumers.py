@@ -148,6 +148,53 @@ def test_members_of_a_kafka_group_share_the_partitions_each_premises_in_one_memb
             assert values == sorted(values), f"{key!r} out of order"
 
 
+def test_kafka_readers_each_get_every_partition_from_their_positions_or_where_a_group_committed(kafka: str) -> None:
+    """Readers (the fire path) have no group: two read everything at once, a joining one disturbs
+    nobody, and one that starts resumes from the positions it is given, or from the group it replaces."""
+
+    async def scenario() -> None:
+        topic = await _topic(kafka, 3)
+        await _publish(kafka, _messages(topic, 90, premises=9))
+        bus = KafkaBus([kafka], idempotent=False)
+        a, b = bus.reader(topic, {}), bus.reader(topic, {})
+        got_a, got_b = await asyncio.gather(_drain(a, 90), _drain(b, 90))
+        assert sorted(int(m.value) for m in got_a) == sorted(int(m.value) for m in got_b) == list(range(90))
+        assert {m.partition for m in got_a} == {0, 1, 2}
+        assert all(m.offset is not None for m in got_a)
+
+        # from positions: what came after them, and nothing before
+        positions = {p: 1 + max(m.offset or 0 for m in got_a if m.partition == p) for p in (0, 1, 2)}
+        await _publish(kafka, _messages(topic, 9, premises=9))
+        later = bus.reader(topic, positions)
+        after = await _drain(later, 9)
+        assert sorted(int(m.value) for m in after) == list(range(9))
+        assert await later.get(100, 0.5) == []
+
+        # a reader with no position takes over from a consumer group's commits
+        group = f"g-{uuid.uuid4().hex[:8]}"
+        member = bus.consumer([topic], group)
+        assert len(await _drain(member, 99)) == 99
+        await member.commit()
+        await member.close()
+        await _publish(kafka, [BusMessage(topic, b"P-1", b"1000")])
+        resumed = bus.reader(topic, {}, resume_group=group)
+        assert [m.value for m in await _drain(resumed, 1)] == [b"1000"]
+        assert await resumed.get(100, 0.5) == []
+        for reader in (a, b, later, resumed):
+            await reader.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_kafka_reader_of_a_missing_topic_says_to_create_it(kafka: str) -> None:
+    async def scenario() -> None:
+        reader = KafkaBus([kafka], idempotent=False).reader(f"missing-{uuid.uuid4().hex[:8]}", {})
+        with pytest.raises(BusError, match="topics create"):
+            await reader.get(10, 0.1)
+
+    asyncio.run(scenario())
+
+
 def test_an_unreachable_kafka_is_a_bus_error_when_consuming() -> None:
     async def scenario() -> None:
         consumer = KafkaBus([f"127.0.0.1:{free_port()}"]).consumer(["fw.records"], "g")
