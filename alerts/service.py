@@ -1,8 +1,9 @@
 """The alerts process: decisions off the bus into the desk, timers, the dispatcher, feedback to scoring.
 
 :class:`Alerts` owns one :class:`~alerts.store.desk.Desk` and one :class:`~alerts.dispatch.Dispatcher`.
-It reads every partition of ``fw.alarms`` (first; no consumer group: every alerts process reads
-every alarm decision, the database's claim applies each once, and no rebalance ever holds a fire) and
+It reads every partition of ``fw.alarms`` on a task of its own (no consumer group: every alerts
+process reads every alarm decision, the database's claim applies each once, and no rebalance ever
+holds a fire) and
 ``fw.decisions`` as a member of the consumer group ``firewarden-alerts`` (any number of alerts
 processes side by side: the database's constraints and ``SKIP LOCKED`` keep them apart), ticks the
 desk's timers every ``alerts.tick_s`` of the policy (1 s), reloads the registry snapshot every
@@ -160,7 +161,8 @@ class Alerts:
         self.running = True
         dispatching = self._dispatch_alone(stop) if self.dispatch_thread else self._dispatch(stop)
         tasks = [
-            asyncio.create_task(self._consume(stop), name="alerts-decisions"),
+            asyncio.create_task(self._consume_alarms(stop), name="alerts-alarms"),
+            asyncio.create_task(self._consume_decisions(stop), name="alerts-decisions"),
             asyncio.create_task(self._timers(stop), name="alerts-timers"),
             asyncio.create_task(dispatching, name="alerts-dispatch"),
         ]
@@ -235,60 +237,65 @@ class Alerts:
         with self.pool.connection() as conn:
             return load_roster(conn)
 
-    async def _consume(self, stop: asyncio.Event) -> None:
-        """Alarm decisions jump the line: ``fw.alarms`` is read and handled first, before any slice of the others.
-
-        ``fw.decisions`` is read into memory (up to :data:`PENDING_LIMIT`, then the bus holds scoring
-        back) and handled a slice at a time, looking at ``fw.alarms`` between slices, so a fire waits
-        at most for the slice being handled, not for a backlog of trouble signals ahead of it (nor
-        for scoring, whose alarm decisions never queue behind the others). The shared position in
-        ``fw.alarms`` moves on once the alarms read are handled, and ``fw.decisions`` is committed once
-        everything read is: a crash hands the others (or this process's successor) all not yet handled.
-        """
-        alarms: deque[Decision] = deque()
-        others: deque[Decision] = deque()
-        stopping = False
-        uncommitted = False  # fw.decisions: read since the last commit
-        read_to: dict[int, int] = {}  # fw.alarms: partition → next offset, once the alarms read are handled
+    async def _consume_alarms(self, stop: asyncio.Event) -> None:
+        """``fw.alarms``, on a task of its own: a fire never waits for the signals' slice being handled,
+        nor for a rebalance of the ``fw.decisions`` group (a consumer's read waits out its group's
+        rebalance, which an alerts process starting or stopping sets off). The shared position moves on
+        once what was read is handled: a crash leaves the rest to the others, or to a successor."""
+        read_to: dict[int, int] = {}  # partition → next offset, once the alarms read are handled
         trouble = Backoff(0.5, 5.0)
         while True:
-            idle = not alarms and not others
-            if idle and stopping:
-                break
-            room = PENDING_LIMIT - len(others)
             try:
-                urgent_messages = await self.alarms.get(1_000, 0.0)
-                messages = await self.decisions.get(room, 0.0) if room > 0 and not urgent_messages else []
-                if idle and not urgent_messages and not messages:
-                    urgent_messages = await self.alarms.get(1_000, 0.1)  # idle: an alarm wakes us at once
+                messages = await self.alarms.get(1_000, 0.1)
             except BusError as error:
                 delay = trouble.next()
                 log.warning("alerts: %s; trying again in %.1f s", error, delay)
                 await self.sleep(delay)
                 continue
             trouble.reset()
-            _read(read_to, urgent_messages)
-            uncommitted = uncommitted or bool(messages)
-            alarms.extend(decode_decision(m.value) for m in urgent_messages)
-            for message in messages:
-                decision = decode_decision(message.value)
-                (alarms if urgent(decision) else others).append(decision)  # an older scoring's alarm
-            if alarms:
-                await self.handle([alarms.popleft() for _ in range(min(1_000, len(alarms)))])
-            elif others:
-                await self.handle([others.popleft() for _ in range(min(OTHERS_SLICE, len(others)))])
-            # Everything read of a topic is handled: fw.alarms once the alarms are, fw.decisions once both are.
-            if not alarms and read_to:
+            if messages:
+                _read(read_to, messages)
+                await self.handle([decode_decision(m.value) for m in messages])
+            if read_to:
                 await self._advance(read_to)
-            if not alarms and not others and uncommitted:
-                uncommitted = False
-                await self._commit(self.decisions)
-            if not alarms and not others:
+            # A stop ends here on Kafka; on the local bus it first takes what was published to it.
+            if stop.is_set() and (self.alarms.durable or not messages):
+                break
+        await self.alarms.close()
+
+    async def _consume_decisions(self, stop: asyncio.Event) -> None:
+        """``fw.decisions`` (signals, risk scores) as a member of the group: read into memory (up to
+        :data:`PENDING_LIMIT`, then the bus holds scoring back), handled a slice at a time, alarm
+        decisions of an older scoring first; committed once everything read is handled, so a crash hands
+        the group all not yet handled."""
+        pending: deque[Decision] = deque()
+        uncommitted = False
+        trouble = Backoff(0.5, 5.0)
+        while True:
+            room = PENDING_LIMIT - len(pending)
+            try:
+                messages = await self.decisions.get(room, 0.0 if pending else 0.1) if room > 0 else []
+            except BusError as error:
+                delay = trouble.next()
+                log.warning("alerts: %s; trying again in %.1f s", error, delay)
+                await self.sleep(delay)
+                continue
+            trouble.reset()
+            uncommitted = uncommitted or bool(messages)
+            decisions = [decode_decision(m.value) for m in messages]
+            if alarms := [d for d in decisions if urgent(d)]:  # an older scoring's: before the backlog
+                await self.handle(alarms)
+            pending.extend(d for d in decisions if not urgent(d))
+            if pending:
+                await self.handle([pending.popleft() for _ in range(min(OTHERS_SLICE, len(pending)))])
+            if not pending:
+                if uncommitted:
+                    uncommitted = False
+                    await self._commit(self.decisions)
                 # A stop ends here on Kafka (it keeps the rest for the group); on the local bus it
                 # first takes what was published to it, which exists nowhere else.
-                read = bool(urgent_messages or messages)
-                stopping = stop.is_set() and (self.decisions.durable or not read)
-        await self.alarms.close()
+                if stop.is_set() and (self.decisions.durable or not messages):
+                    break
         await self.decisions.close()
 
     async def _advance(self, read_to: dict[int, int]) -> None:

@@ -15,9 +15,10 @@ a process of its own, with ordinary telemetry in the background at ``--rate`` me
 A fire is two smoke detectors of one zone of a premises' panel, 2 s apart; its latency runs from the
 broker's acknowledgement of the second to the first webhook that carries that premises' fire. Each
 fault round publishes the first detector, kills the victim with SIGKILL (for scoring and ingest: the
-process holding that premises), publishes the second at once, and starts the victim again after the
-page (or 30 s). Join rounds restart a process (SIGTERM, start) while fires keep coming every 0.5 s on
-the others' premises. Prints, per fault, each fire's latency and p50/max.
+process holding that premises), publishes the second at once, and starts the victim again
+``--restart-after`` seconds (1) after the kill, as a supervisor would. Join rounds restart a process
+(SIGTERM, start) while fires keep coming every 0.5 s. Prints, per fault, each fire's latency and
+p50/max.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ class Worker:
         with self.log.open("ab") as out:
             out.write(f"\n---- start {self.name} at {time.time():.3f}\n".encode())
             env = self.env | {"FIREWARDEN_METRICS_PORT": str(self.port)}
-            self.proc = subprocess.Popen([sys.executable, "-m", "firewarden", *self.args], env=env, stdout=out, stderr=out)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "firewarden", *self.args], env=env, stdout=out, stderr=out
+            )
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -199,6 +202,16 @@ class Bench:
         self.workers[name] = Worker(name, list(args), env, self.root / f"{name}.log")
         return self.workers[name]
 
+    def active(self, name: str, timeout_s: float = 120) -> str:
+        """Of ``name`` and its standby (``name`` + "b"), the one doing the work (ready)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for candidate in (name, f"{name}b"):
+                if candidate in self.workers and self.workers[candidate].ready():
+                    return candidate
+            time.sleep(0.2)
+        raise SystemExit(f"neither {name} nor its standby became ready")
+
     def fresh(self, where: Callable[[str], bool] = lambda p: True) -> str:
         """A premises with a panel that had no fire yet in this run and that ``where`` accepts."""
         for premises in self.panels:
@@ -228,21 +241,38 @@ def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
     w = bench.workers
     results = []
 
-    results.append(summary("no fault", [bench.fire(pager, bench.fresh()) for _ in range(bench.args.rounds * 2)]))
+    only = set(bench.args.only or [])
+    if not only or "none" in only:
+        results.append(summary("no fault", [bench.fire(pager, bench.fresh()) for _ in range(bench.args.rounds * 2)]))
 
     def killed(name: str, where: Callable[[str], bool]) -> float | None:
-        victim = w[name]
-        latency = bench.fire(pager, bench.fresh(where), victim.kill9)
-        victim.start()
-        victim.wait_ready()
+        """A fire whose second detector is published right after ``name`` (or its standby, if that is the
+        active one) is killed; the victim is started again ``--restart-after`` seconds after the kill
+        (as systemd or Kubernetes would)."""
+        victim = w[bench.active(name)]
+
+        def kill() -> None:
+            victim.kill9()
+            restart.start()
+
+        restart = threading.Timer(bench.args.restart_after, victim.start)
+        latency = bench.fire(pager, bench.fresh(where), kill)
+        restart.join()
+        bench.active(name)
         time.sleep(bench.args.settle)
         return latency
 
     rounds = bench.args.rounds
     held = lambda: w["score-0"].records_partitions()  # noqa: E731
-    results.append(summary("kill score", [killed("score-0", lambda p: scoring_partition(p) in held()) for _ in range(rounds)]))
-    results.append(summary("kill alerts", [killed("alerts-0", lambda p: True) for _ in range(rounds)]))
-    results.append(summary("kill ingest", [killed("ingest-0", lambda p: ingest_partition(p) == 0) for _ in range(rounds)]))
+    faults: list[tuple[str, Callable[[str], bool]]] = [
+        ("score-0", lambda p: scoring_partition(p) in held()),
+        ("alerts-0", lambda p: True),
+        ("ingest-0", lambda p: ingest_partition(p) == 0),
+    ]
+    for victim, where in faults:
+        kind = victim.split("-")[0]
+        if not only or kind in only:
+            results.append(summary(f"kill {kind}", [killed(victim, where) for _ in range(rounds)]))
 
     def joining(name: str) -> list[float | None]:
         """Fires every 0.5 s on fresh premises while ``name`` restarts (SIGTERM, start, ready)."""
@@ -274,8 +304,9 @@ def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
             thread.join()
         return latencies
 
-    results.append(summary("alerts restarts", joining("alerts-1")))
-    results.append(summary("score restarts", joining("score-1")))
+    for name in ("alerts-1", "score-1"):
+        if not only or "joins" in only:
+            results.append(summary(f"{name.split('-')[0]} restarts", joining(name)))
     return results
 
 
@@ -285,13 +316,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="fires per fault")
     parser.add_argument("--rate", type=float, default=300.0, help="background telemetry, messages per second")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after a restarted process is ready")
+    parser.add_argument("--restart-after", type=float, default=1.0, help="seconds from a kill to the restart")
     parser.add_argument("--standby", action="store_true", help="a standby ingest process for each partition")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    parser.add_argument(
+        "--only", nargs="*", choices=["none", "score", "alerts", "ingest", "joins"], help="run these rounds alone"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fw-bench-failover-") as tmp, Inbox(SECRET.encode()) as inbox:
         root = Path(tmp)
-        with embedded_postgres(root / "pg") as pg, embedded_broker(root, port=free_port()) as broker, tansu(root) as kafka:
+        with (
+            embedded_postgres(root / "pg") as pg,
+            embedded_broker(root, port=free_port()) as broker,
+            tansu(root) as kafka,
+        ):
             fleet = city(args.premises, inbox.url)
             with connect(pg.owner, autocommit=True) as conn:
                 migrate(conn, "off")
@@ -307,27 +346,31 @@ def main() -> None:
                 "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
                 "FIREWARDEN_LOG_LEVEL": "info",
             }
-            made = subprocess.run([sys.executable, "-m", "firewarden", "topics", "create"], env=env, capture_output=True)
+            made = subprocess.run(
+                [sys.executable, "-m", "firewarden", "topics", "create"], env=env, capture_output=True
+            )
             if made.returncode != 0:
                 raise SystemExit(made.stderr.decode())
             bench = Bench(args, root, env, panels)
             for n in range(2):
-                bench.worker(f"ingest-{n}", "ingest", ingest_partition=str(n), ingest_client_id=f"bench-{n}")
-                if args.standby:
-                    bench.worker(f"ingest-{n}-standby", "ingest", ingest_partition=str(n),
-                                 ingest_client_id=f"bench-{n}", ingest_standby="true")  # fmt: skip
+                # with standbys, both processes of a partition wait for its lease: whichever has it is active
+                for name in [f"ingest-{n}", f"ingest-{n}b"] if args.standby else [f"ingest-{n}"]:
+                    bench.worker(name, "ingest", ingest_partition=str(n), ingest_client_id=f"bench-{n}",
+                                 ingest_standby="true" if args.standby else "false")  # fmt: skip
             for n in range(2):
                 bench.worker(f"score-{n}", "score")
                 bench.worker(f"alerts-{n}", "alerts")
             telemetry = [(d.premises, d.id, d.type) for d in fleet.devices if d.type in NORMAL]
             counter = multiprocessing.Array("q", [0, 0])
-            load = multiprocessing.Process(target=background, args=(broker.host, broker.port, telemetry, args.rate, counter))
+            load = multiprocessing.Process(
+                target=background, args=(broker.host, broker.port, telemetry, args.rate, counter)
+            )
             try:
                 for worker in bench.workers.values():
                     worker.start()
                 for worker in bench.workers.values():
-                    if not worker.name.endswith("standby"):
-                        worker.wait_ready()
+                    if not worker.name.endswith("b"):
+                        worker.wait_ready() if not args.standby else bench.active(worker.name)
                 time.sleep(args.settle)
                 load.start()
                 pager = Pager(broker.host, broker.port, inbox)

@@ -195,6 +195,18 @@ class Settings(BaseSettings):
         description="MQTT client id of this ingest process, stable across restarts so its session "
         "(subscriptions and queued messages) survives; unset: firewarden-ingest-<partition>-of-<partitions>",
     )
+    ingest_standby: bool = Field(
+        default=False,
+        description="when another ingest process runs as this MQTT client id, wait as its standby and take its "
+        "session over the moment it stops or dies, instead of refusing to start (run two per partition)",
+    )
+    ingest_session_loss_hold_s: float = Field(
+        default=1800.0,
+        ge=0,
+        le=7 * 86_400,
+        description="how long a broker session found lost (messages in its window may be gone) keeps ingest's "
+        "/readyz at 503, unless acknowledged first with `firewarden sessions acknowledge`",
+    )
     ingest_max_in_flight: int = Field(
         default=20_000,
         ge=1,
@@ -255,11 +267,19 @@ class Settings(BaseSettings):
         description="how often scoring reads the registry again (premises, devices imported while it runs); 0: never",
     )
     scoring_session_timeout_s: float = Field(
-        default=10.0,
-        ge=6,
+        default=2.0,
+        ge=1,
         le=300,
         description="a scoring worker silent this long is out of the group and its partitions go to the others "
-        "(kafka bus; the failover time after a crash)",
+        "(kafka bus; the failover time after a crash). Apache Kafka refuses less than its "
+        "group.min.session.timeout.ms (6 s unless set lower, as deploy/compose.yaml does)",
+    )
+    scoring_standby_replicas: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="how many other scoring workers keep a copy of each partition's premises states, up to date "
+        "from the changelog, so that one takes the partition over without reading the changelog first",
     )
     scoring_wall_clock: bool = Field(
         default=True,

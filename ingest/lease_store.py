@@ -29,6 +29,18 @@ class ClientLease:
     def acquire(self) -> None:
         """Take the lease. Raises ServiceError when another process holds it, DatabaseError when the
         database cannot be reached."""
+        if not self.try_acquire():
+            raise ServiceError(
+                f"another ingest process runs as MQTT client {self.client_id}: every ingest process needs its own "
+                "FIREWARDEN_INGEST_PARTITION (or FIREWARDEN_INGEST_CLIENT_ID), or FIREWARDEN_INGEST_STANDBY=true "
+                "to wait as its standby"
+            )
+
+    def try_acquire(self) -> bool:
+        """Take the lease if nobody holds it; whether this process holds it now. Raises DatabaseError
+        when the database cannot be reached."""
+        if self._conn is not None:
+            return True
         conn = connect(self.url, autocommit=True)
         try:
             with database_errors(f"taking the ingest lease in {mask_database_url(self.url)}"):
@@ -40,11 +52,9 @@ class ClientLease:
             raise
         if not (row and row[0]):
             conn.close()
-            raise ServiceError(
-                f"another ingest process runs as MQTT client {self.client_id}: every ingest process needs its own "
-                "FIREWARDEN_INGEST_PARTITION (or FIREWARDEN_INGEST_CLIENT_ID)"
-            )
+            return False
         self._conn = conn
+        return True
 
     def renew(self) -> None:
         """Take the lease again if its connection was lost (a database restart). Raises ServiceError

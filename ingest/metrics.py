@@ -91,6 +91,17 @@ class IngestMetrics:
         self.paused = Gauge(f"{_PREFIX}_paused", "1 while the in-flight limit is reached", registry=r)
         self.store_failures = Counter(f"{_PREFIX}_store_failures", "failed batch writes", registry=r)
         self.bus_failures = Counter(f"{_PREFIX}_bus_failures", "failed bus hand-offs", registry=r)
+        self.sessions_lost = Counter(
+            f"{_PREFIX}_sessions_lost",
+            "reconnections where the broker had no session for ingest although one was expected",
+            ["session"],
+            registry=r,
+        )
+        self.session_loss_pending = Gauge(
+            f"{_PREFIX}_session_loss_unacknowledged",
+            "1 while a lost session is neither acknowledged nor older than ingest_session_loss_hold_s",
+            registry=r,
+        )
         self.replies = Counter(
             f"{_PREFIX}_gb26875_replies", "GB/T 26875.3 answers published to UITDs", ["command"], registry=r
         )

@@ -45,6 +45,7 @@ from ingest.lanes import PRIORITY_SUFFIX, is_priority, priority_filters
 from ingest.lease_store import ClientLease
 from ingest.limits import RateLimiter
 from ingest.metrics import IngestMetrics
+from ingest.sessions import SessionWatch, wait_for_lease
 from ingest.store import RecordStore, WriteResult, load_registry_index
 from ingest.subscriber import MqttSubscriber, topic_filters
 from ingest.validation import RegistryIndex, ValidationPolicy, Validator
@@ -91,6 +92,10 @@ class IngestOptions:
     shutdown_timeout_s: float = 30.0
     centre_address: bytes = bytes(6)
     """The centre's GB/T 26875.3 address: the source of its confirms and denials."""
+    standby: bool = False
+    """Wait for the client id's lease instead of refusing to start when another process holds it."""
+    loss_hold_s: float = 1800.0
+    """How long a lost broker session keeps ingest not ready, unless acknowledged first."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestOptions:
@@ -106,6 +111,8 @@ class IngestOptions:
             dedup_capacity=settings.ingest_dedup_capacity,
             registry_refresh_s=settings.ingest_registry_refresh_s,
             centre_address=bytes.fromhex(settings.gb26875_centre_address),
+            standby=settings.ingest_standby,
+            loss_hold_s=settings.ingest_session_loss_hold_s,
         )
 
 
@@ -187,10 +194,13 @@ class Ingest:
             now=now,
         )
         self.subscribers = (self.priority_subscriber, self.subscriber)
+        self.sessions = SessionWatch(database_url, self.subscribers, self.metrics, hold_s=options.loss_hold_s, now=now)
         self._now = now
         self._sleep = sleep
         self._draining = False
         self._subscribed = False
+        self.standby = False
+        """Whether this process waits for the lease of its client id (see :attr:`IngestOptions.standby`)."""
         self.held = {"priority": 0, "bulk": 0}
         """Messages received and not yet acknowledged, per MQTT session."""
         self.metrics.subscriptions.set(self._subscriptions())
@@ -207,9 +217,14 @@ class Ingest:
     async def run(self, stop: asyncio.Event) -> None:
         """Ingest until ``stop`` is set, then store and acknowledge what was received, and return.
 
-        Raises ServiceError when another process runs with this client id, at start or later."""
+        Raises ServiceError when another process runs with this client id, at start (unless this one
+        is a standby: it then waits for that one to stop or die, or for ``stop``) or later."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self.lease.acquire)
+        if not self.options.standby:
+            await loop.run_in_executor(None, self.lease.acquire)
+        elif not await wait_for_lease(self.lease, stop, lambda waiting: setattr(self, "standby", waiting)):
+            return
+        await loop.run_in_executor(None, self.sessions.expect)
         # The writers run first: a resumed session starts redelivering before start() returns.
         writers = [asyncio.create_task(self._write_loop(lane), name=f"ingest-{lane.name}") for lane in self.lanes]
         started: list[MqttSubscriber] = []
@@ -226,6 +241,7 @@ class Ingest:
             raise
         self._subscribed = True
         refresher = asyncio.create_task(self._refresh_registry(), name="ingest-registry")
+        watching = asyncio.create_task(self.sessions.run(), name="ingest-sessions")
         o = self.options
         log.info(
             "ingesting as %s (events as %s), partition %d of %d (%d topic filter(s)), in-flight limit %d, "
@@ -246,9 +262,9 @@ class Ingest:
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if not stopping.done():  # a bug in a writer, or a session or the lease lost for good: surface it
             stopping.cancel()
-            for task in (refresher, *writers):
+            for task in (refresher, watching, *writers):
                 task.cancel()
-            outcomes = await asyncio.gather(refresher, *writers, return_exceptions=True)
+            outcomes = await asyncio.gather(refresher, watching, *writers, return_exceptions=True)
             await self._stop_subscribers()
             self._close_stores()
             await loop.run_in_executor(None, self.lease.release)
@@ -260,6 +276,7 @@ class Ingest:
                     raise outcome
             return
         refresher.cancel()
+        watching.cancel()
         self._draining = True
         for lane in self.lanes:
             lane.wake.set()
@@ -303,8 +320,9 @@ class Ingest:
 
     @property
     def ready(self) -> bool:
-        """Subscribed (every SUBACK of both sessions in) and connected: messages flow."""
-        return self._subscribed and all(s.connected for s in self.subscribers)
+        """Subscribed (every SUBACK of both sessions in) and connected: messages flow; and no lost broker
+        session waits for an operator (:class:`ingest.sessions.SessionWatch`)."""
+        return self._subscribed and all(s.connected for s in self.subscribers) and not self.sessions.unsettled
 
     def _on_priority_delivery(self, delivery: Delivery) -> None:
         self._admit(self.priority, delivery, "priority")

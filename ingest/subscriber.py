@@ -25,6 +25,7 @@ import asyncio
 import logging
 import zlib
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
@@ -76,6 +77,16 @@ def topic_filters(premises: Iterable[str], partitions: int, partition: int) -> l
     return sorted(f"fw/v1/{p}/#" for p in premises if partition_of(p, partitions) == partition)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionLoss:
+    """A broker that had no session where ingest expected one: messages from ``since`` to
+    ``noticed_at`` (when ingest subscribed again) may be lost."""
+
+    client_id: str
+    since: datetime
+    noticed_at: datetime
+
+
 class MqttSubscriber:
     def __init__(
         self,
@@ -86,6 +97,7 @@ class MqttSubscriber:
         receive_maximum: int,
         session_expiry_s: int,
         on_delivery: Callable[[Delivery], None],
+        on_session_lost: Callable[[SessionLoss], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Sleep = asyncio.sleep,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
@@ -107,6 +119,10 @@ class MqttSubscriber:
         self._received = 0
         self._burst_at: datetime | None = None
         self._ever_connected = False
+        self.on_session_lost = on_session_lost
+        self.expected_since: datetime | None = None
+        """Set while the broker should hold a session for this client id: the last moment it was known
+        connected (a reconnect of this process, or a session its predecessor had, see ingest's store)."""
         self._ready: asyncio.Future[None] | None = None
         self._accepted: asyncio.Future[None] | None = None
         self._suback_pending: set[int] = set()
@@ -234,6 +250,9 @@ class MqttSubscriber:
         self._generation += 1
         self.connected = True
         self._ever_connected = True
+        expected, self.expected_since = self.expected_since, None
+        if expected is not None and not flags.session_present and self.session_expiry_s > 0:
+            self._session_lost(expected)
         log.info(
             "connected to %s as %s (session %s), subscribing to %d topic filter(s)",
             self.url,
@@ -247,6 +266,23 @@ class MqttSubscriber:
         self._subscribe(self.filters)
         if not self._suback_pending:
             self._settle(None)
+
+    def _session_lost(self, since: datetime) -> None:
+        """The broker answered "no session" where it should have kept one (its persistence lost or not
+        written, or the session expired): what it received for this client id from ``since`` until the
+        subscriptions are back was dropped, acknowledged to the devices or not."""
+        loss = SessionLoss(self.client_id, since, self._now())
+        log.error(
+            "the MQTT broker at %s had no session for %s: messages published to its topics from %s until it "
+            "subscribed again (%s) may be lost; check that the broker's persistence is written "
+            "(docs/operations.md \"A lost broker session\")",
+            self.url, self.client_id, loss.since.isoformat(timespec="seconds"),
+            loss.noticed_at.isoformat(timespec="seconds"),
+            extra={"client_id": self.client_id, "lost_from": loss.since.isoformat(),
+                   "lost_until": loss.noticed_at.isoformat()},
+        )  # fmt: skip
+        if self.on_session_lost is not None:
+            self.on_session_lost(loss)
 
     def _subscribe(self, filters: list[str]) -> None:
         # Retain handling 1: retained messages only for a subscription that did not exist yet.
@@ -299,6 +335,8 @@ class MqttSubscriber:
         properties: Properties | None,
     ) -> None:
         was_connected, self.connected = self.connected, False
+        if was_connected and self.session_expiry_s > 0:
+            self.expected_since = self._now()  # the broker keeps the session from here, or it has lost it
         self._answered()  # the connection ended: whatever waits for the broker's answer learns it from _ready
         if self._closing or self._loop is None:
             return

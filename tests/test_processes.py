@@ -1,13 +1,14 @@
 """One system, many processes, on real servers: Mosquitto, PostgreSQL and tansu (a Kafka-protocol
-broker), each a process of its own; two `firewarden ingest` (dividing the premises), two
-`firewarden score` (faust workers dividing the partitions), two `firewarden alerts` (one consumer
-group) and one `firewarden console`. A simulated city with fires, nuisances and hazards is published
-over MQTT while one process of each kind is killed with SIGKILL and started again.
+broker), each a process of its own; two `firewarden ingest` (dividing the premises; partition 0 with a
+standby), two `firewarden score` (faust workers dividing the partitions), two `firewarden alerts`
+(each reading every fire decision) and one `firewarden console`. A simulated city with fires,
+nuisances and hazards is published over MQTT while one process of each kind is killed with SIGKILL
+and started again.
 
 Then: every (device, seq) the broker acknowledged is stored once; every fire reaches the webhook of
 each inspector on duty for its premises exactly once (one delivery, whatever the retries); the
-killed worker's partitions went to the other; and the decisions stored are the ones `firewarden up`
-makes of the same recorded stream in one process.
+killed worker's partitions went to the other; the standby took over the killed ingest's session; and
+the decisions stored are the ones `firewarden up` makes of the same recorded stream in one process.
 """
 
 from __future__ import annotations
@@ -182,6 +183,25 @@ def _fire_pages(inbox: Inbox) -> list[Received]:
     ]  # fmt: skip
 
 
+def _report_fire_to_page(url: str, pages: list[Received], fires: dict[str, float]) -> None:
+    """Print, per fire, its first fire alarm's receipt by ingest → its first page (bench/failover.py
+    measures the same under each fault alone; here the kills overlap the fires)."""
+    first_page: dict[str, float] = {}
+    for r in pages:
+        premises = str(r.body["premises"]["id"])  # type: ignore[index]
+        first_page[premises] = min(first_page.get(premises, r.at), r.at)
+    with connect(url) as conn:
+        for premises, at in sorted(fires.items(), key=lambda kv: kv[1]):
+            row = conn.execute(
+                "SELECT extract(epoch FROM min(received_at)) FROM events "
+                "WHERE premises_id = %s AND kind = 'fire_alarm' AND time >= %s",
+                (premises, _at(at - 1)),
+            ).fetchone()
+            received = float(row[0]) if row and row[0] is not None else None  # type: ignore[arg-type]
+            took = f"{first_page[premises] - received:.2f} s" if received and premises in first_page else "?"
+            print(f"fire at {premises}: first alarm received → first page {took}")
+
+
 def _publish(url: MqttUrl, messages: list[Outgoing], start: float, speed: float, out: dict[str, PublishStats]) -> None:
     # one connection: the broker keeps its order, so both runs see one recorded stream in one order
     options = PublishOptions(url=url, qos=1, speed=speed, connections=1, client_prefix=f"city-{speed:g}")
@@ -222,11 +242,15 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
         api_port = free_port()
         processes = [
             *(process(f"ingest-{n}", "ingest", ingest_partition=f"{n}", ingest_client_id=f"mp-{n}") for n in range(2)),
+            # partition 0 has a standby: both wait for its lease, whichever holds it ingests
+            process("ingest-0b", "ingest", ingest_partition="0", ingest_client_id="mp-0", ingest_standby="true"),
             *(process(f"score-{n}", "score") for n in range(2)),
             *(process(f"alerts-{n}", "alerts") for n in range(2)),
             process("console", "console", api_port=str(api_port)),
         ]  # fmt: skip
-        victims = [p for p in processes if p.name in ("ingest-0", "score-0", "alerts-0", "console")]
+        processes[0].env["FIREWARDEN_INGEST_STANDBY"] = "true"
+        by_name = {p.name: p for p in processes}
+        standby = by_name["ingest-0b"]
 
         def logs() -> str:
             return "\n".join(f"==== {p.name}\n{p.tail(1500)}" for p in processes)
@@ -235,8 +259,13 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
         try:
             for p in processes:
                 p.start()
+                if p.name == "ingest-0":
+                    _wait(p.ready, "ingest-0 to be ready (its standby starts after it)", 90, logs)
             for p in processes:
-                _wait(p.ready, f"{p.name} to be ready", 90, logs)
+                if p is not standby:
+                    _wait(p.ready, f"{p.name} to be ready", 90, logs)
+            assert not standby.ready(), "the standby of partition 0 ingests too"
+            victims = [by_name[n] for n in ("ingest-0", "score-0", "alerts-0", "console")]
 
             publisher = threading.Thread(target=_publish, args=(mosquitto, messages, start, SPEED, published))
             publisher.start()
@@ -273,12 +302,14 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
             codes = {p.name: p.stop() for p in processes}
         assert codes == dict.fromkeys(codes, 0), f"{codes}\n{logs()}"
         assert [p.codes for p in victims] == [[-signal.SIGKILL]] * len(victims)
+        assert "taking over as MQTT client mp-0" in standby.log.read_text(), standby.tail()
 
         stored = stored_messages(url)
         assert len(stored) == len(set(stored)), "a message was stored twice"
         assert set(stored) == expected
 
         pages = _fire_pages(inbox)
+        _report_fire_to_page(url, pages, fires)
         per_recipient = Counter((r.body["premises"]["id"], r.path.rsplit("/", 1)[1]) for r in pages)
         assert set(per_recipient) == wanted, "a fire page went to someone not on duty for it, or one is missing"
         assert all(n == 1 for n in per_recipient.values()), f"a fire paged twice: {per_recipient}"

@@ -36,6 +36,7 @@ from firewarden.cli import (
     report,
     schedule,
     score,
+    sessions,
     simulate,
     tasks,
     tokens,
@@ -77,6 +78,7 @@ app.add_typer(tasks.app, name="tasks")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(sessions.app, name="sessions")
 
 
 def _version(value: bool) -> None:

@@ -50,6 +50,8 @@ async def _serve(settings: Settings, broker: MqttUrl, db_url: str, index: Regist
             policy=policy,
         )
         health.ready = lambda: ingest.ready
-        health.detail = lambda: {"in_flight": ingest.in_flight}
+        health.detail = lambda: {
+            "in_flight": ingest.in_flight, "standby": ingest.standby, "sessions_lost": ingest.sessions.detail()
+        }  # fmt: skip
         freeze_startup_heap()
         await ingest.run(stop)

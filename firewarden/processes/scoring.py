@@ -34,6 +34,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
 import faust
+from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
 from core.backoff import retry
 from core.bus import Bus, BusMessage
@@ -132,11 +133,18 @@ class HandOn:
 class TableStates(MutableMapping[str, PremisesState]):
     """The engine's states, kept in the faust table: decoded once and held while this worker owns their
     partitions (another worker may change them after a rebalance: :meth:`forget`), written back by
-    the hand-on once per batch."""
+    the hand-on once per batch.
 
-    def __init__(self, table: MutableMapping[bytes, bytes]) -> None:
+    The table also holds the states of the partitions this worker keeps as a standby (a copy kept
+    up to date from the changelog, so that it takes them over without reading the changelog first);
+    those are not this worker's to score: iterating yields only the premises of :attr:`owned`
+    partitions (all, until the first assignment)."""
+
+    def __init__(self, table: MutableMapping[bytes, bytes], partitions: int) -> None:
         self._table = table
         self._decoded: dict[str, PremisesState] = {}
+        self.partitions = partitions
+        self.owned: set[int] | None = None
 
     def __getitem__(self, premises_id: str) -> PremisesState:
         state = self._decoded.get(premises_id)
@@ -154,13 +162,21 @@ class TableStates(MutableMapping[str, PremisesState]):
         self._decoded.pop(premises_id, None)
 
     def __iter__(self) -> Iterator[str]:
-        return iter({*(k.decode() for k in self._table), *self._decoded})
+        keys = {*(k.decode() for k in self._table), *self._decoded}
+        owned = self.owned
+        return iter(keys if owned is None else {k for k in keys if partition_of(k, self.partitions) in owned})
 
     def __len__(self) -> int:
         return len(set(self))
 
     def forget(self) -> None:
         self._decoded.clear()
+
+
+def partition_of(premises_id: str, partitions: int) -> int:
+    """The partition of a premises' messages in every scoring topic: Kafka's default partitioner
+    (murmur2 of the key), the one the producers use."""
+    return int((murmur2(premises_id.encode()) & 0x7FFFFFFF) % partitions)
 
 
 def _worker_settings(settings: Settings) -> tuple[KafkaBus, str]:
@@ -180,7 +196,7 @@ class _Parts:
     def __init__(self, settings: Settings, database_url: str, table: MutableMapping[bytes, bytes]) -> None:
         self.settings = settings
         self.database_url = database_url
-        self.states = TableStates(table)
+        self.states = TableStates(table, settings.scoring_partitions)
         self.health = Health("score")
 
     @cached_property
@@ -223,7 +239,8 @@ def build_app(settings: Settings) -> faust.App:
         datadir=str(datadir),
         topic_partitions=settings.scoring_partitions,
         topic_replication_factor=1,
-        table_standby_replicas=0,
+        # every partition's state also kept up to date by another worker, which then takes it over at once
+        table_standby_replicas=settings.scoring_standby_replicas,
         # a killed worker's partitions move to the others within this; faust's default (60 s) would hold a
         # fire alarm of those premises that long
         broker_session_timeout=settings.scoring_session_timeout_s,
@@ -283,12 +300,14 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_owned(app: Any, revoked: Any, **kwargs: Any) -> None:
+        parts.states.owned = set()
         parts.states.forget()
         parts.engine.forget()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def assigned(app: Any, assigned: Any, **kwargs: Any) -> None:
         owned = sorted(tp.partition for tp in assigned if tp.topic == RECORDS_TOPIC)
+        parts.states.owned = set(owned)
         log.info("scoring: partitions assigned: %s of %s", owned or "none", RECORDS_TOPIC)
         parts.health.ready = lambda: True
 

@@ -154,6 +154,126 @@ def test_a_second_ingest_with_the_same_client_id_is_refused_at_start(mosquitto: 
     asyncio.run(scenario())
 
 
+def test_a_standby_ingest_waits_for_the_client_id_and_takes_the_session_over_when_the_first_stops(
+    mosquitto: MqttUrl, migrated_url: str
+) -> None:
+    """FIREWARDEN_INGEST_STANDBY: the second process of a client id waits instead of refusing, and gets
+    the session, with what was queued for it meanwhile, as soon as the first is gone."""
+    import_fleet(migrated_url)
+    stream = mixed_stream(datetime.now(UTC), duration_s=600)
+
+    async def scenario() -> None:
+        first = _ingest(mosquitto, migrated_url, LocalBus())
+        standby = _ingest(mosquitto, migrated_url, LocalBus(), standby=True)
+        stop_standby = asyncio.Event()
+        waiting: asyncio.Task[None] | None = None
+
+        async def body() -> None:
+            nonlocal waiting
+            waiting = asyncio.create_task(standby.run(stop_standby))
+            await _until(lambda: standby.standby, "the second to stand by")
+            await asyncio.sleep(0.5)
+            assert standby.standby and not standby.ready and first.subscriber.connected
+
+        await running(first, body)  # the first stops here; its session stays with the broker
+        publisher = threading.Thread(target=publish, args=(mosquitto, stream.messages))
+        publisher.start()
+        await _until(lambda: standby.ready, "the standby to take over", 10)
+        assert not standby.standby
+        await asyncio.to_thread(publisher.join)
+        await _until(lambda: stream.valid <= set(stored_messages(migrated_url)), "the standby to store the stream")
+        stop_standby.set()
+        assert waiting is not None
+        await asyncio.wait_for(waiting, TIMEOUT_S)
+
+    asyncio.run(scenario())
+    stored = stored_messages(migrated_url)
+    assert len(stored) == len(set(stored))
+
+
+def test_a_standby_ingest_stopped_while_waiting_exits_cleanly(mosquitto: MqttUrl, migrated_url: str) -> None:
+    import_fleet(migrated_url)
+
+    async def scenario() -> None:
+        first = _ingest(mosquitto, migrated_url, LocalBus())
+
+        async def body() -> None:
+            standby = _ingest(mosquitto, migrated_url, LocalBus(), standby=True)
+            stop = asyncio.Event()
+            waiting = asyncio.create_task(standby.run(stop))
+            await _until(lambda: standby.standby, "the second to stand by")
+            stop.set()
+            await asyncio.wait_for(waiting, 5)
+            assert not standby.subscriber.connected and first.subscriber.connected
+
+        await running(first, body)
+
+    asyncio.run(scenario())
+
+
+def test_a_broker_that_lost_the_session_is_an_error_counted_and_not_ready_until_acknowledged(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """Mosquitto comes back without its persistence (a fresh data directory): ingest's session and what
+    was queued for it are gone. Ingest says so (error log, metric, /readyz), and once more when a new
+    process starts against a broker with no session it expected (its predecessor's, from the database);
+    an operator's acknowledgement makes it ready again."""
+    from ingest import acknowledge_session_losses, session_losses
+    from ingest.sessions import NOTE_EVERY_S
+
+    import_fleet(migrated_url)
+    port = free_port()
+    program = choose_broker()
+
+    async def scenario() -> None:
+        first_broker = embedded_broker(tmp_path / "first", port=port, program=program)
+        mqtt = await asyncio.to_thread(first_broker.__enter__)
+        ingest = _ingest(mqtt, migrated_url, LocalBus())
+
+        async def body() -> None:
+            assert ingest.ready and not ingest.sessions.unsettled
+            await asyncio.sleep(NOTE_EVERY_S + 1)  # the sessions noted as connected
+            await asyncio.to_thread(first_broker.__exit__, None, None, None)
+            fresh = embedded_broker(tmp_path / "fresh", port=port, program=program)
+            await asyncio.to_thread(fresh.__enter__)
+            try:
+                await _until(lambda: ingest.subscriber.connected and ingest.priority_subscriber.connected, "reconnect")
+                lost = ingest.metrics.value("firewarden_ingest_sessions_lost_total", session="bulk")
+                assert (
+                    lost == 1 and ingest.metrics.value("firewarden_ingest_sessions_lost_total", session="priority") == 1
+                )
+                assert not ingest.ready
+                assert {d["client_id"] for d in ingest.sessions.detail()} == {"test-ingest", "test-ingest-priority"}
+                await _until(lambda: len(session_losses(migrated_url, pending_only=True)) == 2, "the losses recorded")
+                done = await asyncio.to_thread(
+                    acknowledge_session_losses, migrated_url, None, "admin:test", datetime.now(UTC)
+                )
+                assert len(done) == 2
+                await _until(lambda: ingest.ready, "ready again once acknowledged", 3 * NOTE_EVERY_S)
+            finally:
+                await asyncio.to_thread(fresh.__exit__, None, None, None)
+
+        await running(ingest, body)
+
+        # a new process, a broker without the session its predecessor had moments ago
+        again = embedded_broker(tmp_path / "again", port=port, program=program)
+        mqtt = await asyncio.to_thread(again.__enter__)
+        try:
+            successor = _ingest(mqtt, migrated_url, LocalBus())
+
+            async def noticed() -> None:
+                assert successor.metrics.value("firewarden_ingest_sessions_lost_total", session="bulk") == 1
+                assert not successor.ready
+
+            await running(successor, noticed)
+        finally:
+            await asyncio.to_thread(again.__exit__, None, None, None)
+
+    asyncio.run(scenario())
+    newest_first = session_losses(migrated_url, pending_only=False)
+    assert [loss.acknowledged_by for loss in newest_first] == [None, None, "admin:test", "admin:test"]
+
+
 @pytest.mark.slow
 def test_an_ingest_waiting_for_the_database_notices_a_broker_restart_within_seconds(
     own_cluster: Cluster, tmp_path: Path

@@ -22,3 +22,21 @@ CREATE INDEX alarm_decisions_handled_at ON alarm_decisions_handled (handled_at);
 -- A dispatcher's claim names the dispatcher; its liveness is a session advisory lock it holds, so a
 -- claim of one that died (its connection gone) is taken over at once instead of after the lease.
 ALTER TABLE deliveries ADD COLUMN claimed_by integer;
+
+-- Ingest's MQTT sessions: when each client id was last known connected, so that a process (or its
+-- standby) that connects after a restart knows the broker should still hold its session; and every
+-- time a broker had none where one was expected (messages in the window may be lost), until an
+-- operator acknowledges it (`firewarden sessions acknowledge`).
+CREATE TABLE ingest_sessions (
+    client_id  text PRIMARY KEY,
+    seen_at    timestamptz NOT NULL
+);
+
+CREATE TABLE ingest_session_losses (
+    id               bigserial PRIMARY KEY,
+    client_id        text NOT NULL,
+    lost_from        timestamptz NOT NULL,
+    lost_until       timestamptz NOT NULL,
+    acknowledged_at  timestamptz,
+    acknowledged_by  text
+);
