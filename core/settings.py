@@ -274,13 +274,6 @@ class Settings(BaseSettings):
         "(kafka bus; the failover time after a crash). Apache Kafka refuses less than its "
         "group.min.session.timeout.ms (6 s unless set lower, as deploy/compose.yaml does)",
     )
-    scoring_standby_replicas: int = Field(
-        default=1,
-        ge=0,
-        le=5,
-        description="how many other scoring workers keep a copy of each partition's premises states, up to date "
-        "from the changelog, so that one takes the partition over without reading the changelog first",
-    )
     scoring_wall_clock: bool = Field(
         default=True,
         description="advance silent premises by the wall clock (off: time moves only with records, for replays)",

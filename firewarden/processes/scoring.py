@@ -135,9 +135,8 @@ class TableStates(MutableMapping[str, PremisesState]):
     partitions (another worker may change them after a rebalance: :meth:`forget`), written back by
     the hand-on once per batch.
 
-    The table also holds the states of the partitions this worker keeps as a standby (a copy kept
-    up to date from the changelog, so that it takes them over without reading the changelog first);
-    those are not this worker's to score: iterating yields only the premises of :attr:`owned`
+    The table may hold states of partitions this worker does not own (any more): those are not its to
+    score, nor to move by the wall clock, so iterating yields only the premises of :attr:`owned`
     partitions (all, until the first assignment)."""
 
     def __init__(self, table: MutableMapping[bytes, bytes], partitions: int) -> None:
@@ -239,8 +238,9 @@ def build_app(settings: Settings) -> faust.App:
         datadir=str(datadir),
         topic_partitions=settings.scoring_partitions,
         topic_replication_factor=1,
-        # every partition's state also kept up to date by another worker, which then takes it over at once
-        table_standby_replicas=settings.scoring_standby_replicas,
+        # No standby copies: with them, a worker taking over a partition crashed in recovery here
+        # (ConsistencyError, "persisted offset ... higher than the last offset", faust-streaming#158).
+        table_standby_replicas=0,
         # a killed worker's partitions move to the others within this; faust's default (60 s) would hold a
         # fire alarm of those premises that long
         broker_session_timeout=settings.scoring_session_timeout_s,

@@ -1,0 +1,26 @@
+"""The faust worker's view of its table: only the premises of the partitions it owns are its to score
+and to move by the wall clock; the partition of a premises is Kafka's default partitioner's."""
+
+from __future__ import annotations
+
+from aiokafka.partitioner import DefaultPartitioner  # type: ignore[import-untyped]
+
+from firewarden.processes.scoring import TableStates, partition_of
+
+
+def test_a_premises_partition_is_the_producers_default_partitioner() -> None:
+    partitions = list(range(12))
+    for premises in ("P-000001", "P-000002", "深圳-17", "x"):
+        assert partition_of(premises, 12) == DefaultPartitioner()(premises.encode(), partitions, partitions)
+
+
+def test_the_states_iterated_are_those_of_the_owned_partitions_only() -> None:
+    table = {f"P-{n}".encode(): b"" for n in range(40)}
+    states = TableStates(table, 4)
+    assert set(states) == {f"P-{n}" for n in range(40)}  # before any assignment: everything
+    states.owned = {0, 2}
+    mine = {f"P-{n}" for n in range(40) if partition_of(f"P-{n}", 4) in {0, 2}}
+    assert 0 < len(mine) < 40
+    assert set(states) == mine and len(states) == len(mine)
+    states.owned = set()  # revoked, nothing assigned yet
+    assert list(states) == []
