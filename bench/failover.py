@@ -294,7 +294,10 @@ def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
             premises = bench.fresh()
 
             def one(p: str = premises) -> None:
-                latencies.append(bench.fire(pager, p))
+                latency = bench.fire(pager, p)
+                latencies.append(latency)
+                if latency is None:
+                    print(f"  never paged: {p}", flush=True)
 
             threads.append(threading.Thread(target=one))
             threads[-1].start()
@@ -306,7 +309,8 @@ def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
 
     for name in ("alerts-1", "score-1"):
         if not only or "joins" in only:
-            results.append(summary(f"{name.split('-')[0]} restarts", joining(name)))
+            during = [x for _ in range(bench.args.restarts) for x in joining(name)]
+            results.append(summary(f"{name.split('-')[0]} restarts", during))
     return results
 
 
@@ -317,15 +321,18 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300.0, help="background telemetry, messages per second")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after a restarted process is ready")
     parser.add_argument("--restart-after", type=float, default=1.0, help="seconds from a kill to the restart")
+    parser.add_argument("--restarts", type=int, default=1, help="restarts of each process in the join rounds")
     parser.add_argument("--standby", action="store_true", help="a standby ingest process for each partition")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    parser.add_argument("--keep", type=Path, help="work (logs, database) in this directory and keep it")
     parser.add_argument(
         "--only", nargs="*", choices=["none", "score", "alerts", "ingest", "joins"], help="run these rounds alone"
     )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fw-bench-failover-") as tmp, Inbox(SECRET.encode()) as inbox:
-        root = Path(tmp)
+        root = Path(tmp) if args.keep is None else args.keep
+        root.mkdir(parents=True, exist_ok=True)
         with (
             embedded_postgres(root / "pg") as pg,
             embedded_broker(root, port=free_port()) as broker,

@@ -38,6 +38,7 @@ from simulators.fleet import generate_fleet, with_webhooks
 from simulators.inbox import Inbox, Received
 from simulators.publisher import Outgoing, Publisher, PublishOptions, PublishStats
 from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
+from tests.fix_kafka import Tansu
 from tests.fix_postgres import PgServer, _fresh_database, app_url
 from tests.ingest.harness import stored_messages
 from tests.ports import free_port
@@ -344,3 +345,93 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
         run: [row[:2] + row[3:] for row in rows["risk_scores"]] for run, rows in (("kill", decided), ("up", alone))
     }
     assert untimed["kill"] == untimed["up"]
+
+
+@pytest.mark.slow
+def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_every_fire_once(
+    database_url: str, mosquitto: MqttUrl, durable_kafka: Tansu, models_dir: Path, tmp_path: Path
+) -> None:
+    """The bus itself fails: tansu, keeping its log in S3, is killed with SIGKILL mid-stream and started
+    again a second later. Ingest holds its batches (unacknowledged) while the bus is away, scoring and
+    alerts reconnect: every acknowledged message is stored once and every fire paged once to each
+    inspector on duty."""
+    with Inbox(SECRET.encode()) as inbox:
+        fleet, messages, start, fires = _city(inbox)
+        url = _import(database_url, fleet)
+        base = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")}
+        base |= {
+            "FIREWARDEN_DATABASE_URL": url,
+            "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
+            "FIREWARDEN_BUS": f"kafka://{durable_kafka.address}",
+            "FIREWARDEN_KAFKA_IDEMPOTENT": "false",
+            "FIREWARDEN_MODEL_DIR": str(models_dir),
+            "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
+            "FIREWARDEN_SCORING_WALL_CLOCK": "false",
+            "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
+        }
+        made = subprocess.run(
+            [sys.executable, "-m", "firewarden", "topics", "create"],
+            env=base,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert made.returncode == 0, made.stdout + made.stderr
+
+        def process(name: str, *args: str) -> Process:
+            port = free_port()
+            env = base | {"FIREWARDEN_METRICS_PORT": str(port), "FIREWARDEN_DATA_DIR": str(tmp_path / name)}
+            return Process(name, list(args), env, tmp_path / f"{name}.log", f"http://127.0.0.1:{port}/readyz")
+
+        processes = [process("ingest", "ingest"), process("score", "score"), process("alerts", "alerts")]
+
+        def logs() -> str:
+            broker = durable_kafka.log_path.read_text(errors="replace")[-1500:]
+            return "\n".join(f"==== {p.name}\n{p.tail(1500)}" for p in processes) + f"\n==== tansu\n{broker}"
+
+        published: dict[str, PublishStats] = {}
+        try:
+            for p in processes:
+                p.start()
+            for p in processes:
+                _wait(p.ready, f"{p.name} to be ready", 90, logs)
+            publisher = threading.Thread(target=_publish, args=(mosquitto, messages, start, SPEED, published))
+            publisher.start()
+            time.sleep(KILL_AFTER_S)
+            durable_kafka.kill9()
+            time.sleep(1.0)
+            durable_kafka.start()
+            back_at = time.time()
+            publisher.join(timeout=120)
+            assert not publisher.is_alive(), "publishing did not finish"
+            stats = published["stats"]
+            assert (stats.sent, stats.acknowledged, stats.errors) == (len(messages), len(messages), 0), stats
+
+            expected = {(m.device_id, m.seq) for m in messages if m.device_id is not None}
+            _wait(lambda: set(stored_messages(url)) >= expected, "every acknowledged message stored", 90, logs)
+            with connect(url) as conn:
+                roster = load_roster(conn)
+            wanted = {
+                (p, i.id)
+                for p, at in fires.items()
+                for i in roster.route(p, datetime.fromtimestamp(at, UTC)).inspectors
+            }
+
+            def paged() -> set[tuple[str, str]]:
+                return {(str(r.body["premises"]["id"]), r.path.rsplit("/", 1)[1]) for r in _fire_pages(inbox)}  # type: ignore[index]
+
+            _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120, logs)
+            time.sleep(2.0)  # room for a late doubled page to show
+        finally:
+            codes = {p.name: p.stop() for p in processes}
+        assert codes == dict.fromkeys(codes, 0), f"{codes}\n{logs()}"
+        stored = stored_messages(url)
+        assert len(stored) == len(set(stored)), "a message was stored twice"
+        assert set(stored) == expected
+        pages = _fire_pages(inbox)
+        per_recipient = Counter((str(r.body["premises"]["id"]), r.path.rsplit("/", 1)[1]) for r in pages)  # type: ignore[index]
+        assert set(per_recipient) == wanted
+        assert all(n == 1 for n in per_recipient.values()), f"a fire paged twice: {per_recipient}"
+        print(f"the broker was back at {back_at:.1f}; pages after it: "
+              f"{sorted(round(r.at - back_at, 2) for r in pages if r.at >= back_at)}")  # fmt: skip
+        _report_fire_to_page(url, pages, fires)

@@ -13,6 +13,7 @@ from core.bus import BusMessage, KafkaBus, LocalBus
 from core.bus.admin import TopicSpec, create_topics
 from core.bus.base import Consumer
 from core.errors import BusError
+from tests.fix_kafka import Tansu
 from tests.ports import free_port
 from tests.test_cli import firewarden
 
@@ -182,6 +183,39 @@ def test_kafka_readers_each_get_every_partition_from_their_positions_or_where_a_
         assert await resumed.get(100, 0.5) == []
         for reader in (a, b, later, resumed):
             await reader.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_broker_killed_and_restarted_keeps_its_log_and_the_groups_commits(durable_kafka: Tansu) -> None:
+    """tansu on S3, killed with SIGKILL between a commit and the rest: after its restart the group gets
+    exactly what it had not committed, a reader everything, and publishing goes on."""
+    kafka = durable_kafka.address
+
+    async def scenario() -> None:
+        topic = await _topic(kafka, 3)
+        group = f"g-{uuid.uuid4().hex[:8]}"
+        await _publish(kafka, _messages(topic, 120))
+        bus = KafkaBus([kafka], idempotent=False)
+        first = bus.consumer([topic], group)
+        got = await _drain(first, 120)
+        assert sorted(int(m.value) for m in got) == list(range(120))
+        await first.commit()
+        await first.close()
+        await _publish(kafka, [BusMessage(topic, b"P-1", b"%d" % i) for i in range(120, 150)])
+
+        await asyncio.to_thread(durable_kafka.kill9)
+        await asyncio.to_thread(durable_kafka.start)
+
+        again = bus.consumer([topic], group)
+        rest = await _drain(again, 30)
+        assert sorted(int(m.value) for m in rest) == list(range(120, 150)), "commits or messages lost"
+        assert await again.get(100, 1.0) == []
+        await again.close()
+        reader = bus.reader(topic, {})
+        assert sorted(int(m.value) for m in await _drain(reader, 150)) == list(range(150))
+        await reader.close()
+        await _publish(kafka, [BusMessage(topic, b"P-2", b"150")])
 
     asyncio.run(scenario())
 

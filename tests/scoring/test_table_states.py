@@ -24,3 +24,16 @@ def test_the_states_iterated_are_those_of_the_owned_partitions_only() -> None:
     assert set(states) == mine and len(states) == len(mine)
     states.owned = set()  # revoked, nothing assigned yet
     assert list(states) == []
+
+
+def test_a_message_no_stream_processed_is_not_acknowledged() -> None:
+    """A faust stream skips (and faust would acknowledge) what it takes during a rebalance; the
+    worker's consumer leaves it unacknowledged, so that it is processed after the rebalance."""
+    from faust.types.tuples import ConsumerMessage
+
+    from firewarden.processes.scoring import _ProcessedAcks
+
+    skipped = ConsumerMessage("fw.events", 0, 7, 0.0, 0, None, b"P-1", b"{}", None)
+    assert not skipped.tracked
+    assert _ProcessedAcks.ack(object(), skipped) is False  # type: ignore[arg-type]
+    assert not skipped.acked
