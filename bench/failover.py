@@ -73,6 +73,7 @@ class Worker:
     port: int = field(default_factory=free_port)
 
     def start(self) -> None:
+        self.port = free_port()  # a port free at first may be another connection's by now
         with self.log.open("ab") as out:
             out.write(f"\n---- start {self.name} at {time.time():.3f}\n".encode())
             env = self.env | {"FIREWARDEN_METRICS_PORT": str(self.port)}

@@ -61,16 +61,22 @@ class Process:
     args: list[str]
     env: dict[str, str]
     log: Path
-    ready_url: str
     proc: subprocess.Popen[bytes] | None = None
     codes: list[int] = field(default_factory=list)
+    ready_url: str = ""
 
     def start(self) -> None:
+        """Start (again), with a health port free now: the one of an earlier start may have become
+        another connection's port meanwhile."""
+        port = free_port()
+        self.ready_url = f"http://127.0.0.1:{port}/readyz"
+        env = self.env | {"FIREWARDEN_METRICS_PORT": str(port)}
+        if "FIREWARDEN_API_PORT" in env:
+            env["FIREWARDEN_API_PORT"] = str(free_port())
+        command = [sys.executable, "-m", "firewarden", *self.args]
         with self.log.open("ab") as out:
             out.write(f"\n---- start {self.name} at {time.time():.3f}\n".encode())
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "firewarden", *self.args], env=self.env, stdout=out, stderr=out
-            )
+            self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=out)
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -235,19 +241,17 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
         assert made.returncode == 0, made.stdout + made.stderr
 
         def process(name: str, *args: str, **settings: str) -> Process:
-            port = free_port()
-            env = base | {"FIREWARDEN_METRICS_PORT": str(port), "FIREWARDEN_DATA_DIR": str(tmp_path / name)}
+            env = base | {"FIREWARDEN_DATA_DIR": str(tmp_path / name)}
             env |= {f"FIREWARDEN_{k.upper()}": v for k, v in settings.items()}
-            return Process(name, list(args), env, tmp_path / f"{name}.log", f"http://127.0.0.1:{port}/readyz")
+            return Process(name, list(args), env, tmp_path / f"{name}.log")
 
-        api_port = free_port()
         processes = [
             *(process(f"ingest-{n}", "ingest", ingest_partition=f"{n}", ingest_client_id=f"mp-{n}") for n in range(2)),
             # partition 0 has a standby: both wait for its lease, whichever holds it ingests
             process("ingest-0b", "ingest", ingest_partition="0", ingest_client_id="mp-0", ingest_standby="true"),
             *(process(f"score-{n}", "score") for n in range(2)),
             *(process(f"alerts-{n}", "alerts") for n in range(2)),
-            process("console", "console", api_port=str(api_port)),
+            process("console", "console", api_port="0"),  # a free port at each start
         ]  # fmt: skip
         processes[0].env["FIREWARDEN_INGEST_STANDBY"] = "true"
         by_name = {p.name: p for p in processes}
@@ -379,9 +383,8 @@ def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_
         assert made.returncode == 0, made.stdout + made.stderr
 
         def process(name: str, *args: str) -> Process:
-            port = free_port()
-            env = base | {"FIREWARDEN_METRICS_PORT": str(port), "FIREWARDEN_DATA_DIR": str(tmp_path / name)}
-            return Process(name, list(args), env, tmp_path / f"{name}.log", f"http://127.0.0.1:{port}/readyz")
+            env = base | {"FIREWARDEN_DATA_DIR": str(tmp_path / name)}
+            return Process(name, list(args), env, tmp_path / f"{name}.log")
 
         processes = [process("ingest", "ingest"), process("score", "score"), process("alerts", "alerts")]
 
