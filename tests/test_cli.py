@@ -185,3 +185,15 @@ def test_a_unit_account_enforcement_publication_and_the_credit_review(migrated_u
     assert published.returncode == 0 and out.read_text(encoding="utf-8").startswith("date,number,premises_id")
     bad = firewarden("enforcement", "publish", "--kind", "penalty", "--since", "last year", env=env)
     assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_sessions_lost_says_when_there_is_none_and_acknowledge_needs_an_actor(migrated_url: str) -> None:
+    env = {"FIREWARDEN_DATABASE_URL": migrated_url}
+    listed = firewarden("sessions", "lost", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "no lost session waiting for acknowledgement" in listed.stdout
+    refused = firewarden("sessions", "acknowledge", env=env)
+    assert refused.returncode == 2 and "--actor" in refused.stderr
+    done = firewarden("sessions", "acknowledge", "--actor", "admin:ops", env=env)
+    assert done.returncode == 0 and "acknowledged 0 lost session(s)" in done.stdout
+

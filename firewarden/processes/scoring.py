@@ -258,6 +258,11 @@ def build_app(settings: Settings) -> faust.App:
         # No standby copies: with them, a worker taking over a partition crashed in recovery here
         # (ConsistencyError, "persisted offset ... higher than the last offset", faust-streaming#158).
         table_standby_replicas=0,
+        # A worker given back a partition it held before keeps that partition's states in memory, with
+        # the offset of its own last changelog write; tansu may report the changelog's end one short of
+        # that write for a moment, and faust's check then crashed the worker (and the other, as the
+        # partitions moved to it), stopping all scoring. What the worker holds is what it wrote.
+        recovery_consistency_check=False,
         # a killed worker's partitions move to the others within this; faust's default (60 s) would hold a
         # fire alarm of those premises that long
         broker_session_timeout=settings.scoring_session_timeout_s,
