@@ -349,6 +349,7 @@ def main() -> None:
                 "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
                 "FIREWARDEN_BUS": f"kafka://{kafka}",
                 "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
+                "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",  # tansu reports a partition's end short
                 "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
                 "FIREWARDEN_INGEST_PARTITIONS": "2",
                 "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,

@@ -174,6 +174,12 @@ class Settings(BaseSettings):
     kafka_idempotent: bool = Field(
         default=True, description="idempotent Kafka producer (the broker drops the producer's own retries)"
     )
+    kafka_one_record_per_batch: bool = Field(
+        default=False,
+        description="scoring workers produce one record per batch: for Kafka-protocol brokers that report a "
+        "partition's end after the first record of its last batch (tansu 0.6), where a worker taking over a "
+        "partition would miss the newest premises states in the changelog; costs throughput",
+    )
     metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="port of the Prometheus /metrics endpoint; 0 turns it off"
     )

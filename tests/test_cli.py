@@ -196,4 +196,3 @@ def test_sessions_lost_says_when_there_is_none_and_acknowledge_needs_an_actor(mi
     assert refused.returncode == 2 and "--actor" in refused.stderr
     done = firewarden("sessions", "acknowledge", "--actor", "admin:ops", env=env)
     assert done.returncode == 0 and "acknowledged 0 lost session(s)" in done.stdout
-

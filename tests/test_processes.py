@@ -230,6 +230,7 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
             "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
             "FIREWARDEN_BUS": f"kafka://{own_kafka}",
             "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
+            "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",  # tansu reports a partition's end short
             "FIREWARDEN_MODEL_DIR": str(models_dir),
             "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
             "FIREWARDEN_SCORING_WALL_CLOCK": "false",  # time moves with the records: comparable with `up`
@@ -368,6 +369,7 @@ def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_
             "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
             "FIREWARDEN_BUS": f"kafka://{durable_kafka.address}",
             "FIREWARDEN_KAFKA_IDEMPOTENT": "false",
+            "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",
             "FIREWARDEN_MODEL_DIR": str(models_dir),
             "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
             "FIREWARDEN_SCORING_WALL_CLOCK": "false",

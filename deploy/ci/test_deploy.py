@@ -160,6 +160,7 @@ class Stack:
             "FIREWARDEN_APP_PASSWORD": secrets.token_urlsafe(18),
             "FIREWARDEN_ALERTS_WEBHOOK_SECRET": secrets.token_urlsafe(24),
             "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
+            "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",  # tansu reports a partition's end short
             "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
             "FIREWARDEN_MQTT_PORT": str(free_port()),
             "FIREWARDEN_CONSOLE_PORT": str(free_port()),

@@ -258,11 +258,10 @@ def build_app(settings: Settings) -> faust.App:
         # No standby copies: with them, a worker taking over a partition crashed in recovery here
         # (ConsistencyError, "persisted offset ... higher than the last offset", faust-streaming#158).
         table_standby_replicas=0,
-        # A worker given back a partition it held before keeps that partition's states in memory, with
-        # the offset of its own last changelog write; tansu may report the changelog's end one short of
-        # that write for a moment, and faust's check then crashed the worker (and the other, as the
-        # partitions moved to it), stopping all scoring. What the worker holds is what it wrote.
-        recovery_consistency_check=False,
+        # A broker that reports a partition's end after the first record of its last batch (tansu 0.6)
+        # makes recovery stop short of the newest states (and faust's consistency check crash): there,
+        # each batch is one record (a batch smaller than any record holds exactly one).
+        producer_max_batch_size=1 if settings.kafka_one_record_per_batch else 16_384,
         # a killed worker's partitions move to the others within this; faust's default (60 s) would hold a
         # fire alarm of those premises that long
         broker_session_timeout=settings.scoring_session_timeout_s,

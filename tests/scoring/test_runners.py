@@ -145,6 +145,7 @@ def _start_worker(kafka: str, url: str, models_dir: Path, tmp_path: Path, log: P
         "FIREWARDEN_SCORING_WALL_CLOCK": "false",
         "FIREWARDEN_DATA_DIR": str(tmp_path / "data"),
         "FIREWARDEN_METRICS_PORT": "0",  # the default port may be another process's (a demo, a test beside)
+        "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",  # tansu reports a partition's end short
     }
     with log.open("wb") as out:
         return subprocess.Popen(
