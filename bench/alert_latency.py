@@ -165,6 +165,20 @@ FROM fire_pages f JOIN delivery_attempts a ON a.delivery_id = f.id GROUP BY f.pr
 """
 
 
+_OFFLINE = """
+SELECT d.type, s.state, count(*), min(extract(epoch FROM s.time - last.at)), max(extract(epoch FROM s.time - last.at))
+FROM signals s JOIN devices d ON d.id = s.device_id
+JOIN LATERAL (
+    SELECT max(m.time) AS at FROM (
+        SELECT time FROM events WHERE device_id = s.device_id AND time < s.time
+        UNION ALL SELECT time FROM readings WHERE device_id = s.device_id AND time < s.time
+    ) m
+) last ON true
+WHERE s.rule = 'device_offline'
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
 def stages(db_url: str, fires: Fires, premises: list[str]) -> None:
     """Where the time went, per stage: the broker's acknowledgement of the confirming event to
     ingest's receipt (negative when ingest read it before the publisher saw the PUBACK), receipt to the
@@ -261,6 +275,13 @@ def main() -> None:
                 with connect(db_url, autocommit=True) as conn:
                     signals = conn.execute("SELECT rule, count(*) FROM signals GROUP BY 1 ORDER BY 2 DESC").fetchall()
                 print("signals raised or cleared in the run:", ", ".join(f"{r} {n}" for r, n in signals) or "none")
+                # Were they silent? Each raise against the device's last message before it, by the
+                # device's own clock (a raise with messages just before it is the backlog-offline defect).
+                with connect(db_url, autocommit=True) as conn:
+                    offline = conn.execute(_OFFLINE).fetchall()
+                for kind, state, n, low, high in offline:
+                    silent = f"{float(low):.0f}-{float(high):.0f} s" if low is not None else "no message before"
+                    print(f"device_offline {state}: {n} {kind}(s), the device silent for {silent} before")
                 ratio = loaded["p99"] / baseline["p99"]
                 print(f"ratio loaded/baseline p99: {ratio:.2f}")
                 verdict = "meets" if loaded["p99"] <= 300 and ratio <= 1.5 else "misses"
