@@ -280,8 +280,11 @@ def main() -> None:
                 with connect(db_url, autocommit=True) as conn:
                     offline = conn.execute(_OFFLINE).fetchall()
                 for kind, state, n, low, high in offline:
-                    silent = f"{float(low):.0f}-{float(high):.0f} s" if low is not None else "no message before"
-                    print(f"device_offline {state}: {n} {kind}(s), the device silent for {silent} before")
+                    # a device never heard from counts from its premises' first record (scoring/scorer.py)
+                    silent = (
+                        f"silent {float(low):.0f}-{float(high):.0f} s before" if low is not None else "never heard from"
+                    )
+                    print(f"device_offline {state}: {n} {kind}(s), {silent}")
                 ratio = loaded["p99"] / baseline["p99"]
                 print(f"ratio loaded/baseline p99: {ratio:.2f}")
                 verdict = "meets" if loaded["p99"] <= 300 and ratio <= 1.5 else "misses"
