@@ -36,7 +36,7 @@ from alerts.store.desk import Desk
 from alerts.store.prevention import Outcome
 from alerts.store.roster import load_roster
 from core.backoff import Backoff, Sleep, retry
-from core.bus import Bus, BusMessage, Consumer
+from core.bus import Bus, BusMessage, Consumer, Reader
 from core.db import TRANSIENT, Pool
 from core.errors import BusError
 from core.periodic import Every
@@ -245,16 +245,11 @@ class Alerts:
         read_to: dict[int, int] = {}  # partition → next offset, once the alarms read are handled
         trouble = Backoff(0.5, 5.0)
         while True:
-            try:
-                messages = await self.alarms.get(1_000, 0.1)
-            except BusError as error:
-                delay = trouble.next()
-                log.warning("alerts: %s; trying again in %.1f s", error, delay)
-                await self.sleep(delay)
+            messages = await self._taken(self.alarms, 1_000, 0.1, trouble)
+            if messages is None:
                 continue
-            trouble.reset()
             if messages:
-                _read(read_to, messages)
+                _note_read(read_to, messages)
                 await self.handle([decode_decision(m.value) for m in messages])
             if read_to:
                 await self._advance(read_to)
@@ -273,14 +268,9 @@ class Alerts:
         trouble = Backoff(0.5, 5.0)
         while True:
             room = PENDING_LIMIT - len(pending)
-            try:
-                messages = await self.decisions.get(room, 0.0 if pending else 0.1) if room > 0 else []
-            except BusError as error:
-                delay = trouble.next()
-                log.warning("alerts: %s; trying again in %.1f s", error, delay)
-                await self.sleep(delay)
+            messages = await self._taken(self.decisions, room, 0.0 if pending else 0.1, trouble) if room > 0 else []
+            if messages is None:
                 continue
-            trouble.reset()
             uncommitted = uncommitted or bool(messages)
             decisions = [decode_decision(m.value) for m in messages]
             if alarms := [d for d in decisions if urgent(d)]:  # an older scoring's: before the backlog
@@ -297,6 +287,20 @@ class Alerts:
                 if stop.is_set() and (self.decisions.durable or not messages):
                     break
         await self.decisions.close()
+
+    async def _taken(
+        self, source: Consumer | Reader, max_messages: int, timeout_s: float, trouble: Backoff
+    ) -> list[BusMessage] | None:
+        """What ``source`` hands out; None after a bus error, logged and waited out with backoff."""
+        try:
+            messages = await source.get(max_messages, timeout_s)
+        except BusError as error:
+            delay = trouble.next()
+            log.warning("alerts: %s; trying again in %.1f s", error, delay)
+            await self.sleep(delay)
+            return None
+        trouble.reset()
+        return messages
 
     async def _advance(self, read_to: dict[int, int]) -> None:
         """Every alarm decision read so far is handled: the shared position in ``fw.alarms`` moves on (a
@@ -316,7 +320,7 @@ class Alerts:
             log.warning("alerts: %s", error)
 
 
-def _read(read_to: dict[int, int], messages: list[BusMessage]) -> None:
+def _note_read(read_to: dict[int, int], messages: list[BusMessage]) -> None:
     """Note how far ``messages`` (of a reader on Kafka) go in each partition."""
     for message in messages:
         if message.partition is not None and message.offset is not None:

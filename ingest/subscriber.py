@@ -97,7 +97,6 @@ class MqttSubscriber:
         receive_maximum: int,
         session_expiry_s: int,
         on_delivery: Callable[[Delivery], None],
-        on_session_lost: Callable[[SessionLoss], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Sleep = asyncio.sleep,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
@@ -119,7 +118,8 @@ class MqttSubscriber:
         self._received = 0
         self._burst_at: datetime | None = None
         self._ever_connected = False
-        self.on_session_lost = on_session_lost
+        self.on_session_lost: Callable[[SessionLoss], None] | None = None
+        """Told of a lost session (ingest's :class:`ingest.sessions.SessionWatch` sets it)."""
         self.expected_since: datetime | None = None
         """Set while the broker should hold a session for this client id: the last moment it was known
         connected (a reconnect of this process, or a session its predecessor had, see ingest's store)."""

@@ -190,6 +190,38 @@ def _fire_pages(inbox: Inbox) -> list[Received]:
     ]  # fmt: skip
 
 
+def _system_env(url: str, mosquitto: MqttUrl, kafka: str, models_dir: Path) -> dict[str, str]:
+    """The settings every process of the split system shares (and its topics, made)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")}
+    base |= {
+        "FIREWARDEN_DATABASE_URL": url,
+        "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
+        "FIREWARDEN_BUS": f"kafka://{kafka}",
+        "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
+        "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",  # tansu reports a partition's end short
+        "FIREWARDEN_MODEL_DIR": str(models_dir),
+        "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
+        "FIREWARDEN_SCORING_WALL_CLOCK": "false",  # time moves with the records: comparable with `up`
+        "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
+    }
+    command = [sys.executable, "-m", "firewarden", "topics", "create"]
+    made = subprocess.run(command, env=base, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stdout + made.stderr
+    return base
+
+
+def _on_duty(url: str, fires: dict[str, float]) -> dict[str, set[str]]:
+    """Fire premises → the inspectors on duty for it when it burned."""
+    with connect(url) as conn:
+        roster = load_roster(conn)
+    return {p: {i.id for i in roster.route(p, datetime.fromtimestamp(at, UTC)).inspectors} for p, at in fires.items()}
+
+
+def _paged_to(page: Received) -> tuple[str, str]:
+    """(premises, inspector) of a page."""
+    return str(page.body["premises"]["id"]), page.path.rsplit("/", 1)[1]  # type: ignore[index]
+
+
 def _report_fire_to_page(url: str, pages: list[Received], fires: dict[str, float]) -> None:
     """Print, per fire, its first fire alarm's receipt by ingest → its first page (bench/failover.py
     measures the same under each fault alone; here the kills overlap the fires)."""
@@ -224,22 +256,7 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
         fleet, messages, start, fires = _city(inbox)
         url = _import(database_url, fleet)
 
-        base = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")}
-        base |= {
-            "FIREWARDEN_DATABASE_URL": url,
-            "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
-            "FIREWARDEN_BUS": f"kafka://{own_kafka}",
-            "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
-            "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",  # tansu reports a partition's end short
-            "FIREWARDEN_MODEL_DIR": str(models_dir),
-            "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
-            "FIREWARDEN_SCORING_WALL_CLOCK": "false",  # time moves with the records: comparable with `up`
-            "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
-            "FIREWARDEN_INGEST_PARTITIONS": "2",
-        }
-        command = [sys.executable, "-m", "firewarden", "topics", "create"]
-        made = subprocess.run(command, env=base, capture_output=True, text=True, timeout=60)
-        assert made.returncode == 0, made.stdout + made.stderr
+        base = _system_env(url, mosquitto, own_kafka, models_dir) | {"FIREWARDEN_INGEST_PARTITIONS": "2"}
 
         def process(name: str, *args: str, **settings: str) -> Process:
             env = base | {"FIREWARDEN_DATA_DIR": str(tmp_path / name)}
@@ -247,14 +264,14 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
             return Process(name, list(args), env, tmp_path / f"{name}.log")
 
         processes = [
-            *(process(f"ingest-{n}", "ingest", ingest_partition=f"{n}", ingest_client_id=f"mp-{n}") for n in range(2)),
-            # partition 0 has a standby: both wait for its lease, whichever holds it ingests
+            # partition 0 has a standby: both its processes wait for its lease, whichever holds it ingests
+            *(process(f"ingest-{n}", "ingest", ingest_partition=f"{n}", ingest_client_id=f"mp-{n}",
+                      ingest_standby="true" if n == 0 else "false") for n in range(2)),
             process("ingest-0b", "ingest", ingest_partition="0", ingest_client_id="mp-0", ingest_standby="true"),
             *(process(f"score-{n}", "score") for n in range(2)),
             *(process(f"alerts-{n}", "alerts") for n in range(2)),
             process("console", "console", api_port="0"),  # a free port at each start
         ]  # fmt: skip
-        processes[0].env["FIREWARDEN_INGEST_STANDBY"] = "true"
         by_name = {p.name: p for p in processes}
         standby = by_name["ingest-0b"]
 
@@ -289,18 +306,10 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
             expected = {(m.device_id, m.seq) for m in messages if m.device_id is not None}
             _wait(lambda: set(stored_messages(url)) >= expected, "every acknowledged message stored", 90, logs)
 
-            with connect(url) as conn:
-                roster = load_roster(conn)
-            on_duty = {
-                p: {i.id for i in roster.route(p, datetime.fromtimestamp(at, UTC)).inspectors}
-                for p, at in fires.items()
-            }
+            on_duty = _on_duty(url, fires)
             assert all(on_duty.values()), f"someone on duty for every fire premises: {on_duty}"
             wanted = {(p, i) for p, ids in on_duty.items() for i in ids}
-
-            def paged() -> set[tuple[str, str]]:
-                return {(r.body["premises"]["id"], r.path.rsplit("/", 1)[1]) for r in _fire_pages(inbox)}
-
+            paged = lambda: {_paged_to(r) for r in _fire_pages(inbox)}  # noqa: E731
             _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120, logs)
             decided = _settled(url)
             time.sleep(2.0)  # room for a late doubled page to show
@@ -316,7 +325,7 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
 
         pages = _fire_pages(inbox)
         _report_fire_to_page(url, pages, fires)
-        per_recipient = Counter((r.body["premises"]["id"], r.path.rsplit("/", 1)[1]) for r in pages)
+        per_recipient = Counter(_paged_to(r) for r in pages)
         assert set(per_recipient) == wanted, "a fire page went to someone not on duty for it, or one is missing"
         assert all(n == 1 for n in per_recipient.values()), f"a fire paged twice: {per_recipient}"
         fire_incidents: dict[str, set[object]] = defaultdict(set)
@@ -363,26 +372,7 @@ def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_
     with Inbox(SECRET.encode()) as inbox:
         fleet, messages, start, fires = _city(inbox)
         url = _import(database_url, fleet)
-        base = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")}
-        base |= {
-            "FIREWARDEN_DATABASE_URL": url,
-            "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
-            "FIREWARDEN_BUS": f"kafka://{durable_kafka.address}",
-            "FIREWARDEN_KAFKA_IDEMPOTENT": "false",
-            "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",
-            "FIREWARDEN_MODEL_DIR": str(models_dir),
-            "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
-            "FIREWARDEN_SCORING_WALL_CLOCK": "false",
-            "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
-        }
-        made = subprocess.run(
-            [sys.executable, "-m", "firewarden", "topics", "create"],
-            env=base,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert made.returncode == 0, made.stdout + made.stderr
+        base = _system_env(url, mosquitto, durable_kafka.address, models_dir)
 
         def process(name: str, *args: str) -> Process:
             env = base | {"FIREWARDEN_DATA_DIR": str(tmp_path / name)}
@@ -414,17 +404,8 @@ def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_
 
             expected = {(m.device_id, m.seq) for m in messages if m.device_id is not None}
             _wait(lambda: set(stored_messages(url)) >= expected, "every acknowledged message stored", 90, logs)
-            with connect(url) as conn:
-                roster = load_roster(conn)
-            wanted = {
-                (p, i.id)
-                for p, at in fires.items()
-                for i in roster.route(p, datetime.fromtimestamp(at, UTC)).inspectors
-            }
-
-            def paged() -> set[tuple[str, str]]:
-                return {(str(r.body["premises"]["id"]), r.path.rsplit("/", 1)[1]) for r in _fire_pages(inbox)}  # type: ignore[index]
-
+            wanted = {(p, i) for p, ids in _on_duty(url, fires).items() for i in ids}
+            paged = lambda: {_paged_to(r) for r in _fire_pages(inbox)}  # noqa: E731
             _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120, logs)
             time.sleep(2.0)  # room for a late doubled page to show
         finally:
@@ -434,7 +415,7 @@ def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_
         assert len(stored) == len(set(stored)), "a message was stored twice"
         assert set(stored) == expected
         pages = _fire_pages(inbox)
-        per_recipient = Counter((str(r.body["premises"]["id"]), r.path.rsplit("/", 1)[1]) for r in pages)  # type: ignore[index]
+        per_recipient = Counter(_paged_to(r) for r in pages)
         assert set(per_recipient) == wanted
         assert all(n == 1 for n in per_recipient.values()), f"a fire paged twice: {per_recipient}"
         print(f"the broker was back at {back_at:.1f}; pages after it: "

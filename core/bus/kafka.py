@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
@@ -21,18 +22,34 @@ from core.errors import BusError
 log = logging.getLogger(__name__)
 
 
+def _options(bootstrap_servers: list[str], group: str | None, buffer: int) -> dict[str, Any]:
+    """An aiokafka consumer's options: ``group`` (None: no group), commits by hand, from the earliest
+    message kept where nothing says otherwise, fetches sized for ``buffer`` messages."""
+    return {
+        "bootstrap_servers": bootstrap_servers,
+        "group_id": group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": max(1 << 20, buffer * 256),
+    }
+
+
+def _messages(batches: dict[Any, list[Any]]) -> list[BusMessage]:
+    """What ``getmany`` returned, as bus messages (tombstones left out)."""
+    return [
+        BusMessage(tp.topic, m.key or b"", m.value, m.offset, tp.partition)
+        for tp, messages in batches.items()
+        for m in messages
+        if m.value is not None
+    ]
+
+
 class KafkaConsumer(Consumer):
     """A member of a Kafka consumer group, joining at its first :meth:`get`."""
 
     def __init__(self, bootstrap_servers: list[str], topics: Sequence[str], group: str, buffer: int) -> None:
         self.where = ",".join(bootstrap_servers)
-        self._options = {
-            "bootstrap_servers": bootstrap_servers,
-            "group_id": group,
-            "enable_auto_commit": False,
-            "auto_offset_reset": "earliest",
-            "max_partition_fetch_bytes": max(1 << 20, buffer * 256),
-        }
+        self._options = _options(bootstrap_servers, group, buffer)
         self._topics = list(topics)
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -53,12 +70,7 @@ class KafkaConsumer(Consumer):
             batches = await consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_messages)
         except KafkaError as error:
             raise BusError(f"reading from Kafka at {self.where} failed: {error}") from None
-        return [
-            BusMessage(tp.topic, m.key or b"", m.value, m.offset, tp.partition)
-            for tp, messages in batches.items()
-            for m in messages
-            if m.value is not None
-        ]
+        return _messages(batches)
 
     async def commit(self) -> None:
         if self._consumer is None:
@@ -90,13 +102,7 @@ class KafkaReader(Reader):
         self.topic = topic
         self.positions = dict(positions)
         self.resume_group = resume_group
-        self._options = {
-            "bootstrap_servers": bootstrap_servers,
-            "group_id": None,
-            "enable_auto_commit": False,
-            "auto_offset_reset": "earliest",
-            "max_partition_fetch_bytes": max(1 << 20, buffer * 256),
-        }
+        self._options = _options(bootstrap_servers, None, buffer)
         self._consumer: AIOKafkaConsumer | None = None
 
     async def _opened(self) -> AIOKafkaConsumer:
@@ -142,12 +148,7 @@ class KafkaReader(Reader):
             batches = await consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_messages)
         except KafkaError as error:
             raise BusError(f"reading {self.topic} from Kafka at {self.where} failed: {error}") from None
-        return [
-            BusMessage(tp.topic, m.key or b"", m.value, m.offset, tp.partition)
-            for tp, messages in batches.items()
-            for m in messages
-            if m.value is not None
-        ]
+        return _messages(batches)
 
     async def close(self) -> None:
         if self._consumer is not None:

@@ -13,23 +13,7 @@ from collections.abc import Mapping, Sequence
 from core.bus.base import Bus, BusMessage, Consumer, Reader
 
 
-async def _take(queue: asyncio.Queue[BusMessage], max_messages: int, timeout_s: float) -> list[BusMessage]:
-    if queue.empty():
-        if timeout_s <= 0:
-            return []
-        try:
-            first = await asyncio.wait_for(queue.get(), timeout_s)
-        except TimeoutError:
-            return []
-        out = [first]
-    else:
-        out = []
-    while len(out) < max_messages and not queue.empty():
-        out.append(queue.get_nowait())
-    return out
-
-
-class LocalConsumer(Consumer):
+class _Queued:
     """A bounded queue that receives every message published on its topics from its creation on."""
 
     durable = False
@@ -38,7 +22,24 @@ class LocalConsumer(Consumer):
         self.queue = queue
 
     async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
-        return await _take(self.queue, max_messages, timeout_s)
+        queue = self.queue
+        if queue.empty():
+            if timeout_s <= 0:
+                return []
+            try:
+                first = await asyncio.wait_for(queue.get(), timeout_s)
+            except TimeoutError:
+                return []
+            out = [first]
+        else:
+            out = []
+        while len(out) < max_messages and not queue.empty():
+            out.append(queue.get_nowait())
+        return out
+
+
+class LocalConsumer(_Queued, Consumer):
+    """A consumer group of one member: its queue."""
 
     async def commit(self) -> None:
         """Nothing to do: a process that stops loses its local bus with it."""
@@ -48,16 +49,8 @@ class LocalConsumer(Consumer):
         return self.queue.qsize()
 
 
-class LocalReader(Reader):
-    """A bounded queue that receives every message published on its topic from its creation on."""
-
-    durable = False
-
-    def __init__(self, queue: asyncio.Queue[BusMessage]) -> None:
-        self.queue = queue
-
-    async def get(self, max_messages: int, timeout_s: float) -> list[BusMessage]:
-        return await _take(self.queue, max_messages, timeout_s)
+class LocalReader(_Queued, Reader):
+    """A reader of one topic: its queue."""
 
 
 class LocalBus(Bus):

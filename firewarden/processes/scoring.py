@@ -29,7 +29,7 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
@@ -173,9 +173,11 @@ class TableStates(MutableMapping[str, PremisesState]):
         self._decoded.clear()
 
 
+@cache
 def partition_of(premises_id: str, partitions: int) -> int:
     """The partition of a premises' messages in every scoring topic: Kafka's default partitioner
-    (murmur2 of the key), the one the producers use."""
+    (murmur2 of the key), the one the producers use. Remembered: the worker asks it for every premises
+    of its table every second (the wall clock's tick), and the hash is pure Python."""
     return int((murmur2(premises_id.encode()) & 0x7FFFFFFF) % partitions)
 
 
@@ -248,6 +250,10 @@ def build_app(settings: Settings) -> faust.App:
     kafka, database_url = _worker_settings(settings)
     datadir = settings.data_dir / "faust"
     datadir.mkdir(parents=True, exist_ok=True)
+    # A broker that reports a partition's end after the first record of its last batch (tansu 0.6)
+    # makes recovery stop short of the newest states (and faust's consistency check crash): there,
+    # each batch is one record (a batch smaller than any record holds exactly one).
+    batches: dict[str, Any] = {"producer_max_batch_size": 1} if settings.kafka_one_record_per_batch else {}
     app = faust.App(
         settings.scoring_group,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers],
@@ -258,10 +264,6 @@ def build_app(settings: Settings) -> faust.App:
         # No standby copies: with them, a worker taking over a partition crashed in recovery here
         # (ConsistencyError, "persisted offset ... higher than the last offset", faust-streaming#158).
         table_standby_replicas=0,
-        # A broker that reports a partition's end after the first record of its last batch (tansu 0.6)
-        # makes recovery stop short of the newest states (and faust's consistency check crash): there,
-        # each batch is one record (a batch smaller than any record holds exactly one).
-        producer_max_batch_size=1 if settings.kafka_one_record_per_batch else 16_384,
         # a killed worker's partitions move to the others within this; faust's default (60 s) would hold a
         # fire alarm of those premises that long
         broker_session_timeout=settings.scoring_session_timeout_s,
@@ -271,6 +273,7 @@ def build_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         key_serializer="raw",
         value_serializer="raw",
+        **batches,
     )
     app.transport.Consumer = _ProcessedAcks  # type: ignore[misc]  # this app's transport only, before it consumes
     # Alerts' feedback shares the agent (and so the premises' state) with the records: same keys, same
