@@ -20,14 +20,14 @@ import dataclasses
 
 from core.policy import HeatClass, Policy, ThresholdRule
 from ingest import EventRecord, Reading, Record, StatusRecord
-from scoring import anomaly, heat
+from scoring import anomaly, gauges, heat
 from scoring.models import Models
 from scoring.records import Decision, Evidence, Feedback, RiskScore, Tier
 from scoring.risk import ELECTRICAL_RULES, WATER_RULES, RiskInputs, tier_of
 from scoring.rules import apply_rule
 from scoring.signals import Signals, utc
 from scoring.site import DeviceInfo, Site, Sites
-from scoring.state import DeviceState, PremisesState, Window
+from scoring.state import DeviceState, GaugeTrack, PremisesState, Window
 from scoring.verification import FLOW_SWITCH, Alarm, Verifier
 
 DEVICE_DETECTORS = {"smoke_alarm": "smoke_detector", "gas_detector": "gas_detector"}
@@ -161,10 +161,20 @@ class Scorer:
             apply_rule(rule, info, r.device_id, device, t, r.value, signals)
         if r.metric == HEAT_METRIC and device_type in self._heat_types and info is not None and info.zone:
             self._heat(state, site, device, info, r, t, signals)
+        interval = info.interval_s if info is not None else anomaly.UNKNOWN_INTERVAL_S
+        spec = self.policy.anomaly.gauge(r.metric)
+        if spec is not None:
+            track = device.gauges.get(r.metric)
+            if track is None:
+                track = device.gauges[r.metric] = GaugeTrack()
+            breached = any(
+                device.rules[rule.name].breach_since is not None for rule in rules if rule.name in device.rules
+            )
+            gauges.observe(track, spec, self.policy.anomaly, r.device_id, t, r.value, interval, breached, signals)
+            return
         window = device.windows.get(r.metric)
         if window is None:
             window = device.windows[r.metric] = Window()
-        interval = info.interval_s if info is not None else anomaly.UNKNOWN_INTERVAL_S
         anomaly.observe(
             self.models.anomaly, self.policy.anomaly, window, r.device_id, r.metric, t, r.value, interval, signals
         )

@@ -43,6 +43,38 @@ class Window(msgspec.Struct, array_like=True):
     last_t: float = 0.0
 
 
+class GaugeTrack(msgspec.Struct, array_like=True):
+    """One gauge metric of one device: what it learned and the evidence of the last day (:mod:`scoring.gauges`)."""
+
+    last_v: float | None = None
+    last_t: float = 0.0
+    pairs: float = 0.0
+    repeats: float = 0.0
+    run: int = 0
+    run_since: float = 0.0
+    fall_v: float = 0.0
+    fall_t: float = 0.0
+    resolution: float = 0.0
+    """The smallest change between two readings seen: the gauge's quantisation step."""
+    sigma: float = 0.0
+    """The noise (standard deviation) of one reading; 0 until the first pairs are learned."""
+    boot: list[list[float]] = []
+    """[seconds, change] of the first pairs, learned from together (:func:`scoring.gauges.bootstrap`)."""
+    refill: float = 0.0
+    refill_ad: float = 0.0
+    refills: float = 0.0
+    last_refill_t: float = 0.0
+    period_s: float = 0.0
+    """The learned time between refills; 0 until two refills were seen."""
+    learned_t: float = 0.0
+    hours: list[list[float]] = []
+    """[hour, sum of residuals, seconds, refills] per hour of the last day."""
+    raised: str | None = None
+    streak: int = 0
+    quiet: int = 0
+    verdict_hour: int = -1
+
+
 class DeviceState(msgspec.Struct, array_like=True):
     seen_at: float | None = None
     """When ingest received the device's latest message (its own clock may be skewed or replaying a backlog)."""
@@ -62,6 +94,8 @@ class DeviceState(msgspec.Struct, array_like=True):
     """Offline because the broker published its last will, not because it fell silent."""
     heat: HeatTrack | None = None
     """A room temperature sensor's recent readings and noise (alarm verification's heat)."""
+    gauges: dict[str, GaugeTrack] = {}
+    """Water-system gauge metric → what the gauge learned of itself (:mod:`scoring.gauges`)."""
 
 
 class Episode(msgspec.Struct, array_like=True):

@@ -10,6 +10,9 @@ The rest of the package is internal.
 from simulators.engine import GroundTruth, Outgoing, Simulation
 from simulators.errors import PublishError, RecordingError, ScenarioError
 from simulators.fleet import generate_fleet, with_webhooks
+from simulators.gauge_trials import GAUGE_FAULTS, GAUGE_INTERVALS, PRESSURE_ONLY, SENSOR_FAULTS, TANK_ONLY, GaugeTrial
+from simulators.gauge_trials import registry as gauge_registry
+from simulators.gauge_trials import stream as gauge_stream
 from simulators.history import PremisesPeriod, simulate_history
 from simulators.inbox import Inbox, Received
 from simulators.publisher import Publisher, PublishOptions, PublishStats
@@ -23,9 +26,15 @@ from simulators.trials import stream as trial_stream
 __all__ = [
     "CASES",
     "FIRES",
+    "GAUGE_FAULTS",
+    "GAUGE_INTERVALS",
     "HEAT_FIRES",
     "INTERVALS",
     "NOISES",
+    "PRESSURE_ONLY",
+    "SENSOR_FAULTS",
+    "TANK_ONLY",
+    "GaugeTrial",
     "GroundTruth",
     "Inbox",
     "Outgoing",
@@ -42,6 +51,8 @@ __all__ = [
     "Trial",
     "apply_scenario",
     "background",
+    "gauge_registry",
+    "gauge_stream",
     "generate_fleet",
     "load_scenario",
     "parse_duration",

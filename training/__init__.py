@@ -12,6 +12,12 @@ from training.evaluation import Evaluation, judge, read_ground_truth, risk_auc, 
 from training.evaluation import plot as plot_evaluation
 from training.evaluation import replay as replay_fleet
 from training.evaluation import table as evaluation_table
+from training.gauges import GaugeGrid, GaugeResult, gauge_targets
+from training.gauges import cells as gauge_cells
+from training.gauges import false_rates as gauge_false_rates
+from training.gauges import plot as plot_gauges
+from training.gauges import run as run_gauges
+from training.gauges import write_cells as write_gauge_cells
 from training.models import train_anomaly, train_risk, train_risk_from_db
 from training.replay import accepted_records
 from training.store import recorded_examples, stored_stream
@@ -29,6 +35,8 @@ __all__ = [
     "Changed",
     "Confusion",
     "Evaluation",
+    "GaugeGrid",
+    "GaugeResult",
     "Grid",
     "Result",
     "Target",
@@ -38,8 +46,12 @@ __all__ = [
     "compare",
     "evaluation_table",
     "fmt_delay",
+    "gauge_cells",
+    "gauge_false_rates",
+    "gauge_targets",
     "judge",
     "plot_evaluation",
+    "plot_gauges",
     "plot_matrix",
     "pooled",
     "read_ground_truth",
@@ -47,6 +59,7 @@ __all__ = [
     "replay_fleet",
     "replay_policies",
     "risk_auc",
+    "run_gauges",
     "run_matrix",
     "stored_decisions",
     "stored_stream",
@@ -55,5 +68,6 @@ __all__ = [
     "train_risk",
     "train_risk_from_db",
     "worst_cells",
+    "write_gauge_cells",
     "write_matrix_cells",
 ]

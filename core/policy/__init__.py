@@ -23,6 +23,7 @@ from core.policy._section import Positive, Seconds, SignalKind, _Section
 from core.policy.scoring import (
     AnomalyPolicy,
     DevicesPolicy,
+    GaugeSpec,
     HeatClass,
     HeatUse,
     IngestPolicy,
@@ -54,6 +55,7 @@ __all__ = [
     "CreditPolicy",
     "DevicesPolicy",
     "EnforcementPolicy",
+    "GaugeSpec",
     "HazardRule",
     "HeatClass",
     "HeatUse",

@@ -238,6 +238,33 @@ class RiskPolicy(_Section):
         return self
 
 
+class GaugeSpec(_Section):
+    """A water-system gauge metric judged against its own device's physics (:mod:`scoring.gauges`)."""
+
+    metric: str
+    drift_per_h: Positive
+    """The smallest drift to catch, in the metric's unit per hour (its allowance is 40 % of it)."""
+    fast_loss_per_h: Positive
+    """A fall faster than this is a real loss (a leak, a pump that does not start), the threshold
+    rules' to raise, not a drift."""
+
+    @model_validator(mode="after")
+    def _known_metric(self) -> GaugeSpec:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}; valid metrics are {', '.join(METRICS)}")
+        return self
+
+
+def _default_gauges() -> tuple[GaugeSpec, ...]:
+    # GB 50084 / GB 50974: the jockey pump holds a wet system's pressure within its band (a few
+    # 0.01 MPa); 0.005 MPa/h is the smallest drift the evaluation asks for. A real loss the pump cannot
+    # hold (a leak, a pump that does not start) falls faster than 0.02 MPa/h in the simulators' faults.
+    return (
+        GaugeSpec(metric="water_pressure_mpa", drift_per_h=0.005, fast_loss_per_h=0.02),
+        GaugeSpec(metric="tank_level_m", drift_per_h=0.01, fast_loss_per_h=0.05),
+    )
+
+
 class AnomalyPolicy(_Section):
     window_readings: Annotated[int, Field(ge=4, le=1000)] = 10
     """A feature window spans this many of the device's expected report intervals (tumbling, in time)."""
@@ -245,3 +272,14 @@ class AnomalyPolicy(_Section):
     """Readings a window needs to be judged (a device reporting far slower than expected has fewer)."""
     consecutive: Annotated[int, Field(ge=1, le=100)] = 2
     """Windows in a row that must agree before an anomaly is raised or cleared."""
+    gauges: tuple[GaugeSpec, ...] = Field(default_factory=_default_gauges)
+    """Metrics judged per device by :mod:`scoring.gauges` instead of the pooled envelope."""
+    stuck_false_per_day: Annotated[float, Field(gt=0, le=1)] = 1e-4
+    """A gauge's false ``sensor_stuck`` budget per device and day (spread over its readings)."""
+    drift_z: Annotated[float, Field(ge=2, le=20)] = 5.0
+    """Standard errors a gauge's residual rate must stand beyond its allowance to count as drift."""
+    gauge_learn_s: Annotated[float, Field(ge=3600)] = 86_400.0
+    """Seconds of a gauge's readings between refills learned before it is judged for drift."""
+
+    def gauge(self, metric: str) -> GaugeSpec | None:
+        return next((g for g in self.gauges if g.metric == metric), None)

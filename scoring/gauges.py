@@ -1,0 +1,410 @@
+"""Water-system gauges that know their device: stuck and drifting sensors, judged against the device's own physics.
+
+A sprinkler or hydrant pressure gauge and a tank level gauge live on a sawtooth: the system leaks (or
+the tank drains) slowly, then the jockey pump (or the float valve) restores it. Each gauge learns from
+its own readings, not from a pooled model of all gauges:
+
+- **its noise**, from second differences of consecutive readings (a reading minus twice the one
+  before plus the one before that): the slow fall cancels out, so the noise is learned whatever the
+  fall and whatever the report interval;
+- **its fall rate** (MPa or m per hour between refills), from the readings between refills;
+- **its refill**: how far a refill lifts the reading above the fall's line, and how much that varies;
+- **how often a reading repeats the one before** (quantisation makes some repeats normal).
+
+**Stuck.** A run of identical readings is weighed against the device's own chance of a repeat ``q``
+(learned, with its uncertainty): a run of ``n`` repeats is raised as ``sensor_stuck`` once ``q**n`` is
+below the false-alarm budget per reading (``stuck_false_per_day`` spread over the readings the device
+sends in a day). A gauge whose readings legitimately stay constant has a high ``q`` and is not raised
+(or only after a long run). Not judged while the reading is beyond one of the device's threshold rules' limits: a valve
+closed to a constant zero is the rule's, not a stuck sensor's.
+
+**Drift.** Between refills the reading should fall at the learned rate; each refill should lift it by
+the learned refill. What is left over — the *residual*: the change of the reading plus the learned
+fall, minus the learned refill at each refill — adds up to nothing but noise in a healthy system,
+whatever the report interval (within a stretch between refills the noise of all the readings but the
+first and the last cancels). A sensor that drifts adds its drift rate to it. The residuals are kept
+in hourly buckets; every hour, the last 3, 6, 12 and 24 hours are tested: the residual rate, its
+standard error (from the noise, the refills' spread and the learning's own uncertainty), and whether
+the rate held in both halves of the window. A sustained rate of at least ``drift_per_h`` (its
+allowance is 20 % of it), at ``drift_z`` standard errors, is raised as ``sensor_drift`` after two
+hours in a row. A fall faster than ``fast_loss_per_h`` is not a drift: it is a real loss (a leak, a
+pump that does not start, a valve), which the threshold rules raise; it holds the drift verdict back.
+A reading that jumps by more than the noise and a refill explain (a fire pump running, a valve
+closed, a recalibration) breaks the series: the buckets start again after it.
+
+Learning stops while a stuck run or a drift is raised or suspected (any window beyond 2 standard
+errors), so a slow fault is not learned as normal. A gauge is judged for drift only after
+``learn_s`` of readings between refills.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+from core.policy import AnomalyPolicy, GaugeSpec
+from scoring.signals import Signals
+from scoring.state import GaugeTrack
+
+WINDOWS_H: Final = (3, 6, 12, 24)
+"""The windows (hours) the residual rate is tested over, each ending at the last full hour."""
+ALLOWANCE: Final = 0.2
+"""A window's rate must exceed this share of the smallest drift to catch (``drift_per_h``)."""
+SUSPECT_Z: Final = 2.0
+"""Learning pauses while any window stands this many standard errors from zero."""
+REFILL_SIGMAS: Final = 5.0
+"""A pair of readings whose residual is beyond this many of its standard deviations is no ordinary
+step: a refill when upward and like the learned refill, otherwise a jump that breaks the series."""
+RAISE_HOURS: Final = 2
+"""Hourly verdicts in a row before a drift is raised."""
+CLEAR_HOURS: Final = 12
+"""Quiet hours in a row (no window significant) before a raised drift clears."""
+STILL_READINGS: Final = 3
+"""Repeats before a gauge that should have fallen visibly since the run began is stuck."""
+STILL_SIGMAS: Final = 5.0
+"""How far (in a pair's standard deviations) the learned fall must have taken a reading that did not move."""
+MIN_PAIRS: Final = 24
+"""Readings compared before the chance of a repeat is trusted."""
+PAIRS_KEPT: Final = 500.0
+"""The repeat learner halves its counts past this many pairs: the device's recent habit counts most."""
+LEARN_TAU_S: Final = 30 * 86_400.0
+"""The fall rate forgets with this time constant: a system whose leak changes over weeks is followed,
+a drift of hours is not learned as its new normal."""
+GAP_INTERVALS: Final = 6.0
+"""Readings further apart than this many expected intervals are not compared (the device was away)."""
+BOOT_PAIRS: Final = 48
+"""Pairs of readings learned from together before the gauge learns one pair at a time."""
+MIN_SIGMA: Final = 1e-9
+HOURS_KEPT: Final = max(WINDOWS_H) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    hours: int
+    rate_per_h: float
+    z: float
+    sustained: bool
+    late_refills: float
+    """Refills in the window's second half."""
+
+
+def noise(track: GaugeTrack) -> float:
+    """The learned noise (standard deviation) of one reading, at least what its resolution makes."""
+    return max(track.sigma, track.resolution / math.sqrt(12))
+
+
+def _pair_sd(track: GaugeTrack) -> float:
+    return math.sqrt(2) * noise(track)
+
+
+def fall_per_s(track: GaugeTrack) -> float:
+    return track.fall_v / track.fall_t if track.fall_t > 0 else 0.0
+
+
+def repeat_chance(track: GaugeTrack) -> float:
+    """The device's chance that a reading repeats the one before, at its upper ~2-sigma bound."""
+    q = (track.repeats + 1) / (track.pairs + 2)
+    return min(1.0, q + 2 * math.sqrt(q * (1 - q) / (track.pairs + 2)))
+
+
+def observe(
+    track: GaugeTrack,
+    spec: GaugeSpec,
+    policy: AnomalyPolicy,
+    device_id: str,
+    t: float,
+    value: float,
+    interval_s: float,
+    breached: bool,
+    signals: Signals,
+) -> None:
+    """Fold one reading into the gauge's track; raise or clear ``sensor_stuck`` and ``sensor_drift``."""
+    if track.last_v is None or t - track.last_t > GAP_INTERVALS * interval_s:
+        _restart(track, t, value)
+        return
+    dt = t - track.last_t
+    if dt <= 0:
+        return
+    step = value - track.last_v
+    previous, previous_t = track.last_v, track.last_t
+    if step and (track.resolution == 0 or abs(step) < track.resolution):
+        track.resolution = abs(step)
+    track.last_v, track.last_t = value, t
+    if _stuck(track, spec, policy, device_id, t, value, previous, previous_t, interval_s, breached, signals):
+        return
+    _drift(track, spec, policy, device_id, t, step, dt, signals)
+
+
+def _restart(track: GaugeTrack, t: float, value: float) -> None:
+    track.last_v, track.last_t = value, t
+    track.run = 0
+
+
+def _stuck(
+    track: GaugeTrack,
+    spec: GaugeSpec,
+    policy: AnomalyPolicy,
+    device_id: str,
+    t: float,
+    value: float,
+    previous: float,
+    previous_t: float,
+    interval_s: float,
+    breached: bool,
+    signals: Signals,
+) -> bool:
+    """Count the run of repeats; True while the gauge is (being judged) stuck, so drift skips the reading."""
+    if value == previous:
+        if track.run == 0:
+            track.run_since = previous_t
+        track.run += 1
+        if track.raised == "sensor_stuck" or breached or track.pairs < MIN_PAIRS:
+            return track.raised == "sensor_stuck"
+        budget = policy.stuck_false_per_day * interval_s / 86_400.0
+        q = repeat_chance(track)
+        learned = track.learned_t >= policy.gauge_learn_s
+        should_fall = fall_per_s(track) * (t - track.run_since) if learned else 0.0
+        unlikely = q < 1.0 and track.run * math.log(q) <= math.log(budget)
+        if unlikely or (track.run >= STILL_READINGS and should_fall >= STILL_SIGMAS * _pair_sd(track)):
+            _clear_drift(track, device_id, t, spec, signals, "stuck")
+            track.raised = "sensor_stuck"
+            signals.raise_(
+                t,
+                device_id,
+                "sensor_stuck",
+                "trouble",
+                spec.metric,
+                {
+                    "value": value,
+                    "repeats": track.run,
+                    "stuck_for_s": round(t - track.run_since, 3),
+                    "repeat_chance": round(q, 4),
+                    "expected": f"a repeat this long once in {1 / q**track.run:.3g} readings, "
+                    f"a fall of {should_fall:.4g} since it began",
+                },
+            )
+        return track.raised == "sensor_stuck"
+    if track.run:
+        track.repeats += track.run
+        track.pairs += track.run
+        track.run = 0
+    track.pairs += 1
+    if track.pairs > PAIRS_KEPT:
+        track.pairs /= 2
+        track.repeats /= 2
+    if track.raised == "sensor_stuck":
+        track.raised = None
+        track.hours = []
+        signals.clear(t, device_id, "sensor_stuck", spec.metric, {"value": value})
+        return True
+    return False
+
+
+def _drift(
+    track: GaugeTrack,
+    spec: GaugeSpec,
+    policy: AnomalyPolicy,
+    device_id: str,
+    t: float,
+    step: float,
+    dt: float,
+    signals: Signals,
+) -> None:
+    if track.sigma == 0:
+        track.boot.append([dt, step])
+        if len(track.boot) >= BOOT_PAIRS:
+            bootstrap(track)
+        return
+    residual = step + fall_per_s(track) * dt
+    pair_sd = _pair_sd(track)
+    learning = track.raised is None and not _suspect(track, spec, t)
+    kind = _kind(track, spec, residual, pair_sd, dt)
+    if kind == "jump":
+        track.hours = []
+        return
+    if kind == "refill":
+        if learning and track.last_refill_t > 0:
+            between = t - track.last_refill_t
+            track.period_s = between if track.period_s <= 0 else track.period_s + 0.1 * (between - track.period_s)
+        track.last_refill_t = t
+        if learning:
+            k = max(0.05, 1 / (track.refills + 1))
+            if track.refills < 1:
+                track.refill, track.refill_ad = residual, 0.8 * pair_sd
+            else:
+                track.refill_ad += k * (abs(residual - track.refill) - track.refill_ad)
+                track.refill += k * (residual - track.refill)
+            track.refills = min(track.refills + 1, 200.0)
+        _bucket(track, t, residual - track.refill, dt, 1.0)
+    else:
+        if learning:
+            # mean |residual| of a pair is 0.798 × √2 × sigma; each capped at three times its expectation
+            track.sigma += 0.02 * (min(abs(residual), 3.4 * noise(track)) / 1.128 - track.sigma)
+            decay = math.exp(-dt / LEARN_TAU_S)
+            track.fall_v = track.fall_v * decay - step
+            track.fall_t = track.fall_t * decay + dt
+            track.learned_t += dt
+        _bucket(track, t, residual, dt, 0.0)
+    _judge(track, spec, policy, device_id, t, signals)
+
+
+def _kind(track: GaugeTrack, spec: GaugeSpec, residual: float, pair_sd: float, dt: float) -> str:
+    """An ordinary step on the fall's line, a refill (up, like the refills learned), or a jump."""
+    if residual > REFILL_SIGMAS * pair_sd and (
+        track.refills < 1 or abs(residual - track.refill) <= max(0.5 * track.refill, REFILL_SIGMAS * _refill_sd(track))
+    ):
+        return "refill"
+    if abs(residual) > REFILL_SIGMAS * pair_sd + spec.fast_loss_per_h * dt / 3600:
+        return "jump"
+    return "ordinary"
+
+
+def bootstrap(track: GaugeTrack) -> None:
+    """Learn the noise, the fall and the refill from the first :data:`BOOT_PAIRS` pairs together.
+
+    Refills are rare and upward, so the ordinary steps are the lower bulk: the fall starts as the
+    median change per second; the noise from how far the lower quartile of the residuals lies below
+    their median (0.674 standard deviations for a normal variable; refills above cannot move it much);
+    then the refills are the residuals far above, and the fall is refitted without them."""
+    pairs = track.boot
+    track.boot = []
+    rates = sorted(step / dt for dt, step in pairs)
+    fall = -rates[len(rates) // 2]
+    refills: list[float] = []
+    for _ in range(2):
+        residuals = sorted(step + fall * dt for dt, step in pairs)
+        middle = residuals[len(residuals) // 2]
+        pair_sd = max((middle - residuals[len(residuals) // 4]) / 0.674, _pair_sd(track), MIN_SIGMA)
+        refills = [step + fall * dt for dt, step in pairs if step + fall * dt - middle > REFILL_SIGMAS * pair_sd]
+        ordinary = [(dt, step) for dt, step in pairs if step + fall * dt - middle <= REFILL_SIGMAS * pair_sd]
+        fall = -sum(step for _, step in ordinary) / sum(dt for dt, _ in ordinary)
+    track.sigma = pair_sd / math.sqrt(2)
+    track.fall_v = -sum(step for _, step in ordinary)
+    track.fall_t = sum(dt for dt, _ in ordinary)
+    track.learned_t = track.fall_t
+    if refills:
+        track.refill = sum(refills) / len(refills)
+        track.refill_ad = max(sum(abs(r - track.refill) for r in refills) / len(refills), 0.8 * pair_sd)
+        track.refills = float(len(refills))
+
+
+def _refill_sd(track: GaugeTrack) -> float:
+    return 1.25 * track.refill_ad
+
+
+def _bucket(track: GaugeTrack, t: float, residual: float, dt: float, refill: float) -> None:
+    hour = float(math.floor(t / 3600))
+    if track.hours and track.hours[-1][0] == hour:
+        b = track.hours[-1]
+        b[1] += residual
+        b[2] += dt
+        b[3] += refill
+        return
+    track.hours.append([hour, residual, dt, refill])
+    if len(track.hours) > HOURS_KEPT:
+        del track.hours[: len(track.hours) - HOURS_KEPT]
+
+
+def windows(track: GaugeTrack, spec: GaugeSpec, t: float) -> list[Window]:
+    """The residual rate over each window of :data:`WINDOWS_H` that the buckets cover (full hours before ``t``)."""
+    now = math.floor(t / 3600)
+    closed = [b for b in track.hours if b[0] < now]
+    if not closed:
+        return []
+    sigma = noise(track)
+    refill_sd = _refill_sd(track)
+    learned_h = track.fall_t / 3600
+    # the learning's own uncertainty: the fall rate from its stretches, the refill from its count
+    fall_se = sigma * math.sqrt(2 * (track.refills + 1)) / learned_h if learned_h > 0 else math.inf
+    refill_se = refill_sd / math.sqrt(track.refills) if track.refills >= 1 else 0.0
+    allowance = ALLOWANCE * spec.drift_per_h
+    out = []
+    for hours in WINDOWS_H:
+        span = [b for b in closed if b[0] >= now - hours]
+        if not span or span[0][0] > now - hours:
+            continue  # the series does not reach back that far (a restart or a jump)
+        total, seconds, refills = (sum(b[i] for b in span) for i in (1, 2, 3))
+        if seconds < 0.5 * hours * 3600:
+            continue
+        h = seconds / 3600
+        var = 2 * sigma**2 + refills * refill_sd**2 + (h * fall_se) ** 2 + (refills * refill_se) ** 2
+        rate = total / h
+        z = (abs(total) - allowance * h) / math.sqrt(var) if var > 0 else 0.0
+        half = len(span) // 2
+        sustained = all(
+            math.copysign(1.0, rate) * sum(b[1] for b in part) / max(1.0, sum(b[2] for b in part) / 3600) > allowance
+            for part in (span[:half], span[half:])
+            if part
+        )
+        out.append(Window(hours, rate, z, sustained, sum(b[3] for b in span[half:])))
+    return out
+
+
+def _suspect(track: GaugeTrack, spec: GaugeSpec, t: float) -> bool:
+    return any(w.z > SUSPECT_Z for w in windows(track, spec, t))
+
+
+def _judge(
+    track: GaugeTrack, spec: GaugeSpec, policy: AnomalyPolicy, device_id: str, t: float, signals: Signals
+) -> None:
+    hour = math.floor(t / 3600)
+    if hour == track.verdict_hour or track.learned_t < policy.gauge_learn_s:
+        return
+    track.verdict_hour = hour
+    found = windows(track, spec, t)
+    # A reading that falls is the sensor's only while the pump (or float valve) visibly still restores
+    # the system: refills in the window's second half, and on their learned schedule. Otherwise it may
+    # be a real loss, the threshold rules' to raise.
+    restoring = _restoring(track, t) is True
+    drifting = [
+        w
+        for w in found
+        if w.z > policy.drift_z and w.sustained and (w.rate_per_h > 0 or (restoring and w.late_refills >= 1))
+    ]
+    fast = any(w.z > policy.drift_z and w.rate_per_h < -spec.fast_loss_per_h for w in found) and not restoring
+    if track.raised == "sensor_drift":
+        track.quiet = 0 if any(w.z > policy.drift_z for w in found) else track.quiet + 1
+        if track.quiet >= CLEAR_HOURS:
+            _clear_drift(track, device_id, t, spec, signals, "no drift for 12 hours")
+        return
+    if fast or not drifting:
+        track.streak = 0
+        return
+    track.streak += 1
+    if track.streak < RAISE_HOURS:
+        return
+    longest = drifting[-1]
+    track.raised, track.streak, track.quiet = "sensor_drift", 0, 0
+    direction = "reads high" if longest.rate_per_h > 0 else "reads low"
+    signals.raise_(
+        t,
+        device_id,
+        "sensor_drift",
+        "trouble",
+        spec.metric,
+        {
+            "rate_per_h": round(longest.rate_per_h, 6),
+            "over_h": longest.hours,
+            "z": round(longest.z, 2),
+            "direction": direction,
+            "expected": f"falls {fall_per_s(track) * 3600:.4g}/h between refills, refills +{track.refill:.4g}",
+        },
+    )
+
+
+def _restoring(track: GaugeTrack, t: float) -> bool | None:
+    """Whether the system still restores itself: its last refill came within one and a half learned
+    periods (a sensor's drift does not move when the pump or float valve cuts in; a pump that does not
+    start, or a leak it cannot keep up with, stops the refills). None before two refills are learned."""
+    if track.period_s <= 0:
+        return None
+    return t - track.last_refill_t <= 1.5 * track.period_s
+
+
+def _clear_drift(track: GaugeTrack, device_id: str, t: float, spec: GaugeSpec, signals: Signals, why: str) -> None:
+    if track.raised != "sensor_drift":
+        return
+    track.raised = None
+    track.quiet = 0
+    signals.clear(t, device_id, "sensor_drift", spec.metric, {"why": why})

@@ -1,0 +1,181 @@
+"""Gauge trials: one water-system gauge, days of healthy sawtooth, then one fault, at a chosen report interval.
+
+Each trial is a sprinkler pressure gauge or a tank level gauge of its own random physics
+(:mod:`simulators.physics`: setpoint, band, leak or drain rate, noise, quantisation), reporting every
+``interval_s`` (±2 %). It runs ``learn_s`` healthy, then the fault begins at a random moment of the
+next six hours and lasts to the end (``after_s`` later). The faults:
+
+- ``healthy``: none (every hour of the trial is healthy time);
+- ``stuck``: the reading freezes at its value at the onset;
+- ``drift_up`` / ``drift_down``: the reading gains or loses ``size`` per hour (MPa or m), quantised
+  like the gauge; up hides a real loss, down reads a loss that is not there;
+- ``pump_failure``: the jockey pump no longer starts: no more refills, and the pressure falls at the
+  system's own leak rate and 0-0.02 MPa/h more;
+- ``pipe_leak``: a leak the pump cannot keep up with: no refills, and a fall 0.08-0.25 MPa/h faster;
+- ``valve_closed``: the gauge behind a closed valve reads a constant 0-0.03 MPa;
+- ``tank_not_refilling``: the float valve no longer refills the tank, which drains at its own rate
+  and 0.02-0.05 m/h of use more.
+
+A trial is pure: the same trial gives the same readings.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+from core.registry import Device, Jurisdiction, Premises, RegistryFile, Unit
+from simulators.physics import Environment, Model, PressureModel, TankModel, build_model, quantise, stable_seed
+
+GaugeType = Literal["sprinkler_pressure", "tank_level"]
+_Change = Callable[[float, float], float]
+"""A fault's change of a reading: (time, value) → the value reported."""
+PREMISES: Final = "P-GAUGE"
+DEVICE: Final = "P-GAUGE-G1"
+START: Final = datetime(2026, 6, 1, 16, 0, tzinfo=UTC).timestamp()
+GAUGE_FAULTS: Final = (
+    "healthy",
+    "stuck",
+    "drift_up",
+    "drift_down",
+    "pump_failure",
+    "pipe_leak",
+    "valve_closed",
+    "tank_not_refilling",
+)
+SENSOR_FAULTS: Final = frozenset({"stuck", "drift_up", "drift_down"})
+PRESSURE_ONLY: Final = frozenset({"pump_failure", "pipe_leak", "valve_closed"})
+TANK_ONLY: Final = frozenset({"tank_not_refilling"})
+GAUGE_INTERVALS: Final = (60.0, 300.0, 600.0, 3600.0)
+METRIC: Final[dict[str, str]] = {"sprinkler_pressure": "water_pressure_mpa", "tank_level": "tank_level_m"}
+RESOLUTION: Final[dict[str, float]] = {"sprinkler_pressure": 0.001, "tank_level": 0.01}
+SETPOINT: Final[dict[str, float]] = {"sprinkler_pressure": 0.05, "tank_level": 2.0}
+
+
+@dataclass(frozen=True, slots=True)
+class GaugeTrial:
+    device_type: GaugeType
+    fault: str
+    interval_s: float
+    size: float
+    """A drift's rate per hour (MPa or m); 0 for the other faults."""
+    seed: int
+    learn_s: float = 3 * 86_400.0
+    after_s: float = 2 * 86_400.0
+
+    def __post_init__(self) -> None:
+        if self.fault not in GAUGE_FAULTS:
+            raise ValueError(f"unknown fault {self.fault!r}; valid faults are {', '.join(GAUGE_FAULTS)}")
+        if self.fault in PRESSURE_ONLY and self.device_type != "sprinkler_pressure":
+            raise ValueError(f"{self.fault} is a pressure gauge's fault")
+        if self.fault in TANK_ONLY and self.device_type != "tank_level":
+            raise ValueError(f"{self.fault} is a tank gauge's fault")
+        if self.interval_s <= 0:
+            raise ValueError(f"interval {self.interval_s} s must be positive")
+
+    @property
+    def metric(self) -> str:
+        return METRIC[self.device_type]
+
+
+@dataclass(slots=True)
+class GaugeStream:
+    trial: GaugeTrial
+    onset: float
+    end: float
+    readings: list[tuple[float, float]]
+    """(time, reported value) of every reading, in order."""
+
+
+def registry(device_type: GaugeType, interval_s: float) -> RegistryFile:
+    """The trial premises with its one gauge (setpoint: the level its threshold rule holds to)."""
+    return RegistryFile(
+        jurisdictions=[Jurisdiction(id="J-TRIAL", name="trial district", kind="district")],
+        premises=[
+            Premises(
+                id=PREMISES,
+                name="gauge trial",
+                category="multi_use",
+                address="1 Trial Road",
+                jurisdiction="J-TRIAL",
+                height_m=30.0,
+                floors=10,
+                occupancy=200,
+                unit=Unit(name="trial unit", contact="trial contact"),
+            )
+        ],
+        devices=[_device(device_type, interval_s)],
+    )
+
+
+def _device(device_type: GaugeType, interval_s: float) -> Device:
+    return Device(
+        id=DEVICE,
+        premises=PREMISES,
+        type=device_type,
+        location="B1 pump room",
+        zone="B1",
+        expected_interval_s=max(1, round(interval_s)),
+        setpoints={METRIC[device_type]: SETPOINT[device_type]},
+    )
+
+
+def stream(trial: GaugeTrial) -> GaugeStream:
+    rng = random.Random(
+        stable_seed("gauge-trial", trial.device_type, trial.fault, trial.interval_s, trial.size, trial.seed)
+    )
+    reg = registry(trial.device_type, trial.interval_s)
+    env = Environment.of(reg.premises[0], trial.seed)
+    model = build_model(reg.devices[0], env, rng.getrandbits(32))
+    model.drift_per_day = 0.0  # the trial's drift is its fault; a healthy gauge does not drift
+    metric, step = trial.metric, RESOLUTION[trial.device_type]
+    onset = START + trial.learn_s + rng.uniform(0, 6 * 3600)
+    end = onset + trial.after_s
+    if trial.fault == "healthy":
+        onset = end
+    fault = _fault(trial, rng, onset)
+    out = GaugeStream(trial, onset, end, [])
+    frozen: float | None = None
+    broken = False
+    t = START + rng.uniform(0, trial.interval_s)
+    while t < end:
+        if t >= onset and not broken:
+            broken = _break(trial, model, rng)
+        value = model.sample(t)[metric]
+        if t >= onset:
+            if trial.fault == "stuck":
+                frozen = value if frozen is None else frozen
+                value = frozen
+            else:
+                value = quantise(fault(t, value), step)
+        out.readings.append((t, value))
+        t += trial.interval_s * rng.uniform(0.98, 1.02)
+    return out
+
+
+def _break(trial: GaugeTrial, model: Model, rng: random.Random) -> bool:
+    """The physics of a real loss, from the onset: nothing restores the level any more."""
+    if trial.fault == "tank_not_refilling" and isinstance(model, TankModel):
+        model.full_m = -1.0  # the float valve never opens: the level drains, and 0.02-0.05 m/h more is used
+        model.drain_per_h += rng.uniform(0.02, 0.05)
+    elif trial.fault in ("pump_failure", "pipe_leak") and isinstance(model, PressureModel):
+        model.band = 1e9  # the jockey pump never starts (or cannot keep up): no more refills
+        model.leak_per_h += rng.uniform(0.0, 0.02) if trial.fault == "pump_failure" else rng.uniform(0.08, 0.25)
+    return True
+
+
+def _fault(trial: GaugeTrial, rng: random.Random, onset: float) -> _Change:
+    def hours(t: float) -> float:
+        return (t - onset) / 3600
+
+    if trial.fault == "drift_up":
+        return lambda t, v: v + trial.size * hours(t)
+    if trial.fault == "drift_down":
+        return lambda t, v: v - trial.size * hours(t)
+    if trial.fault == "valve_closed":
+        level = round(rng.uniform(0.0, 0.03), 3)
+        return lambda t, v: level
+    return lambda t, v: v
