@@ -60,6 +60,11 @@ RAISE_HOURS: Final = 2
 """Hourly verdicts in a row before a drift is raised."""
 CLEAR_HOURS: Final = 12
 """Quiet hours in a row (no window significant) before a raised drift clears."""
+ABOVE_SIGMAS: Final = 5.0
+"""How far above the highest learned reading (in a pair's standard deviations) a reading reads high."""
+ABOVE_READINGS: Final = 3
+ABOVE_S: Final = 7200.0
+"""Readings, and seconds, above the highest learned before a gauge is said to read high."""
 STILL_READINGS: Final = 3
 """Repeats before a gauge that should have fallen visibly since the run began is stuck."""
 STILL_SIGMAS: Final = 5.0
@@ -103,9 +108,16 @@ def fall_per_s(track: GaugeTrack) -> float:
 
 
 def repeat_chance(track: GaugeTrack) -> float:
-    """The device's chance that a reading repeats the one before, at its upper ~2-sigma bound."""
+    """The device's chance that a reading repeats the one before, at its upper ~2-sigma bound.
+
+    A coarse gauge (a step of its resolution larger than its noise) repeats more while its level sits
+    in the middle of a step than on average: its chance is at least that of a reading staying in the
+    step it is centred in, ``erf(resolution / (2 sqrt(2) sigma))``."""
     q = (track.repeats + 1) / (track.pairs + 2)
-    return min(1.0, q + 2 * math.sqrt(q * (1 - q) / (track.pairs + 2)))
+    q = q + 2 * math.sqrt(q * (1 - q) / (track.pairs + 2))
+    if 0 < track.sigma < track.resolution:
+        q = max(q, math.erf(track.resolution / (2 * math.sqrt(2) * track.sigma)))
+    return min(1.0, q)
 
 
 def observe(
@@ -133,7 +145,7 @@ def observe(
     track.last_v, track.last_t = value, t
     if _stuck(track, spec, policy, device_id, t, value, previous, previous_t, interval_s, breached, signals):
         return
-    _drift(track, spec, policy, device_id, t, step, dt, signals)
+    _drift(track, spec, policy, device_id, t, step, dt, interval_s, signals)
 
 
 def _restart(track: GaugeTrack, t: float, value: float) -> None:
@@ -209,9 +221,12 @@ def _drift(
     t: float,
     step: float,
     dt: float,
+    interval_s: float,
     signals: Signals,
 ) -> None:
     if track.sigma == 0:
+        if track.last_v is not None and (track.last_v > track.top or not track.boot):
+            track.top = track.last_v
         track.boot.append([dt, step])
         if len(track.boot) >= BOOT_PAIRS:
             bootstrap(track)
@@ -220,6 +235,13 @@ def _drift(
     pair_sd = _pair_sd(track)
     learning = track.raised is None and not _suspect(track, spec, t)
     kind = _kind(track, spec, residual, pair_sd, dt)
+    # before a day is learned any reading raises the top; after, only one its noise explains
+    value = track.last_v
+    early = track.learned_t < policy.gauge_learn_s
+    explained = learning and value is not None and value <= track.top + _above_margin(track, interval_s)
+    if value is not None and value > track.top and (early or explained):
+        track.top = value
+    _above(track, spec, policy, device_id, t, interval_s, signals)
     if kind == "jump":
         track.hours = []
         return
@@ -251,9 +273,11 @@ def _drift(
 
 def _kind(track: GaugeTrack, spec: GaugeSpec, residual: float, pair_sd: float, dt: float) -> str:
     """An ordinary step on the fall's line, a refill (up, like the refills learned), or a jump."""
-    if residual > REFILL_SIGMAS * pair_sd and (
-        track.refills < 1 or abs(residual - track.refill) <= max(0.5 * track.refill, REFILL_SIGMAS * _refill_sd(track))
-    ):
+    if track.refills >= 1 and track.refill > 4 * pair_sd:
+        # a learned refill stands clear of the noise: a step nearer to it than to the fall's line is one
+        if 0.5 * track.refill < residual <= track.refill + max(0.5 * track.refill, REFILL_SIGMAS * _refill_sd(track)):
+            return "refill"
+    elif residual > REFILL_SIGMAS * pair_sd:
         return "refill"
     if abs(residual) > REFILL_SIGMAS * pair_sd + spec.fast_loss_per_h * dt / 3600:
         return "jump"
@@ -375,22 +399,67 @@ def _judge(
     if track.streak < RAISE_HOURS:
         return
     longest = drifting[-1]
-    track.raised, track.streak, track.quiet = "sensor_drift", 0, 0
-    direction = "reads high" if longest.rate_per_h > 0 else "reads low"
-    signals.raise_(
-        t,
+    _raise_drift(
+        track,
+        spec,
         device_id,
-        "sensor_drift",
-        "trouble",
-        spec.metric,
+        t,
+        signals,
         {
             "rate_per_h": round(longest.rate_per_h, 6),
             "over_h": longest.hours,
             "z": round(longest.z, 2),
-            "direction": direction,
-            "expected": f"falls {fall_per_s(track) * 3600:.4g}/h between refills, refills +{track.refill:.4g}",
+            "direction": "reads high" if longest.rate_per_h > 0 else "reads low",
         },
     )
+
+
+def _above(
+    track: GaugeTrack,
+    spec: GaugeSpec,
+    policy: AnomalyPolicy,
+    device_id: str,
+    t: float,
+    interval_s: float,
+    signals: Signals,
+) -> None:
+    """A reading above the highest the gauge read while it learned (two refills seen), by more than its
+    noise explains:
+    the pump (or float valve) stops at its setpoint, so a level above it for two hours and three
+    readings is the sensor reading high (a drift too fast for the hourly test at a slow report rate)."""
+    value = track.last_v
+    assert value is not None
+    learned = track.learned_t >= policy.gauge_learn_s and track.refills >= 2
+    if not learned or value <= track.top + _above_margin(track, interval_s):
+        track.above = 0
+        return
+    if track.above == 0:
+        track.above_since = t
+    track.above += 1
+    if track.raised is None and track.above >= ABOVE_READINGS and t - track.above_since >= ABOVE_S:
+        rate = (value - track.top) / ((t - track.above_since) / 3600)
+        evidence: dict[str, float | str] = {
+            "value": value,
+            "highest_learned": track.top,
+            "above_for_s": round(t - track.above_since, 3),
+            "direction": "reads high",
+            "rate_per_h": round(rate, 6),
+        }
+        _raise_drift(track, spec, device_id, t, signals, evidence)
+
+
+def _above_margin(track: GaugeTrack, interval_s: float) -> float:
+    """How far above the highest learned reading a healthy gauge can still read: its noise, its refill's
+    spread, and the fall over one report interval (a slow reporter seldom reads the very top)."""
+    return ABOVE_SIGMAS * _pair_sd(track) + 4 * _refill_sd(track) + fall_per_s(track) * interval_s
+
+
+def _raise_drift(
+    track: GaugeTrack, spec: GaugeSpec, device_id: str, t: float, signals: Signals, evidence: dict[str, float | str]
+) -> None:
+    track.raised, track.streak, track.quiet = "sensor_drift", 0, 0
+    evidence["expected"] = f"falls {fall_per_s(track) * 3600:.4g}/h between refills, refills +{track.refill:.4g}"
+    signals.raise_(t, device_id, "sensor_drift", "trouble", spec.metric, evidence)
 
 
 def _restoring(track: GaugeTrack, t: float) -> bool | None:

@@ -63,6 +63,10 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     refill: float = 0.0
     refill_ad: float = 0.0
     refills: float = 0.0
+    top: float = 0.0
+    """The highest reading while learning: the pump's (or float valve's) setpoint and the noise."""
+    above: int = 0
+    above_since: float = 0.0
     last_refill_t: float = 0.0
     period_s: float = 0.0
     """The learned time between refills; 0 until two refills were seen."""
