@@ -65,6 +65,9 @@ ABOVE_SIGMAS: Final = 5.0
 ABOVE_READINGS: Final = 3
 ABOVE_S: Final = 7200.0
 """Readings, and seconds, above the highest learned before a gauge is said to read high."""
+LATE_SHARE: Final = 0.3
+"""How late (a share of the learned period between refills) a refill must be before the system is
+said not to restore itself: refills come a little early or late by how far each overshoots."""
 STILL_READINGS: Final = 3
 """Repeats before a gauge that should have fallen visibly since the run began is stuck."""
 STILL_SIGMAS: Final = 5.0
@@ -249,7 +252,13 @@ def _drift(
         if learning and track.last_refill_t > 0:
             between = t - track.last_refill_t
             track.period_s = between if track.period_s <= 0 else track.period_s + 0.1 * (between - track.period_s)
+        if learning and track.last_refill_t > 0:
+            before = track.last_v - step  # the reading before the refill: near the cut-in
+            track.floor = before if track.floor == 0 else track.floor + 0.1 * (before - track.floor)
         track.last_refill_t = t
+        if track.impaired:
+            track.impaired = False
+            signals.clear(t, device_id, spec.impairment, spec.metric, {"value": track.last_v or 0.0})
         if learning:
             k = max(0.05, 1 / (track.refills + 1))
             if track.refills < 1:
@@ -268,6 +277,7 @@ def _drift(
             track.fall_t = track.fall_t * decay + dt
             track.learned_t += dt
         _bucket(track, t, residual, dt, 0.0)
+        _impaired(track, spec, policy, device_id, t, interval_s, signals)
     _judge(track, spec, policy, device_id, t, signals)
 
 
@@ -446,6 +456,55 @@ def _above(
             "rate_per_h": round(rate, 6),
         }
         _raise_drift(track, spec, device_id, t, signals, evidence)
+
+
+def _impaired(
+    track: GaugeTrack,
+    spec: GaugeSpec,
+    policy: AnomalyPolicy,
+    device_id: str,
+    t: float,
+    interval_s: float,
+    signals: Signals,
+) -> None:
+    """The system no longer restores itself: the reading is below the learned cut-in by more than its
+    noise, the refill's spread and one interval's fall explain, and the next refill is late by 30 % of a learned
+    period (and two intervals): a working pump or float valve would have cut in by then."""
+    value = track.last_v
+    if track.impaired or value is None or track.period_s <= 0 or track.refills < 2:
+        return
+    if track.learned_t < policy.gauge_learn_s:
+        return
+    margin = ABOVE_SIGMAS * _pair_sd(track) + 2 * _refill_sd(track) + fall_per_s(track) * interval_s
+    overdue = t - track.last_refill_t - track.period_s
+    if value >= track.floor - margin or overdue < max(2 * interval_s, LATE_SHARE * track.period_s):
+        return
+    track.impaired = True
+    check = IMPAIRMENT_CHECKS.get(spec.metric, IMPAIRMENT_CHECKS["water_pressure_mpa"])
+    signals.raise_(
+        t,
+        device_id,
+        spec.impairment,
+        "trouble",
+        spec.metric,
+        {
+            "value": value,
+            "cut_in_learned": round(track.floor, 6),
+            "since_refill_s": round(t - track.last_refill_t, 3),
+            "refill_every_s": round(track.period_s, 3),
+            "check": check,
+        },
+    )
+
+
+IMPAIRMENT_CHECKS: Final = {
+    "water_pressure_mpa": "the pressure-maintenance (jockey) pump did not start: check its power, controller "
+    "and pressure switch, the valves between it and the gauge (a closed valve), and the pipework for a leak "
+    "it cannot keep up with",
+    "tank_level_m": "the tank is not refilling: check the inlet (float) valve, the make-up water supply and "
+    "its valve, and the tank for a leak",
+}
+"""What an inspector should check when a gauge's system stops restoring itself, by metric."""
 
 
 def _above_margin(track: GaugeTrack, interval_s: float) -> float:

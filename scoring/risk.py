@@ -25,7 +25,9 @@ from scoring.records import Factor, Tier
 ELECTRICAL_RULES: Final = frozenset(
     {"residual_current", "residual_current_repeated", "cable_over_temperature", "unusual_electrical"}
 )
-WATER_RULES: Final = frozenset({"low_sprinkler_pressure", "low_hydrant_pressure", "low_tank_level"})
+WATER_RULES: Final = frozenset(
+    {"low_sprinkler_pressure", "low_hydrant_pressure", "low_tank_level", "pressure_not_restored", "tank_not_refilling"}
+)
 
 
 @dataclass(frozen=True, slots=True)

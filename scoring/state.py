@@ -68,6 +68,10 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     above: int = 0
     above_since: float = 0.0
     last_refill_t: float = 0.0
+    floor: float = 0.0
+    """The learned reading just before a refill: near where the pump (or float valve) cuts in."""
+    impaired: bool = False
+    """The impairment signal (the system stopped restoring itself) is raised."""
     period_s: float = 0.0
     """The learned time between refills; 0 until two refills were seen."""
     learned_t: float = 0.0

@@ -35,6 +35,9 @@ def test_every_code_the_stages_emit_has_a_name() -> None:
         *(f"rule.{r.name}" for r in policy.rules),
         *(f"rule.{r}" for r in policy.schedule.hazards),
         *(f"rule.{r}" for r in ANOMALY_VERDICTS),
+        *(f"rule.{g.impairment}" for g in policy.anomaly.gauges),
+        "rule.sensor_stuck",
+        "rule.sensor_drift",
         *(f"factor.{name}" for name in ("height_m", "occupancy", *COUNTS)),
         *(f"task_type.{k}" for k in ("inspection", "hazard", "draw")),
     }

@@ -39,9 +39,9 @@ from training.replay import simulated_records
 EXPECTED_RULES: Final[dict[str, frozenset[str]]] = {
     "electrical_overheating": frozenset({"residual_current", "residual_current_repeated", "cable_over_temperature"}),
     "sprinkler_valve_closed": frozenset({"supervisory", "low_sprinkler_pressure"}),
-    "pipe_leak": frozenset({"low_sprinkler_pressure", "low_hydrant_pressure", "sensor_drift"}),
-    "pump_failure": frozenset({"component_fault"}),
-    "tank_drain": frozenset({"low_tank_level", "sensor_drift"}),
+    "pipe_leak": frozenset({"low_sprinkler_pressure", "low_hydrant_pressure", "pressure_not_restored"}),
+    "pump_failure": frozenset({"component_fault", "pressure_not_restored"}),
+    "tank_drain": frozenset({"low_tank_level", "tank_not_refilling"}),
     "ebike_overcurrent": frozenset({"ebike_over_current", "component_fault"}),
     "offline": frozenset({"device_offline"}),
     "stuck_value": frozenset({"sensor_stuck"}),
@@ -78,6 +78,8 @@ class Evaluation:
     decisions: int
     risk_auc: float
     tiers: dict[str, int]
+    unexplained: dict[str, int] = field(default_factory=dict)
+    """Anomaly signals raised on a device no scenario touched then, by ``rule:metric``."""
 
     @property
     def nuisance_not_escalated(self) -> float:
@@ -175,8 +177,34 @@ def judge(
     for tier in tiers.values():
         counts[tier] += 1
     return Evaluation(
-        kinds, fires, confirmed, nuisance, escalated, latencies, records, len(decisions), auc, dict(counts)
+        kinds,
+        fires,
+        confirmed,
+        nuisance,
+        escalated,
+        latencies,
+        records,
+        len(decisions),
+        auc,
+        dict(counts),
+        _unexplained(truths, signals),
     )
+
+
+def _unexplained(truths: Sequence[GroundTruth], signals: dict[str, list[Signal]]) -> dict[str, int]:
+    """Anomaly signals (``sensor_*``, ``unusual_*``) raised on a device while no ground truth of it was
+    open (from its start to its end and the slack): false signals of healthy devices."""
+    windows: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for truth in truths:
+        for device in truth.device_ids:
+            windows[device].append((truth.start - 1, truth.end + SLACK_S))
+    out: dict[str, int] = defaultdict(int)
+    for device, raised in signals.items():
+        for s in raised:
+            at = s.time.timestamp()
+            if s.rule.startswith(("sensor_", "unusual_")) and not any(a <= at <= b for a, b in windows[device]):
+                out[f"{s.rule}:{s.subject}"] += 1
+    return dict(sorted(out.items()))
 
 
 def risk_auc(models: Models, premises: int = 2000, seed: int = 97) -> float:

@@ -7,8 +7,9 @@ every runner), and its signals are read against the fault:
   ``sensor_drift``) is raised after the onset; for a drift, *first* also asks that no threshold rule
   was raised from the false reading before it;
 - a **real loss** (pump failure, pipe leak, valve closed, tank not refilling) is *caught* when a
-  threshold rule (low pressure, low level) is raised after the onset, and *mislabelled* when a
-  ``sensor_stuck`` or ``sensor_drift`` was raised on it first;
+  threshold rule (low pressure, low level) or the gauge's impairment signal (``pressure_not_restored``,
+  ``tank_not_refilling``) is raised after the onset, and *mislabelled* when a ``sensor_stuck`` or
+  ``sensor_drift`` was raised on it first;
 - every anomaly signal (``sensor_*``, ``unusual_*``) raised before the onset, and on every hour of
   a healthy trial, is a *false signal* of healthy time, counted per 1,000 device-days.
 """
@@ -79,7 +80,8 @@ def run_trial(trial: GaugeTrial, policy: Policy, models: Models) -> GaugeResult:
     after = [s for s in raised if s.time.timestamp() >= made.onset]
     false = tuple(s.rule for s in before if s.rule.startswith(ANOMALY_PREFIXES))
     healthy_s = min(made.onset, made.end) - made.readings[0][0]
-    rules = [s for s in after if s.kind == "hazard_candidate" or s.rule.startswith("low_")]
+    impairments = {g.impairment for g in policy.anomaly.gauges}
+    rules = [s for s in after if s.kind == "hazard_candidate" or s.rule.startswith("low_") or s.rule in impairments]
     anomalies = [s for s in after if s.rule.startswith(ANOMALY_PREFIXES)]
     caught = None
     first = mislabelled = False

@@ -243,10 +243,13 @@ class GaugeSpec(_Section):
 
     metric: str
     drift_per_h: Positive
-    """The smallest drift to catch, in the metric's unit per hour (its allowance is 40 % of it)."""
+    """The smallest drift to catch, in the metric's unit per hour (its allowance is 20 % of it)."""
     fast_loss_per_h: Positive
-    """A fall faster than this is a real loss (a leak, a pump that does not start), the threshold
-    rules' to raise, not a drift."""
+    """Before two refills are learned, a fall faster than this is taken for a real loss (a leak, a
+    pump that does not start), the threshold rules' to raise, not a drift."""
+    impairment: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    """The signal raised when the system stops restoring itself (no refill, the reading below the
+    learned cut-in)."""
 
     @model_validator(mode="after")
     def _known_metric(self) -> GaugeSpec:
@@ -260,8 +263,13 @@ def _default_gauges() -> tuple[GaugeSpec, ...]:
     # 0.01 MPa); 0.005 MPa/h is the smallest drift the evaluation asks for. A real loss the pump cannot
     # hold (a leak, a pump that does not start) falls faster than 0.02 MPa/h in the simulators' faults.
     return (
-        GaugeSpec(metric="water_pressure_mpa", drift_per_h=0.005, fast_loss_per_h=0.02),
-        GaugeSpec(metric="tank_level_m", drift_per_h=0.01, fast_loss_per_h=0.05),
+        GaugeSpec(
+            metric="water_pressure_mpa",
+            drift_per_h=0.005,
+            fast_loss_per_h=0.02,
+            impairment="pressure_not_restored",
+        ),
+        GaugeSpec(metric="tank_level_m", drift_per_h=0.01, fast_loss_per_h=0.05, impairment="tank_not_refilling"),
     )
 
 

@@ -109,6 +109,8 @@ def _default_hazards() -> dict[str, HazardRule]:
         "low_sprinkler_pressure": h(after_s=7200, deadline_days=3, title="Sprinkler pressure below norm"),
         "low_hydrant_pressure": h(after_s=7200, deadline_days=3, title="Hydrant pressure below norm"),
         "low_tank_level": h(after_s=7200, deadline_days=3, title="Fire water tank below norm"),
+        "pressure_not_restored": h(after_s=3600, deadline_days=3, title="Water system pressure not restored"),
+        "tank_not_refilling": h(after_s=3600, deadline_days=3, title="Fire water tank not refilling"),
         "component_fault": h(after_s=86_400, deadline_days=7, title="Panel fault not cleared"),
         "component_disabled": h(after_s=86_400, deadline_days=7, title="Detector disabled"),
         "device_offline": h(after_s=86_400, deadline_days=7, title="Device offline"),

@@ -109,6 +109,8 @@ def fleet_command(
     console.print(f"confirming record → confirmed decision: p99 {p99:.2f} ms over {len(ev.latencies_s)} confirmations")
     console.print(f"records scored: {ev.records}, decisions: {ev.decisions}, tiers at the end: {ev.tiers}")
     console.print(f"risk model AUC on held-out simulated premises: {ev.risk_auc:.3f}")
+    unexplained = ", ".join(f"{key} {n}" for key, n in ev.unexplained.items()) or "none"
+    console.print(f"anomaly signals on devices no scenario touched: {sum(ev.unexplained.values())} ({unexplained})")
     plot_evaluation(ev, plot)
     console.print(f"plot: {plot}")
     if ev.fires_confirmed < ev.fires:

@@ -3,13 +3,18 @@ fastest and slowest report intervals, while healthy gauges and real losses are n
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from core.policy import Policy
+from ingest import Reading
+from scoring import Signal
 from scoring.models import Models
 from scoring.state import DeviceState, GaugeTrack, PremisesState, dump_state, load_state
-from simulators import GaugeTrial
+from simulators import GaugeTrial, gauge_registry, gauge_stream
 from training.gauges import run_trial
+from training.whatif import score
 
 FASTEST, SLOWEST = 60.0, 3600.0
 
@@ -81,5 +86,39 @@ def test_a_gauge_track_survives_the_state_round_trip() -> None:
 def test_an_unknown_gauge_metric_is_refused_by_the_policy() -> None:
     with pytest.raises(ValueError, match="unknown metric 'pressure'"):
         Policy.model_validate(
-            {"anomaly": {"gauges": [{"metric": "pressure", "drift_per_h": 0.01, "fast_loss_per_h": 0.1}]}}
+            {
+                "anomaly": {
+                    "gauges": [{"metric": "pressure", "drift_per_h": 0.01, "fast_loss_per_h": 0.1, "impairment": "x"}]
+                }
+            }
         )
+
+
+@pytest.mark.parametrize("interval", [FASTEST, SLOWEST])
+@pytest.mark.parametrize(
+    ("device_type", "fault", "impairment"),
+    [
+        ("sprinkler_pressure", "pump_failure", "pressure_not_restored"),
+        ("tank_level", "tank_not_refilling", "tank_not_refilling"),
+    ],
+)
+def test_a_system_that_stops_restoring_itself_is_named_before_its_low_level_rule(
+    models: Models, device_type: str, fault: str, impairment: str, interval: float
+) -> None:
+    trial = GaugeTrial(device_type, fault, interval, 0.0, 3)  # type: ignore[arg-type]
+    made = gauge_stream(trial)
+    reg = gauge_registry(trial.device_type, trial.interval_s)
+    device = reg.devices[0]
+    records = [
+        Reading(datetime.fromtimestamp(t, UTC), device.premises, device.id, trial.metric, value, i + 1)
+        for i, (t, value) in enumerate(made.readings)
+    ]
+    raised = [d for d in score(Policy(), models, reg, records) if isinstance(d, Signal) and d.state == "raised"]
+    assert [s.rule for s in raised if s.time.timestamp() < made.onset] == []
+    named = next(s for s in raised if s.rule == impairment)
+    assert named.kind == "trouble" and named.subject == trial.metric
+    assert "check" in named.evidence and float(named.evidence["since_refill_s"]) > float(
+        named.evidence["refill_every_s"]
+    )
+    low = [s for s in raised if s.rule.startswith("low_")]
+    assert not low or low[0].time >= named.time
