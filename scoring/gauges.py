@@ -253,7 +253,7 @@ def _drift(
             between = t - track.last_refill_t
             track.period_s = between if track.period_s <= 0 else track.period_s + 0.1 * (between - track.period_s)
         if learning and track.last_refill_t > 0:
-            before = track.last_v - step  # the reading before the refill: near the cut-in
+            before = (track.last_v or 0.0) - step  # the reading before the refill: near the cut-in
             track.floor = before if track.floor == 0 else track.floor + 0.1 * (before - track.floor)
         track.last_refill_t = t
         if track.impaired:

@@ -10,7 +10,15 @@ The rest of the package is internal.
 from simulators.engine import GroundTruth, Outgoing, Simulation
 from simulators.errors import PublishError, RecordingError, ScenarioError
 from simulators.fleet import generate_fleet, with_webhooks
-from simulators.gauge_trials import GAUGE_FAULTS, GAUGE_INTERVALS, PRESSURE_ONLY, SENSOR_FAULTS, TANK_ONLY, GaugeTrial
+from simulators.gauge_trials import (
+    GAUGE_FAULTS,
+    GAUGE_INTERVALS,
+    PRESSURE_ONLY,
+    SENSOR_FAULTS,
+    TANK_ONLY,
+    GaugeStream,
+    GaugeTrial,
+)
 from simulators.gauge_trials import registry as gauge_registry
 from simulators.gauge_trials import stream as gauge_stream
 from simulators.history import PremisesPeriod, simulate_history
@@ -34,6 +42,7 @@ __all__ = [
     "PRESSURE_ONLY",
     "SENSOR_FAULTS",
     "TANK_ONLY",
+    "GaugeStream",
     "GaugeTrial",
     "GroundTruth",
     "Inbox",

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from core.registry import Device, Jurisdiction, Premises, RegistryFile, Unit
+from core.registry import Device, RegistryFile
 from simulators.physics import Environment, Model, PressureModel, TankModel, build_model, quantise, stable_seed
+from simulators.trials import TRIAL_DISTRICT, trial_premises
 
 GaugeType = Literal["sprinkler_pressure", "tank_level"]
 _Change = Callable[[float, float], float]
@@ -93,20 +94,8 @@ class GaugeStream:
 def registry(device_type: GaugeType, interval_s: float) -> RegistryFile:
     """The trial premises with its one gauge (setpoint: the level its threshold rule holds to)."""
     return RegistryFile(
-        jurisdictions=[Jurisdiction(id="J-TRIAL", name="trial district", kind="district")],
-        premises=[
-            Premises(
-                id=PREMISES,
-                name="gauge trial",
-                category="multi_use",
-                address="1 Trial Road",
-                jurisdiction="J-TRIAL",
-                height_m=30.0,
-                floors=10,
-                occupancy=200,
-                unit=Unit(name="trial unit", contact="trial contact"),
-            )
-        ],
+        jurisdictions=[TRIAL_DISTRICT],
+        premises=[trial_premises(PREMISES, "gauge trial")],
         devices=[_device(device_type, interval_s)],
     )
 

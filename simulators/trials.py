@@ -122,6 +122,24 @@ class TrialStream:
     """(time, °C the case added to the room, °C reported) of every temperature reading, for judging heat cases."""
 
 
+TRIAL_DISTRICT: Final = Jurisdiction(id="J-TRIAL", name="trial district", kind="district")
+
+
+def trial_premises(ident: str, name: str) -> Premises:
+    """A trial's premises: a 10-storey multi-use building of the trial district."""
+    return Premises(
+        id=ident,
+        name=name,
+        category="multi_use",
+        address="1 Trial Road",
+        jurisdiction=TRIAL_DISTRICT.id,
+        height_m=30.0,
+        floors=10,
+        occupancy=200,
+        unit=Unit(name="trial unit", contact="trial contact"),
+    )
+
+
 @cache
 def registry(use: ZoneUse, interval_s: float, premises: str = PREMISES) -> RegistryFile:
     """The trial premises, with ``Z1`` used as ``use`` and a room sensor reporting every ``interval_s``."""
@@ -136,20 +154,8 @@ def registry(use: ZoneUse, interval_s: float, premises: str = PREMISES) -> Regis
         return PanelPoint(device=ids.uitd, loop=1, address=address, zone=ZONE, component_type=kind)  # type: ignore[arg-type]
 
     return RegistryFile(
-        jurisdictions=[Jurisdiction(id="J-TRIAL", name="trial district", kind="district")],
-        premises=[
-            Premises(
-                id=premises,
-                name="verification trial",
-                category="multi_use",
-                address="1 Trial Road",
-                jurisdiction="J-TRIAL",
-                height_m=30.0,
-                floors=10,
-                occupancy=200,
-                unit=Unit(name="trial unit", contact="trial contact"),
-            )
-        ],
+        jurisdictions=[TRIAL_DISTRICT],
+        premises=[trial_premises(premises, "verification trial")],
         devices=[
             device(ids.uitd, "uitd", "1F", "fire control room"),
             device(ids.sensor, "temperature_sensor", ZONE, "Z1 ceiling", max(1, round(interval_s))),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import product
@@ -36,10 +35,12 @@ from simulators import (
     PRESSURE_ONLY,
     SENSOR_FAULTS,
     TANK_ONLY,
+    GaugeStream,
     GaugeTrial,
     gauge_registry,
     gauge_stream,
 )
+from training.pool import run_trials
 from training.verification import wilson
 from training.whatif import score
 
@@ -67,7 +68,8 @@ class GaugeResult:
     """Anomaly signals raised in healthy time (before the onset, or anywhere in a healthy trial)."""
 
 
-def run_trial(trial: GaugeTrial, policy: Policy, models: Models) -> GaugeResult:
+def trial_signals(trial: GaugeTrial, policy: Policy, models: Models) -> tuple[GaugeStream, list[Signal]]:
+    """The trial's readings, and every signal scoring raised of them."""
     made = gauge_stream(trial)
     reg = gauge_registry(trial.device_type, trial.interval_s)
     device = reg.devices[0]
@@ -75,7 +77,11 @@ def run_trial(trial: GaugeTrial, policy: Policy, models: Models) -> GaugeResult:
         Reading(datetime.fromtimestamp(t, UTC), device.premises, device.id, trial.metric, value, i + 1)
         for i, (t, value) in enumerate(made.readings)
     ]
-    raised = [d for d in score(policy, models, reg, records) if isinstance(d, Signal) and d.state == "raised"]
+    return made, [d for d in score(policy, models, reg, records) if isinstance(d, Signal) and d.state == "raised"]
+
+
+def run_trial(trial: GaugeTrial, policy: Policy, models: Models) -> GaugeResult:
+    made, raised = trial_signals(trial, policy, models)
     before = [s for s in raised if s.time.timestamp() < made.onset]
     after = [s for s in raised if s.time.timestamp() >= made.onset]
     false = tuple(s.rule for s in before if s.rule.startswith(ANOMALY_PREFIXES))
@@ -120,19 +126,6 @@ class GaugeGrid:
                 yield GaugeTrial(device_type, fault, interval, size, seed)  # type: ignore[arg-type]
 
 
-_worker: tuple[Policy, Models] | None = None
-
-
-def _start_worker(policy: Policy, models: Models) -> None:
-    global _worker  # one policy and model set per worker process, sent once
-    _worker = (policy, models)
-
-
-def _run_chunk(trials: list[GaugeTrial]) -> list[GaugeResult]:
-    assert _worker is not None
-    return [run_trial(t, *_worker) for t in trials]
-
-
 def run(
     grid: GaugeGrid,
     policy: Policy,
@@ -141,25 +134,7 @@ def run(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> list[GaugeResult]:
-    trials = list(grid.trials())
-    chunks = [trials[i : i + 10] for i in range(0, len(trials), 10)]
-    results: list[GaugeResult] = []
-    if workers <= 1:
-        for chunk in chunks:
-            results += [run_trial(t, policy, models) for t in chunk]
-            if progress:
-                progress(len(results))
-        return results
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(policy, models)) as pool:
-        try:
-            for done in pool.map(_run_chunk, chunks):
-                results += done
-                if progress:
-                    progress(len(results))
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    return results
+    return run_trials(list(grid.trials()), run_trial, policy, models, workers=workers, chunk=10, progress=progress)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise, product
 from pathlib import Path
@@ -23,6 +22,7 @@ from core.domain import ZONE_USES
 from core.policy import Policy
 from scoring import AlarmDecision, Models
 from simulators import CASES, FIRES, HEAT_FIRES, INTERVALS, NOISES, Trial, trial_registry, trial_stream
+from training.pool import run_trials
 from training.replay import accepted_records
 from training.whatif import score
 
@@ -116,19 +116,6 @@ class Grid:
         return len(self.cases) * len(self.intervals) * len(self.noises) * len(self.uses) * self.seeds
 
 
-_worker: tuple[Policy, Models] | None = None
-
-
-def _start_worker(policy: Policy, models: Models) -> None:
-    global _worker  # one policy and model set per worker process, sent once
-    _worker = (policy, models)
-
-
-def _run_chunk(trials: list[Trial]) -> list[Result]:
-    assert _worker is not None
-    return [run_trial(t, *_worker) for t in trials]
-
-
 def run(
     grid: Grid,
     policy: Policy,
@@ -138,25 +125,7 @@ def run(
     progress: Callable[[int], None] | None = None,
 ) -> list[Result]:
     """Every trial of ``grid``, on ``workers`` processes; ``progress`` is told how many trials are done."""
-    trials = list(grid.trials())
-    chunks = [trials[i : i + 50] for i in range(0, len(trials), 50)]
-    results: list[Result] = []
-    if workers <= 1:
-        for chunk in chunks:
-            results += [run_trial(t, policy, models) for t in chunk]
-            if progress:
-                progress(len(results))
-        return results
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(policy, models)) as pool:
-        try:
-            for done in pool.map(_run_chunk, chunks):
-                results += done
-                if progress:
-                    progress(len(results))
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    return results
+    return run_trials(list(grid.trials()), run_trial, policy, models, workers=workers, chunk=50, progress=progress)
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:

@@ -3,18 +3,13 @@ fastest and slowest report intervals, while healthy gauges and real losses are n
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from core.policy import Policy
-from ingest import Reading
-from scoring import Signal
 from scoring.models import Models
 from scoring.state import DeviceState, GaugeTrack, PremisesState, dump_state, load_state
-from simulators import GaugeTrial, gauge_registry, gauge_stream
-from training.gauges import run_trial
-from training.whatif import score
+from simulators import GaugeTrial
+from training.gauges import run_trial, trial_signals
 
 FASTEST, SLOWEST = 60.0, 3600.0
 
@@ -106,14 +101,7 @@ def test_a_system_that_stops_restoring_itself_is_named_before_its_low_level_rule
     models: Models, device_type: str, fault: str, impairment: str, interval: float
 ) -> None:
     trial = GaugeTrial(device_type, fault, interval, 0.0, 3)  # type: ignore[arg-type]
-    made = gauge_stream(trial)
-    reg = gauge_registry(trial.device_type, trial.interval_s)
-    device = reg.devices[0]
-    records = [
-        Reading(datetime.fromtimestamp(t, UTC), device.premises, device.id, trial.metric, value, i + 1)
-        for i, (t, value) in enumerate(made.readings)
-    ]
-    raised = [d for d in score(Policy(), models, reg, records) if isinstance(d, Signal) and d.state == "raised"]
+    made, raised = trial_signals(trial, Policy(), models)
     assert [s.rule for s in raised if s.time.timestamp() < made.onset] == []
     named = next(s for s in raised if s.rule == impairment)
     assert named.kind == "trouble" and named.subject == trial.metric
