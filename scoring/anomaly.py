@@ -21,7 +21,8 @@ furthest from normal names the kind:
 | spread too large elsewhere | ``unusual_readings`` | trouble |
 
 A window is judged when the device's first reading of the next one arrives. A verdict must hold for
-``consecutive`` windows before it is raised or cleared.
+``consecutive`` windows before it is raised or cleared, and a drift for ``drift_hold_s`` too (the
+morning ramp of a cable's temperature is steep for an hour or two; a drift goes on).
 """
 
 from __future__ import annotations
@@ -207,7 +208,10 @@ def observe(
         w.streak = 0
         return
     w.streak += 1
-    if w.streak < policy.consecutive:
+    needed = policy.consecutive
+    if verdict == "sensor_drift":  # a daily cycle's ramp lasts hours; a drift goes on
+        needed = max(needed, math.ceil(policy.drift_hold_s / (policy.window_readings * interval_s)))
+    if w.streak < needed:
         return
     w.streak = 0
     evidence: dict[str, float | str] = dict(zip(FEATURES, (round(f, 6) for f in features), strict=True))

@@ -81,6 +81,12 @@ LEARN_TAU_S: Final = 30 * 86_400.0
 a drift of hours is not learned as its new normal."""
 GAP_INTERVALS: Final = 6.0
 """Readings further apart than this many expected intervals are not compared (the device was away)."""
+RECENT_REFILLS: Final = 15
+"""Refills the learned refill is the median of."""
+REFILLS_TRUSTED: Final = 2
+"""Refills learned before a step is judged against the learned refill rather than the noise alone."""
+MEAN_PER_MEDIAN_ABS: Final = 1.183
+"""Mean over median absolute deviation of a normal variable."""
 BOOT_PAIRS: Final = 48
 """Pairs of readings learned from together before the gauge learns one pair at a time."""
 MIN_SIGMA: Final = 1e-9
@@ -148,7 +154,7 @@ def observe(
     track.last_v, track.last_t = value, t
     if _stuck(track, spec, policy, device_id, t, value, previous, previous_t, interval_s, breached, signals):
         return
-    _drift(track, spec, policy, device_id, t, step, dt, interval_s, signals)
+    _drift(track, spec, policy, device_id, t, step, dt, interval_s, breached, signals)
 
 
 def _restart(track: GaugeTrack, t: float, value: float) -> None:
@@ -225,6 +231,7 @@ def _drift(
     step: float,
     dt: float,
     interval_s: float,
+    breached: bool,
     signals: Signals,
 ) -> None:
     if track.sigma == 0:
@@ -249,49 +256,53 @@ def _drift(
         track.hours = []
         return
     if kind == "refill":
-        if learning and track.last_refill_t > 0:
+        # a drift moves neither when the pump cuts in nor how far it lifts the reading: refills are
+        # learned whatever the windows say (a refill learned wrong would itself make them stand out)
+        if track.last_refill_t > 0:
             between = t - track.last_refill_t
             track.period_s = between if track.period_s <= 0 else track.period_s + 0.1 * (between - track.period_s)
-        if learning and track.last_refill_t > 0:
             before = (track.last_v or 0.0) - step  # the reading before the refill: near the cut-in
             track.floor = before if track.floor == 0 else track.floor + 0.1 * (before - track.floor)
         track.last_refill_t = t
         if track.impaired:
             track.impaired = False
             signals.clear(t, device_id, spec.impairment, spec.metric, {"value": track.last_v or 0.0})
-        if learning:
-            k = max(0.05, 1 / (track.refills + 1))
-            if track.refills < 1:
-                track.refill, track.refill_ad = residual, 0.8 * pair_sd
-            else:
-                track.refill_ad += k * (abs(residual - track.refill) - track.refill_ad)
-                track.refill += k * (residual - track.refill)
-            track.refills = min(track.refills + 1, 200.0)
-        _bucket(track, t, residual - track.refill, dt, 1.0)
+        _learn_refill(track, residual, pair_sd)
+        _bucket(track, t, step, dt, 1.0, 0.0, 0.0, breached)
     else:
         if learning:
             # mean |residual| of a pair is 0.798 × √2 × sigma; each capped at three times its expectation
             track.sigma += 0.02 * (min(abs(residual), 3.4 * noise(track)) / 1.128 - track.sigma)
-            decay = math.exp(-dt / LEARN_TAU_S)
-            track.fall_v = track.fall_v * decay - step
-            track.fall_t = track.fall_t * decay + dt
-            track.learned_t += dt
-        _bucket(track, t, residual, dt, 0.0)
+        # the fall is learned from an hour only once it has left the last day unsuspected (_fold)
+        _bucket(track, t, step, dt, 0.0, -step if learning else 0.0, dt if learning else 0.0, breached)
         _impaired(track, spec, policy, device_id, t, interval_s, signals)
     _judge(track, spec, policy, device_id, t, signals)
 
 
 def _kind(track: GaugeTrack, spec: GaugeSpec, residual: float, pair_sd: float, dt: float) -> str:
-    """An ordinary step on the fall's line, a refill (up, like the refills learned), or a jump."""
-    if track.refills >= 1 and track.refill > 4 * pair_sd:
-        # a learned refill stands clear of the noise: a step nearer to it than to the fall's line is one
-        if 0.5 * track.refill < residual <= track.refill + max(0.5 * track.refill, REFILL_SIGMAS * _refill_sd(track)):
-            return "refill"
-    elif residual > REFILL_SIGMAS * pair_sd:
+    """An ordinary step on the fall's line, a refill (up, beyond the noise and four steps of the
+    gauge's resolution; once refills are learned, nearer the learned refill than the fall's line and
+    not three times larger), or a jump."""
+    established = track.refills >= REFILLS_TRUSTED and track.refill > 4 * pair_sd
+    low = 0.5 * track.refill if established else max(REFILL_SIGMAS * pair_sd, 4 * track.resolution)
+    high = 3 * track.refill if established else math.inf
+    if low < residual <= high:
         return "refill"
     if abs(residual) > REFILL_SIGMAS * pair_sd + spec.fast_loss_per_h * dt / 3600:
         return "jump"
     return "ordinary"
+
+
+def _learn_refill(track: GaugeTrack, residual: float, pair_sd: float) -> None:
+    """The refill and its spread: the median of the last refills and their median distance from it (a
+    noise spike taken for a refill does not move it)."""
+    track.recent_refills.append(residual)
+    del track.recent_refills[:-RECENT_REFILLS]
+    ordered = sorted(track.recent_refills)
+    track.refill = ordered[len(ordered) // 2]
+    deviations = sorted(abs(r - track.refill) for r in ordered)
+    track.refill_ad = max(deviations[len(deviations) // 2] * MEAN_PER_MEDIAN_ABS, 0.8 * pair_sd)
+    track.refills = min(track.refills + 1, 200.0)
 
 
 def bootstrap(track: GaugeTrack) -> None:
@@ -317,27 +328,52 @@ def bootstrap(track: GaugeTrack) -> None:
     track.fall_v = -sum(step for _, step in ordinary)
     track.fall_t = sum(dt for dt, _ in ordinary)
     track.learned_t = track.fall_t
-    if refills:
-        track.refill = sum(refills) / len(refills)
-        track.refill_ad = max(sum(abs(r - track.refill) for r in refills) / len(refills), 0.8 * pair_sd)
-        track.refills = float(len(refills))
+    for found in refills:
+        _learn_refill(track, found, pair_sd)
 
 
 def _refill_sd(track: GaugeTrack) -> float:
     return 1.25 * track.refill_ad
 
 
-def _bucket(track: GaugeTrack, t: float, residual: float, dt: float, refill: float) -> None:
+def _bucket(
+    track: GaugeTrack,
+    t: float,
+    step: float,
+    dt: float,
+    refill: float,
+    fall_v: float,
+    fall_t: float,
+    tainted: bool,
+) -> None:
+    """Add a pair to its hour: its change, time and refill (the residual is computed when a window is
+    tested, with the fall and refill learned by then), what it would teach of the fall, and whether
+    the hour is tainted (a threshold rule's limit breached)."""
     hour = float(math.floor(t / 3600))
     if track.hours and track.hours[-1][0] == hour:
         b = track.hours[-1]
-        b[1] += residual
+        b[1] += step
         b[2] += dt
         b[3] += refill
+        b[4] += fall_v
+        b[5] += fall_t
+        b[6] = max(b[6], float(tainted))
         return
-    track.hours.append([hour, residual, dt, refill])
-    if len(track.hours) > HOURS_KEPT:
-        del track.hours[: len(track.hours) - HOURS_KEPT]
+    track.hours.append([hour, step, dt, refill, fall_v, fall_t, float(tainted)])
+    while len(track.hours) > HOURS_KEPT:
+        _fold(track, track.hours.pop(0))
+
+
+def _fold(track: GaugeTrack, bucket: list[float]) -> None:
+    """Learn the fall from an hour leaving the last day, unless it was tainted while there: a window
+    over it stood out, or a signal of the gauge was raised (a slow fault is not learned as normal)."""
+    _, _, _, _, fall_v, fall_t, tainted = bucket
+    if tainted or fall_t <= 0:
+        return
+    decay = math.exp(-fall_t / LEARN_TAU_S)
+    track.fall_v = track.fall_v * decay + fall_v
+    track.fall_t = track.fall_t * decay + fall_t
+    track.learned_t += fall_t
 
 
 def windows(track: GaugeTrack, spec: GaugeSpec, t: float) -> list[Window]:
@@ -358,7 +394,7 @@ def windows(track: GaugeTrack, spec: GaugeSpec, t: float) -> list[Window]:
         span = [b for b in closed if b[0] >= now - hours]
         if not span or span[0][0] > now - hours:
             continue  # the series does not reach back that far (a restart or a jump)
-        total, seconds, refills = (sum(b[i] for b in span) for i in (1, 2, 3))
+        total, seconds, refills = residual(track, span)
         if seconds < 0.5 * hours * 3600:
             continue
         h = seconds / 3600
@@ -366,13 +402,20 @@ def windows(track: GaugeTrack, spec: GaugeSpec, t: float) -> list[Window]:
         rate = total / h
         z = (abs(total) - allowance * h) / math.sqrt(var) if var > 0 else 0.0
         half = len(span) // 2
-        sustained = all(
-            math.copysign(1.0, rate) * sum(b[1] for b in part) / max(1.0, sum(b[2] for b in part) / 3600) > allowance
-            for part in (span[:half], span[half:])
-            if part
-        )
+        sustained = True
+        for part in (span[:half], span[half:]):
+            if part:
+                part_total, part_seconds, _ = residual(track, part)
+                sustained &= math.copysign(1.0, rate) * part_total / max(1.0, part_seconds / 3600) > allowance
         out.append(Window(hours, rate, z, sustained, sum(b[3] for b in span[half:])))
     return out
+
+
+def residual(track: GaugeTrack, hours: list[list[float]]) -> tuple[float, float, float]:
+    """(sum of the residuals, seconds, refills) of some hours: the change of the reading, plus the
+    learned fall over the time, minus the learned refill at each refill."""
+    change, seconds, refills = (sum(b[i] for b in hours) for i in (1, 2, 3))
+    return change + fall_per_s(track) * seconds - track.refill * refills, seconds, refills
 
 
 def _suspect(track: GaugeTrack, spec: GaugeSpec, t: float) -> bool:
@@ -387,6 +430,7 @@ def _judge(
         return
     track.verdict_hour = hour
     found = windows(track, spec, t)
+    _taint(track, found, t)
     # A reading that falls is the sensor's only while the pump (or float valve) visibly still restores
     # the system: refills in the window's second half, and on their learned schedule. Otherwise it may
     # be a real loss, the threshold rules' to raise.
@@ -519,6 +563,17 @@ def _raise_drift(
     track.raised, track.streak, track.quiet = "sensor_drift", 0, 0
     evidence["expected"] = f"falls {fall_per_s(track) * 3600:.4g}/h between refills, refills +{track.refill:.4g}"
     signals.raise_(t, device_id, "sensor_drift", "trouble", spec.metric, evidence)
+
+
+def _taint(track: GaugeTrack, found: list[Window], t: float) -> None:
+    """Mark the hours a window stood out over, or all of them while a signal of the gauge is raised."""
+    now = math.floor(t / 3600)
+    reach = max((w.hours for w in found if abs(w.z) > SUSPECT_Z), default=0)
+    if track.raised is not None or track.impaired:
+        reach = HOURS_KEPT
+    for b in track.hours:
+        if b[0] >= now - reach:
+            b[6] = 1.0
 
 
 def _restoring(track: GaugeTrack, t: float) -> bool | None:

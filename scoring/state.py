@@ -63,6 +63,8 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     refill: float = 0.0
     refill_ad: float = 0.0
     refills: float = 0.0
+    recent_refills: list[float] = []
+    """The residuals of the last refills (:func:`scoring.gauges._learn_refill`)."""
     top: float = 0.0
     """The highest reading while learning: the pump's (or float valve's) setpoint and the noise."""
     above: int = 0
@@ -76,7 +78,8 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     """The learned time between refills; 0 until two refills were seen."""
     learned_t: float = 0.0
     hours: list[list[float]] = []
-    """[hour, sum of residuals, seconds, refills] per hour of the last day."""
+    """[hour, change of the reading, seconds, refills, fall to learn, its seconds, tainted] per hour of
+    the last day (:func:`scoring.gauges._bucket`)."""
     raised: str | None = None
     streak: int = 0
     quiet: int = 0

@@ -280,6 +280,8 @@ class AnomalyPolicy(_Section):
     """Readings a window needs to be judged (a device reporting far slower than expected has fewer)."""
     consecutive: Annotated[int, Field(ge=1, le=100)] = 2
     """Windows in a row that must agree before an anomaly is raised or cleared."""
+    drift_hold_s: Annotated[float, Field(ge=0)] = 10_800.0
+    """How long windows in a row must say ``sensor_drift`` before it is raised (at least ``consecutive``)."""
     gauges: tuple[GaugeSpec, ...] = Field(default_factory=_default_gauges)
     """Metrics judged per device by :mod:`scoring.gauges` instead of the pooled envelope."""
     stuck_false_per_day: Annotated[float, Field(gt=0, le=1)] = 1e-4
