@@ -268,6 +268,9 @@ def _drift(
             track.impaired = False
             signals.clear(t, device_id, spec.impairment, spec.metric, {"value": track.last_v or 0.0})
         _learn_refill(track, residual, pair_sd)
+        track.last_post = track.last_v or 0.0
+        if learning:  # where a refill lifts the reading to, while nothing is suspected
+            track.post = track.last_post if track.post == 0 else track.post + 0.1 * (track.last_post - track.post)
         _bucket(track, t, step, dt, 1.0, 0.0, 0.0, breached)
     else:
         if learning:
@@ -432,13 +435,17 @@ def _judge(
     found = windows(track, spec, t)
     _taint(track, found, t)
     # A reading that falls is the sensor's only while the pump (or float valve) visibly still restores
-    # the system: refills in the window's second half, and on their learned schedule. Otherwise it may
-    # be a real loss, the threshold rules' to raise.
+    # the system: refills in the window's second half, on their learned schedule, and the last one
+    # lifted the reading to below where refills used to (the refill is physical, the offset the
+    # sensor's). Otherwise it may be a real loss, the threshold rules' to raise.
     restoring = _restoring(track, t) is True
+    lowered = _refills_lowered(track)
     drifting = [
         w
         for w in found
-        if w.z > policy.drift_z and w.sustained and (w.rate_per_h > 0 or (restoring and w.late_refills >= 1))
+        if w.z > policy.drift_z
+        and w.sustained
+        and (w.rate_per_h > 0 or (restoring and lowered and w.late_refills >= 1))
     ]
     fast = any(w.z > policy.drift_z and w.rate_per_h < -spec.fast_loss_per_h for w in found) and not restoring
     if track.raised == "sensor_drift":
@@ -574,6 +581,13 @@ def _taint(track: GaugeTrack, found: list[Window], t: float) -> None:
     for b in track.hours:
         if b[0] >= now - reach:
             b[6] = 1.0
+
+
+def _refills_lowered(track: GaugeTrack) -> bool:
+    """The last refill lifted the reading to clearly below where refills used to lift it."""
+    if track.refills < REFILLS_TRUSTED or track.post == 0:
+        return False
+    return track.last_post < track.post - 3 * _refill_sd(track) - 2 * _pair_sd(track)
 
 
 def _restoring(track: GaugeTrack, t: float) -> bool | None:

@@ -70,6 +70,10 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     above: int = 0
     above_since: float = 0.0
     last_refill_t: float = 0.0
+    post: float = 0.0
+    """The learned reading just after a refill (where the pump stops, less a little fall)."""
+    last_post: float = 0.0
+    """The reading just after the last refill."""
     floor: float = 0.0
     """The learned reading just before a refill: near where the pump (or float valve) cuts in."""
     impaired: bool = False
