@@ -422,7 +422,13 @@ def residual(track: GaugeTrack, hours: list[list[float]]) -> tuple[float, float,
 
 
 def _suspect(track: GaugeTrack, spec: GaugeSpec, t: float) -> bool:
-    return any(w.z > SUSPECT_Z for w in windows(track, spec, t))
+    """Whether a window stands two standard errors out, worked out once an hour (the windows cover
+    closed hours only; what is learned within the hour moves them a little, not enough to matter)."""
+    hour = math.floor(t / 3600)
+    if hour != track.suspect_hour:
+        track.suspect_hour = hour
+        track.suspect = any(w.z > SUSPECT_Z for w in windows(track, spec, t))
+    return track.suspect
 
 
 def _judge(

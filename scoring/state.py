@@ -88,6 +88,9 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     streak: int = 0
     quiet: int = 0
     verdict_hour: int = -1
+    suspect: bool = False
+    suspect_hour: int = -1
+    """Whether a test window stood two standard errors out, as of the start of this hour."""
 
 
 class DeviceState(msgspec.Struct, array_like=True):

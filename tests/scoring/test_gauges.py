@@ -73,7 +73,9 @@ def test_a_valve_closed_to_a_constant_reading_is_the_rules_not_a_stuck_sensor(mo
 
 
 def test_a_gauge_track_survives_the_state_round_trip() -> None:
-    track = GaugeTrack(last_v=0.3, last_t=1.0, sigma=0.002, hours=[[1.0, 0.1, 3600.0, 1.0, 0.01, 3000.0, 0.0]], boot=[[60.0, -0.001]])
+    track = GaugeTrack(
+        last_v=0.3, last_t=1.0, sigma=0.002, hours=[[1.0, 0.1, 3600.0, 1.0, 0.01, 3000.0, 0.0]], boot=[[60.0, -0.001]]
+    )
     state = PremisesState("P", devices={"G": DeviceState(gauges={"water_pressure_mpa": track})})
     assert load_state(dump_state(state)).devices["G"].gauges["water_pressure_mpa"] == track
 
