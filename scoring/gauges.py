@@ -1,40 +1,34 @@
-"""Water-system gauges that know their device: stuck and drifting sensors, judged against the device's own physics.
+"""Water-system gauges that know their device: stuck and drifting sensors, and a system that no longer
+restores itself, judged against the device's own physics (docs/scoring.md, "Water-system gauges").
 
 A sprinkler or hydrant pressure gauge and a tank level gauge live on a sawtooth: the system leaks (or
 the tank drains) slowly, then the jockey pump (or the float valve) restores it. Each gauge learns from
 its own readings, not from a pooled model of all gauges:
 
-- **its noise**, from second differences of consecutive readings (a reading minus twice the one
-  before plus the one before that): the slow fall cancels out, so the noise is learned whatever the
-  fall and whatever the report interval;
-- **its fall rate** (MPa or m per hour between refills), from the readings between refills;
-- **its refill**: how far a refill lifts the reading above the fall's line, and how much that varies;
-- **how often a reading repeats the one before** (quantisation makes some repeats normal).
+- **its noise, fall rate and refill**, first from its first :data:`BOOT_PAIRS` pairs of readings
+  together (:func:`bootstrap`), then one pair at a time: the noise as it comes, the refill as the
+  median of the last refills (:func:`_learn_refill`), the fall rate from an hour only once that hour
+  has left the last day untainted (:func:`_fold`);
+- **its resolution**, **how often a reading repeats the one before**, the time between refills,
+  where a refill lifts the reading to, the reading just before a refill (near the cut-in), and the
+  highest reading.
 
-**Stuck.** A run of identical readings is weighed against the device's own chance of a repeat ``q``
-(learned, with its uncertainty): a run of ``n`` repeats is raised as ``sensor_stuck`` once ``q**n`` is
-below the false-alarm budget per reading (``stuck_false_per_day`` spread over the readings the device
-sends in a day). A gauge whose readings legitimately stay constant has a high ``q`` and is not raised
-(or only after a long run). Not judged while the reading is beyond one of the device's threshold rules' limits: a valve
-closed to a constant zero is the rule's, not a stuck sensor's.
+**Stuck.** A run of identical readings is raised as ``sensor_stuck`` once the device's own chance of
+a repeat, to the power of the run's length, is below the false-alarm budget per reading
+(``stuck_false_per_day`` spread over the readings the device sends in a day), or once the learned fall
+should have moved the reading. Not judged while the reading is beyond one of the device's threshold
+rules' limits: a valve closed to a constant zero is the rule's, not a stuck sensor's.
 
-**Drift.** Between refills the reading should fall at the learned rate; each refill should lift it by
-the learned refill. What is left over — the *residual*: the change of the reading plus the learned
-fall, minus the learned refill at each refill — adds up to nothing but noise in a healthy system,
-whatever the report interval (within a stretch between refills the noise of all the readings but the
-first and the last cancels). A sensor that drifts adds its drift rate to it. The residuals are kept
-in hourly buckets; every hour, the last 3, 6, 12 and 24 hours are tested: the residual rate, its
-standard error (from the noise, the refills' spread and the learning's own uncertainty), and whether
-the rate held in both halves of the window. A sustained rate of at least ``drift_per_h`` (its
-allowance is 20 % of it), at ``drift_z`` standard errors, is raised as ``sensor_drift`` after two
-hours in a row. A fall faster than ``fast_loss_per_h`` is not a drift: it is a real loss (a leak, a
-pump that does not start, a valve), which the threshold rules raise; it holds the drift verdict back.
-A reading that jumps by more than the noise and a refill explain (a fire pump running, a valve
-closed, a recalibration) breaks the series: the buckets start again after it.
+**Drift.** What is left of each pair of readings — the *residual*: its change, plus the learned fall
+over its time, minus the learned refill when it is one — adds up to noise in a healthy system,
+whatever the report interval, and to the drift rate in a drifting sensor. Changes are kept in hourly
+buckets; every hour the last 3, 6, 12 and 24 hours are tested (:func:`windows`, :func:`_judge`). A
+reading above the highest learned one for two hours reads high too (:func:`_above`). A reading drifting
+low is called a drift only while refills go on and show the offset; otherwise it may be a real loss.
+A reading that jumps by more than the noise and a refill explain breaks the series.
 
-Learning stops while a stuck run or a drift is raised or suspected (any window beyond 2 standard
-errors), so a slow fault is not learned as normal. A gauge is judged for drift only after
-``learn_s`` of readings between refills.
+**Impairment.** The reading below the learned cut-in with the next refill late: the pump (or float
+valve) no longer restores the system (:func:`_impaired`), raised as the gauge's ``impairment`` signal.
 """
 
 from __future__ import annotations
