@@ -2,16 +2,8 @@
 restores itself, judged against the device's own physics (docs/scoring.md, "Water-system gauges").
 
 A sprinkler or hydrant pressure gauge and a tank level gauge live on a sawtooth: the system leaks (or
-the tank drains) slowly, then the jockey pump (or the float valve) restores it. Each gauge learns from
-its own readings, not from a pooled model of all gauges:
-
-- **its noise, fall rate and refill**, first from its first :data:`BOOT_PAIRS` pairs of readings
-  together (:func:`bootstrap`), then one pair at a time: the noise as it comes, the refill as the
-  median of the last refills (:func:`_learn_refill`), the fall rate from an hour only once that hour
-  has left the last day untainted (:func:`_fold`);
-- **its resolution**, **how often a reading repeats the one before**, the time between refills,
-  where a refill lifts the reading to, the reading just before a refill (near the cut-in), and the
-  highest reading.
+the tank drains) slowly, then the jockey pump (or the float valve) restores it. What each gauge learns
+of itself is :mod:`scoring.gauge_learning`'s; this module judges with it.
 
 **Stuck.** A run of identical readings is raised as ``sensor_stuck`` once the device's own chance of
 a repeat, to the power of the run's length, is below the false-alarm budget per reading
@@ -34,22 +26,31 @@ valve) no longer restores the system (:func:`_impaired`), raised as the gauge's 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Final
 
 from core.policy import AnomalyPolicy, GaugeSpec
+from scoring.gauge_learning import (
+    BOOT_PAIRS,
+    HOURS_KEPT,
+    REFILL_SIGMAS,
+    REFILLS_TRUSTED,
+    Window,
+    bootstrap,
+    bucket,
+    end_run,
+    fall_per_s,
+    learn_refill,
+    noise,
+    pair_sd_of,
+    refill_sd_of,
+    repeat_chance,
+    windows,
+)
 from scoring.signals import Signals
 from scoring.state import GaugeTrack
 
-WINDOWS_H: Final = (3, 6, 12, 24)
-"""The windows (hours) the residual rate is tested over, each ending at the last full hour."""
-ALLOWANCE: Final = 0.2
-"""A window's rate must exceed this share of the smallest drift to catch (``drift_per_h``)."""
 SUSPECT_Z: Final = 2.0
 """Learning pauses while any window stands this many standard errors from zero."""
-REFILL_SIGMAS: Final = 5.0
-"""A pair of readings whose residual is beyond this many of its standard deviations is no ordinary
-step: a refill when upward and like the learned refill, otherwise a jump that breaks the series."""
 RAISE_HOURS: Final = 2
 """Hourly verdicts in a row before a drift is raised."""
 CLEAR_HOURS: Final = 12
@@ -68,59 +69,8 @@ STILL_SIGMAS: Final = 5.0
 """How far (in a pair's standard deviations) the learned fall must have taken a reading that did not move."""
 MIN_PAIRS: Final = 24
 """Readings compared before the chance of a repeat is trusted."""
-PAIRS_KEPT: Final = 500.0
-"""The repeat learner halves its counts past this many pairs: the device's recent habit counts most."""
-LEARN_TAU_S: Final = 30 * 86_400.0
-"""The fall rate forgets with this time constant: a system whose leak changes over weeks is followed,
-a drift of hours is not learned as its new normal."""
 GAP_INTERVALS: Final = 6.0
 """Readings further apart than this many expected intervals are not compared (the device was away)."""
-RECENT_REFILLS: Final = 15
-"""Refills the learned refill is the median of."""
-REFILLS_TRUSTED: Final = 2
-"""Refills learned before a step is judged against the learned refill rather than the noise alone."""
-MEAN_PER_MEDIAN_ABS: Final = 1.183
-"""Mean over median absolute deviation of a normal variable."""
-BOOT_PAIRS: Final = 48
-"""Pairs of readings learned from together before the gauge learns one pair at a time."""
-MIN_SIGMA: Final = 1e-9
-HOURS_KEPT: Final = max(WINDOWS_H) + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    hours: int
-    rate_per_h: float
-    z: float
-    sustained: bool
-    late_refills: float
-    """Refills in the window's second half."""
-
-
-def noise(track: GaugeTrack) -> float:
-    """The learned noise (standard deviation) of one reading, at least what its resolution makes."""
-    return max(track.sigma, track.resolution / math.sqrt(12))
-
-
-def _pair_sd(track: GaugeTrack) -> float:
-    return math.sqrt(2) * noise(track)
-
-
-def fall_per_s(track: GaugeTrack) -> float:
-    return track.fall_v / track.fall_t if track.fall_t > 0 else 0.0
-
-
-def repeat_chance(track: GaugeTrack) -> float:
-    """The device's chance that a reading repeats the one before, at its upper ~2-sigma bound.
-
-    A coarse gauge (a step of its resolution larger than its noise) repeats more while its level sits
-    in the middle of a step than on average: its chance is at least that of a reading staying in the
-    step it is centred in, ``erf(resolution / (2 sqrt(2) sigma))``."""
-    q = (track.repeats + 1) / (track.pairs + 2)
-    q = q + 2 * math.sqrt(q * (1 - q) / (track.pairs + 2))
-    if 0 < track.sigma < track.resolution:
-        q = max(q, math.erf(track.resolution / (2 * math.sqrt(2) * track.sigma)))
-    return min(1.0, q)
 
 
 def observe(
@@ -148,7 +98,7 @@ def observe(
     track.last_v, track.last_t = value, t
     if _stuck(track, spec, policy, device_id, t, value, previous, previous_t, interval_s, breached, signals):
         return
-    _drift(track, spec, policy, device_id, t, step, dt, interval_s, breached, signals)
+    _drift(track, spec, policy, device_id, t, value, step, dt, interval_s, breached, signals)
 
 
 def _restart(track: GaugeTrack, t: float, value: float) -> None:
@@ -181,7 +131,7 @@ def _stuck(
         learned = track.learned_t >= policy.gauge_learn_s
         should_fall = fall_per_s(track) * (t - track.run_since) if learned else 0.0
         unlikely = q < 1.0 and track.run * math.log(q) <= math.log(budget)
-        if unlikely or (track.run >= STILL_READINGS and should_fall >= STILL_SIGMAS * _pair_sd(track)):
+        if unlikely or (track.run >= STILL_READINGS and should_fall >= STILL_SIGMAS * pair_sd_of(track)):
             _clear_drift(track, device_id, t, spec, signals, "stuck")
             track.raised = "sensor_stuck"
             signals.raise_(
@@ -200,14 +150,7 @@ def _stuck(
                 },
             )
         return track.raised == "sensor_stuck"
-    if track.run:
-        track.repeats += track.run
-        track.pairs += track.run
-        track.run = 0
-    track.pairs += 1
-    if track.pairs > PAIRS_KEPT:
-        track.pairs /= 2
-        track.repeats /= 2
+    end_run(track)
     if track.raised == "sensor_stuck":
         track.raised = None
         track.hours = []
@@ -222,6 +165,7 @@ def _drift(
     policy: AnomalyPolicy,
     device_id: str,
     t: float,
+    value: float,
     step: float,
     dt: float,
     interval_s: float,
@@ -229,23 +173,22 @@ def _drift(
     signals: Signals,
 ) -> None:
     if track.sigma == 0:
-        if track.last_v is not None and (track.last_v > track.top or not track.boot):
-            track.top = track.last_v
+        if value > track.top or not track.boot:
+            track.top = value
         track.boot.append([dt, step])
         if len(track.boot) >= BOOT_PAIRS:
             bootstrap(track)
         return
     residual = step + fall_per_s(track) * dt
-    pair_sd = _pair_sd(track)
+    pair_sd = pair_sd_of(track)
     learning = track.raised is None and not _suspect(track, spec, t)
     kind = _kind(track, spec, residual, pair_sd, dt)
     # before a day is learned any reading raises the top; after, only one its noise explains
-    value = track.last_v
     early = track.learned_t < policy.gauge_learn_s
-    explained = learning and value is not None and value <= track.top + _above_margin(track, interval_s)
-    if value is not None and value > track.top and (early or explained):
+    explained = learning and value <= track.top + _above_margin(track, interval_s)
+    if value > track.top and (early or explained):
         track.top = value
-    _above(track, spec, policy, device_id, t, interval_s, signals)
+    _above(track, spec, policy, device_id, t, value, interval_s, signals)
     if kind == "jump":
         track.hours = []
         return
@@ -255,24 +198,24 @@ def _drift(
         if track.last_refill_t > 0:
             between = t - track.last_refill_t
             track.period_s = between if track.period_s <= 0 else track.period_s + 0.1 * (between - track.period_s)
-            before = (track.last_v or 0.0) - step  # the reading before the refill: near the cut-in
+            before = value - step  # the reading before the refill: near the cut-in
             track.floor = before if track.floor == 0 else track.floor + 0.1 * (before - track.floor)
         track.last_refill_t = t
         if track.impaired:
             track.impaired = False
-            signals.clear(t, device_id, spec.impairment, spec.metric, {"value": track.last_v or 0.0})
-        _learn_refill(track, residual, pair_sd)
-        track.last_post = track.last_v or 0.0
+            signals.clear(t, device_id, spec.impairment, spec.metric, {"value": value})
+        learn_refill(track, residual, pair_sd)
+        track.last_post = value
         if learning:  # where a refill lifts the reading to, while nothing is suspected
             track.post = track.last_post if track.post == 0 else track.post + 0.1 * (track.last_post - track.post)
-        _bucket(track, t, step, dt, 1.0, 0.0, 0.0, breached)
+        bucket(track, t, step, dt, 1.0, 0.0, 0.0, breached)
     else:
         if learning:
             # mean |residual| of a pair is 0.798 × √2 × sigma; each capped at three times its expectation
             track.sigma += 0.02 * (min(abs(residual), 3.4 * noise(track)) / 1.128 - track.sigma)
-        # the fall is learned from an hour only once it has left the last day unsuspected (_fold)
-        _bucket(track, t, step, dt, 0.0, -step if learning else 0.0, dt if learning else 0.0, breached)
-        _impaired(track, spec, policy, device_id, t, interval_s, signals)
+        # the fall is learned from an hour only once it has left the last day unsuspected (fold)
+        bucket(track, t, step, dt, 0.0, -step if learning else 0.0, dt if learning else 0.0, breached)
+        _impaired(track, spec, policy, device_id, t, value, interval_s, signals)
     _judge(track, spec, policy, device_id, t, signals)
 
 
@@ -288,131 +231,6 @@ def _kind(track: GaugeTrack, spec: GaugeSpec, residual: float, pair_sd: float, d
     if abs(residual) > REFILL_SIGMAS * pair_sd + spec.fast_loss_per_h * dt / 3600:
         return "jump"
     return "ordinary"
-
-
-def _learn_refill(track: GaugeTrack, residual: float, pair_sd: float) -> None:
-    """The refill and its spread: the median of the last refills and their median distance from it (a
-    noise spike taken for a refill does not move it)."""
-    track.recent_refills.append(residual)
-    del track.recent_refills[:-RECENT_REFILLS]
-    ordered = sorted(track.recent_refills)
-    track.refill = ordered[len(ordered) // 2]
-    deviations = sorted(abs(r - track.refill) for r in ordered)
-    track.refill_ad = max(deviations[len(deviations) // 2] * MEAN_PER_MEDIAN_ABS, 0.8 * pair_sd)
-    track.refills = min(track.refills + 1, 200.0)
-
-
-def bootstrap(track: GaugeTrack) -> None:
-    """Learn the noise, the fall and the refill from the first :data:`BOOT_PAIRS` pairs together.
-
-    Refills are rare and upward, so the ordinary steps are the lower bulk: the fall starts as the
-    median change per second; the noise from how far the lower quartile of the residuals lies below
-    their median (0.674 standard deviations for a normal variable; refills above cannot move it much);
-    then the refills are the residuals far above, and the fall is refitted without them."""
-    pairs = track.boot
-    track.boot = []
-    rates = sorted(step / dt for dt, step in pairs)
-    fall = -rates[len(rates) // 2]
-    refills: list[float] = []
-    for _ in range(2):
-        residuals = sorted(step + fall * dt for dt, step in pairs)
-        middle = residuals[len(residuals) // 2]
-        pair_sd = max((middle - residuals[len(residuals) // 4]) / 0.674, _pair_sd(track), MIN_SIGMA)
-        refills = [step + fall * dt for dt, step in pairs if step + fall * dt - middle > REFILL_SIGMAS * pair_sd]
-        ordinary = [(dt, step) for dt, step in pairs if step + fall * dt - middle <= REFILL_SIGMAS * pair_sd]
-        fall = -sum(step for _, step in ordinary) / sum(dt for dt, _ in ordinary)
-    track.sigma = pair_sd / math.sqrt(2)
-    track.fall_v = -sum(step for _, step in ordinary)
-    track.fall_t = sum(dt for dt, _ in ordinary)
-    track.learned_t = track.fall_t
-    for found in refills:
-        _learn_refill(track, found, pair_sd)
-
-
-def _refill_sd(track: GaugeTrack) -> float:
-    return 1.25 * track.refill_ad
-
-
-def _bucket(
-    track: GaugeTrack,
-    t: float,
-    step: float,
-    dt: float,
-    refill: float,
-    fall_v: float,
-    fall_t: float,
-    tainted: bool,
-) -> None:
-    """Add a pair to its hour: its change, time and refill (the residual is computed when a window is
-    tested, with the fall and refill learned by then), what it would teach of the fall, and whether
-    the hour is tainted (a threshold rule's limit breached)."""
-    hour = float(math.floor(t / 3600))
-    if track.hours and track.hours[-1][0] == hour:
-        b = track.hours[-1]
-        b[1] += step
-        b[2] += dt
-        b[3] += refill
-        b[4] += fall_v
-        b[5] += fall_t
-        b[6] = max(b[6], float(tainted))
-        return
-    track.hours.append([hour, step, dt, refill, fall_v, fall_t, float(tainted)])
-    while len(track.hours) > HOURS_KEPT:
-        _fold(track, track.hours.pop(0))
-
-
-def _fold(track: GaugeTrack, bucket: list[float]) -> None:
-    """Learn the fall from an hour leaving the last day, unless it was tainted while there: a window
-    over it stood out, or a signal of the gauge was raised (a slow fault is not learned as normal)."""
-    _, _, _, _, fall_v, fall_t, tainted = bucket
-    if tainted or fall_t <= 0:
-        return
-    decay = math.exp(-fall_t / LEARN_TAU_S)
-    track.fall_v = track.fall_v * decay + fall_v
-    track.fall_t = track.fall_t * decay + fall_t
-    track.learned_t += fall_t
-
-
-def windows(track: GaugeTrack, spec: GaugeSpec, t: float) -> list[Window]:
-    """The residual rate over each window of :data:`WINDOWS_H` that the buckets cover (full hours before ``t``)."""
-    now = math.floor(t / 3600)
-    closed = [b for b in track.hours if b[0] < now]
-    if not closed:
-        return []
-    sigma = noise(track)
-    refill_sd = _refill_sd(track)
-    learned_h = track.fall_t / 3600
-    # the learning's own uncertainty: the fall rate from its stretches, the refill from its count
-    fall_se = sigma * math.sqrt(2 * (track.refills + 1)) / learned_h if learned_h > 0 else math.inf
-    refill_se = refill_sd / math.sqrt(track.refills) if track.refills >= 1 else 0.0
-    allowance = ALLOWANCE * spec.drift_per_h
-    out = []
-    for hours in WINDOWS_H:
-        span = [b for b in closed if b[0] >= now - hours]
-        if not span or span[0][0] > now - hours:
-            continue  # the series does not reach back that far (a restart or a jump)
-        total, seconds, refills = residual(track, span)
-        if seconds < 0.5 * hours * 3600:
-            continue
-        h = seconds / 3600
-        var = 2 * sigma**2 + refills * refill_sd**2 + (h * fall_se) ** 2 + (refills * refill_se) ** 2
-        rate = total / h
-        z = (abs(total) - allowance * h) / math.sqrt(var) if var > 0 else 0.0
-        half = len(span) // 2
-        sustained = True
-        for part in (span[:half], span[half:]):
-            if part:
-                part_total, part_seconds, _ = residual(track, part)
-                sustained &= math.copysign(1.0, rate) * part_total / max(1.0, part_seconds / 3600) > allowance
-        out.append(Window(hours, rate, z, sustained, sum(b[3] for b in span[half:])))
-    return out
-
-
-def residual(track: GaugeTrack, hours: list[list[float]]) -> tuple[float, float, float]:
-    """(sum of the residuals, seconds, refills) of some hours: the change of the reading, plus the
-    learned fall over the time, minus the learned refill at each refill."""
-    change, seconds, refills = (sum(b[i] for b in hours) for i in (1, 2, 3))
-    return change + fall_per_s(track) * seconds - track.refill * refills, seconds, refills
 
 
 def _suspect(track: GaugeTrack, spec: GaugeSpec, t: float) -> bool:
@@ -438,7 +256,7 @@ def _judge(
     # the system: refills in the window's second half, on their learned schedule, and the last one
     # lifted the reading to below where refills used to (the refill is physical, the offset the
     # sensor's). Otherwise it may be a real loss, the threshold rules' to raise.
-    restoring = _restoring(track, t) is True
+    restoring = _restoring(track, t)
     lowered = _refills_lowered(track)
     drifting = [
         w
@@ -481,15 +299,14 @@ def _above(
     policy: AnomalyPolicy,
     device_id: str,
     t: float,
+    value: float,
     interval_s: float,
     signals: Signals,
 ) -> None:
     """A reading above the highest the gauge read while it learned (two refills seen), by more than its
-    noise explains:
-    the pump (or float valve) stops at its setpoint, so a level above it for two hours and three
-    readings is the sensor reading high (a drift too fast for the hourly test at a slow report rate)."""
-    value = track.last_v
-    assert value is not None
+    noise explains: the pump (or float valve) stops at its setpoint, so a level above it for two hours
+    and three readings is the sensor reading high (a drift too fast for the hourly test at a slow
+    report rate)."""
     learned = track.learned_t >= policy.gauge_learn_s and track.refills >= 2
     if not learned or value <= track.top + _above_margin(track, interval_s):
         track.above = 0
@@ -515,18 +332,16 @@ def _impaired(
     policy: AnomalyPolicy,
     device_id: str,
     t: float,
+    value: float,
     interval_s: float,
     signals: Signals,
 ) -> None:
     """The system no longer restores itself: the reading is below the learned cut-in by more than its
-    noise, the refill's spread and one interval's fall explain, and the next refill is late by 30 % of a learned
-    period (and two intervals): a working pump or float valve would have cut in by then."""
-    value = track.last_v
-    if track.impaired or value is None or track.period_s <= 0 or track.refills < 2:
+    noise, the refill's spread and one interval's fall explain, and the next refill is late by 30 % of
+    a learned period (and two intervals): a working pump or float valve would have cut in by then."""
+    if track.impaired or track.period_s <= 0 or track.refills < 2 or track.learned_t < policy.gauge_learn_s:
         return
-    if track.learned_t < policy.gauge_learn_s:
-        return
-    margin = ABOVE_SIGMAS * _pair_sd(track) + 2 * _refill_sd(track) + fall_per_s(track) * interval_s
+    margin = ABOVE_SIGMAS * pair_sd_of(track) + 2 * refill_sd_of(track) + fall_per_s(track) * interval_s
     overdue = t - track.last_refill_t - track.period_s
     if value >= track.floor - margin or overdue < max(2 * interval_s, LATE_SHARE * track.period_s):
         return
@@ -561,7 +376,7 @@ IMPAIRMENT_CHECKS: Final = {
 def _above_margin(track: GaugeTrack, interval_s: float) -> float:
     """How far above the highest learned reading a healthy gauge can still read: its noise, its refill's
     spread, and the fall over one report interval (a slow reporter seldom reads the very top)."""
-    return ABOVE_SIGMAS * _pair_sd(track) + 4 * _refill_sd(track) + fall_per_s(track) * interval_s
+    return ABOVE_SIGMAS * pair_sd_of(track) + 4 * refill_sd_of(track) + fall_per_s(track) * interval_s
 
 
 def _raise_drift(
@@ -587,16 +402,15 @@ def _refills_lowered(track: GaugeTrack) -> bool:
     """The last refill lifted the reading to clearly below where refills used to lift it."""
     if track.refills < REFILLS_TRUSTED or track.post == 0:
         return False
-    return track.last_post < track.post - 3 * _refill_sd(track) - 2 * _pair_sd(track)
+    return track.last_post < track.post - 3 * refill_sd_of(track) - 2 * pair_sd_of(track)
 
 
-def _restoring(track: GaugeTrack, t: float) -> bool | None:
-    """Whether the system still restores itself: its last refill came within one and a half learned
-    periods (a sensor's drift does not move when the pump or float valve cuts in; a pump that does not
-    start, or a leak it cannot keep up with, stops the refills). None before two refills are learned."""
-    if track.period_s <= 0:
-        return None
-    return t - track.last_refill_t <= 1.5 * track.period_s
+def _restoring(track: GaugeTrack, t: float) -> bool:
+    """Whether the system visibly still restores itself: a period between refills is learned and the
+    last refill came within one and a half of it (a sensor's drift does not move when the pump or
+    float valve cuts in; a pump that does not start, or a leak it cannot keep up with, stops the
+    refills)."""
+    return track.period_s > 0 and t - track.last_refill_t <= 1.5 * track.period_s
 
 
 def _clear_drift(track: GaugeTrack, device_id: str, t: float, spec: GaugeSpec, signals: Signals, why: str) -> None:

@@ -59,12 +59,12 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     sigma: float = 0.0
     """The noise (standard deviation) of one reading; 0 until the first pairs are learned."""
     boot: list[list[float]] = []
-    """[seconds, change] of the first pairs, learned from together (:func:`scoring.gauges.bootstrap`)."""
+    """[seconds, change] of the first pairs, learned from together (:func:`scoring.gauge_learning.bootstrap`)."""
     refill: float = 0.0
     refill_ad: float = 0.0
     refills: float = 0.0
     recent_refills: list[float] = []
-    """The residuals of the last refills (:func:`scoring.gauges._learn_refill`)."""
+    """The residuals of the last refills (:func:`scoring.gauge_learning.learn_refill`)."""
     top: float = 0.0
     """The highest reading while learning: the pump's (or float valve's) setpoint and the noise."""
     above: int = 0
@@ -83,7 +83,7 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     learned_t: float = 0.0
     hours: list[list[float]] = []
     """[hour, change of the reading, seconds, refills, fall to learn, its seconds, tainted] per hour of
-    the last day (:func:`scoring.gauges._bucket`)."""
+    the last day (:func:`scoring.gauge_learning.bucket`)."""
     raised: str | None = None
     streak: int = 0
     quiet: int = 0

@@ -1,0 +1,216 @@
+"""What a water-system gauge learns of itself, and the hourly tests of its residuals (:mod:`scoring.gauges`
+judges with them).
+
+- **its noise, fall rate and refill**, first from its first :data:`BOOT_PAIRS` pairs of readings
+  together (:func:`bootstrap`), then one pair at a time: the noise as it comes, the refill as the
+  median of the last refills (:func:`learn_refill`), the fall rate from an hour only once that hour
+  has left the last day untainted (:func:`bucket`, :func:`fold`);
+- **how often a reading repeats the one before** (:func:`repeat_chance`).
+
+Every hour :func:`windows` tests the residuals of the last 3, 6, 12 and 24 hours: the change of the
+reading, plus the learned fall over its time, minus the learned refill at each refill.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+from core.policy import GaugeSpec
+from scoring.state import GaugeTrack
+
+WINDOWS_H: Final = (3, 6, 12, 24)
+"""The windows (hours) the residual rate is tested over, each ending at the last full hour."""
+HOURS_KEPT: Final = max(WINDOWS_H) + 1
+ALLOWANCE: Final = 0.2
+"""A window's rate must exceed this share of the smallest drift to catch (``drift_per_h``)."""
+REFILL_SIGMAS: Final = 5.0
+"""A pair of readings whose residual is beyond this many of its standard deviations is no ordinary
+step: a refill when upward and like the learned refill, otherwise a jump that breaks the series."""
+PAIRS_KEPT: Final = 500.0
+"""The repeat learner halves its counts past this many pairs: the device's recent habit counts most."""
+LEARN_TAU_S: Final = 30 * 86_400.0
+"""The fall rate forgets with this time constant: a system whose leak changes over weeks is followed,
+a drift of hours is not learned as its new normal."""
+BOOT_PAIRS: Final = 48
+"""Pairs of readings learned from together before the gauge learns one pair at a time."""
+RECENT_REFILLS: Final = 15
+"""Refills the learned refill is the median of."""
+REFILLS_TRUSTED: Final = 2
+"""Refills learned before a step is judged against the learned refill rather than the noise alone."""
+MEAN_PER_MEDIAN_ABS: Final = 1.183
+"""Mean over median absolute deviation of a normal variable."""
+MIN_SIGMA: Final = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    hours: int
+    rate_per_h: float
+    z: float
+    sustained: bool
+    late_refills: float
+    """Refills in the window's second half."""
+
+
+def noise(track: GaugeTrack) -> float:
+    """The learned noise (standard deviation) of one reading, at least what its resolution makes."""
+    return max(track.sigma, track.resolution / math.sqrt(12))
+
+
+def pair_sd_of(track: GaugeTrack) -> float:
+    return math.sqrt(2) * noise(track)
+
+
+def refill_sd_of(track: GaugeTrack) -> float:
+    return 1.25 * track.refill_ad
+
+
+def fall_per_s(track: GaugeTrack) -> float:
+    return track.fall_v / track.fall_t if track.fall_t > 0 else 0.0
+
+
+def end_run(track: GaugeTrack) -> None:
+    """A reading moved: count the run of repeats that ended (learned only once it ends, so a stuck run is
+    never learned as the device's habit) and this change; past :data:`PAIRS_KEPT` pairs, halve both."""
+    track.repeats += track.run
+    track.pairs += track.run + 1
+    track.run = 0
+    if track.pairs > PAIRS_KEPT:
+        track.pairs /= 2
+        track.repeats /= 2
+
+
+def repeat_chance(track: GaugeTrack) -> float:
+    """The device's chance that a reading repeats the one before, at its upper ~2-sigma bound.
+
+    A coarse gauge (a step of its resolution larger than its noise) repeats more while its level sits
+    in the middle of a step than on average: its chance is at least that of a reading staying in the
+    step it is centred in, ``erf(resolution / (2 sqrt(2) sigma))``."""
+    q = (track.repeats + 1) / (track.pairs + 2)
+    q = q + 2 * math.sqrt(q * (1 - q) / (track.pairs + 2))
+    if 0 < track.sigma < track.resolution:
+        q = max(q, math.erf(track.resolution / (2 * math.sqrt(2) * track.sigma)))
+    return min(1.0, q)
+
+
+def bootstrap(track: GaugeTrack) -> None:
+    """Learn the noise, the fall and the refill from the first :data:`BOOT_PAIRS` pairs together.
+
+    Refills are rare and upward, so the ordinary steps are the lower bulk: the fall starts as the
+    median change per second; the noise from how far the lower quartile of the residuals lies below
+    their median (0.674 standard deviations for a normal variable; refills above cannot move it much);
+    then the refills are the residuals far above, and the fall is refitted without them."""
+    pairs = track.boot
+    track.boot = []
+    rates = sorted(step / dt for dt, step in pairs)
+    fall = -rates[len(rates) // 2]
+    refills: list[float] = []
+    for _ in range(2):
+        residuals = sorted(step + fall * dt for dt, step in pairs)
+        middle = residuals[len(residuals) // 2]
+        pair_sd = max((middle - residuals[len(residuals) // 4]) / 0.674, pair_sd_of(track), MIN_SIGMA)
+        refills = [step + fall * dt for dt, step in pairs if step + fall * dt - middle > REFILL_SIGMAS * pair_sd]
+        ordinary = [(dt, step) for dt, step in pairs if step + fall * dt - middle <= REFILL_SIGMAS * pair_sd]
+        fall = -sum(step for _, step in ordinary) / sum(dt for dt, _ in ordinary)
+    track.sigma = pair_sd / math.sqrt(2)
+    track.fall_v = -sum(step for _, step in ordinary)
+    track.fall_t = sum(dt for dt, _ in ordinary)
+    track.learned_t = track.fall_t
+    for found in refills:
+        learn_refill(track, found, pair_sd)
+
+
+def learn_refill(track: GaugeTrack, residual: float, pair_sd: float) -> None:
+    """The refill and its spread: the median of the last refills and their median distance from it (a
+    noise spike taken for a refill does not move it)."""
+    track.recent_refills.append(residual)
+    del track.recent_refills[:-RECENT_REFILLS]
+    ordered = sorted(track.recent_refills)
+    track.refill = ordered[len(ordered) // 2]
+    deviations = sorted(abs(r - track.refill) for r in ordered)
+    track.refill_ad = max(deviations[len(deviations) // 2] * MEAN_PER_MEDIAN_ABS, 0.8 * pair_sd)
+    track.refills = min(track.refills + 1, 200.0)
+
+
+def bucket(
+    track: GaugeTrack,
+    t: float,
+    step: float,
+    dt: float,
+    refill: float,
+    fall_v: float,
+    fall_t: float,
+    tainted: bool,
+) -> None:
+    """Add a pair to its hour: its change, time and refill (the residual is computed when a window is
+    tested, with the fall and refill learned by then), what it would teach of the fall, and whether
+    the hour is tainted (a threshold rule's limit breached)."""
+    hour = float(math.floor(t / 3600))
+    if track.hours and track.hours[-1][0] == hour:
+        b = track.hours[-1]
+        b[1] += step
+        b[2] += dt
+        b[3] += refill
+        b[4] += fall_v
+        b[5] += fall_t
+        b[6] = max(b[6], float(tainted))
+        return
+    track.hours.append([hour, step, dt, refill, fall_v, fall_t, float(tainted)])
+    while len(track.hours) > HOURS_KEPT:
+        fold(track, track.hours.pop(0))
+
+
+def fold(track: GaugeTrack, bucket: list[float]) -> None:
+    """Learn the fall from an hour leaving the last day, unless it was tainted while there: a window
+    over it stood out, or a signal of the gauge was raised (a slow fault is not learned as normal)."""
+    _, _, _, _, fall_v, fall_t, tainted = bucket
+    if tainted or fall_t <= 0:
+        return
+    decay = math.exp(-fall_t / LEARN_TAU_S)
+    track.fall_v = track.fall_v * decay + fall_v
+    track.fall_t = track.fall_t * decay + fall_t
+    track.learned_t += fall_t
+
+
+def windows(track: GaugeTrack, spec: GaugeSpec, t: float) -> list[Window]:
+    """The residual rate over each window of :data:`WINDOWS_H` that the buckets cover (full hours before ``t``)."""
+    now = math.floor(t / 3600)
+    closed = [b for b in track.hours if b[0] < now]
+    if not closed:
+        return []
+    sigma = noise(track)
+    refill_sd = refill_sd_of(track)
+    learned_h = track.fall_t / 3600
+    # the learning's own uncertainty: the fall rate from its stretches, the refill from its count
+    fall_se = sigma * math.sqrt(2 * (track.refills + 1)) / learned_h if learned_h > 0 else math.inf
+    refill_se = refill_sd / math.sqrt(track.refills) if track.refills >= 1 else 0.0
+    allowance = ALLOWANCE * spec.drift_per_h
+    out = []
+    for hours in WINDOWS_H:
+        span = [b for b in closed if b[0] >= now - hours]
+        if not span or span[0][0] > now - hours:
+            continue  # the series does not reach back that far (a restart or a jump)
+        total, seconds, refills = residual(track, span)
+        if seconds < 0.5 * hours * 3600:
+            continue
+        h = seconds / 3600
+        var = 2 * sigma**2 + refills * refill_sd**2 + (h * fall_se) ** 2 + (refills * refill_se) ** 2
+        rate = total / h
+        z = (abs(total) - allowance * h) / math.sqrt(var) if var > 0 else 0.0
+        half = len(span) // 2
+        sustained = True
+        for part in (span[:half], span[half:]):
+            if part:
+                part_total, part_seconds, _ = residual(track, part)
+                sustained &= math.copysign(1.0, rate) * part_total / max(1.0, part_seconds / 3600) > allowance
+        out.append(Window(hours, rate, z, sustained, sum(b[3] for b in span[half:])))
+    return out
+
+
+def residual(track: GaugeTrack, hours: list[list[float]]) -> tuple[float, float, float]:
+    """(sum of the residuals, seconds, refills) of some hours: the change of the reading, plus the
+    learned fall over the time, minus the learned refill at each refill."""
+    change, seconds, refills = (sum(b[i] for b in hours) for i in (1, 2, 3))
+    return change + fall_per_s(track) * seconds - track.refill * refills, seconds, refills
