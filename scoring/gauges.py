@@ -26,6 +26,7 @@ valve) no longer restores the system (:func:`_impaired`), raised as the gauge's 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 from core.policy import AnomalyPolicy, GaugeSpec
@@ -73,6 +74,19 @@ GAP_INTERVALS: Final = 6.0
 """Readings further apart than this many expected intervals are not compared (the device was away)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Gauge:
+    """One gauge metric of one device as a reading finds it: what it learned, what the policy says of its
+    metric, its expected report interval, and where its signals go."""
+
+    track: GaugeTrack
+    spec: GaugeSpec
+    policy: AnomalyPolicy
+    device_id: str
+    interval_s: float
+    signals: Signals
+
+
 def observe(
     track: GaugeTrack,
     spec: GaugeSpec,
@@ -96,9 +110,10 @@ def observe(
     if step and (track.resolution == 0 or abs(step) < track.resolution):
         track.resolution = abs(step)
     track.last_v, track.last_t = value, t
-    if _stuck(track, spec, policy, device_id, t, value, previous, previous_t, interval_s, breached, signals):
+    g = _Gauge(track, spec, policy, device_id, interval_s, signals)
+    if _stuck(g, t, value, previous, previous_t, breached):
         return
-    _drift(track, spec, policy, device_id, t, value, step, dt, interval_s, breached, signals)
+    _drift(g, t, value, step, dt, breached)
 
 
 def _restart(track: GaugeTrack, t: float, value: float) -> None:
@@ -106,20 +121,10 @@ def _restart(track: GaugeTrack, t: float, value: float) -> None:
     track.run = 0
 
 
-def _stuck(
-    track: GaugeTrack,
-    spec: GaugeSpec,
-    policy: AnomalyPolicy,
-    device_id: str,
-    t: float,
-    value: float,
-    previous: float,
-    previous_t: float,
-    interval_s: float,
-    breached: bool,
-    signals: Signals,
-) -> bool:
+def _stuck(g: _Gauge, t: float, value: float, previous: float, previous_t: float, breached: bool) -> bool:
     """Count the run of repeats; True while the gauge is (being judged) stuck, so drift skips the reading."""
+    track, spec, policy = g.track, g.spec, g.policy
+    device_id, interval_s, signals = g.device_id, g.interval_s, g.signals
     if value == previous:
         if track.run == 0:
             track.run_since = previous_t
@@ -132,7 +137,7 @@ def _stuck(
         should_fall = fall_per_s(track) * (t - track.run_since) if learned else 0.0
         unlikely = q < 1.0 and track.run * math.log(q) <= math.log(budget)
         if unlikely or (track.run >= STILL_READINGS and should_fall >= STILL_SIGMAS * pair_sd_of(track)):
-            _clear_drift(track, device_id, t, spec, signals, "stuck")
+            _clear_drift(g, t, "stuck")
             track.raised = "sensor_stuck"
             signals.raise_(
                 t,
@@ -159,19 +164,9 @@ def _stuck(
     return False
 
 
-def _drift(
-    track: GaugeTrack,
-    spec: GaugeSpec,
-    policy: AnomalyPolicy,
-    device_id: str,
-    t: float,
-    value: float,
-    step: float,
-    dt: float,
-    interval_s: float,
-    breached: bool,
-    signals: Signals,
-) -> None:
+def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: bool) -> None:
+    track, spec, policy = g.track, g.spec, g.policy
+    device_id, interval_s, signals = g.device_id, g.interval_s, g.signals
     if track.sigma == 0:
         if value > track.top or not track.boot:
             track.top = value
@@ -188,7 +183,7 @@ def _drift(
     explained = learning and value <= track.top + _above_margin(track, interval_s)
     if value > track.top and (early or explained):
         track.top = value
-    _above(track, spec, policy, device_id, t, value, interval_s, signals)
+    _above(g, t, value)
     if kind == "jump":
         track.hours = []
         return
@@ -215,8 +210,8 @@ def _drift(
             track.sigma += 0.02 * (min(abs(residual), 3.4 * noise(track)) / 1.128 - track.sigma)
         # the fall is learned from an hour only once it has left the last day unsuspected (fold)
         bucket(track, t, step, dt, 0.0, -step if learning else 0.0, dt if learning else 0.0, breached)
-        _impaired(track, spec, policy, device_id, t, value, interval_s, signals)
-    _judge(track, spec, policy, device_id, t, signals)
+        _impaired(g, t, value)
+    _judge(g, t)
 
 
 def _kind(track: GaugeTrack, spec: GaugeSpec, residual: float, pair_sd: float, dt: float) -> str:
@@ -243,9 +238,8 @@ def _suspect(track: GaugeTrack, spec: GaugeSpec, t: float) -> bool:
     return track.suspect
 
 
-def _judge(
-    track: GaugeTrack, spec: GaugeSpec, policy: AnomalyPolicy, device_id: str, t: float, signals: Signals
-) -> None:
+def _judge(g: _Gauge, t: float) -> None:
+    track, spec, policy = g.track, g.spec, g.policy
     hour = math.floor(t / 3600)
     if hour == track.verdict_hour or track.learned_t < policy.gauge_learn_s:
         return
@@ -269,7 +263,7 @@ def _judge(
     if track.raised == "sensor_drift":
         track.quiet = 0 if any(w.z > policy.drift_z for w in found) else track.quiet + 1
         if track.quiet >= CLEAR_HOURS:
-            _clear_drift(track, device_id, t, spec, signals, "no drift for 12 hours")
+            _clear_drift(g, t, "no drift for 12 hours")
         return
     if fast or not drifting:
         track.streak = 0
@@ -279,11 +273,8 @@ def _judge(
         return
     longest = drifting[-1]
     _raise_drift(
-        track,
-        spec,
-        device_id,
+        g,
         t,
-        signals,
         {
             "rate_per_h": round(longest.rate_per_h, 6),
             "over_h": longest.hours,
@@ -293,22 +284,14 @@ def _judge(
     )
 
 
-def _above(
-    track: GaugeTrack,
-    spec: GaugeSpec,
-    policy: AnomalyPolicy,
-    device_id: str,
-    t: float,
-    value: float,
-    interval_s: float,
-    signals: Signals,
-) -> None:
+def _above(g: _Gauge, t: float, value: float) -> None:
     """A reading above the highest the gauge read while it learned (two refills seen), by more than its
     noise explains: the pump (or float valve) stops at its setpoint, so a level above it for two hours
     and three readings is the sensor reading high (a drift too fast for the hourly test at a slow
     report rate)."""
+    track, policy = g.track, g.policy
     learned = track.learned_t >= policy.gauge_learn_s and track.refills >= 2
-    if not learned or value <= track.top + _above_margin(track, interval_s):
+    if not learned or value <= track.top + _above_margin(track, g.interval_s):
         track.above = 0
         return
     if track.above == 0:
@@ -323,22 +306,14 @@ def _above(
             "direction": "reads high",
             "rate_per_h": round(rate, 6),
         }
-        _raise_drift(track, spec, device_id, t, signals, evidence)
+        _raise_drift(g, t, evidence)
 
 
-def _impaired(
-    track: GaugeTrack,
-    spec: GaugeSpec,
-    policy: AnomalyPolicy,
-    device_id: str,
-    t: float,
-    value: float,
-    interval_s: float,
-    signals: Signals,
-) -> None:
+def _impaired(g: _Gauge, t: float, value: float) -> None:
     """The system no longer restores itself: the reading is below the learned cut-in by more than its
     noise, the refill's spread and one interval's fall explain, and the next refill is late by 30 % of
     a learned period (and two intervals): a working pump or float valve would have cut in by then."""
+    track, spec, policy, interval_s = g.track, g.spec, g.policy, g.interval_s
     if track.impaired or track.period_s <= 0 or track.refills < 2 or track.learned_t < policy.gauge_learn_s:
         return
     margin = ABOVE_SIGMAS * pair_sd_of(track) + 2 * refill_sd_of(track) + fall_per_s(track) * interval_s
@@ -347,9 +322,9 @@ def _impaired(
         return
     track.impaired = True
     check = IMPAIRMENT_CHECKS.get(spec.metric, IMPAIRMENT_CHECKS["water_pressure_mpa"])
-    signals.raise_(
+    g.signals.raise_(
         t,
-        device_id,
+        g.device_id,
         spec.impairment,
         "trouble",
         spec.metric,
@@ -379,12 +354,11 @@ def _above_margin(track: GaugeTrack, interval_s: float) -> float:
     return ABOVE_SIGMAS * pair_sd_of(track) + 4 * refill_sd_of(track) + fall_per_s(track) * interval_s
 
 
-def _raise_drift(
-    track: GaugeTrack, spec: GaugeSpec, device_id: str, t: float, signals: Signals, evidence: dict[str, float | str]
-) -> None:
+def _raise_drift(g: _Gauge, t: float, evidence: dict[str, float | str]) -> None:
+    track = g.track
     track.raised, track.streak, track.quiet = "sensor_drift", 0, 0
     evidence["expected"] = f"falls {fall_per_s(track) * 3600:.4g}/h between refills, refills +{track.refill:.4g}"
-    signals.raise_(t, device_id, "sensor_drift", "trouble", spec.metric, evidence)
+    g.signals.raise_(t, g.device_id, "sensor_drift", "trouble", g.spec.metric, evidence)
 
 
 def _taint(track: GaugeTrack, found: list[Window], t: float) -> None:
@@ -413,9 +387,10 @@ def _restoring(track: GaugeTrack, t: float) -> bool:
     return track.period_s > 0 and t - track.last_refill_t <= 1.5 * track.period_s
 
 
-def _clear_drift(track: GaugeTrack, device_id: str, t: float, spec: GaugeSpec, signals: Signals, why: str) -> None:
+def _clear_drift(g: _Gauge, t: float, why: str) -> None:
+    track = g.track
     if track.raised != "sensor_drift":
         return
     track.raised = None
     track.quiet = 0
-    signals.clear(t, device_id, "sensor_drift", spec.metric, {"why": why})
+    g.signals.clear(t, g.device_id, "sensor_drift", g.spec.metric, {"why": why})
