@@ -31,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from functools import cache, cached_property, partial
 from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import faust
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
@@ -83,6 +83,40 @@ class Sender(Protocol):
     async def send(self, *, key: bytes, value: bytes) -> Awaitable[object]: ...
 
 
+class StateTable(Protocol):
+    """What :class:`HandOn` needs of the state table: writes, and the broker's acknowledgement of them."""
+
+    def __setitem__(self, key: bytes, value: bytes) -> None: ...
+
+    async def delivered(self) -> None: ...
+
+
+class ChangelogTable(faust.Table[bytes, bytes]):
+    """faust's table, except that its writes can be waited for until the broker has them in the changelog.
+
+    A write only queues its changelog message in faust's producer buffer. faust commits a partition's
+    offsets after flushing that buffer, but its flush gives up after 0.1 s without a message sent, so
+    an offset could be committed while the state that applied it was still queued; a kill -9 then
+    lost the state, and the restored one skipped the records it had applied (a fire missing from a
+    premises' history, and its risk never rescored). :class:`HandOn` waits for :meth:`delivered`
+    before its events are acknowledged, so no offset is committed ahead of its state."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unsent: list[asyncio.Future[Any]] = []
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
+        sent = super().send_changelog(*args, **kwargs)
+        self._unsent.append(sent)
+        return sent
+
+    async def delivered(self) -> None:
+        """Wait until every write so far is acknowledged by the broker (acks=all)."""
+        pending, self._unsent = self._unsent, []
+        if pending:
+            await asyncio.gather(*pending)
+
+
 class HandOn:
     """Decisions to their topics, then the changed states to the table.
 
@@ -95,13 +129,17 @@ class HandOn:
     state one lane writes may hold what the other lane decided and has not yet sent. Each hand-on is
     registered as in flight before its first ``await``, and the states are written only when no
     other hand-on is: the write then covers only acknowledged decisions. The lanes still decide
-    concurrently; only the table writes wait."""
+    concurrently; only the table writes wait.
+
+    A hand-on returns once the states it wrote are acknowledged too (:meth:`ChangelogTable.delivered`):
+    its agent acknowledges the batch's records only then, so their offsets are never committed ahead
+    of the states that applied them."""
 
     def __init__(
         self,
         alarms: Sender,
         decisions: Sender,
-        table: MutableMapping[bytes, bytes],
+        table: StateTable,
         engine: Callable[[], Engine],
         dump: Callable[[PremisesState], bytes] = dump_state,
     ) -> None:
@@ -129,6 +167,7 @@ class HandOn:
         # no await from the check above to the writes: no lane can decide in between
         for premises_id, state in self.engine().flush():
             self.table[premises_id.encode()] = self.dump(state)
+        await self.table.delivered()
 
 
 class TableStates(MutableMapping[str, PremisesState]):
@@ -136,15 +175,17 @@ class TableStates(MutableMapping[str, PremisesState]):
     partitions (another worker may change them after a rebalance: :meth:`forget`), written back by
     the hand-on once per batch.
 
-    The table may hold states of partitions this worker does not own (any more): those are not its to
-    score, nor to move by the wall clock, so iterating yields only the premises of :attr:`owned`
-    partitions (all, until the first assignment)."""
+    The table may hold states of partitions this worker does not own (any more), or has not finished
+    restoring from the changelog: those are not its to score, nor to move by the wall clock, so
+    iterating yields only the premises of :attr:`owned` partitions: none until the worker's first
+    partitions are restored, none from a rebalance until its recovery is complete (a state read
+    half-restored would be an old one, and the wall clock would write it back)."""
 
     def __init__(self, table: MutableMapping[bytes, bytes], partitions: int) -> None:
         self._table = table
         self._decoded: dict[str, PremisesState] = {}
         self.partitions = partitions
-        self.owned: set[int] | None = None
+        self.owned: set[int] = set()
 
     def __getitem__(self, premises_id: str) -> PremisesState:
         state = self._decoded.get(premises_id)
@@ -163,8 +204,7 @@ class TableStates(MutableMapping[str, PremisesState]):
 
     def __iter__(self) -> Iterator[str]:
         keys = {*(k.decode() for k in self._table), *self._decoded}
-        owned = self.owned
-        return iter(keys if owned is None else {k for k in keys if partition_of(k, self.partitions) in owned})
+        return iter({k for k in keys if partition_of(k, self.partitions) in self.owned})
 
     def __len__(self) -> int:
         return len(set(self))
@@ -199,6 +239,8 @@ class _Parts:
         self.settings = settings
         self.database_url = database_url
         self.states = TableStates(table, settings.scoring_partitions)
+        self.assigned: list[int] = []
+        """The partitions of the last assignment (owned once their states are restored)."""
         self.health = Health("score")
 
     @cached_property
@@ -271,6 +313,7 @@ def build_app(settings: Settings) -> faust.App:
         broker_rebalance_timeout=max(60.0, 3 * settings.scoring_session_timeout_s),
         web_enabled=False,
         producer_acks=-1,
+        Table=ChangelogTable,
         key_serializer="raw",
         value_serializer="raw",
         **batches,
@@ -284,7 +327,10 @@ def build_app(settings: Settings) -> faust.App:
     alarms_topic = _raw(app, ALARMS_TOPIC)
     # use_partitioner: a state is written once per batch, outside any single event's context; keys are
     # the same premises-id bytes as the records', so the changelog partition matches the record partition.
-    table = app.Table(STATE_TABLE, default=None, key_type=bytes, value_type=bytes, use_partitioner=True)
+    table = cast(
+        ChangelogTable,
+        app.Table(STATE_TABLE, default=None, key_type=bytes, value_type=bytes, use_partitioner=True),
+    )
     parts = _Parts(settings, database_url, table)
     hand_on = HandOn(alarms_topic, decisions_topic, table, lambda: parts.engine)
 
@@ -331,9 +377,14 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def assigned(app: Any, assigned: Any, **kwargs: Any) -> None:
-        owned = sorted(tp.partition for tp in assigned if tp.topic == RECORDS_TOPIC)
-        parts.states.owned = set(owned)
-        log.info("scoring: partitions assigned: %s of %s", owned or "none", RECORDS_TOPIC)
+        parts.assigned = sorted(tp.partition for tp in assigned if tp.topic == RECORDS_TOPIC)
+        log.info("scoring: partitions assigned: %s of %s", parts.assigned or "none", RECORDS_TOPIC)
+
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    async def restored(app: Any, **kwargs: Any) -> None:
+        """The assigned partitions' states are restored from the changelog: this worker's to score."""
+        parts.states.forget()
+        parts.states.owned = set(parts.assigned)
         parts.health.ready = lambda: True
 
     async def store(stream: Any, batch: int, within_s: float) -> None:

@@ -28,12 +28,20 @@ class _Topic:
 
 
 class _Table(dict[bytes, bytes]):
+    """Writes are logged; the broker's acknowledgement of them is a future the test resolves."""
+
     def __init__(self, log: list[str]) -> None:
         super().__init__()
         self.log = log
+        self.acknowledged: asyncio.Future[None] | None = None
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.log.append(f"write {key.decode()}")
+
+    async def delivered(self) -> None:
+        if self.acknowledged is not None:
+            await self.acknowledged
+        self.log.append("changelog acknowledged")
 
 
 class _Engine:
@@ -75,3 +83,27 @@ def test_no_state_is_written_while_either_lane_awaits_the_broker() -> None:
     # P2's own decision was acknowledged first, yet nothing is written until P1's is
     assert log.index("P1 acknowledged") < min(i for i, step in enumerate(log) if step.startswith("write"))
     assert sorted(step for step in log if step.startswith("write")) == ["write P1", "write P2"]
+
+
+def test_a_hand_on_returns_only_once_its_state_writes_are_acknowledged() -> None:
+    """Its agent acknowledges the batch's records when it returns, and faust may then commit their
+    offsets: a state still queued for the changelog would be lost to a kill -9 with them committed."""
+    log: list[str] = []
+    alarms, decisions, engine, table = _Topic("alarms", log), _Topic("decisions", log), _Engine(), _Table(log)
+    hand_on = HandOn(alarms, decisions, table, lambda: engine, dump=lambda state: b"")  # type: ignore[arg-type,return-value]
+
+    async def main() -> None:
+        table.acknowledged = asyncio.get_running_loop().create_future()
+        engine.touched |= {"P1"}
+        lane = asyncio.create_task(hand_on([_alarm("P1")]))
+        await asyncio.sleep(0)
+        alarms.futures[0].set_result(None)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert log == ["send alarms P1", "write P1"]
+        assert not lane.done(), "the hand-on returned before the broker had the state"
+        table.acknowledged.set_result(None)
+        await lane
+
+    asyncio.run(main())
+    assert log[-1] == "changelog acknowledged"
