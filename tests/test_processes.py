@@ -358,7 +358,8 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
     untimed = {
         run: [row[:2] + row[3:] for row in rows["risk_scores"]] for run, rows in (("kill", decided), ("up", alone))
     }
-    only = {run: [r for r in untimed[run] if r not in untimed[other]] for run, other in (("kill", "up"), ("up", "kill"))}
+    runs = (("kill", "up"), ("up", "kill"))
+    only = {run: [r for r in untimed[run] if r not in untimed[other]] for run, other in runs}
     assert untimed["kill"] == untimed["up"], f"risk scores of one run only: {only}"
 
 
