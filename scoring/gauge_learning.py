@@ -39,9 +39,14 @@ RECENT_REFILLS: Final = 15
 """Refills the learned refill is the median of."""
 REFILLS_TRUSTED: Final = 2
 """Refills learned before a step is judged against the learned refill rather than the noise alone."""
+GOLDEN: Final = (math.sqrt(5) - 1) / 2
 MEAN_PER_MEDIAN_ABS: Final = 1.183
 """Mean over median absolute deviation of a normal variable."""
 MIN_SIGMA: Final = 1e-9
+STILL_GRID: Final = 17
+"""Levels a coarse gauge's run of repeats may have started from, across two steps (:func:`still_chance`)."""
+NOISE_RATE: Final = 0.02
+"""How far one pair moves the learned noise towards what its residual shows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,28 +76,72 @@ def fall_per_s(track: GaugeTrack) -> float:
     return track.fall_v / track.fall_t if track.fall_t > 0 else 0.0
 
 
+def learn_noise(track: GaugeTrack, residual: float, pairs: int = 1) -> None:
+    """Move the learned noise towards what ``pairs`` pairs with this residual show: the mean |residual| of a
+    pair is 0.798 × √2 × sigma; each residual is capped at three times its expectation.
+
+    A run of repeats is learned only once a reading ends it, all its pairs at once (their residuals are the
+    same: the learned fall over an interval): a gauge that froze must not teach itself, reading by reading,
+    that it is quiet, and so that a run this long is likely."""
+    target = min(abs(residual), 3.4 * noise(track)) / 1.128
+    track.sigma = target + (track.sigma - target) * (1 - NOISE_RATE) ** pairs
+
+
 def end_run(track: GaugeTrack) -> None:
     """A reading moved: count the run of repeats that ended (learned only once it ends, so a stuck run is
     never learned as the device's habit) and this change; past :data:`PAIRS_KEPT` pairs, halve both."""
     track.repeats += track.run
     track.pairs += track.run + 1
     track.run = 0
+    track.still = []
     if track.pairs > PAIRS_KEPT:
         track.pairs /= 2
         track.repeats /= 2
 
 
 def repeat_chance(track: GaugeTrack) -> float:
-    """The device's chance that a reading repeats the one before, at its upper ~2-sigma bound.
-
-    A coarse gauge (a step of its resolution larger than its noise) repeats more while its level sits
-    in the middle of a step than on average: its chance is at least that of a reading staying in the
-    step it is centred in, ``erf(resolution / (2 sqrt(2) sigma))``."""
+    """The device's chance that a reading repeats the one before, at its upper ~2-sigma bound: how often
+    it did (a coarse gauge is judged by :func:`still_chance` too)."""
     q = (track.repeats + 1) / (track.pairs + 2)
     q = q + 2 * math.sqrt(q * (1 - q) / (track.pairs + 2))
-    if 0 < track.sigma < track.resolution:
-        q = max(q, math.erf(track.resolution / (2 * math.sqrt(2) * track.sigma)))
     return min(1.0, q)
+
+
+def coarse(track: GaugeTrack) -> bool:
+    """A step of the gauge's resolution is larger than its noise: its readings repeat by the step."""
+    return 0 < track.sigma < track.resolution
+
+
+def still_chance(track: GaugeTrack, value: float, t: float, fall_per_s: float) -> float:
+    """ln of the chance that a coarse gauge read ``value`` at every reading of its run so far, ``t`` the
+    newest, at the most likely level the run can have started from; its level falling at ``fall_per_s``.
+
+    A coarse gauge repeats more while its level sits in the middle of a step than on average, so how
+    often it repeated (:func:`repeat_chance`) says too little: each reading of the run is judged by its
+    own chance of landing in the step, given where the level stood then (a quantised normal noise).
+    The starting level is unknown: :data:`STILL_GRID` of them across two steps around ``value`` are
+    followed at once (``track.still``, one reading at a time), the best one counts, and the number of
+    them is charged (they are that many guesses). A level that stays in the middle of the step makes
+    this the chance ``erf(resolution / (2 sqrt(2) sigma))`` per reading; one that falls through the
+    step makes it shrink fast.
+
+    Asked only once the run is unlikely by :func:`repeat_chance` (both must say so), then at every
+    reading of the run: the first call takes the run so far, its readings spread evenly over its time."""
+    step, spread = track.resolution, math.sqrt(2) * track.sigma
+    if track.still:
+        _still_reading(track, value, fall_per_s * (t - track.run_since), step, spread)
+    else:  # the run so far at once, its readings evenly spread (asked first once the run is long)
+        track.still = [0.0] * STILL_GRID
+        for i in range(track.run + 1):
+            _still_reading(track, value, fall_per_s * (t - track.run_since) * i / track.run, step, spread)
+    return max(track.still) + math.log(STILL_GRID)
+
+
+def _still_reading(track: GaugeTrack, value: float, fallen: float, step: float, spread: float) -> None:
+    for k in range(STILL_GRID):
+        level = value + step * (2 * k / (STILL_GRID - 1) - 1) - fallen
+        chance = 0.5 * (math.erf((value + step / 2 - level) / spread) - math.erf((value - step / 2 - level) / spread))
+        track.still[k] += math.log(max(chance, 1e-300))
 
 
 def bootstrap(track: GaugeTrack) -> None:
@@ -101,14 +150,19 @@ def bootstrap(track: GaugeTrack) -> None:
     Refills are rare and upward, so the ordinary steps are the lower bulk: the fall starts as the
     median change per second; the noise from how far the lower quartile of the residuals lies below
     their median (0.674 standard deviations for a normal variable; refills above cannot move it much);
-    then the refills are the residuals far above, and the fall is refitted without them."""
+    then the refills are the residuals far above, and the fall is refitted without them. (A coarse
+    gauge's quartiles would all fall on its steps: each change is spread over one step first.)"""
     pairs = track.boot
     track.boot = []
     rates = sorted(step / dt for dt, step in pairs)
     fall = -rates[len(rates) // 2]
+    # A coarse gauge's changes sit on steps of its resolution: its quartiles fall on the same steps
+    # whatever the noise. Each change is spread over its step, the same way every time (a golden-ratio
+    # sequence, not a random one), so that the quartiles measure the noise.
+    spread = [track.resolution * ((i * GOLDEN) % 1.0 - 0.5) for i in range(len(pairs))]
     refills: list[float] = []
     for _ in range(2):
-        residuals = sorted(step + fall * dt for dt, step in pairs)
+        residuals = sorted(step + fall * dt + d for (dt, step), d in zip(pairs, spread, strict=True))
         middle = residuals[len(residuals) // 2]
         pair_sd = max((middle - residuals[len(residuals) // 4]) / 0.674, pair_sd_of(track), MIN_SIGMA)
         refills = [step + fall * dt for dt, step in pairs if step + fall * dt - middle > REFILL_SIGMAS * pair_sd]

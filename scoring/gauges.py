@@ -5,10 +5,11 @@ A sprinkler or hydrant pressure gauge and a tank level gauge live on a sawtooth:
 the tank drains) slowly, then the jockey pump (or the float valve) restores it. What each gauge learns
 of itself is :mod:`scoring.gauge_learning`'s; this module judges with it.
 
-**Stuck.** A run of identical readings is raised as ``sensor_stuck`` once the device's own chance of
-a repeat, to the power of the run's length, is below the false-alarm budget per reading
-(``stuck_false_per_day`` spread over the readings the device sends in a day), or once the learned fall
-should have moved the reading. Not judged while the reading is beyond one of the device's threshold
+**Stuck.** A run of identical readings is raised as ``sensor_stuck`` once its chance is below the
+false-alarm budget per reading (``stuck_false_per_day`` spread over the readings the device sends in a
+day): the device's own chance of a repeat to the power of the run's length, and for a coarse gauge
+also the run's chance where its level stood (:func:`scoring.gauge_learning.still_chance`); or once the
+learned fall should have moved the reading. Not judged while the reading is beyond one of the device's threshold
 rules' limits: a valve closed to a constant zero is the rule's, not a stuck sensor's.
 
 **Drift.** What is left of each pair of readings — the *residual*: its change, plus the learned fall
@@ -38,13 +39,15 @@ from scoring.gauge_learning import (
     Window,
     bootstrap,
     bucket,
+    coarse,
     end_run,
     fall_per_s,
+    learn_noise,
     learn_refill,
-    noise,
     pair_sd_of,
     refill_sd_of,
     repeat_chance,
+    still_chance,
     windows,
 )
 from scoring.signals import Signals
@@ -68,6 +71,9 @@ STILL_READINGS: Final = 3
 """Repeats before a gauge that should have fallen visibly since the run began is stuck."""
 STILL_SIGMAS: Final = 5.0
 """How far (in a pair's standard deviations) the learned fall must have taken a reading that did not move."""
+STILL_FALL_SHARE: Final = 0.5
+"""The share of the learned fall a coarse gauge's run of repeats is judged against: a tank whose use
+halves for a while is not taken for a stuck gauge."""
 MIN_PAIRS: Final = 24
 """Readings compared before the chance of a repeat is trusted."""
 GAP_INTERVALS: Final = 6.0
@@ -119,6 +125,7 @@ def observe(
 def _restart(track: GaugeTrack, t: float, value: float) -> None:
     track.last_v, track.last_t = value, t
     track.run = 0
+    track.still = []
 
 
 def _stuck(g: _Gauge, t: float, value: float, previous: float, previous_t: float, breached: bool) -> bool:
@@ -131,11 +138,15 @@ def _stuck(g: _Gauge, t: float, value: float, previous: float, previous_t: float
         track.run += 1
         if track.raised == "sensor_stuck" or breached or track.pairs < MIN_PAIRS:
             return track.raised == "sensor_stuck"
-        budget = policy.stuck_false_per_day * interval_s / 86_400.0
+        budget = math.log(policy.stuck_false_per_day * interval_s / 86_400.0)
         q = repeat_chance(track)
         learned = track.learned_t >= policy.gauge_learn_s
-        should_fall = fall_per_s(track) * (t - track.run_since) if learned else 0.0
-        unlikely = q < 1.0 and track.run * math.log(q) <= math.log(budget)
+        fall = fall_per_s(track) if learned else 0.0
+        should_fall = fall * (t - track.run_since)
+        chance = track.run * math.log(q) if q < 1.0 else 0.0
+        if coarse(track) and chance <= budget:  # both: how often it repeated, and where the level stood
+            chance = max(chance, still_chance(track, value, t, STILL_FALL_SHARE * max(fall, 0.0)))
+        unlikely = chance <= budget
         if unlikely or (track.run >= STILL_READINGS and should_fall >= STILL_SIGMAS * pair_sd_of(track)):
             _clear_drift(g, t, "stuck")
             track.raised = "sensor_stuck"
@@ -150,11 +161,13 @@ def _stuck(g: _Gauge, t: float, value: float, previous: float, previous_t: float
                     "repeats": track.run,
                     "stuck_for_s": round(t - track.run_since, 3),
                     "repeat_chance": round(q, 4),
-                    "expected": f"a repeat this long once in {1 / q**track.run:.3g} readings, "
+                    "expected": f"a run this long once in {math.exp(-chance):.3g} readings, "
                     f"a fall of {should_fall:.4g} since it began",
                 },
             )
         return track.raised == "sensor_stuck"
+    if track.run and track.sigma and track.raised is None and not _suspect(track, spec, t):
+        learn_noise(track, fall_per_s(track) * (previous_t - track.run_since) / track.run, track.run)
     end_run(track)
     if track.raised == "sensor_stuck":
         track.raised = None
@@ -205,9 +218,8 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
             track.post = track.last_post if track.post == 0 else track.post + 0.1 * (track.last_post - track.post)
         bucket(track, t, step, dt, 1.0, 0.0, 0.0, breached)
     else:
-        if learning:
-            # mean |residual| of a pair is 0.798 × √2 × sigma; each capped at three times its expectation
-            track.sigma += 0.02 * (min(abs(residual), 3.4 * noise(track)) / 1.128 - track.sigma)
+        if learning and step:  # a repeat's noise is learned when its run ends (_stuck)
+            learn_noise(track, residual)
         # the fall is learned from an hour only once it has left the last day unsuspected (fold)
         bucket(track, t, step, dt, 0.0, -step if learning else 0.0, dt if learning else 0.0, breached)
         _impaired(g, t, value)

@@ -91,6 +91,9 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     suspect: bool = False
     suspect_hour: int = -1
     """Whether a test window stood two standard errors out, as of the start of this hour."""
+    still: list[float] = []
+    """A coarse gauge's run of repeats: its log chance from each level it may have started from
+    (:func:`scoring.gauge_learning.still_chance`)."""
 
 
 class DeviceState(msgspec.Struct, array_like=True):

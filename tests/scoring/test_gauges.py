@@ -34,6 +34,27 @@ def test_a_stuck_pressure_gauge_is_raised_within_twelve_readings(
         assert result.false_signals == ()
 
 
+def test_a_coarse_tank_gauge_that_freezes_is_raised_within_two_hours_at_one_minute(models: Models) -> None:
+    """A tank gauge of 1 cm steps repeats often while healthy (its noise is 4 mm); a frozen one is told
+    from it by how unlikely its run is where the level stood. Before, each repeat of the frozen run
+    taught the gauge that its noise was smaller, until no run looked unlikely (3.5 h median)."""
+    for seed in range(3):
+        result = run_trial(GaugeTrial("tank_level", "stuck", FASTEST, 0.0, seed), Policy(), models)
+        assert result.caught_s is not None and result.caught_s <= 2 * 3600
+        assert result.false_signals == ()
+
+
+def test_a_run_of_repeats_is_learned_as_noise_only_once_it_ends() -> None:
+    from scoring.gauge_learning import learn_noise
+
+    one_by_one, at_once = GaugeTrack(sigma=0.004, resolution=0.01), GaugeTrack(sigma=0.004, resolution=0.01)
+    for _ in range(30):
+        learn_noise(one_by_one, 0.0001)
+    learn_noise(at_once, 0.0001, 30)
+    assert at_once.sigma == pytest.approx(one_by_one.sigma)
+    assert one_by_one.sigma < 0.0025  # what a frozen run would teach, were it learned as it goes
+
+
 @pytest.mark.parametrize("interval", [FASTEST, SLOWEST])
 @pytest.mark.parametrize("fault", ["drift_up", "drift_down"])
 def test_a_drifting_pressure_gauge_is_raised_as_drift_before_a_threshold_rule(
@@ -74,7 +95,12 @@ def test_a_valve_closed_to_a_constant_reading_is_the_rules_not_a_stuck_sensor(mo
 
 def test_a_gauge_track_survives_the_state_round_trip() -> None:
     track = GaugeTrack(
-        last_v=0.3, last_t=1.0, sigma=0.002, hours=[[1.0, 0.1, 3600.0, 1.0, 0.01, 3000.0, 0.0]], boot=[[60.0, -0.001]]
+        last_v=0.3,
+        last_t=1.0,
+        sigma=0.002,
+        hours=[[1.0, 0.1, 3600.0, 1.0, 0.01, 3000.0, 0.0]],
+        boot=[[60.0, -0.001]],
+        still=[-1.0] * 17,
     )
     state = PremisesState("P", devices={"G": DeviceState(gauges={"water_pressure_mpa": track})})
     assert load_state(dump_state(state)).devices["G"].gauges["water_pressure_mpa"] == track
