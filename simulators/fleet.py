@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
 
 from core.domain import CATEGORIES, DEVICE_TYPES
@@ -34,12 +35,21 @@ _STREETS = (
 _SURNAMES = ("李 Li", "王 Wang", "张 Zhang", "刘 Liu", "陈 Chen", "杨 Yang", "黄 Huang", "赵 Zhao", "吴 Wu", "周 Zhou")
 
 
-def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None, roster_days: int = 7) -> RegistryFile:
+def generate_fleet(
+    premises: int,
+    seed: int,
+    *,
+    roster_start: date | None = None,
+    roster_days: int = 7,
+    mix: Mapping[str, float] | None = None,
+    credit_mix: Mapping[str, float] | None = None,
+) -> RegistryFile:
     """A registry of ``premises`` premises with their devices, jurisdictions, inspectors and a roster.
 
     The roster covers ``roster_days`` days from ``roster_start`` (default 2026-01-05, a Monday),
     in China Standard Time: station inspectors on 24-hour shifts from 08:00, grid inspectors on
-    weekday day shifts 08:00-18:00.
+    weekday day shifts 08:00-18:00. ``mix`` weighs the categories and ``credit_mix`` the credit
+    statuses (default: the profiles' own weights, :data:`CREDIT_WEIGHTS`): another city.
     """
     if premises < 1:
         raise ValueError("a fleet needs at least one premises")
@@ -90,7 +100,7 @@ def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None
     inspectors, roster = _inspectors_and_roster(rng, stations, roster_start or date(2026, 1, 5), roster_days)
 
     categories = list(CATEGORIES)
-    weights = [PROFILES[c].weight for c in categories]
+    weights = [(mix or {}).get(c, PROFILES[c].weight) for c in categories]
     # Every category appears at least once when the fleet is large enough to hold them all.
     chosen = categories[:premises] + rng.choices(categories, weights, k=max(0, premises - len(categories)))
     rng.shuffle(chosen)
@@ -99,7 +109,7 @@ def generate_fleet(premises: int, seed: int, *, roster_start: date | None = None
     devices: list[Device] = []
     points: list[PanelPoint] = []
     for index, category in enumerate(chosen):
-        record = _premises(rng, index, category, grid_ids, index % len(grid_ids))
+        record = _premises(rng, index, category, grid_ids, index % len(grid_ids), credit_mix or CREDIT_WEIGHTS)
         premises_records.append(record)
         found = _devices(rng, record)
         devices += found
@@ -198,7 +208,9 @@ def _sector(first: int, end: int, grids: int) -> Boundary:
     return Boundary(type="Polygon", coordinates=[[centre, *arc, centre]])
 
 
-def _premises(rng: random.Random, index: int, category: str, grid_ids: list[str], grid: int) -> Premises:
+def _premises(
+    rng: random.Random, index: int, category: str, grid_ids: list[str], grid: int, credit_mix: Mapping[str, float]
+) -> Premises:
     """A premises inside its grid's sector of the city."""
     profile = PROFILES[category]
     floors = rng.randint(*profile.floors)
@@ -206,10 +218,10 @@ def _premises(rng: random.Random, index: int, category: str, grid_ids: list[str]
     out = min(0.92, max(0.12, 0.55 + rng.gauss(0, 0.03) * 7))
     lon, lat = _at(2 * math.pi * (grid + along) / len(grid_ids), out)
     credit = rng.choices(
-        list(CREDIT_WEIGHTS),
+        list(credit_mix),
         [
             w * (profile.untrustworthy_bias if status in ("watchlist", "untrustworthy") else 1.0)
-            for status, w in CREDIT_WEIGHTS.items()
+            for status, w in credit_mix.items()
         ],
     )[0]
     surname = rng.choice(_SURNAMES)

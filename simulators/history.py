@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+
+import numpy as np
 
 from core.registry import Premises
 from simulators.fleet import generate_fleet
@@ -51,6 +54,8 @@ class PremisesPeriod:
     premises: Premises
     observed: dict[str, float]
     incident: bool
+    probability: float
+    """The true chance of an incident in the period, known to the generator only: the oracle's score."""
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -65,33 +70,100 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 def simulate_history(premises: int, seed: int) -> list[PremisesPeriod]:
     """``premises`` premises-periods, reproducible from ``seed``."""
-    fleet = generate_fleet(premises, seed)
-    periods = []
+    return simulate_periods(premises, seed, 1)[0]
+
+
+def simulate_periods(
+    premises: int,
+    seed: int,
+    periods: int,
+    *,
+    mix: Mapping[str, float] | None = None,
+    credit_mix: Mapping[str, float] | None = None,
+) -> list[list[PremisesPeriod]]:
+    """The same ``premises`` premises over ``periods`` consecutive 90-day periods: each premises keeps its
+    management quality, its observations are drawn anew each period, and an incident counts among the
+    next period's fires of the last year. The first period is :func:`simulate_history`'s. ``mix`` and
+    ``credit_mix`` make another city (:func:`simulators.fleet.generate_fleet`)."""
+    fleet = generate_fleet(premises, seed, mix=mix, credit_mix=credit_mix)
+    out: list[list[PremisesPeriod]] = [[] for _ in range(periods)]
     for p in fleet.premises:
         rng = random.Random(stable_seed(seed, "history", p.id))
         quality = rng.gauss(_CREDIT_QUALITY[p.credit_status], 0.8)
-        neglect = math.exp(-0.7 * quality)  # > 1 for poorly run premises
-        observed = {
-            "active_faults": float(_poisson(rng, 0.4 * neglect)),
-            "offline_share": min(1.0, rng.betavariate(1.0, 30.0 / neglect)),
-            "supervisory_open": float(_poisson(rng, 0.15 * neglect)),
-            "electrical_abnormal": float(_poisson(rng, 0.08 * neglect)),
-            "low_water": float(rng.random() < min(0.9, 0.05 * neglect)),
-            "other_hazards": float(_poisson(rng, 0.05 * neglect)),
-            "false_alarms_30d": float(_poisson(rng, 0.8 * neglect)),
-            "hazards_90d": float(_poisson(rng, 0.5 * neglect)),
-            "fires_365d": float(_poisson(rng, 0.05 * neglect)),
-        }
-        height = (p.height_m or 0.0) / 24.0
-        crowd = (p.occupancy or 0) / 200.0
-        rate = _BASE_RATE[p.category] * neglect**1.2 * (1 + 0.3 * math.log1p(height)) * (1 + 0.2 * math.log1p(crowd))
-        rate *= math.exp(
-            0.5 * observed["low_water"]
-            + 0.45 * observed["electrical_abnormal"]
-            + 0.3 * observed["other_hazards"]
-            + 0.15 * observed["supervisory_open"]
-            + 0.4 * observed["fires_365d"]
-        )
-        incident = rng.random() < 1 - math.exp(-rate)
-        periods.append(PremisesPeriod(p, observed, incident))
-    return periods
+        before = 0.0
+        for k in range(periods):
+            if k:  # the first period draws on after the quality, as it always has
+                rng = random.Random(stable_seed(seed, "history", p.id, k))
+            period = _period(rng, p, quality, before)
+            before = float(period.incident)
+            out[k].append(period)
+    return out
+
+
+def _period(rng: random.Random, p: Premises, quality: float, incidents_before: float) -> PremisesPeriod:
+    neglect = math.exp(-0.7 * quality)  # > 1 for poorly run premises
+    observed = {
+        "active_faults": float(_poisson(rng, 0.4 * neglect)),
+        "offline_share": min(1.0, rng.betavariate(1.0, 30.0 / neglect)),
+        "supervisory_open": float(_poisson(rng, 0.15 * neglect)),
+        "electrical_abnormal": float(_poisson(rng, 0.08 * neglect)),
+        "low_water": float(rng.random() < min(0.9, 0.05 * neglect)),
+        "other_hazards": float(_poisson(rng, 0.05 * neglect)),
+        "false_alarms_30d": float(_poisson(rng, 0.8 * neglect)),
+        "hazards_90d": float(_poisson(rng, 0.5 * neglect)),
+        "fires_365d": float(_poisson(rng, 0.05 * neglect)) + incidents_before,
+    }
+    probability = 1 - math.exp(-_profile_rate(p, observed) * neglect**1.2)
+    return PremisesPeriod(p, observed, rng.random() < probability, probability)
+
+
+def _profile_rate(p: Premises, observed: dict[str, float]) -> float:
+    """Incidents per 90 days of a premises with these observations, but for its management quality
+    (times ``neglect ** 1.2``)."""
+    height = (p.height_m or 0.0) / 24.0
+    crowd = (p.occupancy or 0) / 200.0
+    rate = _BASE_RATE[p.category] * (1 + 0.3 * math.log1p(height)) * (1 + 0.2 * math.log1p(crowd))
+    return rate * math.exp(
+        0.5 * observed["low_water"]
+        + 0.45 * observed["electrical_abnormal"]
+        + 0.3 * observed["other_hazards"]
+        + 0.15 * observed["supervisory_open"]
+        + 0.4 * observed["fires_365d"]
+    )
+
+
+_QUALITY_GRID: Final = np.linspace(-5.0, 5.0, 501)
+_COUNT_MEANS: Final = {
+    "active_faults": 0.4,
+    "supervisory_open": 0.15,
+    "electrical_abnormal": 0.08,
+    "other_hazards": 0.05,
+    "false_alarms_30d": 0.8,
+    "hazards_90d": 0.5,
+    "fires_365d": 0.05,
+}
+
+
+def best_observable(period: PremisesPeriod) -> float:
+    """The best any model can score a first period's premises with from what monitoring observes: the
+    chance of an incident given its profile and observations, its management quality (which nobody
+    observes) integrated out by Bayes' rule over the generator's own distributions. Ranking by it is
+    the ceiling of a model on the risk model's inputs, below the oracle (which knows the quality).
+
+    Exact for a first period only: a later period's fires of the year carry the last period's
+    incident, whose chance this does not integrate."""
+    p, o = period.premises, period.observed
+    q = _QUALITY_GRID
+    neglect = np.exp(-0.7 * q)
+    log_like = -0.5 * ((q - _CREDIT_QUALITY[p.credit_status]) / 0.8) ** 2
+    for name, per_neglect in _COUNT_MEANS.items():
+        mean = per_neglect * neglect
+        log_like += o[name] * np.log(mean) - mean - math.lgamma(o[name] + 1)
+    share, b = o["offline_share"], 30.0 / neglect
+    if share < 1.0:  # Beta(1, b): density b (1 - x)^(b - 1)
+        log_like += np.log(b) + (b - 1) * math.log1p(-share)
+    water = np.minimum(0.9, 0.05 * neglect)
+    log_like += np.log(water if o["low_water"] else 1 - water)
+    weight = np.exp(log_like - log_like.max())
+    chance = 1 - np.exp(-_profile_rate(p, o) * neglect**1.2)
+    return float(np.sum(weight * chance) / np.sum(weight))

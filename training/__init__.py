@@ -20,6 +20,11 @@ from training.gauges import run as run_gauges
 from training.gauges import write_cells as write_gauge_cells
 from training.models import train_anomaly, train_risk, train_risk_from_db
 from training.replay import accepted_records
+from training.risk_evaluation import SplitResult, SplitSummary, of_best, summarise
+from training.risk_evaluation import plot as plot_risk
+from training.risk_evaluation import run as run_risk
+from training.risk_evaluation import targets as risk_targets
+from training.risk_evaluation import write_results as write_risk_results
 from training.store import recorded_examples, stored_stream
 from training.verification import Cell, Confusion, Grid, Result, Target, fmt_delay, pooled, targets, worst_cells
 from training.verification import plot as plot_matrix
@@ -39,6 +44,8 @@ __all__ = [
     "GaugeResult",
     "Grid",
     "Result",
+    "SplitResult",
+    "SplitSummary",
     "Target",
     "WhatIfOutcome",
     "WhatIfRow",
@@ -50,19 +57,24 @@ __all__ = [
     "gauge_false_rates",
     "gauge_targets",
     "judge",
+    "of_best",
     "plot_evaluation",
     "plot_gauges",
     "plot_matrix",
+    "plot_risk",
     "pooled",
     "read_ground_truth",
     "recorded_examples",
     "replay_fleet",
     "replay_policies",
     "risk_auc",
+    "risk_targets",
     "run_gauges",
     "run_matrix",
+    "run_risk",
     "stored_decisions",
     "stored_stream",
+    "summarise",
     "targets",
     "train_anomaly",
     "train_risk",
@@ -70,4 +82,5 @@ __all__ = [
     "worst_cells",
     "write_gauge_cells",
     "write_matrix_cells",
+    "write_risk_results",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import typer
@@ -9,8 +11,18 @@ from rich.console import Console
 
 from core.settings import Settings
 
-console = Console(highlight=False, soft_wrap=True)
-console_err = Console(stderr=True, highlight=False, soft_wrap=True)
+PIPED_WIDTH = 160
+"""Columns of tables written to a pipe or a file (a terminal's own width otherwise, or ``COLUMNS``):
+rich's 80 cut the evaluation tables' figures short in logs."""
+
+
+def _width(stream: object) -> int | None:
+    terminal = getattr(stream, "isatty", lambda: False)()
+    return None if terminal or "COLUMNS" in os.environ else PIPED_WIDTH
+
+
+console = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
+console_err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
 
 
 def settings_of(ctx: typer.Context) -> Settings:
