@@ -21,7 +21,7 @@ from simulators.gauge_trials import (
 )
 from simulators.gauge_trials import registry as gauge_registry
 from simulators.gauge_trials import stream as gauge_stream
-from simulators.history import PremisesPeriod, simulate_history
+from simulators.history import PremisesPeriod, best_observable, other_city, simulate_history, simulate_periods
 from simulators.inbox import Inbox, Received
 from simulators.publisher import Publisher, PublishOptions, PublishStats
 from simulators.recording import read as read_recording
@@ -60,14 +60,17 @@ __all__ = [
     "Trial",
     "apply_scenario",
     "background",
+    "best_observable",
     "gauge_registry",
     "gauge_stream",
     "generate_fleet",
     "load_scenario",
+    "other_city",
     "parse_duration",
     "read_recording",
     "record_stream",
     "simulate_history",
+    "simulate_periods",
     "trial_registry",
     "trial_stream",
     "with_webhooks",

@@ -26,6 +26,7 @@ import numpy as np
 from core.registry import Premises
 from simulators.fleet import generate_fleet
 from simulators.physics import stable_seed
+from simulators.profiles import CREDIT_WEIGHTS, PROFILES
 
 # Incidents per premises per 90 days for a well-run premises of the category, before other effects.
 _BASE_RATE: Final[dict[str, float]] = {
@@ -98,6 +99,19 @@ def simulate_periods(
             before = float(period.incident)
             out[k].append(period)
     return out
+
+
+CITY_MIX_SIGMA: Final = 0.7
+CREDIT_MIX_SIGMA: Final = 0.5
+
+
+def other_city(seed: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Another city's category and credit mixes (for :func:`simulate_periods`): each of the profiles'
+    weights times a log-normal factor (sigma :data:`CITY_MIX_SIGMA`, :data:`CREDIT_MIX_SIGMA`)."""
+    rng = random.Random(seed)
+    mix = {c: p.weight * rng.lognormvariate(0, CITY_MIX_SIGMA) for c, p in PROFILES.items()}
+    credit = {k: w * rng.lognormvariate(0, CREDIT_MIX_SIGMA) for k, w in CREDIT_WEIGHTS.items()}
+    return mix, credit
 
 
 def _period(rng: random.Random, p: Premises, quality: float, incidents_before: float) -> PremisesPeriod:

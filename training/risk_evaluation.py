@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import math
-import random
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -35,8 +34,7 @@ from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 
 from core.policy import Policy
 from scoring import Models
-from simulators.history import PremisesPeriod, best_observable, simulate_periods
-from simulators.profiles import CREDIT_WEIGHTS, PROFILES
+from simulators import PremisesPeriod, best_observable, other_city, simulate_periods
 from training.fitting import fit_risk
 from training.models import risk_examples
 from training.pool import run_trials
@@ -48,8 +46,6 @@ ceiling of any model on them, computed on the city split (a first period, where 
 TARGET_SHARE: Final = 0.95
 """The model's AUC and top-decile lift must reach this share of the oracle's (mean over the seeds)."""
 CALIBRATION_BINS: Final = 10
-CITY_MIX_SIGMA: Final = 0.7
-CREDIT_MIX_SIGMA: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +101,6 @@ def calibration_error(labels: Sequence[bool], probabilities: Sequence[float] | n
         if inside.any():
             error += inside.mean() * abs(p[inside].mean() - y[inside].mean())
     return error
-
-
-def other_city(seed: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The category and credit mixes of the city split: each weight times a log-normal factor."""
-    rng = random.Random(seed)
-    mix = {c: p.weight * rng.lognormvariate(0, CITY_MIX_SIGMA) for c, p in PROFILES.items()}
-    credit = {k: w * rng.lognormvariate(0, CREDIT_MIX_SIGMA) for k, w in CREDIT_WEIGHTS.items()}
-    return mix, credit
 
 
 def _judge(seed: int, split: str, name: str, predicted: Sequence[float], periods: list[PremisesPeriod]) -> SplitResult:

@@ -8,13 +8,12 @@ import pytest
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 
 from scoring import Models
-from simulators.history import simulate_history, simulate_periods
+from simulators import other_city, simulate_history, simulate_periods
 from training.risk_evaluation import (
     BEST,
     RiskTrial,
     Summary,
     calibration_error,
-    other_city,
     run_trial,
     summarise,
     targets,
@@ -91,7 +90,7 @@ def test_one_seed_judges_both_models_on_both_splits_beside_the_oracle(models: Mo
 
 
 def test_the_best_observable_is_a_probability_that_follows_what_monitoring_shows() -> None:
-    from simulators.history import best_observable
+    from simulators import best_observable
 
     periods = simulate_history(3000, 6)
     best = [best_observable(p) for p in periods]
