@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from alerts import Desk, Outcome, evidence_known
-from core.db import Cursor, locked
+from core.db import Cursor, live_state, locked
 from core.db.audit import record as audit
 from core.policy import Policy
 from core.words import label
@@ -143,6 +143,7 @@ def overview(cur: Cursor, premises_ids: frozenset[str], user_id: str, policy: Po
     ids = sorted(premises_ids)
     cur.execute(
         "SELECT p.id, p.name, p.address, p.category, p.unit_name, p.credit_status, s.tier, s.score, "
+        f"{live_state('p.id')} AS live, "
         "(SELECT max(done_at) FROM tasks t WHERE t.premises_id = p.id AND t.kind = 'self_check') AS last_self_check "
         "FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id WHERE p.id = ANY(%s) ORDER BY p.id",
         (ids,),

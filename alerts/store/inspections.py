@@ -25,7 +25,7 @@ from alerts.store import evidence
 from alerts.store.checklists import current
 from alerts.store.desk import Desk
 from alerts.store.prevention import Outcome
-from core.db import Cursor, Pool, locked, transaction
+from core.db import Cursor, Pool, live_state, locked, transaction
 from core.db.audit import record as audit
 from core.words import Label, Lang, label, render
 
@@ -45,6 +45,8 @@ class TaskItem:
     label: Label
     """Why the task is there, as a message (:mod:`core.words`)."""
     hazard_id: int | None
+    live: str | None = None
+    """The premises' live state: the class of its most urgent open incident (:func:`core.db.live_state`)."""
 
     def as_json(self) -> dict[str, object]:
         out = asdict(self)
@@ -52,9 +54,9 @@ class TaskItem:
         return out
 
 
-_LIST = """
+_LIST = f"""
 SELECT t.id, t.kind, t.premises_id, p.name AS premises_name, p.address, s.tier, s.score, t.due_at, t.reason,
-       t.label, t.hazard_id
+       t.label, t.hazard_id, {live_state("t.premises_id")} AS live
 FROM tasks t
 JOIN premises p ON p.id = t.premises_id
 LEFT JOIN premises_schedule s ON s.premises_id = t.premises_id

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from console.store.reads import IN_SCOPE, Scope, scope_param
-from core.db import Pool, rows
+from core.db import Pool, live_state, rows
 from report import Figures, Period, compute
 
 _ALARM_CLASSES = "('fire', 'alarm', 'nuisance')"
@@ -30,13 +30,13 @@ class City:
             return compute(conn, period, jurisdiction, now)
 
     def overview(self, scope: Scope) -> dict[str, Any]:
-        """Tier counts, open incidents by class, every premises as ``[id, name, lat, lon, tier, fire]``,
-        and the boundaries of the jurisdictions in scope that have one (``[{id, name, kind, boundary}]``)."""
+        """Tier counts, open incidents by class, every premises as ``[id, name, lat, lon, tier, fire, live]``
+        (``live``: the class of its most urgent open incident, or None), and the boundaries of the
+        jurisdictions in scope that have one (``[{id, name, kind, boundary}]``)."""
         params = {"scope": scope_param(scope)}
         points = self.rows(
             "SELECT p.id, p.name, p.latitude, p.longitude, coalesce(s.tier, 'unscored') AS tier, "
-            "EXISTS (SELECT 1 FROM incidents i WHERE i.premises_id = p.id AND i.class = 'fire' "
-            "        AND i.state <> 'resolved') AS fire "
+            f"{live_state('p.id')} AS live "
             "FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id "
             f"WHERE {IN_SCOPE.format(column='p.jurisdiction_id')} ORDER BY p.id",
             params,
@@ -59,7 +59,10 @@ class City:
             "tiers": tiers,
             "incidents": {r["class"]: r["n"] for r in incidents},
             "offline_devices": self.offline_count(scope),
-            "premises": [[p["id"], p["name"], p["latitude"], p["longitude"], p["tier"], p["fire"]] for p in points],
+            "premises": [
+                [p["id"], p["name"], p["latitude"], p["longitude"], p["tier"], p["live"] == "fire", p["live"]]
+                for p in points
+            ],
         }
 
     def offline_devices(self, scope: Scope, limit: int = 1000) -> list[dict[str, Any]]:

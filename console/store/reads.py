@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from core.db import rows
+from core.db import live_state, rows
 from core.domain import DEVICE_TYPES
 from core.policy import INCIDENT_CLASSES, IncidentClass, Policy
 
@@ -150,7 +150,8 @@ class Reads:
         if tier:
             where.append("s.tier = %(tier)s")
         return self.rows(
-            f"SELECT p.id, p.name, p.category, p.address, p.jurisdiction_id, s.tier, s.score "
+            f"SELECT p.id, p.name, p.category, p.address, p.jurisdiction_id, s.tier, s.score, "
+            f"{live_state('p.id')} AS live "
             f"FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id "
             f"WHERE {' AND '.join(where)} ORDER BY s.score DESC NULLS LAST, p.id LIMIT %(limit)s OFFSET %(offset)s",
             {"scope": scope_param(scope), "like": f"%{search}%", "tier": tier, "limit": limit, "offset": offset},
@@ -165,7 +166,8 @@ class Reads:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             profile = self._one(
                 cur,
-                "SELECT p.*, j.name AS jurisdiction_name, s.tier, s.score, s.tier_since, s.last_inspected_at "
+                "SELECT p.*, j.name AS jurisdiction_name, s.tier, s.score, s.tier_since, s.last_inspected_at, "
+                f"{live_state('p.id')} AS live "
                 "FROM premises p JOIN jurisdictions j ON j.id = p.jurisdiction_id "
                 "LEFT JOIN premises_schedule s ON s.premises_id = p.id "
                 f"WHERE p.id = %(id)s AND {IN_SCOPE.format(column='p.jurisdiction_id')}",

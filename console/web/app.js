@@ -4,7 +4,8 @@
 
 import { factorName, lang, render, setLang, t, translate, word } from "/static/i18n.js";
 import {
-  age, api, badge, classBadge, dueCell, duration, el, flash, pagedTable, post, premisesLink, relative, table, tierBadge, when,
+  age, api, badge, classBadge, dueCell, duration, el, flash, liveBadge, pagedTable, post, premisesLink, relative, riskTier, table,
+  tierBadge, when,
 } from "/static/dom.js";
 import { barChart, drawMap, timeChart } from "/static/charts.js";
 import { checklistPanel, checklistPanelNow, checksOf, forget } from "/static/checklist.js";
@@ -205,7 +206,7 @@ async function premisesView(id, show) {
     class: h === hours ? "range active" : "range", dataset: { hours: h }, onclick: () => { state.hours = h; rerender(); },
   }, t(`range.${h}`))));
   show(
-    el("h1", {}, p.name, " ", tierBadge(p.tier), p.score !== null && p.score !== undefined ? el("span", { class: "muted" }, ` ${t("col.score")} ${p.score.toFixed(1)}`) : null),
+    el("h1", {}, p.name, " ", liveBadge(p.live), riskTier(p.tier), p.score !== null && p.score !== undefined ? el("span", { class: "muted" }, ` ${t("col.score")} ${p.score.toFixed(1)}`) : null),
     el("div", { class: "grid2" },
       el("div", { class: "panel" }, el("h2", {}, t("premises.profile")),
         el("div", {}, `${t("premises.address")}: ${p.address}`),
@@ -235,7 +236,10 @@ async function overviewView(_, show) {
   const data = await api("/api/overview");
   const card = (kind, label, n) => el("div", { class: `card ${kind}`, dataset: { tier: kind } }, el("div", { class: "muted" }, label), el("div", { class: "n" }, n));
   const mapBox = el("div", { class: "map-box", id: "map-box" });
-  const top = data.premises.filter((p) => p[4] === "red" || p[4] === "orange").slice(0, 100);
+  // what is happening now first (any premises with an open incident), then the red and orange ones
+  const urgent = (p) => (p[6] ? 0 : 1);
+  const top = data.premises.filter((p) => p[6] || p[4] === "red" || p[4] === "orange")
+    .sort((a, b) => urgent(a) - urgent(b)).slice(0, 100);
   show(
     el("h1", {}, t("nav.overview")),
     el("h2", {}, t("overview.tiers")),
@@ -246,7 +250,8 @@ async function overviewView(_, show) {
       el("a", { href: "#/offline" }, card("", t("overview.offline"), data.offline_devices))),
     el("h2", {}, t("overview.map")), mapBox,
     el("h2", {}, t("overview.top")),
-    pagedTable(["col.premises", "col.tier"], top, (p) => el("tr", {}, el("td", {}, premisesLink(p[0], p[1])), el("td", {}, tierBadge(p[4]))), { id: "top" }));
+    pagedTable(["col.premises", "col.now", "col.tier"], top, (p) => el("tr", { dataset: { live: p[6] || "" } }, el("td", {}, premisesLink(p[0], p[1])),
+      el("td", {}, liveBadge(p[6])), el("td", {}, tierBadge(p[4]))), { id: "top" }));
   drawMap(mapBox, data, state.meta.tile_url, (id) => { location.hash = `#/premises/${encodeURIComponent(id)}`; });
 }
 overviewView.tables = ["incidents", "premises_schedule"];
@@ -343,7 +348,7 @@ async function tasksView(_, show) {
       state.openChecklists.add(task.id); panelRow.hidden = false; fill();
     };
     return [el("tr", { dataset: { task: task.id } },
-      el("td", {}, tierBadge(task.tier)), el("td", {}, premisesLink(task.premises_id, task.premises_name), el("div", { class: "muted" }, task.address)),
+      el("td", {}, liveBadge(task.live), tierBadge(task.tier)), el("td", {}, premisesLink(task.premises_id, task.premises_name), el("div", { class: "muted" }, task.address)),
       el("td", {}, word("task_type", task.kind)), el("td", { class: "reason" }, render(task.label, task.reason)), dueCell(task.due_at),
       el("td", {}, task.kind === "hazard" ? null : box,
         task.kind === "hazard" ? null : el("button", { class: "checklist-toggle", onclick: toggle }, t("tasks.checklist")),

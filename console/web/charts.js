@@ -5,6 +5,8 @@ import { word } from "/static/i18n.js";
 
 export const PALETTE = ["#2563eb", "#c81e1e", "#15803d", "#e8740c", "#7c3aed", "#0891b2", "#be185d", "#4b5563"];
 export const TIER_COLOURS = { red: "#c81e1e", orange: "#e8740c", yellow: "#d4a80b", blue: "#2563eb", unscored: "#9ca3af" };
+// A live state's ring on the map: the colours of the class badges (style.css).
+export const LIVE_COLOURS = { fire: "#c81e1e", alarm: "#e8740c", hazard: "#e8740c", supervisory: "#d4a80b", trouble: "#7c3aed" };
 
 // Time series on one shared x axis (the union of the series' times, null where a series has no point).
 // Both axes fit the data shown: a few minutes of data fill the chart, not a sliver of a day.
@@ -130,6 +132,10 @@ export function drawMap(box, data, tileUrl, onPick) {
       g.fillStyle = TIER_COLOURS[p[4]] || TIER_COLOURS.unscored;
       const radius = (data.premises.length < 500 ? 2 : 1) * (p[4] === "red" ? 4 : 2.5);
       g.beginPath(); g.arc(x, y, radius, 0, 2 * Math.PI); g.fill();
+      if (p[6]) {  // a live state rings the tier's dot in its class's colour (a fire pulses besides)
+        g.strokeStyle = LIVE_COLOURS[p[6]] || LIVE_COLOURS.trouble; g.lineWidth = 2;
+        g.beginPath(); g.arc(x, y, radius + 3, 0, 2 * Math.PI); g.stroke();
+      }
     }
   };
   const tiles = tileUrl ? tileLayer(g, tileUrl, [x0, x1, y0, y1], scale, offX, offY, w, h, overlay) : null;

@@ -52,6 +52,11 @@ export function pagedTable(headers, items, makeRow, attrs) {
 export const badge = (kind, label) => el("span", { class: `badge ${kind}` }, label);
 export const classBadge = (cls) => badge(cls, word("class", cls));
 export const tierBadge = (tier) => badge(tier || "unscored", word("tier", tier || "unscored"));
+// What is happening at a premises now (its most urgent open incident's class), always before its tier:
+// the tier is the long-run risk, and a fire in a blue premises is not a contradiction.
+export const liveBadge = (live) => (live ? el("span", { class: `badge live ${live}`, dataset: { live } }, `${t("live.now")}: ${word("class", live)}`) : null);
+// The tier with what it means, where it stands beside a live state.
+export const riskTier = (tier) => el("span", { class: "risk-tier", dataset: { tier: tier || "unscored" } }, `${t("tier.long_run")} `, tierBadge(tier));
 export const premisesLink = (id, name) => el("a", { href: `#/premises/${encodeURIComponent(id)}` }, name ? `${name} (${id})` : id);
 
 // A date and time, with the year when it is not this year's (the same as in rendered labels).

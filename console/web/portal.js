@@ -3,7 +3,7 @@
 // "rectified" report and evidence, the warning notices it received with a read receipt, its
 // commitments, and its cases' documents.
 
-import { api, badge, dueCell, el, evidenceInput, flash, forgetFields, keptField, keptFiles, post, table, tierBadge, when } from "/static/dom.js";
+import { api, badge, dueCell, el, evidenceInput, flash, forgetFields, keptField, keptFiles, liveBadge, post, riskTier, table, tierBadge, when } from "/static/dom.js";
 import { render, t, word } from "/static/i18n.js";
 import { checklistPanel, checksOf, forget } from "/static/checklist.js";
 
@@ -56,7 +56,7 @@ function commitments(p, rerender) {
 
 function premisesCard(p, rerender) {
   return el("section", { class: "unit-premises", dataset: { premises: p.id } },
-    el("h2", {}, `${p.name} (${p.id})`, " ", tierBadge(p.tier), " ",
+    el("h2", {}, `${p.name} (${p.id})`, " ", liveBadge(p.live), riskTier(p.tier), " ",
       el("span", { class: `badge credit credit-${p.credit_status}`, dataset: { credit: p.credit_status } }, `${t("unit.credit")}: ${word("credit", p.credit_status)}`)),
     el("div", { class: "muted" }, `${p.address} · ${word("category", p.category)}`),
     selfCheck(p, rerender), selfReport(p, rerender),

@@ -218,6 +218,35 @@ def test_the_premises_page_shows_devices_readings_and_risk(served: Served, pool:
     assert as_json(insp.get("/api/overview"))["offline_devices"] == 1
 
 
+def test_a_premises_live_state_is_its_most_urgent_open_incident_shown_beside_its_tier(
+    served: Served, pool: ConnectionPool
+) -> None:
+    """The tier is the long-run risk; what happens now is told apart: a nuisance is no live state, a
+    resolved incident none any more, a fire outranks a fault."""
+    insp = login(served, "insp")
+    assert as_json(insp.get("/api/premises/P"))["live"] is None
+    add = (
+        "INSERT INTO incidents (dedup_key, premises_id, jurisdiction_id, zone, class, title, state, opened_at, "
+        "updated_at, events, refs) SELECT %s, id, jurisdiction_id, '3F', %s, 't', %s, now(), now(), 1, '{}' "
+        "FROM premises WHERE id = 'P'"
+    )
+    with pool.connection() as conn:
+        conn.execute(add, ("live:nuisance", "nuisance", "open"))
+        conn.execute(add, ("live:fire-over", "fire", "resolved"))
+    assert as_json(insp.get("/api/premises/P"))["live"] is None
+    with pool.connection() as conn:
+        conn.execute(add, ("live:trouble", "trouble", "acknowledged"))
+    assert as_json(insp.get("/api/premises/P"))["live"] == "trouble"
+    with pool.connection() as conn:
+        conn.execute(add, ("live:fire", "fire", "open"))
+    page = as_json(insp.get("/api/premises/P"))
+    assert page["live"] == "fire" and "tier" in page  # both, side by side
+    (row,) = [p for p in as_json(insp.get("/api/overview"))["premises"] if p[0] == "P"]
+    assert row[5] is True and row[6] == "fire"
+    listed = {p["id"]: p["live"] for p in as_json(insp.get("/api/premises"))}
+    assert listed["P"] == "fire" and all(v is None for k, v in listed.items() if k != "P")
+
+
 def test_api_tokens_act_as_their_user_until_revoked(served: Served) -> None:
     adm = login(served, "adm")
     made = as_json(adm.post("/api/tokens", json={"user": "op", "name": "dispatch bridge"}), 201)

@@ -126,9 +126,18 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     expect(in_alarm.first).to_be_visible(timeout=30_000)
     expect(in_alarm.first.locator("td.signals")).to_contain_text("fire alarm")
     expect(in_alarm.first).to_contain_text("ALARM")
+    # what happens now comes first, the tier (the long-run risk) after it, named as such
+    header = operator.locator("h1")
+    expect(header.locator(".badge.live[data-live=fire]")).to_contain_text("Now: Confirmed fire")
+    expect(header.locator(".risk-tier")).to_contain_text("Long-run risk")
+    assert header.evaluate(
+        "h => Boolean(h.querySelector('.badge.live').compareDocumentPosition(h.querySelector('.risk-tier')) "
+        "& Node.DOCUMENT_POSITION_FOLLOWING)"
+    )
     shoot(operator, "02-premises-in-alarm")
     operator.goto(f"{system.url}/#/overview")
     expect(operator.locator(".fire-pulse")).to_have_count(1)
+    expect(operator.locator("#top tbody tr").first).to_have_attribute("data-live", "fire")
     operator.goto(f"{system.url}/#/queue")
 
     fire_row.locator("button.ack").click()
@@ -154,6 +163,8 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     operator.goto(f"{system.url}/#/premises/{system.target}")
     expect(operator.locator("#devices tbody tr").first).to_be_visible()
     expect(operator.locator(".chart canvas").first).to_be_visible()
+    expect(operator.locator("h1 .badge.live")).to_have_count(0)  # the fire is over: the tier alone
+    expect(operator.locator("h1 .risk-tier")).to_be_visible()
     shoot(operator, "06-premises-page")
     operator.goto(f"{system.url}/#/overview")
     expect(operator.locator("#map")).to_be_visible()
