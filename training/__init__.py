@@ -20,6 +20,9 @@ from training.gauges import run as run_gauges
 from training.gauges import write_cells as write_gauge_cells
 from training.models import train_anomaly, train_risk, train_risk_from_db
 from training.replay import accepted_records
+from training.retrain import Retrained, due, retrain
+from training.retrain import history as model_history
+from training.retrain import rollback as rollback_model
 from training.risk_evaluation import SplitResult, SplitSummary, of_best, summarise
 from training.risk_evaluation import plot as plot_risk
 from training.risk_evaluation import run as run_risk
@@ -44,6 +47,7 @@ __all__ = [
     "GaugeResult",
     "Grid",
     "Result",
+    "Retrained",
     "SplitResult",
     "SplitSummary",
     "Target",
@@ -51,12 +55,14 @@ __all__ = [
     "WhatIfRow",
     "accepted_records",
     "compare",
+    "due",
     "evaluation_table",
     "fmt_delay",
     "gauge_cells",
     "gauge_false_rates",
     "gauge_targets",
     "judge",
+    "model_history",
     "of_best",
     "plot_evaluation",
     "plot_gauges",
@@ -67,8 +73,10 @@ __all__ = [
     "recorded_examples",
     "replay_fleet",
     "replay_policies",
+    "retrain",
     "risk_auc",
     "risk_targets",
+    "rollback_model",
     "run_gauges",
     "run_matrix",
     "run_risk",

@@ -213,6 +213,24 @@ class VerificationPolicy(_Section):
         )
 
 
+class RetrainPolicy(_Section):
+    """The closed loop: how often the risk model is retrained on recorded outcomes, on how much, and when
+    the challenger replaces the model in use (``firewarden model retrain``, docs/scoring.md)."""
+
+    every_days: Annotated[float, Field(ge=0)] = 7.0
+    """How often a retrain is due (0: never by schedule, only ``--force``)."""
+    horizon_days: Positive = 90.0
+    """A premises-period's outcome: an incident within this long after its first score."""
+    max_periods: Annotated[int, Field(ge=100)] = 200_000
+    """The most recent premises-periods trained and judged on."""
+    held_out_share: Annotated[float, Field(gt=0, lt=1)] = 0.25
+    """The newest share of the periods, by time, that both models are judged on (never trained on)."""
+    min_outcomes: Annotated[int, Field(ge=5)] = 20
+    """Periods with and without an incident each needed in the training part and in the held-out part."""
+    margin_auc: Annotated[float, Field(ge=0, le=0.5)] = 0.01
+    """The challenger replaces the model in use only with a held-out AUC higher by at least this much."""
+
+
 class RiskPolicy(_Section):
     red: Annotated[float, Field(gt=0, le=100)] = 60.0
     orange: Annotated[float, Field(gt=0, le=100)] = 35.0
@@ -228,6 +246,7 @@ class RiskPolicy(_Section):
     """Hazards count in the risk inputs for this long (the shipped model was fitted on 90)."""
     false_alarm_history_days: Positive = 30.0
     """False alarms count in the risk inputs for this long (kept at least ``verification.history_days``)."""
+    retrain: RetrainPolicy = RetrainPolicy()
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskPolicy:
