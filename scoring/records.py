@@ -114,6 +114,21 @@ class Factor(msgspec.Struct, frozen=True):
     points: float
 
 
+class IfClosed(msgspec.Struct, frozen=True):
+    """What one open item of a premises weighs: its score and tier once the item is closed (one fewer
+    fault, supervisory signal, electrical anomaly or other hazard; the water restored; every device
+    back online; the credit back to normal), computed by the model (``scoring.risk.RiskModel.if_closed``)."""
+
+    item: str
+    """The risk input closed: ``active_faults``, ``supervisory_open``, ``electrical_abnormal``,
+    ``low_water``, ``other_hazards``, ``offline_share`` or ``credit_status``."""
+    value: float | str
+    """Its value now (the credit status for ``credit_status``)."""
+    score: float
+    tier: Tier
+    """The tier with the item closed (leaving a tier downward takes the policy's hysteresis)."""
+
+
 class RiskScore(msgspec.Struct, frozen=True, tag="risk"):
     """A premises' risk, 0-100, its tier and why, published when it moves or the tier changes."""
 
@@ -127,6 +142,8 @@ class RiskScore(msgspec.Struct, frozen=True, tag="risk"):
     model_version: str
     inputs: dict[str, float | str] = {}
     """Everything the model read (``scoring.risk.RiskInputs``), so recorded outcomes can retrain it."""
+    if_closed: tuple[IfClosed, ...] = ()
+    """Each open item the premises' unit can close, with the score and tier it would leave."""
 
 
 Decision = Signal | AlarmDecision | RiskScore

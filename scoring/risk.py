@@ -12,15 +12,15 @@ were at the fleet's average.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
 import numpy as np
 
 from core.domain import CATEGORIES, CREDIT_STATUSES
 from core.policy import RiskPolicy
-from scoring.records import Factor, Tier
+from scoring.records import Factor, IfClosed, Tier
 
 ELECTRICAL_RULES: Final = frozenset(
     {"residual_current", "residual_current_repeated", "cable_over_temperature", "unusual_electrical"}
@@ -152,6 +152,44 @@ class RiskModel:
                 factors.append(_factor(inputs, name, points))
         factors.sort(key=lambda f: -f.points)
         return round(score, 2), tuple(factors[:top])
+
+    def if_closed(self, inputs: RiskInputs, policy: RiskPolicy, tier: Tier) -> tuple[IfClosed, ...]:
+        """For each open item of :data:`CLOSABLE` (and a credit below normal), the score and tier with
+        it closed, most points first: the counterfactuals a unit is shown."""
+        closed: list[tuple[str, float | str, RiskInputs]] = []
+        for name, after in CLOSABLE.items():
+            now: Any = getattr(inputs, name)
+            if now > 0:
+                closed.append((name, now, replace(inputs, **{name: after(now)})))
+        if inputs.credit_status in ("watchlist", "untrustworthy"):
+            closed.append(("credit_status", inputs.credit_status, replace(inputs, credit_status="normal")))
+        if not closed:
+            return ()
+        scores = self.positive(np.asarray([features(c) for _, _, c in closed])) * 100
+        out = [
+            IfClosed(name, value, round(float(score), 2), tier_of(float(score), policy, tier))
+            for (name, value, _), score in zip(closed, scores, strict=True)
+        ]
+        return tuple(sorted(out, key=lambda c: c.score))
+
+
+def _one_fewer(n: Any) -> Any:
+    return n - 1
+
+
+def _none(now: Any) -> Any:
+    return type(now)(0)
+
+
+CLOSABLE: Final[dict[str, Callable[[Any], Any]]] = {
+    "active_faults": _one_fewer,
+    "supervisory_open": _one_fewer,
+    "electrical_abnormal": _one_fewer,
+    "low_water": _none,
+    "other_hazards": _one_fewer,
+    "offline_share": _none,
+}
+"""The live inputs a unit can close, and what closing one of them leaves."""
 
 
 def _factor(inputs: RiskInputs, name: str, points: float) -> Factor:

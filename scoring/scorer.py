@@ -403,6 +403,7 @@ class Scorer:
                 factors,
                 self.models.risk.version,
                 dataclasses.asdict(inputs),
+                self.models.risk.if_closed(inputs, policy, tier),
             )
         )
 

@@ -28,7 +28,7 @@ _SIGNAL: Final = """INSERT INTO signals (time, premises_id, device_id, rule, kin
 _ALARM: Final = """INSERT INTO alarms (alarm_id, revision, time, premises_id, zone, classification, reason,
     trigger, opened_at, final, evidence) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
 _RISK: Final = """INSERT INTO risk_scores (premises_id, revision, time, score, tier, previous_tier, factors,
-    model_version, inputs) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
+    model_version, inputs, if_closed) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
 
 
 class DecisionStore:
@@ -97,6 +97,7 @@ class DecisionStore:
                                     Jsonb(msgspec.to_builtins(r.factors)),
                                     r.model_version,
                                     Jsonb(r.inputs),
+                                    Jsonb(msgspec.to_builtins(r.if_closed)),
                                 )
                                 for r in risks
                             ],

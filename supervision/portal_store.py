@@ -144,6 +144,8 @@ def overview(cur: Cursor, premises_ids: frozenset[str], user_id: str, policy: Po
     cur.execute(
         "SELECT p.id, p.name, p.address, p.category, p.unit_name, p.credit_status, s.tier, s.score, "
         f"{live_state('p.id')} AS live, "
+        "(SELECT r.if_closed FROM risk_scores r WHERE r.premises_id = p.id ORDER BY r.revision DESC LIMIT 1) "
+        "AS if_closed, "
         "(SELECT max(done_at) FROM tasks t WHERE t.premises_id = p.id AND t.kind = 'self_check') AS last_self_check "
         "FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id WHERE p.id = ANY(%s) ORDER BY p.id",
         (ids,),

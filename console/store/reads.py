@@ -177,7 +177,7 @@ class Reads:
                 return None
             profile["risk"] = self._one(
                 cur,
-                "SELECT time, score, tier, previous_tier, factors, model_version FROM risk_scores "
+                "SELECT time, score, tier, previous_tier, factors, model_version, if_closed FROM risk_scores "
                 "WHERE premises_id = %(id)s ORDER BY revision DESC LIMIT 1",
                 params,
             )

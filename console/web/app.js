@@ -4,8 +4,8 @@
 
 import { factorName, lang, render, setLang, t, translate, word } from "/static/i18n.js";
 import {
-  age, api, badge, classBadge, dueCell, duration, el, flash, liveBadge, pagedTable, post, premisesLink, relative, riskTier, table,
-  tierBadge, when,
+  age, api, badge, classBadge, dueCell, duration, el, flash, ifClosedList, liveBadge, pagedTable, post, premisesLink, relative,
+  riskTier, table, tierBadge, when,
 } from "/static/dom.js";
 import { barChart, drawMap, timeChart } from "/static/charts.js";
 import { checklistPanel, checklistPanelNow, checksOf, forget } from "/static/checklist.js";
@@ -214,7 +214,8 @@ async function premisesView(id, show) {
         el("div", {}, `${t("col.jurisdiction")}: ${p.jurisdiction_name} (${p.jurisdiction_id})`),
         el("div", {}, `${t("premises.unit")}: ${p.unit_name} · ${p.unit_contact}${p.unit_phone ? " · " + p.unit_phone : ""}`)),
       el("div", { class: "panel" }, el("h2", {}, t("premises.factors")),
-        factors.length ? el("ul", { class: "factors" }, factors.map((f) => el("li", {}, `${factorName(f.name)}${f.name.includes("=") ? "" : ` = ${f.value}`} (+${f.points.toFixed(1)})`))) : el("p", { class: "muted" }, t("empty")))),
+        factors.length ? el("ul", { class: "factors" }, factors.map((f) => el("li", {}, `${factorName(f.name)}${f.name.includes("=") ? "" : ` = ${f.value}`} (+${f.points.toFixed(1)})`))) : el("p", { class: "muted" }, t("empty")),
+        el("h2", {}, t("premises.if_closed")), ifClosedList(p.risk?.if_closed, p.tier))),
     el("h2", {}, t("premises.incidents")),
     table(["col.class", "col.zone", "col.title", "col.state", "#col.age"], incidents.map((i) => el("tr", {},
       el("td", {}, classBadge(i.class)), el("td", {}, i.zone), el("td", {}, titleOf(i), evidenceList(i)), el("td", {}, t(`state.${i.state}`)),

@@ -1,7 +1,7 @@
 // The console's building blocks: DOM construction (never from HTML strings, so nothing the server
 // stores can inject markup), dates and durations, long tables in pages, and the API.
 
-import { dateText, lang, t, word } from "/static/i18n.js";
+import { dateText, factorName, lang, t, word } from "/static/i18n.js";
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -55,6 +55,17 @@ export const tierBadge = (tier) => badge(tier || "unscored", word("tier", tier |
 // What is happening at a premises now (its most urgent open incident's class), always before its tier:
 // the tier is the long-run risk, and a fire in a blue premises is not a contradiction.
 export const liveBadge = (live) => (live ? el("span", { class: `badge live ${live}`, dataset: { live } }, `${t("live.now")}: ${word("class", live)}`) : null);
+// Each open item the unit can close, with the score and tier it would leave (the model's counterfactual);
+// the ones that would lower the tier first, marked.
+const TIER_RANK = { blue: 0, yellow: 1, orange: 2, red: 3 };
+export function ifClosedList(items, tier) {
+  const lowers = (c) => TIER_RANK[c.tier] < (TIER_RANK[tier] ?? 0);
+  const sorted = [...(items || [])].sort((a, b) => lowers(b) - lowers(a) || a.score - b.score);
+  if (!sorted.length) return el("p", { class: "muted if-closed-none" }, t("premises.if_closed_none"));
+  return el("ul", { class: "if-closed" }, sorted.map((c) => el("li", { dataset: { item: c.item, lowers: String(lowers(c)) } },
+    `${factorName(c.item)} (${typeof c.value === "number" ? Number(c.value.toFixed(2)) : word("credit", c.value)}) → `,
+    tierBadge(c.tier), ` ${c.score.toFixed(1)}`, lowers(c) ? el("strong", {}, ` ${t("premises.lowers")}`) : null)));
+}
 // The tier with what it means, where it stands beside a live state.
 export const riskTier = (tier) => el("span", { class: "risk-tier", dataset: { tier: tier || "unscored" } }, `${t("tier.long_run")} `, tierBadge(tier));
 export const premisesLink = (id, name) => el("a", { href: `#/premises/${encodeURIComponent(id)}` }, name ? `${name} (${id})` : id);

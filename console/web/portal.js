@@ -3,7 +3,7 @@
 // "rectified" report and evidence, the warning notices it received with a read receipt, its
 // commitments, and its cases' documents.
 
-import { api, badge, dueCell, el, evidenceInput, flash, forgetFields, keptField, keptFiles, liveBadge, post, riskTier, table, tierBadge, when } from "/static/dom.js";
+import { api, badge, dueCell, el, evidenceInput, flash, forgetFields, ifClosedList, keptField, keptFiles, liveBadge, post, riskTier, table, tierBadge, when } from "/static/dom.js";
 import { render, t, word } from "/static/i18n.js";
 import { checklistPanel, checksOf, forget } from "/static/checklist.js";
 
@@ -59,6 +59,7 @@ function premisesCard(p, rerender) {
     el("h2", {}, `${p.name} (${p.id})`, " ", liveBadge(p.live), riskTier(p.tier), " ",
       el("span", { class: `badge credit credit-${p.credit_status}`, dataset: { credit: p.credit_status } }, `${t("unit.credit")}: ${word("credit", p.credit_status)}`)),
     el("div", { class: "muted" }, `${p.address} · ${word("category", p.category)}`),
+    el("h3", {}, t("premises.if_closed")), ifClosedList(p.if_closed, p.tier),
     selfCheck(p, rerender), selfReport(p, rerender),
     el("h3", {}, t("unit.credit_history")),
     table(["col.time", "unit.from", "unit.to", "col.reason", "unit.case"], p.credit_history.map((h) => el("tr", { class: "credit-change" },

@@ -12,7 +12,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from alerts.store.draws import seed_of
-from scoring.records import AlarmDecision, Factor, RiskScore, Signal
+from scoring.records import AlarmDecision, Factor, IfClosed, RiskScore, Signal
 from scoring.store import DecisionStore
 from tests.console.conftest import PASSWORD, Served, as_json, login
 
@@ -192,9 +192,10 @@ def test_the_premises_page_shows_devices_readings_and_risk(served: Served, pool:
         )
     store = DecisionStore(served.database_url)
     factors = (Factor("false_alarms_30d", 4.0, 12.5), Factor("open_hazards", 1.0, 9.0))
+    closing = (IfClosed("active_faults", 2, 33.5, "yellow"),)
     store.write([
         RiskScore(t - timedelta(days=2), "P", 1, 20.0, "yellow", None, (), "risk-1"),
-        RiskScore(t - timedelta(hours=1), "P", 2, 41.0, "orange", "yellow", factors, "risk-1"),
+        RiskScore(t - timedelta(hours=1), "P", 2, 41.0, "orange", "yellow", factors, "risk-1", if_closed=closing),
         Signal(t - timedelta(minutes=5), "P", "SP", "device_offline", "trouble", "raised"),
         Signal(t - timedelta(minutes=9), "P", "UITD", "device_offline", "trouble", "raised"),
         Signal(t - timedelta(minutes=2), "P", "UITD", "device_offline", "trouble", "cleared"),
@@ -204,6 +205,7 @@ def test_the_premises_page_shows_devices_readings_and_risk(served: Served, pool:
 
     page = as_json(insp.get("/api/premises/P"))
     assert page["risk"]["score"] == 41.0 and page["risk"]["factors"][0]["name"] == "false_alarms_30d"
+    assert page["risk"]["if_closed"] == [{"item": "active_faults", "value": 2, "score": 33.5, "tier": "yellow"}]
     devices = {d["id"]: d for d in page["devices"]}
     assert devices["SP"]["state"] == "offline" and devices["UITD"]["state"] == "silent"
     assert devices["SP"]["latest"]["water_pressure_mpa"][0] == pytest.approx(0.3 - 59 * 0.004)

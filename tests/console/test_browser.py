@@ -165,6 +165,7 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     expect(operator.locator(".chart canvas").first).to_be_visible()
     expect(operator.locator("h1 .badge.live")).to_have_count(0)  # the fire is over: the tier alone
     expect(operator.locator("h1 .risk-tier")).to_be_visible()
+    expect(operator.locator(".if-closed, .if-closed-none").first).to_be_visible()  # what closing items would do
     shoot(operator, "06-premises-page")
     operator.goto(f"{system.url}/#/overview")
     expect(operator.locator("#map")).to_be_visible()

@@ -63,6 +63,9 @@ def test_a_unit_sees_its_own_premises_only(served: Served, pool: ConnectionPool)
     portal = as_json(unit.get("/api/unit"))
     assert [p["id"] for p in portal["premises"]] == ["P"]
     assert portal["premises"][0]["self_check"]["due"] is True  # never self-checked
+    assert (
+        portal["premises"][0]["live"] is None and portal["premises"][0]["if_closed"] is None
+    )  # nothing open, unscored
     for path in ("/api/premises/P", "/api/incidents", "/api/hazards", "/api/cases", "/api/tasks", "/api/audit"):
         assert unit.get(path).status_code == 403, path
     assert unit.get("/api/unit/premises/Q/checklist").status_code == 404
@@ -288,3 +291,18 @@ def test_a_registry_import_keeps_the_credit_supervision_set(served: Served) -> N
     assert credit["status"] == "watchlist"
     assert [(h["reason"], h["detail"]) for h in credit["history"]] == [("manual", {"note": "court ruling 2026-17"})]
     assert as_json(adm.get("/api/premises/P/credit"))["status"] == "normal"  # never changed: the file's
+
+
+def test_a_unit_sees_what_closing_each_open_item_would_do_to_its_tier(served: Served) -> None:
+    from scoring.records import IfClosed, RiskScore
+    from scoring.store import DecisionStore
+
+    closing = (IfClosed("credit_status", "watchlist", 12.0, "blue"), IfClosed("active_faults", 1, 17.0, "yellow"))
+    store = DecisionStore(served.database_url)
+    store.write([RiskScore(datetime.now(UTC), "P", 1, 18.0, "yellow", None, (), "risk-1", if_closed=closing)])
+    store.close()
+    (premises,) = as_json(unit_of(served, ["P"]).get("/api/unit"))["premises"]
+    assert premises["if_closed"] == [
+        {"item": "credit_status", "value": "watchlist", "score": 12.0, "tier": "blue"},
+        {"item": "active_faults", "value": 1, "score": 17.0, "tier": "yellow"},
+    ]

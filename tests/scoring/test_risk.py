@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,38 @@ def test_live_signals_raise_the_score_and_name_their_factors(models: Models) -> 
     assert names & {"active_faults", "low_water", "supervisory_open"}, names
     assert all(f.points > 0 for f in scores[-1].factors)
     assert [s.revision for s in scores] == list(range(1, len(scores) + 1))
+
+
+def test_each_open_item_is_scored_as_if_closed_and_the_tier_it_would_leave(models: Models) -> None:
+    """The counterfactuals a unit is shown come from the model itself: closing an item gives the score
+    the model gives the premises without it, and the tier that score leaves (hysteresis included)."""
+    risk = models.risk
+    policy = Policy().risk
+    inputs = RiskInputs("market", 16.0, 1100, "untrustworthy", active_faults=2, low_water=1, other_hazards=1,
+                        offline_share=0.2, false_alarms_30d=3, fires_365d=1)  # fmt: skip
+    score, _ = risk.score(inputs, 3)
+    tier = tier_of(score, policy)
+    found = {c.item: c for c in risk.if_closed(inputs, policy, tier)}
+    # every closable item that is open, and only those (history is not closable)
+    assert set(found) == {"active_faults", "low_water", "other_hazards", "offline_share", "credit_status"}
+    assert found["active_faults"].value == 2 and found["credit_status"].value == "untrustworthy"
+    cases = [("active_faults", replace(inputs, active_faults=1)), ("low_water", replace(inputs, low_water=0)),
+             ("credit_status", replace(inputs, credit_status="normal"))]  # fmt: skip
+    for item, closed in cases:
+        expected, _ = risk.score(closed, 3)
+        assert found[item].score == pytest.approx(expected, abs=0.01)
+        assert found[item].tier == tier_of(expected, policy, tier)
+        assert found[item].score <= score
+    assert risk.if_closed(RiskInputs("market", 16.0, 1100, "normal"), policy, "blue") == ()
+
+
+def test_a_risk_score_carries_what_closing_each_item_would_do(models: Models) -> None:
+    h = Harness(models)
+    for n in range(3):
+        h.event(10 + n, "UITD", "fault", "smoke_detector", "2F", 1, n)
+    last = [d for d in h.decisions if isinstance(d, RiskScore)][-1]
+    (fault,) = [c for c in last.if_closed if c.item == "active_faults"]
+    assert fault.value == last.inputs["active_faults"] >= 1 and fault.score < last.score
 
 
 def test_risk_inputs_count_what_is_active(models: Models) -> None:
