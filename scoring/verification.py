@@ -219,7 +219,10 @@ class Verifier:
         if episode.classification == classification:
             return
         if classification == "confirmed":
-            state.fires.append(t)
+            # One fire is one fire: a zone confirmed while another zone of the premises still is (the
+            # fire spreading, or seen on another floor) is not another fire in the premises' history.
+            if not any(e is not episode and e.classification == "confirmed" for e in state.episodes):
+                state.fires.append(t)
             episode.false_alarm = False
         episode.classification = classification
         state.risk.dirty = True

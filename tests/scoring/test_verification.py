@@ -32,6 +32,20 @@ def test_detectors_in_different_zones_do_not_corroborate(models: Models) -> None
     assert _classes(h) == [("unverified", False), ("unverified", False)]
 
 
+def test_a_fire_confirmed_on_two_floors_is_one_fire_in_the_premises_history(models: Models) -> None:
+    h = Harness(models)
+    h.event(0, "UITD", "fire_alarm", "manual_call_point", "6F", 3, 1)
+    h.event(120, "UITD", "fire_alarm", "manual_call_point", "2F", 3, 2)  # spreading, while 6F is still burning
+    assert [(a.zone, a.classification) for a in h.alarms()] == [("6F", "confirmed"), ("2F", "confirmed")]
+    assert len(h.state.fires) == 1
+    site = h.scorer.sites.get(h.state.premises_id)
+    assert site is not None and h.scorer.inputs(h.state, site, h.state.clock).fires_365d == 1
+    # once the first fire's episodes have ended, a later confirmation is another fire
+    h.advance(24 * 3600)
+    h.event(24 * 3600 + 10, "UITD", "fire_alarm", "manual_call_point", "2F", 3, 2)
+    assert len(h.state.fires) == 2
+
+
 def test_a_manual_call_point_confirms_at_once(models: Models) -> None:
     h = Harness(models)
     h.event(0, "UITD", "fire_alarm", "manual_call_point", "2F", 3, 1)
