@@ -38,6 +38,7 @@ from simulators import PremisesPeriod, best_observable, other_city, simulate_per
 from training.fitting import fit_risk
 from training.models import risk_examples
 from training.pool import run_trials
+from training.verification import Target
 
 SPLITS: Final = ("time", "city")
 BEST: Final = "best observable"
@@ -224,14 +225,7 @@ def of_best(results: Sequence[SplitResult], model: str = "trained") -> tuple[Sum
     return auc, Summary.of([r.lift / best[r.seed].lift for r in mine])
 
 
-@dataclass(frozen=True, slots=True)
-class RiskTarget:
-    name: str
-    met: bool
-    figure: str
-
-
-def targets(summaries: Sequence[SplitSummary]) -> list[RiskTarget]:
+def targets(summaries: Sequence[SplitSummary]) -> list[Target]:
     """The issue's targets, on the model fitted by the training recipe (``trained``), each split."""
     out = []
     for s in summaries:
@@ -239,7 +233,7 @@ def targets(summaries: Sequence[SplitSummary]) -> list[RiskTarget]:
             continue
         for what, share in (("AUC", s.auc_share), ("top-decile lift", s.lift_share)):
             out.append(
-                RiskTarget(
+                Target(
                     f"{s.split} split: model {what} >= {TARGET_SHARE:.2f} of the oracle's (mean of {s.seeds} seeds)",
                     share.mean >= TARGET_SHARE,
                     f"{share}",

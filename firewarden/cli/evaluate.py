@@ -8,8 +8,9 @@ The offline packages are imported inside the commands, never when the CLI loads.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 from rich.table import Table
@@ -314,16 +315,8 @@ def gauges_command(
             f"{rate.upper_per_1000:.2f}",
         )
     console.print(healthy)
-    found = gauge_targets(results)
-    for target in found:
-        console.print(f"{'[green]met[/]' if target.met else '[red]NOT MET[/]'}  {target.name}: {target.figure}")
-    plot_gauges(results, plot)
-    console.print(f"plot: {plot}")
-    if cells_csv is not None:
-        write_gauge_cells(results, cells_csv)
-        console.print(f"cells: {cells_csv}")
-    if not all(t.met for t in found):
-        raise typer.Exit(1)
+    _finish(gauge_targets(results), lambda path: plot_gauges(results, path), plot,
+            lambda path: write_gauge_cells(results, path), cells_csv, "cells")  # fmt: skip
 
 
 @app.command("risk")
@@ -378,14 +371,36 @@ def risk_command(
                 f"city split, {name}: {near[0]} of the best observable's AUC, {near[1]} of its lift "
                 "(the best observable: the Bayes-optimal score on the model's own inputs, the ceiling of any model)"
             )
-    found = risk_targets(summaries)
+    _finish(risk_targets(summaries), lambda path: plot_risk(results, path), plot,
+            lambda path: write_risk_results(results, path), results_csv, "results")  # fmt: skip
+
+
+class _Target(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def met(self) -> bool: ...
+    @property
+    def figure(self) -> str: ...
+
+
+def _finish(
+    found: Sequence[_Target],
+    draw: Callable[[Path], None],
+    plot: Path,
+    write: Callable[[Path], None],
+    csv_path: Path | None,
+    what: str,
+) -> None:
+    """A matrix's end: its targets met or not, the plot, the CSV when asked; exit code 1 when a target
+    is not met."""
     for target in found:
         console.print(f"{'[green]met[/]' if target.met else '[red]NOT MET[/]'}  {target.name}: {target.figure}")
-    plot_risk(results, plot)
+    draw(plot)
     console.print(f"plot: {plot}")
-    if results_csv is not None:
-        write_risk_results(results, results_csv)
-        console.print(f"results: {results_csv}")
+    if csv_path is not None:
+        write(csv_path)
+        console.print(f"{what}: {csv_path}")
     if not all(t.met for t in found):
         raise typer.Exit(1)
 
