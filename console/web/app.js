@@ -7,7 +7,7 @@ import {
   age, api, badge, classBadge, dueCell, duration, el, flash, ifClosedList, liveBadge, pagedTable, post, premisesLink, relative,
   riskTier, table, tierBadge, when,
 } from "/static/dom.js";
-import { barChart, drawMap, timeChart } from "/static/charts.js";
+import { barChart, drawMap, LIVE_COLOURS, TIER_COLOURS, timeChart } from "/static/charts.js";
 import { checklistPanel, checklistPanelNow, checksOf, forget } from "/static/checklist.js";
 import { noticesAndDraws } from "/static/supervision.js";
 import { unitView as unitPage } from "/static/portal.js";
@@ -233,6 +233,18 @@ async function premisesView(id, show) {
 }
 premisesView.tables = ["incidents", "hazards", "tasks", "premises_schedule"];
 
+// What the map's marks mean: a dot's colour is the tier (long-run risk), a ring the live state, a pulse a fire.
+function mapLegend() {
+  const dot = (colour) => el("span", { class: "legend-dot", style: `background:${colour}` });
+  const ring = (colour) => el("span", { class: "legend-ring", style: `border-color:${colour}` });
+  return el("div", { class: "map-legend", id: "map-legend" },
+    el("span", { class: "muted" }, `${t("tier.long_run")}:`),
+    ["red", "orange", "yellow", "blue", "unscored"].map((tier) => el("span", { class: "legend-item" }, dot(TIER_COLOURS[tier]), word("tier", tier))),
+    el("span", { class: "muted" }, `${t("live.now")}:`),
+    ["alarm", "hazard", "supervisory", "trouble"].map((cls) => el("span", { class: "legend-item" }, ring(LIVE_COLOURS[cls]), word("class", cls))),
+    el("span", { class: "legend-item" }, el("span", { class: "legend-pulse" }), word("class", "fire")));
+}
+
 async function overviewView(_, show) {
   const data = await api("/api/overview");
   const card = (kind, label, n) => el("div", { class: `card ${kind}`, dataset: { tier: kind } }, el("div", { class: "muted" }, label), el("div", { class: "n" }, n));
@@ -249,7 +261,7 @@ async function overviewView(_, show) {
       card("", t("overview.incidents"), Object.values(data.incidents).reduce((a, b) => a + b, 0)),
       card("", word("class", "fire"), data.incidents.fire ?? 0),
       el("a", { href: "#/offline" }, card("", t("overview.offline"), data.offline_devices))),
-    el("h2", {}, t("overview.map")), mapBox,
+    el("h2", {}, t("overview.map")), mapBox, mapLegend(),
     el("h2", {}, t("overview.top")),
     pagedTable(["col.premises", "col.now", "col.tier"], top, (p) => el("tr", { dataset: { live: p[6] || "" } }, el("td", {}, premisesLink(p[0], p[1])),
       el("td", {}, liveBadge(p[6])), el("td", {}, tierBadge(p[4]))), { id: "top" }));

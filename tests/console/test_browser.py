@@ -138,6 +138,7 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
     operator.goto(f"{system.url}/#/overview")
     expect(operator.locator(".fire-pulse")).to_have_count(1)
     expect(operator.locator("#top tbody tr").first).to_have_attribute("data-live", "fire")
+    expect(operator.locator("#map-legend")).to_contain_text("Long-run risk")  # a dot's colour is the tier, not a fire
     operator.goto(f"{system.url}/#/queue")
 
     fire_row.locator("button.ack").click()
