@@ -71,8 +71,8 @@ class Report:
             return f"{100 * float(value):.1f}%"
         if column in _SECONDS and isinstance(value, int | float | Decimal):
             return f"{float(value):.0f}"
-        if isinstance(value, float):
-            return f"{value:.1f}"
+        if isinstance(value, float):  # sums of money and other measures: whole when whole, thousands grouped
+            return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
         return str(value)
 
     def table(self, key: str) -> Rendered:

@@ -246,6 +246,7 @@ def test_the_report_in_both_languages_has_charts_and_tables(seeded: str) -> None
         assert html.count("<svg") == 7
         assert html.count("<table") == 12
         assert "66.7%" in html  # the false-alarm share
+        assert "20,000" in html and "20000.0" not in html  # the fines, as money is written
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (make test installs it)")
