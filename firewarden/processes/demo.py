@@ -173,6 +173,10 @@ def publish(demo: DemoOptions, broker: MqttUrl, db_url: str, halt: threading.Eve
         publisher.publish(until_halted(), sim_start=start)
 
 
+LINE_EVERY_S = 10.0
+"""A summary line's period where the demo's output is not a terminal."""
+
+
 async def live_summary(
     running: Any,
     stop: asyncio.Event,
@@ -184,18 +188,31 @@ async def live_summary(
     console: Console,
     where: str,
 ) -> None:
-    """A live summary on the terminal, once a second, while ``running()``."""
+    """A live summary on the terminal, once a second, while ``running()``; where the output is not a
+    terminal (a file, a pipe), the same as one line every :data:`LINE_EVERY_S` seconds."""
     last = (time.monotonic(), 0.0)
-    with Live(console=console, refresh_per_second=1, transient=False) as live:
+    every = 1.0 if console.is_terminal else LINE_EVERY_S
+    with contextlib.ExitStack() as stack:
+        live = (
+            stack.enter_context(Live(console=console, refresh_per_second=1, transient=False))
+            if console.is_terminal
+            else None
+        )
         while running():
             received = metrics.value("firewarden_ingest_received_total")
             now = time.monotonic()
             rate = (received - last[1]) / max(1e-6, now - last[0])
             last = (now, received)
             counts = await asyncio.to_thread(_counts, pool)
-            live.update(_summary(rate, received, counts, alerts, inbox, publisher, where))
+            rows = _summary_rows(rate, received, counts, alerts, inbox, publisher, where)
+            if live is not None:
+                live.update(_summary(rows))
+            else:
+                console.print(
+                    f"{datetime.now():%H:%M:%S} " + " · ".join(f"{k}: {v}" for k, v in rows[:-1]), soft_wrap=True
+                )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
+                await asyncio.wait_for(stop.wait(), every)
 
 
 def _counts(pool: Any) -> dict[str, dict[str, int]]:
@@ -218,22 +235,29 @@ def _line(counts: dict[str, int], order: tuple[str, ...]) -> str:
     return "  ".join(f"{k} {counts.get(k, 0)}" for k in order if counts.get(k)) or "-"
 
 
-def _summary(
+def _summary_rows(
     rate: float, received: float, counts: dict[str, dict[str, int]], alerts: Alerts, inbox: Any,
     publisher: asyncio.Task[None] | None, where: str,
-) -> Table:  # fmt: skip
+) -> list[tuple[str, str]]:  # fmt: skip
+    incidents = ("fire", "alarm", "hazard", "supervisory", "trouble", "nuisance")
+    state = "running" if publisher is not None and not publisher.done() else "scenario finished"
+    return [
+        ("messages", f"{rate:,.0f}/s now, {received:,.0f} received"),
+        ("alarms (scoring)", _line(counts["alarms"], ("confirmed", "unverified", "nuisance_likely"))),
+        ("incidents", _line(counts["incidents"], incidents)),
+        ("risk tiers", _line(counts["tiers"], ("red", "orange", "yellow", "blue"))),
+        ("hazards", _line(counts["hazards"], ("open", "recovered", "closed"))),
+        ("open tasks", _line(counts["tasks"], ("inspection", "hazard", "draw"))),
+        ("alerts delivered", f"{alerts.dispatcher.delivered} (webhook inbox saw {len(inbox.delivered)})"),
+        ("simulator", state),
+        ("look next", f"console {where}/ (logins above)  ·  API {where}/docs  ·  Ctrl-C stops"),
+    ]
+
+
+def _summary(rows: list[tuple[str, str]]) -> Table:
     table = Table(title=f"Firewarden demo, {date.today():%Y-%m-%d}", show_header=False, expand=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("messages", f"{rate:,.0f}/s now, {received:,.0f} received")
-    table.add_row("alarms (scoring)", _line(counts["alarms"], ("confirmed", "unverified", "nuisance_likely")))
-    incidents = ("fire", "alarm", "hazard", "supervisory", "trouble", "nuisance")
-    table.add_row("incidents", _line(counts["incidents"], incidents))
-    table.add_row("risk tiers", _line(counts["tiers"], ("red", "orange", "yellow", "blue")))
-    table.add_row("hazards", _line(counts["hazards"], ("open", "recovered", "closed")))
-    table.add_row("open tasks", _line(counts["tasks"], ("inspection", "hazard", "draw")))
-    table.add_row("alerts delivered", f"{alerts.dispatcher.delivered} (webhook inbox saw {len(inbox.delivered)})")
-    state = "running" if publisher is not None and not publisher.done() else "scenario finished"
-    table.add_row("simulator", state)
-    table.add_row("look next", f"console {where}/ (logins above)  ·  API {where}/docs  ·  Ctrl-C stops")
+    for name, value in rows:
+        table.add_row(name, value)
     return table
