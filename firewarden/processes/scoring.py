@@ -362,7 +362,8 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.task  # type: ignore[untyped-decorator]
     async def serve_health() -> None:
-        """Health and metrics on ``metrics_port``: alive while the timers run, ready once it owns partitions."""
+        """Health and metrics on ``metrics_port``: alive while the timers run, ready once its partitions'
+        states are restored."""
         parts.health.serve(settings.metrics_port)
 
     @app.timer(1.0)  # type: ignore[untyped-decorator]
