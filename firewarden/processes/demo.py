@@ -191,7 +191,7 @@ async def live_summary(
     """A live summary on the terminal, once a second, while ``running()``; where the output is not a
     terminal (a file, a pipe), the same as one line every :data:`LINE_EVERY_S` seconds."""
     last = (time.monotonic(), 0.0)
-    every = 1.0 if console.is_terminal else LINE_EVERY_S
+    printed = 0.0  # when the last line was printed (not a terminal)
     with contextlib.ExitStack() as stack:
         live = (
             stack.enter_context(Live(console=console, refresh_per_second=1, transient=False))
@@ -207,12 +207,12 @@ async def live_summary(
             rows = _summary_rows(rate, received, counts, alerts, inbox, publisher, where)
             if live is not None:
                 live.update(_summary(rows))
-            else:
-                console.print(
-                    f"{datetime.now():%H:%M:%S} " + " · ".join(f"{k}: {v}" for k, v in rows[:-1]), soft_wrap=True
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+            elif now - printed >= LINE_EVERY_S:
+                printed = now
+                line = " · ".join(f"{name}: {value}" for name, value in rows[:-1])
+                console.print(f"{datetime.now():%H:%M:%S} {line}", soft_wrap=True)
+            with contextlib.suppress(TimeoutError):  # once a second either way: a stop is seen at once
+                await asyncio.wait_for(stop.wait(), 1.0)
 
 
 def _counts(pool: Any) -> dict[str, dict[str, int]]:
