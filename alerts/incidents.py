@@ -171,9 +171,10 @@ def _identity(piece: dict[str, Any]) -> bytes:
     return msgspec.json.encode(piece, order="sorted")
 
 
-Change = Literal["opened", "raised", "updated"]
+Change = Literal["opened", "raised", "spread", "updated"]
 """``opened``: a new incident; ``raised``: its class rose (an alarm confirmed as a fire), which pages
-again and wants a new acknowledgement; ``updated``: more of the same, for the queue only."""
+again and wants a new acknowledgement; ``spread``: a premises' fire confirmed in another zone too
+(:func:`join_fire`), which pages again; ``updated``: more of the same, for the queue only."""
 
 
 def apply(
@@ -224,6 +225,33 @@ def apply(
         incident.next_escalation_at = first_escalation(incident, policy, since=trigger.time)
         return incident, "raised"
     return incident, "updated"
+
+
+def joins_fire(fire: Incident | None, trigger: Trigger) -> bool:
+    """One fire is one fire: a confirmed fire at a premises whose fire is open under another key (another
+    zone), or more of an alarm that fire already holds, joins that fire instead of making its own."""
+    if fire is None or fire.dedup_key == trigger.dedup_key:
+        return False
+    return trigger.cls == "fire" or trigger.ref in fire.refs
+
+
+def join_fire(fire: Incident, trigger: Trigger) -> tuple[Incident, Change]:
+    """Fold ``trigger`` into the premises' open fire (:func:`joins_fire`): a zone confirmed anew is the
+    fire ``spread`` to it (its zones listed, its title saying so), anything else an update."""
+    joined = replace(fire, refs={**fire.refs, trigger.ref: trigger.active}, notified=list(fire.notified))
+    joined.evidence = merged(fire.evidence, trigger.evidence)
+    joined.events += 1
+    joined.updated_at = max(fire.updated_at, trigger.time)
+    zones = [z for z in fire.zone.split(ZONES_JOINED) if z]
+    if trigger.cls == "fire" and trigger.active and trigger.zone not in zones:
+        joined.zone = ZONES_JOINED.join([*zones, trigger.zone])
+        joined.label = label("incident.fire_spread", zone=trigger.zone, zones=joined.zone)
+        return joined, "spread"
+    return joined, "updated"
+
+
+ZONES_JOINED = ", "
+"""How a fire's zones are listed in its ``zone`` once it spread."""
 
 
 def first_escalation(incident: Incident, policy: AlertsPolicy, since: datetime | None = None) -> datetime | None:

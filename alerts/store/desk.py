@@ -28,6 +28,8 @@ from alerts.incidents import (
     apply,
     escalation_step,
     first_escalation,
+    join_fire,
+    joins_fire,
     trigger_of,
     urgent,
 )
@@ -49,6 +51,12 @@ _COLUMNS = (
     "refs, inhibited_by, escalation_level, next_escalation_at, reminders, notified, acknowledged_at, acknowledged_by, "
     "evidence"
 )
+
+
+def _premises_lock(cur: Cursor, premises_id: str) -> None:
+    """Serialise what changes a premises' incidents together (a fold that joins a fire, a fire resolved
+    and the incidents it releases), so that no two transactions wait on each other's rows."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext('incidents:' || %s))", (premises_id,))
 
 
 def _incident(row: dict[str, Any]) -> Incident:
@@ -162,21 +170,24 @@ class Desk:
         raise RuntimeError(f"incident {trigger.dedup_key} kept conflicting after {attempts} attempts")
 
     def _fold(self, cur: Cursor, trigger: Trigger, now: datetime) -> Outcome:
+        _premises_lock(cur, trigger.premises_id)
         cur.execute(
             f"SELECT {_COLUMNS} FROM incidents WHERE dedup_key = %s AND state <> 'resolved' FOR UPDATE",
             (trigger.dedup_key,),
         )
         row = cur.fetchone()
         current = _incident(row) if row else None
-        fire = None
-        if trigger.cls != "fire":
-            cur.execute(
-                f"SELECT {_COLUMNS} FROM incidents WHERE premises_id = %s AND class = 'fire' AND state <> 'resolved' "
-                "ORDER BY id LIMIT 1",
-                (trigger.premises_id,),
-            )
-            fire_row = cur.fetchone()
-            fire = _incident(fire_row) if fire_row else None
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM incidents WHERE premises_id = %s AND class = 'fire' AND state <> 'resolved' "
+            "ORDER BY id LIMIT 1 FOR UPDATE",
+            (trigger.premises_id,),
+        )
+        fire_row = cur.fetchone()
+        fire = _incident(fire_row) if fire_row else None
+        if fire is not None and joins_fire(fire, trigger):
+            return self._join(cur, fire, current, trigger, now)
+        if trigger.cls == "fire":
+            fire = None  # a fire is not inhibited by itself
         site = self.roster.sites.get(trigger.premises_id)
         result = apply(
             current,
@@ -198,6 +209,24 @@ class Desk:
                 self._save(cur, incident)
             if incident.cls == "fire":
                 self._inhibit_others(cur, incident, now)
+        return out
+
+    def _join(self, cur: Cursor, fire: Incident, current: Incident | None, trigger: Trigger, now: datetime) -> Outcome:
+        """One fire is one fire: ``trigger`` joins the premises' open fire; the zone's own incident, if
+        one is open (its alarm before the confirmation), is resolved as a duplicate of the fire."""
+        joined, change = join_fire(fire, trigger)
+        out = Outcome()
+        if current is not None and current.id != fire.id:
+            cur.execute(
+                "UPDATE incidents SET state = 'resolved', resolved_at = %s, resolved_by = %s, "
+                "resolution = 'duplicate', note = %s, next_escalation_at = NULL WHERE id = %s",
+                (now, SYSTEM, f"joined fire incident {fire.id}", current.id),
+            )
+            audit(cur, now, SYSTEM, "incident.resolved", f"incident:{current.id}", code="duplicate", joined=fire.id)
+        if change == "spread":
+            audit(cur, now, SYSTEM, "incident.spread", f"incident:{fire.id}", zone=trigger.zone, ref=trigger.ref)
+            out.queued += self._page(cur, joined, "spread", now)
+        self._save(cur, joined)
         return out
 
     def _save(self, cur: Cursor, i: Incident) -> None:
@@ -352,6 +381,9 @@ class Desk:
             raise ActionError(f"unknown resolution code {code!r}; valid codes are {', '.join(RESOLUTIONS)}")
         out = Outcome()
         with self.cursor() as cur:
+            cur.execute("SELECT premises_id FROM incidents WHERE id = %s", (incident_id,))
+            if (found := cur.fetchone()) is not None:  # the premises' lock before any of its rows, as a fold
+                _premises_lock(cur, found["premises_id"])
             incident = self._locked(cur, incident_id)
             if incident.state == "resolved":
                 raise ActionError(f"incident {incident_id} is already resolved")

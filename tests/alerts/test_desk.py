@@ -346,3 +346,27 @@ def test_a_warning_notice_reaches_the_premises_supervising_departments(pool: Con
     assert not any(recipient == "department:HEALTH" for recipient, _ in told)
     [entry] = rows(desk, "SELECT details FROM audit_log WHERE action = 'notice.issued'")
     assert entry["details"]["departments"] == ["EDU", "HEALTH"]
+
+
+def test_one_fire_is_one_fire_a_second_zone_joins_the_first_and_pages_its_spread(desk: Desk) -> None:
+    desk.handle([alarm("confirmed", 10, zone="6F", ident="UITD:1")], at(10))
+    desk.handle([alarm("unverified", 20, zone="2F", ident="UITD:2")], at(20))  # inhibited by the fire
+    confirmed_2f = AlarmDecision(at(40), "P", "UITD:2", 2, "2F", "confirmed", "why", "UITD:2", at(20))
+    out = desk.handle([confirmed_2f], at(40))
+    (fire,) = rows(desk, "SELECT * FROM incidents WHERE state <> 'resolved'")
+    assert (fire["class"], fire["zone"], fire["dedup_key"]) == ("fire", "6F, 2F", "P/alarm/6F")
+    assert fire["refs"] == {"UITD:1": True, "UITD:2": True}
+    assert fire["title"] == "Fire spreading to zone 2F (zones confirmed: 6F, 2F)"
+    (alarm_2f,) = rows(desk, "SELECT * FROM incidents WHERE dedup_key = 'P/alarm/2F'")
+    assert (alarm_2f["state"], alarm_2f["resolution"]) == ("resolved", "duplicate")
+    assert out.queued == 1 and ("spread", "inspector:I-GRID", "webhook", "pending") in deliveries(desk)
+    actions = [r["action"] for r in rows(desk, INCIDENT_ACTIONS)]
+    assert actions.count("incident.spread") == 1 and "incident.raised" not in actions  # no second fire raised
+
+    # the 2F episode's later decisions update the fire; a third zone confirmed outright spreads it again
+    final_2f = AlarmDecision(at(300), "P", "UITD:2", 3, "2F", "confirmed", "why", "UITD:2", at(20), True)
+    desk.handle([final_2f, alarm("confirmed", 320, zone="3F", ident="UITD:3")], at(320))
+    (fire,) = rows(desk, "SELECT * FROM incidents WHERE class = 'fire'")
+    assert fire["zone"] == "6F, 2F, 3F" and fire["refs"] == {"UITD:1": True, "UITD:2": False, "UITD:3": True}
+    assert len(rows(desk, "SELECT * FROM incidents")) == 2  # the fire, and 2F's alarm joined to it
+    assert [r["action"] for r in rows(desk, INCIDENT_ACTIONS)].count("incident.spread") == 2
