@@ -35,7 +35,7 @@ from alerts.store.evidence import known as evidence_known
 from alerts.store.inspections import TaskChecklist, TaskItem, end_of_day
 from alerts.store.inspections import as_csv as tasks_as_csv
 from alerts.store.inspections import as_ical as tasks_as_ical
-from alerts.store.prevention import SYSTEM, Outcome
+from alerts.store.prevention import SYSTEM, Outcome, reschedule_inspection
 from alerts.store.roster import load_roster
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "load_checklists",
     "load_roster",
     "parse_checklists",
+    "reschedule_inspection",
     "roster_of",
     "seed_of",
     "tasks_as_csv",

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from alerts import Desk, Outcome
 from core.db import Cursor, Pool, locked, transaction
 from core.db.audit import record as audit
-from core.policy import CreditEvent, CreditPolicy, Policy
+from core.policy import CreditEvent, Policy
 from supervision import credit
 from supervision.cases import DOCUMENTED, Step, StepKind, check_decision, check_next, needs_approval
 from supervision.credit_store import on_event
@@ -177,9 +177,9 @@ def _effects(desk: Desk, cur: Cursor, case: dict[str, Any], kind: StepKind, deta
             note = f"corrected, confirmed at the re-check of {case['number']}"
             out = desk.prevention.close_hazard_in(cur, case["hazard_id"], actor, note, now)
     if kind == "recheck" and detail.get("overdue"):
-        on_event(cur, case["premises_id"], "overdue_rectification", policy.credit, actor, now, case["id"])
+        on_event(cur, case["premises_id"], "overdue_rectification", policy, actor, now, case["id"])
     if kind in _EVENTS:
-        on_event(cur, case["premises_id"], _EVENTS[kind], policy.credit, actor, now, case["id"])
+        on_event(cur, case["premises_id"], _EVENTS[kind], policy, actor, now, case["id"])
     if kind == "close":
         cur.execute(
             "UPDATE cases SET state = 'closed', closed_at = %s, closed_by = %s, close_note = %s WHERE id = %s",
@@ -213,7 +213,7 @@ def decide_step(desk: Desk, step_id: int, approve: bool, actor: str, user_id: st
         return _effects(desk, cur, case, step.kind, dict(step.detail), actor, now) if approve else Outcome()
 
 
-def list_major_hazard(pool: Pool, policy: CreditPolicy, hazard_id: int, actor: str, note: str, now: datetime) -> None:
+def list_major_hazard(pool: Pool, policy: Policy, hazard_id: int, actor: str, note: str, now: datetime) -> None:
     """挂牌督办: a hazard listed as major for supervision until it closes (销案). Several in the policy's
     window list the unit's credit as ``repeated_major_hazards``."""
     with transaction(pool) as cur:
@@ -228,7 +228,7 @@ def list_major_hazard(pool: Pool, policy: CreditPolicy, hazard_id: int, actor: s
         cur.execute("SELECT listed_at FROM hazards WHERE premises_id = %s AND listed_at IS NOT NULL",
                     (hazard["premises_id"],))  # fmt: skip
         listed = [r["listed_at"] for r in cur.fetchall()]
-        if credit.repeated_major_hazards(listed, now, policy):
+        if credit.repeated_major_hazards(listed, now, policy.credit):
             on_event(cur, hazard["premises_id"], "repeated_major_hazards", policy, actor, now)
 
 

@@ -14,11 +14,11 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from alerts import SYSTEM
+from alerts import SYSTEM, reschedule_inspection
 from core.db import Cursor, locked
 from core.db.audit import record as audit
 from core.domain import CREDIT_STATUSES
-from core.policy import CreditEvent, CreditPolicy
+from core.policy import CreditEvent, Policy
 from supervision import credit
 from supervision.errors import CaseError
 
@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 
 def set_credit(
     cur: Cursor, premises_id: str, to: str, reason: str, actor: str, now: datetime, *,
-    detail: dict[str, Any] | None = None, case_id: int | None = None,
+    detail: dict[str, Any] | None = None, case_id: int | None = None, policy: Policy | None = None,
 ) -> bool:  # fmt: skip
     """Change the premises' credit to ``to`` for ``reason`` (a ``credit_event`` code); False when it
-    already is. Raises CaseError for an unknown premises or status."""
+    already is. With ``policy``, its open inspection task moves to the period the new status gives
+    (:func:`alerts.reschedule_inspection`). Raises CaseError for an unknown premises or status."""
     if to not in CREDIT_STATUSES:
         raise CaseError(f"unknown credit status {to!r}; valid ones are {', '.join(CREDIT_STATUSES)}")
     row = locked(cur, "premises", premises_id, what="premises", error=CaseError, columns="credit_status")
@@ -44,11 +45,13 @@ def set_credit(
     cur.execute("UPDATE premises SET credit_status = %s WHERE id = %s", (to, premises_id))
     audit(cur, now, actor, "credit.changed", f"premises:{premises_id}", previous=row["credit_status"], status=to,
           reason=reason, case=case_id, **(detail or {}))  # fmt: skip
+    if policy is not None:
+        reschedule_inspection(cur, premises_id, policy)
     return True
 
 
 def on_event(
-    cur: Cursor, premises_id: str, event: CreditEvent, policy: CreditPolicy, actor: str, now: datetime,
+    cur: Cursor, premises_id: str, event: CreditEvent, policy: Policy, actor: str, now: datetime,
     case_id: int | None = None,
 ) -> str | None:  # fmt: skip
     """List the premises as the policy says for ``event``; the new status, or None when unchanged."""
@@ -56,10 +59,10 @@ def on_event(
     row = cur.fetchone()
     if row is None:
         return None
-    status = credit.after_event(row["credit_status"], event, policy)
+    status = credit.after_event(row["credit_status"], event, policy.credit)
     if status is None:
         return None
-    set_credit(cur, premises_id, status, event, actor, now, case_id=case_id)
+    set_credit(cur, premises_id, status, event, actor, now, case_id=case_id, policy=policy)
     return status
 
 
@@ -77,7 +80,7 @@ SELECT greatest(
 """
 
 
-def review(cur: Cursor, policy: CreditPolicy, now: datetime, actor: str = SYSTEM) -> list[tuple[str, str]]:
+def review(cur: Cursor, policy: Policy, now: datetime, actor: str = SYSTEM) -> list[tuple[str, str]]:
     """信用修复: every listed premises whose record is clean for the policy's period goes back to
     ``normal``. Returns (premises, previous status) of each one repaired."""
     listed = [s for s in credit.RANK if credit.RANK[s] > credit.RANK["normal"]]
@@ -91,9 +94,9 @@ def review(cur: Cursor, policy: CreditPolicy, now: datetime, actor: str = SYSTEM
             continue  # listed in the registry, never by supervision: nothing to repair from
         record = credit.Record(premises["credit_status"], row["last_event_at"], row["open_cases"],
                                row["overdue_hazards"])  # fmt: skip
-        if credit.repair_due(record, now, policy):
+        if credit.repair_due(record, now, policy.credit):
             set_credit(cur, premises["id"], "normal", "repair", actor, now,
-                       detail={"clean_since": row["last_event_at"].isoformat()})  # fmt: skip
+                       detail={"clean_since": row["last_event_at"].isoformat()}, policy=policy)  # fmt: skip
             repaired.append((premises["id"], premises["credit_status"]))
     return repaired
 
@@ -115,7 +118,7 @@ def history(cur: Cursor, premises_id: str) -> list[dict[str, Any]]:
     return cur.fetchall()
 
 
-def review_chore(pool: ConnectionPool, policy: CreditPolicy) -> Callable[[datetime], None]:
+def review_chore(pool: ConnectionPool, policy: Policy) -> Callable[[datetime], None]:
     """The periodic credit review as the alerts process runs it: each repair logged."""
 
     def work(now: datetime) -> None:

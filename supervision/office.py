@@ -99,9 +99,7 @@ class Supervision:
 
     async def list_major_hazard(self, hazard_id: int, actor: str, note: str, now: datetime) -> None:
         """挂牌督办: list a hazard as a major fire hazard until it closes."""
-        await asyncio.to_thread(
-            case_store.list_major_hazard, self.pool, self.policy.credit, hazard_id, actor, note, now
-        )
+        await asyncio.to_thread(case_store.list_major_hazard, self.pool, self.policy, hazard_id, actor, note, now)
 
     # ---- rectification reports ----------------------------------------------------------------------------
 
@@ -127,12 +125,14 @@ class Supervision:
     def set_credit(self, premises_id: str, status: CreditStatus, actor: str, note: str, now: datetime) -> bool:
         """An admin sets the status by hand (reason ``manual``); False when it already was."""
         with transaction(self.pool) as cur:
-            return credit_store.set_credit(cur, premises_id, status, "manual", actor, now, detail={"note": note})
+            return credit_store.set_credit(
+                cur, premises_id, status, "manual", actor, now, detail={"note": note}, policy=self.policy
+            )
 
     def review_credit(self, actor: str, now: datetime) -> list[tuple[str, str]]:
         """信用修复 now: listed units with a clean record go back to normal; (premises, from status) each."""
         with transaction(self.pool) as cur:
-            return credit_store.review(cur, self.policy.credit, now, actor)
+            return credit_store.review(cur, self.policy, now, actor)
 
     # ---- what is published ---------------------------------------------------------------------------------
 

@@ -34,6 +34,27 @@ SYSTEM = "system"
 """The actor of what the desk does by itself (opening, escalating); people are ``operator:<name>`` etc."""
 
 
+def reschedule_inspection(cur: Cursor, premises_id: str, policy: Policy) -> bool:
+    """Move the premises' open inspection task to the due date its tier, last inspection and credit give
+    now: after its credit changed, a listed unit is visited on the shortened period (the policy's
+    ``credit.cadence_factor``) from this task on, not from the next. False when it has no open one."""
+    cur.execute(
+        "SELECT s.tier, s.tier_since, s.last_inspected_at, p.credit_status FROM premises_schedule s "
+        "JOIN premises p ON p.id = s.premises_id WHERE s.premises_id = %s",
+        (premises_id,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return False
+    factor = policy.credit.factor(row["credit_status"])
+    due = inspection_due(row["tier"], row["tier_since"], row["last_inspected_at"], policy.schedule, factor)
+    cur.execute(
+        "UPDATE tasks SET due_at = %s, reason = %s, label = %s WHERE dedup_key = %s AND state = 'open'",
+        (due.at, render("en", due.reason), Jsonb(due.reason), f"inspection:{premises_id}"),
+    )
+    return cur.rowcount > 0
+
+
 @dataclass(slots=True)
 class Outcome:
     """What a desk call produced besides its rows: messages queued, and feedback for scoring."""

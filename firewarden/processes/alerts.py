@@ -38,7 +38,7 @@ async def _serve(settings: Settings, db_url: str, policy: Policy) -> None:
     with open_pool(db_url, min_size=2, max_size=max(4, settings.db_pool_max_size)) as pool:
         async with open_bus(settings, client_id="firewarden-alerts") as bus:
             alerts = Alerts(pool, policy, directory_of(settings), channels_of(settings, policy), bus,
-                            chores=[(policy.credit.review_every_s, review_chore(pool, policy.credit))])  # fmt: skip
+                            chores=[(policy.credit.review_every_s, review_chore(pool, policy))])  # fmt: skip
             health = Health("alerts", alerts_registry(alerts))
             health.ready = lambda: alerts.running
             async with health.serving(settings.metrics_port, stop):

@@ -148,7 +148,7 @@ async def _serve(
             # The dispatcher on a loop of its own: a page never waits behind ingest's and scoring's turns.
             alerts = Alerts(
                 pool, policy, directory_of(settings), channels_of(settings, policy), bus, dispatch_thread=True,
-                chores=[(policy.credit.review_every_s, review_chore(pool, policy.credit))],
+                chores=[(policy.credit.review_every_s, review_chore(pool, policy))],
             )  # fmt: skip
             metrics.registry.register(AlertsCollector(alerts))
             runner = local_runner(settings, policy, db_url, bus, models) if models is not None else None

@@ -103,7 +103,7 @@ def test_chores_run_among_the_timers_with_the_services_clock_and_the_credit_revi
         set_credit(cur, "P", "watchlist", "penalty", "inspector:li", at(0) - timedelta(days=100))
     seen: list[Any] = []
     policy = Policy.model_validate({"alerts": {"tick_s": 0.02}})
-    chores = [(0.05, seen.append), (0.05, review_chore(pool, policy.credit))]
+    chores = [(0.05, seen.append), (0.05, review_chore(pool, policy))]
     alerts = Alerts(pool, policy, Directory(email=False), {}, LocalBus(), clock=lambda: at(0), chores=chores)
 
     async def briefly() -> None:

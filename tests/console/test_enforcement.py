@@ -306,3 +306,35 @@ def test_a_unit_sees_what_closing_each_open_item_would_do_to_its_tier(served: Se
         {"item": "credit_status", "value": "watchlist", "score": 12.0, "tier": "blue"},
         {"item": "active_faults", "value": 1, "score": 17.0, "tier": "yellow"},
     ]
+
+
+def test_a_credit_listing_moves_the_open_inspection_to_the_shortened_period(
+    served: Served, pool: ConnectionPool
+) -> None:
+    """A unit listed for its credit is visited more often from its open inspection task on, not only
+    from the next one (the task used to keep the period it was made with)."""
+    from alerts.schedule import inspection_due
+    from core.policy import Policy
+
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    with pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO premises_schedule (premises_id, tier, tier_since, score) VALUES ('P', 'blue', %s, 5) "
+            "ON CONFLICT (premises_id) DO UPDATE SET tier = 'blue', tier_since = excluded.tier_since",
+            (since,),
+        )
+        conn.execute(
+            "INSERT INTO tasks (dedup_key, premises_id, kind, reason, due_at, created_at, state) "
+            "VALUES ('inspection:P', 'P', 'inspection', 'blue: inspection every 1095 d', %s, now(), 'open')",
+            (since + timedelta(days=1095),),
+        )
+    adm = login(served, "adm")
+    as_json(adm.post("/api/premises/P/credit", json={"status": "untrustworthy", "note": "court ruling"}))
+    policy = Policy()
+    expected = inspection_due("blue", since, None, policy.schedule, policy.credit.factor("untrustworthy"))
+    with pool.connection() as conn:
+        (due, label) = conn.execute(
+            "SELECT due_at, label FROM tasks WHERE dedup_key = 'inspection:P' AND state = 'open'"
+        ).fetchone()  # type: ignore[misc]
+    assert due == expected.at < since + timedelta(days=1095)
+    assert label == expected.reason
