@@ -15,13 +15,12 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from core.db import live_state, rows
+from core.db import class_priority, live_state, rows
 from core.domain import DEVICE_TYPES
-from core.policy import INCIDENT_CLASSES, IncidentClass, Policy
+from core.policy import IncidentClass, Policy
 
 Scope = Collection[str] | None
 
-_PRIORITY = "CASE i.class " + " ".join(f"WHEN '{c}' THEN {n}" for n, c in enumerate(INCIDENT_CLASSES, 1)) + " END"
 IN_SCOPE = "(%(scope)s::text[] IS NULL OR {column} = ANY(%(scope)s::text[]))"
 CHART_METRICS = ("water_pressure_mpa", "residual_current_ma", "cable_temp_c", "temperature_c", "tank_level_m")
 """The metrics the premises page charts: pressure, residual current, temperature, tank level."""
@@ -69,7 +68,7 @@ class Reads:
             where.append("i.premises_id = %(premises)s")
         if jurisdiction_id is not None:
             where.append("i.jurisdiction_id = %(jurisdiction)s")
-        order = f"{_PRIORITY}, i.opened_at" if state != "resolved" else "i.resolved_at DESC"
+        order = f"{class_priority('i.class')}, i.opened_at" if state != "resolved" else "i.resolved_at DESC"
         return self.rows(
             f"SELECT i.id, i.premises_id, p.name AS premises_name, p.address, i.jurisdiction_id, i.zone, i.class, "
             f"i.title, i.label, i.state, i.opened_at, i.updated_at, i.events, i.inhibited_by, i.escalation_level, "

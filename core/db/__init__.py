@@ -7,7 +7,7 @@ and what every store does with it (:mod:`core.db.access`): :func:`transaction`, 
 """
 
 from core.db.access import TRANSIENT, Connection, Cursor, Pool, Row, database_errors, locked, rows, transaction
-from core.db.live import LIVE_CLASSES, live_state
+from core.db.live import LIVE_CLASSES, class_priority, live_state
 from core.db.migrate import Flavour, MigrationReport, SchemaStatus, migrate, schema_status
 from core.db.pool import connect, first_line, open_pool
 from core.db.roles import APP_ROLE, can_alter_audit_log, ensure_login_role
@@ -24,6 +24,7 @@ __all__ = [
     "Row",
     "SchemaStatus",
     "can_alter_audit_log",
+    "class_priority",
     "connect",
     "database_errors",
     "ensure_login_role",
