@@ -85,33 +85,32 @@ def retrain(url: str, model_dir: Path, in_use: Models, policy: RetrainPolicy, no
     periods = recorded_periods(url, policy.horizon_days, now=now, limit=policy.max_periods)
     cut = len(periods) - max(1, round(len(periods) * policy.held_out_share))
     train, held_out = periods[:cut], periods[cut:]
+    incidents = sum(p.incident for p in train)
+
+    def decided(outcome: Outcome, reason: str, challenger: str | None = None, ours: float | None = None,
+                theirs: float | None = None) -> Retrained:  # fmt: skip
+        return Retrained(outcome, reason, in_use.risk.version, challenger, ours, theirs, policy.margin_auc,
+                         len(train), len(held_out), sum(p.incident for p in held_out))  # fmt: skip
+
     short = _too_few(train, "training", policy.min_outcomes) or _too_few(held_out, "held-out", policy.min_outcomes)
-    base = {"in_use": in_use.risk.version, "margin_auc": policy.margin_auc, "trained_on": len(train),
-            "held_out": len(held_out), "held_out_incidents": sum(p.incident for p in held_out)}  # fmt: skip
     if short:
-        result = Retrained("refused", short, challenger=None, in_use_auc=None, challenger_auc=None, **base)  # type: ignore[arg-type]
+        result = decided("refused", short)
         _audit(url, now, "model.refused", result.details())
         return result
-    recipe = {
-        "source": "retrain",
-        "at": now.isoformat(),
-        "periods": len(train),
-        "incidents": sum(p.incident for p in train),
-    }
-    version = new_version("risk", recipe)
+    version = new_version("risk", {"source": "retrain", "at": now.isoformat(), "periods": len(train),
+                                   "incidents": incidents})  # fmt: skip
     challenger, _ = fit_risk(version, [p.inputs for p in train], [p.incident for p in train])
     rows, labels = [p.inputs for p in held_out], [p.incident for p in held_out]
     theirs, ours = risk_auc(challenger, rows, labels), risk_auc(in_use.risk, rows, labels)
-    figures = {"challenger": version, "in_use_auc": ours, "challenger_auc": theirs, **base}
     if theirs < ours + policy.margin_auc:
         reason = f"held-out AUC {theirs:.4f} against {ours:.4f} in use: not better by {policy.margin_auc:g}"
-        result = Retrained("refused", reason, **figures)  # type: ignore[arg-type]
+        result = decided("refused", reason, version, ours, theirs)
         _audit(url, now, "model.refused", result.details())
         return result
     reason = f"held-out AUC {theirs:.4f} against {ours:.4f} in use: better by {theirs - ours:.4f}"
-    result = Retrained("activated", reason, **figures)  # type: ignore[arg-type]
-    summary = {"source": "retrain", "periods": len(train), "incidents": sum(p.incident for p in train),
-               "held_out": len(held_out), "auc_held_out": round(theirs, 4), "replaced": in_use.risk.version,
+    result = decided("activated", reason, version, ours, theirs)
+    summary = {"source": "retrain", "periods": len(train), "incidents": incidents, "held_out": len(held_out),
+               "auc_held_out": round(theirs, 4), "replaced": in_use.risk.version,
                "replaced_auc_held_out": round(ours, 4)}  # fmt: skip
     _keep_replaced(model_dir, in_use, now)
     save(model_dir, "risk", challenger, summary)
