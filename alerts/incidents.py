@@ -227,10 +227,10 @@ def apply(
     return incident, "updated"
 
 
-def joins_fire(fire: Incident | None, trigger: Trigger) -> bool:
+def joins_fire(fire: Incident, trigger: Trigger) -> bool:
     """One fire is one fire: a confirmed fire at a premises whose fire is open under another key (another
     zone), or more of an alarm that fire already holds, joins that fire instead of making its own."""
-    if fire is None or fire.dedup_key == trigger.dedup_key:
+    if fire.dedup_key == trigger.dedup_key:
         return False
     return trigger.cls == "fire" or trigger.ref in fire.refs
 

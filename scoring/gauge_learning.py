@@ -112,9 +112,9 @@ def coarse(track: GaugeTrack) -> bool:
     return 0 < track.sigma < track.resolution
 
 
-def still_chance(track: GaugeTrack, value: float, t: float, fall_per_s: float) -> float:
+def still_chance(track: GaugeTrack, value: float, t: float, fall: float) -> float:
     """ln of the chance that a coarse gauge read ``value`` at every reading of its run so far, ``t`` the
-    newest, at the most likely level the run can have started from; its level falling at ``fall_per_s``.
+    newest, at the most likely level the run can have started from; its level falling ``fall`` a second.
 
     A coarse gauge repeats more while its level sits in the middle of a step than on average, so how
     often it repeated (:func:`repeat_chance`) says too little: each reading of the run is judged by its
@@ -128,12 +128,13 @@ def still_chance(track: GaugeTrack, value: float, t: float, fall_per_s: float) -
     Asked only once the run is unlikely by :func:`repeat_chance` (both must say so), then at every
     reading of the run: the first call takes the run so far, its readings spread evenly over its time."""
     step, spread = track.resolution, math.sqrt(2) * track.sigma
+    fallen = fall * (t - track.run_since)
     if track.still:
-        _still_reading(track, value, fall_per_s * (t - track.run_since), step, spread)
+        _still_reading(track, value, fallen, step, spread)
     else:  # the run so far at once, its readings evenly spread (asked first once the run is long)
         track.still = [0.0] * STILL_GRID
         for i in range(track.run + 1):
-            _still_reading(track, value, fall_per_s * (t - track.run_since) * i / track.run, step, spread)
+            _still_reading(track, value, fallen * i / track.run, step, spread)
     return max(track.still) + math.log(STILL_GRID)
 
 
