@@ -217,6 +217,40 @@ def _on_duty(url: str, fires: dict[str, float]) -> dict[str, set[str]]:
     return {p: {i.id for i in roster.route(p, datetime.fromtimestamp(at, UTC)).inspectors} for p, at in fires.items()}
 
 
+def _where_fires_stopped(url: str, fires: dict[str, float], paged: set[tuple[str, str]]) -> str:
+    """For a wait that timed out: how far each unpaged fire got (its alarm events, alarm decisions,
+    the decisions alerts applied, its incidents and deliveries), and every database session that waits
+    on a lock or sits in a transaction."""
+    done = {premises for premises, _ in paged}
+    lines = []
+    with connect(url) as conn:
+        for premises, at in fires.items():
+            if premises in done:
+                continue
+            since = _at(at - 1)
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM events"
+                "        WHERE premises_id = %(p)s AND kind = 'fire_alarm' AND time >= %(t)s),"
+                " (SELECT string_agg(classification || '/' || revision, ' ') FROM alarms"
+                "  WHERE premises_id = %(p)s AND time >= %(t)s),"
+                " (SELECT count(*) FROM alarm_decisions_handled h JOIN alarms a USING (alarm_id, revision)"
+                "  WHERE a.premises_id = %(p)s AND a.time >= %(t)s),"
+                " (SELECT string_agg(class || '/' || state, ' ') FROM incidents WHERE premises_id = %(p)s),"
+                " (SELECT string_agg(kind || '/' || state || '/' || attempts, ' ') FROM deliveries"
+                "  WHERE premises_id = %(p)s)",
+                {"p": premises, "t": since},
+            ).fetchone()
+            lines.append(f"unpaged fire at {premises}: fire alarms, alarm decisions, applied, incidents, "
+                         f"deliveries = {counts}")  # fmt: skip
+        stuck = conn.execute(
+            "SELECT pid, application_name, state, wait_event_type, wait_event, now() - xact_start, left(query, 120) "
+            "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() "
+            "AND (wait_event_type = 'Lock' OR state LIKE 'idle in transaction%%')"
+        ).fetchall()
+        lines += [f"session {row}" for row in stuck]
+    return "\n".join(lines)
+
+
 def _paged_to(page: Received) -> tuple[str, str]:
     """(premises, inspector) of a page."""
     return str(page.body["premises"]["id"]), page.path.rsplit("/", 1)[1]  # type: ignore[index]
@@ -310,7 +344,8 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
             assert all(on_duty.values()), f"someone on duty for every fire premises: {on_duty}"
             wanted = {(p, i) for p, ids in on_duty.items() for i in ids}
             paged = lambda: {_paged_to(r) for r in _fire_pages(inbox)}  # noqa: E731
-            _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120, logs)
+            _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120,
+                  lambda: _where_fires_stopped(url, fires, paged()) + "\n" + logs())  # fmt: skip
             decided = _settled(url)
             time.sleep(2.0)  # room for a late doubled page to show
         finally:
@@ -408,7 +443,8 @@ def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_
             _wait(lambda: set(stored_messages(url)) >= expected, "every acknowledged message stored", 90, logs)
             wanted = {(p, i) for p, ids in _on_duty(url, fires).items() for i in ids}
             paged = lambda: {_paged_to(r) for r in _fire_pages(inbox)}  # noqa: E731
-            _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120, logs)
+            _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120,
+                  lambda: _where_fires_stopped(url, fires, paged()) + "\n" + logs())  # fmt: skip
             time.sleep(2.0)  # room for a late doubled page to show
         finally:
             codes = {p.name: p.stop() for p in processes}

@@ -28,10 +28,10 @@ import asyncio
 import logging
 import multiprocessing
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from functools import cache, cached_property, partial
 from multiprocessing.process import BaseProcess
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import faust
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
@@ -44,14 +44,13 @@ from core.health import Health
 from core.logs import configure_logging
 from core.policy import Policy, load_policy
 from core.settings import KafkaBus, Settings
+from firewarden.processes.handon import ChangelogTable, HandOn, StallWatch
 from ingest import EVENTS_TOPIC, RECORDS_TOPIC
 from scoring import (
     ALARMS_TOPIC,
     DECISIONS_TOPIC,
     FEEDBACK_TOPIC,
     STATE_TABLE,
-    AlarmDecision,
-    Decision,
     DecisionStore,
     Engine,
     LocalRunner,
@@ -63,8 +62,6 @@ from scoring import (
     SiteRefresh,
     decisions_of,
     decode_decision,
-    dump_state,
-    encode_decision,
     load_sites,
     load_state,
     models_for,
@@ -75,99 +72,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 5000
 BATCH_WITHIN_S = 0.25
-
-
-class Sender(Protocol):
-    """What :class:`HandOn` needs of a faust topic: ``send`` queues and returns the broker's acknowledgement."""
-
-    async def send(self, *, key: bytes, value: bytes) -> Awaitable[object]: ...
-
-
-class StateTable(Protocol):
-    """What :class:`HandOn` needs of the state table: writes, and the broker's acknowledgement of them."""
-
-    def __setitem__(self, key: bytes, value: bytes) -> None: ...
-
-    async def delivered(self) -> None: ...
-
-
-class ChangelogTable(faust.Table[bytes, bytes]):
-    """faust's table, except that its writes can be waited for until the broker has them in the changelog.
-
-    A write only queues its changelog message in faust's producer buffer. faust commits a partition's
-    offsets after flushing that buffer, but its flush gives up after 0.1 s without a message sent, so
-    an offset could be committed while the state that applied it was still queued; a kill -9 then
-    lost the state, and the restored one skipped the records it had applied (a fire missing from a
-    premises' history, and its risk never rescored). :class:`HandOn` waits for :meth:`delivered`
-    before its events are acknowledged, so no offset is committed ahead of its state."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._unsent: list[asyncio.Future[Any]] = []
-
-    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
-        sent = super().send_changelog(*args, **kwargs)
-        self._unsent.append(sent)
-        return sent
-
-    async def delivered(self) -> None:
-        """Wait until every write so far is acknowledged by the broker (acks=all)."""
-        pending, self._unsent = self._unsent, []
-        if pending:
-            await asyncio.gather(*pending)
-
-
-class HandOn:
-    """Decisions to their topics, then the changed states to the table.
-
-    The order is what makes a kill -9 lose nothing: a state in the changelog records the offsets it
-    has applied, and a worker that restores it skips those records on replay. So a state may only
-    reach the changelog after every decision it led to is acknowledged by the broker (acks=all):
-    ``send`` alone only queues a decision in the producer, which may flush the changelog first.
-
-    The two lanes (records and events) drive one engine and share the states of a premises, so a
-    state one lane writes may hold what the other lane decided and has not yet sent. Each hand-on is
-    registered as in flight before its first ``await``, and the states are written only when no
-    other hand-on is: the write then covers only acknowledged decisions. The lanes still decide
-    concurrently; only the table writes wait.
-
-    A hand-on returns once the states it wrote are acknowledged too (:meth:`ChangelogTable.delivered`):
-    its agent acknowledges the batch's records only then, so their offsets are never committed ahead
-    of the states that applied them."""
-
-    def __init__(
-        self,
-        alarms: Sender,
-        decisions: Sender,
-        table: StateTable,
-        engine: Callable[[], Engine],
-        dump: Callable[[PremisesState], bytes] = dump_state,
-    ) -> None:
-        self.alarms = alarms
-        self.decisions = decisions
-        self.table = table
-        self.engine = engine
-        self.dump = dump
-        self._in_flight: set[asyncio.Future[None]] = set()
-
-    async def __call__(self, decisions: list[Decision]) -> None:
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._in_flight.add(mine)
-        try:
-            sent = []
-            for decision in sorted(decisions, key=lambda d: not isinstance(d, AlarmDecision)):  # alarms first
-                topic = self.alarms if isinstance(decision, AlarmDecision) else self.decisions
-                sent.append(await topic.send(key=decision.premises_id.encode(), value=encode_decision(decision)))
-            await asyncio.gather(*sent)
-        finally:
-            mine.set_result(None)
-            self._in_flight.discard(mine)
-        while others := [f for f in self._in_flight if not f.done()]:
-            await asyncio.gather(*others)
-        # no await from the check above to the writes: no lane can decide in between
-        for premises_id, state in self.engine().flush():
-            self.table[premises_id.encode()] = self.dump(state)
-        await self.table.delivered()
 
 
 class TableStates(MutableMapping[str, PremisesState]):
@@ -333,6 +237,7 @@ def build_app(settings: Settings) -> faust.App:
     )
     parts = _Parts(settings, database_url, table)
     hand_on = HandOn(alarms_topic, decisions_topic, table, lambda: parts.engine)
+    stall = StallWatch(hand_on)
 
     @app.agent(records_topic)
     async def score(stream: Any) -> None:
@@ -368,7 +273,8 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.timer(1.0)  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
-        parts.health.touch()
+        if stall.alive(time.monotonic(), app.agents.human_tracebacks):
+            parts.health.touch()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_owned(app: Any, revoked: Any, **kwargs: Any) -> None:

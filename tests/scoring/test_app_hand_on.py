@@ -3,15 +3,19 @@ every decision either lane has made is acknowledged. The two lanes (records, eve
 states; before this order, the records lane could write a state holding an alarm the events lane had
 decided but the broker had not yet acknowledged, and a kill -9 then lost the alarm (the restored state
 skipped its event on replay). The broker is stood in for by send futures this test resolves by hand:
-what is tested is :class:`firewarden.processes.scoring.HandOn`'s own ordering, not Kafka."""
+what is tested is :class:`firewarden.processes.handon.HandOn`'s own ordering, not Kafka."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
-from firewarden.processes.scoring import HandOn
+import pytest
+
+from firewarden.processes.handon import HandOn, StallWatch
 from scoring.records import AlarmDecision
 
 
@@ -107,3 +111,39 @@ def test_a_hand_on_returns_only_once_its_state_writes_are_acknowledged() -> None
 
     asyncio.run(main())
     assert log[-1] == "changelog acknowledged"
+
+
+def test_a_hand_on_stuck_on_the_bus_is_logged_with_what_it_waits_for_and_ends_liveness(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker whose batch never gets its acknowledgement stays silent otherwise (its timers run, its
+    offsets stay): the watch names the wait every 15 s and stops the liveness heartbeat after 60 s."""
+    log: list[str] = []
+    alarms, decisions, engine, table = _Topic("alarms", log), _Topic("decisions", log), _Engine(), _Table(log)
+    hand_on = HandOn(alarms, decisions, table, lambda: engine, dump=lambda state: b"")  # type: ignore[arg-type,return-value]
+    watch = StallWatch(hand_on, every_s=15.0, dead_s=60.0)
+    seen: dict[float, bool] = {}
+
+    async def main() -> None:
+        table.acknowledged = asyncio.get_running_loop().create_future()
+        engine.touched |= {"P1"}
+        lane = asyncio.create_task(hand_on([_alarm("P1")]))
+        await asyncio.sleep(0)
+        began = time.monotonic()
+        alarms.futures[0].set_result(None)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        for after in (10.0, 16.0, 20.0, 31.5, 61.0):
+            seen[after] = watch.alive(began + after, lambda: "<stacks>")
+        table.acknowledged.set_result(None)
+        await lane
+        seen[62.0] = watch.alive(began + 62.0, lambda: "<stacks>")
+
+    with caplog.at_level(logging.INFO, logger="firewarden.processes.handon"):
+        asyncio.run(main())
+    assert seen == {10.0: True, 16.0: True, 20.0: True, 31.5: True, 61.0: False, 62.0: True}
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 3, errors  # at 16, 31.5 and 61 s: once every 15 s
+    assert all("for the bus to acknowledge 1 state(s)" in e and "<stacks>" in e for e in errors), errors
+    assert "/healthz answers 503" in errors[-1] and "/healthz" not in errors[0]
+    assert any("handing on again" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
