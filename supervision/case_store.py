@@ -6,6 +6,8 @@ major-hazard listing, and an audit entry for every step."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict, cast
@@ -17,7 +19,7 @@ from core.db import Cursor, Pool, locked, transaction
 from core.db.audit import record as audit
 from core.policy import CreditEvent, Policy
 from supervision import credit
-from supervision.cases import DOCUMENTED, Step, StepKind, check_decision, check_next, needs_approval
+from supervision.cases import DOCUMENTED, Step, StepKind, check_decision, check_next, needs_approval, next_up
 from supervision.credit_store import on_event
 from supervision.discretion import Circumstance, DiscretionTable, decide
 from supervision.errors import CaseError
@@ -98,11 +100,13 @@ def _insert_step(
 
 def _steps(cur: Cursor, case_id: int) -> list[Step]:
     cur.execute("SELECT * FROM case_steps WHERE case_id = %s ORDER BY id", (case_id,))
-    return [
-        Step(r["id"], r["kind"], r["state"], r["proposed_by"],
-             float(r["fine_yuan"]) if r["fine_yuan"] is not None else None, r["detail"])
-        for r in cur.fetchall()
-    ]  # fmt: skip
+    return [step_of(r) for r in cur.fetchall()]
+
+
+def step_of(row: Mapping[str, Any]) -> Step:
+    """A ``case_steps`` row as the rules of :mod:`supervision.cases` see it."""
+    fine = float(row["fine_yuan"]) if row["fine_yuan"] is not None else None
+    return Step(row["id"], row["kind"], row["state"], row["proposed_by"], fine, row["detail"])
 
 
 def _locked_case(cur: Cursor, case_id: int) -> dict[str, Any]:
@@ -276,6 +280,8 @@ class Case(TypedDict):
     self_reported: bool | None
     pending: int
     steps: NotRequired[list[CaseStep]]
+    next: NotRequired[dict[str, object]]
+    """:class:`supervision.cases.NextUp` as a dict (read one by one)."""
 
 
 _CASES = """
@@ -293,6 +299,7 @@ def get_case(cur: Cursor, case_id: int) -> Case | None:
         return None
     cur.execute("SELECT * FROM case_steps WHERE case_id = %s ORDER BY id", (case_id,))
     case["steps"] = cur.fetchall()
+    case["next"] = asdict(next_up([step_of(r) for r in case["steps"]], case["state"] == "open"))
     return cast(Case, case)
 
 

@@ -114,3 +114,52 @@ def check_decision(step: Step, actor_user: str) -> None:
         raise CaseError(f"step {step.id} is {step.state}, not awaiting approval")
     if step.proposed_by.split(":", 1)[-1].split(" ", 1)[0] == actor_user:
         raise CaseError(f"step {step.id} was proposed by {actor_user}: a second person approves it")
+
+
+TAKEN_STEPS: Final[tuple[StepKind, ...]] = ("recheck", "seal_up", "stop", "penalty", "lift", "close")
+"""The steps a person takes on an open case (the order comes with the case; an exemption is a penalty
+the discretion table exempts)."""
+
+Waiting = Literal["approval", "recheck", "decision", "lift", "close", "nothing"]
+
+
+@dataclass(frozen=True, slots=True)
+class NextUp:
+    """What a case waits for now: ``steps`` a supervisor may take (in :data:`TAKEN_STEPS` order), the
+    ``measures`` in force a lift may name, who acts (``admin``, ``inspector`` or nobody once closed),
+    and ``waiting`` for what:
+
+    - ``approval``: a step awaits an admin's approval (``step``), who did not propose it;
+    - ``recheck``: the order's (or the last failed re-check's) deadline: re-check the hazard;
+    - ``decision``: a re-check found it not corrected: seal up, stop, fine, or re-check again;
+    - ``lift``: found corrected, a measure still in force: lift it;
+    - ``close``: found corrected, nothing in force or pending: close the case;
+    - ``nothing``: the case is closed."""
+
+    steps: tuple[StepKind, ...]
+    measures: tuple[int, ...]
+    who: Literal["admin", "inspector"] | None
+    waiting: Waiting
+    step: int | None = None
+
+
+def next_up(steps: Sequence[Step], is_open: bool) -> NextUp:
+    """What ``steps`` of a case (open or not) allow and wait for now, by the rules of :func:`check_next`."""
+    if not is_open:
+        return NextUp((), (), None, "nothing")
+    measures = tuple(s.id for s in in_force(steps))
+    allowed = []
+    for kind in TAKEN_STEPS:
+        try:
+            check_next(kind, steps, True, {"measure": measures[0]} if kind == "lift" and measures else {})
+        except CaseError:
+            continue
+        allowed.append(kind)
+    if waiting := pending(steps):
+        return NextUp(tuple(allowed), measures, "admin", "approval", waiting[0].id)
+    recheck = last_recheck(steps)
+    if recheck is None:
+        return NextUp(tuple(allowed), measures, "inspector", "recheck")
+    if not recheck.detail.get("passed"):
+        return NextUp(tuple(allowed), measures, "inspector", "decision")
+    return NextUp(tuple(allowed), measures, "inspector", "lift" if measures else "close")

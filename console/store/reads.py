@@ -244,6 +244,13 @@ class Reads:
                 params,
             )
             profile["tasks"] = cur.fetchall()
+            cur.execute(
+                "SELECT c.id, c.number, c.offence, c.deadline, "
+                "(SELECT count(*) FROM case_steps s WHERE s.case_id = c.id AND s.state = 'pending') AS pending "
+                "FROM cases c WHERE c.premises_id = %(id)s AND c.state = 'open' ORDER BY c.opened_at",
+                params,
+            )
+            profile["cases"] = cur.fetchall()
             return profile
 
     def readings(self, premises_id: str, now: datetime, hours: float = 24.0, points: int = 240) -> list[dict[str, Any]]:

@@ -229,9 +229,11 @@ async function premisesView(id, show) {
       el("div", {}, el("h2", {}, t("premises.hazards")), table(["col.hazard", "col.state", "col.deadline"], p.hazards.map((h) => el("tr", {},
         el("td", {}, titleOf(h)), el("td", {}, t(`hazard.${h.state}`)), dueCell(h.deadline))))),
       el("div", {}, el("h2", {}, t("premises.tasks")), table(["col.kind", "col.reason", "col.due"], p.tasks.map((task) => el("tr", {},
-        el("td", {}, word("task_type", task.kind)), el("td", {}, render(task.label, task.reason)), dueCell(task.due_at)))))));
+        el("td", {}, word("task_type", task.kind)), el("td", {}, render(task.label, task.reason)), dueCell(task.due_at)))))),
+    ...(p.cases.length ? [el("h2", {}, t("premises.cases")), table(["cases.number", "col.deadline", "cases.pending"], p.cases.map((c) => el("tr", { dataset: { case: c.id } },
+      el("td", {}, el("a", { href: `#/cases/${c.id}` }, c.number)), dueCell(c.deadline), el("td", { class: "num" }, c.pending || ""))), { id: "premises-cases" })] : []));
 }
-premisesView.tables = ["incidents", "hazards", "tasks", "premises_schedule"];
+premisesView.tables = ["incidents", "hazards", "tasks", "premises_schedule", "cases"];
 
 // What the map's marks mean: a dot's colour is the tier (long-run risk), a ring the live state, a pulse a fire.
 function mapLegend() {

@@ -35,26 +35,48 @@ function newCaseForm(hazardId) {
   el("button", { type: "submit", class: "primary" }, t("cases.open")));
 }
 
+// Only the steps the case allows now (the server's `next.steps`); the fine box with a penalty, the
+// measure to lift with a lift.
 function nextStep(c, rerender) {
-  const measures = c.steps.filter((s) => ["seal_up", "stop"].includes(s.kind) && s.state === "effective");
+  const allowed = c.next?.steps ?? [];
+  if (c.state !== "open" || !allowed.length) return null;
+  const measures = c.steps.filter((s) => (c.next.measures ?? []).includes(s.id));
   const keys = ["kind", "fine", "measure", "note"].map((name) => `step-${c.id}-${name}`);
-  const form = el("form", { class: "toolbar next-step", onsubmit: async (e) => {
+  const choices = allowed.flatMap((k) => (k === "recheck" ? ["recheck:fail", "recheck:pass"] : [k]));
+  const kind = keptField("select", keys[0], { name: "kind" }, choices.map((k) =>
+    el("option", { value: k }, k.startsWith("recheck") ? `${word("case_step", "recheck")}: ${t(`cases.${k.split(":")[1]}`)}` : word("case_step", k))));
+  if (!choices.includes(kind.value)) kind.value = choices[0];
+  const fine = el("label", { class: "fine" }, t("cases.fine"), " ", keptField("input", keys[1], { name: "fine", type: "number", min: "0", step: "1" }));
+  const measure = el("label", { class: "measure" }, t("cases.lifts"), " ",
+    keptField("select", keys[2], { name: "measure" }, measures.map((m) => el("option", { value: m.id }, `${word("case_step", m.kind)} ${m.number ?? m.id}`))));
+  const shown = () => { fine.hidden = kind.value !== "penalty"; measure.hidden = kind.value !== "lift"; };
+  kind.addEventListener("change", shown);
+  shown();
+  return el("form", { class: "toolbar next-step", onsubmit: async (e) => {
     e.preventDefault();
     const f = e.target;
-    const [kind, passed] = f.kind.value.split(":");
-    const body = { kind, note: f.note.value.trim() };
-    if (kind === "recheck") body.passed = passed === "pass";
-    if (kind === "penalty" && f.fine.value) body.fine_yuan = Number(f.fine.value);
-    if (kind === "lift") body.measure = Number(f.measure.value);
+    const [chosen, passed] = f.kind.value.split(":");
+    const body = { kind: chosen, note: f.note.value.trim() };
+    if (chosen === "recheck") body.passed = passed === "pass";
+    if (chosen === "penalty" && f.fine.value) body.fine_yuan = Number(f.fine.value);
+    if (chosen === "lift") body.measure = Number(f.measure.value);
     try { await post(`/api/cases/${c.id}/steps`, body); forgetFields(...keys); rerender(); } catch (error) { flash(error); }
   } },
-  keptField("select", keys[0], { name: "kind" }, ["recheck:pass", "recheck:fail", "seal_up", "stop", "penalty", "lift", "close"].map((k) =>
-    el("option", { value: k }, k.startsWith("recheck") ? `${word("case_step", "recheck")}: ${t(`cases.${k.split(":")[1]}`)}` : word("case_step", k)))),
-  keptField("input", keys[1], { name: "fine", type: "number", min: "0", step: "1", placeholder: t("cases.fine") }),
-  keptField("select", keys[2], { name: "measure" }, measures.map((m) => el("option", { value: m.id }, `${word("case_step", m.kind)} ${m.number}`))),
+  el("label", {}, t("cases.step"), " ", kind), fine, measure,
   keptField("input", keys[3], { name: "note", placeholder: t("check.note") }),
   el("button", { type: "submit", class: "primary" }, t("cases.take_step")));
-  return c.state === "open" ? form : null;
+}
+
+// What the case waits for and who acts: an admin's approval, the inspector's re-check, a decision
+// after a failed re-check, a lift, the close.
+function nextUp(c) {
+  const n = c.next;
+  if (!n) return null;
+  const step = c.steps.find((s) => s.id === n.step);
+  return el("p", { class: "next-up", dataset: { waiting: n.waiting, who: n.who ?? "" } },
+    el("strong", {}, `${t("cases.next")}: `), n.who ? `${t(`cases.who_${n.who}`)} · ` : "", t(`cases.wait_${n.waiting}`),
+    step ? ` (${word("case_step", step.kind)}${step.number ? ` ${step.number}` : ""})` : "",
+    n.waiting === "recheck" ? [" · ", t("col.deadline"), " ", when(c.deadline)] : "");
 }
 
 function caseDetail(c, me, rerender) {
@@ -70,6 +92,7 @@ function caseDetail(c, me, rerender) {
     el("p", {}, `${offenceName(c.offence)} · ${word("circumstance", c.circumstance)}`, c.hazard_label ? ` · ${render(c.hazard_label, c.hazard_title)}` : "",
       c.self_reported ? ` · ${t("unit.self_reported")}` : ""),
     el("p", {}, `${t("col.deadline")}: `, when(c.deadline)),
+    nextUp(c),
     table(["col.kind", "col.state", "cases.number", "cases.fine", "check.note", "cases.by", "cases.documents"], c.steps.map((s) => el("tr", { dataset: { step: s.id, kind: s.kind, state: s.state } },
       el("td", {}, word("case_step", s.kind), s.kind === "recheck" ? ` (${t(s.detail.passed ? "cases.pass" : "cases.fail")})` : "",
         s.detail.exemption ? ` · ${word("exemption", s.detail.exemption)}` : ""),

@@ -85,16 +85,42 @@ def test_a_unit_and_the_authority_work_a_hazard_and_a_case_in_the_console(served
     expect(steps.first).to_have_attribute("data-kind", "order")
     expect(steps.first.locator("td.number")).to_contain_text("消责改〔")
     step_form = inspector.locator("form.next-step")
+    next_up = inspector.locator("p.next-up")
+    choices = "options => options.map((o) => o.value)"
+    # only the steps allowed now: re-check it (or decide the penalty); nothing to seal, lift or close yet
+    expect(next_up).to_have_attribute("data-waiting", "recheck")
+    expect(next_up).to_have_attribute("data-who", "inspector")
+    assert step_form.locator("select[name=kind] option").evaluate_all(choices) == [
+        "recheck:fail",
+        "recheck:pass",
+        "penalty",
+    ]
+    expect(step_form.locator("label.fine")).to_be_hidden()
+    step_form.locator("select[name=kind]").select_option("penalty")
+    expect(step_form.locator("label.fine")).to_be_visible()
     step_form.locator("select[name=kind]").select_option("recheck:fail")
+    expect(step_form.locator("label.fine")).to_be_hidden()
     step_form.locator("button[type=submit]").click()
     expect(steps).to_have_count(2)
+    expect(next_up).to_have_attribute("data-waiting", "decision")
+    kinds = inspector.locator("form.next-step select[name=kind] option").evaluate_all(choices)
+    assert kinds == ["recheck:fail", "recheck:pass", "seal_up", "stop", "penalty"], kinds
     inspector.locator("form.next-step select[name=kind]").select_option("seal_up")
     inspector.locator("form.next-step input[name=note]").fill("stair B and the storeroom")
     inspector.locator("form.next-step button[type=submit]").click()
     sealed = inspector.locator("#steps tr[data-kind=seal_up]")
     expect(sealed).to_have_attribute("data-state", "pending")
     expect(sealed.locator("button.approve")).to_have_count(0)  # inspectors do not approve
+    expect(next_up).to_have_attribute("data-waiting", "approval")  # says who acts next: an admin
+    expect(next_up).to_have_attribute("data-who", "admin")
+    expect(next_up).to_contain_text("legal review")
     shoot(inspector, "21-inspector-case-seal-up-proposed")
+    number = inspector.locator("main#view h1").inner_text().split(" · ")[0]
+    rendered(inspector, f"{served.url}/#/premises/P")  # the premises page links its open case
+    expect(inspector.locator("#premises-cases a")).to_have_text(number)
+    expect(inspector.locator("#premises-cases td.num")).to_have_text("1")  # the seal-up awaiting approval
+    inspector.locator("#premises-cases a").click()
+    expect(next_up).to_have_attribute("data-waiting", "approval")
     rendered(inspector, f"{served.url}/#/cases")  # the publication's links
     link = inspector.locator("a[data-kind=coercive]").get_attribute("href") or ""
     published = inspector.request.get(f"{served.url}{link}")

@@ -11,7 +11,7 @@ import pytest
 from core.errors import SettingsError
 from core.policy import CreditPolicy, EnforcementPolicy
 from supervision import credit
-from supervision.cases import Step, check_decision, check_next, in_force, needs_approval
+from supervision.cases import NextUp, Step, check_decision, check_next, in_force, needs_approval, next_up
 from supervision.discretion import CIRCUMSTANCES, decide, load, shipped
 from supervision.errors import CaseError
 
@@ -99,6 +99,25 @@ def test_one_penalty_decision_per_case_and_pending_steps_block_closing() -> None
         check_next("close", fined, True, {})
     refused = steps(("order", "effective", {}), ("penalty", "rejected", {}))
     check_next("penalty", refused, True, {})  # a refused fine may be proposed again
+
+
+def test_a_case_says_which_steps_it_allows_now_and_who_acts_next() -> None:
+    """The console offers only these steps and says who acts: they are the ones check_next accepts."""
+    opened = steps(("order", "effective", {}))
+    assert next_up(opened, True) == NextUp(("recheck", "penalty"), (), "inspector", "recheck")
+    failed = [*opened, Step(2, "recheck", "effective", "inspector:li", detail={"passed": False})]
+    assert next_up(failed, True) == NextUp(("recheck", "seal_up", "stop", "penalty"), (), "inspector", "decision")
+    proposed = [*failed, Step(3, "seal_up", "pending", "inspector:li")]
+    assert next_up(proposed, True) == NextUp(("recheck", "stop", "penalty"), (), "admin", "approval", 3)
+    sealed = [*failed, Step(3, "seal_up", "effective", "inspector:li")]
+    passed = [*sealed, Step(4, "recheck", "effective", "inspector:li", detail={"passed": True})]
+    assert next_up(passed, True) == NextUp(("recheck", "penalty", "lift"), (3,), "inspector", "lift")
+    lifted = [*passed, Step(5, "lift", "effective", "inspector:li", detail={"measure": 3})]
+    assert next_up(lifted, True) == NextUp(("recheck", "penalty", "close"), (), "inspector", "close")
+    assert next_up(lifted, False) == NextUp((), (), None, "nothing")
+    for case in (opened, failed, proposed, passed, lifted):
+        for kind in next_up(case, True).steps:  # each offered step is accepted
+            check_next(kind, case, True, {"measure": 3} if kind == "lift" else {})
 
 
 def test_approval_thresholds_and_the_second_person() -> None:
