@@ -298,6 +298,7 @@ def main() -> None:
     parser.add_argument("--restart-after", type=float, default=1.0, help="seconds from a kill to the restart")
     parser.add_argument("--restarts", type=int, default=1, help="restarts of each process in the join rounds")
     parser.add_argument("--standby", action="store_true", help="a standby ingest process for each partition")
+    parser.add_argument("--session-timeout", type=float, help="FIREWARDEN_SCORING_SESSION_TIMEOUT_S (default: its own)")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.add_argument("--keep", type=Path, help="work (logs, database) in this directory and keep it")
     parser.add_argument(
@@ -329,6 +330,8 @@ def main() -> None:
                 "FIREWARDEN_ALERTS_WEBHOOK_SECRET": SECRET,
                 "FIREWARDEN_LOG_LEVEL": "info",
             }
+            if args.session_timeout is not None:
+                env["FIREWARDEN_SCORING_SESSION_TIMEOUT_S"] = str(args.session_timeout)
             made = subprocess.run(
                 [sys.executable, "-m", "firewarden", "topics", "create"], env=env, capture_output=True
             )

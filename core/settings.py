@@ -273,7 +273,7 @@ class Settings(BaseSettings):
         description="how often scoring reads the registry again (premises, devices imported while it runs); 0: never",
     )
     scoring_session_timeout_s: float = Field(
-        default=2.0,
+        default=1.0,
         ge=1,
         le=300,
         description="a scoring worker silent this long is out of the group and its partitions go to the others "

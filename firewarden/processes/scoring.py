@@ -35,6 +35,7 @@ from typing import Any, cast
 
 import faust
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaDriverConsumer
 
 from core.backoff import retry
@@ -72,6 +73,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 5000
 BATCH_WITHIN_S = 0.25
+FETCH_MAX_WAIT_MS = 100
 
 
 class TableStates(MutableMapping[str, PremisesState]):
@@ -189,6 +191,21 @@ class _ProcessedAcks(AIOKafkaDriverConsumer):
         if not getattr(message, "tracked", True):  # taken by no stream: skipped, not processed
             return False
         return bool(super().ack(message))
+
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return _ShortPolls(self, loop=self.loop, beacon=self.beacon)
+
+
+class _ShortPolls(AIOKafkaConsumerThread):
+    """faust's consumer thread, except that a fetch waits at most :data:`FETCH_MAX_WAIT_MS` for records
+    (faust fixes it at 1.5 s). The broker answers a connection's requests in turn, so a worker taking
+    partitions over asked their changelogs' ends (recovery's first step) behind an idle fetch: up to
+    1.5 s more before a fire of those premises was scored."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+        return consumer
 
 
 def build_app(settings: Settings) -> faust.App:

@@ -1,10 +1,15 @@
 """The faust worker's view of its table: only the premises of the partitions it owns are its to score
-and to move by the wall clock; the partition of a premises is Kafka's default partitioner's."""
+and to move by the wall clock; the partition of a premises is Kafka's default partitioner's; and how
+its consumer differs from faust's."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from aiokafka.partitioner import DefaultPartitioner  # type: ignore[import-untyped]
 
+from core.settings import Settings
 from firewarden.processes.scoring import TableStates, partition_of
 
 
@@ -37,3 +42,21 @@ def test_a_message_no_stream_processed_is_not_acknowledged() -> None:
     assert not skipped.tracked
     assert _ProcessedAcks.ack(object(), skipped) is False  # type: ignore[arg-type]
     assert not skipped.acked
+
+
+def test_the_worker_fetches_with_a_short_wait(tmp_path: Path) -> None:
+    """faust fixes a fetch's wait at 1.5 s, and the broker answers a connection's requests in turn: a
+    worker taking partitions over asked their changelogs' ends behind an idle fetch (up to 1.5 s more
+    before a fire of those premises was scored, bench/failover.py)."""
+    from firewarden.processes.scoring import FETCH_MAX_WAIT_MS, build_app
+
+    async def fetch_wait() -> int:
+        settings = Settings(bus="kafka://127.0.0.1:1", database_url="postgresql://x@127.0.0.1:1/x", data_dir=tmp_path)
+        app = build_app(settings)
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)  # type: ignore[attr-defined]
+        try:
+            return int(consumer._fetch_max_wait_ms)
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(fetch_wait()) == FETCH_MAX_WAIT_MS == 100
