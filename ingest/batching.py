@@ -160,11 +160,11 @@ class Batcher:
                 if session and self._first_from.get(key, session) != session:
                     del self._first_from[key]
                     return COPY
+                if session:  # a repeat comes through both sessions too: its twin is its copy, answered once
+                    self._first_came(key, session)
                 return DUPLICATE
             if session:
-                self._first_from[key] = session
-                if len(self._first_from) > TWINS_REMEMBERED:
-                    del self._first_from[next(iter(self._first_from))]
+                self._first_came(key, session)
             # ("again": the same pair with other bytes; the store compares what both say.)
             if not self.limiter.admit(
                 first.device_id,
@@ -179,6 +179,11 @@ class Batcher:
         batch.accepted.append(Accepted(delivery.topic, delivery.payload, delivery.received_at, tuple(outcome)))
         batch.rows += len(outcome)
         return ACCEPTED
+
+    def _first_came(self, key: tuple[str, int], session: str) -> None:
+        self._first_from[key] = session
+        if len(self._first_from) > TWINS_REMEMBERED:
+            del self._first_from[next(iter(self._first_from))]
 
     def _reject(self, dead_letter: DeadLetter) -> Admission:
         self._open.dead_letters.append(dead_letter)

@@ -348,9 +348,9 @@ class Ingest:
             lane.wake.set()
 
     def _count(self, admission: Admission, bulk_copy: bool) -> None:
-        # A message of an event channel counts once: the twin of an admitted one is a copy; the bulk
-        # session's repeats and refusals are the priority session's to count.
-        if admission.verdict == "copy" or (bulk_copy and admission.verdict in ("duplicate", "rejected")):
+        # A message of an event channel counts once: the twin of an admitted one, or of a repeat, is a
+        # copy; the bulk session's refusals are the priority session's to count.
+        if admission.verdict == "copy" or (bulk_copy and admission.verdict == "rejected"):
             return
         c = self.metrics.counts
         c.received += 1
