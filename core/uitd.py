@@ -56,10 +56,13 @@ def send_command(
 ) -> Command:
     """Record and publish one command. Raises CommandError or DatabaseError (nothing recorded)."""
     with database_errors("recording the command"), connect(database_url) as conn, conn.transaction():
-        found = conn.execute("SELECT premises_id, type FROM devices WHERE id = %s", (device_id,)).fetchone()
+        found = conn.execute(
+            "SELECT premises_id, type, gb26875_address FROM devices WHERE id = %s", (device_id,)
+        ).fetchone()
         if found is None:
             raise CommandError(f"unknown device {device_id!r}")
         premises_id, device_type = str(found[0]), str(found[1])
+        address = bytes.fromhex(str(found[2])) if found[2] is not None else bytes(6)
         if device_type != "uitd":
             raise CommandError(f"device {device_id!r} is a {device_type}: commands go to a uitd")
         last = conn.execute(
@@ -75,7 +78,7 @@ def send_command(
         assert row is not None
         with conn.cursor() as cur:
             audit.record(cur, now, actor, "uitd.command", f"device:{device_id}", kind=kind, serial=serial)
-        frame = gb26875.command_frame(kind, serial, now=now, centre=centre, answer_minutes=answer_minutes)
+        frame = gb26875.command_frame(kind, serial, now=now, centre=centre, uitd=address, answer_minutes=answer_minutes)
         publish(broker, downlink_topic(premises_id, device_id), frame)
     return Command(int(str(row[0])), device_id, kind, serial, now, actor)
 

@@ -25,7 +25,7 @@ from core import gb26875 as gb
 from core.domain import METRICS
 from core.registry import Device, Premises, RegistryFile
 from core.wire import Component, Event, Status, Telemetry, encode_payload, topic_for
-from simulators.panel import Point, layout, points_of
+from simulators.panel import Point, layout, points_of, uitd_address
 from simulators.physics import Environment, Metrics, Model, build_model, stable_seed
 
 HEARTBEAT_EVERY = 10  # a battery or mains sensor sends a status every N reports; a UITD every report
@@ -347,7 +347,7 @@ class Simulation:
         """Send one frame (command 2, send data) of ``state``'s UITD; its message's seq is its first record's."""
         state.serial = (state.serial + 1) % 65_536
         at = self._label_time(state, t)
-        raw = gb.encode_frame(state.serial, gb.SEND_DATA, data, sent_at=at, source=_uitd_address(state.device.id))
+        raw = gb.encode_frame(state.serial, gb.SEND_DATA, data, sent_at=at, source=uitd_address(state.device.id))
         seq = gb.record_seq(raw[6:12], state.serial, 0, 0)
         return self._emit(t, state.topics["gb26875"], raw, state.device.id, seq)
 
@@ -375,8 +375,3 @@ class Simulation:
         message = Outgoing(next(self._index), t, topic, payload, device_id, seq)
         self._out.append(message)
         return message
-
-
-def _uitd_address(device_id: str) -> bytes:
-    """A UITD's 6-byte address: stable per device id."""
-    return stable_seed(0, device_id, "address").to_bytes(8, "little")[:6]

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from core.domain import CATEGORIES, DEVICE_TYPES
 from core.registry import Boundary, Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift, Unit
-from simulators.panel import point_list
+from simulators.panel import point_list, uitd_address
 from simulators.profiles import CREDIT_WEIGHTS, PROFILES
 
 CHINA = timezone(timedelta(hours=8))
@@ -255,6 +255,7 @@ def _devices(rng: random.Random, premises: Premises) -> list[Device]:
                 location="消防控制室 fire control room",
                 zone="1F",
                 expected_interval_s=DEVICE_TYPES["uitd"].default_interval_s,
+                gb26875_address=uitd_address(f"{premises.id}-UITD").hex(),
             )
         )
     for kind, (low, high) in profile.devices.items():

@@ -84,3 +84,9 @@ def point_list(device_id: str, premises: Premises, seed: int) -> list[PanelPoint
         )
         for p in layout(premises, seed)
     ]
+
+
+def uitd_address(device_id: str) -> bytes:
+    """A simulated UITD's 6-byte GB/T 26875.3 address: stable per device id (the generated registry
+    carries it as the device's ``gb26875_address``)."""
+    return stable_seed(0, device_id, "address").to_bytes(8, "little")[:6]

@@ -55,6 +55,7 @@ def check(registry: RegistryFile) -> tuple[list[str], list[Reference]]:
     )
     problems += _duplicates("panel_points", [f"{p.device}@{p.loop}@{p.address}" for p in registry.panel_points])
     problems += _duplicates("zones", [f"{z.premises}@{z.zone}" for z in registry.zones])
+    problems += _address_problems(registry)
     problems += _point_problems(registry)
     problems += _setpoint_problems(registry)
     problems += _shift_problems(registry)
@@ -102,6 +103,25 @@ def _duplicates(section: str, keys: Sequence[str]) -> list[str]:
             problems.append(f"{locate(section, index, key)}: field 'id': duplicate of {section}[{first_seen[key]}]")
         else:
             first_seen[key] = index
+    return problems
+
+
+def _address_problems(registry: RegistryFile) -> list[str]:
+    """A GB/T 26875.3 address is a UITD's, and names one UITD."""
+    problems = []
+    first_seen: dict[str, int] = {}
+    for index, d in enumerate(registry.devices):
+        if d.gb26875_address is None:
+            continue
+        if d.type != "uitd":
+            problems.append(f"{locate('devices', index, d.id)}: field 'gb26875_address': only a uitd has one")
+        elif d.gb26875_address in first_seen:
+            problems.append(
+                f"{locate('devices', index, d.id)}: field 'gb26875_address': {d.gb26875_address} is already "
+                f"devices[{first_seen[d.gb26875_address]}]'s"
+            )
+        else:
+            first_seen[d.gb26875_address] = index
     return problems
 
 

@@ -104,6 +104,14 @@ class Device(_Record):
     setpoints: dict[str, float] = Field(default_factory=dict)
     address_order: Literal["loop_point", "point_loop", "number"] | None = None
     """GB/T 26875.3 UITDs: how the vendor splits a component's 4-byte address (None: ``loop_point``)."""
+    gb26875_address: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{12}$")] | None = None
+    """GB/T 26875.3 UITDs: the 6-byte source address its frames carry, as 12 hex digits in the order
+    sent; how ``firewarden gateway gb26875`` knows the UITD behind a TCP connection."""
+
+    @field_validator("gb26875_address")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.lower() if value is not None else None
 
     @field_validator("type")
     @classmethod

@@ -72,7 +72,8 @@ def _premises_row(p: Premises) -> tuple[object, ...]:
 
 def _device_row(d: Device) -> tuple[object, ...]:
     interval = d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s
-    return (d.id, d.premises, d.type, d.location, d.zone, interval, Jsonb(d.setpoints), d.address_order)
+    setpoints = Jsonb(d.setpoints)
+    return (d.id, d.premises, d.type, d.location, d.zone, interval, setpoints, d.address_order, d.gb26875_address)
 
 
 # In dependency order, which export follows; import order does not matter (foreign keys are deferred).
@@ -138,8 +139,18 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
     TableSpec(
         "devices",
         "devices",
-        ("id", "premises_id", "type", "location", "zone", "expected_interval_s", "setpoints", "address_order"),
-        ("text",) * 5 + ("int4", "jsonb", "text"),
+        (
+            "id",
+            "premises_id",
+            "type",
+            "location",
+            "zone",
+            "expected_interval_s",
+            "setpoints",
+            "address_order",
+            "gb26875_address",
+        ),
+        ("text",) * 5 + ("int4", "jsonb", "text", "text"),
         ("id",),
         _device_row,
     ),
@@ -255,6 +266,7 @@ def export_registry(conn: Connection) -> RegistryFile:
                 expected_interval_s=r[5],
                 setpoints=r[6],
                 address_order=r[7],
+                gb26875_address=r[8],
             )
             for r in rows["devices"]
         ],

@@ -141,3 +141,27 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
 
 def test_unknown_extension(tmp_path: Path) -> None:
     assert "extension '.csv' is not .yaml, .yml or .json" in _rejected(tmp_path, "id,name\n", suffix=".csv")
+
+
+def test_a_gb26875_address_is_a_uitds_and_names_one(tmp_path: Path) -> None:
+    data = _example_data()
+    uitds = [i for i, d in enumerate(data["devices"]) if d["type"] == "uitd"]
+    other = next(i for i, d in enumerate(data["devices"]) if d["type"] != "uitd")
+    data["devices"][uitds[0]]["gb26875_address"] = "A9BFF8C710F3"  # read in either case, kept lower
+    data["devices"][other]["gb26875_address"] = "000000000001"
+    message = _rejected_data(tmp_path, data)
+    assert (
+        f"devices[{other}] (id '{data['devices'][other]['id']}'): field 'gb26875_address': only a uitd has one"
+        in message
+    )
+    data["devices"][other].pop("gb26875_address")
+    data["devices"][uitds[0]]["gb26875_address"] = "a9bff8c71"
+    assert "field 'gb26875_address'" in _rejected_data(tmp_path, data)
+    data["devices"][uitds[0]]["gb26875_address"] = "a9bff8c710f3"
+    data["devices"][uitds[1]]["gb26875_address"] = "A9BFF8C710F3"
+    message = _rejected_data(tmp_path, data)
+    assert f"field 'gb26875_address': a9bff8c710f3 is already devices[{uitds[0]}]'s" in message
+    data["devices"][uitds[1]]["gb26875_address"] = "a9bff8c710f4"
+    path = tmp_path / "good.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert registry.load(path).devices[uitds[0]].gb26875_address == "a9bff8c710f3"
