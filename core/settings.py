@@ -244,6 +244,19 @@ class Settings(BaseSettings):
         description="the monitoring centre's 6-byte GB/T 26875.3 address (12 hex digits, as sent, low byte first): "
         "the source of every frame the centre sends to a UITD",
     )
+    gateway_host: str = Field(default="0.0.0.0", description="where `firewarden gateway gb26875` listens for UITDs")
+    gateway_port: int = Field(default=26875, ge=1, le=65535, description="the TCP port UITDs connect to")
+    gateway_idle_s: float = Field(
+        default=90.0,
+        gt=0,
+        le=3600,
+        description="a UITD connection silent this long is closed (UITDs send a keep-alive every 20-30 s)",
+    )
+    gateway_client_id: str = Field(
+        default="firewarden-gateway",
+        pattern=rf"^{ID_PATTERN.pattern}$",
+        description="the gateway's MQTT client id; each gateway process needs its own",
+    )
 
     model_dir: Path | None = Field(
         default=None,

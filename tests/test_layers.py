@@ -21,7 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
-    "core", "ingest", "scoring", "alerts", "console", "report", "supervision", "simulators", "training", "firewarden",
+    "core", "ingest", "scoring", "alerts", "console", "report", "supervision", "simulators", "training", "gateway",
+    "firewarden",
 )  # fmt: skip
 ALLOWED = {
     "core": set(),
@@ -33,6 +34,7 @@ ALLOWED = {
     "supervision": {"core", "alerts"},
     "simulators": {"core"},
     "training": {"core", "ingest", "scoring", "alerts", "simulators"},
+    "gateway": {"core"},
     "firewarden": set(PACKAGES) - {"firewarden"},
 }
 
@@ -51,7 +53,7 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-STAGES = ("ingest", "scoring", "alerts", "console", "report", "supervision", "simulators", "training")
+STAGES = ("ingest", "scoring", "alerts", "console", "report", "supervision", "simulators", "training", "gateway")
 
 
 def _face(stage: str) -> set[str]:
@@ -175,6 +177,7 @@ def test_the_running_processes_import_no_simulator_training_or_scikit_learn() ->
         "firewarden.processes.alerts",
         "firewarden.processes.console",
         "firewarden.processes.system",
+        "firewarden.processes.gateway",
     ]
     probe = (
         "import importlib, sys\n"

@@ -29,6 +29,7 @@ from firewarden.cli import (
     demo,
     enforcement,
     evaluate,
+    gateway,
     ingest,
     model,
     registry,
@@ -61,6 +62,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(registry.app, name="registry")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(uitd.app, name="uitd")
+app.add_typer(gateway.app, name="gateway")
 app.command("broker")(broker.broker)
 app.command("ingest")(ingest.ingest)
 app.add_typer(model.app, name="model")

@@ -1,0 +1,76 @@
+"""``firewarden gateway gb26875`` as a process: the TCP server of :mod:`gateway.server`, the registry's
+UITD addresses (read again every ``scoring_registry_refresh_s``), health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from core.errors import DatabaseError, ServiceError, SettingsError
+from core.health import Health
+from core.settings import Settings
+from firewarden.processes.runtime import require_migrated, stop_on_signals
+from gateway import Bridge, Gateway, Metrics, Uitd, load_addresses
+
+log = logging.getLogger(__name__)
+
+
+def run_gateway(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then close every UITD connection (they reconnect elsewhere)."""
+    if settings.mqtt_url is None or settings.database_url is None:
+        raise SettingsError(
+            "`firewarden gateway gb26875` bridges UITDs to the broker ingest reads, and knows them from the "
+            "registry: set FIREWARDEN_MQTT_URL and FIREWARDEN_DATABASE_URL"
+        )
+    require_migrated(settings.database_url)
+    asyncio.run(_serve(settings, settings.database_url))
+
+
+async def _serve(settings: Settings, database_url: str) -> None:
+    assert settings.mqtt_url is not None
+    stop = asyncio.Event()
+    stop_on_signals(stop, "closing the UITD connections")
+    health = Health("gateway")
+    addresses: dict[str, Uitd] = await asyncio.to_thread(load_addresses, database_url)
+    gateway = Gateway(addresses, settings.gateway_idle_s, Metrics(health.registry))
+    bridge = Bridge(settings.mqtt_url, settings.gateway_client_id, gateway.downlink)
+    gateway.bridge = bridge
+    try:
+        server = await asyncio.start_server(gateway.serve, settings.gateway_host, settings.gateway_port)
+    except OSError as error:
+        raise ServiceError(
+            f"cannot listen for UITDs on {settings.gateway_host}:{settings.gateway_port}: {error.strerror}; "
+            "set FIREWARDEN_GATEWAY_PORT to a free port"
+        ) from None
+    health.ready = bridge.connected.is_set
+    health.detail = lambda: {"uitds_connected": gateway.connected, "uitds_known": len(addresses)}
+    bridge.start()
+    async with server, health.serving(settings.metrics_port, stop):
+        log.info("gateway: GB/T 26875.3 over TCP on %s:%d, %d UITDs known", settings.gateway_host,
+                 settings.gateway_port, len(addresses))  # fmt: skip
+        refresh = asyncio.create_task(_refresh(addresses, database_url, settings.scoring_registry_refresh_s, stop))
+        await stop.wait()
+        server.close()
+        gateway.close_all()
+        refresh.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresh
+    bridge.stop()
+    log.info("gateway stopped")
+
+
+async def _refresh(addresses: dict[str, Uitd], database_url: str, every_s: float, stop: asyncio.Event) -> None:
+    """UITDs imported while the gateway runs: known from the next read of the registry."""
+    while every_s > 0 and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+            return
+        try:
+            fresh = await asyncio.to_thread(load_addresses, database_url)
+        except DatabaseError as error:  # a database away for a while: keep the addresses known
+            log.warning("gateway: reading the registry's UITD addresses failed (%s); keeping %d", error,
+                        len(addresses))  # fmt: skip
+            continue
+        addresses.clear()
+        addresses.update(fresh)

@@ -1,0 +1,189 @@
+"""GB/T 26875.3 over real TCP: a UITD connects to `firewarden gateway gb26875` (a process of its own) as it
+does in the field, on real Mosquitto and PostgreSQL with ingest and the scoring runner. Its frames,
+glued together, split at odd bytes and with garbage between them, are stored and zoned, two detectors
+of one zone are a confirmed fire, and each frame is confirmed on the connection once it is stored; a
+frame sent again is confirmed again and stored once; the operator's duty check reaches the connection;
+a connection from an address the registry does not know is closed and counted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core import gb26875 as gb
+from core import uitd as commands
+from core.bus import LocalBus
+from core.db import connect
+from core.policy import Policy
+from core.settings import MqttUrl
+from gateway import FrameCutter
+from scoring.models import Models
+from scoring.runner import LocalRunner
+from scoring.scorer import Scorer
+from scoring.site import Sites
+from scoring.store import DecisionStore
+from simulators.engine import Simulation
+from tests.ingest.harness import FLEET, import_fleet, make_ingest, until
+from tests.ports import free_port
+from tests.test_gb26875_end_to_end import _alarms, _detectors
+
+UITD = "P-000000-UITD"
+
+
+class TcpUitd:
+    """A UITD's end of a TCP connection: sends bytes, reads the frames the centre writes back."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.cutter = FrameCutter()
+        self.received: list[gb.Frame] = []
+
+    def send(self, data: bytes, piece: int = 0) -> None:
+        for i in range(0, len(data), piece or len(data)):
+            self.sock.sendall(data[i : i + (piece or len(data))])
+            if piece:
+                time.sleep(0.001)  # a separate read for each piece, as a slow link gives them
+
+    def read_until(self, done: object, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not done():  # type: ignore[operator]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; received {[(f.command, f.serial) for f in self.received]}")
+            self.sock.settimeout(max(0.1, deadline - time.monotonic()))
+            data = self.sock.recv(4096)
+            if not data:
+                raise AssertionError("the gateway closed the connection")
+            self.received += [gb.decode_frame(raw) for raw in self.cutter.feed(data)]
+
+    def answers(self) -> Counter[tuple[int, int]]:
+        return Counter((f.command, f.serial) for f in self.received)
+
+    def closed_by_peer(self, timeout_s: float = 10.0) -> bool:
+        self.sock.settimeout(timeout_s)
+        try:
+            return self.sock.recv(4096) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def gateway(mosquitto: MqttUrl, migrated_url: str, tmp_path: Path) -> Iterator[tuple[int, str]]:
+    """`firewarden gateway gb26875` on free ports: (its TCP port, its metrics URL)."""
+    import_fleet(migrated_url)
+    port, metrics = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
+        "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
+        "FIREWARDEN_DATABASE_URL": migrated_url,
+        "FIREWARDEN_DATA_DIR": str(tmp_path / "gateway"),
+        "FIREWARDEN_GATEWAY_HOST": "127.0.0.1",
+        "FIREWARDEN_GATEWAY_PORT": str(port),
+        "FIREWARDEN_METRICS_PORT": str(metrics),
+    }
+    log = tmp_path / "gateway.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "firewarden", "gateway", "gb26875"], env=env, stdout=out,
+                                stderr=out)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{metrics}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"the gateway never got ready:\n{log.read_text()}"
+            time.sleep(0.1)
+        yield port, f"http://127.0.0.1:{metrics}/metrics"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    assert code == 0, log.read_text()
+
+
+def _metric(url: str, line: str) -> float:
+    for row in httpx.get(url, timeout=5).text.splitlines():
+        if row.startswith(line + " "):
+            return float(row.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.mark.slow
+def test_a_uitd_over_tcp_is_stored_verified_confirmed_and_commanded(
+    mosquitto: MqttUrl, migrated_url: str, models: Models, gateway: tuple[int, str]
+) -> None:
+    url, (port, metrics) = migrated_url, gateway
+    now = time.time()
+    sim = Simulation(FLEET, seed=3, start=now - 180, duration=180, gb26875=1.0)
+    _, (first, second, *_) = next((z, p) for z, p in _detectors(sim, UITD).items() if len(p) >= 2)
+    sim.event(now - 100, sim.devices[UITD], "fire_alarm", first)
+    sim.event(now - 90, sim.devices[UITD], "fire_alarm", second)
+    frames = [m.payload for m in sim.messages() if m.device_id == UITD and m.topic.endswith("/gb26875")]
+    assert len(frames) >= 3
+    serials = Counter((gb.CONFIRM, gb.decode_frame(f).serial) for f in frames)
+    noise = b"\x00\xffAT\r\n#@"
+    stream = b"".join(noise + f for f in frames)
+
+    bus = LocalBus()
+    store = DecisionStore(url)
+    runner = LocalRunner(Scorer(Policy(), Sites.of(FLEET), models), bus, store, wall_clock=False)
+    ingest = make_ingest(mosquitto, url, bus)
+    device = TcpUitd(port)
+    stranger = TcpUitd(port)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(runner.run(stop)), asyncio.create_task(ingest.run(stop))]
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            await asyncio.to_thread(device.send, stream, 7)  # glued, split every 7 bytes, garbage between
+            await asyncio.to_thread(device.read_until, lambda: device.answers() >= serials)
+            await until(lambda: "confirmed" in {c for _, c in _alarms(url, "P-000000")}, "the fire confirmed")
+            await asyncio.to_thread(device.send, frames[0])  # sent again: confirmed again, stored once
+            again = serials + Counter({(gb.CONFIRM, gb.decode_frame(frames[0]).serial): 1})
+            await asyncio.to_thread(device.read_until, lambda: device.answers() >= again)
+            sent = await asyncio.to_thread(
+                commands.send_command, url, mosquitto, UITD, "duty_check", actor="test", now=datetime.now(UTC)
+            )
+            await asyncio.to_thread(device.read_until, lambda: (gb.CONTROL, sent.serial) in device.answers())
+            unknown = gb.encode_frame(
+                1, gb.SEND_DATA, b"", sent_at=datetime.now(UTC), source=bytes.fromhex("0000000000ee")
+            )
+            await asyncio.to_thread(stranger.send, unknown)
+            assert await asyncio.to_thread(stranger.closed_by_peer), "a UITD the registry lacks stays connected"
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            store.close()
+            device.close()
+            stranger.close()
+
+    asyncio.run(scenario())
+
+    confirms = Counter({key: n for key, n in device.answers().items() if key[0] == gb.CONFIRM})
+    order = [(f.command, f.serial) for f in device.received]
+    assert confirms == serials + Counter({(gb.CONFIRM, gb.decode_frame(frames[0]).serial): 1}), str(order)
+    assert {c for c, _ in device.answers()} == {gb.CONFIRM, gb.CONTROL}, "a frame was denied"
+    assert all(f.destination == gb.decode_frame(frames[0]).source for f in device.received)
+    with connect(url) as conn:
+        stored = conn.execute("SELECT count(*), count(DISTINCT (device_id, seq)) FROM events WHERE device_id = %s",
+                              (UITD,)).fetchone()  # fmt: skip
+    assert stored is not None and stored[0] == stored[1] > 0, f"an event stored twice: {stored}"
+    assert _metric(metrics, "firewarden_gateway_frames_total") == len(frames) + 1
+    assert _metric(metrics, 'firewarden_gateway_refused_total{reason="unknown_address"}') == 1
+    assert _metric(metrics, "firewarden_gateway_garbage_bytes_total") == len(noise) * len(frames)
