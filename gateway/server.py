@@ -1,7 +1,7 @@
 """``firewarden gateway gb26875``: UITDs connect over TCP, as they do in the field, and the gateway
 bridges each connection to the MQTT wire contract (docs/protocol.md "GB/T 26875.3 over TCP").
 
-- **Uplink.** Frames are cut out of the connection's bytes (:class:`~gateway.framing.FrameCutter`).
+- **Uplink.** Frames are cut out of the connection's bytes (:class:`~core.gb26875.FrameCutter`).
   A frame's source address names the UITD (the registry's ``gb26875_address``); the frame is
   published as it is, QoS 1, on the UITD's ``fw/v1/{premises}/{device}/gb26875`` topic, the one an
   MQTT-speaking UITD publishes on. A connection whose first frame comes from an address the registry
@@ -33,9 +33,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from core.gb26875 import FrameCutter
 from core.settings import MqttUrl
 from core.wire import topic_for
-from gateway.framing import FrameCutter
 
 log = logging.getLogger(__name__)
 

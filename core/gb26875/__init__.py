@@ -3,8 +3,9 @@
 The executable form of the frame layer and of every information object the standard defines for
 commands 2 (send data) and 5 (response); docs/protocol.md's coverage table says the same. Ingest maps
 the decoded objects to records (:mod:`ingest.frames`); simulators, the CLI and the console build frames
-with the encoders here. One module per layer: :mod:`.frame`, :mod:`.objects`,
-:mod:`.codes`; everything is importable from here.
+with the encoders here; the gateway and the TCP simulator cut frames out of a byte stream
+(:mod:`.stream`). One module per layer: :mod:`.frame`, :mod:`.objects`, :mod:`.codes`, :mod:`.stream`;
+everything is importable from here.
 
 A frame::
 
@@ -105,6 +106,7 @@ from core.gb26875.objects import (
     uitd_operation_object,
     uitd_state_object,
 )
+from core.gb26875.stream import MAX_FRAME_BYTES, FrameCutter
 
 __all__ = [
     "ADDRESS_ORDERS",
@@ -126,6 +128,7 @@ __all__ = [
     "END",
     "INITIALISE_UITD",
     "MAX_DATA_BYTES",
+    "MAX_FRAME_BYTES",
     "OPERATION_EVENTS",
     "REQUEST",
     "RESPONSE",
@@ -159,6 +162,7 @@ __all__ = [
     "Configuration",
     "DataUnit",
     "Frame",
+    "FrameCutter",
     "InfoObject",
     "Operation",
     "SoftwareVersion",

@@ -13,10 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -26,16 +27,17 @@ from core import gb26875 as gb
 from core import uitd as commands
 from core.bus import LocalBus
 from core.db import connect
+from core.gb26875 import FrameCutter
 from core.policy import Policy
 from core.settings import MqttUrl
-from gateway import FrameCutter
 from scoring.models import Models
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import Sites
 from scoring.store import DecisionStore
 from simulators.engine import Simulation
-from tests.ingest.harness import FLEET, import_fleet, make_ingest, until
+from simulators.uitd_tcp import TcpUitd as TcpUitdSim
+from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
 from tests.test_gb26875_end_to_end import _alarms, _detectors
 
@@ -81,39 +83,63 @@ class TcpUitd:
         self.sock.close()
 
 
-@pytest.fixture
-def gateway(mosquitto: MqttUrl, migrated_url: str, tmp_path: Path) -> Iterator[tuple[int, str]]:
-    """`firewarden gateway gb26875` on free ports: (its TCP port, its metrics URL)."""
-    import_fleet(migrated_url)
-    port, metrics = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
-        "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
-        "FIREWARDEN_DATABASE_URL": migrated_url,
-        "FIREWARDEN_DATA_DIR": str(tmp_path / "gateway"),
-        "FIREWARDEN_GATEWAY_HOST": "127.0.0.1",
-        "FIREWARDEN_GATEWAY_PORT": str(port),
-        "FIREWARDEN_METRICS_PORT": str(metrics),
-    }
-    log = tmp_path / "gateway.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "firewarden", "gateway", "gb26875"], env=env, stdout=out,
-                                stderr=out)  # fmt: skip
-    try:
+class GatewayProcess:
+    """`firewarden gateway gb26875` as a child process on fixed ports, started again after a kill."""
+
+    def __init__(self, mosquitto: MqttUrl, database_url: str, tmp_path: Path) -> None:
+        self.port, self.metrics_port = free_port(), free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
+            "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
+            "FIREWARDEN_DATABASE_URL": database_url,
+            "FIREWARDEN_DATA_DIR": str(tmp_path / "gateway"),
+            "FIREWARDEN_GATEWAY_HOST": "127.0.0.1",
+            "FIREWARDEN_GATEWAY_PORT": str(self.port),
+            "FIREWARDEN_METRICS_PORT": str(self.metrics_port),
+        }
+        self.log = tmp_path / "gateway.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def metrics(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "firewarden", "gateway", "gb26875"], env=self.env,
+                                         stdout=out, stderr=out)  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
-            assert proc.poll() is None, log.read_text()
+            assert self.proc.poll() is None, self.log.read_text()
             try:
-                if httpx.get(f"http://127.0.0.1:{metrics}/readyz", timeout=1).status_code == 200:
-                    break
+                if httpx.get(f"http://127.0.0.1:{self.metrics_port}/readyz", timeout=1).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline, f"the gateway never got ready:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"the gateway never got ready:\n{self.log.read_text()}"
             time.sleep(0.1)
-        yield port, f"http://127.0.0.1:{metrics}/metrics"
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def gateway(mosquitto: MqttUrl, migrated_url: str, tmp_path: Path) -> Iterator[GatewayProcess]:
+    """The gateway on free ports, the test fleet imported; it must stop cleanly (exit 0) at the end."""
+    import_fleet(migrated_url)
+    process = GatewayProcess(mosquitto, migrated_url, tmp_path)
+    process.start()
+    try:
+        yield process
     finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=30)
-    assert code == 0, log.read_text()
+        code = process.stop()
+    assert code == 0, process.log.read_text()
 
 
 def _metric(url: str, line: str) -> float:
@@ -125,9 +151,9 @@ def _metric(url: str, line: str) -> float:
 
 @pytest.mark.slow
 def test_a_uitd_over_tcp_is_stored_verified_confirmed_and_commanded(
-    mosquitto: MqttUrl, migrated_url: str, models: Models, gateway: tuple[int, str]
+    mosquitto: MqttUrl, migrated_url: str, models: Models, gateway: GatewayProcess
 ) -> None:
-    url, (port, metrics) = migrated_url, gateway
+    url, port, metrics = migrated_url, gateway.port, gateway.metrics
     now = time.time()
     sim = Simulation(FLEET, seed=3, start=now - 180, duration=180, gb26875=1.0)
     _, (first, second, *_) = next((z, p) for z, p in _detectors(sim, UITD).items() if len(p) >= 2)
@@ -187,3 +213,44 @@ def test_a_uitd_over_tcp_is_stored_verified_confirmed_and_commanded(
     assert _metric(metrics, "firewarden_gateway_frames_total") == len(frames) + 1
     assert _metric(metrics, 'firewarden_gateway_refused_total{reason="unknown_address"}') == 1
     assert _metric(metrics, "firewarden_gateway_garbage_bytes_total") == len(noise) * len(frames)
+
+
+@pytest.mark.slow
+def test_a_gateway_killed_while_a_uitd_sends_loses_nothing_and_stores_nothing_twice(
+    mosquitto: MqttUrl, migrated_url: str, gateway: GatewayProcess
+) -> None:
+    """kill -9 of the gateway mid-stream, started again half a second later: the UITD (one frame at a
+    time, sent again when no confirm comes, reconnecting) gets every frame confirmed, and each is
+    stored once, whether the kill came before its publish, between publish and confirm, or after."""
+    url = migrated_url
+    source = bytes.fromhex(next(d.gb26875_address for d in FLEET.devices if d.id == UITD) or "")
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    frames = [gb.encode_frame(n, gb.SEND_DATA, b"", sent_at=start + timedelta(seconds=n), source=source)
+              for n in range(1, 121)]  # fmt: skip
+    uitd = TcpUitdSim("127.0.0.1", gateway.port, confirm_timeout_s=1.0, give_up_s=90)
+    sender = threading.Thread(target=uitd.send_all, args=(frames,))
+    ingest = make_ingest(mosquitto, url, LocalBus())
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingest.run(stop))
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            sender.start()
+            await until(lambda: uitd.stats.frames >= 40, "40 frames confirmed")
+            gateway.kill9()
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(gateway.start)
+            await asyncio.to_thread(sender.join, 120)
+        finally:
+            stop.set()
+            await task
+            uitd.close()
+
+    asyncio.run(scenario())
+    print(f"UITD over TCP, gateway killed: {uitd.stats}")
+    assert not sender.is_alive(), "the UITD never got every frame confirmed"
+    assert uitd.stats.frames == len(frames) and uitd.stats.denied == 0, uitd.stats
+    assert uitd.stats.connects >= 2, uitd.stats  # the kill dropped its connection
+    stored = [m for m in stored_messages(url) if m[0] == UITD]
+    assert len(stored) == len(set(stored)) == len(frames), f"{len(stored)} stored, {len(set(stored))} distinct"

@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime
 
 from core import gb26875 as gb
-from gateway.framing import MAX_FRAME_BYTES, FrameCutter
+from core.gb26875 import MAX_FRAME_BYTES, FrameCutter
 
 AT = datetime(2026, 1, 5, 0, 30, 15, tzinfo=UTC)
 

@@ -1,8 +1,9 @@
-"""GB/T 26875.3 frames cut out of a TCP byte stream.
+"""GB/T 26875.3 frames cut out of a byte stream (a TCP connection).
 
-A UITD writes frames back to back on its connection, and TCP hands them over in pieces of any size:
-half a frame, three and a half, a frame with line noise before it. :class:`FrameCutter` keeps what it
-has been fed and gives back each whole frame once its last byte has come:
+A UITD writes frames back to back on its connection (and the centre on its side), and TCP hands them
+over in pieces of any size: half a frame, three and a half, a frame with line noise before it.
+:class:`FrameCutter` keeps what it has been fed and gives back each whole frame once its last byte
+has come:
 
 - a frame starts at ``@@``; its length field (bytes 24-25, little-endian) says how long it is
   (:data:`~core.gb26875.frame.EMPTY_FRAME_BYTES` + length), and it must end with ``##`` there;

@@ -1,0 +1,106 @@
+"""A UITD's side of GB/T 26875.3 over TCP, as the devices in the field behave: one connection to the
+centre, one frame at a time, the next only once the centre has confirmed (command 3) this one; no
+confirm within ``confirm_timeout_s``: the same frame again (same serial, same time label); a dropped
+connection: connect again (every ``reconnect_s``) and send the unconfirmed frame again. What the
+centre sends down the connection (its commands) is kept in :attr:`TcpUitd.received`."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from core import gb26875 as gb
+
+
+@dataclass
+class TcpStats:
+    frames: int = 0
+    """Frames confirmed."""
+    sends: int = 0
+    """Times a frame was written (a frame sent again counts again)."""
+    connects: int = 0
+    denied: int = 0
+
+
+class TcpUitd:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        confirm_timeout_s: float = 2.0,
+        reconnect_s: float = 0.2,
+        give_up_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.host, self.port = host, port
+        self.confirm_timeout_s = confirm_timeout_s
+        self.reconnect_s = reconnect_s
+        self.give_up_s = give_up_s
+        self.clock = clock
+        self.stats = TcpStats()
+        self.received: list[gb.Frame] = []
+        """Frames from the centre other than the answers to this UITD's frames (commands)."""
+        self._sock: socket.socket | None = None
+        self._cutter = gb.FrameCutter()
+
+    def send_all(self, frames: Iterable[bytes]) -> TcpStats:
+        """Send each frame until the centre confirms it. Raises TimeoutError when one goes unconfirmed
+        for ``give_up_s`` (the centre unreachable that long)."""
+        for frame in frames:
+            self._send_confirmed(frame)
+        return self.stats
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _send_confirmed(self, frame: bytes) -> None:
+        serial = int.from_bytes(frame[2:4], "little")
+        deadline = self.clock() + self.give_up_s
+        while self.clock() < deadline:
+            try:
+                sock = self._connected()
+                sock.sendall(frame)
+                self.stats.sends += 1
+                answer = self._answer(sock, serial)
+            except OSError:
+                self.close()
+                time.sleep(self.reconnect_s)
+                continue
+            if answer == gb.CONFIRM:
+                self.stats.frames += 1
+                return
+            if answer == gb.DENY:
+                self.stats.denied += 1
+                return
+        raise TimeoutError(f"frame serial {serial} unconfirmed for {self.give_up_s:.0f} s")
+
+    def _connected(self) -> socket.socket:
+        if self._sock is None:
+            self._sock = socket.create_connection((self.host, self.port), timeout=self.confirm_timeout_s)
+            self._cutter = gb.FrameCutter()
+            self.stats.connects += 1
+        return self._sock
+
+    def _answer(self, sock: socket.socket, serial: int) -> int | None:
+        """The centre's answer (confirm or deny) to ``serial`` within the confirm timeout, else None."""
+        until = self.clock() + self.confirm_timeout_s
+        while (left := until - self.clock()) > 0:
+            sock.settimeout(left)
+            try:
+                data = sock.recv(4096)
+            except TimeoutError:
+                return None
+            if not data:
+                raise ConnectionResetError("the centre closed the connection")
+            for raw in self._cutter.feed(data):
+                frame = gb.decode_frame(raw)
+                if frame.command in (gb.CONFIRM, gb.DENY) and frame.serial == serial:
+                    return frame.command
+                if frame.command not in (gb.CONFIRM, gb.DENY):
+                    self.received.append(frame)
+        return None
