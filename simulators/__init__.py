@@ -30,6 +30,7 @@ from simulators.scenarios import Scenario, apply_scenario, background, load_scen
 from simulators.trials import CASES, FIRES, HEAT_FIRES, INTERVALS, NOISES, Trial
 from simulators.trials import registry as trial_registry
 from simulators.trials import stream as trial_stream
+from simulators.uitd_tcp import TcpFrames, TcpStats, TcpUitd
 
 __all__ = [
     "CASES",
@@ -57,6 +58,9 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulation",
+    "TcpFrames",
+    "TcpStats",
+    "TcpUitd",
     "Trial",
     "apply_scenario",
     "background",

@@ -6,12 +6,15 @@ centre sends down the connection (its commands) is kept in :attr:`TcpUitd.receiv
 
 from __future__ import annotations
 
+import queue
 import socket
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from core import gb26875 as gb
+from simulators.engine import Outgoing
 
 
 @dataclass
@@ -104,3 +107,58 @@ class TcpUitd:
                 if frame.command not in (gb.CONFIRM, gb.DENY):
                     self.received.append(frame)
         return None
+
+
+class TcpFrames:
+    """The GB/T 26875.3 frames of a simulated stream sent to a gateway over TCP, one connection per UITD
+    (a :class:`TcpUitd` in a thread of its own), while the rest of the stream goes over MQTT:
+    :meth:`route` takes the frames out of the stream and hands each to its UITD, in order."""
+
+    def __init__(self, host: str, port: int, *, confirm_timeout_s: float = 2.0, give_up_s: float = 60.0) -> None:
+        self.host, self.port = host, port
+        self.confirm_timeout_s, self.give_up_s = confirm_timeout_s, give_up_s
+        self._queues: dict[str, queue.Queue[bytes | None]] = {}
+        self._threads: list[threading.Thread] = []
+        self._uitds: list[TcpUitd] = []
+        self.errors: list[str] = []
+
+    def route(self, stream: Iterable[Outgoing]) -> Iterator[Outgoing]:
+        """``stream`` without its frames (the ``gb26875`` channel): those go to the gateway."""
+        for message in stream:
+            if message.topic.endswith("/gb26875") and message.device_id is not None:
+                self._queue(message.device_id).put(message.payload)
+            else:
+                yield message
+
+    def close(self) -> TcpStats:
+        """Wait until every frame handed over is confirmed (or given up on); the totals of every UITD."""
+        for q in self._queues.values():
+            q.put(None)
+        for thread in self._threads:
+            thread.join()
+        total = TcpStats()
+        for uitd in self._uitds:
+            total.frames += uitd.stats.frames
+            total.sends += uitd.stats.sends
+            total.connects += uitd.stats.connects
+            total.denied += uitd.stats.denied
+            uitd.close()
+        return total
+
+    def _queue(self, device_id: str) -> queue.Queue[bytes | None]:
+        if (found := self._queues.get(device_id)) is not None:
+            return found
+        frames: queue.Queue[bytes | None] = queue.Queue()
+        uitd = TcpUitd(self.host, self.port, confirm_timeout_s=self.confirm_timeout_s, give_up_s=self.give_up_s)
+
+        def send() -> None:
+            while (frame := frames.get()) is not None:
+                try:
+                    uitd.send_all([frame])
+                except TimeoutError as error:
+                    self.errors.append(f"{device_id}: {error}")
+
+        thread = threading.Thread(target=send, name=f"uitd-{device_id}", daemon=True)
+        thread.start()
+        self._queues[device_id], self._uitds, self._threads = frames, [*self._uitds, uitd], [*self._threads, thread]
+        return frames

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from core.errors import FirewardenError
 from core.services import mqtt_url
 from core.settings import MqttUrl
 from firewarden.cli._context import console, settings_of
 
 if TYPE_CHECKING:
-    from simulators import Outgoing, PublishOptions, PublishStats
+    from simulators import Outgoing, PublishOptions, PublishStats, TcpFrames
 
 app = typer.Typer(help="Simulated fleets and scenarios: fleet, run, replay.", no_args_is_help=True)
 
@@ -83,6 +84,13 @@ def run_command(
         float,
         typer.Option(min=0.0, max=1.0, help="Share of UITDs that speak GB/T 26875.3 frames instead of JSON (0-1)."),
     ] = 0.0,
+    gateway: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST:PORT of `firewarden gateway gb26875`: the frames go there over TCP (a connection per UITD, "
+            "each frame sent again until confirmed), the rest over MQTT."
+        ),
+    ] = None,
 ) -> None:
     """Run the fleet (and a scenario) over MQTT, writing ground truth; deterministic for a seed and start."""
     from core import registry
@@ -97,19 +105,28 @@ def run_command(
         add_background(sim)
     apply_scenario(sim, spec)
     options = None if dry_run else _options(qos, mqtt_protocol, connections, per_device, password_template, speed, rate)
+    frames = None if gateway is None or dry_run else _tcp_frames(gateway)
     with ExitStack() as stack:
         stream: Iterator[Outgoing] = sim.messages()
         if record_to is not None:
             from simulators import record_stream
 
             stream = record_stream(stream, stack.enter_context(record_to.open("wb")))
-        stats = _send(ctx, stream, options, begin, seconds)
+        stats = _send(ctx, frames.route(stream) if frames else stream, options, begin, seconds)
         with ground_truth.open("wb") as out:
             written = write_ground_truth(sim.truths, out)
     console.print(
         f"{stats.sent:,} messages, {stats.errors} errors, {stats.reconnects} reconnects; "
         f"{written} ground-truth records in {ground_truth}"
     )
+    if frames is not None:
+        tcp = frames.close()
+        console.print(
+            f"over TCP to {gateway}: {tcp.frames:,} frames confirmed, {tcp.denied} denied, {tcp.sends:,} sent "
+            f"(repeats included), {tcp.connects} connections; {len(frames.errors)} given up"
+        )
+        if frames.errors:
+            raise FirewardenError(f"frames never confirmed by the gateway: {'; '.join(frames.errors[:5])}")
 
 
 @app.command("replay")
@@ -132,6 +149,15 @@ def replay_command(
     options = _options(qos, mqtt_protocol, connections, False, None, speed, rate)
     stats = _send(ctx, read_recording(stream_file), options, first.at, None)
     console.print(f"{stats.sent:,} messages replayed, {stats.errors} errors, {stats.reconnects} reconnects")
+
+
+def _tcp_frames(gateway: str) -> TcpFrames:
+    from simulators import TcpFrames
+
+    host, _, port = gateway.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65_536:
+        raise typer.BadParameter(f"expected HOST:PORT, got {gateway!r}", param_hint="--gateway")
+    return TcpFrames(host, int(port))
 
 
 def _start_of(given: datetime | None, seconds: float, speed: float) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from core.bus import LocalBus
 from core.db import connect
 from core.gb26875 import FrameCutter
 from core.policy import Policy
+from core.registry import dump
 from core.settings import MqttUrl
 from scoring.models import Models
 from scoring.runner import LocalRunner
@@ -254,3 +256,56 @@ def test_a_gateway_killed_while_a_uitd_sends_loses_nothing_and_stores_nothing_tw
     assert uitd.stats.connects >= 2, uitd.stats  # the kill dropped its connection
     stored = [m for m in stored_messages(url) if m[0] == UITD]
     assert len(stored) == len(set(stored)) == len(frames), f"{len(stored)} stored, {len(set(stored))} distinct"
+
+
+@pytest.mark.slow
+def test_simulate_run_sends_the_frames_to_the_gateway_and_the_fire_is_confirmed(
+    mosquitto: MqttUrl, migrated_url: str, models: Models, gateway: GatewayProcess, tmp_path: Path
+) -> None:
+    """`firewarden simulate run --gateway`: every UITD speaks GB/T 26875.3 over TCP (the rest of the fleet
+    over MQTT), a scenario's fire at a UITD's premises is stored, confirmed as a fire, and every frame is
+    confirmed to its UITD."""
+    url = migrated_url
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(dump(FLEET, "yaml"), encoding="utf-8")
+    premises = next(d.premises for d in FLEET.devices if d.type == "uitd")
+    scenario = tmp_path / "fire.yaml"
+    scenario.write_text(
+        f"duration: 3m\nevents:\n  - {{kind: fire, at: 1m, premises: {premises}}}\n", encoding="utf-8"
+    )
+    command = [sys.executable, "-m", "firewarden", "simulate", "run", "--fleet", str(fleet), "--scenario",
+               str(scenario), "--speed", "0", "--gb26875", "1", "--gateway", f"127.0.0.1:{gateway.port}",
+               "--no-background", "--ground-truth", str(tmp_path / "truth.jsonl")]  # fmt: skip
+    env = gateway.env | {"FIREWARDEN_DATA_DIR": str(tmp_path / "sim")}
+    bus = LocalBus()
+    store = DecisionStore(url)
+    runner = LocalRunner(Scorer(Policy(), Sites.of(FLEET), models), bus, store, wall_clock=False)
+    ingest = make_ingest(mosquitto, url, bus)
+    ran: dict[str, subprocess.CompletedProcess[str]] = {}
+
+    async def scenario_run() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(runner.run(stop)), asyncio.create_task(ingest.run(stop))]
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            ran["sim"] = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True,
+                                                 timeout=240)  # fmt: skip
+            await until(lambda: "confirmed" in {c for _, c in _alarms(url, premises)}, "the fire confirmed")
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            store.close()
+
+    asyncio.run(scenario_run())
+    sim = ran["sim"]
+    assert sim.returncode == 0, sim.stdout + sim.stderr
+    confirmed = re.search(r"over TCP to \S+: ([\d,]+) frames confirmed, 0 denied", sim.stdout)
+    assert confirmed and int(confirmed.group(1).replace(",", "")) > 0, sim.stdout
+    assert "0 given up" in sim.stdout, sim.stdout
+    uitds = {d.id for d in FLEET.devices if d.type == "uitd"}
+    with connect(url) as conn:
+        (frames,) = conn.execute(
+            "SELECT count(*) FROM device_status WHERE device_id = ANY(%s) AND detail = 'keep-alive'", (list(uitds),)
+        ).fetchone() or (0,)
+    assert int(str(frames)) > 0  # every UITD's keep-alives came over TCP
+    assert _metric(gateway.metrics, "firewarden_gateway_frames_total") >= int(confirmed.group(1).replace(",", ""))
