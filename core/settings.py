@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import platformdirs
@@ -28,6 +28,9 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Setting
 
 from core.domain import ID_PATTERN
 from core.errors import SettingsError
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
 
 ENV_PREFIX = "FIREWARDEN_"
 MASK = "***"
@@ -63,6 +66,13 @@ class MqttUrl:
 
     def __str__(self) -> str:
         return self.render(mask=True)  # safe in logs; connecting code reads the fields
+
+    def secure(self, client: mqtt.Client) -> None:
+        """Give a paho client this URL's credentials, and TLS (the system's CAs) for ``mqtts://``."""
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set()
 
     def render(self, *, mask: bool) -> str:
         scheme = "mqtts" if self.tls else "mqtt"

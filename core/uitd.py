@@ -86,10 +86,7 @@ def send_command(
 def publish(broker: MqttUrl, topic: str, payload: bytes) -> None:
     """Publish one message with QoS 1 and wait for the broker's PUBACK. Raises CommandError."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    if broker.username is not None:
-        client.username_pw_set(broker.username, broker.password)
-    if broker.tls:
-        client.tls_set()
+    broker.secure(client)
     connected = threading.Event()
     refused: list[str] = []
 

@@ -81,10 +81,7 @@ class Bridge:
         self._on_downlink = on_downlink
         self.connected = threading.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        if broker.username is not None:
-            client.username_pw_set(broker.username, broker.password)
-        if broker.tls:
-            client.tls_set()
+        broker.secure(client)
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected
         client.on_message = self._message

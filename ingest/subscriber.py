@@ -139,10 +139,7 @@ class MqttSubscriber:
             manual_ack=True,
             on_raw_publish=self._on_raw_publish,
         )
-        if url.username is not None:
-            client.username_pw_set(url.username, url.password)
-        if url.tls:
-            client.tls_set()
+        url.secure(client)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
