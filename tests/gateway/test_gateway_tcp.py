@@ -270,9 +270,7 @@ def test_simulate_run_sends_the_frames_to_the_gateway_and_the_fire_is_confirmed(
     fleet.write_text(dump(FLEET, "yaml"), encoding="utf-8")
     premises = next(d.premises for d in FLEET.devices if d.type == "uitd")
     scenario = tmp_path / "fire.yaml"
-    scenario.write_text(
-        f"duration: 3m\nevents:\n  - {{kind: fire, at: 1m, premises: {premises}}}\n", encoding="utf-8"
-    )
+    scenario.write_text(f"duration: 3m\nevents:\n  - {{kind: fire, at: 1m, premises: {premises}}}\n", encoding="utf-8")
     command = [sys.executable, "-m", "firewarden", "simulate", "run", "--fleet", str(fleet), "--scenario",
                str(scenario), "--speed", "0", "--gb26875", "1", "--gateway", f"127.0.0.1:{gateway.port}",
                "--no-background", "--ground-truth", str(tmp_path / "truth.jsonl")]  # fmt: skip
@@ -309,3 +307,56 @@ def test_simulate_run_sends_the_frames_to_the_gateway_and_the_fire_is_confirmed(
         ).fetchone() or (0,)
     assert int(str(frames)) > 0  # every UITD's keep-alives came over TCP
     assert _metric(gateway.metrics, "firewarden_gateway_frames_total") >= int(confirmed.group(1).replace(",", ""))
+
+
+@pytest.mark.slow
+def test_a_uitd_that_reconnects_to_another_gateway_gets_its_commands_there(
+    mosquitto: MqttUrl, migrated_url: str, gateway: GatewayProcess, tmp_path: Path
+) -> None:
+    """Two gateways behind one address: the UITD first on one, then (its connection lost) on the other;
+    the operator's duty check finds it on the second, and the first writes nothing to a closed link."""
+    (tmp_path / "second").mkdir()
+    other = GatewayProcess(mosquitto, migrated_url, tmp_path / "second")
+    other.env["FIREWARDEN_GATEWAY_CLIENT_ID"] = "firewarden-gateway-2"
+    other.start()
+    source = bytes.fromhex(next(d.gb26875_address for d in FLEET.devices if d.id == UITD) or "")
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    ingest = make_ingest(mosquitto, migrated_url, LocalBus())
+    received: dict[str, list[gb.Frame]] = {}
+    written = [0.0]
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingest.run(stop))
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            first = TcpUitdSim("127.0.0.1", gateway.port, confirm_timeout_s=5)
+            await asyncio.to_thread(first.send_all, [gb.encode_frame(1, gb.SEND_DATA, b"", sent_at=at, source=source)])
+            first.close()  # the link drops; the UITD comes back through the other gateway
+            second = TcpUitdSim("127.0.0.1", other.port, confirm_timeout_s=5)
+            later = at + timedelta(seconds=1)
+            await asyncio.to_thread(
+                second.send_all, [gb.encode_frame(2, gb.SEND_DATA, b"", sent_at=later, source=source)]
+            )
+            sent = await asyncio.to_thread(
+                commands.send_command, migrated_url, mosquitto, UITD, "duty_check", actor="test", now=datetime.now(UTC)
+            )
+            # the command arrives while the UITD waits for its next confirm
+            keep_alive = gb.encode_frame(3, gb.SEND_DATA, b"", sent_at=later + timedelta(seconds=1), source=source)
+            await asyncio.to_thread(second.send_all, [keep_alive])
+            await until(lambda: any(f.serial == sent.serial for f in second.received), "the duty check on the second")
+            received["second"] = second.received
+            written[0] = _metric(other.metrics, 'firewarden_gateway_downlink_total{outcome="written"}')
+            second.close()
+        finally:
+            stop.set()
+            await task
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        code = other.stop()
+    assert code == 0, other.log.read_text()
+    assert [f.command for f in received["second"]] == [gb.CONTROL]
+    assert _metric(gateway.metrics, 'firewarden_gateway_downlink_total{outcome="not_connected"}') >= 1
+    assert written[0] >= 3  # two confirms and the command
