@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlencode, urlsplit
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
@@ -38,13 +38,18 @@ MASK = "***"
 
 @dataclass(frozen=True, slots=True)
 class MqttUrl:
-    """An MQTT broker address: ``mqtt://[user:password@]host:port`` or ``mqtts://...`` for TLS."""
+    """An MQTT broker address: ``mqtt://[user:password@]host:port`` or ``mqtts://...`` for TLS, where
+    ``?ca=FILE`` names the CA certificate(s) to trust instead of the system's, and ``cert=FILE&key=FILE``
+    a client certificate and its key (for a broker that asks for one)."""
 
     host: str
     port: int
     tls: bool
     username: str | None = None
     password: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> MqttUrl:
@@ -53,26 +58,42 @@ class MqttUrl:
             raise ValueError(f"scheme must be mqtt or mqtts, got {parts.scheme or 'none'!r}")
         if not parts.hostname:
             raise ValueError("a host is required, as in mqtt://localhost:1883")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError("only mqtt[s]://[user:password@]host:port is accepted, no path or query")
+        if parts.path not in ("", "/") or parts.fragment:
+            raise ValueError("only mqtt[s]://[user:password@]host:port[?ca=FILE&cert=FILE&key=FILE] is accepted")
         tls = parts.scheme == "mqtts"
+        files = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)) if parts.query else {}
+        unknown = sorted(set(files) - {"ca", "cert", "key"})
+        if unknown or any(len(v) != 1 or not v[0] for v in files.values()):
+            raise ValueError(f"the query may name ca, cert and key once each, as files; got {parts.query!r}")
+        if files and not tls:
+            raise ValueError("ca, cert and key are for TLS: use mqtts://")
+        if ("cert" in files) != ("key" in files):
+            raise ValueError("a client certificate needs both cert and key")
         return cls(
             host=parts.hostname,
             port=_port_of(parts, default=8883 if tls else 1883),
             tls=tls,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password is not None else None,
+            ca_file=files.get("ca", [None])[0],
+            cert_file=files.get("cert", [None])[0],
+            key_file=files.get("key", [None])[0],
         )
 
     def __str__(self) -> str:
         return self.render(mask=True)  # safe in logs; connecting code reads the fields
 
     def secure(self, client: mqtt.Client) -> None:
-        """Give a paho client this URL's credentials, and TLS (the system's CAs) for ``mqtts://``."""
+        """Give a paho client this URL's credentials, and its TLS for ``mqtts://``."""
         if self.username is not None:
             client.username_pw_set(self.username, self.password)
+        self.tls_on(client)
+
+    def tls_on(self, client: mqtt.Client) -> None:
+        """TLS for ``mqtts://``: the broker's certificate checked against ``ca_file`` (else the system's
+        CAs), with the client certificate when one is named."""
         if self.tls:
-            client.tls_set()
+            client.tls_set(ca_certs=self.ca_file, certfile=self.cert_file, keyfile=self.key_file)
 
     def render(self, *, mask: bool) -> str:
         scheme = "mqtts" if self.tls else "mqtt"
@@ -80,7 +101,9 @@ class MqttUrl:
         if self.username is not None:
             secret = "" if self.password is None else f":{MASK if mask else self.password}"
             auth = f"{self.username}{secret}@"
-        return f"{scheme}://{auth}{self.host}:{self.port}"
+        files = {k: v for k, v in (("ca", self.ca_file), ("cert", self.cert_file), ("key", self.key_file)) if v}
+        query = f"?{urlencode(files, safe='/')}" if files else ""
+        return f"{scheme}://{auth}{self.host}:{self.port}{query}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,8 +127,7 @@ class _Connection:
         self.client.max_queued_messages_set(0)
         if username is not None:
             self.client.username_pw_set(username, password)
-        if options.url.tls:
-            self.client.tls_set()
+        options.url.tls_on(self.client)
         self.connected = False
         self.refused: str | None = None
         self._url = options.url

@@ -51,7 +51,10 @@ def test_kafka_bus_takes_several_servers() -> None:
         ),
         ({"mqtt_url": "mqtt://:1883"}, "a host is required"),
         ({"mqtt_url": "mqtt://broker:70000"}, "port must be a number from 1 to 65535"),
-        ({"mqtt_url": "mqtt://broker:1883/topic"}, "no path or query"),
+        ({"mqtt_url": "mqtt://broker:1883/topic"}, "host:port[?ca=FILE&cert=FILE&key=FILE] is accepted"),
+        ({"mqtt_url": "mqtt://broker:1883?ca=/etc/ca.pem"}, "ca, cert and key are for TLS: use mqtts://"),
+        ({"mqtt_url": "mqtts://broker?cert=/c.pem"}, "a client certificate needs both cert and key"),
+        ({"mqtt_url": "mqtts://broker?topic=x"}, "the query may name ca, cert and key once each"),
         (
             {"database_url": "mysql://db/x"},
             "setting database_url (FIREWARDEN_DATABASE_URL, from flag --database-url): must be a PostgreSQL URL",
