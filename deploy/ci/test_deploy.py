@@ -6,7 +6,9 @@ deploy/; imports a generated city whose inspectors' webhooks point at a receiver
 a scenario with fires from a simulator container; kills one ingest and one scoring container with
 SIGKILL mid-run and starts them again; then checks that every message the broker acknowledged is
 stored once, that a fire reached the receiver, and that readings are in a TimescaleDB hypertable.
-Tears everything down, also on failure. Exit code 0 when every check passed.
+Also: a device publishes over TLS to the broker's one published port and is stored, and the same
+device in clear text gets nowhere. Tears everything down, also on failure. Exit code 0 when every
+check passed.
 
 Run as root (podman, debootstrap) from the repository root: .venv/bin/python deploy/ci/test_deploy.py
 """
@@ -27,6 +29,10 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.registry import RegistryFile
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -162,7 +168,7 @@ class Stack:
             "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
             "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",  # tansu reports a partition's end short
             "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
-            "FIREWARDEN_MQTT_PORT": str(free_port()),
+            "FIREWARDEN_MQTTS_PORT": str(free_port()),
             "FIREWARDEN_CONSOLE_PORT": str(free_port()),
             "FIREWARDEN_DB_PORT": str(free_port()),
         }
@@ -268,6 +274,8 @@ def test_deploy(work: Path) -> None:
     }
     stack.env["FIREWARDEN_MQTT_INGEST_PASSWORD"] = users["ingest"]
     stack.write_env()
+    tls_dir = stack.dir / "secrets" / "broker-tls"
+    broker_certificate(tls_dir)
 
     try:
         log("services: broker, Kafka, TimescaleDB; then migrate and topics")
@@ -386,6 +394,8 @@ def test_deploy(work: Path) -> None:
         if hyper != "1" or readings == 0:
             raise SystemExit(f"readings: {readings} rows, hypertable: {hyper}")
         log(f"readings in the TimescaleDB hypertable: {readings}")
+        log("a device over TLS from outside; clear text from outside gets nowhere")
+        device_over_tls(stack, city, users, tls_dir)
         # the report from the image: WeasyPrint finds Pango and the Chinese font there
         year = time.strftime("%Y")
         wrote = stack.tool("report", "--period", year, "--out", "/tmp", env={"FIREWARDEN_DATABASE_URL": app_url})
@@ -402,6 +412,54 @@ def test_deploy(work: Path) -> None:
         run("podman", "rm", "-f", "inbox", check=False, capture=True)
         stack("down", "-v", "-t", "5", check=False)
         run("podman", "image", "prune", "-f", check=False, capture=True)  # the layers rebuilds left behind
+
+
+def broker_certificate(d: Path) -> None:
+    """The broker's TLS certificate for 127.0.0.1 (how the test dials it from the host), and its CA, as
+    deploy/README.md makes them."""
+    d.mkdir(parents=True)
+
+    def openssl(*args: str) -> None:
+        run("openssl", *args, cwd=str(d), capture=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=fwci CA",
+            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "broker.key",
+            "-out", "broker.csr")  # fmt: skip
+    (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "san.cnf", "-out", "broker.pem")  # fmt: skip
+    (d / "broker.key").chmod(0o644)
+
+
+def device_over_tls(stack: Stack, city: RegistryFile, users: dict[str, str], tls_dir: Path) -> None:
+    """A device publishes over TLS to the published port and its message is stored; the same device in
+    clear text to that port gets no connection (and the clear-text listener is published nowhere)."""
+    from core.errors import CommandError
+    from core.settings import MqttUrl
+    from core.uitd import publish
+    from core.wire import Status, encode_payload, topic_for
+
+    device = next(d for d in city.devices if d.type != "uitd")
+    port = stack.env["FIREWARDEN_MQTTS_PORT"]
+    seq = 2**40 + int(time.time())
+    message = encode_payload(Status(seq=seq, ts=int(time.time() * 1000), state="online"))
+    topic = topic_for(device.premises, device.id, "status")
+    over_tls = MqttUrl.parse(f"mqtts://{device.id}:{users[device.id]}@127.0.0.1:{port}?ca={tls_dir}/ca.pem")
+    publish(over_tls, topic, message)
+    query = f"SELECT count(*) FROM device_status WHERE device_id = '{device.id}' AND seq = {seq}"
+    wait(lambda: stack.sql(query) == "1", "the message sent over TLS stored", 60)
+    clear = MqttUrl("127.0.0.1", int(port), tls=False, username=device.id, password=users[device.id])
+    try:
+        publish(clear, topic, message)
+    except CommandError:
+        pass
+    else:
+        raise SystemExit("a clear-text client published through the TLS port")
+    published = run("podman", "port", stack.container("mosquitto"), capture=True)
+    if "1883" in published:
+        raise SystemExit(f"the broker's clear-text listener is published: {published}")
+    log(f"{device.id} published over TLS and was stored; clear text refused; published ports: {published.strip()}")
 
 
 def _ready(stack: Stack, service: str, index: int = 1) -> bool:
