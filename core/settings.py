@@ -285,6 +285,12 @@ class Settings(BaseSettings):
         le=3600,
         description="a UITD connection silent this long is closed (UITDs send a keep-alive every 20-30 s)",
     )
+    gateway_tls_cert_file: Path | None = Field(
+        default=None,
+        description="the gateway's TLS certificate (PEM, its chain after it): UITDs then connect over TLS only; "
+        "unset: plain TCP, as most UITDs in the field speak",
+    )
+    gateway_tls_key_file: Path | None = Field(default=None, description="the key of gateway_tls_cert_file (PEM)")
     gateway_client_id: str = Field(
         default="firewarden-gateway",
         pattern=rf"^{ID_PATTERN.pattern}$",
@@ -438,6 +444,10 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"setting ingest_partition ({self.ingest_partition}) must be below "
                 f"ingest_partitions ({self.ingest_partitions}): partitions are numbered from 0"
+            )
+        if (self.gateway_tls_cert_file is None) != (self.gateway_tls_key_file is None):
+            raise SettingsError(
+                "settings gateway_tls_cert_file and gateway_tls_key_file go together: set both or neither"
             )
 
 

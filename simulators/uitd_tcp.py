@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -36,9 +37,12 @@ class TcpUitd:
         confirm_timeout_s: float = 2.0,
         reconnect_s: float = 0.2,
         give_up_s: float = 60.0,
+        tls: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host, self.port = host, port
+        self.tls = tls
+        """TLS to a gateway that speaks it (the centre's certificate checked against this context)."""
         self.confirm_timeout_s = confirm_timeout_s
         self.reconnect_s = reconnect_s
         self.give_up_s = give_up_s
@@ -84,7 +88,8 @@ class TcpUitd:
 
     def _connected(self) -> socket.socket:
         if self._sock is None:
-            self._sock = socket.create_connection((self.host, self.port), timeout=self.confirm_timeout_s)
+            sock = socket.create_connection((self.host, self.port), timeout=self.confirm_timeout_s)
+            self._sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
             self._cutter = gb.FrameCutter()
             self.stats.connects += 1
         return self._sock

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 
 from core.errors import DatabaseError, ServiceError, SettingsError
 from core.health import Health
@@ -37,7 +38,8 @@ async def _serve(settings: Settings, database_url: str) -> None:
     bridge = Bridge(settings.mqtt_url, settings.gateway_client_id, gateway.downlink)
     gateway.bridge = bridge
     try:
-        server = await asyncio.start_server(gateway.serve, settings.gateway_host, settings.gateway_port)
+        tls = _tls_context(settings)
+        server = await asyncio.start_server(gateway.serve, settings.gateway_host, settings.gateway_port, ssl=tls)
     except OSError as error:
         raise ServiceError(
             f"cannot listen for UITDs on {settings.gateway_host}:{settings.gateway_port}: {error.strerror}; "
@@ -47,8 +49,8 @@ async def _serve(settings: Settings, database_url: str) -> None:
     health.detail = lambda: {"uitds_connected": gateway.connected, "uitds_known": len(addresses)}
     bridge.start()
     async with server, health.serving(settings.metrics_port, stop):
-        log.info("gateway: GB/T 26875.3 over TCP on %s:%d, %d UITDs known", settings.gateway_host,
-                 settings.gateway_port, len(addresses))  # fmt: skip
+        log.info("gateway: GB/T 26875.3 over %s on %s:%d, %d UITDs known", "TLS" if tls else "TCP",
+                 settings.gateway_host, settings.gateway_port, len(addresses))  # fmt: skip
         refresh = asyncio.create_task(_refresh(addresses, database_url, settings.scoring_registry_refresh_s, stop))
         await stop.wait()
         server.close()
@@ -58,6 +60,21 @@ async def _serve(settings: Settings, database_url: str) -> None:
             await refresh
     bridge.stop()
     log.info("gateway stopped")
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server's TLS, when a certificate is set. Raises ServiceError naming a file that will not load."""
+    if settings.gateway_tls_cert_file is None or settings.gateway_tls_key_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.gateway_tls_cert_file, settings.gateway_tls_key_file)
+    except (OSError, ssl.SSLError) as error:
+        raise ServiceError(
+            f"the gateway's TLS certificate {settings.gateway_tls_cert_file} and key "
+            f"{settings.gateway_tls_key_file} do not load: {error}"
+        ) from None
+    return context
 
 
 async def _refresh(addresses: dict[str, Uitd], database_url: str, every_s: float, stop: asyncio.Event) -> None:

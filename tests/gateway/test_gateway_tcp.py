@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ from scoring.site import Sites
 from scoring.store import DecisionStore
 from simulators.engine import Simulation
 from simulators.uitd_tcp import TcpUitd as TcpUitdSim
+from tests.certificates import certificates
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
 from tests.test_gb26875_end_to_end import _alarms, _detectors
@@ -360,3 +362,47 @@ def test_a_uitd_that_reconnects_to_another_gateway_gets_its_commands_there(
     assert [f.command for f in received["second"]] == [gb.CONTROL]
     assert _metric(gateway.metrics, 'firewarden_gateway_downlink_total{outcome="not_connected"}') >= 1
     assert written[0] >= 3  # two confirms and the command
+
+
+@pytest.mark.slow
+def test_a_gateway_with_a_certificate_speaks_tls_only(mosquitto: MqttUrl, migrated_url: str, tmp_path: Path) -> None:
+    """With gateway_tls_cert_file and _key_file set, a UITD that trusts the CA gets its frame confirmed
+    over TLS; one that speaks plain TCP to the port gets nothing and is dropped."""
+    import_fleet(migrated_url)
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    certificates(certs)
+    process = GatewayProcess(mosquitto, migrated_url, tmp_path)
+    process.env |= {
+        "FIREWARDEN_GATEWAY_TLS_CERT_FILE": str(certs / "broker.pem"),
+        "FIREWARDEN_GATEWAY_TLS_KEY_FILE": str(certs / "broker.key"),
+    }
+    process.start()
+    source = bytes.fromhex(next(d.gb26875_address for d in FLEET.devices if d.id == UITD) or "")
+    frame = gb.encode_frame(1, gb.SEND_DATA, b"", sent_at=datetime.now(UTC) - timedelta(seconds=5), source=source)
+    ingest = make_ingest(mosquitto, migrated_url, LocalBus())
+    trusting = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    over_tls = TcpUitdSim("127.0.0.1", process.port, confirm_timeout_s=5, give_up_s=30, tls=trusting)
+    plain = TcpUitd(process.port)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingest.run(stop))
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            stats = await asyncio.to_thread(over_tls.send_all, [frame])
+            assert (stats.frames, stats.connects) == (1, 1), stats
+            await asyncio.to_thread(plain.send, frame)
+            assert await asyncio.to_thread(plain.closed_by_peer), "a plain TCP client stayed connected"
+        finally:
+            stop.set()
+            await task
+            over_tls.close()
+            plain.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        code = process.stop()
+    assert code == 0, process.log.read_text()
+    assert "over TLS on 127.0.0.1" in process.log.read_text()

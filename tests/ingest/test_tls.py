@@ -25,6 +25,7 @@ from core.bus import LocalBus
 from core.services import choose_broker
 from core.settings import MqttUrl
 from simulators.engine import Simulation
+from tests.certificates import certificates
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, publish, stored_messages, until
 from tests.ports import free_port
 
@@ -38,21 +39,6 @@ class TlsBroker:
     ca: Path
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def _certificates(d: Path) -> None:
-    """A CA, and the broker's certificate for 127.0.0.1 signed by it."""
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=firewarden test CA",
-             "-keyout", "ca.key", "-out", "ca.pem", cwd=d)  # fmt: skip
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "broker.key",
-             "-out", "broker.csr", cwd=d)  # fmt: skip
-    (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    _openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-days", "2", "-extfile", "san.cnf", "-out", "broker.pem", cwd=d)  # fmt: skip
-
-
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[TlsBroker]:
     program = choose_broker()
@@ -60,7 +46,7 @@ def tls_broker(tmp_path: Path) -> Iterator[TlsBroker]:
         pytest.fail("these tests need Mosquitto: `make test` installs it (apt-get install -y mosquitto)")
     d = tmp_path / "tls"
     d.mkdir()
-    _certificates(d)
+    certificates(d)
     tls_port, plain_port = free_port(), free_port()
     config = d / "mosquitto.conf"
     config.write_text(
