@@ -38,10 +38,10 @@ from datetime import UTC, datetime
 from bench.alert_latency import NORMAL, background
 from bench.ingest import free_port, metrics, register_session
 from bench.procstat import pids_with, postgres_pids, total_cpu_s
+from core.addresses import MqttUrl
 from core.db import connect, migrate
 from core.registry.store import import_registry
 from core.services import embedded_broker, embedded_postgres
-from core.settings import MqttUrl
 from ingest.lanes import PRIORITY_SUFFIX, priority_filters
 from ingest.service import default_client_id
 from simulators.engine import Simulation

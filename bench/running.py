@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from core.addresses import MqttUrl
 from core.services.postgres import EmbeddedUrls
-from core.settings import MqttUrl
 
 
 def free_port() -> int:

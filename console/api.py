@@ -26,9 +26,9 @@ from console.store.accounts import Accounts
 from console.store.city import City
 from console.store.live import Changes
 from console.store.reads import Reads
+from core.addresses import MqttUrl
 from core.errors import CommandError, DatabaseError
 from core.policy import Policy
-from core.settings import MqttUrl
 from core.words import vocabulary
 from supervision import DiscretionTable, Supervision, shipped_discretion
 

@@ -26,8 +26,8 @@ from console.store.accounts import Accounts, Principal, Role
 from console.store.city import City
 from console.store.live import Changes
 from console.store.reads import Reads
+from core.addresses import MqttUrl
 from core.policy import Policy
-from core.settings import MqttUrl
 from supervision import DiscretionTable, Supervision
 
 COOKIE = "fw_session"

@@ -18,9 +18,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core import gb26875
+from core.addresses import MqttUrl
 from core.db import audit, connect, database_errors
 from core.errors import CommandError
-from core.settings import MqttUrl
 from core.wire import downlink_topic
 
 CommandKind = Literal["duty_check", "sync_clock"]

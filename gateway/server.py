@@ -33,8 +33,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from core.addresses import MqttUrl
 from core.gb26875 import FrameCutter
-from core.settings import MqttUrl
 from core.wire import topic_for
 
 log = logging.getLogger(__name__)

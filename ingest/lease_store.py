@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import psycopg
 
+from core.addresses import mask_database_url
 from core.db import connect, database_errors
 from core.errors import DatabaseError, ServiceError
-from core.settings import mask_database_url
 
 # The first key of the two-key advisory lock: "fwin" (Firewarden ingest); the second is the id's hash.
 _NAMESPACE = 0x6677696E

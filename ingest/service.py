@@ -32,11 +32,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core import gb26875
+from core.addresses import MqttUrl
 from core.backoff import Backoff, Sleep, retry
 from core.bus import Bus
 from core.errors import BusError, DatabaseError
 from core.policy import IngestPolicy
-from core.settings import MqttUrl, Settings
+from core.settings import Settings
 from core.wire import DecodeError, downlink_topic, parse_topic
 from ingest.batching import Admission, Batch, Batcher, Delivery
 from ingest.dedup import RecentMessages

@@ -15,9 +15,9 @@ from datetime import datetime
 
 from psycopg.rows import class_row, dict_row
 
+from core.addresses import mask_database_url
 from core.db import connect, database_errors
 from core.db.audit import record as audit
-from core.settings import mask_database_url
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,10 +34,10 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
+from core.addresses import mask_database_url
 from core.db import connect, database_errors
 from core.errors import DatabaseError
 from core.policy import IngestPolicy
-from core.settings import mask_database_url
 from core.wire import MAX_PAYLOAD_BYTES
 from ingest.batching import Batch
 from ingest.frames import Panel, PointInfo

@@ -36,9 +36,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from core.addresses import MqttUrl
 from core.backoff import Backoff, Sleep, retry
 from core.errors import ServiceError
-from core.settings import MqttUrl
 from ingest.batching import Delivery
 from ingest.mqtt_client import IngestClient
 

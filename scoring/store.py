@@ -15,10 +15,10 @@ import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.addresses import mask_database_url
 from core.db import audit, connect, database_errors
 from core.errors import DatabaseError
 from core.registry import export_registry
-from core.settings import mask_database_url
 from scoring.models import Models
 from scoring.records import AlarmDecision, Decision, RiskScore, Signal
 from scoring.site import Sites

@@ -32,8 +32,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from core.addresses import MqttUrl
 from core.backoff import Backoff
-from core.settings import MqttUrl
 from simulators.engine import Outgoing
 from simulators.errors import PublishError
 

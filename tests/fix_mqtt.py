@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.addresses import MqttUrl
 from core.services import choose_broker, embedded_broker
-from core.settings import MqttUrl
 from tests.ports import free_port
 
 

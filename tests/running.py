@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from core.settings import MqttUrl
+from core.addresses import MqttUrl
 from tests.ports import free_port
 
 

@@ -14,10 +14,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core import gb26875 as gb
+from core.addresses import MqttUrl
 from core.bus import LocalBus
 from core.db import connect
 from core.policy import Policy
-from core.settings import MqttUrl
 from core.wire import DOWNLINK_ROOT, downlink_topic
 from scoring.models import Models
 from scoring.runner import LocalRunner

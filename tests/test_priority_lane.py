@@ -7,10 +7,10 @@ import asyncio
 import json
 import time
 
+from core.addresses import MqttUrl
 from core.bus import LocalBus
 from core.db import connect
 from core.policy import Policy
-from core.settings import MqttUrl
 from scoring.models import Models
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer

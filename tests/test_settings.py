@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from core.addresses import KafkaBus, MqttUrl
 from core.errors import SettingsError
-from core.settings import KafkaBus, MqttUrl, describe_settings, load_settings
+from core.settings import describe_settings, load_settings
 
 
 def test_defaults_need_no_configuration() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from alerts.store.roster import load_roster
+from core.addresses import MqttUrl
 from core.db import connect, migrate
 from core.registry.store import import_registry
-from core.settings import MqttUrl
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet, with_webhooks
 from simulators.inbox import Inbox

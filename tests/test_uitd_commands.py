@@ -14,9 +14,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from core import gb26875 as gb
 from core import uitd
+from core.addresses import MqttUrl
 from core.bus import LocalBus
 from core.db import connect
-from core.settings import MqttUrl
 from core.wire import downlink_topic, topic_for
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, until
 from tests.ports import free_port

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from psycopg.rows import dict_row
 
+from core.addresses import MqttUrl
 from core.db import connect, migrate, open_pool
 from core.registry import Inspector, RegistryFile, Shift
 from core.registry.store import import_registry
-from core.settings import MqttUrl
 from simulators.engine import Outgoing
 from simulators.inbox import Inbox
 from simulators.publisher import Publisher, PublishOptions

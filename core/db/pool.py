@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from core.addresses import mask_database_url
 from core.errors import DatabaseError
-from core.settings import mask_database_url
 
 CONNECT_TIMEOUT_S = 10
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from core.addresses import MqttUrl
 from core.services.mqtt import BrokerProgram, choose_broker, embedded_broker
 from core.services.postgres import EmbeddedUrls, embedded_postgres
-from core.settings import MqttUrl, Settings
+from core.settings import Settings
 
 __all__ = [
     "BrokerProgram",

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from core.addresses import MqttUrl
 from core.errors import ServiceError
 from core.services.reaper import Reaper
-from core.settings import MqttUrl
 
 STARTUP_TIMEOUT_S = 15.0
 DEBIAN_MOSQUITTO = Path("/usr/sbin/mosquitto")

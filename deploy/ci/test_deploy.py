@@ -435,8 +435,8 @@ def broker_certificate(d: Path) -> None:
 def device_over_tls(stack: Stack, city: RegistryFile, users: dict[str, str], tls_dir: Path) -> None:
     """A device publishes over TLS to the published port and its message is stored; the same device in
     clear text to that port gets no connection (and the clear-text listener is published nowhere)."""
+    from core.addresses import MqttUrl
     from core.errors import CommandError
-    from core.settings import MqttUrl
     from core.uitd import publish
     from core.wire import Status, encode_payload, topic_for
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from core.addresses import MqttUrl
 from core.errors import FirewardenError
 from core.services import mqtt_url
-from core.settings import MqttUrl
 from firewarden.cli._context import console, settings_of
 
 if TYPE_CHECKING:

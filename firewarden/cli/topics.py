@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from core.addresses import KafkaBus
 from core.backoff import retry_for
 from core.errors import BusError, SettingsError
-from core.settings import KafkaBus
 from firewarden.cli._context import console, settings_of
 
 app = typer.Typer(help="Kafka topics of the bus (kafka bus only).", no_args_is_help=True)

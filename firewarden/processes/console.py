@@ -19,12 +19,13 @@ import uvicorn
 
 from alerts import Actions, directory_of
 from console import build_console, create_app
+from core.addresses import MqttUrl
 from core.bus import open_bus
 from core.db import open_pool
 from core.errors import SettingsError
 from core.policy import Policy, load_policy
 from core.services import database_url
-from core.settings import MqttUrl, Settings
+from core.settings import Settings
 from firewarden.processes.runtime import Health, require_kafka, require_migrated, stop_on_signals
 from supervision import load_discretion
 

@@ -22,9 +22,10 @@ from rich.table import Table
 from alerts import Alerts, load_roster, webhook_secret
 from console import AccountError, Accounts
 from console import Console as ConsoleContext
+from core.addresses import MqttUrl
 from core.db import connect
 from core.registry.store import export_registry, import_registry
-from core.settings import MqttUrl, Settings
+from core.settings import Settings
 from firewarden.processes.system import Parts
 from ingest import IngestMetrics
 from simulators import (

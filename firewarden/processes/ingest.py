@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from core.addresses import MqttUrl
 from core.bus import open_bus
 from core.policy import IngestPolicy, load_policy
 from core.services import database_url, mqtt_url
-from core.settings import MqttUrl, Settings
+from core.settings import Settings
 from firewarden.processes.runtime import Health, freeze_startup_heap, require_migrated, stop_on_signals
 from ingest import Ingest, IngestMetrics, IngestOptions, RegistryIndex, load_registry_index
 

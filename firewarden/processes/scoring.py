@@ -38,13 +38,14 @@ from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaDriverConsumer
 
+from core.addresses import KafkaBus
 from core.backoff import retry
 from core.bus import Bus, BusMessage
 from core.errors import DatabaseError, SettingsError
 from core.health import Health
 from core.logs import configure_logging
 from core.policy import Policy, load_policy
-from core.settings import KafkaBus, Settings
+from core.settings import Settings
 from firewarden.processes.handon import ChangelogTable, HandOn, StallWatch
 from ingest import EVENTS_TOPIC, RECORDS_TOPIC
 from scoring import (

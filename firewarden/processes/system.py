@@ -30,11 +30,12 @@ from typing import Any, Protocol
 from rich.console import Console
 
 from alerts import Actions, Alerts, AlertsCollector, channels_of, directory_of
+from core.addresses import MqttUrl
 from core.bus import open_bus
 from core.db import APP_ROLE, can_alter_audit_log, connect, migrate, open_pool
 from core.policy import Policy, load_policy
 from core.services import database_url, mqtt_url, owner_database_url
-from core.settings import MqttUrl, Settings
+from core.settings import Settings
 from firewarden.processes.console import ConsoleServer
 from firewarden.processes.runtime import Health, freeze_startup_heap
 from firewarden.processes.scoring import local_runner, start_worker

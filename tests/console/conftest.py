@@ -24,11 +24,11 @@ from alerts.outbox import Directory
 from alerts.service import Alerts
 from console.api import build_console, create_app
 from console.security import Console
+from core.addresses import MqttUrl
 from core.bus import BusMessage, LocalBus
 from core.db import open_pool
 from core.policy import Policy
 from core.registry import Device, Inspector, Jurisdiction, Premises, RegistryFile, Unit
-from core.settings import MqttUrl
 from firewarden.processes.console import ApiServer as _ApiServer
 from scoring.records import DECISIONS_TOPIC, Decision, encode_decision
 from tests.alerts.conftest import load, small_registry

@@ -22,9 +22,9 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from alerts.store.roster import load_roster
+from core.addresses import MqttUrl
 from core.db import connect, migrate
 from core.registry.store import import_registry
-from core.settings import MqttUrl
 from simulators.engine import Simulation
 from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions

@@ -12,8 +12,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core import gb26875 as gb
+from core.addresses import MqttUrl
 from core.policy import Policy
-from core.settings import MqttUrl
 from core.wire import downlink_topic
 from tests.console.conftest import Served, add_users, as_json, city_registry, load, login
 

@@ -27,12 +27,12 @@ import pytest
 
 from core import gb26875 as gb
 from core import uitd as commands
+from core.addresses import MqttUrl
 from core.bus import LocalBus
 from core.db import connect
 from core.gb26875 import FrameCutter
 from core.policy import Policy
 from core.registry import dump
-from core.settings import MqttUrl
 from scoring.models import Models
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer

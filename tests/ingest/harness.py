@@ -15,12 +15,12 @@ from datetime import datetime
 
 import msgspec
 
+from core.addresses import MqttUrl
 from core.bus import Bus
 from core.db import connect
 from core.gb26875 import encode_frame
 from core.registry import RegistryFile
 from core.registry.store import import_registry
-from core.settings import MqttUrl
 from ingest.service import Ingest, IngestOptions
 from ingest.store import load_registry_index
 from simulators.engine import Outgoing, Simulation

@@ -16,8 +16,8 @@ from typing import Literal
 
 import pytest
 
+from core.addresses import MqttUrl
 from core.services import choose_broker, embedded_broker
-from core.settings import MqttUrl
 from simulators.engine import Outgoing, Simulation
 from simulators.publisher import Publisher, PublishOptions, PublishStats
 from tests.ingest.harness import FLEET, import_fleet, publish, stored_messages

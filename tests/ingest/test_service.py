@@ -12,9 +12,9 @@ import msgspec
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
+from core.addresses import MqttUrl
 from core.bus import BusMessage, KafkaBus, LocalBus
 from core.errors import BusError
-from core.settings import MqttUrl
 from ingest.handoff import EVENTS_TOPIC, TOPICS, from_bus
 from ingest.lanes import is_priority
 from ingest.records import EventRecord

@@ -12,12 +12,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from core.addresses import MqttUrl
 from core.bus import LocalBus
 from core.db import connect
 from core.errors import ServiceError
 from core.policy import IngestPolicy
 from core.services import choose_broker, embedded_broker
-from core.settings import MqttUrl
 from ingest.service import PRIORITY_IN_FLIGHT, Ingest, IngestOptions
 from ingest.store import load_registry_index
 from simulators.engine import Outgoing, Simulation

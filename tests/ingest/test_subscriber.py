@@ -14,10 +14,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from core.addresses import MqttUrl
 from core.errors import ServiceError
 from core.services import embedded_broker
 from core.services.mqtt import AMQTT
-from core.settings import MqttUrl
 from ingest.batching import Delivery
 from ingest.subscriber import ALL_TOPICS, READ_BURST, MqttSubscriber, partition_of, topic_filters
 from simulators.engine import Outgoing

@@ -21,9 +21,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.addresses import MqttUrl
 from core.bus import LocalBus
 from core.services import choose_broker
-from core.settings import MqttUrl
 from simulators.engine import Simulation
 from tests.certificates import certificates
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, publish, stored_messages, until

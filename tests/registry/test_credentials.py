@@ -20,9 +20,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from core.addresses import MqttUrl
 from core.registry import dump
 from core.registry.credentials import derive_password, mosquitto_hash
-from core.settings import MqttUrl
 from simulators.engine import Outgoing
 from simulators.fleet import generate_fleet
 from simulators.publisher import Publisher, PublishOptions

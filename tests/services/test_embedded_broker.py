@@ -11,10 +11,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.addresses import MqttUrl
 from core.errors import ServiceError
 from core.services import BrokerProgram, choose_broker, embedded_broker
 from core.services.mqtt import AMQTT, DEBIAN_MOSQUITTO
-from core.settings import MqttUrl
 from tests.ports import free_port
 
 

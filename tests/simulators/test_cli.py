@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import registry
-from core.settings import MqttUrl
+from core.addresses import MqttUrl
 from tests.simulators.test_publisher import Counter, assert_no_gaps
 from tests.test_cli import firewarden
 

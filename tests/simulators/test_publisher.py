@@ -14,8 +14,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.addresses import MqttUrl
 from core.registry import RegistryFile
-from core.settings import MqttUrl
 from core.wire import DecodeError, decode
 from simulators.engine import Outgoing, Simulation, seq_base
 from simulators.errors import PublishError
