@@ -34,12 +34,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from core.addresses import MqttUrl
-from core.gb26875 import FrameCutter
-from core.wire import topic_for
+from core.gb26875 import FrameCutter, header_of
+from core.wire import DOWNLINK_ROOT, topic_for
 
 log = logging.getLogger(__name__)
 
-DOWNLINK_FILTER = "fw/down/v1/+/+/gb26875"
+DOWNLINK_FILTER = f"{DOWNLINK_ROOT}/+/+/gb26875"
 READ_BYTES = 4096
 MAX_UNREAD_BYTES = 64 * 1024
 _PREFIX = "firewarden_gateway"
@@ -109,11 +109,12 @@ class Bridge:
             return
         client.subscribe(DOWNLINK_FILTER, qos=1)
         self.connected.set()
-        log.info("gateway connected to mqtt://%s:%d, reading %s", self.broker.host, self.broker.port, DOWNLINK_FILTER)
+        log.info("gateway connected to %s, reading %s", self.broker, DOWNLINK_FILTER)
 
     def _disconnected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if self.connected.is_set():
-            log.warning("gateway lost the MQTT broker at %s (%s); frames wait for it", self.broker, reason)
+            log.warning("gateway lost the MQTT broker at %s (%s); frames are not taken on until it is back (UITDs "
+                        "send them again)", self.broker, reason)  # fmt: skip
         self.connected.clear()
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -164,24 +165,9 @@ class Gateway:
                 frames = cutter.feed(data)
                 self.metrics.garbage.inc(cutter.garbage - before)
                 for frame in frames:
-                    source = frame[12:18].hex()
-                    found = self.addresses.get(source)
+                    uitd = self._take(frame, uitd, writer, peer)
                     if uitd is None:
-                        if found is None:
-                            self.metrics.refused.labels("unknown_address").inc()
-                            log.warning("gb26875 connection from %s: address %s is no UITD of the registry; closed",
-                                        peer, source)  # fmt: skip
-                            return
-                        uitd = found
-                        self._adopt(uitd, writer, peer)
-                    elif found != uitd:
-                        self.metrics.refused.labels("other_address").inc()
-                        log.warning("gb26875 %s sent a frame from address %s: dropped", uitd.device_id, source)
-                        continue
-                    if self.bridge is None or not self.bridge.publish(uitd, frame):
-                        self.metrics.refused.labels("broker_away").inc()
-                        continue
-                    self.metrics.frames.inc()
+                        return
         except ConnectionError:
             return
         finally:
@@ -190,6 +176,30 @@ class Gateway:
                 del self._links[uitd.device_id]
                 log.info("gb26875 %s disconnected", uitd.device_id)
             writer.close()
+
+    def _take(self, frame: bytes, uitd: Uitd | None, writer: asyncio.StreamWriter, peer: object) -> Uitd | None:
+        """One frame of a connection whose UITD is ``uitd`` (None before its first frame) to the broker;
+        the connection's UITD, or None when the connection is to be closed (an unknown first address)."""
+        header = header_of(frame)
+        assert header is not None  # the cutter gives whole frames only
+        source = header[1].hex()
+        found = self.addresses.get(source)
+        if uitd is None:
+            if found is None:
+                self.metrics.refused.labels("unknown_address").inc()
+                log.warning("gb26875 connection from %s: address %s is no UITD of the registry; closed", peer, source)
+                return None
+            uitd = found
+            self._adopt(uitd, writer, peer)
+        elif found != uitd:
+            self.metrics.refused.labels("other_address").inc()
+            log.warning("gb26875 %s sent a frame from address %s: dropped", uitd.device_id, source)
+            return uitd
+        if self.bridge is None or not self.bridge.publish(uitd, frame):
+            self.metrics.refused.labels("broker_away").inc()
+        else:
+            self.metrics.frames.inc()
+        return uitd
 
     def _adopt(self, uitd: Uitd, writer: asyncio.StreamWriter, peer: object) -> None:
         older = self._links.get(uitd.device_id)

@@ -66,7 +66,10 @@ class TcpUitd:
             self._sock = None
 
     def _send_confirmed(self, frame: bytes) -> None:
-        serial = int.from_bytes(frame[2:4], "little")
+        header = gb.header_of(frame)
+        if header is None:
+            raise ValueError(f"not a GB/T 26875.3 frame: {frame[:8]!r}...")
+        serial = header[0]
         deadline = self.clock() + self.give_up_s
         while self.clock() < deadline:
             try:
@@ -122,9 +125,8 @@ class TcpFrames:
     def __init__(self, host: str, port: int, *, confirm_timeout_s: float = 2.0, give_up_s: float = 60.0) -> None:
         self.host, self.port = host, port
         self.confirm_timeout_s, self.give_up_s = confirm_timeout_s, give_up_s
-        self._queues: dict[str, queue.Queue[bytes | None]] = {}
-        self._threads: list[threading.Thread] = []
-        self._uitds: list[TcpUitd] = []
+        self._senders: dict[str, tuple[queue.Queue[bytes | None], TcpUitd, threading.Thread]] = {}
+        """Each UITD's frames to send, its connection, and the thread that sends them."""
         self.errors: list[str] = []
 
     def route(self, stream: Iterable[Outgoing]) -> Iterator[Outgoing]:
@@ -137,12 +139,11 @@ class TcpFrames:
 
     def close(self) -> TcpStats:
         """Wait until every frame handed over is confirmed (or given up on); the totals of every UITD."""
-        for q in self._queues.values():
-            q.put(None)
-        for thread in self._threads:
-            thread.join()
+        for frames, _, _ in self._senders.values():
+            frames.put(None)
         total = TcpStats()
-        for uitd in self._uitds:
+        for _, uitd, thread in self._senders.values():
+            thread.join()
             total.frames += uitd.stats.frames
             total.sends += uitd.stats.sends
             total.connects += uitd.stats.connects
@@ -151,8 +152,8 @@ class TcpFrames:
         return total
 
     def _queue(self, device_id: str) -> queue.Queue[bytes | None]:
-        if (found := self._queues.get(device_id)) is not None:
-            return found
+        if (found := self._senders.get(device_id)) is not None:
+            return found[0]
         frames: queue.Queue[bytes | None] = queue.Queue()
         uitd = TcpUitd(self.host, self.port, confirm_timeout_s=self.confirm_timeout_s, give_up_s=self.give_up_s)
 
@@ -165,5 +166,5 @@ class TcpFrames:
 
         thread = threading.Thread(target=send, name=f"uitd-{device_id}", daemon=True)
         thread.start()
-        self._queues[device_id], self._uitds, self._threads = frames, [*self._uitds, uitd], [*self._threads, thread]
+        self._senders[device_id] = (frames, uitd, thread)
         return frames

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import ssl
 
+from core.addresses import MqttUrl
 from core.errors import DatabaseError, ServiceError, SettingsError
 from core.health import Health
 from core.settings import Settings
@@ -25,17 +26,16 @@ def run_gateway(settings: Settings) -> None:
             "registry: set FIREWARDEN_MQTT_URL and FIREWARDEN_DATABASE_URL"
         )
     require_migrated(settings.database_url)
-    asyncio.run(_serve(settings, settings.database_url))
+    asyncio.run(_serve(settings, settings.mqtt_url, settings.database_url))
 
 
-async def _serve(settings: Settings, database_url: str) -> None:
-    assert settings.mqtt_url is not None
+async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop, "closing the UITD connections")
     health = Health("gateway")
     addresses: dict[str, Uitd] = await asyncio.to_thread(load_addresses, database_url)
     gateway = Gateway(addresses, settings.gateway_idle_s, Metrics(health.registry))
-    bridge = Bridge(settings.mqtt_url, settings.gateway_client_id, gateway.downlink)
+    bridge = Bridge(broker, settings.gateway_client_id, gateway.downlink)
     gateway.bridge = bridge
     try:
         tls = _tls_context(settings)
