@@ -1,4 +1,5 @@
-"""`firewarden up` in a child process for end-to-end tests: started on real services, stopped by SIGINT."""
+"""Firewarden commands in child processes for end-to-end tests: `firewarden up` started on real services and
+stopped by SIGINT, and any command as a :class:`Process` that can be killed and started again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -84,3 +85,58 @@ def wait_for_up(port: int, up: subprocess.Popen[bytes], log_path: Path, timeout_
             pass
         time.sleep(0.3)
     raise AssertionError(f"the API did not come up:\n{log_path.read_text()[-3000:]}")
+
+
+@dataclass
+class Process:
+    """A `firewarden` command as a child process, started again with the same settings after a kill."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    codes: list[int] = field(default_factory=list)
+    ready_url: str = ""
+
+    def start(self) -> None:
+        """Start (again), with a health port free now: the one of an earlier start may have become
+        another connection's port meanwhile."""
+        port = free_port()
+        self.ready_url = f"http://127.0.0.1:{port}/readyz"
+        env = self.env | {"FIREWARDEN_METRICS_PORT": str(port)}
+        if "FIREWARDEN_API_PORT" in env:
+            env["FIREWARDEN_API_PORT"] = str(free_port())
+        command = [sys.executable, "-m", "firewarden", *self.args]
+        with self.log.open("ab") as out:
+            out.write(f"\n---- start {self.name} at {time.time():.3f}\n".encode())
+            self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.codes.append(self.proc.wait(timeout=10))
+
+    def stop(self) -> int:
+        """SIGTERM, and the exit code (SIGKILL after 60 s: a hung stop is a failure, not a pass)."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return -999
+
+    def ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+        try:
+            return httpx.get(self.ready_url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]

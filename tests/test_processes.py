@@ -21,11 +21,9 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from alerts.store.roster import load_roster
@@ -41,8 +39,7 @@ from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
 from tests.fix_kafka import Tansu
 from tests.fix_postgres import PgServer, _fresh_database, app_url
 from tests.ingest.harness import stored_messages
-from tests.ports import free_port
-from tests.running import running_up
+from tests.running import Process, running_up
 
 SECRET = "processes-secret-0123456789abcdef"
 PARTITIONS = 4
@@ -51,61 +48,6 @@ SPEED = 30.0
 """Simulated seconds per second: the city's ten minutes are published in about 20 s."""
 FIRES_AT = (40.0, 120.0, 300.0, 420.0, 520.0)
 KILL_AFTER_S = 7.0
-
-
-@dataclass
-class Process:
-    """A `firewarden` command as a child process, started again with the same settings after a kill."""
-
-    name: str
-    args: list[str]
-    env: dict[str, str]
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-    codes: list[int] = field(default_factory=list)
-    ready_url: str = ""
-
-    def start(self) -> None:
-        """Start (again), with a health port free now: the one of an earlier start may have become
-        another connection's port meanwhile."""
-        port = free_port()
-        self.ready_url = f"http://127.0.0.1:{port}/readyz"
-        env = self.env | {"FIREWARDEN_METRICS_PORT": str(port)}
-        if "FIREWARDEN_API_PORT" in env:
-            env["FIREWARDEN_API_PORT"] = str(free_port())
-        command = [sys.executable, "-m", "firewarden", *self.args]
-        with self.log.open("ab") as out:
-            out.write(f"\n---- start {self.name} at {time.time():.3f}\n".encode())
-            self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=out)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.codes.append(self.proc.wait(timeout=10))
-
-    def stop(self) -> int:
-        """SIGTERM, and the exit code (SIGKILL after 60 s: a hung stop is a failure, not a pass)."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return -999
-
-    def ready(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
-        try:
-            return httpx.get(self.ready_url, timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:]
 
 
 def _at(t: float) -> datetime:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -43,6 +42,7 @@ from simulators.uitd_tcp import TcpUitd as TcpUitdSim
 from tests.certificates import certificates
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
+from tests.running import Process
 from tests.test_gb26875_end_to_end import _alarms, _detectors
 
 UITD = "P-000000-UITD"
@@ -87,50 +87,31 @@ class TcpUitd:
         self.sock.close()
 
 
-class GatewayProcess:
-    """`firewarden gateway gb26875` as a child process on fixed ports, started again after a kill."""
+class GatewayProcess(Process):
+    """`firewarden gateway gb26875` on a TCP port of its own, kept across restarts; :meth:`start` returns
+    once it is ready."""
 
     def __init__(self, mosquitto: MqttUrl, database_url: str, tmp_path: Path) -> None:
-        self.port, self.metrics_port = free_port(), free_port()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
             "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
             "FIREWARDEN_DATABASE_URL": database_url,
             "FIREWARDEN_DATA_DIR": str(tmp_path / "gateway"),
             "FIREWARDEN_GATEWAY_HOST": "127.0.0.1",
             "FIREWARDEN_GATEWAY_PORT": str(self.port),
-            "FIREWARDEN_METRICS_PORT": str(self.metrics_port),
         }
-        self.log = tmp_path / "gateway.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__("gateway", ["gateway", "gb26875"], env, tmp_path / "gateway.log")
 
     @property
     def metrics(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+        return self.ready_url.removesuffix("readyz") + "metrics"
 
     def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "firewarden", "gateway", "gb26875"], env=self.env,
-                                         stdout=out, stderr=out)  # fmt: skip
+        super().start()
         deadline = time.monotonic() + 60
-        while True:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.metrics_port}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"the gateway never got ready:\n{self.log.read_text()}"
+        while not self.ready():
+            assert time.monotonic() < deadline, f"the gateway never got ready:\n{self.tail()}"
             time.sleep(0.1)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
 
 
 @pytest.fixture
