@@ -57,6 +57,19 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+def failure(exc: BaseException) -> str:
+    """What went wrong, down to its first cause: httpx's "ConnectError: All connection attempts failed"
+    alone does not tell a refused connection from a full file table."""
+    text = f"{type(exc).__name__}: {exc}"
+    cause, seen = exc.__cause__ or exc.__context__, {id(exc)}
+    while cause is not None and (cause.__cause__ or cause.__context__) is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None and str(cause) != str(exc):
+        text += f" ({type(cause).__name__}: {cause})"
+    return text
+
+
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     """A Retry-After header as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
     if not value:
@@ -95,7 +108,7 @@ class WebhookChannel:
         except httpx.TimeoutException:
             return Result("retry", error="timed out")
         except httpx.HTTPError as exc:  # connection refused, reset, DNS: the receiver may come back
-            return Result("retry", error=f"{type(exc).__name__}: {exc}")
+            return Result("retry", error=failure(exc))
         code = response.status_code
         if 200 <= code < 300:
             return Result("delivered", code)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -159,12 +160,12 @@ def _on_duty(url: str, fires: dict[str, float]) -> dict[str, set[str]]:
     return {p: {i.id for i in roster.route(p, datetime.fromtimestamp(at, UTC)).inspectors} for p, at in fires.items()}
 
 
-def _where_fires_stopped(url: str, fires: dict[str, float], paged: set[tuple[str, str]]) -> str:
+def _where_fires_stopped(url: str, fires: dict[str, float], paged: set[tuple[str, str]], inbox: Inbox) -> str:
     """For a wait that timed out: how far each unpaged fire got (its alarm events, alarm decisions,
-    the decisions alerts applied, its incidents and deliveries), and every database session that waits
-    on a lock or sits in a transaction."""
+    the decisions alerts applied, its incidents and deliveries), the webhook deliveries and the inbox,
+    and every database session that waits on a lock or sits in a transaction."""
     done = {premises for premises, _ in paged}
-    lines = []
+    lines = [_inbox_state(inbox)]
     with connect(url) as conn:
         for premises, at in fires.items():
             if premises in done:
@@ -184,6 +185,12 @@ def _where_fires_stopped(url: str, fires: dict[str, float], paged: set[tuple[str
             ).fetchone()
             lines.append(f"unpaged fire at {premises}: fire alarms, alarm decisions, applied, incidents, "
                          f"deliveries = {counts}")  # fmt: skip
+        webhooks = conn.execute(
+            "SELECT state, count(*), min(created_at), max(delivered_at), "
+            "       (array_agg(last_error) FILTER (WHERE last_error IS NOT NULL))[1] "
+            "FROM deliveries WHERE channel = 'webhook' GROUP BY state"
+        ).fetchall()
+        lines += [f"webhook deliveries {row}" for row in webhooks]
         stuck = conn.execute(
             "SELECT pid, application_name, state, wait_event_type, wait_event, now() - xact_start, left(query, 120) "
             "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() "
@@ -191,6 +198,23 @@ def _where_fires_stopped(url: str, fires: dict[str, float], paged: set[tuple[str
         ).fetchall()
         lines += [f"session {row}" for row in stuck]
     return "\n".join(lines)
+
+
+def _inbox_state(inbox: Inbox) -> str:
+    """Whether the test's webhook inbox still listens and serves: for a wait on pages that timed out."""
+    sock = inbox.server.socket
+    try:
+        listening = bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+    except OSError as exc:
+        listening = f"unknown ({exc})"  # type: ignore[assignment]
+    try:
+        with socket.create_connection(("127.0.0.1", inbox.server.server_address[1]), timeout=2):
+            reach = "connects"
+    except OSError as exc:
+        reach = f"{type(exc).__name__}: {exc}"
+    return (f"inbox at {inbox.url}: fd {sock.fileno()}, listening {listening}, serving thread alive "
+            f"{inbox.thread.is_alive()}, from the test: {reach}, requests {len(inbox.requests)}, "
+            f"delivered {len(inbox.delivered)}")  # fmt: skip
 
 
 def _paged_to(page: Received) -> tuple[str, str]:
@@ -287,7 +311,7 @@ def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decid
             wanted = {(p, i) for p, ids in on_duty.items() for i in ids}
             paged = lambda: {_paged_to(r) for r in _fire_pages(inbox)}  # noqa: E731
             _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120,
-                  lambda: _where_fires_stopped(url, fires, paged()) + "\n" + logs())  # fmt: skip
+                  lambda: _where_fires_stopped(url, fires, paged(), inbox) + "\n" + logs())  # fmt: skip
             decided = _settled(url)
             time.sleep(2.0)  # room for a late doubled page to show
         finally:
@@ -386,7 +410,7 @@ def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_
             wanted = {(p, i) for p, ids in _on_duty(url, fires).items() for i in ids}
             paged = lambda: {_paged_to(r) for r in _fire_pages(inbox)}  # noqa: E731
             _wait(lambda: paged() >= wanted, "every fire paged to its on-duty inspectors", 120,
-                  lambda: _where_fires_stopped(url, fires, paged()) + "\n" + logs())  # fmt: skip
+                  lambda: _where_fires_stopped(url, fires, paged(), inbox) + "\n" + logs())  # fmt: skip
             time.sleep(2.0)  # room for a late doubled page to show
         finally:
             codes = {p.name: p.stop() for p in processes}

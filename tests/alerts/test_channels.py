@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from psycopg_pool import ConnectionPool
 
-from alerts.channels import EmailChannel, SmtpServer, WebhookChannel
+from alerts.channels import Delivery, EmailChannel, Result, SmtpServer, WebhookChannel
 from alerts.dispatch import Dispatcher
 from alerts.outbox import Directory
 from alerts.store.desk import Desk
@@ -129,6 +129,21 @@ def test_webhook_gives_up_after_max_attempts(hooked_pool: tuple[ConnectionPool, 
     assert attempts(pool) == [("retry", 500), ("retry", 500), ("dead", 500)]
     with pool.connection() as conn:
         assert conn.execute("SELECT state FROM deliveries WHERE channel = 'webhook'").fetchone() == ("dead",)
+
+
+def test_a_refused_connection_is_retried_and_its_error_names_the_refusal() -> None:
+    channel = WebhookChannel(SECRET, 2.0)
+    delivery = Delivery(1, "k-1", "webhook", f"http://127.0.0.1:{free_port()}/inspectors/I-1", {"event": "x"}, 0)
+
+    async def send() -> Result:
+        try:
+            return await channel.send(delivery)
+        finally:
+            await channel.close()
+
+    result = asyncio.run(send())
+    assert result.verdict == "retry"
+    assert result.error is not None and "ConnectionRefusedError" in result.error, result.error
 
 
 class Mailbox:

@@ -29,8 +29,15 @@ def log_in(browser: Browser, url: str, user: str, width: int = 1400) -> Page:
     page.goto(f"{url}/login")
     page.fill("#user", user)
     page.fill("#password", PASSWORD)
-    page.click("#submit")
-    expect(page.locator("#live")).to_have_class("live on", timeout=15_000)
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/api/auth/login", timeout=30_000) as answer:
+        page.click("#submit")  # enabled once the page's script handles it
+    assert answer.value.status == 200, f"logging in as {user}: {answer.value.status} {answer.value.text()}"
+    try:
+        expect(page.locator("#live")).to_have_class("live on", timeout=15_000)
+    except AssertionError as exc:
+        shown = page.locator("#error").all_inner_texts() if urlsplit(page.url).path == "/login" else []
+        raise AssertionError(f"{user} logged in, then the console's live stream did not start: at {page.url}, "
+                             f"errors shown {shown}") from exc  # fmt: skip
     return page
 
 

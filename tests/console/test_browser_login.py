@@ -1,0 +1,39 @@
+"""The login page in a real browser (Chromium via Playwright) against the console on real PostgreSQL:
+its button waits for the page's script, a wrong password is said on the page, and the password never
+travels in a URL."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.console.browsing import log_in
+from tests.console.conftest import PASSWORD, Served
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_wrong_password_is_said_on_the_page_and_no_password_is_ever_in_a_url(
+    served: Served, browser: Browser
+) -> None:
+    context = browser.new_context(locale="en-GB")
+    context.add_init_script("localStorage.setItem('fw-lang', 'en')")
+    page = context.new_page()
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(f"{served.url}/login")
+    expect(page.locator("#submit")).to_be_enabled()  # the script is there to handle the press
+    page.fill("#user", "op")
+    page.fill("#password", "not-the-password")
+    page.click("#submit")
+    expect(page.locator("#error")).to_have_text("Wrong user or password")
+    assert page.url == f"{served.url}/login"
+
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    expect(page.locator("#live")).to_have_class("live on", timeout=15_000)
+    assert not [u for u in urls if "password" in u or PASSWORD in u], urls
+    context.close()
+
+    operator = log_in(browser, served.url, "op")  # the tests' own way in says what went wrong, if anything
+    expect(operator.locator("#queue")).to_be_visible()
