@@ -204,7 +204,10 @@ class Settings(BaseSettings):
         default=60.0,
         ge=0,
         le=86_400,
-        description="how often scoring reads the registry again (premises, devices imported while it runs); 0: never",
+        description=(
+            "how often scoring reads the registry again (premises, devices imported while it runs) and the "
+            "supervision record; 0: never"
+        ),
     )
     scoring_session_timeout_s: float = Field(
         default=1.0,

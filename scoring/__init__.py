@@ -48,21 +48,23 @@ from scoring.records import (
     encode_feedback,
 )
 from scoring.reload import ModelReload, SiteRefresh
-from scoring.risk import COUNTS, Fold, RiskInputs, RiskModel, features
+from scoring.risk import COLUMNS, COUNTS, SHARES, Fold, RiskInputs, RiskModel, features
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
-from scoring.site import Sites
+from scoring.site import Sites, Supervised
 from scoring.state import PremisesState, Window, dump_state, load_state
 from scoring.store import DecisionStore, load_sites, record_models
 
 __all__ = [
     "ALARMS_TOPIC",
     "ANOMALY_FILE",
+    "COLUMNS",
     "COUNTS",
     "DECISIONS_TOPIC",
     "FEEDBACK_TOPIC",
     "FORMAT",
     "RISK_FILE",
+    "SHARES",
     "SHIPPED",
     "STATE_TABLE",
     "WINDOWS",
@@ -90,6 +92,7 @@ __all__ = [
     "Signal",
     "SiteRefresh",
     "Sites",
+    "Supervised",
     "Window",
     "advance",
     "changelog_topic",

@@ -1,7 +1,8 @@
 """Without a restart: a running scoring process looks at its model directory now and then, switches its
 engine to models that changed there and audits the switch (``model.activated``) (:class:`ModelReload`);
 and it reads the registry again now and then, so premises and devices imported while it runs are
-scored with their profiles and setpoints (:class:`SiteRefresh`)."""
+scored with their profiles and setpoints, and every premises with its supervision record of the year
+(:class:`SiteRefresh`)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ class SiteRefresh:
         if not self._due.due():
             return False
         try:
-            sites = await asyncio.to_thread(load_sites, self.database_url)
+            sites = await asyncio.to_thread(load_sites, self.database_url, self.engine.scorer.policy)
         except DatabaseError as error:
             log.warning("reading the registry again failed, trying in %.0f s: %s", self.every_s, error)
             return False

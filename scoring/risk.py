@@ -1,7 +1,8 @@
 """Premises risk: a calibrated probability of an incident in the next 90 days, as a score and a tier.
 
-Inputs (:class:`RiskInputs`) are the static profile, the live signals of the premises and its
-history. The model is a logistic regression over them, calibrated with isotonic regression
+Inputs (:class:`RiskInputs`) are the static profile, the live signals of the premises, its history,
+and what the fire authority's own work found there (inspections, hazards left past their deadline,
+enforcement cases). The model is a logistic regression over them, calibrated with isotonic regression
 (fitted with scikit-learn by :mod:`training`, on simulated history with ground truth or on recorded
 outcomes; here only its parameters are evaluated, see ``firewarden model train``). The
 score is 100 times the calibrated probability; tiers come from the policy's floors with hysteresis on the
@@ -47,10 +48,22 @@ class RiskInputs:
     false_alarms_30d: int = 0
     hazards_90d: int = 0
     fires_365d: int = 0
+    inspection_fail_share: float = 0.0
+    """Of the checklist items recorded at the premises' inspections in the last year, the share failed."""
+    hazard_overdue_share: float = 0.0
+    """Of the premises' hazards whose deadline fell in the last year, the share not closed by it."""
+    cases_365d: int = 0
+    """Enforcement cases opened against the premises in the last year."""
+    self_check_overdue_share: float = 0.0
+    """The share of the last year in which the unit's own self-check was overdue."""
 
 
 COUNTS: Final = tuple(f.name for f in fields(RiskInputs))[4:]
 """The live and history inputs, in order (also the keys of simulated history's ``observed``)."""
+SHARES: Final = frozenset(
+    {"offline_share", "inspection_fail_share", "hazard_overdue_share", "self_check_overdue_share"}
+)
+"""The inputs of :data:`COUNTS` that are shares (0-1), not counts."""
 
 COLUMNS: Final = (
     *(f"category={c}" for c in CATEGORIES),

@@ -441,4 +441,5 @@ class Scorer:
             false_alarms_30d=sum(1 for f in state.false_alarms if f > now - 30 * day),
             hazards_90d=len(state.hazards),
             fires_365d=len(state.fires),
+            **site.supervised.at(now),
         )

@@ -8,8 +8,8 @@ is skipped, so a replayed batch changes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Final
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 import msgspec
 import psycopg
@@ -18,10 +18,11 @@ from psycopg.types.json import Jsonb
 from core.addresses import mask_database_url
 from core.db import audit, connect, database_errors
 from core.errors import DatabaseError
+from core.policy import Policy
 from core.registry import export_registry
 from scoring.models import Models
 from scoring.records import AlarmDecision, Decision, RiskScore, Signal
-from scoring.site import Sites
+from scoring.site import Sites, Supervised
 
 _SIGNAL: Final = """INSERT INTO signals (time, premises_id, device_id, rule, kind, state, subject, evidence)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
@@ -131,8 +132,51 @@ def record_models(url: str, models: Models, actor: str) -> bool:
     return True
 
 
-def load_sites(url: str) -> Sites:
-    """The registry as scoring sees it, read from the database. Raises DatabaseError."""
+def load_sites(url: str, policy: Policy | None = None) -> Sites:
+    """The registry as scoring sees it, with each premises' supervision record (:func:`supervised`), read
+    from the database. Raises DatabaseError."""
     with database_errors(f"reading the registry from {mask_database_url(url)}"), connect(url) as conn:
         registry = export_registry(conn)
-    return Sites.of(registry)
+        records = supervised(conn, policy or Policy(), datetime.now(UTC) - LOOKBACK)
+    return Sites.of(registry, records)
+
+
+LOOKBACK: Final = timedelta(days=2 * 365)
+"""How far back the supervision record is read: the inputs look a year back from scoring's clock, which
+may run behind the wall clock (a replay), not two."""
+
+_SUPERVISED: Final = """
+SELECT p.id, p.credit_status, s.tier,
+       (SELECT r.time FROM risk_scores r WHERE r.premises_id = p.id AND r.revision = 1) AS watched_since,
+       (SELECT array_agg(ARRAY[extract(epoch FROM v.at), v.failed, v.items]) FROM (
+           SELECT max(c.recorded_at) AS at, count(*) FILTER (WHERE c.result = 'fail') AS failed, count(*) AS items
+             FROM task_checks c JOIN tasks t ON t.id = c.task_id
+            WHERE t.premises_id = p.id AND t.kind <> 'self_check' AND c.result IN ('pass', 'fail')
+              AND c.recorded_at > %(since)s
+            GROUP BY t.id) v) AS visits,
+       (SELECT array_agg(ARRAY[extract(epoch FROM h.deadline), extract(epoch FROM h.overdue_at)])
+          FROM hazards h WHERE h.premises_id = p.id AND h.deadline > %(since)s) AS hazards,
+       (SELECT array_agg(extract(epoch FROM c.opened_at)) FROM cases c
+         WHERE c.premises_id = p.id AND c.opened_at > %(since)s) AS cases,
+       (SELECT array_agg(extract(epoch FROM t.done_at) ORDER BY t.done_at) FROM tasks t
+         WHERE t.premises_id = p.id AND t.kind = 'self_check' AND t.done_at > %(since)s) AS self_checks
+  FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id
+"""
+
+
+def supervised(conn: psycopg.Connection[Any], policy: Policy, since: datetime) -> dict[str, Supervised]:
+    """Each premises' supervision record since ``since``: its inspections' checklist results, its hazards'
+    deadlines and when they went past them, its enforcement cases, its self-checks, and when it was first
+    scored (from then on self-checks are due, every ``Policy.self_check_every_days`` of its tier and credit,
+    unless the policy says the units record them elsewhere: ``risk.self_checks_recorded``)."""
+    out = {}
+    for pid, credit, tier, watched, visits, hazards, cases, checks in conn.execute(_SUPERVISED, {"since": since}):
+        out[pid] = Supervised(
+            visits=tuple((float(at), int(failed), int(items)) for at, failed, items in visits or ()),
+            hazards=tuple((float(deadline), None if late is None else float(late)) for deadline, late in hazards or ()),
+            cases=tuple(float(t) for t in cases or ()),
+            self_checks=tuple(float(t) for t in checks or ()),
+            watched_since=watched.timestamp() if watched is not None and policy.risk.self_checks_recorded else None,
+            self_check_every_s=policy.self_check_every_days(tier, credit) * 86_400.0,
+        )
+    return out

@@ -7,8 +7,11 @@ the period. The hidden truth behind both is a per-premises *management quality*:
 premises (more often those with bad credit) show more faults, offline devices, open supervisory
 signals and false alarms, and have more incidents. The incident hazard also grows with the
 category's inherent danger, height and occupancy, and with live conditions (low water, electrical
-abnormalities). A model can learn much of this from what is observable, never all of it: quality
-itself is not observed.
+abnormalities). The fire authority's own work sees the quality too, through its symptoms over the
+last year (:func:`_supervision`): failed checklist items at an inspection, hazards left past their
+deadline, enforcement cases, self-checks done late; their strengths are this generator's assumptions
+(the constants below), not measurements. A model can learn much of this from what is observable, never
+all of it: quality itself is not observed.
 
 The keys of ``observed`` are the live and history inputs of the risk model (``scoring.risk.COUNTS``).
 """
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+from scipy import stats  # type: ignore[import-untyped]
 
 from core.registry import Premises
 from simulators.fleet import generate_fleet
@@ -128,7 +132,44 @@ def _period(rng: random.Random, p: Premises, quality: float, incidents_before: f
         "fires_365d": float(_poisson(rng, 0.05 * neglect)) + incidents_before,
     }
     probability = 1 - math.exp(-_profile_rate(p, observed) * neglect**1.2)
-    return PremisesPeriod(p, observed, rng.random() < probability, probability)
+    incident = rng.random() < probability
+    observed |= _supervision(rng, neglect)  # drawn last, so the draws above are the same as before them
+    return PremisesPeriod(p, observed, incident, probability)
+
+
+# What the fire authority's own work finds over the last year (symptoms of the management quality:
+# they do not change the chance of an incident, they tell of it):
+VISITED: Final = 0.75
+"""The chance that the premises was inspected in the last year."""
+CHECK_ITEMS: Final = 20
+"""Checklist items recorded at a visit (docs/supervision.md's checklist has 14-20 that apply)."""
+ITEM_FAILS: Final = 0.04
+"""The chance that an item fails at a well-run premises, times ``neglect`` (at most 0.9)."""
+HAZARDS_DUE: Final = 1.2
+"""Hazards whose deadline fell in the last year (a Poisson mean, the same for every premises)."""
+OVERDUE: Final = 0.15
+"""The chance that such a hazard was not closed by its deadline, times ``neglect ** 1.5`` (at most 0.95)."""
+CASES: Final = 0.04
+"""Enforcement cases opened in the last year (a Poisson mean), times ``neglect ** 2``."""
+SELF_CHECKS: Final = 12
+"""Self-checks due in the last year (the unit's own, monthly at a blue or yellow premises)."""
+SELF_CHECK_MISSED: Final = 0.08
+"""The chance that one was late, times ``neglect ** 1.5`` (at most 0.95): the year's overdue share."""
+
+
+def _supervision(rng: random.Random, neglect: float) -> dict[str, float]:
+    fails = min(0.9, ITEM_FAILS * neglect)
+    failed = sum(rng.random() < fails for _ in range(CHECK_ITEMS)) if rng.random() < VISITED else 0
+    due = _poisson(rng, HAZARDS_DUE)
+    late = min(0.95, OVERDUE * neglect**1.5)
+    overdue = sum(rng.random() < late for _ in range(due))
+    missed = min(0.95, SELF_CHECK_MISSED * neglect**1.5)
+    return {
+        "inspection_fail_share": failed / CHECK_ITEMS,
+        "hazard_overdue_share": overdue / due if due else 0.0,
+        "cases_365d": float(_poisson(rng, CASES * neglect**2)),
+        "self_check_overdue_share": sum(rng.random() < missed for _ in range(SELF_CHECKS)) / SELF_CHECKS,
+    }
 
 
 def _profile_rate(p: Premises, observed: dict[str, float]) -> float:
@@ -178,6 +219,27 @@ def best_observable(period: PremisesPeriod) -> float:
         log_like += np.log(b) + (b - 1) * math.log1p(-share)
     water = np.minimum(0.9, 0.05 * neglect)
     log_like += np.log(water if o["low_water"] else 1 - water)
+    log_like += _supervision_log_likelihood(o, neglect)
     weight = np.exp(log_like - log_like.max())
     chance = 1 - np.exp(-_profile_rate(p, o) * neglect**1.2)
     return float(np.sum(weight * chance) / np.sum(weight))
+
+
+def _supervision_log_likelihood(o: Mapping[str, float], neglect: np.ndarray) -> np.ndarray:
+    """The log-likelihood of :func:`_supervision`'s observations over the quality grid's ``neglect``."""
+    fails = np.minimum(0.9, ITEM_FAILS * neglect)
+    failed = round(o["inspection_fail_share"] * CHECK_ITEMS)
+    visit = VISITED * stats.binom.pmf(failed, CHECK_ITEMS, fails)
+    inspected = visit + (1 - VISITED) if failed == 0 else visit  # no visit reads as no item failed
+    late = np.minimum(0.95, OVERDUE * neglect**1.5)
+    share = o["hazard_overdue_share"]
+    overdue = np.zeros_like(neglect)
+    for due in range(0, 40):  # the Poisson mean is 1.2: 40 and more has no weight worth counting
+        k = share * due
+        if abs(k - round(k)) < 1e-9 and (due or share == 0.0):
+            overdue += stats.poisson.pmf(due, HAZARDS_DUE) * stats.binom.pmf(round(k), due, late)
+    cases = stats.poisson.logpmf(o["cases_365d"], CASES * neglect**2)
+    missed = np.minimum(0.95, SELF_CHECK_MISSED * neglect**1.5)
+    late_checks = stats.binom.logpmf(round(o["self_check_overdue_share"] * SELF_CHECKS), SELF_CHECKS, missed)
+    result: np.ndarray = np.log(inspected) + np.log(overdue) + cases + late_checks
+    return result

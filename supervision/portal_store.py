@@ -20,13 +20,6 @@ from supervision.credit_store import history
 from supervision.errors import CaseError
 
 
-def self_check_every_days(tier: str | None, credit_status: str, policy: Policy) -> float:
-    """How often the unit checks itself: its tier's period (blue before the first score), shortened for
-    a unit listed for its credit."""
-    rules = policy.schedule.tiers[tier or "blue"]
-    return round(rules.self_check_every_days * policy.credit.factor(credit_status), 2)
-
-
 def self_report(
     desk: Desk, premises_id: str, text: str, photos: Sequence[str], actor: str, now: datetime
 ) -> tuple[int, Outcome]:
@@ -152,7 +145,7 @@ def overview(cur: Cursor, premises_ids: frozenset[str], user_id: str, policy: Po
     )
     premises = cur.fetchall()
     for p in premises:
-        every = self_check_every_days(p["tier"], p["credit_status"], policy)
+        every = policy.self_check_every_days(p["tier"], p["credit_status"])
         last = p["last_self_check"]
         due = (last + timedelta(days=every)) if last is not None else now
         p["self_check"] = {"every_days": every, "last_at": last, "due_at": due, "due": due <= now}

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from scoring import FORMAT, SHIPPED, WINDOWS, AnomalyModel, RiskModel, save
+from scoring import COLUMNS, FORMAT, SHIPPED, WINDOWS, AnomalyModel, RiskModel, save
 from training.models import train_anomaly, train_risk
 
 RECIPE: Final[dict[str, dict[str, Any]]] = {
@@ -30,6 +30,8 @@ def version(kind: str) -> str:
     recipe: dict[str, Any] = {"format": FORMAT, "kind": kind, **RECIPE[kind]}
     if kind == "anomaly":  # windows defined otherwise make other features from the same recipe
         recipe["windows"] = WINDOWS
+    if kind == "risk":  # so do other risk inputs
+        recipe["columns"] = COLUMNS
     return f"{kind}-default-{hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]}"
 
 

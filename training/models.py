@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from core.domain import DEVICE_TYPES
 from core.policy import AnomalyPolicy
 from ingest import Reading
-from scoring import COUNTS, AnomalyModel, ModelError, RiskInputs, RiskModel, Window, advance, new_version
+from scoring import COUNTS, SHARES, AnomalyModel, ModelError, RiskInputs, RiskModel, Window, advance, new_version
 from simulators import PremisesPeriod, Simulation, generate_fleet, simulate_history
 from training.fitting import fit_anomaly, fit_risk, risk_auc
 from training.replay import simulated_records
@@ -34,7 +34,7 @@ def risk_examples(periods: Sequence[PremisesPeriod]) -> tuple[list[RiskInputs], 
                 height_m=p.height_m or 0.0,
                 occupancy=p.occupancy or 0,
                 credit_status=p.credit_status,
-                **{k: (v if k == "offline_share" else int(v)) for k, v in counts.items()},  # type: ignore[arg-type]
+                **{k: (v if k in SHARES else int(v)) for k, v in counts.items()},  # type: ignore[arg-type]
             )
         )
     return rows, [period.incident for period in periods]

@@ -93,6 +93,12 @@ class Policy(_Section):
     action_plans: dict[IncidentClass, tuple[PlanStep, ...]] = Field(default_factory=default_action_plans)  # type: ignore[arg-type]
     """The operator's steps per incident class (:mod:`core.action_plans`); a class left out keeps its default."""
 
+    def self_check_every_days(self, tier: str | None, credit_status: str) -> float:
+        """How often the unit checks its premises itself: its tier's period (blue before the first score),
+        shortened for a unit listed for its credit."""
+        rules = self.schedule.tiers[tier or "blue"]
+        return round(rules.self_check_every_days * self.credit.factor(credit_status), 2)
+
     @model_validator(mode="after")
     def _every_plan(self) -> Policy:
         defaults = default_action_plans()

@@ -246,6 +246,10 @@ class RiskPolicy(_Section):
     """Hazards count in the risk inputs for this long (the shipped model was fitted on 90)."""
     false_alarm_history_days: Positive = 30.0
     """False alarms count in the risk inputs for this long (kept at least ``verification.history_days``)."""
+    self_checks_recorded: bool = True
+    """The units record their self-checks in Firewarden (the portal). False, for a centre whose units keep
+    them elsewhere: the risk model reads no self-check as overdue (``self_check_overdue_share`` 0), rather
+    than every unit as never checking."""
     retrain: RetrainPolicy = RetrainPolicy()
 
     @model_validator(mode="after")

@@ -154,7 +154,8 @@ class _Parts:
     def scorer(self) -> Scorer:
         models = models_for(self.settings)
         record_models(self.database_url, models, "system:score")
-        return Scorer(load_policy(self.settings.policy_file), load_sites(self.database_url), models)
+        policy = load_policy(self.settings.policy_file)
+        return Scorer(policy, load_sites(self.database_url, policy), models)
 
     @cached_property
     def engine(self) -> Engine:
@@ -362,7 +363,7 @@ def local_runner(
     the model directory changes."""
     models = models or models_for(settings)
     record_models(database_url, models, "system:up")
-    scorer = Scorer(policy, load_sites(database_url), models)
+    scorer = Scorer(policy, load_sites(database_url, policy), models)
 
     def reload(engine: Engine) -> ModelReload:
         watch = ModelWatch(settings.models_path, models)

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from core.policy import RetrainPolicy
-from scoring import RISK_FILE, load
+from scoring import RISK_FILE, SHARES, load
 from scoring.models import open_models, shipped_models
 from simulators import simulate_history
 from training.retrain import ACTOR, HISTORY, due, history, retrain, rollback
@@ -35,7 +35,7 @@ def _record_history(url: str, premises: int, seed: int) -> list[tuple[str, datet
             start = NOW - timedelta(days=400) + timedelta(days=300 * n / len(periods))
             inputs = {"category": p.category, "height_m": p.height_m or 0.0, "occupancy": p.occupancy or 0,
                       "credit_status": p.credit_status,
-                      **{k: (v if k == "offline_share" else int(v)) for k, v in period.observed.items()}}  # fmt: skip
+                      **{k: (v if k in SHARES else int(v)) for k, v in period.observed.items()}}  # fmt: skip
             pid = f"{p.id}-{seed}"
             cur.execute(
                 "INSERT INTO risk_scores (premises_id, revision, time, score, tier, previous_tier, factors, "
