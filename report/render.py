@@ -25,6 +25,7 @@ _ENV = jinja2.Environment(
 # How the first column of each table is named: a vocabulary group, or the report's own words.
 _KEYS = {
     "premises": ("category", None),
+    "live": ("class", None),
     "tier_moves": ("tier", "tier"),
     "inspections": ("task_kind", None),
     "hazards_by_source": ("hazard_source", None),

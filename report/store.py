@@ -8,6 +8,8 @@ What counts, exactly (docs/report.md says the same for readers):
 - premises by category and tier: the tier of each premises' latest risk score at the period's end
   (``unscored`` without one); tier moves: risk scores within the period whose tier differs from
   the previous one.
+- live state: premises with an incident open at the period's end, by the class of the most urgent
+  one (fire, alarm, hazard, supervisory, trouble) and by their tier then.
 - inspections: tasks due within the period, done within it, done by their due date, and due within
   it but still open at the end; kind ``cadence`` (tier cadence), ``draw``, ``after_fire`` (tasks
   opened after a fire) and ``recheck`` (a hazard's follow-up); a unit's self-check is no inspection.
@@ -36,6 +38,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from core.db.live import LIVE_CLASSES, class_priority
 from core.domain import CATEGORIES, CREDIT_STATUSES
 from report.errors import ReportError
 from report.period import Period
@@ -122,6 +125,7 @@ def compute(conn: psycopg.Connection[Any], period: Period, jurisdiction: str | N
         ids = [r["id"] for r in cur.execute(_SCOPE + "SELECT id FROM scope ORDER BY id", params).fetchall()]
         tables = {
             "premises": _premises(cur, params),
+            "live": _live(cur, params),
             "tier_moves": _tier_moves(cur, params),
             "inspections": _inspections(cur, params),
             "hazards_by_source": _hazards(cur, params, _HAZARD_SOURCE, HAZARD_SOURCES),
@@ -154,6 +158,30 @@ def _premises(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Ta
     return Table(
         ["category", *TIERS, "total"],
         [[c, *(counts[c][t] for t in TIERS), sum(counts[c].values())] for c in order],
+    )
+
+
+def _live(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
+    """Premises by their live state at the period's end (the class of their most urgent incident open
+    then), each by its tier then: what was happening there, before the long-run risk."""
+    classes = ", ".join(f"'{c}'" for c in LIVE_CLASSES)
+    rows = cur.execute(
+        _SCOPE + "SELECT l.class, coalesce(r.tier, 'unscored') AS tier, count(*) AS n FROM premises p "
+        "JOIN LATERAL (SELECT i.class FROM incidents i WHERE i.premises_id = p.id "
+        f"  AND i.class IN ({classes}) AND i.opened_at < %(at_end)s "
+        "  AND (i.resolved_at IS NULL OR i.resolved_at >= %(at_end)s) "
+        f"  ORDER BY {class_priority('i.class')} LIMIT 1) l ON TRUE "
+        "LEFT JOIN LATERAL (SELECT tier FROM risk_scores WHERE premises_id = p.id AND time < %(at_end)s "
+        "  ORDER BY time DESC, revision DESC LIMIT 1) r ON TRUE "
+        f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1, 2",
+        params,
+    ).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r["class"], dict.fromkeys(TIERS, 0))[r["tier"]] = r["n"]
+    return Table(
+        ["live", *TIERS, "total"],
+        [[c, *(counts[c][t] for t in TIERS), sum(counts[c].values())] for c in LIVE_CLASSES if c in counts],
     )
 
 

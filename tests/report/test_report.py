@@ -82,6 +82,7 @@ def _seed(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         ("i5", "P3", "D2", "fire", "2026-03-05T10:00", 10, 20, "real_fire"),  # out of scope
         ("i6", "P2", "S1", "alarm", "2026-12-31T23:00", None, None, None),  # open: no time to acknowledge
         ("i7", "P1", "D1", "alarm", "2025-12-31T23:59", 1, 2, "false_alarm_dust"),  # before the period
+        ("i8", "P4", "D1", "hazard", "2026-12-20T10:00", None, 30 * 86_400, "fixed"),  # open at the end, closed after
     ):
         at = _at(opened)
         acked = at.fromtimestamp(at.timestamp() + ack_s, UTC) if ack_s is not None else None
@@ -177,6 +178,9 @@ def test_figures_match_hand_counts_for_a_district_and_its_fire_station(seeded: s
     assert t["credit"].rows == [["trustworthy", 1, 0, 0], ["normal", 1, 0, 0], ["watchlist", 0, 1, 1],
                                 ["untrustworthy", 1, 1, 0]]  # fmt: skip
     assert t["notices"].rows == [["red", 1], ["orange", 0]]
+    # live state at the end, before the tier: P2's open alarm (orange), P4's hazard closed only after the
+    # end (blue), P1's open trouble (red; its fire was over in March)
+    assert t["live"].rows == [["alarm", 0, 1, 0, 0, 0, 1], ["hazard", 0, 0, 0, 1, 0, 1], ["trouble", 1, 0, 0, 0, 0, 1]]
 
     totals = f.totals
     assert (totals["alarms"], totals["fires"], totals["resolved"], totals["false_alarms"]) == (4, 1, 3, 2)
@@ -242,9 +246,10 @@ def test_the_report_in_both_languages_has_charts_and_tables(seeded: str) -> None
     zh, en = Report(figures, "zh").html(), Report(figures, "en").html()
     assert "消防安全监督工作报告" in zh and "高层住宅" in zh and "较大风险" in zh
     assert "Fire safety supervision report" in en and "High-rise residential" in en
+    assert "期末现时状态" in zh and "Live state at the period" in en and "Trouble" in en  # the live state
     for html in (zh, en):
         assert html.count("<svg") == 7
-        assert html.count("<table") == 12
+        assert html.count("<table") == 13
         assert "66.7%" in html  # the false-alarm share
         assert "20,000" in html and "20000.0" not in html  # the fines, as money is written
 
