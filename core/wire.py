@@ -93,6 +93,7 @@ class Status(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defau
     battery_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
     rssi_dbm: Annotated[float, msgspec.Meta(ge=-150, le=0)] | None = None
     firmware: Annotated[str, msgspec.Meta(max_length=64, pattern=_NO_NUL)] | None = None
+    detail: Annotated[str, msgspec.Meta(max_length=1024, pattern=_NO_NUL)] | None = None
 
 
 Payload = Telemetry | Event | Status

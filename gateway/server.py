@@ -18,15 +18,21 @@ bridges each connection to the MQTT wire contract (docs/protocol.md "GB/T 26875.
   UITD may reconnect to any of them. A message for a UITD connected nowhere is dropped (counted).
 - A connection silent for ``gateway_idle_s`` is closed, and so is one that does not read what is
   written to it (more than :data:`MAX_UNREAD_BYTES` waiting).
+- **Connection state is the UITD's status**: a UITD's first connection to this gateway is published
+  as its ``status`` ``online``, and the end of its connection (closed by it, lost, or silent) as
+  ``offline`` with the reason in ``detail``, the way an MQTT device's last will says it. A gateway
+  that stops says nothing: its UITDs reconnect to another.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -34,7 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from core.addresses import MqttUrl
-from core.gb26875 import FrameCutter, header_of
+from core.gb26875 import FrameCutter, connection_seq, header_of
 from core.wire import DOWNLINK_ROOT, topic_for
 
 log = logging.getLogger(__name__)
@@ -96,6 +102,16 @@ class Bridge:
         self.client.disconnect()
         self.client.loop_stop()
 
+    def publish_status(self, uitd: Uitd, state: str, detail: str) -> bool:
+        """The UITD's connection state as its status (QoS 1), the way an MQTT device's last will says it;
+        False while the broker is away (then nothing is said: scoring's silence timer still tells)."""
+        if not self.connected.is_set():
+            return False
+        now = datetime.now(UTC)
+        payload = {"seq": connection_seq(now, state), "ts": now.isoformat(), "state": state, "detail": detail}
+        info = self.client.publish(topic_for(uitd.premises_id, uitd.device_id, "status"), json.dumps(payload), qos=1)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
     def publish(self, uitd: Uitd, frame: bytes) -> bool:
         """Hand a frame to the broker (QoS 1); False while the broker is away (the frame is not taken on)."""
         if not self.connected.is_set():
@@ -132,6 +148,7 @@ class Gateway:
         self.metrics = metrics
         self.bridge: Bridge | None = None
         self._links: dict[str, asyncio.StreamWriter] = {}
+        self._stopping = False
 
     def downlink(self, device_id: str, frame: bytes) -> None:
         writer = self._links.get(device_id)
@@ -150,6 +167,7 @@ class Gateway:
         peer = writer.get_extra_info("peername")
         cutter = FrameCutter()
         uitd: Uitd | None = None
+        why = "gb26875 connection closed by the UITD"
         self.metrics.connections.inc()
         try:
             while True:
@@ -158,6 +176,7 @@ class Gateway:
                 except TimeoutError:
                     self.metrics.closed.labels("idle").inc()
                     log.info("gb26875 %s silent for %.0f s: closing its connection", uitd or peer, self.idle_s)
+                    why = f"gb26875 connection silent for {self.idle_s:.0f} s: closed by the gateway"
                     return
                 if not data:
                     return
@@ -168,13 +187,16 @@ class Gateway:
                     uitd = self._take(frame, uitd, writer, peer)
                     if uitd is None:
                         return
-        except ConnectionError:
+        except ConnectionError as exc:
+            why = f"gb26875 connection lost: {type(exc).__name__}"
             return
         finally:
             self.metrics.connections.dec()
             if uitd is not None and self._links.get(uitd.device_id) is writer:
                 del self._links[uitd.device_id]
-                log.info("gb26875 %s disconnected", uitd.device_id)
+                log.info("gb26875 %s disconnected (%s)", uitd.device_id, why)
+                if not self._stopping and self.bridge is not None:  # a stopping gateway's UITDs move to another
+                    self.bridge.publish_status(uitd, "offline", why)
             writer.close()
 
     def _take(self, frame: bytes, uitd: Uitd | None, writer: asyncio.StreamWriter, peer: object) -> Uitd | None:
@@ -207,12 +229,23 @@ class Gateway:
         if older is not None and older is not writer:
             self.metrics.closed.labels("replaced").inc()
             older.close()
+        elif self.bridge is not None:
+            self.bridge.publish_status(uitd, "online", f"gb26875 connection from {_host(peer)}")
         log.info("gb26875 %s (premises %s) connected from %s", uitd.device_id, uitd.premises_id, peer)
 
     def close_all(self) -> None:
+        """Close every connection, saying nothing of it: the UITDs reconnect to another gateway."""
+        self._stopping = True
         for writer in list(self._links.values()):
             writer.close()
 
     @property
     def connected(self) -> int:
         return len(self._links)
+
+
+def _host(peer: object) -> str:
+    """A peer's address as a person writes it (``10.0.0.7:50112``)."""
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer)

@@ -186,6 +186,7 @@ class Validator:
                 payload.rssi_dbm,
                 payload.firmware,
                 received_at,
+                payload.detail,
             )
         ]
 

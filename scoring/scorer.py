@@ -81,7 +81,8 @@ class Scorer:
         self.verifier.advance(state, state.clock, signals.out)
 
         if isinstance(record, StatusRecord) and record.state == "offline":
-            self._went_offline(device, record.device_id, received, signals, {"reason": "broker last will"}, will=True)
+            reason = record.detail or "broker last will"  # a gateway says why: its connection closed
+            self._went_offline(device, record.device_id, received, signals, {"reason": reason}, will=True)
         else:
             self._heard(state, device, info, record.device_id, received, signals)
 

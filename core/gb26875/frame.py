@@ -84,6 +84,20 @@ def record_seq(label: bytes, serial: int, index: int, n: int) -> int:
     return label_seconds(label) << 31 | serial << 15 | index << 7 | n
 
 
+CONNECTION_INDEX = 255
+"""The object index of a status the TCP gateway says of a UITD's connection: no frame reaches it (a data
+unit counts its objects in one byte, so its indexes end at 254)."""
+
+
+def connection_seq(at: datetime, state: str) -> int:
+    """The ``seq`` of the status a gateway publishes when a UITD connects (``online``) or its connection
+    ends (``offline``) at ``at``: :func:`record_seq`'s layout at the gateway's clock (China time, as a
+    UITD's labels), object :data:`CONNECTION_INDEX`, so never a frame's; one per state and second."""
+    local = at.astimezone(CHINA).replace(tzinfo=None)
+    seconds = int((local - datetime(2000, 1, 1)).total_seconds())
+    return seconds << 31 | CONNECTION_INDEX << 7 | (1 if state == "offline" else 0)
+
+
 def encode_frame(
     serial: int,
     command: int,

@@ -201,6 +201,59 @@ def test_a_uitd_over_tcp_is_stored_verified_confirmed_and_commanded(
 
 
 @pytest.mark.slow
+def test_a_uitd_connection_is_its_status_online_then_offline_with_the_reason(
+    mosquitto: MqttUrl, migrated_url: str, models: Models, gateway: GatewayProcess
+) -> None:
+    url = migrated_url
+    address = bytes.fromhex(next(d.gb26875_address for d in FLEET.devices if d.id == UITD) or "")
+    keep_alive = gb.encode_frame(7, gb.SEND_DATA, b"", sent_at=datetime.now(UTC), source=address)
+    bus = LocalBus()
+    store = DecisionStore(url)
+    runner = LocalRunner(Scorer(Policy(), Sites.of(FLEET), models), bus, store, wall_clock=False)
+    ingest = make_ingest(mosquitto, url, bus)
+
+    def statuses() -> list[tuple[str, str]]:
+        with connect(url) as conn:
+            rows = conn.execute(
+                "SELECT state, detail FROM device_status WHERE device_id = %s AND detail LIKE 'gb26875 connection%%' "
+                "ORDER BY time, seq",
+                (UITD,),
+            ).fetchall()
+        return [(str(state), str(detail)) for state, detail in rows]
+
+    def offline_reasons() -> list[str]:
+        with connect(url) as conn:
+            rows = conn.execute(
+                "SELECT evidence->>'reason' FROM signals WHERE device_id = %s AND rule = 'device_offline' "
+                "AND state = 'raised'",
+                (UITD,),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(runner.run(stop)), asyncio.create_task(ingest.run(stop))]
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            device = TcpUitd(gateway.port)
+            await asyncio.to_thread(device.send, keep_alive)
+            await asyncio.to_thread(device.read_until, lambda: (gb.CONFIRM, 7) in device.answers())
+            device.close()  # the UITD goes away
+            await until(lambda: [s for s, _ in statuses()] == ["online", "offline"], "online, then offline stored")
+            await until(lambda: bool(offline_reasons()), "the UITD raised as offline")
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            store.close()
+
+    asyncio.run(scenario())
+    (_, came), (_, why) = statuses()
+    assert came.startswith("gb26875 connection from 127.0.0.1:"), came
+    assert why == "gb26875 connection closed by the UITD"
+    assert offline_reasons() == [why]  # the operator reads why, not "broker last will"
+
+
+@pytest.mark.slow
 def test_a_gateway_killed_while_a_uitd_sends_loses_nothing_and_stores_nothing_twice(
     mosquitto: MqttUrl, migrated_url: str, gateway: GatewayProcess
 ) -> None:
@@ -238,7 +291,10 @@ def test_a_gateway_killed_while_a_uitd_sends_loses_nothing_and_stores_nothing_tw
     assert uitd.stats.frames == len(frames) and uitd.stats.denied == 0, uitd.stats
     assert uitd.stats.connects >= 2, uitd.stats  # the kill dropped its connection
     stored = [m for m in stored_messages(url) if m[0] == UITD]
-    assert len(stored) == len(set(stored)) == len(frames), f"{len(stored)} stored, {len(set(stored))} distinct"
+    said = [m for m in stored if (m[1] >> 7) & 0xFF == gb.CONNECTION_INDEX]  # the gateway's "online"s
+    sent = [m for m in stored if m not in said]
+    assert len(sent) == len(set(sent)) == len(frames), f"{len(sent)} stored, {len(set(sent))} distinct"
+    assert 1 <= len(said) == len(set(said)) <= uitd.stats.connects, said
 
 
 @pytest.mark.slow

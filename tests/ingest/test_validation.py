@@ -65,6 +65,9 @@ def test_events_and_status_become_records() -> None:
     assert event == EventRecord(NOW, p, d, 9, "fire_alarm", "smoke_detector", 1, 4, "3F", received_at=NOW)
     (status,) = _check(f"fw/v1/{p}/{d}/status", {"seq": 10, "ts": MS, "state": "online"})  # type: ignore[misc]
     assert status == StatusRecord(NOW, p, d, 10, "online", received_at=NOW)
+    said = {"seq": 11, "ts": MS, "state": "offline", "detail": "gb26875 connection closed by the UITD"}
+    (offline,) = _check(f"fw/v1/{p}/{d}/status", said)  # type: ignore[misc]
+    assert offline == StatusRecord(NOW, p, d, 11, "offline", received_at=NOW, detail=said["detail"])
 
 
 def test_a_gb26875_frame_becomes_events() -> None:
