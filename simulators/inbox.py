@@ -48,6 +48,8 @@ class Inbox:
         self.delivered: dict[str, Received] = {}
         """Idempotency key → the first request answered 2xx: what the receiver acted on."""
         self.on_delivery: Callable[[Received], None] | None = None
+        self.on_request: Callable[[Received], None] | None = None
+        """Called with every request, answered or not, repeats included."""
         self._lock = threading.Lock()
         inbox = self
 
@@ -67,6 +69,8 @@ class Inbox:
                     first = 200 <= status < 300 and received.key not in inbox.delivered
                     if first:
                         inbox.delivered[received.key] = received
+                if inbox.on_request is not None:
+                    inbox.on_request(received)
                 if first and inbox.on_delivery is not None:
                     inbox.on_delivery(received)
                 if reply.delay_s:

@@ -3,8 +3,10 @@ stopped by SIGINT, and any command as a :class:`Process` that can be killed and 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from core.addresses import MqttUrl
+from simulators.inbox import Received
 from tests.ports import free_port
 
 
@@ -140,3 +143,75 @@ class Process:
 
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
+
+
+class InboxProcess:
+    """`firewarden simulate inbox` in a process of its own, recording every request to a file: the
+    webhook receiver of the many-process tests, apart from the test's own process and its threads.
+    :attr:`requests` and :attr:`delivered` read as :class:`simulators.inbox.Inbox`'s do."""
+
+    def __init__(self, secret: str, directory: Path) -> None:
+        self.port = free_port()
+        self.record = directory / "inbox.jsonl"
+        self.log = directory / "inbox.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")}
+        env |= {"FIREWARDEN_ALERTS_WEBHOOK_SECRET": secret, "FIREWARDEN_DATA_DIR": str(directory / "inbox-data")}
+        command = [sys.executable, "-m", "firewarden", "simulate", "inbox", "--port", str(self.port),
+                   "--record", str(self.record)]  # fmt: skip
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> InboxProcess:
+        deadline = time.monotonic() + 60
+        while not self.answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the inbox did not start:\n{self.log.read_text(errors='replace')}")
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def answers(self) -> bool:
+        """Whether a TCP connection to the inbox is accepted now."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+                return True
+        except OSError:
+            return False
+
+    @property
+    def requests(self) -> list[Received]:
+        if not self.record.exists():
+            return []
+        out = []
+        for line in self.record.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            out.append(Received(r["at"], r["path"], r["key"], r["signed"], r["body"], r["status"]))
+        return out
+
+    @property
+    def delivered(self) -> dict[str, Received]:
+        """Idempotency key → the first request answered 2xx."""
+        first: dict[str, Received] = {}
+        for r in self.requests:
+            if 200 <= r.status < 300:
+                first.setdefault(r.key, r)
+        return first
+
+    def state(self) -> str:
+        """For a wait that timed out: whether the inbox process lives and accepts connections."""
+        alive = "alive" if self.proc.poll() is None else f"exited with {self.proc.returncode}"
+        return (f"inbox at {self.url}: process {alive}, accepts connections {self.answers()}, "
+                f"requests {len(self.requests)}, delivered {len(self.delivered)}; its log: "
+                f"{self.log.read_text(errors='replace')[-500:]}")  # fmt: skip

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -40,7 +39,7 @@ from simulators.scenarios import Scenario, ScenarioEvent, apply_scenario
 from tests.fix_kafka import Tansu
 from tests.fix_postgres import PgServer, _fresh_database, app_url
 from tests.ingest.harness import stored_messages
-from tests.running import Process, running_up
+from tests.running import InboxProcess, Process, running_up
 
 SECRET = "processes-secret-0123456789abcdef"
 PARTITIONS = 4
@@ -69,7 +68,7 @@ def second_database(pg_server: PgServer) -> Iterator[str]:
         yield url
 
 
-def _city(inbox: Inbox) -> tuple[RegistryFile, list[Outgoing], float, dict[str, float]]:
+def _city(inbox: InboxProcess) -> tuple[RegistryFile, list[Outgoing], float, dict[str, float]]:
     """The fleet (inspectors' webhooks on the inbox), its messages, their start, and fire premises → time."""
     today = datetime.now(UTC).date()
     fleet = generate_fleet(16, seed=21, roster_start=today - timedelta(days=1), roster_days=3)
@@ -125,7 +124,7 @@ def _settled(url: str, quiet_s: float = 6.0, timeout_s: float = 120.0) -> dict[s
     raise AssertionError(f"decisions still changing after {timeout_s:.0f} s: {last}")
 
 
-def _fire_pages(inbox: Inbox) -> list[Received]:
+def _fire_pages(inbox: InboxProcess) -> list[Received]:
     """Deliveries that tell of a fire: an incident opened as one, or raised to one (an alarm confirmed)."""
     return [
         r for r in inbox.delivered.values()
@@ -160,12 +159,12 @@ def _on_duty(url: str, fires: dict[str, float]) -> dict[str, set[str]]:
     return {p: {i.id for i in roster.route(p, datetime.fromtimestamp(at, UTC)).inspectors} for p, at in fires.items()}
 
 
-def _where_fires_stopped(url: str, fires: dict[str, float], paged: set[tuple[str, str]], inbox: Inbox) -> str:
+def _where_fires_stopped(url: str, fires: dict[str, float], paged: set[tuple[str, str]], inbox: InboxProcess) -> str:
     """For a wait that timed out: how far each unpaged fire got (its alarm events, alarm decisions,
     the decisions alerts applied, its incidents and deliveries), the webhook deliveries and the inbox,
     and every database session that waits on a lock or sits in a transaction."""
     done = {premises for premises, _ in paged}
-    lines = [_inbox_state(inbox)]
+    lines = [inbox.state()]
     with connect(url) as conn:
         for premises, at in fires.items():
             if premises in done:
@@ -198,23 +197,6 @@ def _where_fires_stopped(url: str, fires: dict[str, float], paged: set[tuple[str
         ).fetchall()
         lines += [f"session {row}" for row in stuck]
     return "\n".join(lines)
-
-
-def _inbox_state(inbox: Inbox) -> str:
-    """Whether the test's webhook inbox still listens and serves: for a wait on pages that timed out."""
-    sock = inbox.server.socket
-    try:
-        listening = bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
-    except OSError as exc:
-        listening = f"unknown ({exc})"  # type: ignore[assignment]
-    try:
-        with socket.create_connection(("127.0.0.1", inbox.server.server_address[1]), timeout=2):
-            reach = "connects"
-    except OSError as exc:
-        reach = f"{type(exc).__name__}: {exc}"
-    return (f"inbox at {inbox.url}: fd {sock.fileno()}, listening {listening}, serving thread alive "
-            f"{inbox.thread.is_alive()}, from the test: {reach}, requests {len(inbox.requests)}, "
-            f"delivered {len(inbox.delivered)}")  # fmt: skip
 
 
 def _paged_to(page: Received) -> tuple[str, str]:
@@ -252,7 +234,7 @@ def _publish(url: MqttUrl, messages: list[Outgoing], start: float, speed: float,
 def test_many_processes_under_kill_9_lose_nothing_page_every_fire_once_and_decide_as_up(
     database_url: str, second_database: str, mosquitto: MqttUrl, own_kafka: str, models_dir: Path, tmp_path: Path
 ) -> None:
-    with Inbox(SECRET.encode()) as inbox:
+    with InboxProcess(SECRET, tmp_path) as inbox:
         fleet, messages, start, fires = _city(inbox)
         url = _import(database_url, fleet)
 
@@ -372,7 +354,7 @@ def test_a_kafka_broker_killed_and_restarted_under_load_loses_nothing_and_pages_
     again a second later. Ingest holds its batches (unacknowledged) while the bus is away, scoring and
     alerts reconnect: every acknowledged message is stored once and every fire paged once to each
     inspector on duty."""
-    with Inbox(SECRET.encode()) as inbox:
+    with InboxProcess(SECRET, tmp_path) as inbox:
         fleet, messages, start, fires = _city(inbox)
         url = _import(database_url, fleet)
         base = _system_env(url, mosquitto, durable_kafka.address, models_dir)

@@ -248,6 +248,10 @@ def inbox_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8081,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Also append every request (repeats and refusals too) to this file, a JSON line each."),
+    ] = None,
 ) -> None:
     """A webhook receiver for testers: answers every POST 200, checks its signature with the alerts
     webhook secret (FIREWARDEN_ALERTS_WEBHOOK_SECRET; 401 when it does not match) and prints one JSON
@@ -278,7 +282,19 @@ def inbox_command(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
+    recording = record.open("a", encoding="utf-8") if record is not None else None
+
+    def keep(r: Received) -> None:
+        line = {"at": r.at, "path": r.path, "key": r.key, "signed": r.signed, "status": r.status, "body": r.body}
+        assert recording is not None
+        with printing:
+            recording.write(json.dumps(line, ensure_ascii=False) + "\n")
+            recording.flush()
+
     with Inbox(webhook_secret(settings_of(ctx)), port=port, host=host) as inbox:
         inbox.on_delivery = show
+        inbox.on_request = keep if recording is not None else None
         console.print(f"inbox listening on {host}:{port}", highlight=False)
         done.wait()
+    if recording is not None:
+        recording.close()
