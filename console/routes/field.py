@@ -44,6 +44,15 @@ def _inspector_for(user: Principal, asked: str | None) -> str:
     return asked
 
 
+@router.get("/api/inspectors")
+def inspectors(user: Me, ctx: Ctx) -> Response:
+    """The registry's inspectors (id, name, jurisdiction and its name, open tasks), for operators and
+    admins to choose whose task list to see; an inspector gets 403 (their own list needs no choice)."""
+    if user.role not in ("operator", "admin"):
+        raise HTTPException(403, "the inspectors' list is for operators and admins")
+    return send(ctx.reads.inspectors())
+
+
 @router.get("/api/tasks", response_model=None)
 async def tasks(
     user: Me,

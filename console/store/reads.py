@@ -329,6 +329,14 @@ class Reads:
         )
         return found[0]["jurisdiction_id"] if found else None
 
+    def inspectors(self) -> list[dict[str, Any]]:
+        """Every inspector of the registry with their jurisdiction's name and open tasks, by jurisdiction."""
+        return self.rows(
+            "SELECT i.id, i.name, i.jurisdiction_id, j.name AS jurisdiction_name, "
+            "  (SELECT count(*) FROM tasks t WHERE t.inspector_id = i.id AND t.state = 'open') AS open_tasks "
+            "FROM inspectors i LEFT JOIN jurisdictions j ON j.id = i.jurisdiction_id ORDER BY i.jurisdiction_id, i.id"
+        )
+
     def task_owner(self, task_id: int) -> tuple[str | None, str | None] | None:
         """(inspector, jurisdiction) of a task, or None when there is no such task."""
         found = self.rows(

@@ -330,8 +330,14 @@ let tasksInspector = "";
 async function tasksView(_, show) {
   const own = state.me.role === "inspector";
   const who = own ? "" : tasksInspector;
-  const picker = own ? null : el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); tasksInspector = e.target.inspector.value.trim(); rerender(); } },
-    el("input", { name: "inspector", placeholder: t("tasks.inspector"), value: tasksInspector }), el("button", { type: "submit" }, t("tasks.show")));
+  const people = own ? [] : await api("/api/inspectors");
+  const choose = (e) => { tasksInspector = e.target.value; rerender(); };
+  const picker = own ? null : el("form", { class: "toolbar", onsubmit: (e) => e.preventDefault() },
+    el("label", {}, t("tasks.inspector"), " ",
+      el("select", { name: "inspector", onchange: choose },
+        el("option", { value: "" }, t("tasks.choose")),
+        ...people.map((p) => el("option", { value: p.id, selected: p.id === tasksInspector },
+          `${p.name} · ${p.jurisdiction_name ?? p.jurisdiction_id} (${p.open_tasks})`)))));
   if (!own && !who) { show(el("h1", {}, t("nav.tasks")), picker); return; }
   const query = who ? `&inspector=${encodeURIComponent(who)}` : "";
   const [today, week, hazards] = await Promise.all([
@@ -371,7 +377,8 @@ async function tasksView(_, show) {
     task.kind === "hazard" ? null : panelRow].filter(Boolean);
   };
   const head = ["col.tier", "col.premises", "col.kind", "col.reason", "col.due", "col.actions"];
-  show(el("h1", {}, t("nav.tasks"), who ? ` · ${who}` : ""), picker,
+  const whose = people.find((p) => p.id === who)?.name ?? who;
+  show(el("h1", {}, t("nav.tasks"), who ? ` · ${whose}` : ""), picker,
     el("h2", {}, t("tasks.today"), ` (${today.length})`), table(head, today.flatMap(item), { id: "tasks-today" }),
     el("h2", {}, t("tasks.upcoming")), pagedTable(head, week.filter((x) => !todayIds.has(x.id)), item, { id: "tasks-week" }),
     el("h2", {}, t("nav.hazards")), hazardTable(hazards, "my-hazards"));

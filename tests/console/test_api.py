@@ -46,6 +46,7 @@ PROTECTED = [
     ("GET", "/api/overview"),
     ("GET", "/api/kpis"),
     ("GET", "/api/tasks"),
+    ("GET", "/api/inspectors"),
     ("GET", "/api/hazards"),
     ("GET", "/api/audit"),
     ("GET", "/api/live"),
@@ -126,6 +127,13 @@ def test_roles_decide_who_may_act(served: Served) -> None:
     assert op.get("/api/tasks").status_code == 422  # operators name the inspector
     assert as_json(op.get("/api/tasks", params={"inspector": "I-GRID2"})) == []
     assert insp.get("/api/tasks", params={"inspector": "I-GRID"}).status_code == 404
+    # whose list to see: operators and admins choose from the registry's inspectors
+    listed = as_json(op.get("/api/inspectors"))
+    assert {i["id"] for i in listed} >= {"I-GRID2", "I-OTHER"}
+    grid2 = next(i for i in listed if i["id"] == "I-GRID2")
+    assert grid2["jurisdiction_id"] == "J-GRID" and grid2["name"] and grid2["open_tasks"] >= 0
+    assert as_json(adm.get("/api/inspectors")) == listed
+    assert insp.get("/api/inspectors").status_code == 403
 
 
 def test_resolving_follows_the_action_plan_and_a_real_fire_gives_the_inspector_a_task(served: Served) -> None:

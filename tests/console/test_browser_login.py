@@ -1,13 +1,13 @@
 """The login page in a real browser (Chromium via Playwright) against the console on real PostgreSQL:
 its button waits for the page's script, a wrong password is said on the page, and the password never
-travels in a URL."""
+travels in a URL. Then an operator's task page: whose list to see is chosen by name."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.console.browsing import log_in
+from tests.console.browsing import log_in, rendered
 from tests.console.conftest import PASSWORD, Served
 
 pytestmark = pytest.mark.slow
@@ -37,3 +37,13 @@ def test_a_wrong_password_is_said_on_the_page_and_no_password_is_ever_in_a_url(
 
     operator = log_in(browser, served.url, "op")  # the tests' own way in says what went wrong, if anything
     expect(operator.locator("#queue")).to_be_visible()
+
+
+def test_an_operator_chooses_whose_task_list_to_see_by_name(served: Served, browser: Browser) -> None:
+    operator = log_in(browser, served.url, "op")
+    rendered(operator, f"{served.url}/#/tasks")
+    choice = operator.locator("select[name=inspector]")
+    expect(choice.locator("option", has_text="grid two")).to_have_count(1)
+    choice.select_option("I-GRID2")
+    expect(operator.locator("h1")).to_contain_text("grid two")  # the name, not the registry id
+    expect(operator.locator("#tasks-today")).to_be_visible()
