@@ -1,7 +1,7 @@
 // Charts (uPlot, vendored) and the city map (a canvas, optional tiles from the centre's own server).
 
 import { el } from "/static/dom.js";
-import { word } from "/static/i18n.js";
+import { t, word } from "/static/i18n.js";
 
 export const PALETTE = ["#2563eb", "#c81e1e", "#15803d", "#e8740c", "#7c3aed", "#0891b2", "#be185d", "#4b5563"];
 export const TIER_COLOURS = { red: "#c81e1e", orange: "#e8740c", yellow: "#d4a80b", blue: "#2563eb", unscored: "#9ca3af" };
@@ -42,18 +42,52 @@ const svg = (tag, attrs = {}, ...children) => {
   return node;
 };
 
+// How wide a label is at 11 px: a Chinese character about 11 px, another about 6.5.
+const widthOf = (text) => [...text].reduce((w, c) => w + (c.codePointAt(0) >= 0x2e80 ? 11 : 6.5), 0);
+
+// A label in lines no wider than ``px``, broken at spaces when it has them (a Chinese name, which has
+// none, between any two characters); past three lines the third ends in … (the whole name is the title).
+function wrap(text, px) {
+  const spaced = text.includes(" ");
+  const parts = spaced ? text.split(" ") : [...text];
+  const lines = [];
+  let line = "";
+  for (const part of parts) {
+    const next = line ? line + (spaced ? " " : "") + part : part;
+    if (widthOf(next) > px && line) { lines.push(line); line = part; } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines.length > 3 ? [...lines.slice(0, 2), `${lines[2]}…`] : lines;
+}
+
+// The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``raw`` (and whole: counts tick 0, 1, 2).
+function niceStep(raw) {
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((v) => v >= raw - 1e-9);
+  return step < 1 ? 1 : step;
+}
+
 export function barChart(title, categories, series, width, { height = 220, format = (v) => String(v) } = {}) {
   const box = el("div", { class: "chart bars", dataset: { chart: title } }, el("h3", {}, title));
   const values = series.flatMap((s) => s.values).filter((v) => v !== null && v !== undefined);
-  const top = Math.max(...values, 0) || 1;
-  const left = 56, bottom = 40, plot = [width - left - 10, height - bottom - 24];
+  if (!values.length) {  // nothing measured: say so, rather than an axis of made-up ticks
+    box.append(el("p", { class: "muted empty-chart" }, t("empty")));
+    return box;
+  }
+  const top = 4 * niceStep((Math.max(...values, 0) || 1) / 4);  // ticks at round numbers: 0, 5, 10, 15, 20
+  // at least four slots, so a lone jurisdiction's bars are bars, not the chart's width
+  const left = 56, slot = (width - left - 10) / Math.max(4, categories.length);
+  const names = categories.map((name) => wrap(name, slot - 6));  // a name is not cut: it takes more lines
+  const extra = 12 * (Math.max(1, ...names.map((lines) => lines.length)) - 1);
+  height += extra;
+  const bottom = 40 + extra, plot = [width - left - 10, height - bottom - 24];
   const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
   for (let k = 0; k <= 4; k++) {
     const y = 10 + plot[1] - (plot[1] * k) / 4;
     root.append(svg("line", { x1: left, x2: left + plot[0], y1: y, y2: y, stroke: "#e5e7eb" }),
       svg("text", { x: left - 6, y: y + 4, "text-anchor": "end", "font-size": 11, fill: "#6b7280" }, format((top * k) / 4)));
   }
-  const slot = plot[0] / Math.max(1, categories.length), bar = (slot * 0.8) / Math.max(1, series.length);
+  const bar = (slot * 0.8) / Math.max(1, series.length);
   categories.forEach((name, n) => {
     series.forEach((s, m) => {
       const v = s.values[n];
@@ -63,7 +97,7 @@ export function barChart(title, categories, series, width, { height = 220, forma
         svg("title", {}, `${name} · ${s.label}: ${format(v)}`)));
     });
     root.append(svg("text", { x: left + n * slot + slot / 2, y: 10 + plot[1] + 16, "text-anchor": "middle", "font-size": 11, fill: "#374151" },
-      name.length > 14 ? `${name.slice(0, 13)}…` : name));
+      ...names[n].map((line, k) => svg("tspan", { x: left + n * slot + slot / 2, dy: k ? 12 : 0 }, line)), svg("title", {}, name)));
   });
   series.forEach((s, m) => {
     const x = left + m * 150;

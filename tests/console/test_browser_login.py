@@ -47,3 +47,13 @@ def test_an_operator_chooses_whose_task_list_to_see_by_name(served: Served, brow
     choice.select_option("I-GRID2")
     expect(operator.locator("h1")).to_contain_text("grid two")  # the name, not the registry id
     expect(operator.locator("#tasks-today")).to_be_visible()
+
+
+def test_a_kpi_chart_with_nothing_measured_says_so(served: Served, browser: Browser) -> None:
+    operator = log_in(browser, served.url, "op")
+    rendered(operator, f"{served.url}/#/kpis")
+    charts = operator.locator(".chart.bars")
+    expect(charts.first).to_be_visible()
+    # no incident yet: no bars, no invented axis (it read "1 s 1 s 1 s 0 s 0 s"), one word instead
+    assert charts.locator("svg").count() == 0
+    expect(charts.locator(".empty-chart").first).to_have_text("none")
