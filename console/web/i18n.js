@@ -92,7 +92,7 @@ const LABELS = {
     empty: "暂无", loading: "加载中…", "error.generic": "操作失败",
   },
   en: {
-    brand: "Firewarden monitoring centre",
+    brand: "Firewarden",
     "nav.queue": "Alarm queue", "nav.overview": "City overview", "nav.offline": "Devices offline", "nav.kpis": "KPIs",
     "nav.tasks": "My tasks", "nav.hazards": "Hazards", "nav.audit": "Audit log",
     logout: "Log out", login: "Log in", user: "User", password: "Password", "login.failed": "Wrong user or password",

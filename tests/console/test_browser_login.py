@@ -1,4 +1,5 @@
-"""The login page in a real browser (Chromium via Playwright) against the console on real PostgreSQL:
+"""The login page and the frame around every page in a real browser (Chromium via Playwright) against
+the console on real PostgreSQL:
 its button waits for the page's script, a wrong password is said on the page, and the password never
 travels in a URL. Then an operator's task page: whose list to see is chosen by name."""
 
@@ -57,3 +58,11 @@ def test_a_kpi_chart_with_nothing_measured_says_so(served: Served, browser: Brow
     # no incident yet: no bars, no invented axis (it read "1 s 1 s 1 s 0 s 0 s"), one word instead
     assert charts.locator("svg").count() == 0
     expect(charts.locator(".empty-chart").first).to_have_text("none")
+
+
+def test_the_english_navigation_fits_one_row_at_1440_px(served: Served, browser: Browser) -> None:
+    admin = log_in(browser, served.url, "adm", width=1440)
+    links = admin.locator("header.top nav a")
+    expect(links.first).to_be_visible()
+    tops = {round(box["y"]) for box in (links.nth(n).bounding_box() for n in range(links.count())) if box}
+    assert len(tops) == 1, f"the navigation wraps: rows at {sorted(tops)}"
