@@ -1,7 +1,7 @@
-"""The login page and the frame around every page in a real browser (Chromium via Playwright) against
-the console on real PostgreSQL:
-its button waits for the page's script, a wrong password is said on the page, and the password never
-travels in a URL. Then an operator's task page: whose list to see is chosen by name."""
+"""The console's frame in a real browser (Chromium via Playwright) against the console on real PostgreSQL:
+the login page's button waits for its script, a wrong password is said on the page and no password
+travels in a URL; an operator chooses whose task list to see by name; a KPI chart with nothing
+measured says so; the English navigation fits one row at 1440 px."""
 
 from __future__ import annotations
 
