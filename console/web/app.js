@@ -296,7 +296,7 @@ async function kpisView(_, show) {
     { metric: t("kpi.alarms"), t: days, v: trend.map((d) => d.alarms) },
     { metric: t("kpi.fires"), t: days, v: trend.map((d) => d.fires), stroke: "#c81e1e" },
     { metric: t("kpi.false_alarms"), t: days, v: trend.map((d) => d.false_alarms) },
-  ], width, { height: 220, label: (s) => s.metric });
+  ], width, { height: 220, label: (s) => s.metric, integer: true });
   const rows = data.jurisdictions.filter((r) => r.incidents || r.open_hazards);
   const names = rows.map((r) => r.jurisdiction_name ?? r.jurisdiction_id);
   const ackChart = barChart(`${t("kpi.compare")}: ${t("kpi.ack_p50")} / ${t("kpi.ack_p90")}`, names, [

@@ -1,7 +1,7 @@
 // Charts (uPlot, vendored) and the city map (a canvas, optional tiles from the centre's own server).
 
 import { el } from "/static/dom.js";
-import { t, word } from "/static/i18n.js";
+import { lang, t, word } from "/static/i18n.js";
 
 export const PALETTE = ["#2563eb", "#c81e1e", "#15803d", "#e8740c", "#7c3aed", "#0891b2", "#be185d", "#4b5563"];
 export const TIER_COLOURS = { red: "#c81e1e", orange: "#e8740c", yellow: "#d4a80b", blue: "#2563eb", unscored: "#9ca3af" };
@@ -9,8 +9,17 @@ export const TIER_COLOURS = { red: "#c81e1e", orange: "#e8740c", yellow: "#d4a80
 export const LIVE_COLOURS = { fire: "#c81e1e", alarm: "#e8740c", hazard: "#e8740c", supervisory: "#d4a80b", trouble: "#7c3aed" };
 
 // Time series on one shared x axis (the union of the series' times, null where a series has no point).
-// Both axes fit the data shown: a few minutes of data fill the chart, not a sliver of a day.
-export function timeChart(title, series, width, { height = 180, legend = series.length <= 6, label } = {}) {
+// Both axes fit the data shown: a few minutes of data fill the chart, not a sliver of a day. Times read
+// in the page's language, 24-hour, the year only when it is not this one (uPlot's own are US-style).
+const locale = () => (lang() === "zh" ? "zh-CN" : "en-GB");
+const dateOf = (x) => new Date(x * 1000);
+const thisYear = (x) => dateOf(x).getFullYear() === new Date().getFullYear();
+const day = (x) => dateOf(x).toLocaleDateString(locale(), { day: "numeric", month: "short", ...(thisYear(x) ? {} : { year: "numeric" }) });
+const clock = (x) => dateOf(x).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const moment = (x) => `${day(x)} ${clock(x)}`;
+const tick = (x, step) => (step >= 86_400 ? day(x) : clock(x));
+const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];  // counts tick whole
+export function timeChart(title, series, width, { height = 180, legend = series.length <= 6, label, integer = false } = {}) {
   const xs = [...new Set(series.flatMap((s) => s.t))].sort((a, b) => a - b);
   const index = new Map(xs.map((x, n) => [x, n]));
   const columns = series.map((s) => { const ys = new Array(xs.length).fill(null); s.t.forEach((x, n) => { ys[index.get(x)] = s.v[n]; }); return ys; });
@@ -23,11 +32,11 @@ export function timeChart(title, series, width, { height = 180, legend = series.
     width, height,
     scales: { x: { time: true, range: () => [first - pad, last + pad] } },
     legend: { show: legend },
-    series: [{}, ...series.map((s, n) => ({
+    series: [{ label: t("chart.time"), value: (u, v) => (v === null || v === undefined ? "–" : moment(v)) }, ...series.map((s, n) => ({
       label: label ? label(s) : metrics.size > 1 ? `${s.device_id} ${s.metric}` : s.device_id || s.metric,
       stroke: s.stroke ?? PALETTE[n % PALETTE.length], width: 1.5, spanGaps: true, points: { show: s.t.length < 3 },
     }))],
-    axes: [{}, { size: 60 }],
+    axes: [{ values: (u, splits, axis, space, step) => splits.map((x) => tick(x, step)) }, { size: 60, ...(integer ? { incrs: COUNT_STEPS } : {}) }],
   }, [xs, ...columns], box);
   return box;
 }
