@@ -178,6 +178,27 @@ class Settings(BaseSettings):
         pattern=rf"^{ID_PATTERN.pattern}$",
         description="the gateway's MQTT client id; each gateway process needs its own",
     )
+    nbiot_host: str = Field(
+        default="0.0.0.0", description="where `firewarden gateway nbiot` listens for platform pushes"
+    )
+    nbiot_port: int = Field(default=8090, ge=1, le=65535, description="the HTTP port IoT platforms push to")
+    nbiot_client_id: str = Field(
+        default="firewarden-nbiot",
+        pattern=rf"^{ID_PATTERN.pattern}$",
+        description="the NB-IoT gateway's MQTT client id; each of its processes needs its own",
+    )
+    onenet_token: str | None = Field(
+        default=None,
+        min_length=3,
+        description="the token of the OneNET push instance (its signatures are checked with it); unset: "
+        "/ingest/onenet answers 503",
+    )
+    onenet_max_age_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="a OneNET push stamped further than this from the gateway's clock is refused as a replay",
+    )
 
     model_dir: Path | None = Field(
         default=None,
@@ -309,7 +330,7 @@ class Settings(BaseSettings):
                 text = "(unset)"
             elif name in ("database_url", "database_owner_url", "smtp_url"):
                 text = mask_database_url(value)
-            elif name == "alerts_webhook_secret":
+            elif name in ("alerts_webhook_secret", "onenet_token"):
                 text = MASK
             elif isinstance(value, MqttUrl):
                 text = value.render(mask=True)

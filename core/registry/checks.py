@@ -56,6 +56,7 @@ def check(registry: RegistryFile) -> tuple[list[str], list[Reference]]:
     problems += _duplicates("panel_points", [f"{p.device}@{p.loop}@{p.address}" for p in registry.panel_points])
     problems += _duplicates("zones", [f"{z.premises}@{z.zone}" for z in registry.zones])
     problems += _address_problems(registry)
+    problems += _platform_problems(registry)
     problems += _point_problems(registry)
     problems += _setpoint_problems(registry)
     problems += _shift_problems(registry)
@@ -103,6 +104,23 @@ def _duplicates(section: str, keys: Sequence[str]) -> list[str]:
             problems.append(f"{locate(section, index, key)}: field 'id': duplicate of {section}[{first_seen[key]}]")
         else:
             first_seen[key] = index
+    return problems
+
+
+def _platform_problems(registry: RegistryFile) -> list[str]:
+    """An IoT platform's name for a device names one device."""
+    problems = []
+    first_seen: dict[str, int] = {}
+    for index, d in enumerate(registry.devices):
+        if d.platform_id is None:
+            continue
+        if d.platform_id in first_seen:
+            problems.append(
+                f"{locate('devices', index, d.id)}: field 'platform_id': {d.platform_id} is already "
+                f"devices[{first_seen[d.platform_id]}]'s"
+            )
+        else:
+            first_seen[d.platform_id] = index
     return problems
 
 

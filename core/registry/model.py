@@ -94,6 +94,10 @@ class Premises(_Record):
     """The departments that supervise the premises' sector (行业主管部门): told of its warning notices."""
 
 
+PLATFORM_ID = r"^onenet:[A-Za-z0-9_-]{1,64}/[^\s/]{1,128}$"
+"""A device's name on its IoT platform (OneNET: product id and device name)."""
+
+
 class Device(_Record):
     id: Id
     premises: Id
@@ -107,6 +111,10 @@ class Device(_Record):
     gb26875_address: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{12}$")] | None = None
     """GB/T 26875.3 UITDs: the 6-byte source address its frames carry, as 12 hex digits in the order
     sent; how ``firewarden gateway gb26875`` knows the UITD behind a TCP connection."""
+
+    platform_id: Annotated[str, StringConstraints(pattern=PLATFORM_ID)] | None = None
+    """NB-IoT devices: the IoT platform's name for the device, ``onenet:<product id>/<device name>``;
+    how ``firewarden gateway nbiot`` knows the device a platform push is about."""
 
     @field_validator("gb26875_address")
     @classmethod

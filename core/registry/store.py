@@ -73,7 +73,8 @@ def _premises_row(p: Premises) -> tuple[object, ...]:
 def _device_row(d: Device) -> tuple[object, ...]:
     interval = d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s
     setpoints = Jsonb(d.setpoints)
-    return (d.id, d.premises, d.type, d.location, d.zone, interval, setpoints, d.address_order, d.gb26875_address)
+    return (d.id, d.premises, d.type, d.location, d.zone, interval, setpoints, d.address_order, d.gb26875_address,
+            d.platform_id)  # fmt: skip
 
 
 # In dependency order, which export follows; import order does not matter (foreign keys are deferred).
@@ -149,8 +150,9 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
             "setpoints",
             "address_order",
             "gb26875_address",
+            "platform_id",
         ),
-        ("text",) * 5 + ("int4", "jsonb", "text", "text"),
+        ("text",) * 5 + ("int4", "jsonb", "text", "text", "text"),
         ("id",),
         _device_row,
     ),
@@ -267,6 +269,7 @@ def export_registry(conn: Connection) -> RegistryFile:
                 setpoints=r[6],
                 address_order=r[7],
                 gb26875_address=r[8],
+                platform_id=r[9],
             )
             for r in rows["devices"]
         ],

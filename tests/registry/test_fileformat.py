@@ -165,3 +165,18 @@ def test_a_gb26875_address_is_a_uitds_and_names_one(tmp_path: Path) -> None:
     path = tmp_path / "good.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert registry.load(path).devices[uitds[0]].gb26875_address == "a9bff8c710f3"
+
+
+def test_a_platform_id_is_a_onenet_name_and_names_one_device(tmp_path: Path) -> None:
+    data = _example_data()
+    first, second, *_ = (i for i, d in enumerate(data["devices"]) if d["type"] == "smoke_alarm")
+    data["devices"][first]["platform_id"] = "ctwing:abc"
+    assert "field 'platform_id'" in _rejected_data(tmp_path, data)
+    data["devices"][first]["platform_id"] = "onenet:C6z4Zk012B/smoke-01"
+    data["devices"][second]["platform_id"] = "onenet:C6z4Zk012B/smoke-01"
+    message = _rejected_data(tmp_path, data)
+    assert f"field 'platform_id': onenet:C6z4Zk012B/smoke-01 is already devices[{first}]'s" in message
+    data["devices"][second]["platform_id"] = "onenet:C6z4Zk012B/smoke-02"
+    path = tmp_path / "good.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert registry.load(path).devices[second].platform_id == "onenet:C6z4Zk012B/smoke-02"

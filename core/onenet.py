@@ -1,0 +1,181 @@
+"""China Mobile OneNET's HTTP push (OneNET Studio, plain mode) read as Firewarden's wire contract.
+
+What a push is, from OneNET's documentation (open.iot.10086.cn, "数据推送", and its rule engine's
+message formats):
+
+- the platform first checks the URL with ``GET ?msg=…&nonce=…&signature=…`` and expects ``msg`` back;
+- then it POSTs a JSON body ``{"msg": "<a JSON text>", "signature", "nonce", "time" (ms), "id"}``,
+  ``signature`` = Base64(MD5(token + nonce + msg)) with the push instance's token, and sends again
+  (the same ``id``) until it gets HTTP 200;
+- ``msg`` says ``productId``, ``deviceName`` and a ``messageType``: ``lifeCycle`` (``data.status``
+  ``online``/``offline``, ``data.time``) or ``notify`` with ``notifyType`` ``property`` or ``event``
+  (``data.params``: identifier → ``{"value", "time"}``).
+
+How it maps: the device is the registry's whose ``platform_id`` is ``onenet:<productId>/<deviceName>``;
+a property named as one of the device type's metrics is a reading, ``battery_pct`` (when its type
+does not measure it) and ``rssi_dbm`` are its status; an event named as one of its type's event
+kinds is that event; a lifeCycle is its status. Anything else is refused (an unknown name is a
+mistake in the product's thing model, not data to drop in silence).
+
+Not covered: OneNET's safe mode (AES), its older multi-protocol push (``msg_signature``), and
+CTWing, whose push format was not checked against a source.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from core.domain import DEVICE_TYPES
+
+STATUS_FIELDS = frozenset({"battery_pct", "rssi_dbm"})
+MAX_EVENTS = 6
+"""Events one push may carry (each takes a ``seq`` of its own below the next millisecond's)."""
+
+
+class PushRefused(Exception):
+    """A push that is not handed on: ``status`` is the HTTP answer, ``reason`` the dead letter's."""
+
+    def __init__(self, status: int, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    msg: str
+    nonce: str
+    signature: str
+    time_ms: int
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The registry device a platform name stands for."""
+
+    device_id: str
+    premises_id: str
+    type: str
+
+
+def signature(token: str, nonce: str, msg: str) -> str:
+    """Base64 of MD5 over token + nonce + msg: OneNET's signature of a push and of its URL check."""
+    return base64.b64encode(hashlib.md5((token + nonce + msg).encode()).digest()).decode()
+
+
+def signed(token: str, nonce: str, msg: str, given: str) -> bool:
+    return hmac.compare_digest(signature(token, nonce, msg), given)
+
+
+def parse_push(body: bytes) -> Push:
+    """The push's wrapper. Raises :class:`PushRefused` (400) naming what is wrong."""
+    try:
+        wrapper = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PushRefused(400, "malformed", f"the body is not JSON: {error}") from None
+    if not isinstance(wrapper, dict):
+        raise PushRefused(400, "malformed", "the body is not a JSON object")
+    missing = [k for k in ("msg", "signature", "nonce", "time", "id") if k not in wrapper]
+    if missing:
+        raise PushRefused(400, "malformed", f"the body lacks {', '.join(missing)}")
+    msg, nonce, sig, at, ident = (wrapper[k] for k in ("msg", "nonce", "signature", "time", "id"))
+    if not all(isinstance(v, str) for v in (msg, nonce, sig)) or not isinstance(at, int) or isinstance(at, bool):
+        raise PushRefused(400, "malformed", "msg, signature and nonce must be strings and time an integer (ms)")
+    return Push(msg, nonce, sig, at, str(ident))
+
+
+def platform_id(message: dict[str, Any]) -> str:
+    """The registry's ``platform_id`` of the device a message is about. Raises :class:`PushRefused`."""
+    product, name = message.get("productId"), message.get("deviceName")
+    if not isinstance(product, str) or not isinstance(name, str) or not product or not name:
+        raise PushRefused(400, "malformed", "msg lacks productId or deviceName")
+    return f"onenet:{product}/{name}"
+
+
+def read_message(push: Push) -> dict[str, Any]:
+    try:
+        message = json.loads(push.msg)
+    except json.JSONDecodeError as error:
+        raise PushRefused(400, "malformed", f"msg is not JSON: {error}") from None
+    if not isinstance(message, dict):
+        raise PushRefused(400, "malformed", "msg is not a JSON object")
+    return message
+
+
+def _ts(ms: object) -> str:
+    if not isinstance(ms, int) or isinstance(ms, bool) or ms <= 0:
+        raise PushRefused(400, "malformed", f"a time must be epoch milliseconds, got {ms!r}")
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
+def translate(message: dict[str, Any], target: Target) -> list[tuple[str, dict[str, Any]]]:
+    """The wire messages (channel, JSON payload) one OneNET message makes. ``seq`` is the message's
+    millisecond times 8, plus 0 for its reading, 1 for its status and 2-7 for its events: the same push
+    sent again makes the same ones (stored once). Raises :class:`PushRefused` (422) for a message whose
+    names the device's type does not know."""
+    kind = message.get("messageType")
+    data = message.get("data")
+    if not isinstance(data, dict):
+        raise PushRefused(400, "malformed", "msg lacks its data object")
+    if kind == "lifeCycle":
+        state = data.get("status")
+        if state not in ("online", "offline"):
+            raise PushRefused(422, "unknown_state", f"a lifeCycle status must be online or offline, got {state!r}")
+        at = data.get("time")
+        return [("status", {"seq": _seq(at, 1), "ts": _ts(at), "state": state, "detail": "onenet lifeCycle"})]
+    if kind != "notify" or message.get("notifyType") not in ("property", "event"):
+        raise PushRefused(
+            422, "unknown_message", f"messageType {kind!r} / notifyType {message.get('notifyType')!r} is not covered"
+        )
+    params = data.get("params")
+    if not isinstance(params, dict) or not params or not all(isinstance(v, dict) for v in params.values()):
+        raise PushRefused(400, "malformed", "data.params must map each identifier to {value, time}")
+    spec = DEVICE_TYPES[target.type]
+    if message["notifyType"] == "property":
+        return _properties(params, spec.metrics, target)
+    return _events(params, spec.event_kinds, target)
+
+
+def _properties(params: dict[str, Any], metrics: frozenset[str], target: Target) -> list[tuple[str, dict[str, Any]]]:
+    unknown = sorted(set(params) - metrics - STATUS_FIELDS)
+    if unknown:
+        raise PushRefused(422, "unknown_property", f"a {target.type} has no property {', '.join(unknown)}")
+    at = max(p.get("time", 0) for p in params.values())
+    out: list[tuple[str, dict[str, Any]]] = []
+    readings = {k: p.get("value") for k, p in params.items() if k in metrics}
+    if readings:
+        out.append(("telemetry", {"seq": _seq(at, 0), "ts": _ts(at), "metrics": readings}))
+    status = {k: p.get("value") for k, p in params.items() if k in STATUS_FIELDS - metrics}
+    if status:
+        out.append(("status", {"seq": _seq(at, 1), "ts": _ts(at), "state": "online", **status}))
+    return out
+
+
+def _events(params: dict[str, Any], kinds: frozenset[str], target: Target) -> list[tuple[str, dict[str, Any]]]:
+    unknown = sorted(set(params) - kinds)
+    if unknown:
+        raise PushRefused(422, "unknown_event", f"a {target.type} emits no event {', '.join(unknown)}")
+    if len(params) > MAX_EVENTS:
+        raise PushRefused(422, "too_many_events", f"{len(params)} events in one push; at most {MAX_EVENTS}")
+    out: list[tuple[str, dict[str, Any]]] = []
+    for n, (name, p) in enumerate(sorted(params.items())):
+        at = p.get("time")
+        event: dict[str, Any] = {"seq": _seq(at, 2 + n), "ts": _ts(at), "kind": name}
+        if p.get("value") not in (None, {}, ""):
+            event["detail"] = json.dumps(p["value"], ensure_ascii=False)[:1024]
+        out.append(("event", event))
+    return out
+
+
+def _seq(ms: object, code: int) -> int:
+    _ts(ms)
+    assert isinstance(ms, int)
+    return ms * 8 + code

@@ -1,0 +1,194 @@
+"""``firewarden gateway nbiot``: NB-IoT devices as their carrier's IoT platform pushes them.
+
+``POST /ingest/onenet`` takes China Mobile OneNET's HTTP push (:mod:`core.onenet`): the signature
+is checked with the push instance's token, a push stamped outside ``onenet_max_age_s`` of the
+gateway's clock is refused as a replay, the device is the registry's by its ``platform_id``, and the
+push becomes wire-contract messages published QoS 1 on the device's topics. **The answer is 200 only
+once the broker has acknowledged every one of them**: a push answered otherwise is sent again by the
+platform, and the same push makes the same ``seq``s, so ingest stores it once. A push whose ``id``
+was already handed on is answered 200 and not published again.
+
+A push that cannot be handed on is a 4xx and a dead letter (table ``dead_letters``, topic
+``http:/ingest/onenet``, the body kept): a malformed body (400), a forged signature (401), an unknown
+device (404), a stale or replayed stamp (409), a name the device's type does not know (422). With no
+broker, the answer is 503 and nothing is kept: the platform sends again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from paho.mqtt.enums import CallbackAPIVersion
+from prometheus_client import CollectorRegistry, Counter
+
+from core.addresses import MqttUrl
+from core.errors import DatabaseError
+from core.onenet import PushRefused, Target, parse_push, platform_id, read_message, signed, translate
+from core.wire import DecodeError, decode, topic_for
+from gateway.store import keep_dead_letter
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+ACK_TIMEOUT_S = 10.0
+DEAD_LETTER_TOPIC = "http:/ingest/onenet"
+
+
+class Publisher:
+    """The gateway's MQTT client; paho's network loop runs in its own thread."""
+
+    def __init__(self, broker: MqttUrl, client_id: str) -> None:
+        self.broker = broker
+        self.connected = threading.Event()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        broker.secure(client)
+        client.on_connect = lambda c, u, f, reason, p: self.connected.set() if not reason.is_failure else None
+        client.on_disconnect = lambda c, u, f, reason, p: self.connected.clear()
+        client.reconnect_delay_set(1, 5)
+        self.client = client
+
+    def start(self) -> None:
+        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish_all(self, messages: list[tuple[str, bytes]]) -> bool:
+        """Publish each (topic, payload) QoS 1 and wait for the broker's acknowledgement of every one;
+        False when the broker is away or does not acknowledge within :data:`ACK_TIMEOUT_S`."""
+        if not self.connected.is_set():
+            return False
+        sent = [self.client.publish(topic, payload, qos=1) for topic, payload in messages]
+        deadline = time.monotonic() + ACK_TIMEOUT_S
+        for info in sent:
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                return False
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):
+                return False
+            if not info.is_published():
+                return False
+        return True
+
+
+class Pushes:
+    """What the gateway answers each push, and what it keeps of it."""
+
+    def __init__(
+        self,
+        token: str | None,
+        max_age_s: float,
+        targets: Mapping[str, Target],
+        publisher: Publisher,
+        database_url: str,
+        registry: CollectorRegistry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.token = token
+        self.max_age_s = max_age_s
+        self.targets = targets
+        self.publisher = publisher
+        self.database_url = database_url
+        self.clock = clock
+        self.outcomes = Counter(
+            "firewarden_nbiot_pushes", "Platform pushes by outcome", ["platform", "outcome"], registry=registry
+        )
+        self._handed_on: OrderedDict[str, float] = OrderedDict()
+        """Push ids answered 200 within the replay window, oldest first."""
+
+    def verify_url(self, msg: str, nonce: str, signature: str) -> Response:
+        """OneNET's URL check: ``msg`` back when the signature is the token's."""
+        if self.token is None:
+            return PlainTextResponse("no onenet_token is set", status_code=503)
+        if not signed(self.token, nonce, msg, signature):
+            self.outcomes.labels("onenet", "url_check_refused").inc()
+            return PlainTextResponse("the signature is not the token's", status_code=401)
+        return PlainTextResponse(msg)
+
+    async def take(self, body: bytes) -> Response:
+        if self.token is None:
+            return JSONResponse({"error": "no onenet_token is set: pushes are not taken"}, status_code=503)
+        try:
+            answer = await self._take(body, self.token)
+        except PushRefused as refused:
+            self.outcomes.labels("onenet", refused.reason).inc()
+            log.warning("onenet push refused (%s): %s", refused.reason, refused.detail)
+            await asyncio.to_thread(self._dead_letter, body, refused)
+            return JSONResponse({"error": refused.detail, "reason": refused.reason}, status_code=refused.status)
+        return answer
+
+    async def _take(self, body: bytes, token: str) -> Response:
+        if len(body) > MAX_BODY_BYTES:
+            raise PushRefused(413, "oversize", f"the body is {len(body)} bytes, the limit is {MAX_BODY_BYTES}")
+        push = parse_push(body)
+        if not signed(token, push.nonce, push.msg, push.signature):
+            raise PushRefused(401, "forged", "the signature is not the token's over nonce and msg")
+        now = self.clock()
+        age = now - push.time_ms / 1000
+        if abs(age) > self.max_age_s:
+            raise PushRefused(409, "stale", f"stamped {age:.0f} s from now; at most {self.max_age_s:.0f} s is taken")
+        self._forget(now)
+        if push.id in self._handed_on:
+            self.outcomes.labels("onenet", "again").inc()
+            return JSONResponse({"id": push.id, "handed_on": 0, "again": True})
+        message = read_message(push)
+        name = platform_id(message)
+        target = self.targets.get(name)
+        if target is None:
+            raise PushRefused(404, "unknown_device", f"no registry device has platform_id {name}")
+        wire = []
+        for channel, payload in translate(message, target):
+            topic = topic_for(target.premises_id, target.device_id, channel)
+            data = _json(payload)
+            try:
+                decode(topic, data)  # what ingest will read: refused here, not there
+            except DecodeError as error:
+                raise PushRefused(422, f"wire_{error.reason}", f"{channel}: {error}") from None
+            wire.append((topic, data))
+        if not await asyncio.to_thread(self.publisher.publish_all, wire):
+            self.outcomes.labels("onenet", "broker_away").inc()
+            return JSONResponse({"error": "the broker did not acknowledge; send again"}, status_code=503)
+        self._handed_on[push.id] = push.time_ms / 1000
+        self.outcomes.labels("onenet", "handed_on").inc()
+        return JSONResponse({"id": push.id, "handed_on": len(wire), "again": False})
+
+    def _forget(self, now: float) -> None:
+        while self._handed_on and next(iter(self._handed_on.values())) < now - self.max_age_s:
+            self._handed_on.popitem(last=False)
+
+    def _dead_letter(self, body: bytes, refused: PushRefused) -> None:
+        try:
+            keep_dead_letter(self.database_url, DEAD_LETTER_TOPIC, body, refused.reason, refused.detail, MAX_BODY_BYTES)
+        except DatabaseError as error:
+            log.error("onenet push refused (%s) and its dead letter not kept: %s", refused.reason, error)
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def create_app(pushes: Pushes) -> FastAPI:
+    app = FastAPI(title="Firewarden NB-IoT gateway", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/ingest/onenet")
+    async def onenet_url_check(msg: str = "", nonce: str = "", signature: str = "") -> Response:
+        return pushes.verify_url(msg, nonce, signature)
+
+    @app.post("/ingest/onenet")
+    async def onenet_push(request: Request) -> Response:
+        return await pushes.take(await request.body())
+
+    return app

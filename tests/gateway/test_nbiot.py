@@ -1,0 +1,169 @@
+"""NB-IoT devices through their carrier's platform: `firewarden gateway nbiot` (a process of its own) takes
+OneNET's HTTP push, as the platform stand-in (simulators/onenet.py) sends it, on real Mosquitto and
+PostgreSQL with ingest and the scoring runner. A signed push is stored and scored as the MQTT path
+would; the same push again is answered 200 and stored once; forged, stale, malformed pushes and pushes
+about unknown devices or names are refused with their 4xx and kept as dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.addresses import MqttUrl
+from core.bus import LocalBus
+from core.db import connect
+from core.onenet import signature
+from core.policy import Policy
+from scoring.models import Models
+from scoring.runner import LocalRunner
+from scoring.scorer import Scorer
+from scoring.site import Sites
+from scoring.store import DecisionStore
+from simulators.onenet import Platform, event_message, life_cycle_message, property_message, push_body
+from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
+from tests.ports import free_port
+from tests.running import Process
+
+TOKEN = "onenet-push-token-0123"
+PRODUCT = "C6z4Zk012B"
+SMOKE = next(d for d in FLEET.devices if d.type == "smoke_alarm")
+NAMED = FLEET.model_copy(
+    update={"devices": [d.model_copy(update={"platform_id": f"onenet:{PRODUCT}/{d.id}"}) if d == SMOKE else d
+                        for d in FLEET.devices]}
+)  # fmt: skip
+
+
+class NbiotProcess(Process):
+    def __init__(self, mosquitto: MqttUrl, database_url: str, tmp_path: Path) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
+            "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
+            "FIREWARDEN_DATABASE_URL": database_url,
+            "FIREWARDEN_DATA_DIR": str(tmp_path / "nbiot"),
+            "FIREWARDEN_NBIOT_HOST": "127.0.0.1",
+            "FIREWARDEN_NBIOT_PORT": str(self.port),
+            "FIREWARDEN_ONENET_TOKEN": TOKEN,
+        }
+        super().__init__("nbiot", ["gateway", "nbiot"], env, tmp_path / "nbiot.log")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/ingest/onenet"
+
+    def start(self) -> None:
+        super().start()
+        deadline = time.monotonic() + 60
+        while not self.ready():
+            assert time.monotonic() < deadline, f"the NB-IoT gateway never got ready:\n{self.tail()}"
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def nbiot(mosquitto: MqttUrl, migrated_url: str, tmp_path: Path) -> Iterator[NbiotProcess]:
+    import_fleet(migrated_url, NAMED)
+    process = NbiotProcess(mosquitto, migrated_url, tmp_path)
+    process.start()
+    try:
+        yield process
+    finally:
+        code = process.stop()
+    assert code == 0, process.log.read_text()
+
+
+def _dead_letters(url: str) -> list[tuple[str, str]]:
+    with connect(url) as conn:
+        rows = conn.execute("SELECT reason, topic FROM dead_letters ORDER BY id").fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+@pytest.mark.slow
+def test_a_signed_push_is_stored_and_scored_once_and_bad_ones_are_refused_and_kept(
+    mosquitto: MqttUrl, migrated_url: str, models: Models, nbiot: NbiotProcess
+) -> None:
+    url = migrated_url
+    now_ms = int(time.time() * 1000)
+    platform = Platform(nbiot.url, TOKEN)
+    bus = LocalBus()
+    store = DecisionStore(url)
+    runner = LocalRunner(Scorer(Policy(), Sites.of(NAMED), models), bus, store, wall_clock=False)
+    ingest = make_ingest(mosquitto, url, bus)
+    fire = event_message(PRODUCT, SMOKE.id, "fire_alarm", now_ms - 2000, {"obscuration": 12.5})
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(runner.run(stop)), asyncio.create_task(ingest.run(stop))]
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            reading = property_message(PRODUCT, SMOKE.id, {"smoke_obscuration_pct_m": 0.4, "rssi_dbm": -71},
+                                       now_ms - 5000)  # fmt: skip
+            assert await asyncio.to_thread(platform.push, reading) == 200
+            assert (
+                await asyncio.to_thread(platform.push, life_cycle_message(PRODUCT, SMOKE.id, True, now_ms - 4000))
+                == 200
+            )
+            assert await asyncio.to_thread(platform.push, fire) == 200
+            await until(lambda: len(stored_messages(url)) >= 4, "the pushes stored")
+            await until(lambda: _alarms(url) != [], "the fire alarm scored")
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            store.close()
+
+    asyncio.run(scenario())
+    stored = sorted(stored_messages(url))
+    assert len(stored) == len(set(stored)) == 4, stored  # a reading, a status (rssi), a lifeCycle, an event
+    with connect(url) as conn:
+        event = conn.execute("SELECT kind, detail FROM events WHERE device_id = %s", (SMOKE.id,)).fetchone()
+        status = conn.execute("SELECT rssi_dbm FROM device_status WHERE device_id = %s AND rssi_dbm IS NOT NULL",
+                              (SMOKE.id,)).fetchone()  # fmt: skip
+    assert event == ("fire_alarm", '{"obscuration": 12.5}') and status == (-71.0,)
+    assert [premises for premises, _ in _alarms(url)] == [SMOKE.premises]
+
+    # the same push again (the platform's retry after a lost answer): 200, nothing stored again
+    body = push_body(TOKEN, fire, ident="push-1")
+    assert httpx.post(nbiot.url, content=body, timeout=10).status_code == 200
+    again = httpx.post(nbiot.url, content=body, timeout=10)
+    assert again.status_code == 200 and again.json()["again"] is True
+    time.sleep(1.0)
+    assert len(stored_messages(url)) == 4
+
+    # refused, each with its status, and kept as a dead letter
+    forged = json.loads(push_body("another-token", fire))
+    stale = push_body(TOKEN, fire, at_ms=now_ms - 3600_000)
+    stranger = push_body(TOKEN, event_message(PRODUCT, "nobody", "fire_alarm", now_ms))
+    unknown_name = push_body(TOKEN, property_message(PRODUCT, SMOKE.id, {"co2_ppm": 400}, now_ms))
+    answers = [
+        httpx.post(nbiot.url, content=json.dumps(forged), timeout=10).status_code,
+        httpx.post(nbiot.url, content=stale, timeout=10).status_code,
+        httpx.post(nbiot.url, content=stranger, timeout=10).status_code,
+        httpx.post(nbiot.url, content=unknown_name, timeout=10).status_code,
+        httpx.post(nbiot.url, content=b"{not json", timeout=10).status_code,
+    ]
+    assert answers == [401, 409, 404, 422, 400]
+    assert [reason for reason, _ in _dead_letters(url)] == [
+        "forged",
+        "stale",
+        "unknown_device",
+        "unknown_property",
+        "malformed",
+    ]
+    assert {topic for _, topic in _dead_letters(url)} == {"http:/ingest/onenet"}
+    assert len(stored_messages(url)) == 4
+
+    # the platform's URL check: msg back for the token's signature, 401 otherwise
+    good = httpx.get(nbiot.url, params={"msg": "hello", "nonce": "abc", "signature": signature(TOKEN, "abc", "hello")})
+    bad = httpx.get(nbiot.url, params={"msg": "hello", "nonce": "abc", "signature": "x"})
+    assert (good.status_code, good.text, bad.status_code) == (200, "hello", 401)
+
+
+def _alarms(url: str) -> list[tuple[str, str]]:
+    with connect(url) as conn:
+        rows = conn.execute("SELECT premises_id, classification FROM alarms ORDER BY time").fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
