@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -28,13 +27,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry, Counter
 
-from core.addresses import MqttUrl
 from core.errors import DatabaseError
 from core.onenet import PushRefused, Target, parse_push, platform_id, read_message, signed, translate
 from core.wire import DecodeError, decode, topic_for
+from gateway.broker import BrokerClient
 from gateway.store import keep_dead_letter
 
 log = logging.getLogger(__name__)
@@ -44,26 +42,10 @@ ACK_TIMEOUT_S = 10.0
 DEAD_LETTER_TOPIC = "http:/ingest/onenet"
 
 
-class Publisher:
-    """The gateway's MQTT client; paho's network loop runs in its own thread."""
+class Publisher(BrokerClient):
+    """The NB-IoT gateway's MQTT client."""
 
-    def __init__(self, broker: MqttUrl, client_id: str) -> None:
-        self.broker = broker
-        self.connected = threading.Event()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        broker.secure(client)
-        client.on_connect = lambda c, u, f, reason, p: self.connected.set() if not reason.is_failure else None
-        client.on_disconnect = lambda c, u, f, reason, p: self.connected.clear()
-        client.reconnect_delay_set(1, 5)
-        self.client = client
-
-    def start(self) -> None:
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
-        self.client.loop_start()
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+    lost_message = "NB-IoT gateway lost the MQTT broker at %s (%s); pushes are answered 503 until it is back"
 
     def publish_all(self, messages: list[tuple[str, bytes]]) -> bool:
         """Publish each (topic, payload) QoS 1 and wait for the broker's acknowledgement of every one;

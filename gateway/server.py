@@ -29,19 +29,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from core.addresses import MqttUrl
 from core.gb26875 import FrameCutter, connection_seq, header_of
 from core.wire import DOWNLINK_ROOT, topic_for
+from gateway.broker import BrokerClient
 
 log = logging.getLogger(__name__)
 
@@ -77,30 +76,19 @@ class Metrics:
         self.downlink = Counter(f"{_PREFIX}_downlink", "downlink frames, by outcome", ["outcome"], registry=r)
 
 
-class Bridge:
+class Bridge(BrokerClient):
     """The gateway's MQTT client: publishes the UITDs' frames and hands the downlink to ``on_downlink``
-    (called in the event loop). paho's network loop runs in its own thread."""
+    (called in the event loop)."""
+
+    lost_message = (
+        "gateway lost the MQTT broker at %s (%s); frames are not taken on until it is back (UITDs send them again)"
+    )
 
     def __init__(self, broker: MqttUrl, client_id: str, on_downlink: Callable[[str, bytes], None]) -> None:
-        self.broker = broker
+        super().__init__(broker, client_id)
         self._loop = asyncio.get_running_loop()
         self._on_downlink = on_downlink
-        self.connected = threading.Event()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        broker.secure(client)
-        client.on_connect = self._connected
-        client.on_disconnect = self._disconnected
-        client.on_message = self._message
-        client.reconnect_delay_set(1, 5)
-        self.client = client
-
-    def start(self) -> None:
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
-        self.client.loop_start()
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.client.on_message = self._message
 
     def publish_status(self, uitd: Uitd, state: str, detail: str) -> bool:
         """The UITD's connection state as its status (QoS 1), the way an MQTT device's last will says it;
@@ -119,19 +107,9 @@ class Bridge:
         info = self.client.publish(topic_for(uitd.premises_id, uitd.device_id, "gb26875"), frame, qos=1)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
-    def _connected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        if reason.is_failure:
-            log.error("the MQTT broker at %s refused the gateway: %s", self.broker, reason)
-            return
+    def on_connected(self, client: mqtt.Client) -> None:
         client.subscribe(DOWNLINK_FILTER, qos=1)
-        self.connected.set()
         log.info("gateway connected to %s, reading %s", self.broker, DOWNLINK_FILTER)
-
-    def _disconnected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        if self.connected.is_set():
-            log.warning("gateway lost the MQTT broker at %s (%s); frames are not taken on until it is back (UITDs "
-                        "send them again)", self.broker, reason)  # fmt: skip
-        self.connected.clear()
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         parts = message.topic.split("/")  # fw/down/v1/{premises}/{device}/gb26875

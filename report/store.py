@@ -143,12 +143,19 @@ def compute(conn: psycopg.Connection[Any], period: Period, jurisdiction: str | N
     return Figures(period, named, ids, now, tables, totals)
 
 
+_TIER_AT_END = (
+    "LEFT JOIN LATERAL (SELECT tier FROM risk_scores WHERE premises_id = p.id AND time < %(at_end)s "
+    "  ORDER BY time DESC, revision DESC LIMIT 1) r ON TRUE "
+)
+"""Each premises' tier at the period's end (``r.tier``; NULL: never scored by then)."""
+
+
 def _premises(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
     rows = cur.execute(
-        _SCOPE + "SELECT p.category, coalesce(r.tier, 'unscored') AS tier, count(*) AS n FROM premises p "
-        "LEFT JOIN LATERAL (SELECT tier FROM risk_scores WHERE premises_id = p.id AND time < %(at_end)s "
-        "  ORDER BY time DESC, revision DESC LIMIT 1) r ON TRUE "
-        f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1, 2",
+        _SCOPE
+        + "SELECT p.category, coalesce(r.tier, 'unscored') AS tier, count(*) AS n FROM premises p "
+        + _TIER_AT_END
+        + f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1, 2",
         params,
     ).fetchall()
     counts: dict[str, dict[str, int]] = {}
@@ -171,9 +178,8 @@ def _live(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
         f"  AND i.class IN ({classes}) AND i.opened_at < %(at_end)s "
         "  AND (i.resolved_at IS NULL OR i.resolved_at >= %(at_end)s) "
         f"  ORDER BY {class_priority('i.class')} LIMIT 1) l ON TRUE "
-        "LEFT JOIN LATERAL (SELECT tier FROM risk_scores WHERE premises_id = p.id AND time < %(at_end)s "
-        "  ORDER BY time DESC, revision DESC LIMIT 1) r ON TRUE "
-        f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1, 2",
+        + _TIER_AT_END
+        + f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1, 2",
         params,
     ).fetchall()
     counts: dict[str, dict[str, int]] = {}

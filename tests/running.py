@@ -141,6 +141,14 @@ class Process:
         except httpx.HTTPError:
             return False
 
+    def start_ready(self, timeout_s: float = 60.0) -> None:
+        """:meth:`start`, then wait until its ``/readyz`` answers 200."""
+        Process.start(self)
+        deadline = time.monotonic() + timeout_s
+        while not self.ready():
+            assert time.monotonic() < deadline, f"{self.name} never got ready:\n{self.tail()}"
+            time.sleep(0.1)
+
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
 

@@ -109,37 +109,37 @@ def _duplicates(section: str, keys: Sequence[str]) -> list[str]:
 
 def _platform_problems(registry: RegistryFile) -> list[str]:
     """An IoT platform's name for a device names one device."""
-    problems = []
-    first_seen: dict[str, int] = {}
-    for index, d in enumerate(registry.devices):
-        if d.platform_id is None:
-            continue
-        if d.platform_id in first_seen:
-            problems.append(
-                f"{locate('devices', index, d.id)}: field 'platform_id': {d.platform_id} is already "
-                f"devices[{first_seen[d.platform_id]}]'s"
-            )
-        else:
-            first_seen[d.platform_id] = index
-    return problems
+    return _names_one(registry, "platform_id", range(len(registry.devices)))
 
 
 def _address_problems(registry: RegistryFile) -> list[str]:
     """A GB/T 26875.3 address is a UITD's, and names one UITD."""
+    devices = registry.devices
+    problems = [
+        f"{locate('devices', index, d.id)}: field 'gb26875_address': only a uitd has one"
+        for index, d in enumerate(devices)
+        if d.gb26875_address is not None and d.type != "uitd"
+    ]
+    uitds = [index for index, d in enumerate(devices) if d.type == "uitd"]
+    return problems + _names_one(registry, "gb26875_address", uitds)
+
+
+def _names_one(registry: RegistryFile, field: str, indexes: Iterable[int]) -> list[str]:
+    """For the devices at ``indexes``: each value of ``field`` set is no other device's."""
     problems = []
     first_seen: dict[str, int] = {}
-    for index, d in enumerate(registry.devices):
-        if d.gb26875_address is None:
+    for index in indexes:
+        device = registry.devices[index]
+        value = getattr(device, field)
+        if value is None:
             continue
-        if d.type != "uitd":
-            problems.append(f"{locate('devices', index, d.id)}: field 'gb26875_address': only a uitd has one")
-        elif d.gb26875_address in first_seen:
+        if value in first_seen:
             problems.append(
-                f"{locate('devices', index, d.id)}: field 'gb26875_address': {d.gb26875_address} is already "
-                f"devices[{first_seen[d.gb26875_address]}]'s"
+                f"{locate('devices', index, device.id)}: field '{field}': {value} is already "
+                f"devices[{first_seen[value]}]'s"
             )
         else:
-            first_seen[d.gb26875_address] = index
+            first_seen[value] = index
     return problems
 
 

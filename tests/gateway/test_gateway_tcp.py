@@ -107,11 +107,7 @@ class GatewayProcess(Process):
         return self.ready_url.removesuffix("readyz") + "metrics"
 
     def start(self) -> None:
-        super().start()
-        deadline = time.monotonic() + 60
-        while not self.ready():
-            assert time.monotonic() < deadline, f"the gateway never got ready:\n{self.tail()}"
-            time.sleep(0.1)
+        self.start_ready()
 
 
 @pytest.fixture

@@ -58,11 +58,7 @@ class NbiotProcess(Process):
         return f"http://127.0.0.1:{self.port}/ingest/onenet"
 
     def start(self) -> None:
-        super().start()
-        deadline = time.monotonic() + 60
-        while not self.ready():
-            assert time.monotonic() < deadline, f"the NB-IoT gateway never got ready:\n{self.tail()}"
-            time.sleep(0.1)
+        self.start_ready()
 
 
 @pytest.fixture
