@@ -298,3 +298,48 @@ def inbox_command(
         done.wait()
     if recording is not None:
         recording.close()
+
+
+@app.command("onenet")
+def onenet_command(
+    url: Annotated[str, typer.Option(help="The NB-IoT gateway's push address, …/ingest/onenet.")],
+    token: Annotated[str, typer.Option(envvar="FIREWARDEN_ONENET_TOKEN", help="The push instance's token.")],
+    platform_id: Annotated[
+        str, typer.Option("--device", help="The device's platform name, onenet:<product id>/<device name>.")
+    ],
+    event: Annotated[str | None, typer.Option(help="Push this event (fire_alarm, fault, ...).")] = None,
+    value: Annotated[
+        list[str] | None, typer.Option(help="Push a property reading NAME=NUMBER (repeat for several).")
+    ] = None,
+    status: Annotated[Literal["online", "offline"] | None, typer.Option(help="Push a lifeCycle.")] = None,
+) -> None:
+    """Push one message of an NB-IoT device as China Mobile OneNET does (signed, sent again until
+    answered 200): a stand-in for the platform, to try `firewarden gateway nbiot` (docs/protocol.md)."""
+    from simulators.onenet import Platform, event_message, life_cycle_message, property_message
+
+    if not platform_id.startswith("onenet:") or "/" not in platform_id:
+        raise typer.BadParameter("must be onenet:<product id>/<device name>", param_hint="--device")
+    product, device = platform_id.removeprefix("onenet:").split("/", 1)
+    at = int(time.time() * 1000)
+    messages = []
+    if value:
+        readings = {}
+        for item in value:
+            name, _, number = item.partition("=")
+            try:
+                readings[name] = float(number)
+            except ValueError:
+                raise typer.BadParameter(f"{item!r} is not NAME=NUMBER", param_hint="--value") from None
+        messages.append(property_message(product, device, readings, at))
+    if event:
+        messages.append(event_message(product, device, event, at))
+    if status:
+        messages.append(life_cycle_message(product, device, status == "online", at))
+    if not messages:
+        raise typer.BadParameter("say what to push: --value, --event or --status")
+    platform = Platform(url, token)
+    for message in messages:
+        answer = platform.push(message, at)
+        console.print(f"{message.get('messageType')} {message.get('notifyType', '')}: HTTP {answer}", highlight=False)
+        if answer != 200:
+            raise typer.Exit(1)

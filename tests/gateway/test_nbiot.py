@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,6 +159,15 @@ def test_a_signed_push_is_stored_and_scored_once_and_bad_ones_are_refused_and_ke
     good = httpx.get(nbiot.url, params={"msg": "hello", "nonce": "abc", "signature": signature(TOKEN, "abc", "hello")})
     bad = httpx.get(nbiot.url, params={"msg": "hello", "nonce": "abc", "signature": "x"})
     assert (good.status_code, good.text, bad.status_code) == (200, "hello", 401)
+
+    # a tester's stand-in for the platform: one push from the command line, exit 0 once taken
+    device = f"onenet:{PRODUCT}/{SMOKE.id}"
+    command = [sys.executable, "-m", "firewarden", "simulate", "onenet", "--url", nbiot.url, "--token", TOKEN,
+               "--device", device, "--event", "test", "--value", "temperature_c=21.5"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.count("HTTP 200") == 2, done.stdout + done.stderr
+    forged = subprocess.run([*command[:8], "wrong-token", *command[9:]], capture_output=True, text=True, timeout=60)
+    assert forged.returncode == 1 and "HTTP 401" in forged.stdout, forged.stdout + forged.stderr
 
 
 def _alarms(url: str) -> list[tuple[str, str]]:
