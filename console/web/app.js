@@ -2,7 +2,7 @@
 // Every piece of data comes from /api (which checks the user's role and jurisdiction); the DOM is
 // built with el(), never from HTML strings, so nothing the server stores can inject markup.
 
-import { factorName, lang, render, setLang, t, translate, word } from "/static/i18n.js";
+import { actorName, detailsText, factorName, subjectName, lang, render, setLang, t, translate, word } from "/static/i18n.js";
 import {
   age, api, badge, classBadge, dueCell, duration, el, flash, ifClosedList, liveBadge, pagedTable, post, premisesLink, relative,
   riskTier, table, tierBadge, when,
@@ -150,7 +150,7 @@ async function queueView(_, show) {
     el("td", {}, i.zone),
     el("td", { class: "title" }, titleOf(i), i.inhibited_by ? el("span", { class: "muted" }, ` (⇣ #${i.inhibited_by})`) : null,
       evidenceList(i)),
-    el("td", {}, t(`state.${i.state}`), i.acknowledged_by ? el("div", { class: "muted" }, i.acknowledged_by) : null),
+    el("td", {}, t(`state.${i.state}`), i.acknowledged_by ? el("div", { class: "muted" }, actorName(i.acknowledged_by)) : null),
     el("td", { class: "num" }, i.events),
     el("td", { class: "num age", dataset: { opened: i.opened_at }, title: when(i.opened_at) }, age((Date.now() - Date.parse(i.opened_at)) / 1000)),
     el("td", {}, canAct() && i.state === "open" ? el("button", { class: "ack", onclick: () => acknowledge(i.id) }, t("acknowledge")) : null,
@@ -439,8 +439,9 @@ async function auditView(_, show) {
   el("button", { type: "submit" }, t("audit.filter")));
   show(el("h1", {}, t("nav.audit")), form,
     table(["col.time", "col.actor", "col.action", "col.subject", "col.details"], rows.map((r) => el("tr", {},
-      el("td", {}, when(r.at)), el("td", {}, r.actor), el("td", {}, r.action), el("td", {}, r.subject),
-      el("td", { class: "muted" }, JSON.stringify(r.details))))),
+      el("td", {}, when(r.at)), el("td", { title: r.actor }, actorName(r.actor)),
+      el("td", { title: r.action }, word("audit", r.action)), el("td", { title: r.subject }, subjectName(r.subject)),
+      el("td", { class: "muted" }, detailsText(r.details))))),
     rows.length === 200 ? el("button", { onclick: () => { auditFilter.before = rows[rows.length - 1].id; rerender(); } }, t("audit.older")) : null);
 }
 auditView.tables = [];
@@ -539,7 +540,9 @@ async function start() {
   }
   document.getElementById("logout").onclick = async () => { await post("/api/auth/logout"); location.href = "/login"; };
   [state.me, state.meta] = await Promise.all([api("/api/me"), api("/api/meta")]);
-  document.getElementById("me").textContent = `${state.me.name} · ${state.me.role}`;
+  const showMe = () => { document.getElementById("me").textContent = `${state.me.name} · ${word("role", state.me.role)}`; };
+  showMe();
+  for (const button of document.querySelectorAll("[data-lang]")) button.addEventListener("click", showMe);
   window.addEventListener("hashchange", route);
   await Promise.all([route(), refreshFires()]);
   connectLive();

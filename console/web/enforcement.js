@@ -3,7 +3,7 @@
 // reject, and the major hazards listed for supervision (挂牌督办).
 
 import { api, dueCell, el, flash, forgetFields, keptField, pagedTable, post, premisesLink, table, when } from "/static/dom.js";
-import { lang, render, t, word } from "/static/i18n.js";
+import { actorName, lang, render, t, word } from "/static/i18n.js";
 
 let discretion = null;
 const offenceName = (id) => {
@@ -98,7 +98,7 @@ function caseDetail(c, me, rerender) {
         s.detail.exemption ? ` · ${word("exemption", s.detail.exemption)}` : ""),
       el("td", { class: "step-state" }, word("step_state", s.state)), el("td", { class: "number" }, s.number ?? "–"),
       el("td", { class: "num" }, s.fine_yuan ?? "–"), el("td", {}, s.detail.note ?? "", s.decision_note ? ` · ${s.decision_note}` : ""),
-      el("td", {}, `${s.proposed_by} ${when(s.proposed_at)}`, s.decided_by && s.decided_by !== s.proposed_by ? el("div", { class: "muted" }, `${s.decided_by} ${when(s.decided_at)}`) : null),
+      el("td", {}, `${actorName(s.proposed_by)} ${when(s.proposed_at)}`, s.decided_by && s.decided_by !== s.proposed_by ? el("div", { class: "muted" }, `${actorName(s.decided_by)} ${when(s.decided_at)}`) : null),
       el("td", {}, s.kind !== "close" ? [doc(s, "html"), " ", doc(s, "pdf")] : null,
         s.state === "pending" && me.role === "admin" ? [" ", el("button", { class: "primary approve", onclick: () => decide(s, "approve") }, t("cases.approve")),
           " ", el("button", { class: "refuse", onclick: () => decide(s, "refuse") }, t("cases.refuse"))] : null))), { id: "steps" }),

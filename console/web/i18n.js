@@ -209,6 +209,29 @@ export function word(group, code) {
   return LABELS[lang()][key] ?? LABELS.en[key] ?? String(code);
 }
 
+// Who acted, as a person reads it: "operator:wang" is 接警员 wang / operator wang, "system" 系统.
+export function actorName(actor) {
+  if (!actor) return "–";
+  const [role, ...rest] = String(actor).split(":");
+  if (!rest.length) return word("actor", role);
+  return `${word("role", role)} ${rest.join(":")}`;
+}
+
+// What an audit record is about: "hazard:12" is 隐患 12 / hazard 12.
+export function subjectName(subject) {
+  if (!subject) return "–";
+  const [kind, ...rest] = String(subject).split(":");
+  return rest.length ? `${word("subject", kind)} ${rest.join(":")}` : word("subject", kind);
+}
+
+// An audit record's details, one "name: value" per field (names from the vocabulary).
+export function detailsText(details) {
+  const shown = (v) => (Array.isArray(v) ? v.join(", ") : v && typeof v === "object" ? `(${fields(v, ", ")})` : String(v));
+  const fields = (o, glue) => Object.entries(o).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length))
+    .map(([k, v]) => `${word("audit_field", k)}: ${shown(v)}`).join(glue);
+  return fields(details ?? {}, lang() === "zh" ? "；" : "; ");
+}
+
 // A risk factor: "category=market" names the category, "credit=watchlist" the status.
 export function factorName(name) {
   const [kind, code] = name.split("=");

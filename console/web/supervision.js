@@ -3,7 +3,7 @@
 // as CSV; admins make a new draw and edit the inspection checklists (a new version each time).
 
 import { api, el, flash, forgetFields, keptField, pagedTable, post, premisesLink, table, tierBadge, when } from "/static/dom.js";
-import { lang, render, t, word } from "/static/i18n.js";
+import { actorName, lang, render, t, word } from "/static/i18n.js";
 
 export async function noticesAndDraws(me, rerender) {
   const [notices, draws] = await Promise.all([api("/api/notices"), api("/api/draws")]);
@@ -64,9 +64,10 @@ async function checklistEditor(rerender) {
     } catch (error) { flash(error); }
   };
   return el("section", { class: "checklists-admin" },
-    el("h2", {}, `${t("checklists.title")} · v${current.version}`, el("span", { class: "muted" }, ` (${current.checklists.items.length}) ${current.created_by} ${when(current.created_at)}`)),
-    table(["col.id", "check.severity", "col.check", "check.basis", "check.categories"], current.checklists.items.map((i) => el("tr", { dataset: { item: i.id } },
-      el("td", {}, i.id), el("td", {}, t(`check.${i.severity}`)), el("td", {}, lang() === "zh" ? i.zh : i.en), el("td", {}, i.basis),
+    el("h2", {}, `${t("checklists.title")} · v${current.version}`, el("span", { class: "muted" }, ` (${current.checklists.items.length}) ${actorName(current.created_by)} ${when(current.created_at)}`)),
+    // the items by their text; an item's id (what the editor below names it by) is its row's title
+    table(["check.severity", "col.check", "check.basis", "check.categories"], current.checklists.items.map((i) => el("tr", { dataset: { item: i.id }, title: i.id },
+      el("td", {}, t(`check.${i.severity}`)), el("td", {}, lang() === "zh" ? i.zh : i.en), el("td", {}, i.basis),
       el("td", {}, i.categories === "all" ? t("check.all") : i.categories.map((c) => word("category", c)).join(lang() === "zh" ? "、" : ", "))))),
     el("details", { open: editorOpen, ontoggle: (e) => { editorOpen = e.target.open; } }, el("summary", {}, t("checklists.edit")), text, el("button", { class: "primary save-checklists", onclick: save }, t("checklists.save"))));
 }

@@ -5,11 +5,14 @@ measured says so; the English navigation fits one row at 1440 px."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.console.browsing import log_in, rendered
 from tests.console.conftest import PASSWORD, Served
+from tests.console.test_api import fire, incident_of
 
 pytestmark = pytest.mark.slow
 
@@ -66,3 +69,34 @@ def test_the_english_navigation_fits_one_row_at_1440_px(served: Served, browser:
     expect(links.first).to_be_visible()
     tops = {round(box["y"]) for box in (links.nth(n).bounding_box() for n in range(links.count())) if box}
     assert len(tops) == 1, f"the navigation wraps: rows at {sorted(tops)}"
+
+
+CODES = re.compile(r"\b[a-z][a-z0-9]*(?:[_.:][a-z0-9]+)+\b")
+"""An identifier as code writes it (``exits_clear``, ``auth.login``, ``admin:adm``): no person reads these.
+The registry's ids (``P-000001``, ``I-GRID``, an alarm's ``P:A1``) are written in capitals, and stay."""
+
+
+def test_the_chinese_pages_name_things_instead_of_showing_codes(served: Served, browser: Browser) -> None:
+    served.publish([fire("P")])  # a confirmed fire: the queue, the premises page and the audit log have more to say
+    incident_of(served, "P")
+    admin = log_in(browser, served.url, "adm")
+    admin.locator("[data-lang=zh]").first.click()
+    expect(admin.locator("#me")).to_contain_text("管理员")  # the role, in the page's language
+    seen = {}
+    for route in (
+        "queue",
+        "overview",
+        "offline",
+        "kpis",
+        "hazards",
+        "cases",
+        "tasks",
+        "notices",
+        "audit",
+        "premises/P",
+    ):
+        rendered(admin, f"{served.url}/#/{route}")
+        seen[route] = sorted(set(CODES.findall(admin.locator("main").inner_text())))
+    assert all(not codes for codes in seen.values()), {route: codes for route, codes in seen.items() if codes}
+    rendered(admin, f"{served.url}/#/audit")
+    expect(admin.locator("main")).to_contain_text("登录")  # auth.login, named
