@@ -228,7 +228,7 @@ def _premises(
     pid = f"P-{index:06d}"
     return Premises(
         id=pid,
-        name=f"{profile.label} {index:06d}",
+        name=_premises_name(category, index),
         category=category,  # type: ignore[arg-type]
         address=f"{rng.randint(1, 999)}号 {rng.choice(_STREETS)}",
         jurisdiction=grid_ids[grid],
@@ -238,8 +238,31 @@ def _premises(
         floors=floors,
         occupancy=floors * rng.randint(*profile.people_per_floor),
         credit_status=credit,  # type: ignore[arg-type]
-        unit=Unit(name=f"{pid} 管理单位 managing unit", contact=f"{surname} 安全负责人", phone=f"+86 139 {index:08d}"),
+        unit=Unit(
+            name=f"{_premises_name(category, index)}管理处",
+            contact=f"{surname} 安全负责人",
+            phone=f"+86 139 {index:08d}",
+        ),
     )
+
+
+# A generated premises reads like one of a real Chinese city: a place name and what it is (no draw of the
+# generator's: the same city as before, only named).
+_PLACES = ("锦绣", "华庭", "翠苑", "明珠", "金桂", "南山", "海岸", "云峰", "松柏", "银湖", "福田", "桃源", "新安",
+           "宝华", "东湖", "西丽", "龙岗", "平湖", "观澜", "凤凰", "梅林", "莲花", "香蜜", "景田", "白石", "蛇口",
+           "沙河", "园岭", "笋岗", "泥岗")  # fmt: skip
+_NOUNS = {
+    "high_rise_residential": "花园", "high_rise_public": "大厦", "commercial_complex": "广场", "multi_use": "综合楼",
+    "warehouse_logistics": "物流园", "elderly_care": "养老院", "social_welfare": "福利院", "small_hotel": "宾馆",
+    "rental_housing": "公寓", "school_training": "培训中心", "hospital": "医院", "labour_intensive_factory": "制衣厂",
+    "market": "市场", "heritage_building": "古建筑群", "energy_storage_station": "储能电站", "petrochemical": "石化厂",
+}  # fmt: skip
+
+
+def _premises_name(category: str, index: int) -> str:
+    """``锦绣花园``, ``明珠大厦2号``: a place and the category's word; numbered past the first round of places."""
+    place, round_ = _PLACES[index % len(_PLACES)], index // len(_PLACES)
+    return f"{place}{_NOUNS.get(category, '大楼')}" + (f"{round_ + 1}号" if round_ else "")
 
 
 def _devices(rng: random.Random, premises: Premises) -> list[Device]:
