@@ -201,14 +201,42 @@ def import_registry(conn: Connection, registry: RegistryFile, *, source: str, ac
             missing = _unresolved(conn, open_refs)
             if missing:
                 raise RegistryError(source, [ref.problem() for ref in missing])
+            ids = [p.id for p in registry.premises]
+            credit_before: dict[str, str] = {
+                str(r[0]): str(r[1])
+                for r in conn.execute("SELECT id, credit_status FROM premises WHERE id = ANY(%s)", (ids,))
+            }
             results = [upsert_section(conn, spec, getattr(registry, spec.section)) for spec in TABLE_SPECS]
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # surface deferred FK errors here, as RegistryError
             changes = {r.table: {"new": r.inserted, "changed": r.updated, "unchanged": r.unchanged} for r in results}
             with conn.cursor() as cur:
-                audit.record(cur, datetime.now(UTC), actor, "registry.imported", f"registry:{source}", tables=changes)
+                now = datetime.now(UTC)
+                _record_credit(cur, registry, credit_before, source, actor, now)
+                audit.record(cur, now, actor, "registry.imported", f"registry:{source}", tables=changes)
     except psycopg.errors.IntegrityError as exc:
         raise RegistryError(source, [f"database refused the import: {str(exc).strip()}"]) from None
     return results
+
+
+def _record_credit(
+    cur: psycopg.Cursor[Any], registry: RegistryFile, before: dict[str, str], source: str, actor: str, now: datetime
+) -> None:
+    """A credit status the import gave a premises (a new one not ``normal``, or another than it had) is a
+    change in its credit record, reason ``registry``: the unit's record says where its status came from.
+    (A status set by credit supervision is kept by the import, so it is no change.)"""
+    ids = [p.id for p in registry.premises]
+    cur.execute("SELECT id, credit_status FROM premises WHERE id = ANY(%s)", (ids,))
+    rows = [
+        (pid, now, before.get(pid, "normal"), status, Jsonb({"source": source}), actor)
+        for pid, status in cur.fetchall()
+        if status != before.get(pid, "normal")
+    ]
+    if rows:
+        cur.executemany(
+            "INSERT INTO credit_changes (premises_id, at, from_status, to_status, reason, detail, actor) "
+            "VALUES (%s, %s, %s, %s, 'registry', %s, %s)",
+            rows,
+        )
 
 
 def export_registry(conn: Connection) -> RegistryFile:
@@ -329,12 +357,12 @@ def upsert_section(conn: Connection, spec: TableSpec, records: Iterable[Any]) ->
     if staged == 0:
         return Upserted(spec.table, 0, 0, 0)
     if spec.table == "premises":
-        # A credit status that supervision has changed since (credit_changes) is kept: the file's is the
-        # starting status, not a way to undo a listing.
+        # A credit status that supervision has changed since (credit_changes other than the registry's own)
+        # is kept: the file's is the starting status, not a way to undo a listing.
         conn.execute(
             sql.SQL(
                 "UPDATE {stage} s SET credit_status = p.credit_status FROM premises p WHERE p.id = s.id"
-                " AND EXISTS (SELECT 1 FROM credit_changes c WHERE c.premises_id = s.id)"
+                " AND EXISTS (SELECT 1 FROM credit_changes c WHERE c.premises_id = s.id AND c.reason <> 'registry')"
             ).format(stage=stage)
         )
 

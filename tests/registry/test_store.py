@@ -161,3 +161,26 @@ def test_bad_files_leave_the_database_unchanged(migrated_url: str, tmp_path: Pat
 def test_import_before_migrate_says_what_to_do(database_url: str) -> None:
     with connect(database_url) as conn, pytest.raises(DatabaseError, match="run `firewarden db migrate` first"):
         registry.import_registry(conn, registry.load(EXAMPLE), source="example")
+
+
+def test_a_credit_status_from_the_registry_is_in_the_units_credit_record(migrated_url: str, tmp_path: Path) -> None:
+    def record() -> list[tuple[object, ...]]:
+        with connect(migrated_url) as conn:
+            return conn.execute(
+                "SELECT premises_id, from_status, to_status, reason, actor FROM credit_changes ORDER BY id"
+            ).fetchall()
+
+    listed = {p["id"]: p["credit_status"] for p in yaml.safe_load(EXAMPLE.read_text())["premises"]}
+    _import(migrated_url, EXAMPLE)
+    first = record()
+    assert first == [
+        (pid, "normal", status, "registry", "system") for pid, status in listed.items() if status != "normal"
+    ]
+    assert first, "the example lists a premises below or above normal"
+    _import(migrated_url, EXAMPLE)
+    assert record() == first  # the same file again: nothing changed, nothing recorded
+    pid = str(first[0][0])
+    changes = {"premises": [{**next(p for p in yaml.safe_load(EXAMPLE.read_text())["premises"] if p["id"] == pid),
+                             "credit_status": "normal"}]}  # fmt: skip
+    _import(migrated_url, _write(tmp_path, "changes.yaml", changes))
+    assert record()[len(first) :] == [(pid, listed[pid], "normal", "registry", "system")]
