@@ -68,7 +68,7 @@ def on_event(
 
 _LAST_EVENT = """
 SELECT greatest(
-    (SELECT max(at) FROM credit_changes WHERE premises_id = %(p)s AND reason <> 'repair'),
+    (SELECT max(at) FROM credit_changes WHERE premises_id = %(p)s AND reason NOT IN ('repair', 'registry')),
     (SELECT max(coalesce(s.decided_at, s.proposed_at)) FROM case_steps s JOIN cases c ON c.id = s.case_id
       WHERE c.premises_id = %(p)s AND s.state = 'effective'
         AND (s.kind IN ('penalty', 'seal_up', 'stop') OR (s.kind = 'recheck' AND s.detail ->> 'overdue' = 'true'))),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from psycopg.rows import dict_row
 
 from core import registry
 from core.db import connect
 from core.errors import DatabaseError, RegistryError
+from core.policy import Policy
+from supervision.credit_store import review
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
 
@@ -179,6 +183,9 @@ def test_a_credit_status_from_the_registry_is_in_the_units_credit_record(migrate
     assert first, "the example lists a premises below or above normal"
     _import(migrated_url, EXAMPLE)
     assert record() == first  # the same file again: nothing changed, nothing recorded
+    with connect(migrated_url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        later = datetime.now(UTC) + timedelta(days=800)
+        assert review(cur, Policy(), later) == []  # listed by the registry, never by supervision: no repair
     pid = str(first[0][0])
     changes = {"premises": [{**next(p for p in yaml.safe_load(EXAMPLE.read_text())["premises"] if p["id"] == pid),
                              "credit_status": "normal"}]}  # fmt: skip
