@@ -86,9 +86,9 @@ export function relative(iso, now = Date.now()) {
 }
 
 // A deadline or due date: the date, how far it is, red once passed.
-export function dueCell(iso, attrs = {}) {
+export function dueCell(iso, attrs = {}, tag = "td") {
   const late = iso && Date.parse(iso) < Date.now();
-  return el("td", { ...attrs, class: `${attrs.class ?? ""} ${late ? "overdue" : ""}`.trim(), title: iso ?? "" },
+  return el(tag, { ...attrs, class: `${attrs.class ?? ""} ${late ? "overdue" : ""}`.trim(), title: iso ?? "" },
     when(iso), iso ? el("span", { class: "relative" }, ` · ${relative(iso)}`) : null);
 }
 

@@ -85,12 +85,33 @@ function hazardRow(h, rerender) {
     el("td", {}, waiting ? null : report));
 }
 
+// What the unit must do, soonest first: each open hazard not yet reported fixed (or whose report was
+// sent back) by its deadline, each self-check by when it is due, each open case's order by its deadline,
+// each warning notice not yet read. Overdue ones first, in red.
+function toDo(data) {
+  const items = [];
+  for (const h of data.hazards) {
+    if (h.rectification === "submitted") continue;  // reported fixed: the inspector acts next
+    items.push({ due: h.deadline, what: [t("unit.todo_fix"), " ", render(h.label, h.title), ` (${h.premises_id})`] });
+  }
+  for (const p of data.premises) items.push({ due: p.self_check.due_at, what: [t("unit.todo_self_check"), ` (${p.name})`] });
+  for (const c of data.cases) {
+    if (c.state === "open") items.push({ due: c.deadline, what: [t("unit.todo_case"), ` ${c.number}`] });
+  }
+  for (const n of data.notices) if (!n.read_at) items.push({ due: null, what: [t("unit.todo_notice"), " ", render(n.label, n.text)] });
+  items.sort((a, b) => (a.due === null) - (b.due === null) || new Date(a.due) - new Date(b.due));
+  return el("section", { class: "panel todo", id: "unit-todo" }, el("h2", {}, t("unit.todo")),
+    items.length ? el("ul", {}, items.map((i) => el("li", {}, ...i.what, " ", i.due ? dueCell(i.due, { class: "by" }, "span") : el("span", { class: "muted" }, ` · ${t("unit.todo_now")}`))))
+      : el("p", { class: "muted" }, t("unit.todo_none")));
+}
+
 export async function unitView(me, rerender) {
   const data = await api("/api/unit");
   const read = async (n) => { try { await post(`/api/unit/notices/${n.id}/read`); rerender(); } catch (error) { flash(error); } };
   const doc = (c, d, format) => el("a", { href: `/api/cases/${c.id}/steps/${d.id}/document?format=${format}`, target: "_blank" }, format.toUpperCase());
   return [
     el("h1", {}, t("nav.unit")),
+    toDo(data),
     ...data.premises.map((p) => premisesCard(p, rerender)),
     el("h2", {}, t("unit.hazards"), el("span", { class: "muted" }, ` (${data.hazards.length})`)),
     table(["col.premises", "col.hazard", "col.deadline", "unit.rectification", "col.actions"], data.hazards.map((h) => hazardRow(h, rerender)), { id: "unit-hazards" }),

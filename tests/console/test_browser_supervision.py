@@ -57,12 +57,17 @@ def test_a_unit_and_the_authority_work_a_hazard_and_a_case_in_the_console(served
     hazard = unit.locator("#unit-hazards tr[data-hazard]", has_text="extinguisher missing on 5F")
     expect(hazard).to_have_count(1)
     expect(hazard).to_contain_text("self-reported")
+    # what to do by when, first on the page: fix the hazard by its deadline, read the notice
+    todo = unit.locator("#unit-todo li")
+    expect(todo.filter(has_text="extinguisher missing on 5F")).to_have_count(1)
+    expect(todo.filter(has_text="Read the warning notice")).to_have_count(1)
     hazard.locator("form.rectify input[name=note]").fill("new extinguisher mounted")
     fixed = {**JPEG, "name": "fixed.jpg", "buffer": JPEG["buffer"] + b"1"}
     hazard.locator("form.rectify input[type=file]").set_input_files(files=[fixed])
     expect(hazard.locator("form.rectify .photo-state")).to_have_text("photo kept")
     hazard.locator("form.rectify button[type=submit]").click()
     expect(hazard.locator("td.rectification")).to_contain_text("awaiting verification")
+    expect(todo.filter(has_text="extinguisher missing on 5F")).to_have_count(0)  # the inspector acts next
     shoot(unit, "20-unit-portal-report-fixed")
 
     inspector = log_in(browser, served.url, "insp")
