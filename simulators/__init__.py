@@ -23,6 +23,7 @@ from simulators.gauge_trials import registry as gauge_registry
 from simulators.gauge_trials import stream as gauge_stream
 from simulators.history import PremisesPeriod, best_observable, other_city, simulate_history, simulate_periods
 from simulators.inbox import Inbox, Received
+from simulators.onenet import OneNetPlatform, event_message, life_cycle_message, property_message, push_body
 from simulators.publisher import Publisher, PublishOptions, PublishStats
 from simulators.recording import read as read_recording
 from simulators.recording import record as record_stream
@@ -47,6 +48,7 @@ __all__ = [
     "GaugeTrial",
     "GroundTruth",
     "Inbox",
+    "OneNetPlatform",
     "Outgoing",
     "PremisesPeriod",
     "PublishError",
@@ -65,12 +67,16 @@ __all__ = [
     "apply_scenario",
     "background",
     "best_observable",
+    "event_message",
     "gauge_registry",
     "gauge_stream",
     "generate_fleet",
+    "life_cycle_message",
     "load_scenario",
     "other_city",
     "parse_duration",
+    "property_message",
+    "push_body",
     "read_recording",
     "record_stream",
     "simulate_history",

@@ -9,36 +9,37 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
 from core.onenet import signature
 
 
-def property_message(product: str, device: str, values: dict[str, float], at_ms: int) -> dict[str, Any]:
+def property_message(product: str, device: str, values: dict[str, float], at_ms: int) -> dict[str, object]:
     """A thing-model property report: each value stamped ``at_ms``."""
-    params = {name: {"value": value, "time": at_ms} for name, value in values.items()}
+    params: dict[str, object] = {name: {"value": value, "time": at_ms} for name, value in values.items()}
     return _notify(product, device, "property", params, at_ms)
 
 
-def event_message(product: str, device: str, kind: str, at_ms: int, value: object = None) -> dict[str, Any]:
+def event_message(product: str, device: str, kind: str, at_ms: int, value: object = None) -> dict[str, object]:
     """A thing-model event report (``fire_alarm``, ``fault``...)."""
-    params = {kind: {"value": value if value is not None else {}, "time": at_ms, "eventType": "alert"}}
+    params: dict[str, object] = {
+        kind: {"value": value if value is not None else {}, "time": at_ms, "eventType": "alert"}
+    }
     return _notify(product, device, "event", params, at_ms)
 
 
-def life_cycle_message(product: str, device: str, online: bool, at_ms: int) -> dict[str, Any]:
+def life_cycle_message(product: str, device: str, online: bool, at_ms: int) -> dict[str, object]:
     return {"productId": product, "deviceName": device, "deviceId": 0, "messageType": "lifeCycle",
             "data": {"status": "online" if online else "offline", "time": at_ms}}  # fmt: skip
 
 
-def _notify(product: str, device: str, kind: str, params: dict[str, Any], at_ms: int) -> dict[str, Any]:
+def _notify(product: str, device: str, kind: str, params: dict[str, object], at_ms: int) -> dict[str, object]:
     return {"productId": product, "deviceName": device, "deviceId": 0, "messageType": "notify",
             "notifyType": kind, "data": {"id": str(at_ms), "version": "1.0", "params": params}}  # fmt: skip
 
 
-def push_body(token: str, message: dict[str, Any], at_ms: int | None = None, ident: str | None = None) -> bytes:
+def push_body(token: str, message: dict[str, object], at_ms: int | None = None, ident: str | None = None) -> bytes:
     """The body OneNET POSTs for ``message``: msg (the message as JSON text), signature, nonce, time, id."""
     msg = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
     nonce = secrets.token_urlsafe(6)[:8]
@@ -53,7 +54,7 @@ def push_body(token: str, message: dict[str, Any], at_ms: int | None = None, ide
 
 
 @dataclass
-class Platform:
+class OneNetPlatform:
     """Pushes to ``url`` (``…/ingest/onenet``) as OneNET does: the same body again until 200, at most
     ``attempts`` times, ``wait_s`` apart."""
 
@@ -64,7 +65,7 @@ class Platform:
     answers: list[int] = field(default_factory=list)
     """Every answer's HTTP status, in order."""
 
-    def push(self, message: dict[str, Any], at_ms: int | None = None) -> int:
+    def push(self, message: dict[str, object], at_ms: int | None = None) -> int:
         """Push one message; the last answer's status."""
         body = push_body(self.token, message, at_ms)
         status = 0

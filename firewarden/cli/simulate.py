@@ -315,7 +315,7 @@ def onenet_command(
 ) -> None:
     """Push one message of an NB-IoT device as China Mobile OneNET does (signed, sent again until
     answered 200): a stand-in for the platform, to try `firewarden gateway nbiot` (docs/protocol.md)."""
-    from simulators.onenet import Platform, event_message, life_cycle_message, property_message
+    from simulators import OneNetPlatform, event_message, life_cycle_message, property_message
 
     if not platform_id.startswith("onenet:") or "/" not in platform_id:
         raise typer.BadParameter("must be onenet:<product id>/<device name>", param_hint="--device")
@@ -337,7 +337,7 @@ def onenet_command(
         messages.append(life_cycle_message(product, device, status == "online", at))
     if not messages:
         raise typer.BadParameter("say what to push: --value, --event or --status")
-    platform = Platform(url, token)
+    platform = OneNetPlatform(url, token)
     for message in messages:
         answer = platform.push(message, at)
         console.print(f"{message.get('messageType')} {message.get('notifyType', '')}: HTTP {answer}", highlight=False)

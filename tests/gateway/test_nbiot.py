@@ -28,7 +28,7 @@ from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import Sites
 from scoring.store import DecisionStore
-from simulators.onenet import Platform, event_message, life_cycle_message, property_message, push_body
+from simulators.onenet import OneNetPlatform, event_message, life_cycle_message, property_message, push_body
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
 from tests.running import Process
@@ -87,7 +87,7 @@ def test_a_signed_push_is_stored_and_scored_once_and_bad_ones_are_refused_and_ke
 ) -> None:
     url = migrated_url
     now_ms = int(time.time() * 1000)
-    platform = Platform(nbiot.url, TOKEN)
+    platform = OneNetPlatform(nbiot.url, TOKEN)
     bus = LocalBus()
     store = DecisionStore(url)
     runner = LocalRunner(Scorer(Policy(), Sites.of(NAMED), models), bus, store, wall_clock=False)
