@@ -148,7 +148,7 @@ async function queueView(_, show) {
     el("td", {}, classBadge(i.class)),
     el("td", {}, premisesLink(i.premises_id, i.premises_name)),
     el("td", {}, i.zone),
-    el("td", { class: "title" }, titleOf(i), i.inhibited_by ? el("span", { class: "muted" }, ` (⇣ #${i.inhibited_by})`) : null,
+    el("td", { class: "title" }, titleOf(i), i.inhibited_by ? el("span", { class: "muted inhibited" }, ` (${t("queue.inhibited_by").replace("{n}", i.inhibited_by)})`) : null,
       evidenceList(i)),
     el("td", {}, t(`state.${i.state}`), i.acknowledged_by ? el("div", { class: "muted" }, actorName(i.acknowledged_by)) : null),
     el("td", { class: "num" }, i.events),

@@ -33,7 +33,7 @@ export function timeChart(title, series, width, { height = 180, legend = series.
     scales: { x: { time: true, range: () => [first - pad, last + pad] } },
     legend: { show: legend },
     series: [{ label: t("chart.time"), value: (u, v) => (v === null || v === undefined ? "–" : moment(v)) }, ...series.map((s, n) => ({
-      label: label ? label(s) : metrics.size > 1 ? `${s.device_id} ${s.metric}` : s.device_id || s.metric,
+      label: label ? label(s) : metrics.size > 1 ? `${s.device_id} ${word("metric", s.metric)}` : s.device_id || word("metric", s.metric),
       stroke: s.stroke ?? PALETTE[n % PALETTE.length], width: 1.5, spanGaps: true, points: { show: s.t.length < 3 },
     }))],
     axes: [{ values: (u, splits, axis, space, step) => splits.map((x) => tick(x, step)) }, { size: 60, ...(integer ? { incrs: COUNT_STEPS } : {}) }],

@@ -102,9 +102,9 @@ export function age(seconds) {
 
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
-  if (seconds < 120) return `${seconds.toFixed(0)} s`;
-  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
+  if (seconds < 120) return `${seconds.toFixed(0)} ${t("unit_s")}`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} ${t("unit_min")}`;
+  return `${(seconds / 3600).toFixed(1)} ${t("unit_h")}`;
 }
 
 export class ApiError extends Error {

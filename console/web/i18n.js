@@ -91,7 +91,7 @@ const LABELS = {
     "draws.new": "新抽查", "draws.make": "抽取", "draws.beacon": "公开随机值", "draws.beacon_hint": "事先公布的随机值（如当期彩票开奖号）",
     "draws.verify": "核验", "draws.intact": "核验一致", "draws.broken": "核验不一致",
     "col.recipients": "送达对象", "delivery.pending": "待发送", "delivery.delivered": "已送达", "delivery.dead": "发送失败",
-    empty: "暂无", loading: "加载中…", "chart.time": "时间", "error.generic": "操作失败",
+    "queue.inhibited_by": "由警情 #{n} 抑制", empty: "暂无", loading: "加载中…", "chart.time": "时间", unit_s: "秒", unit_min: "分钟", unit_h: "小时", "error.generic": "操作失败",
   },
   en: {
     brand: "Firewarden",
@@ -182,7 +182,7 @@ const LABELS = {
     "draws.new": "New draw", "draws.make": "Draw", "draws.beacon": "beacon", "draws.beacon_hint": "a value published before the draw (a lottery result...)",
     "draws.verify": "Verify", "draws.intact": "verified: seed and result match", "draws.broken": "DOES NOT match",
     "col.recipients": "Sent to", "delivery.pending": "pending", "delivery.delivered": "delivered", "delivery.dead": "failed",
-    empty: "none", loading: "loading…", "chart.time": "Time", "error.generic": "That did not work",
+    "queue.inhibited_by": "held by incident #{n}", empty: "none", loading: "loading…", "chart.time": "Time", unit_s: "s", unit_min: "min", unit_h: "h", "error.generic": "That did not work",
   },
 };
 

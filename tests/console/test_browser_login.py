@@ -6,12 +6,14 @@ measured says so; the English navigation fits one row at 1440 px."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Browser, expect
 
+from core.db import connect
 from tests.console.browsing import log_in, rendered
-from tests.console.conftest import PASSWORD, Served
+from tests.console.conftest import PASSWORD, Served, login
 from tests.console.test_api import fire, incident_of
 
 pytestmark = pytest.mark.slow
@@ -78,7 +80,17 @@ The registry's ids (``P-000001``, ``I-GRID``, an alarm's ``P:A1``) are written i
 
 def test_the_chinese_pages_name_things_instead_of_showing_codes(served: Served, browser: Browser) -> None:
     served.publish([fire("P")])  # a confirmed fire: the queue, the premises page and the audit log have more to say
-    incident_of(served, "P")
+    incident = incident_of(served, "P")
+    assert login(served, "op").post(f"/api/incidents/{incident['id']}/acknowledge").status_code == 200
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    with connect(served.database_url) as conn:  # two metrics on one chart: its legend names them
+        conn.cursor().executemany(
+            "INSERT INTO readings (time, premises_id, device_id, metric, value, seq) "
+            "VALUES (%s, 'P', 'UITD', %s, %s, %s)",
+            [(start + timedelta(minutes=n), m, 20 + n / 10, 2 * n + k)
+             for n in range(30) for k, m in enumerate(("temperature_c", "cable_temp_c"))],
+        )  # fmt: skip
+        conn.commit()
     admin = log_in(browser, served.url, "adm")
     admin.locator("[data-lang=zh]").first.click()
     expect(admin.locator("#me")).to_contain_text("管理员")  # the role, in the page's language
@@ -100,3 +112,5 @@ def test_the_chinese_pages_name_things_instead_of_showing_codes(served: Served, 
     assert all(not codes for codes in seen.values()), {route: codes for route, codes in seen.items() if codes}
     rendered(admin, f"{served.url}/#/audit")
     expect(admin.locator("main")).to_contain_text("登录")  # auth.login, named
+    rendered(admin, f"{served.url}/#/kpis")
+    expect(admin.locator("#kpis")).to_contain_text("秒")  # the time to acknowledge, in Chinese units
