@@ -144,7 +144,7 @@ def _inspectors_and_roster(
             inspectors.append(
                 Inspector(
                     id=ident,
-                    name=f"{rng.choice(_SURNAMES)} 监督员 {s}-{k}",
+                    name=_person(rng.choice(_SURNAMES), 2 * s + k),
                     jurisdiction=station,
                     email=f"{ident.lower()}@fire.example.cn",
                     webhook_url=f"https://hooks.fire.example.cn/inspectors/{ident}",
@@ -156,7 +156,7 @@ def _inspectors_and_roster(
             inspectors.append(
                 Inspector(
                     id=ident,
-                    name=f"{rng.choice(_SURNAMES)} 网格员 {s}-{g}",
+                    name=_person(rng.choice(_SURNAMES), 1000 + GRIDS_PER_STATION * s + g),
                     jurisdiction=f"{station}-G{g}",
                     phone=f"+86 138 {s:04d} {g:04d}",
                 )
@@ -240,7 +240,7 @@ def _premises(
         credit_status=credit,  # type: ignore[arg-type]
         unit=Unit(
             name=f"{_premises_name(category, index)}管理处",
-            contact=f"{surname} 安全负责人",
+            contact=_person(surname, 5000 + index),
             phone=f"+86 139 {index:08d}",
         ),
     )
@@ -257,6 +257,15 @@ _NOUNS = {
     "rental_housing": "公寓", "school_training": "培训中心", "hospital": "医院", "labour_intensive_factory": "制衣厂",
     "market": "市场", "heritage_building": "古建筑群", "energy_storage_station": "储能电站", "petrochemical": "石化厂",
 }  # fmt: skip
+
+
+_GIVEN = ("建国", "丽华", "志强", "秀英", "伟", "静", "海涛", "晓燕", "明", "芳", "国栋", "春梅", "俊杰", "婷",
+          "立新", "红霞", "文斌", "雪", "宏伟", "玉兰", "振华", "娜", "永刚", "慧")  # fmt: skip
+
+
+def _person(surname: str, n: int) -> str:
+    """A person's name from one of :data:`_SURNAMES` (its Chinese part) and a given name by ``n``."""
+    return surname.split()[0] + _GIVEN[n % len(_GIVEN)]
 
 
 def _premises_name(category: str, index: int) -> str:
