@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 
 from core.addresses import MqttUrl
-from core.errors import DatabaseError, ServiceError, SettingsError
+from core.errors import ServiceError, SettingsError
 from core.health import Health
 from core.settings import Settings
-from firewarden.processes.runtime import require_migrated, stop_on_signals
+from firewarden.processes.runtime import keep_reading, require_migrated, stop_on_signals
 from gateway import Bridge, Gateway, Metrics, Uitd, load_addresses
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,10 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
     async with server, health.serving(settings.metrics_port, stop):
         log.info("gateway: GB/T 26875.3 over %s on %s:%d, %d UITDs known", "TLS" if tls else "TCP",
                  settings.gateway_host, settings.gateway_port, len(addresses))  # fmt: skip
-        refresh = asyncio.create_task(_refresh(addresses, database_url, settings.scoring_registry_refresh_s, stop))
+        read = functools.partial(load_addresses, database_url)
+        refresh = asyncio.create_task(
+            keep_reading(addresses, read, settings.scoring_registry_refresh_s, stop, "the registry's UITD addresses")
+        )
         await stop.wait()
         server.close()
         gateway.close_all()
@@ -75,19 +79,3 @@ def _tls_context(settings: Settings) -> ssl.SSLContext | None:
             f"{settings.gateway_tls_key_file} do not load: {error}"
         ) from None
     return context
-
-
-async def _refresh(addresses: dict[str, Uitd], database_url: str, every_s: float, stop: asyncio.Event) -> None:
-    """UITDs imported while the gateway runs: known from the next read of the registry."""
-    while every_s > 0 and not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)
-            return
-        try:
-            fresh = await asyncio.to_thread(load_addresses, database_url)
-        except DatabaseError as error:  # a database away for a while: keep the addresses known
-            log.warning("gateway: reading the registry's UITD addresses failed (%s); keeping %d", error,
-                        len(addresses))  # fmt: skip
-            continue
-        addresses.clear()
-        addresses.update(fresh)

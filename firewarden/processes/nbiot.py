@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 import uvicorn
 
 from core.addresses import MqttUrl
-from core.errors import DatabaseError, ServiceError, SettingsError
+from core.errors import ServiceError, SettingsError
 from core.health import Health
 from core.onenet import Target
 from core.settings import Settings
 from firewarden.processes.console import ApiServer
-from firewarden.processes.runtime import require_migrated, stop_on_signals
+from firewarden.processes.runtime import keep_reading, require_migrated, stop_on_signals
 from gateway import Publisher, Pushes, create_app, load_targets
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,10 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
             )
         log.info("gateway: NB-IoT platform pushes on http://%s:%d/ingest/onenet, %d devices known",
                  settings.nbiot_host, settings.nbiot_port, len(targets))  # fmt: skip
-        refresh = asyncio.create_task(_refresh(targets, database_url, settings.scoring_registry_refresh_s, stop))
+        read = functools.partial(load_targets, database_url)
+        refresh = asyncio.create_task(
+            keep_reading(targets, read, settings.scoring_registry_refresh_s, stop, "the registry's platform names")
+        )
         await stop.wait()
         server.should_exit = True
         await serving
@@ -70,19 +74,3 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
             await refresh
     publisher.stop()
     log.info("NB-IoT gateway stopped")
-
-
-async def _refresh(targets: dict[str, Target], database_url: str, every_s: float, stop: asyncio.Event) -> None:
-    """Read the registry's platform names again every ``every_s`` (0: never); a failed read keeps the old."""
-    while every_s > 0 and not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)
-        if stop.is_set():
-            return
-        try:
-            fresh = await asyncio.to_thread(load_targets, database_url)
-        except DatabaseError as error:
-            log.warning("reading the registry's platform names again failed: %s", error)
-            continue
-        targets.clear()
-        targets.update(fresh)

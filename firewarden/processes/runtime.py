@@ -4,19 +4,24 @@ Each serves :class:`core.health.Health` on ``metrics_port``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from typing import TypeVar
 
 from core.db import connect, schema_status
 from core.errors import DatabaseError, SettingsError
 from core.health import Health
 from core.settings import Settings
 
-__all__ = ["Health", "freeze_startup_heap", "require_kafka", "require_migrated", "stop_on_signals"]
+__all__ = ["Health", "freeze_startup_heap", "keep_reading", "require_kafka", "require_migrated", "stop_on_signals"]
 
 log = logging.getLogger(__name__)
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def stop_on_signals(stop: asyncio.Event, what: str, on_stop: Callable[[], None] | None = None) -> None:
@@ -61,3 +66,22 @@ def freeze_startup_heap() -> None:
     latency). Call when the process is about to run."""
     gc.collect()
     gc.freeze()
+
+
+async def keep_reading(
+    known: MutableMapping[K, V], read: Callable[[], dict[K, V]], every_s: float, stop: asyncio.Event, what: str
+) -> None:
+    """Replace ``known`` with what ``read`` (run in a thread) gives, every ``every_s`` (0: never) until
+    ``stop``: records imported while a gateway runs are known from its next read. A read that fails with
+    DatabaseError (a database away for a while) keeps what is known."""
+    while every_s > 0 and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+            return
+        try:
+            fresh = await asyncio.to_thread(read)
+        except DatabaseError as error:
+            log.warning("reading %s again failed (%s); keeping %d", what, error, len(known))
+            continue
+        known.clear()
+        known.update(fresh)
