@@ -146,22 +146,36 @@ LOOKBACK: Final = timedelta(days=2 * 365)
 may run behind the wall clock (a replay), not two."""
 
 _SUPERVISED: Final = """
+WITH visits AS (
+    SELECT premises_id, array_agg(ARRAY[extract(epoch FROM at), failed, items]) AS visits FROM (
+        SELECT t.premises_id, max(c.recorded_at) AS at, count(*) FILTER (WHERE c.result = 'fail') AS failed,
+               count(*) AS items
+          FROM task_checks c JOIN tasks t ON t.id = c.task_id
+         WHERE t.kind <> 'self_check' AND c.result IN ('pass', 'fail') AND c.recorded_at > %(since)s
+         GROUP BY t.premises_id, t.id) v
+     GROUP BY premises_id),
+hazards AS (
+    SELECT premises_id, array_agg(ARRAY[extract(epoch FROM deadline), extract(epoch FROM overdue_at)]) AS hazards
+      FROM hazards WHERE deadline > %(since)s GROUP BY premises_id),
+cases AS (
+    SELECT premises_id, array_agg(extract(epoch FROM opened_at)) AS cases
+      FROM cases WHERE opened_at > %(since)s GROUP BY premises_id),
+checks AS (
+    SELECT premises_id, array_agg(extract(epoch FROM done_at) ORDER BY done_at) AS checks
+      FROM tasks WHERE kind = 'self_check' AND done_at > %(since)s GROUP BY premises_id)
 SELECT p.id, p.credit_status, s.tier,
        (SELECT r.time FROM risk_scores r WHERE r.premises_id = p.id AND r.revision = 1) AS watched_since,
-       (SELECT array_agg(ARRAY[extract(epoch FROM v.at), v.failed, v.items]) FROM (
-           SELECT max(c.recorded_at) AS at, count(*) FILTER (WHERE c.result = 'fail') AS failed, count(*) AS items
-             FROM task_checks c JOIN tasks t ON t.id = c.task_id
-            WHERE t.premises_id = p.id AND t.kind <> 'self_check' AND c.result IN ('pass', 'fail')
-              AND c.recorded_at > %(since)s
-            GROUP BY t.id) v) AS visits,
-       (SELECT array_agg(ARRAY[extract(epoch FROM h.deadline), extract(epoch FROM h.overdue_at)])
-          FROM hazards h WHERE h.premises_id = p.id AND h.deadline > %(since)s) AS hazards,
-       (SELECT array_agg(extract(epoch FROM c.opened_at)) FROM cases c
-         WHERE c.premises_id = p.id AND c.opened_at > %(since)s) AS cases,
-       (SELECT array_agg(extract(epoch FROM t.done_at) ORDER BY t.done_at) FROM tasks t
-         WHERE t.premises_id = p.id AND t.kind = 'self_check' AND t.done_at > %(since)s) AS self_checks
-  FROM premises p LEFT JOIN premises_schedule s ON s.premises_id = p.id
+       v.visits, h.hazards, c.cases, k.checks
+  FROM premises p
+  LEFT JOIN premises_schedule s ON s.premises_id = p.id
+  LEFT JOIN visits v ON v.premises_id = p.id
+  LEFT JOIN hazards h ON h.premises_id = p.id
+  LEFT JOIN cases c ON c.premises_id = p.id
+  LEFT JOIN checks k ON k.premises_id = p.id
 """
+"""One pass over each table, grouped by premises (the tables have no index by premises for every column
+read here; a subquery per premises would scan them once per premises at every registry refresh). The
+first risk score is one primary-key lookup per premises."""
 
 
 def supervised(conn: psycopg.Connection[Any], policy: Policy, since: datetime) -> dict[str, Supervised]:
