@@ -158,14 +158,8 @@ def _premises(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Ta
         + f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1, 2",
         params,
     ).fetchall()
-    counts: dict[str, dict[str, int]] = {}
-    for r in rows:
-        counts.setdefault(r["category"], dict.fromkeys(TIERS, 0))[r["tier"]] = r["n"]
-    order = [c for c in CATEGORIES if c in counts] + sorted(set(counts) - set(CATEGORIES))
-    return Table(
-        ["category", *TIERS, "total"],
-        [[c, *(counts[c][t] for t in TIERS), sum(counts[c].values())] for c in order],
-    )
+    found = {r["category"] for r in rows}
+    return _by_tier("category", rows, [c for c in CATEGORIES if c in found] + sorted(found - set(CATEGORIES)))
 
 
 def _live(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
@@ -173,7 +167,7 @@ def _live(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
     then), each by its tier then: what was happening there, before the long-run risk."""
     classes = ", ".join(f"'{c}'" for c in LIVE_CLASSES)
     rows = cur.execute(
-        _SCOPE + "SELECT l.class, coalesce(r.tier, 'unscored') AS tier, count(*) AS n FROM premises p "
+        _SCOPE + "SELECT l.class AS live, coalesce(r.tier, 'unscored') AS tier, count(*) AS n FROM premises p "
         "JOIN LATERAL (SELECT i.class FROM incidents i WHERE i.premises_id = p.id "
         f"  AND i.class IN ({classes}) AND i.opened_at < %(at_end)s "
         "  AND (i.resolved_at IS NULL OR i.resolved_at >= %(at_end)s) "
@@ -182,13 +176,16 @@ def _live(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
         + f"WHERE {_IN_SCOPE.format(column='p.jurisdiction_id')} GROUP BY 1, 2",
         params,
     ).fetchall()
-    counts: dict[str, dict[str, int]] = {}
+    found = {r["live"] for r in rows}
+    return _by_tier("live", rows, [c for c in LIVE_CLASSES if c in found])
+
+
+def _by_tier(key: str, rows: list[dict[str, Any]], order: list[str]) -> Table:
+    """Rows of (``key``, tier, n) as a table: one line per ``key`` in ``order``, a column per tier, a total."""
+    counts: dict[str, dict[str, int]] = {k: dict.fromkeys(TIERS, 0) for k in order}
     for r in rows:
-        counts.setdefault(r["class"], dict.fromkeys(TIERS, 0))[r["tier"]] = r["n"]
-    return Table(
-        ["live", *TIERS, "total"],
-        [[c, *(counts[c][t] for t in TIERS), sum(counts[c].values())] for c in LIVE_CLASSES if c in counts],
-    )
+        counts[r[key]][r["tier"]] = r["n"]
+    return Table([key, *TIERS, "total"], [[k, *(counts[k][t] for t in TIERS), sum(counts[k].values())] for k in order])
 
 
 def _tier_moves(cur: psycopg.Cursor[dict[str, Any]], params: dict[str, Any]) -> Table:
