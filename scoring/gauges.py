@@ -27,10 +27,12 @@ valve) no longer restores the system (:func:`_impaired`), raised as the gauge's 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from core.policy import AnomalyPolicy, GaugeSpec
+from scoring import peers as against
 from scoring.gauge_learning import (
     BOOT_PAIRS,
     HOURS_KEPT,
@@ -50,6 +52,7 @@ from scoring.gauge_learning import (
     still_chance,
     windows,
 )
+from scoring.peers import Peer
 from scoring.signals import Signals
 from scoring.state import GaugeTrack
 
@@ -91,6 +94,8 @@ class _Gauge:
     device_id: str
     interval_s: float
     signals: Signals
+    peers: Sequence[Peer] = ()
+    """The other gauges of the metric on the device's water system (:mod:`scoring.peers`)."""
 
 
 def observe(
@@ -103,8 +108,10 @@ def observe(
     interval_s: float,
     breached: bool,
     signals: Signals,
+    peers: Sequence[Peer] = (),
 ) -> None:
-    """Fold one reading into the gauge's track; raise or clear ``sensor_stuck`` and ``sensor_drift``."""
+    """Fold one reading into the gauge's track; raise or clear ``sensor_stuck`` and ``sensor_drift``;
+    ``peers``: the other gauges of the metric on its water system."""
     if track.last_v is None or t - track.last_t > GAP_INTERVALS * interval_s:
         _restart(track, t, value)
         return
@@ -116,16 +123,20 @@ def observe(
     if step and (track.resolution == 0 or abs(step) < track.resolution):
         track.resolution = abs(step)
     track.last_v, track.last_t = value, t
-    g = _Gauge(track, spec, policy, device_id, interval_s, signals)
+    g = _Gauge(track, spec, policy, device_id, interval_s, signals, peers)
     if _stuck(g, t, value, previous, previous_t, breached):
         return
     _drift(g, t, value, step, dt, breached)
+    if peers:
+        against.compare(track, peers, spec, policy, t, value, breached)
+        _judge_peers(g, t)
 
 
 def _restart(track: GaugeTrack, t: float, value: float) -> None:
     track.last_v, track.last_t = value, t
     track.run = 0
     track.still = []
+    against.end_run(track)
 
 
 def _stuck(g: _Gauge, t: float, value: float, previous: float, previous_t: float, breached: bool) -> bool:
@@ -136,8 +147,10 @@ def _stuck(g: _Gauge, t: float, value: float, previous: float, previous_t: float
         if track.run == 0:
             track.run_since = previous_t
         track.run += 1
+        against.run_baseline(track, g.peers)
         if track.raised == "sensor_stuck" or breached or track.pairs < MIN_PAIRS:
             return track.raised == "sensor_stuck"
+        moved = against.stuck_against(track, g.peers, t) if track.run >= STILL_READINGS else None
         budget = math.log(policy.stuck_false_per_day * interval_s / 86_400.0)
         q = repeat_chance(track)
         learned = track.learned_t >= policy.gauge_learn_s
@@ -147,28 +160,26 @@ def _stuck(g: _Gauge, t: float, value: float, previous: float, previous_t: float
         if coarse(track) and chance <= budget:  # both: how often it repeated, and where the level stood
             chance = max(chance, still_chance(track, value, t, STILL_FALL_SHARE * max(fall, 0.0)))
         unlikely = chance <= budget
-        if unlikely or (track.run >= STILL_READINGS and should_fall >= STILL_SIGMAS * pair_sd_of(track)):
+        if unlikely or moved or (track.run >= STILL_READINGS and should_fall >= STILL_SIGMAS * pair_sd_of(track)):
             _clear_drift(g, t, "stuck")
             track.raised = "sensor_stuck"
-            signals.raise_(
-                t,
-                device_id,
-                "sensor_stuck",
-                "trouble",
-                spec.metric,
-                {
-                    "value": value,
-                    "repeats": track.run,
-                    "stuck_for_s": round(t - track.run_since, 3),
-                    "repeat_chance": round(q, 4),
-                    "expected": f"a run this long once in {math.exp(-chance):.3g} readings, "
-                    f"a fall of {should_fall:.4g} since it began",
-                },
-            )
+            evidence: dict[str, float | str] = {
+                "value": value,
+                "repeats": track.run,
+                "stuck_for_s": round(t - track.run_since, 3),
+                "repeat_chance": round(q, 4),
+                "expected": f"a run this long once in {math.exp(-chance):.3g} readings, "
+                f"a fall of {should_fall:.4g} since it began",
+            }
+            if moved:
+                evidence["peer"], evidence["peer_moved"] = moved[0], round(moved[1], 6)
+                evidence["expected"] = f"to move with {moved[0]}, which moved {moved[1]:+.4g} meanwhile"
+            signals.raise_(t, device_id, "sensor_stuck", "trouble", spec.metric, evidence)
         return track.raised == "sensor_stuck"
     if track.run and track.sigma and track.raised is None and not _suspect(track, spec, t):
         learn_noise(track, fall_per_s(track) * (previous_t - track.run_since) / track.run, track.run)
     end_run(track)
+    against.end_run(track)
     if track.raised == "sensor_stuck":
         track.raised = None
         track.hours = []
@@ -199,6 +210,7 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
     _above(g, t, value)
     if kind == "jump":
         track.hours = []
+        track.last_jump_t = t
         return
     if kind == "refill":
         # a drift moves neither when the pump cuts in nor how far it lifts the reading: refills are
@@ -209,6 +221,7 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
             before = value - step  # the reading before the refill: near the cut-in
             track.floor = before if track.floor == 0 else track.floor + 0.1 * (before - track.floor)
         track.last_refill_t = t
+        track.last_pre = value - step
         if track.impaired:
             track.impaired = False
             signals.clear(t, device_id, spec.impairment, spec.metric, {"value": value})
@@ -273,6 +286,8 @@ def _judge(g: _Gauge, t: float) -> None:
     ]
     fast = any(w.z > policy.drift_z and w.rate_per_h < -spec.fast_loss_per_h for w in found) and not restoring
     if track.raised == "sensor_drift":
+        if track.by_peer:
+            return  # found against the peers: they clear it (_judge_peers)
         track.quiet = 0 if any(w.z > policy.drift_z for w in found) else track.quiet + 1
         if track.quiet >= CLEAR_HOURS:
             _clear_drift(g, t, "no drift for 12 hours")
@@ -294,6 +309,32 @@ def _judge(g: _Gauge, t: float) -> None:
             "direction": "reads high" if longest.rate_per_h > 0 else "reads low",
         },
     )
+
+
+def _judge_peers(g: _Gauge, t: float) -> None:
+    """Raise ``sensor_drift`` when this gauge is the one that moved away from its peers; clear one found
+    so once it agrees with them again for 12 hours."""
+    track = g.track
+    if track.raised == "sensor_drift" and track.by_peer:
+        if against.calm(track, t):
+            _clear_drift(g, t, "agrees with its peers for 12 hours")
+        return
+    if track.raised is not None or track.pairs < MIN_PAIRS:
+        return
+    found = against.blamed(track, g.peers, g.spec, g.policy, t)
+    if found is None:
+        return
+    pt = track.peers[found.peer]
+    evidence: dict[str, float | str] = {
+        "rate_per_h": round(found.rate_per_h, 6),
+        "over_h": found.hours,
+        "z": round(found.z, 2),
+        "direction": "reads high" if found.rate_per_h > 0 else "reads low",
+        "peer": found.peer,
+        "difference": round(found.difference, 6),
+    }
+    _raise_drift(g, t, evidence, f"{pt.offset:+.4g} from {found.peer} (spread {pt.sd:.2g})")
+    track.by_peer = True
 
 
 def _above(g: _Gauge, t: float, value: float) -> None:
@@ -366,10 +407,12 @@ def _above_margin(track: GaugeTrack, interval_s: float) -> float:
     return ABOVE_SIGMAS * pair_sd_of(track) + 4 * refill_sd_of(track) + fall_per_s(track) * interval_s
 
 
-def _raise_drift(g: _Gauge, t: float, evidence: dict[str, float | str]) -> None:
+def _raise_drift(g: _Gauge, t: float, evidence: dict[str, float | str], expected: str = "") -> None:
     track = g.track
-    track.raised, track.streak, track.quiet = "sensor_drift", 0, 0
-    evidence["expected"] = f"falls {fall_per_s(track) * 3600:.4g}/h between refills, refills +{track.refill:.4g}"
+    track.raised, track.streak, track.quiet, track.by_peer = "sensor_drift", 0, 0, False
+    evidence["expected"] = expected or (
+        f"falls {fall_per_s(track) * 3600:.4g}/h between refills, refills +{track.refill:.4g}"
+    )
     g.signals.raise_(t, g.device_id, "sensor_drift", "trouble", g.spec.metric, evidence)
 
 
@@ -405,4 +448,5 @@ def _clear_drift(g: _Gauge, t: float, why: str) -> None:
         return
     track.raised = None
     track.quiet = 0
+    track.by_peer = False
     g.signals.clear(t, g.device_id, "sensor_drift", g.spec.metric, {"why": why})

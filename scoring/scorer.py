@@ -22,6 +22,7 @@ from core.policy import HeatClass, Policy, ThresholdRule
 from ingest import EventRecord, Reading, Record, StatusRecord
 from scoring import anomaly, gauges, heat
 from scoring.models import Models
+from scoring.peers import Peer
 from scoring.records import Decision, Evidence, Feedback, RiskScore, Tier
 from scoring.risk import ELECTRICAL_RULES, WATER_RULES, RiskInputs, tier_of
 from scoring.rules import apply_rule
@@ -153,11 +154,7 @@ class Scorer:
         device.last_time[r.metric] = t
         device.latest[r.metric] = r.value
         device_type = info.type if info is not None else ""
-        rules = self._rules.get((r.metric, device_type))
-        if rules is None:
-            rules = self._rules[(r.metric, device_type)] = tuple(
-                rule for rule in self.policy.rules if rule.metric == r.metric and rule.applies_to(device_type)
-            )
+        rules = self._rules_of(r.metric, device_type)
         for rule in rules:
             apply_rule(rule, info, r.device_id, device, t, r.value, signals)
         if r.metric == HEAT_METRIC and device_type in self._heat_types and info is not None and info.zone:
@@ -168,10 +165,11 @@ class Scorer:
             track = device.gauges.get(r.metric)
             if track is None:
                 track = device.gauges[r.metric] = GaugeTrack()
-            breached = any(
-                device.rules[rule.name].breach_since is not None for rule in rules if rule.name in device.rules
+            breached = _breached(device, rules)
+            peers = self._peers(state, site, info, r.metric) if site is not None and info is not None else ()
+            gauges.observe(
+                track, spec, self.policy.anomaly, r.device_id, t, r.value, interval, breached, signals, peers
             )
-            gauges.observe(track, spec, self.policy.anomaly, r.device_id, t, r.value, interval, breached, signals)
             return
         window = device.windows.get(r.metric)
         if window is None:
@@ -179,6 +177,27 @@ class Scorer:
         anomaly.observe(
             self.models.anomaly, self.policy.anomaly, window, r.device_id, r.metric, t, r.value, interval, signals
         )
+
+    def _rules_of(self, metric: str, device_type: str) -> tuple[ThresholdRule, ...]:
+        rules = self._rules.get((metric, device_type))
+        if rules is None:
+            rules = self._rules[(metric, device_type)] = tuple(
+                rule for rule in self.policy.rules if rule.metric == metric and rule.applies_to(device_type)
+            )
+        return rules
+
+    def _peers(self, state: PremisesState, site: Site, info: DeviceInfo, metric: str) -> tuple[Peer, ...]:
+        """The other gauges of the metric on the device's water system, as far as scoring has seen them,
+        and whether a threshold rule of the metric is breached on each."""
+        out = []
+        for peer_id in site.peers(info):
+            device, peer_info = state.devices.get(peer_id), site.devices.get(peer_id)
+            track = device.gauges.get(metric) if device is not None else None
+            if device is None or track is None or peer_info is None:
+                continue
+            breached = _breached(device, self._rules_of(metric, peer_info.type))
+            out.append(Peer(peer_id, track, peer_info.interval_s, breached))
+        return tuple(out)
 
     def _heat(
         self,
@@ -444,3 +463,8 @@ class Scorer:
             fires_365d=len(state.fires),
             **site.supervised.at(now),
         )
+
+
+def _breached(device: DeviceState, rules: tuple[ThresholdRule, ...]) -> bool:
+    """Whether one of these threshold rules is breached on the device now."""
+    return any(device.rules[rule.name].breach_since is not None for rule in rules if rule.name in device.rules)

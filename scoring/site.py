@@ -18,6 +18,8 @@ class DeviceInfo:
     zone: str
     interval_s: float
     setpoints: Mapping[str, float] = field(default_factory=dict)
+    water_system: str = ""
+    """The water system a gauge measures (the registry's ``water_system``); "" for none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,14 @@ class Site:
     zone_uses: Mapping[str, str] = field(default_factory=dict)
     """Zone → its use (the registry's ``zones``); a zone not named is ``ordinary``."""
     supervised: Supervised = Supervised()
+    systems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Water system → the devices on it (:meth:`peers`)."""
+
+    def peers(self, device: DeviceInfo) -> tuple[str, ...]:
+        """The other devices on the device's water system (none when it names none)."""
+        if not device.water_system:
+            return ()
+        return tuple(d for d in self.systems.get(device.water_system, ()) if d != device.id)
 
     def use_of(self, zone: str) -> str:
         return self.zone_uses.get(zone, "ordinary")
@@ -122,7 +132,13 @@ class Sites:
         devices: dict[str, dict[str, DeviceInfo]] = {p.id: {} for p in registry.premises}
         for d in registry.devices:
             interval = d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s
-            devices.setdefault(d.premises, {})[d.id] = DeviceInfo(d.id, d.type, d.zone or "", interval, d.setpoints)
+            devices.setdefault(d.premises, {})[d.id] = DeviceInfo(
+                d.id, d.type, d.zone or "", interval, d.setpoints, d.water_system or ""
+            )
+        systems: dict[str, dict[str, list[str]]] = {}
+        for d in registry.devices:
+            if d.water_system:
+                systems.setdefault(d.premises, {}).setdefault(d.water_system, []).append(d.id)
         uses: dict[str, dict[str, str]] = {}
         for z in registry.zones:
             uses.setdefault(z.premises, {})[z.zone] = z.use
@@ -133,6 +149,7 @@ class Sites:
                     devices.get(p.id, {}),
                     uses.get(p.id, {}),
                     supervised.get(p.id, Supervised()),
+                    {name: tuple(ids) for name, ids in systems.get(p.id, {}).items()},
                 )
                 for p in registry.premises
             }

@@ -43,6 +43,36 @@ class Window(msgspec.Struct, array_like=True):
     last_t: float = 0.0
 
 
+class PeerTrack(msgspec.Struct, array_like=True):
+    """One gauge against one peer on its water system: what their difference learned, and its last day
+    (:mod:`scoring.peers`)."""
+
+    offset: float = 0.0
+    """The learned difference (this gauge less the peer): the static head between them, an installation's offset."""
+    sd: float = 0.0
+    """The spread (standard deviation) of one comparison about the offset; 0 until the first are learned."""
+    learned_h: float = 0.0
+    """Hours of comparisons the offset was learned from."""
+    boot: list[float] = []
+    """The first comparisons' differences, learned from together."""
+    peer_t: float = 0.0
+    """The peer's reading time of the last comparison: one comparison per reading of the peer."""
+    hours: list[list[float]] = []
+    """[hour, comparisons, Σx, Σe, Σxe, Σxx, tainted, Σee] per hour of the last day: e the difference less
+    the offset, x the time within the hour (hours)."""
+    last_e: float = 0.0
+    """The newest difference less the offset."""
+    found: int = 0
+    """Comparisons in a row that stood out."""
+    since: float = 0.0
+    """When the comparisons in a row that stood out began (0: the last did not)."""
+    calm_since: float = 0.0
+    """When the comparisons stopped standing out."""
+    run_v: float | None = None
+    """The peer's first reading after this gauge's run of repeats began, and its time."""
+    run_t: float = 0.0
+
+
 class GaugeTrack(msgspec.Struct, array_like=True):
     """One gauge metric of one device: what it learned and the evidence of the last day (:mod:`scoring.gauges`)."""
 
@@ -94,6 +124,14 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     still: list[float] = []
     """A coarse gauge's run of repeats: its log chance from each level it may have started from
     (:func:`scoring.gauge_learning.still_chance`)."""
+    peers: dict[str, PeerTrack] = {}
+    """Peer device id → this gauge against that peer on its water system (:mod:`scoring.peers`)."""
+    last_pre: float = 0.0
+    """The reading just before the last refill."""
+    last_jump_t: float = 0.0
+    """When a reading last jumped by more than the noise and a refill explain (its series broke)."""
+    by_peer: bool = False
+    """The raised ``sensor_drift`` was found against the peers: only they clear it."""
 
 
 class DeviceState(msgspec.Struct, array_like=True):

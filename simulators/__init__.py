@@ -10,6 +10,7 @@ The rest of the package is internal.
 from simulators.engine import GroundTruth, Outgoing, Simulation
 from simulators.errors import PublishError, RecordingError, ScenarioError
 from simulators.fleet import generate_fleet, with_webhooks
+from simulators.gauge_trials import DEVICE as gauge_device
 from simulators.gauge_trials import (
     GAUGE_FAULTS,
     GAUGE_INTERVALS,
@@ -68,6 +69,7 @@ __all__ = [
     "background",
     "best_observable",
     "event_message",
+    "gauge_device",
     "gauge_registry",
     "gauge_stream",
     "generate_fleet",

@@ -16,11 +16,17 @@ next six hours and lasts to the end (``after_s`` later). The faults:
 - ``tank_not_refilling``: the float valve no longer refills the tank, which drains at its own rate
   and 0.02-0.05 m/h of use more.
 
+With ``peer``, a second gauge of the same metric on the same water system reports too, on its own
+schedule: the pump's outlet, a static head of 0.05-0.25 MPa above the first (a tank's second level
+gauge: within 2 cm of it), its own noise. A real loss lowers both; a sensor fault or a closed valve
+is the first gauge's alone. A lone trial's readings are the same with or without this option.
+
 A trial is pure: the same trial gives the same readings.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +42,9 @@ _Change = Callable[[float, float], float]
 """A fault's change of a reading: (time, value) → the value reported."""
 PREMISES: Final = "P-GAUGE"
 DEVICE: Final = "P-GAUGE-G1"
+PEER: Final = "P-GAUGE-G2"
+WATER_SYSTEM: Final = "system-1"
+NOISE: Final[dict[str, float]] = {"sprinkler_pressure": 0.002, "tank_level": 0.004}
 START: Final = datetime(2026, 6, 1, 16, 0, tzinfo=UTC).timestamp()
 GAUGE_FAULTS: Final = (
     "healthy",
@@ -64,6 +73,8 @@ class GaugeTrial:
     size: float
     """A drift's rate per hour (MPa or m); 0 for the other faults."""
     seed: int
+    peer: bool = False
+    """A second gauge on the same water system reports too (the module's docstring)."""
     learn_s: float = 3 * 86_400.0
     after_s: float = 2 * 86_400.0
 
@@ -89,26 +100,33 @@ class GaugeStream:
     end: float
     readings: list[tuple[float, float]]
     """(time, reported value) of every reading, in order."""
+    peer_readings: list[tuple[float, float]]
+    """The peer gauge's readings (none without a peer)."""
 
 
-def registry(device_type: GaugeType, interval_s: float) -> RegistryFile:
-    """The trial premises with its one gauge (setpoint: the level its threshold rule holds to)."""
+def registry(device_type: GaugeType, interval_s: float, peer: bool = False) -> RegistryFile:
+    """The trial premises with its gauge (setpoint: the level its threshold rule holds to), and with
+    ``peer`` a second on the same water system."""
+    devices = [_device(DEVICE, device_type, interval_s, peer)]
+    if peer:
+        devices.append(_device(PEER, device_type, interval_s, peer))
     return RegistryFile(
         jurisdictions=[TRIAL_DISTRICT],
         premises=[trial_premises(PREMISES, "gauge trial")],
-        devices=[_device(device_type, interval_s)],
+        devices=devices,
     )
 
 
-def _device(device_type: GaugeType, interval_s: float) -> Device:
+def _device(device_id: str, device_type: GaugeType, interval_s: float, peer: bool) -> Device:
     return Device(
-        id=DEVICE,
+        id=device_id,
         premises=PREMISES,
         type=device_type,
-        location="B1 pump room",
+        location="B1 pump room" if device_id == PEER else "roof, most unfavourable point",
         zone="B1",
         expected_interval_s=max(1, round(interval_s)),
         setpoints={METRIC[device_type]: SETPOINT[device_type]},
+        water_system=WATER_SYSTEM if peer else None,
     )
 
 
@@ -116,7 +134,7 @@ def stream(trial: GaugeTrial) -> GaugeStream:
     rng = random.Random(
         stable_seed("gauge-trial", trial.device_type, trial.fault, trial.interval_s, trial.size, trial.seed)
     )
-    reg = registry(trial.device_type, trial.interval_s)
+    reg = registry(trial.device_type, trial.interval_s, trial.peer)
     env = Environment.of(reg.premises[0], trial.seed)
     model = build_model(reg.devices[0], env, rng.getrandbits(32))
     model.drift_per_day = 0.0  # the trial's drift is its fault; a healthy gauge does not drift
@@ -126,11 +144,24 @@ def stream(trial: GaugeTrial) -> GaugeStream:
     if trial.fault == "healthy":
         onset = end
     fault = _fault(trial, rng, onset)
-    out = GaugeStream(trial, onset, end, [])
+    out = GaugeStream(trial, onset, end, [], [])
     frozen: float | None = None
     broken = False
     t = START + rng.uniform(0, trial.interval_s)
-    while t < end:
+    peer_rng = random.Random(stable_seed("gauge-peer", trial.device_type, trial.fault, trial.interval_s, trial.seed))
+    offset = (
+        peer_rng.uniform(0.05, 0.25) if trial.device_type == "sprinkler_pressure" else peer_rng.uniform(-0.02, 0.02)
+    )
+    peer_t = START + peer_rng.uniform(0, trial.interval_s) if trial.peer else math.inf
+    while min(t, peer_t) < end:
+        if peer_t < t:  # the peer reads the same system, a static head apart, with its own noise
+            if peer_t >= onset and not broken:
+                broken = _break(trial, model, rng)
+            model.sample(peer_t)
+            true = _level(model) + offset + peer_rng.gauss(0, NOISE[trial.device_type])
+            out.peer_readings.append((peer_t, quantise(true, step)))
+            peer_t += trial.interval_s * peer_rng.uniform(0.98, 1.02)
+            continue
         if t >= onset and not broken:
             broken = _break(trial, model, rng)
         value = model.sample(t)[metric]
@@ -143,6 +174,15 @@ def stream(trial: GaugeTrial) -> GaugeStream:
         out.readings.append((t, value))
         t += trial.interval_s * rng.uniform(0.98, 1.02)
     return out
+
+
+def _level(model: Model) -> float:
+    """The system's own pressure or level, without a sensor's noise."""
+    if isinstance(model, PressureModel) and model.pressure is not None:
+        return model.pressure
+    if isinstance(model, TankModel) and model.level is not None:
+        return model.level
+    raise ValueError(f"{type(model).__name__} is no water-system gauge's model")
 
 
 def _break(trial: GaugeTrial, model: Model, rng: random.Random) -> bool:

@@ -11,7 +11,11 @@ every runner), and its signals are read against the fault:
   ``tank_not_refilling``) is raised after the onset, and *mislabelled* when a ``sensor_stuck`` or
   ``sensor_drift`` was raised on it first;
 - every anomaly signal (``sensor_*``, ``unusual_*``) raised before the onset, and on every hour of
-  a healthy trial, is a *false signal* of healthy time, counted per 1,000 device-days.
+  a healthy trial, is a *false signal* of healthy time, counted per 1,000 device-days;
+- with a peer gauge on the same water system (``GaugeTrial.peer``), the peer is a healthy sensor
+  throughout: its anomaly signals before the onset are false signals of healthy time too (its hours
+  count), and after it the peer is *blamed* (a sensor fault laid on the wrong gauge, or a real loss
+  called the peer's sensor fault).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from simulators import (
     TANK_ONLY,
     GaugeStream,
     GaugeTrial,
+    gauge_device,
     gauge_registry,
     gauge_stream,
 )
@@ -66,26 +71,37 @@ class GaugeResult:
     healthy_s: float
     false_signals: tuple[str, ...]
     """Anomaly signals raised in healthy time (before the onset, or anywhere in a healthy trial)."""
+    peer_blamed: int = 0
+    """Anomaly signals raised on the healthy peer after the onset."""
 
 
 def trial_signals(trial: GaugeTrial, policy: Policy, models: Models) -> tuple[GaugeStream, list[Signal]]:
-    """The trial's readings, and every signal scoring raised of them."""
+    """The trial's readings, and every signal scoring raised of them (of the peer's too)."""
     made = gauge_stream(trial)
-    reg = gauge_registry(trial.device_type, trial.interval_s)
-    device = reg.devices[0]
+    reg = gauge_registry(trial.device_type, trial.interval_s, trial.peer)
+    timed = sorted(
+        [(t, reg.devices[0].id, value) for t, value in made.readings]
+        + [(t, reg.devices[-1].id, value) for t, value in made.peer_readings]
+    )
     records = [
-        Reading(datetime.fromtimestamp(t, UTC), device.premises, device.id, trial.metric, value, i + 1)
-        for i, (t, value) in enumerate(made.readings)
+        Reading(datetime.fromtimestamp(t, UTC), reg.devices[0].premises, device_id, trial.metric, value, i + 1)
+        for i, (t, device_id, value) in enumerate(timed)
     ]
     return made, [d for d in score(policy, models, reg, records) if isinstance(d, Signal) and d.state == "raised"]
 
 
 def run_trial(trial: GaugeTrial, policy: Policy, models: Models) -> GaugeResult:
-    made, raised = trial_signals(trial, policy, models)
+    made, signals = trial_signals(trial, policy, models)
+    raised = [s for s in signals if s.device_id == gauge_device]
+    peer = [s for s in signals if s.device_id != gauge_device and s.rule.startswith(ANOMALY_PREFIXES)]
     before = [s for s in raised if s.time.timestamp() < made.onset]
     after = [s for s in raised if s.time.timestamp() >= made.onset]
     false = tuple(s.rule for s in before if s.rule.startswith(ANOMALY_PREFIXES))
+    false += tuple(s.rule for s in peer if s.time.timestamp() < made.onset)
+    blamed = sum(1 for s in peer if s.time.timestamp() >= made.onset)
     healthy_s = min(made.onset, made.end) - made.readings[0][0]
+    if made.peer_readings:
+        healthy_s += min(made.onset, made.end) - made.peer_readings[0][0]
     impairments = {g.impairment for g in policy.anomaly.gauges}
     rules = [s for s in after if s.kind == "hazard_candidate" or s.rule.startswith("low_") or s.rule in impairments]
     anomalies = [s for s in after if s.rule.startswith(ANOMALY_PREFIXES)]
@@ -105,7 +121,7 @@ def run_trial(trial: GaugeTrial, policy: Policy, models: Models) -> GaugeResult:
     if caught is not None:
         at = caught.time.timestamp()
         readings = sum(1 for t, _ in made.readings if made.onset <= t <= at)
-    return GaugeResult(trial, caught_s, readings, first, mislabelled, healthy_s, false)
+    return GaugeResult(trial, caught_s, readings, first, mislabelled, healthy_s, false, blamed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +130,18 @@ class GaugeGrid:
     faults: tuple[str, ...] = GAUGE_FAULTS
     intervals: tuple[float, ...] = GAUGE_INTERVALS
     seeds: int = 30
+    peers: tuple[bool, ...] = (False, True)
+    """Lone gauges, gauges with a peer on their water system, or both."""
 
     def trials(self) -> Iterator[GaugeTrial]:
-        for device_type, fault, interval in product(self.device_types, self.faults, self.intervals):
+        for peer, device_type, fault, interval in product(self.peers, self.device_types, self.faults, self.intervals):
             if (fault in PRESSURE_ONLY and device_type != "sprinkler_pressure") or (
                 fault in TANK_ONLY and device_type != "tank_level"
             ):
                 continue
             sizes = DRIFT_SIZES[device_type] if fault.startswith("drift") else (0.0,)
             for size, seed in product(sizes, range(self.seeds)):
-                yield GaugeTrial(device_type, fault, interval, size, seed)  # type: ignore[arg-type]
+                yield GaugeTrial(device_type, fault, interval, size, seed, peer)  # type: ignore[arg-type]
 
 
 def run(
@@ -140,6 +158,7 @@ def run(
 @dataclass(frozen=True, slots=True)
 class GaugeCell:
     device_type: str
+    peer: bool
     fault: str
     interval_s: float
     size: float
@@ -147,6 +166,8 @@ class GaugeCell:
     caught: int
     first: int
     mislabelled: int
+    peer_blamed: int
+    """Trials whose healthy peer was raised a sensor fault after the onset."""
     median_s: float | None
     p95_s: float | None
     max_readings: int | None
@@ -157,18 +178,19 @@ class GaugeCell:
 
 
 def cells(results: Sequence[GaugeResult]) -> list[GaugeCell]:
-    groups: dict[tuple[str, str, float, float], list[GaugeResult]] = defaultdict(list)
+    groups: dict[tuple[str, bool, str, float, float], list[GaugeResult]] = defaultdict(list)
     for r in results:
         if r.trial.fault != "healthy":
             t = r.trial
-            groups[(t.device_type, t.fault, t.interval_s, t.size)].append(r)
+            groups[(t.device_type, t.peer, t.fault, t.interval_s, t.size)].append(r)
     out = []
-    for (device_type, fault, interval, size), rs in sorted(groups.items()):
+    for (device_type, peer, fault, interval, size), rs in sorted(groups.items()):
         delays = sorted(r.caught_s for r in rs if r.caught_s is not None)
         readings = [r.readings_to_catch for r in rs if r.readings_to_catch is not None]
         out.append(
             GaugeCell(
                 device_type,
+                peer,
                 fault,
                 interval,
                 size,
@@ -176,6 +198,7 @@ def cells(results: Sequence[GaugeResult]) -> list[GaugeCell]:
                 len(delays),
                 sum(r.first for r in rs),
                 sum(r.mislabelled for r in rs),
+                sum(r.peer_blamed > 0 for r in rs),
                 delays[len(delays) // 2] if delays else None,
                 delays[min(len(delays) - 1, round(0.95 * (len(delays) - 1)))] if delays else None,
                 max(readings) if readings else None,
@@ -187,6 +210,7 @@ def cells(results: Sequence[GaugeResult]) -> list[GaugeCell]:
 @dataclass(frozen=True, slots=True)
 class FalseRate:
     device_type: str
+    peer: bool
     interval_s: float
     device_days: float
     signals: int
@@ -202,13 +226,13 @@ class FalseRate:
 
 
 def false_rates(results: Sequence[GaugeResult]) -> list[FalseRate]:
-    days: dict[tuple[str, float], float] = defaultdict(float)
-    count: dict[tuple[str, float], int] = defaultdict(int)
+    days: dict[tuple[str, bool, float], float] = defaultdict(float)
+    count: dict[tuple[str, bool, float], int] = defaultdict(int)
     for r in results:
-        key = (r.trial.device_type, r.trial.interval_s)
+        key = (r.trial.device_type, r.trial.peer, r.trial.interval_s)
         days[key] += r.healthy_s / 86_400
         count[key] += len(r.false_signals)
-    return [FalseRate(k[0], k[1], days[k], count[k]) for k in sorted(days)]
+    return [FalseRate(*k, days[k], count[k]) for k in sorted(days)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +244,9 @@ class GaugeTarget:
 
 def gauge_targets(results: Sequence[GaugeResult]) -> list[GaugeTarget]:
     out = []
-    for device_type in sorted({r.trial.device_type for r in results}):
-        mine = [r for r in results if r.trial.device_type == device_type]
+    for gauge, peer in sorted({(r.trial.device_type, r.trial.peer) for r in results}):
+        mine = [r for r in results if r.trial.device_type == gauge and r.trial.peer == peer]
+        device_type = f"{gauge} with a peer" if peer else gauge
         stuck_hourly = [r for r in mine if r.trial.fault == "stuck" and r.trial.interval_s >= 3600]
         if stuck_hourly:
             ok = sum(1 for r in stuck_hourly if r.readings_to_catch is not None and r.readings_to_catch <= 12)
@@ -244,7 +269,8 @@ def gauge_targets(results: Sequence[GaugeResult]) -> list[GaugeTarget]:
     for rate in false_rates(results):
         out.append(
             GaugeTarget(
-                f"healthy {rate.device_type} every {rate.interval_s:g} s: <= 1 anomaly signal per 1,000 device-days",
+                f"healthy {rate.device_type}{' with a peer' if rate.peer else ''} every {rate.interval_s:g} s: "
+                "<= 1 anomaly signal per 1,000 device-days",
                 rate.per_1000 <= 1.0,
                 f"{rate.signals} in {rate.device_days:,.0f} device-days ({rate.per_1000:.2f}, upper 95 % "
                 f"{rate.upper_per_1000:.2f})",
@@ -261,6 +287,16 @@ def gauge_targets(results: Sequence[GaugeResult]) -> list[GaugeTarget]:
                 f"{sum(r.caught_s is not None for r in losses)}/{len(losses)} raised by a rule",
             )
         )
+    paired = [r for r in results if r.trial.peer and r.trial.fault != "healthy"]
+    if paired:
+        blamed = sum(r.peer_blamed > 0 for r in paired)
+        out.append(
+            GaugeTarget(
+                "a healthy peer never raised a sensor fault after another gauge's fault or a real loss",
+                blamed == 0,
+                f"{blamed}/{len(paired)} trials",
+            )
+        )
     return out
 
 
@@ -274,12 +310,13 @@ def write_cells(results: Sequence[GaugeResult], path: Path) -> None:
 
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["device_type", "fault", "interval_s", "size", "trials", "caught", "first", "mislabelled",
-                    "low95", "high95", "median_s", "p95_s", "max_readings"])  # fmt: skip
+        w.writerow(["device_type", "peer", "fault", "interval_s", "size", "trials", "caught", "first",
+                    "mislabelled", "peer_blamed", "low95", "high95", "median_s", "p95_s", "max_readings"])  # fmt: skip
         for c in cells(results):
             low, high = c.interval
-            w.writerow([c.device_type, c.fault, c.interval_s, c.size, c.trials, c.caught, c.first, c.mislabelled,
-                        round(low, 4), round(high, 4), c.median_s, c.p95_s, c.max_readings])  # fmt: skip
+            w.writerow([c.device_type, int(c.peer), c.fault, c.interval_s, c.size, c.trials, c.caught, c.first,
+                        c.mislabelled, c.peer_blamed, round(low, 4), round(high, 4), c.median_s, c.p95_s,
+                        c.max_readings])  # fmt: skip
 
 
 def plot(results: Sequence[GaugeResult], path: Path) -> None:
@@ -293,10 +330,16 @@ def plot(results: Sequence[GaugeResult], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     found = cells(results)
-    types = sorted({c.device_type for c in found})
-    fig, axes = plt.subplots(1, len(types) + 1, figsize=(7 * len(types) + 5, 7), squeeze=False)
-    for axis, device_type in zip(axes[0], types, strict=False):
-        mine = [c for c in found if c.device_type == device_type]
+    types = sorted({(c.device_type, c.peer) for c in found})
+    panels = len(types) + 1
+    lines = 1 if panels <= 3 else 2
+    across = math.ceil(panels / lines)
+    fig, grid_axes = plt.subplots(lines, across, figsize=(7.5 * across, 7 * lines), squeeze=False)
+    axes = [axis for row in grid_axes for axis in row]
+    for axis in axes[panels:]:
+        axis.set_visible(False)
+    for axis, (device_type, peer) in zip(axes, types, strict=False):
+        mine = [c for c in found if (c.device_type, c.peer) == (device_type, peer)]
         rows = list(dict.fromkeys((c.fault, c.size) for c in mine))
         intervals = sorted({c.interval_s for c in mine})
         grid = [[math.nan] * len(intervals) for _ in rows]
@@ -309,11 +352,11 @@ def plot(results: Sequence[GaugeResult], path: Path) -> None:
         axis.set_xticks(range(len(intervals)), [f"{i:g} s" for i in intervals])
         axis.set_yticks(range(len(rows)), [f"{fault} {size:g}/h" if size else fault for fault, size in rows])
         axis.set_xlabel("report interval")
-        axis.set_title(f"{device_type}: caught, % (95 % interval)")
+        axis.set_title(f"{device_type}{' with a peer' if peer else ''}: caught, % (95 % interval)")
         fig.colorbar(image, ax=axis, fraction=0.04)
     rates = false_rates(results)
-    axis = axes[0][-1]
-    labels = [f"{r.device_type.split('_')[0]} {r.interval_s:g} s" for r in rates]
+    axis = axes[panels - 1]
+    labels = [f"{r.device_type.split('_')[0]}{' +peer' if r.peer else ''} {r.interval_s:g} s" for r in rates]
     above = [r.upper_per_1000 - r.per_1000 for r in rates]
     axis.barh(labels, [r.per_1000 for r in rates], xerr=[[0] * len(rates), above])
     axis.axvline(1.0, color="red", linestyle="--", label="target: 1")
@@ -321,6 +364,6 @@ def plot(results: Sequence[GaugeResult], path: Path) -> None:
     axis.legend()
     axis.set_title("healthy gauges")
     fig.suptitle(f"Water-system gauges: {len(results):,} trials")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -57,6 +57,7 @@ def check(registry: RegistryFile) -> tuple[list[str], list[Reference]]:
     problems += _duplicates("zones", [f"{z.premises}@{z.zone}" for z in registry.zones])
     problems += _address_problems(registry)
     problems += _platform_problems(registry)
+    problems += _water_system_problems(registry)
     problems += _point_problems(registry)
     problems += _setpoint_problems(registry)
     problems += _shift_problems(registry)
@@ -110,6 +111,19 @@ def _duplicates(section: str, keys: Sequence[str]) -> list[str]:
 def _platform_problems(registry: RegistryFile) -> list[str]:
     """An IoT platform's name for a device names one device."""
     return _names_one(registry, "platform_id", range(len(registry.devices)))
+
+
+WATER_METRICS = frozenset({"water_pressure_mpa", "tank_level_m"})
+"""What a device on a water system measures: a pressure or a level."""
+
+
+def _water_system_problems(registry: RegistryFile) -> list[str]:
+    """A water system is a gauge's: only a device that measures a water pressure or a tank level has one."""
+    return [
+        f"{locate('devices', index, d.id)}: field 'water_system': a {d.type} measures no water pressure or tank level"
+        for index, d in enumerate(registry.devices)
+        if d.water_system is not None and not DEVICE_TYPES[d.type].metrics & WATER_METRICS
+    ]
 
 
 def _address_problems(registry: RegistryFile) -> list[str]:

@@ -115,6 +115,9 @@ class Device(_Record):
     platform_id: Annotated[str, StringConstraints(pattern=PLATFORM_ID)] | None = None
     """NB-IoT devices: the IoT platform's name for the device, ``onenet:<product id>/<device name>``;
     how ``firewarden gateway nbiot`` knows the device a platform push is about."""
+    water_system: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    """Water-system gauges: the system the gauge measures (``sprinkler-1``, ``tank-B1``); a premises' gauges
+    on one water system measuring one metric are judged against each other (:mod:`scoring.peers`)."""
 
     @field_validator("gb26875_address")
     @classmethod

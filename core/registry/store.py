@@ -74,7 +74,7 @@ def _device_row(d: Device) -> tuple[object, ...]:
     interval = d.expected_interval_s or DEVICE_TYPES[d.type].default_interval_s
     setpoints = Jsonb(d.setpoints)
     return (d.id, d.premises, d.type, d.location, d.zone, interval, setpoints, d.address_order, d.gb26875_address,
-            d.platform_id)  # fmt: skip
+            d.platform_id, d.water_system)  # fmt: skip
 
 
 # In dependency order, which export follows; import order does not matter (foreign keys are deferred).
@@ -151,8 +151,9 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
             "address_order",
             "gb26875_address",
             "platform_id",
+            "water_system",
         ),
-        ("text",) * 5 + ("int4", "jsonb", "text", "text", "text"),
+        ("text",) * 5 + ("int4", "jsonb", "text", "text", "text", "text"),
         ("id",),
         _device_row,
     ),
@@ -298,6 +299,7 @@ def export_registry(conn: Connection) -> RegistryFile:
                 address_order=r[7],
                 gb26875_address=r[8],
                 platform_id=r[9],
+                water_system=r[10],
             )
             for r in rows["devices"]
         ],

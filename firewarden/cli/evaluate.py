@@ -244,13 +244,18 @@ def gauges_command(
     intervals: Annotated[str, typer.Option(help="Gauge report intervals, s, comma-separated.")] = "60,300,600,3600",
     faults: Annotated[str, typer.Option(help="Faults, comma-separated (default: all).")] = "",
     workers: Annotated[int, typer.Option(min=1, help="Processes to run trials on.")] = 2,
+    peers: Annotated[
+        str,
+        typer.Option(help="lone (one gauge per trial), peer (a second on its water system) or both."),
+    ] = "both",
     plot: Annotated[Path, typer.Option(help="Where to write the PNG plot.")] = Path("gauges.png"),
     cells_csv: Annotated[Path | None, typer.Option("--csv", help="Also write every cell to this CSV file.")] = None,
 ) -> None:
     """The gauge matrix: water-system faults × report intervals × fault sizes, SEEDS trials each.
 
-    One sprinkler pressure or tank level gauge per trial, three healthy days, then the fault for two
-    days. Prints, per cell, how many were caught (the sensor fault's own signal, or a threshold rule
+    One sprinkler pressure or tank level gauge per trial (with --peers peer or both, also trials with a
+    second gauge on its water system), three healthy days, then the fault for two days. Prints, per
+    cell, how many were caught (the sensor fault's own signal, or a threshold rule
     for a real loss), how soon, how many drifts were raised before a threshold rule tripped on the
     false reading, real losses called a sensor fault, false anomaly signals per 1,000 healthy
     device-days, and the targets of docs/scoring.md; writes a PNG (and a CSV of every cell). Scores
@@ -270,10 +275,14 @@ def gauges_command(
     )
 
     settings = settings_of(ctx)
+    kinds = {"lone": (False,), "peer": (True,), "both": (False, True)}
+    if peers not in kinds:
+        raise SettingsError(f"--peers: {peers!r} is none of lone, peer, both")
     grid = GaugeGrid(
         faults=_names(faults, "faults", GAUGE_FAULTS) if faults else GAUGE_FAULTS,
         intervals=_floats(intervals, "intervals"),
         seeds=seeds,
+        peers=kinds[peers],
     )
     policy = load_policy(settings.policy_file)
     models = models_for(settings)
@@ -284,12 +293,12 @@ def gauges_command(
         )
     table = Table(title=f"gauge faults, {total:,} trials: caught, 95 % Wilson interval, onset → caught (median / p95)")
     columns = ("gauge", "fault", "interval", "size/h", "caught", "95 % interval", "median", "p95", "readings")
-    for column in (*columns, "first", "called sensor"):
+    for column in (*columns, "first", "called sensor", "peer blamed"):
         table.add_column(column, justify="left" if column in ("gauge", "fault") else "right")
     for c in gauge_cells(results):
         low, high = c.interval
         table.add_row(
-            c.device_type,
+            f"{c.device_type} +peer" if c.peer else c.device_type,
             c.fault,
             f"{c.interval_s:g} s",
             f"{c.size:g}" if c.size else "",
@@ -300,6 +309,7 @@ def gauges_command(
             str(c.max_readings or ""),
             f"{c.first}/{c.trials}",
             f"{c.mislabelled}" if c.fault not in ("stuck", "drift_up", "drift_down") else "",
+            str(c.peer_blamed) if c.peer else "",
         )
     console.print(table)
     healthy = Table(title="false anomaly signals in healthy time")
@@ -307,7 +317,7 @@ def gauges_command(
         healthy.add_column(column, justify="right")
     for rate in gauge_false_rates(results):
         healthy.add_row(
-            rate.device_type,
+            f"{rate.device_type} +peer" if rate.peer else rate.device_type,
             f"{rate.interval_s:g} s",
             f"{rate.device_days:,.0f}",
             str(rate.signals),

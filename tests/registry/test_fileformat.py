@@ -180,3 +180,16 @@ def test_a_platform_id_is_a_onenet_name_and_names_one_device(tmp_path: Path) -> 
     path = tmp_path / "good.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert registry.load(path).devices[second].platform_id == "onenet:C6z4Zk012B/smoke-02"
+
+
+def test_a_water_system_is_a_gauges(tmp_path: Path) -> None:
+    data = _example_data()
+    smoke = next(i for i, d in enumerate(data["devices"]) if d["type"] == "smoke_alarm")
+    data["devices"][smoke]["water_system"] = "sprinkler"
+    message = _rejected_data(tmp_path, data)
+    assert "field 'water_system': a smoke_alarm measures no water pressure or tank level" in message
+    del data["devices"][smoke]["water_system"]
+    path = tmp_path / "good.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    gauges = [d for d in registry.load(path).devices if d.water_system is not None]
+    assert [(d.id, d.water_system) for d in gauges] == [("D-0001-SP-01", "sprinkler")]

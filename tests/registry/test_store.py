@@ -68,6 +68,7 @@ def test_export_then_import_elsewhere_gives_the_same_data(
 ) -> None:
     _import(migrated_url, EXAMPLE)
     exported = _export(migrated_url)
+    assert next(d for d in exported.devices if d.id == "D-0001-SP-01").water_system == "sprinkler"
     for fmt in ("yaml", "json"):
         path = tmp_path / f"export.{fmt}"
         path.write_text(registry.dump(exported, fmt), encoding="utf-8")
