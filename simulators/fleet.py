@@ -59,15 +59,11 @@ def generate_fleet(
 
     grids = stations * GRIDS_PER_STATION
     per_district = STATIONS_PER_DISTRICT * GRIDS_PER_STATION
-    jurisdictions = [
-        Jurisdiction(
-            id="J-CITY", name="市消防救援支队 City fire brigade", kind="city", boundary=_sector(0, grids, grids)
-        )
-    ]
+    jurisdictions = [Jurisdiction(id="J-CITY", name="市消防救援支队", kind="city", boundary=_sector(0, grids, grids))]
     jurisdictions += [
         Jurisdiction(
             id=f"J-D{d:02d}",
-            name=f"第{d + 1}区 District {d + 1}",
+            name=_numbered(_DISTRICTS, d),
             kind="district",
             parent="J-CITY",
             boundary=_sector(d * per_district, min(grids, (d + 1) * per_district), grids),
@@ -80,7 +76,7 @@ def generate_fleet(
         jurisdictions.append(
             Jurisdiction(
                 id=station,
-                name=f"第{s + 1}消防站 Fire station {s + 1}",
+                name=f"{_numbered(_STATIONS, s)}消防救援站",
                 kind="fire_station",
                 parent=f"J-D{s // STATIONS_PER_DISTRICT:02d}",
             )
@@ -90,7 +86,7 @@ def generate_fleet(
             jurisdictions.append(
                 Jurisdiction(
                     id=grid_ids[-1],
-                    name=f"站{s + 1}网格{g + 1} Station {s + 1} grid {g + 1}",
+                    name=f"{_numbered(_STATIONS, s)}第{g + 1}网格",
                     kind="grid",
                     parent=station,
                     boundary=_sector(len(grid_ids) - 1, len(grid_ids), grids),
@@ -266,6 +262,18 @@ _GIVEN = ("建国", "丽华", "志强", "秀英", "伟", "静", "海涛", "晓�
 def _person(surname: str, n: int) -> str:
     """A person's name from one of :data:`_SURNAMES` (its Chinese part) and a given name by ``n``."""
     return surname.split()[0] + _GIVEN[n % len(_GIVEN)]
+
+
+# Jurisdictions read like a real city's too: districts, and fire-rescue stations named after their streets.
+_DISTRICTS = ("东城区", "西城区", "南湖区", "北山区", "高新区", "滨江区", "江北区", "城南区", "河西区", "经开区")
+_STATIONS = ("人民路", "解放路", "中山路", "建设路", "和平路", "新华路", "滨河路", "长江路", "黄河路", "文化路",
+             "胜利路", "青年路", "工业路", "花园路", "光明路", "朝阳路", "幸福路", "北京路", "湖滨路")  # fmt: skip
+
+
+def _numbered(names: tuple[str, ...], index: int) -> str:
+    """The index-th name, numbered past the first round (``东城区``, then ``东城区2``)."""
+    name, round_ = names[index % len(names)], index // len(names)
+    return name + (str(round_ + 1) if round_ else "")
 
 
 def _premises_name(category: str, index: int) -> str:
