@@ -17,7 +17,7 @@ APT     := $(SUDO) apt-get -o DPkg::Lock::Timeout=600
 # TimescaleDB is in no registry these machines reach: built from the vendored source when it is beside us.
 TIMESCALEDB_TOOL := $(wildcard ../shared/tools/install-timescaledb)
 
-.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium poppler timescaledb bench models clean \
+.PHONY: install demo run test lint typecheck pytest mosquitto mosquitto-clients chromium poppler timescaledb bench models doc-images clean \
 	podman test-deploy
 
 $(PY):
@@ -100,6 +100,10 @@ bench: install mosquitto mosquitto-clients chromium
 # The default models are package data, made by a fixed recipe (training/defaults.py): commit what this writes.
 models: install
 	$(PY) -m training.defaults
+
+# The screenshots the browser and report tests leave in build/screenshots, as docs/img's WebP images.
+doc-images: install
+	$(PY) docs/shots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.console.conftest import PASSWORD, SHOTS
+from tests.console.conftest import PASSWORD
+from tests.shots import SHOTS
 
 OUTSIDE: list[str] = []
 """Requests a page made beyond this machine (refused): none is the expectation."""

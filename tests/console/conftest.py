@@ -5,12 +5,10 @@ reach the API, the live stream and the browser."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,6 +31,7 @@ from firewarden.processes.console import ApiServer as _ApiServer
 from scoring.records import DECISIONS_TOPIC, Decision, encode_decision
 from tests.alerts.conftest import load, small_registry
 from tests.ports import free_port
+from tests.shots import SHOTS
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -175,7 +174,6 @@ def as_json(answer: httpx.Response, status: int = 200) -> Any:
     return answer.json()
 
 
-SHOTS = Path(os.environ.get("FIREWARDEN_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "screenshots"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Headless on a machine with no network beyond loopback: no sandbox (CI runs as root), no GPU,
 # none of Chromium's own background connections.

@@ -254,6 +254,7 @@ def test_an_operator_handles_a_live_fire_and_the_inspector_gets_the_follow_up(sy
         "offline",
         "kpis",
         "hazards",
+        "cases",
         "tasks",
         "notices",
         "audit",

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from core.db import connect
 from report import Report, charts, compute, parse_period
 from report.errors import PeriodError, ReportError
+from tests.shots import SHOTS
 
 NOW = datetime(2027, 2, 1, tzinfo=UTC)
 PERIOD = parse_period("2026", ZoneInfo("UTC"))
@@ -293,6 +294,12 @@ def test_firewarden_report_writes_html_and_a_pdf_that_opens(seeded: str, tmp_pat
     assert all(u > 0.5 for u in used[:-1]), f"a page more than half empty: {[round(u, 2) for u in used]}"
     assert "一、监管场所与风险等级" in printed[0]
     assert "66.7%" in text and "D1 name (D1)" in text and "高层住宅" in text
+
+    # the pages as a reader sees them, beside the console's screenshots (docs/report.md shows them)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("report-page-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-r", "80", "-png", str(pdf), str(SHOTS / "report-page")], check=True, timeout=120)
 
     bad = subprocess.run([*command[:7], "D9"], env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "no jurisdiction 'D9'" in bad.stderr
