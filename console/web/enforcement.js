@@ -93,7 +93,7 @@ function caseDetail(c, me, rerender) {
       c.self_reported ? ` · ${t("unit.self_reported")}` : ""),
     el("p", {}, `${t("col.deadline")}: `, when(c.deadline)),
     nextUp(c),
-    table(["col.kind", "col.state", "cases.number", "cases.fine", "check.note", "cases.by", "cases.documents"], c.steps.map((s) => el("tr", { dataset: { step: s.id, kind: s.kind, state: s.state } },
+    table(["cases.step", "col.state", "cases.number", "cases.fine", "check.note", "cases.by", "cases.documents"], c.steps.map((s) => el("tr", { dataset: { step: s.id, kind: s.kind, state: s.state } },
       el("td", {}, word("case_step", s.kind), s.kind === "recheck" ? ` (${t(s.detail.passed ? "cases.pass" : "cases.fail")})` : "",
         s.detail.exemption ? ` · ${word("exemption", s.detail.exemption)}` : ""),
       el("td", { class: "step-state" }, word("step_state", s.state)), el("td", { class: "number" }, s.number ?? "–"),

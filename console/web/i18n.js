@@ -153,7 +153,7 @@ const LABELS = {
     "cases.take_step": "Record", "cases.target": "hazard id or premises id", "cases.target_hint": "e.g. 12 or P-000001",
     "cases.pass": "corrected", "cases.fail": "not corrected", "cases.by": "proposed / decided", "cases.documents": "Documents",
     "cases.evidence": "evidence", "cases.listed": "listed", "cases.number": "Number", "cases.pending": "pending",
-    "cases.next": "Next", "cases.step": "step", "cases.lifts": "measure to lift", "cases.who_admin": "an admin",
+    "cases.next": "Next", "cases.step": "Step", "cases.lifts": "measure to lift", "cases.who_admin": "an admin",
     "cases.who_inspector": "the inspector", "cases.wait_approval": "legal review: an admin other than the proposer approves or refuses",
     "cases.wait_recheck": "re-check once the deadline has passed", "cases.wait_decision": "the re-check found it not corrected: seal up, stop, fine, or re-check again",
     "cases.wait_lift": "the re-check found it corrected: lift the measure in force, then close", "cases.wait_close": "the re-check found it corrected: close the case",

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from core.db import connect
-from tests.console.browsing import log_in, rendered
+from tests.console.browsing import log_in, rendered, shoot
 from tests.console.conftest import PASSWORD, Served, login
 from tests.console.test_api import fire, incident_of
 
@@ -34,6 +34,11 @@ def test_a_wrong_password_is_said_on_the_page_and_no_password_is_ever_in_a_url(
     page.click("#submit")
     expect(page.locator("#error")).to_have_text("Wrong user or password")
     assert page.url == f"{served.url}/login"
+    shoot(page, "page-en-login")
+    page.locator("[data-lang=zh]").click()
+    expect(page.locator("#submit")).not_to_have_text("Log in")
+    shoot(page, "page-zh-login")
+    page.locator("[data-lang=en]").click()
 
     page.fill("#password", PASSWORD)
     page.click("#submit")

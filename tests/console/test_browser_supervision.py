@@ -140,6 +140,10 @@ def test_a_unit_and_the_authority_work_a_hazard_and_a_case_in_the_console(served
     expect(approved).to_have_attribute("data-state", "effective")
     expect(approved.locator("td.number")).to_contain_text("消临封〔")
     shoot(admin, "22-admin-approved-seal-up")
+    admin.locator("[data-lang=zh]").click()
+    expect(admin.locator("nav [data-nav=cases]")).to_have_text("执法办案")
+    shoot(admin, "22-admin-approved-seal-up-zh")
+    admin.locator("[data-lang=en]").click()
 
     # the admin edits the checklists: saved as the next version, shown at once
     rendered(admin, f"{served.url}/#/notices")
