@@ -24,7 +24,7 @@ its own learned fall and refills (:func:`scoring.gauge_learning.residual`), expl
 difference moved better than the peer's do (within half of it), and the peer is not raised already.
 
 **Stuck.** A gauge whose reading repeats while every peer moved as the system does (a refill, or a fall
-of five pair deviations and two resolution steps, no faster than one and a half times its learned
+of five pair deviations and a resolution step, no faster than one and a half times its learned
 fall) is stuck (:func:`stuck_against`).
 """
 
@@ -312,7 +312,7 @@ def end_run(track: GaugeTrack) -> None:
 def stuck_against(track: GaugeTrack, peers: Sequence[Peer], t: float) -> tuple[str, float] | None:
     """(a peer, how far it moved) when every usable peer moved as the system does since this gauge's run
     of repeats began (and at least one did): a refill, or a fall beyond :data:`STILL_SIGMAS` of its pair
-    deviations and two resolution steps (a coarse gauge mid-step repeats while the level falls a
+    deviations and a resolution step (a coarse gauge mid-step repeats while the level falls a
     step), no faster than one and a half times its learned fall. A refill counts when it lifted the
     peer from where its refills start to where they end. A peer that rose without a refill or
     fell faster, or whose own readings stand out, may itself be the faulty one."""
@@ -331,7 +331,7 @@ def stuck_against(track: GaugeTrack, peers: Sequence[Peer], t: float) -> tuple[s
             continue
         fell = fall_per_s(p) * (p.last_t - pt.run_t)
         sd = pair_sd_of(p)
-        beyond = STILL_SIGMAS * sd + 2 * max(track.resolution, p.resolution)
+        beyond = STILL_SIGMAS * sd + max(track.resolution, p.resolution)
         if -change >= beyond and -change <= 1.5 * fell + 2 * sd:
             moved = moved or (peer.id, change)
             continue
