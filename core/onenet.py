@@ -17,8 +17,8 @@ does not measure it) and ``rssi_dbm`` are its status; an event named as one of i
 kinds is that event; a lifeCycle is its status. Anything else is refused (an unknown name is a
 mistake in the product's thing model, not data to drop in silence).
 
-Not covered: OneNET's safe mode (AES), its older multi-protocol push (``msg_signature``), and
-CTWing, whose push format was not checked against a source.
+Not covered: OneNET's safe mode (AES), its older multi-protocol push (``msg_signature``). CTWing's push
+is :mod:`core.ctwing`'s.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def translate(message: dict[str, Any], target: Target) -> list[tuple[str, dict[s
         if state not in ("online", "offline"):
             raise PushRefused(422, "unknown_state", f"a lifeCycle status must be online or offline, got {state!r}")
         at = data.get("time")
-        return [("status", {**_stamp(at, 1), "state": state, "detail": "onenet lifeCycle"})]
+        return [("status", {**stamp(at, 1), "state": state, "detail": "onenet lifeCycle"})]
     if kind != "notify" or message.get("notifyType") not in ("property", "event"):
         raise PushRefused(
             422, "unknown_message", f"messageType {kind!r} / notifyType {message.get('notifyType')!r} is not covered"
@@ -152,10 +152,10 @@ def _properties(params: dict[str, Any], metrics: frozenset[str], target: Target)
     out: list[tuple[str, dict[str, Any]]] = []
     readings = {k: p.get("value") for k, p in params.items() if k in metrics}
     if readings:
-        out.append(("telemetry", {**_stamp(at, 0), "metrics": readings}))
+        out.append(("telemetry", {**stamp(at, 0), "metrics": readings}))
     status = {k: p.get("value") for k, p in params.items() if k in STATUS_FIELDS - metrics}
     if status:
-        out.append(("status", {**_stamp(at, 1), "state": "online", **status}))
+        out.append(("status", {**stamp(at, 1), "state": "online", **status}))
     return out
 
 
@@ -168,14 +168,14 @@ def _events(params: dict[str, Any], kinds: frozenset[str], target: Target) -> li
     out: list[tuple[str, dict[str, Any]]] = []
     for n, (name, p) in enumerate(sorted(params.items())):
         at = p.get("time")
-        event: dict[str, Any] = {**_stamp(at, 2 + n), "kind": name}
+        event: dict[str, Any] = {**stamp(at, 2 + n), "kind": name}
         if p.get("value") not in (None, {}, ""):
             event["detail"] = json.dumps(p["value"], ensure_ascii=False)[:1024]
         out.append(("event", event))
     return out
 
 
-def _stamp(ms: object, code: int) -> dict[str, Any]:
+def stamp(ms: object, code: int) -> dict[str, Any]:
     """A wire message's ``seq`` and ``ts`` from a message's time in epoch milliseconds (see :func:`translate`)."""
     ts = _ts(ms)
     assert isinstance(ms, int)

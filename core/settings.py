@@ -199,6 +199,19 @@ class Settings(BaseSettings):
         le=86_400,
         description="a OneNET push stamped further than this from the gateway's clock is refused as a replay",
     )
+    ctwing_token: str | None = Field(
+        default=None,
+        min_length=16,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the secret in CTWing's subscription URL, /ingest/ctwing/<token> (its pushes carry no "
+        "signature); unset: /ingest/ctwing answers 503",
+    )
+    ctwing_max_age_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="a CTWing push stamped further than this from the gateway's clock is refused as a replay",
+    )
 
     model_dir: Path | None = Field(
         default=None,
@@ -330,7 +343,7 @@ class Settings(BaseSettings):
                 text = "(unset)"
             elif name in ("database_url", "database_owner_url", "smtp_url"):
                 text = mask_database_url(value)
-            elif name in ("alerts_webhook_secret", "onenet_token"):
+            elif name in ("alerts_webhook_secret", "onenet_token", "ctwing_token"):
                 text = MASK
             elif isinstance(value, MqttUrl):
                 text = value.render(mask=True)

@@ -1,5 +1,10 @@
 """``firewarden gateway nbiot``: NB-IoT devices as their carrier's IoT platform pushes them.
 
+``POST /ingest/ctwing/<token>`` takes China Telecom CTWing's subscription push the same way
+(:mod:`core.ctwing`): the URL's token is its proof (401 otherwise), dead letters on
+``http:/ingest/ctwing``; with no ``id`` in a CTWing push, a push sent again is published again and
+stored once by its ``seq``.
+
 ``POST /ingest/onenet`` takes China Mobile OneNET's HTTP push (:mod:`core.onenet`): the signature
 is checked with the push instance's token, a push stamped outside ``onenet_max_age_s`` of the
 gateway's clock is refused as a replay, the device is the registry's by its ``platform_id``, and the
@@ -17,6 +22,7 @@ broker, the answer is 503 and nothing is kept: the platform sends again.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import time
@@ -29,6 +35,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CollectorRegistry, Counter
 
+from core import ctwing
 from core.errors import DatabaseError
 from core.onenet import PushRefused, Target, parse_push, platform_id, read_message, signed, translate
 from core.wire import DecodeError, decode, topic_for
@@ -40,6 +47,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 ACK_TIMEOUT_S = 10.0
 DEAD_LETTER_TOPIC = "http:/ingest/onenet"
+CTWING_DEAD_LETTER_TOPIC = "http:/ingest/ctwing"
 
 
 class Publisher(BrokerClient):
@@ -78,9 +86,13 @@ class Pushes:
         database_url: str,
         registry: CollectorRegistry,
         clock: Callable[[], float] = time.time,
+        ctwing_token: str | None = None,
+        ctwing_max_age_s: float = 300.0,
     ) -> None:
         self.token = token
         self.max_age_s = max_age_s
+        self.ctwing_token = ctwing_token
+        self.ctwing_max_age_s = ctwing_max_age_s
         self.targets = targets
         self.publisher = publisher
         self.database_url = database_url
@@ -131,15 +143,7 @@ class Pushes:
         target = self.targets.get(name)
         if target is None:
             raise PushRefused(404, "unknown_device", f"no registry device has platform_id {name}")
-        wire = []
-        for channel, payload in translate(message, target):
-            topic = topic_for(target.premises_id, target.device_id, channel)
-            data = _json(payload)
-            try:
-                decode(topic, data)  # what ingest will read: refused here, not there
-            except DecodeError as error:
-                raise PushRefused(422, f"wire_{error.reason}", f"{channel}: {error}") from None
-            wire.append((topic, data))
+        wire = self._wire(translate(message, target), target)
         if not await asyncio.to_thread(self.publisher.publish_all, wire):
             self.outcomes.labels("onenet", "broker_away").inc()
             return JSONResponse({"error": "the broker did not acknowledge; send again"}, status_code=503)
@@ -147,15 +151,63 @@ class Pushes:
         self.outcomes.labels("onenet", "handed_on").inc()
         return JSONResponse({"id": push.id, "handed_on": len(wire), "again": False})
 
+    async def take_ctwing(self, body: bytes, token: str) -> Response:
+        """A CTWing push to ``/ingest/ctwing/<token>``: the token is its only proof (:mod:`core.ctwing`)."""
+        if self.ctwing_token is None:
+            return JSONResponse({"error": "no ctwing_token is set: pushes are not taken"}, status_code=503)
+        try:
+            if not hmac.compare_digest(token.encode(), self.ctwing_token.encode()):
+                raise PushRefused(401, "forged", "the URL's token is not the gateway's")
+            return await self._take_ctwing(body)
+        except PushRefused as refused:
+            self.outcomes.labels("ctwing", refused.reason).inc()
+            log.warning("ctwing push refused (%s): %s", refused.reason, refused.detail)
+            await asyncio.to_thread(self._dead_letter, body, refused, CTWING_DEAD_LETTER_TOPIC)
+            return JSONResponse({"error": refused.detail, "reason": refused.reason}, status_code=refused.status)
+
+    async def _take_ctwing(self, body: bytes) -> Response:
+        if len(body) > MAX_BODY_BYTES:
+            raise PushRefused(413, "oversize", f"the body is {len(body)} bytes, the limit is {MAX_BODY_BYTES}")
+        message = ctwing.parse_push(body)
+        age = self.clock() - message["timestamp"] / 1000
+        if abs(age) > self.ctwing_max_age_s:
+            raise PushRefused(
+                409, "stale", f"stamped {age:.0f} s from now; at most {self.ctwing_max_age_s:.0f} s is taken"
+            )
+        name = ctwing.platform_id(message)
+        target = self.targets.get(name)
+        if target is None:
+            raise PushRefused(404, "unknown_device", f"no registry device has platform_id {name}")
+        wire = self._wire(ctwing.translate(message, target), target)
+        if not await asyncio.to_thread(self.publisher.publish_all, wire):
+            self.outcomes.labels("ctwing", "broker_away").inc()
+            return JSONResponse({"error": "the broker did not acknowledge; send again"}, status_code=503)
+        self.outcomes.labels("ctwing", "handed_on").inc()
+        return JSONResponse({"handed_on": len(wire)})
+
+    @staticmethod
+    def _wire(messages: list[tuple[str, dict[str, Any]]], target: Target) -> list[tuple[str, bytes]]:
+        """(topic, payload) of each wire message, each decoded as ingest will (refused here, not there)."""
+        wire = []
+        for channel, payload in messages:
+            topic = topic_for(target.premises_id, target.device_id, channel)
+            data = _json(payload)
+            try:
+                decode(topic, data)
+            except DecodeError as error:
+                raise PushRefused(422, f"wire_{error.reason}", f"{channel}: {error}") from None
+            wire.append((topic, data))
+        return wire
+
     def _forget(self, now: float) -> None:
         while self._handed_on and next(iter(self._handed_on.values())) < now - self.max_age_s:
             self._handed_on.popitem(last=False)
 
-    def _dead_letter(self, body: bytes, refused: PushRefused) -> None:
+    def _dead_letter(self, body: bytes, refused: PushRefused, topic: str = DEAD_LETTER_TOPIC) -> None:
         try:
-            keep_dead_letter(self.database_url, DEAD_LETTER_TOPIC, body, refused.reason, refused.detail, MAX_BODY_BYTES)
+            keep_dead_letter(self.database_url, topic, body, refused.reason, refused.detail, MAX_BODY_BYTES)
         except DatabaseError as error:
-            log.error("onenet push refused (%s) and its dead letter not kept: %s", refused.reason, error)
+            log.error("%s push refused (%s) and its dead letter not kept: %s", topic, refused.reason, error)
 
 
 def _json(payload: dict[str, Any]) -> bytes:
@@ -172,5 +224,9 @@ def create_app(pushes: Pushes) -> FastAPI:
     @app.post("/ingest/onenet")
     async def onenet_push(request: Request) -> Response:
         return await pushes.take(await request.body())
+
+    @app.post("/ingest/ctwing/{token}")
+    async def ctwing_push(token: str, request: Request) -> Response:
+        return await pushes.take_ctwing(await request.body(), token)
 
     return app

@@ -7,6 +7,7 @@ This module is the package's face: what the command line, the demo and the offli
 The rest of the package is internal.
 """
 
+from simulators.ctwing import CtwingPlatform, data_report, event_report, online_report
 from simulators.engine import GroundTruth, Outgoing, Simulation
 from simulators.errors import PublishError, RecordingError, ScenarioError
 from simulators.fleet import generate_fleet, with_webhooks
@@ -45,6 +46,7 @@ __all__ = [
     "PRESSURE_ONLY",
     "SENSOR_FAULTS",
     "TANK_ONLY",
+    "CtwingPlatform",
     "GaugeStream",
     "GaugeTrial",
     "GroundTruth",
@@ -68,13 +70,16 @@ __all__ = [
     "apply_scenario",
     "background",
     "best_observable",
+    "data_report",
     "event_message",
+    "event_report",
     "gauge_device",
     "gauge_registry",
     "gauge_stream",
     "generate_fleet",
     "life_cycle_message",
     "load_scenario",
+    "online_report",
     "other_city",
     "parse_duration",
     "property_message",

@@ -43,10 +43,17 @@ def test_config_show_masks_secrets() -> None:
             "FIREWARDEN_MQTT_URL": "mqtt://u:mq-secret@b:1",
             "FIREWARDEN_SMTP_URL": "smtp://mail:smtp-secret@mail:25",
             "FIREWARDEN_ALERTS_WEBHOOK_SECRET": "hmac-secret-key-for-tests",
+            "FIREWARDEN_CTWING_TOKEN": "ctwing-url-secret-for-tests",
         },
     )
     assert result.returncode == 0, result.stderr
-    for password in ("pg-secret", "mq-secret", "smtp-secret", "hmac-secret-key-for-tests"):
+    for password in (
+        "pg-secret",
+        "mq-secret",
+        "smtp-secret",
+        "hmac-secret-key-for-tests",
+        "ctwing-url-secret-for-tests",
+    ):
         assert password not in result.stdout
     assert '"database_url": "postgresql://fw:***@db/fw"' in result.stdout
 

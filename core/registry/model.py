@@ -94,8 +94,8 @@ class Premises(_Record):
     """The departments that supervise the premises' sector (行业主管部门): told of its warning notices."""
 
 
-PLATFORM_ID = r"^onenet:[A-Za-z0-9_-]{1,64}/[^\s/]{1,128}$"
-"""A device's name on its IoT platform (OneNET: product id and device name)."""
+PLATFORM_ID = r"^(onenet|ctwing):[A-Za-z0-9_-]{1,64}/[^\s/]{1,128}$"
+"""A device's name on its IoT platform (OneNET: product id and device name; CTWing: product id and device id)."""
 
 
 class Device(_Record):
@@ -113,8 +113,9 @@ class Device(_Record):
     sent; how ``firewarden gateway gb26875`` knows the UITD behind a TCP connection."""
 
     platform_id: Annotated[str, StringConstraints(pattern=PLATFORM_ID)] | None = None
-    """NB-IoT devices: the IoT platform's name for the device, ``onenet:<product id>/<device name>``;
-    how ``firewarden gateway nbiot`` knows the device a platform push is about."""
+    """NB-IoT devices: the IoT platform's name for the device, ``onenet:<product id>/<device name>`` or
+    ``ctwing:<product id>/<device id>``; how ``firewarden gateway nbiot`` knows the device a platform push
+    is about."""
     water_system: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     """Water-system gauges: the system the gauge measures (``sprinkler-1``, ``tank-B1``); a premises' gauges
     on one water system measuring one metric are judged against each other (:mod:`scoring.peers`)."""

@@ -323,14 +323,7 @@ def onenet_command(
     at = int(time.time() * 1000)
     messages = []
     if value:
-        readings = {}
-        for item in value:
-            name, _, number = item.partition("=")
-            try:
-                readings[name] = float(number)
-            except ValueError:
-                raise typer.BadParameter(f"{item!r} is not NAME=NUMBER", param_hint="--value") from None
-        messages.append(property_message(product, device, readings, at))
+        messages.append(property_message(product, device, _readings(value), at))
     if event:
         messages.append(event_message(product, device, event, at))
     if status:
@@ -343,3 +336,54 @@ def onenet_command(
         console.print(f"{message.get('messageType')} {message.get('notifyType', '')}: HTTP {answer}", highlight=False)
         if answer != 200:
             raise typer.Exit(1)
+
+
+@app.command("ctwing")
+def ctwing_command(
+    url: Annotated[
+        str, typer.Option(help="The NB-IoT gateway's push address with its token, …/ingest/ctwing/<token>.")
+    ],
+    platform_id: Annotated[
+        str, typer.Option("--device", help="The device's platform name, ctwing:<product id>/<device id>.")
+    ],
+    event: Annotated[str | None, typer.Option(help="Push this event (fire_alarm, fault, ...).")] = None,
+    value: Annotated[
+        list[str] | None, typer.Option(help="Push a property reading NAME=NUMBER (repeat for several).")
+    ] = None,
+    status: Annotated[Literal["online", "offline"] | None, typer.Option(help="Push an online/offline report.")] = None,
+) -> None:
+    """Push one message of an NB-IoT device as China Telecom CTWing does (sent again until answered 200): a
+    stand-in for the platform, to try `firewarden gateway nbiot` (docs/protocol.md)."""
+    from simulators import CtwingPlatform, data_report, event_report, online_report
+
+    if not platform_id.startswith("ctwing:") or "/" not in platform_id:
+        raise typer.BadParameter("must be ctwing:<product id>/<device id>", param_hint="--device")
+    product, device = platform_id.removeprefix("ctwing:").split("/", 1)
+    at = int(time.time() * 1000)
+    messages = []
+    if value:
+        messages.append(data_report(product, device, _readings(value), at))
+    if event:
+        messages.append(event_report(product, device, event, at))
+    if status:
+        messages.append(online_report(product, device, status == "online", at))
+    if not messages:
+        raise typer.BadParameter("say what to push: --value, --event or --status")
+    platform = CtwingPlatform(url)
+    for message in messages:
+        answer = platform.push(message)
+        console.print(f"{message.get('messageType')}: HTTP {answer}", highlight=False)
+        if answer != 200:
+            raise typer.Exit(1)
+
+
+def _readings(items: list[str]) -> dict[str, float]:
+    """NAME=NUMBER options as a mapping. Raises typer.BadParameter naming the one that is not."""
+    readings = {}
+    for item in items:
+        name, _, number = item.partition("=")
+        try:
+            readings[name] = float(number)
+        except ValueError:
+            raise typer.BadParameter(f"{item!r} is not NAME=NUMBER", param_hint="--value") from None
+    return readings

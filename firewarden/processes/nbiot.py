@@ -40,15 +40,22 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
     health = Health("nbiot")
     targets: dict[str, Target] = await asyncio.to_thread(load_targets, database_url)
     publisher = Publisher(broker, settings.nbiot_client_id)
-    pushes = Pushes(settings.onenet_token, settings.onenet_max_age_s, targets, publisher, database_url, health.registry)
+    pushes = Pushes(settings.onenet_token, settings.onenet_max_age_s, targets, publisher, database_url, health.registry,
+                    ctwing_token=settings.ctwing_token, ctwing_max_age_s=settings.ctwing_max_age_s)  # fmt: skip
     config = uvicorn.Config(create_app(pushes), host=settings.nbiot_host, port=settings.nbiot_port,
                             log_level="warning", timeout_graceful_shutdown=5)  # fmt: skip
     server = ApiServer(config)
     health.ready = lambda: publisher.connected.is_set() and server.started
-    health.detail = lambda: {"devices_known": len(targets), "onenet": settings.onenet_token is not None}
+    health.detail = lambda: {
+        "devices_known": len(targets),
+        "onenet": settings.onenet_token is not None,
+        "ctwing": settings.ctwing_token is not None,
+    }
     publisher.start()
     if settings.onenet_token is None:
         log.warning("no FIREWARDEN_ONENET_TOKEN: /ingest/onenet answers 503 until one is set")
+    if settings.ctwing_token is None:
+        log.warning("no FIREWARDEN_CTWING_TOKEN: /ingest/ctwing answers 503 until one is set")
     async with health.serving(settings.metrics_port, stop):
         serving = asyncio.create_task(server.serve())
         await asyncio.sleep(0)
@@ -60,7 +67,7 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
                 f"cannot listen for platform pushes on {settings.nbiot_host}:{settings.nbiot_port}; "
                 "set FIREWARDEN_NBIOT_PORT to a free port"
             )
-        log.info("gateway: NB-IoT platform pushes on http://%s:%d/ingest/onenet, %d devices known",
+        log.info("gateway: NB-IoT platform pushes on http://%s:%d/ingest/onenet and /ingest/ctwing/…, %d devices known",
                  settings.nbiot_host, settings.nbiot_port, len(targets))  # fmt: skip
         read = functools.partial(load_targets, database_url)
         refresh = asyncio.create_task(

@@ -1,6 +1,6 @@
 """NB-IoT devices through their carrier's platform: `firewarden gateway nbiot` (a process of its own) takes
-OneNET's HTTP push, as the platform stand-in (simulators/onenet.py) sends it, on real Mosquitto and
-PostgreSQL with ingest and the scoring runner. A signed push is stored and scored as the MQTT path
+OneNET's HTTP push (CTWing's below), as the platform stand-in (simulators/onenet.py) sends it, on real
+Mosquitto and PostgreSQL with ingest and the scoring runner. A signed push is stored and scored as the MQTT path
 would; the same push again is answered 200 and stored once; forged, stale, malformed pushes and pushes
 about unknown devices or names are refused with their 4xx and kept as dead letters."""
 
@@ -28,6 +28,7 @@ from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
 from scoring.site import Sites
 from scoring.store import DecisionStore
+from simulators.ctwing import CtwingPlatform, data_report, event_report, online_report
 from simulators.onenet import OneNetPlatform, event_message, life_cycle_message, property_message, push_body
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
@@ -35,9 +36,13 @@ from tests.running import Process
 
 TOKEN = "onenet-push-token-0123"
 PRODUCT = "C6z4Zk012B"
-SMOKE = next(d for d in FLEET.devices if d.type == "smoke_alarm")
+SMOKE, TELECOM_SMOKE = [d for d in FLEET.devices if d.type == "smoke_alarm"][:2]
+CTWING_TOKEN = "ctwing-url-secret-0123456789"
+CTWING_PRODUCT = "15009999"
+CTWING_DEVICE = "44d0b9e48d404094bbbcf889e4e64ece"
+NAMES = {SMOKE.id: f"onenet:{PRODUCT}/{SMOKE.id}", TELECOM_SMOKE.id: f"ctwing:{CTWING_PRODUCT}/{CTWING_DEVICE}"}
 NAMED = FLEET.model_copy(
-    update={"devices": [d.model_copy(update={"platform_id": f"onenet:{PRODUCT}/{d.id}"}) if d == SMOKE else d
+    update={"devices": [d.model_copy(update={"platform_id": NAMES[d.id]}) if d.id in NAMES else d
                         for d in FLEET.devices]}
 )  # fmt: skip
 
@@ -52,12 +57,17 @@ class NbiotProcess(Process):
             "FIREWARDEN_NBIOT_HOST": "127.0.0.1",
             "FIREWARDEN_NBIOT_PORT": str(self.port),
             "FIREWARDEN_ONENET_TOKEN": TOKEN,
+            "FIREWARDEN_CTWING_TOKEN": CTWING_TOKEN,
         }
         super().__init__("nbiot", ["gateway", "nbiot"], env, tmp_path / "nbiot.log")
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/ingest/onenet"
+
+    @property
+    def ctwing_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/ingest/ctwing/{CTWING_TOKEN}"
 
     def start(self) -> None:
         self.start_ready()
@@ -174,3 +184,87 @@ def _alarms(url: str) -> list[tuple[str, str]]:
     with connect(url) as conn:
         rows = conn.execute("SELECT premises_id, classification FROM alarms ORDER BY time").fetchall()
     return [(str(r[0]), str(r[1])) for r in rows]
+
+
+@pytest.mark.slow
+def test_a_ctwing_push_with_the_urls_token_is_stored_and_scored_once_and_bad_ones_are_refused_and_kept(
+    mosquitto: MqttUrl, migrated_url: str, models: Models, nbiot: NbiotProcess
+) -> None:
+    url = migrated_url
+    now_ms = int(time.time() * 1000)
+    platform = CtwingPlatform(nbiot.ctwing_url)
+    bus = LocalBus()
+    store = DecisionStore(url)
+    runner = LocalRunner(Scorer(Policy(), Sites.of(NAMED), models), bus, store, wall_clock=False)
+    ingest = make_ingest(mosquitto, url, bus)
+    fire = event_report(CTWING_PRODUCT, CTWING_DEVICE, "fire_alarm", now_ms - 2000)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(runner.run(stop)), asyncio.create_task(ingest.run(stop))]
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            reading = data_report(CTWING_PRODUCT, CTWING_DEVICE, {"smoke_obscuration_pct_m": 0.3, "rssi_dbm": -88},
+                                  now_ms - 5000)  # fmt: skip
+            online = online_report(CTWING_PRODUCT, CTWING_DEVICE, True, now_ms - 4000)
+            for message in (reading, online, fire):
+                assert await asyncio.to_thread(platform.push, message) == 200
+            await until(lambda: len(stored_messages(url)) >= 4, "the pushes stored")
+            await until(lambda: _alarms(url) != [], "the fire alarm scored")
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            store.close()
+
+    asyncio.run(scenario())
+    stored = sorted(stored_messages(url))
+    assert len(stored) == len(set(stored)) == 4, stored  # a reading, a status (rssi), online, an event
+    with connect(url) as conn:
+        event = conn.execute("SELECT kind FROM events WHERE device_id = %s", (TELECOM_SMOKE.id,)).fetchone()
+        status = conn.execute("SELECT rssi_dbm FROM device_status WHERE device_id = %s AND rssi_dbm IS NOT NULL",
+                              (TELECOM_SMOKE.id,)).fetchone()  # fmt: skip
+    assert event == ("fire_alarm",) and status == (-88.0,)
+    assert [premises for premises, _ in _alarms(url)] == [TELECOM_SMOKE.premises]
+
+    # the same push again (CTWing sends again after a lost answer): 200, stored once by its seq
+    assert CtwingPlatform(nbiot.ctwing_url).push(fire) == 200
+    time.sleep(1.0)
+    assert len(stored_messages(url)) == 4
+
+    # refused, each with its status, and kept as a dead letter
+    def body(message: dict[str, object]) -> bytes:
+        return json.dumps(message).encode()
+
+    wrong_url = nbiot.ctwing_url.replace(CTWING_TOKEN, "not-the-token-at-all")
+    unknown_name = data_report(CTWING_PRODUCT, CTWING_DEVICE, {"co2_ppm": 400}, now_ms)
+    transparent = {**data_report(CTWING_PRODUCT, CTWING_DEVICE, {}, now_ms), "payload": {"APPdata": "UFUAPBAA"}}
+    answers = [
+        httpx.post(wrong_url, content=body(fire), timeout=10).status_code,
+        httpx.post(nbiot.ctwing_url, content=body({**fire, "timestamp": now_ms - 3600_000}), timeout=10).status_code,
+        httpx.post(nbiot.ctwing_url, content=body({**fire, "deviceId": "nobody"}), timeout=10).status_code,
+        httpx.post(nbiot.ctwing_url, content=body(unknown_name), timeout=10).status_code,
+        httpx.post(nbiot.ctwing_url, content=body(transparent), timeout=10).status_code,
+        httpx.post(nbiot.ctwing_url, content=body({**fire, "messageType": "commandResponse"}), timeout=10).status_code,
+        httpx.post(nbiot.ctwing_url, content=b"{not json", timeout=10).status_code,
+    ]
+    assert answers == [401, 409, 404, 422, 422, 422, 400]
+    assert [reason for reason, _ in _dead_letters(url)] == [
+        "forged",
+        "stale",
+        "unknown_device",
+        "unknown_property",
+        "transparent",
+        "unknown_message",
+        "malformed",
+    ]
+    assert {topic for _, topic in _dead_letters(url)} == {"http:/ingest/ctwing"}
+    assert len(stored_messages(url)) == 4
+
+    # a tester's stand-in for the platform: one push from the command line, exit 0 once taken
+    device = f"ctwing:{CTWING_PRODUCT}/{CTWING_DEVICE}"
+    command = [sys.executable, "-m", "firewarden", "simulate", "ctwing", "--url", nbiot.ctwing_url,
+               "--device", device, "--event", "test", "--value", "temperature_c=21.5"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.count("HTTP 200") == 2, done.stdout + done.stderr
+    forged = subprocess.run([*command[:6], wrong_url, *command[7:]], capture_output=True, text=True, timeout=60)
+    assert forged.returncode == 1 and "HTTP 401" in forged.stdout, forged.stdout + forged.stderr
