@@ -5,10 +5,9 @@ answers 200. For tests and testers; the format is :mod:`core.ctwing`'s."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 
-import httpx
+from simulators.onenet import post_until_taken
 
 
 def _base(product: str, device: str, kind: str, at_ms: int) -> dict[str, object]:
@@ -46,16 +45,4 @@ class CtwingPlatform:
     def push(self, message: dict[str, object]) -> int:
         """Push one message; the last answer's status."""
         body = json.dumps(message, ensure_ascii=False).encode()
-        status = 0
-        for attempt in range(self.attempts):
-            try:
-                status = httpx.post(self.url, content=body, headers={"Content-Type": "application/json"},
-                                    timeout=10).status_code  # fmt: skip
-            except httpx.HTTPError:
-                status = 0
-            self.answers.append(status)
-            if status == 200 or 400 <= status < 500:
-                return status  # taken, or refused for good
-            if attempt + 1 < self.attempts:
-                time.sleep(self.wait_s)
-        return status
+        return post_until_taken(self.url, body, self.attempts, self.wait_s, self.answers)

@@ -67,17 +67,24 @@ class OneNetPlatform:
 
     def push(self, message: dict[str, object], at_ms: int | None = None) -> int:
         """Push one message; the last answer's status."""
-        body = push_body(self.token, message, at_ms)
-        status = 0
-        for attempt in range(self.attempts):
-            try:
-                status = httpx.post(self.url, content=body, headers={"Content-Type": "application/json"},
-                                    timeout=10).status_code  # fmt: skip
-            except httpx.HTTPError:
-                status = 0
-            self.answers.append(status)
-            if status == 200 or 400 <= status < 500:
-                return status  # taken, or refused for good
-            if attempt + 1 < self.attempts:
-                time.sleep(self.wait_s)
-        return status
+        return post_until_taken(
+            self.url, push_body(self.token, message, at_ms), self.attempts, self.wait_s, self.answers
+        )
+
+
+def post_until_taken(url: str, body: bytes, attempts: int, wait_s: float, answers: list[int]) -> int:
+    """POST ``body`` as a platform does: again (the same bytes) until answered 200 or refused for good
+    (4xx), at most ``attempts`` times, ``wait_s`` apart; each answer's status appended to ``answers``
+    (0: no answer). The last answer's status."""
+    status = 0
+    for attempt in range(attempts):
+        try:
+            status = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=10).status_code
+        except httpx.HTTPError:
+            status = 0
+        answers.append(status)
+        if status == 200 or 400 <= status < 500:
+            return status  # taken, or refused for good
+        if attempt + 1 < attempts:
+            time.sleep(wait_s)
+    return status
