@@ -128,7 +128,7 @@ def observe(
         return
     _drift(g, t, value, step, dt, breached)
     if peers:
-        against.compare(track, peers, spec, policy, t, value, breached)
+        against.compare(track, peers, spec, policy, t, value, (previous_t, previous), breached)
         _judge_peers(g, t)
 
 

@@ -7,13 +7,14 @@ their noise, whatever the system does; a sensor that drifts moves it, and a sens
 following its peer. That is what a lone gauge cannot see: a reading falling with no refill yet may be a
 pump that stopped or the sensor, and only the peer tells which.
 
-**Comparisons.** A gauge's reading is compared with each peer's newest reading, carried to the reading's
-time by the peer's learned fall: once per reading of the peer (a fast gauge does not count a slow peer's
-noise sixty times), and not while a refill is in one of the two and not yet in the other (a peer that
-has not reported since this gauge's refill). The first :data:`BOOT` comparisons give the offset (their
-median: the static head) and the spread (their interquartile range); then both are learned from each
-hour leaving the last day untainted (nothing stood out over it), so a slow drift is learned neither as
-the new offset nor as a wider spread.
+**Comparisons.** Each peer's newest reading is compared with this gauge's reading at the same moment,
+on the line between this gauge's readings before and after it (so a system falling fast in a real
+loss, which moves every gauge, is followed whatever the learned fall): once per reading of the peer
+(a fast gauge does not count a slow peer's noise sixty times), and not while a refill is in one of
+the two and not yet in the other (a peer that has not reported since this gauge's refill). The first
+:data:`BOOT` comparisons give the offset (their median: the static head) and the spread (their
+interquartile range); then both are learned from each hour leaving the last day untainted (nothing
+stood out over it), so a slow drift is learned neither as the new offset nor as a wider spread.
 
 **Drift.** At each comparison, the last 3, 6, 12 and 24 hours of differences less the offset are fitted
 with a line; a window *stands out* when its slope is beyond 20 % of ``drift_per_h`` by ``drift_z``
@@ -96,8 +97,9 @@ class Standing:
 
 
 def compare(track: GaugeTrack, peers: Sequence[Peer], spec: GaugeSpec, policy: AnomalyPolicy, t: float,
-            value: float, breached: bool) -> None:  # fmt: skip
-    """Compare a reading with each usable peer's newest reading (once per reading of the peer)."""
+            value: float, previous: tuple[float, float], breached: bool) -> None:  # fmt: skip
+    """Compare a reading with each usable peer's newest reading (once per reading of the peer).
+    ``previous``: this gauge's reading before, (time, value)."""
     for peer in peers:
         if not peer.usable(t):
             continue
@@ -109,7 +111,7 @@ def compare(track: GaugeTrack, peers: Sequence[Peer], spec: GaugeSpec, policy: A
             continue  # compared already, or a refill one of the two has not shown yet
         assert p.last_v is not None
         pt.peer_t = p.last_t
-        d = value - (p.last_v - fall_per_s(p) * (t - p.last_t))
+        d = _at(previous, (t, value), p.last_t, fall_per_s(track)) - p.last_v
         floor = math.hypot(noise(track), noise(p))
         if pt.sd == 0:
             pt.boot.append(d)
@@ -131,6 +133,16 @@ def compare(track: GaugeTrack, peers: Sequence[Peer], spec: GaugeSpec, policy: A
         else:
             pt.found += 1
             pt.since = pt.since or t
+
+
+def _at(before: tuple[float, float], now: tuple[float, float], when: float, fall: float) -> float:
+    """This gauge's reading at ``when``, the peer's reading time: between its two readings around it, as
+    the line between them says (a system falling fast, in a real loss, moves both gauges, and the line
+    follows it whatever the learned fall); before both, carried back by the learned fall."""
+    (t0, v0), (t1, v1) = before, now
+    if t0 <= when <= t1 and t1 > t0:
+        return v0 + (v1 - v0) * (when - t0) / (t1 - t0)
+    return v1 + fall * (t1 - when)
 
 
 def stands_out(pt: PeerTrack, spec: GaugeSpec, policy: AnomalyPolicy, t: float, e: float) -> Standing | None:

@@ -16,17 +16,17 @@ next six hours and lasts to the end (``after_s`` later). The faults:
 - ``tank_not_refilling``: the float valve no longer refills the tank, which drains at its own rate
   and 0.02-0.05 m/h of use more.
 
-With ``peer``, a second gauge of the same metric on the same water system reports too, on its own
-schedule: the pump's outlet, a static head of 0.05-0.25 MPa above the first (a tank's second level
-gauge: within 2 cm of it), its own noise. A real loss lowers both; a sensor fault or a closed valve
-is the first gauge's alone. A lone trial's readings are the same with or without this option.
+With ``peers``, more gauges of the same metric on the same water system report too, each on its own
+schedule: lower on the riser, a static head of 0.05-0.25 MPa above the first (a tank's other level
+gauges: within 2 cm of it), each with its own noise. A real loss lowers them all; a sensor fault or a
+closed valve is the first gauge's alone. A lone trial's readings are the same as before there were
+peers, and a one-peer trial's the same as before there could be more.
 
 A trial is pure: the same trial gives the same readings.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +42,6 @@ _Change = Callable[[float, float], float]
 """A fault's change of a reading: (time, value) → the value reported."""
 PREMISES: Final = "P-GAUGE"
 DEVICE: Final = "P-GAUGE-G1"
-PEER: Final = "P-GAUGE-G2"
 WATER_SYSTEM: Final = "system-1"
 NOISE: Final[dict[str, float]] = {"sprinkler_pressure": 0.002, "tank_level": 0.004}
 START: Final = datetime(2026, 6, 1, 16, 0, tzinfo=UTC).timestamp()
@@ -73,8 +72,8 @@ class GaugeTrial:
     size: float
     """A drift's rate per hour (MPa or m); 0 for the other faults."""
     seed: int
-    peer: bool = False
-    """A second gauge on the same water system reports too (the module's docstring)."""
+    peers: int = 0
+    """Other gauges on the same water system that report too (the module's docstring)."""
     learn_s: float = 3 * 86_400.0
     after_s: float = 2 * 86_400.0
 
@@ -87,6 +86,8 @@ class GaugeTrial:
             raise ValueError(f"{self.fault} is a tank gauge's fault")
         if self.interval_s <= 0:
             raise ValueError(f"interval {self.interval_s} s must be positive")
+        if not 0 <= self.peers <= 8:
+            raise ValueError(f"{self.peers} peers: a trial has 0 to 8")
 
     @property
     def metric(self) -> str:
@@ -100,16 +101,15 @@ class GaugeStream:
     end: float
     readings: list[tuple[float, float]]
     """(time, reported value) of every reading, in order."""
-    peer_readings: list[tuple[float, float]]
-    """The peer gauge's readings (none without a peer)."""
+    peer_readings: list[list[tuple[float, float]]]
+    """Each peer gauge's readings (none without peers)."""
 
 
-def registry(device_type: GaugeType, interval_s: float, peer: bool = False) -> RegistryFile:
-    """The trial premises with its gauge (setpoint: the level its threshold rule holds to), and with
-    ``peer`` a second on the same water system."""
-    devices = [_device(DEVICE, device_type, interval_s, peer)]
-    if peer:
-        devices.append(_device(PEER, device_type, interval_s, peer))
+def registry(device_type: GaugeType, interval_s: float, peers: int = 0) -> RegistryFile:
+    """The trial premises with its gauge (setpoint: the level its threshold rule holds to), and
+    ``peers`` more on the same water system (``P-GAUGE-G2``, ``-G3``...)."""
+    devices = [_device(DEVICE, device_type, interval_s, peers > 0)]
+    devices += [_device(f"P-GAUGE-G{k + 2}", device_type, interval_s, True) for k in range(peers)]
     return RegistryFile(
         jurisdictions=[TRIAL_DISTRICT],
         premises=[trial_premises(PREMISES, "gauge trial")],
@@ -122,7 +122,7 @@ def _device(device_id: str, device_type: GaugeType, interval_s: float, peer: boo
         id=device_id,
         premises=PREMISES,
         type=device_type,
-        location="B1 pump room" if device_id == PEER else "roof, most unfavourable point",
+        location="roof, most unfavourable point" if device_id == DEVICE else f"riser, gauge {device_id[-1]}",
         zone="B1",
         expected_interval_s=max(1, round(interval_s)),
         setpoints={METRIC[device_type]: SETPOINT[device_type]},
@@ -134,7 +134,7 @@ def stream(trial: GaugeTrial) -> GaugeStream:
     rng = random.Random(
         stable_seed("gauge-trial", trial.device_type, trial.fault, trial.interval_s, trial.size, trial.seed)
     )
-    reg = registry(trial.device_type, trial.interval_s, trial.peer)
+    reg = registry(trial.device_type, trial.interval_s, trial.peers)
     env = Environment.of(reg.premises[0], trial.seed)
     model = build_model(reg.devices[0], env, rng.getrandbits(32))
     model.drift_per_day = 0.0  # the trial's drift is its fault; a healthy gauge does not drift
@@ -148,19 +148,17 @@ def stream(trial: GaugeTrial) -> GaugeStream:
     frozen: float | None = None
     broken = False
     t = START + rng.uniform(0, trial.interval_s)
-    peer_rng = random.Random(stable_seed("gauge-peer", trial.device_type, trial.fault, trial.interval_s, trial.seed))
-    offset = (
-        peer_rng.uniform(0.05, 0.25) if trial.device_type == "sprinkler_pressure" else peer_rng.uniform(-0.02, 0.02)
-    )
-    peer_t = START + peer_rng.uniform(0, trial.interval_s) if trial.peer else math.inf
-    while min(t, peer_t) < end:
-        if peer_t < t:  # the peer reads the same system, a static head apart, with its own noise
-            if peer_t >= onset and not broken:
+    peers = [_Peer(trial, k) for k in range(trial.peers)]
+    out.peer_readings = [[] for _ in peers]
+    while min([t, *(p.t for p in peers)]) < end:
+        first = min(peers, key=lambda p: p.t, default=None)
+        if first is not None and first.t < t:  # a peer reads the same system, a static head apart
+            if first.t >= onset and not broken:
                 broken = _break(trial, model, rng)
-            model.sample(peer_t)
-            true = _level(model) + offset + peer_rng.gauss(0, NOISE[trial.device_type])
-            out.peer_readings.append((peer_t, quantise(true, step)))
-            peer_t += trial.interval_s * peer_rng.uniform(0.98, 1.02)
+            model.sample(first.t)
+            true = _level(model) + first.offset + first.rng.gauss(0, NOISE[trial.device_type])
+            out.peer_readings[first.index].append((first.t, quantise(true, step)))
+            first.t += trial.interval_s * first.rng.uniform(0.98, 1.02)
             continue
         if t >= onset and not broken:
             broken = _break(trial, model, rng)
@@ -174,6 +172,19 @@ def stream(trial: GaugeTrial) -> GaugeStream:
         out.readings.append((t, value))
         t += trial.interval_s * rng.uniform(0.98, 1.02)
     return out
+
+
+class _Peer:
+    """A peer gauge's own draws: its static head, its schedule and its noise (the first peer's are those
+    of the single peer trials had before there could be more)."""
+
+    def __init__(self, trial: GaugeTrial, index: int) -> None:
+        key = ("gauge-peer",) if index == 0 else ("gauge-peer", index + 1)
+        self.index = index
+        self.rng = random.Random(stable_seed(*key, trial.device_type, trial.fault, trial.interval_s, trial.seed))
+        pressure = trial.device_type == "sprinkler_pressure"
+        self.offset = self.rng.uniform(0.05, 0.25) if pressure else self.rng.uniform(-0.02, 0.02)
+        self.t = START + self.rng.uniform(0, trial.interval_s)
 
 
 def _level(model: Model) -> float:

@@ -205,21 +205,22 @@ def test_sessions_lost_says_when_there_is_none_and_acknowledge_needs_an_actor(mi
     assert done.returncode == 0 and "acknowledged 0 lost session(s)" in done.stdout
 
 
-def test_the_gauge_matrix_judges_lone_gauges_and_gauges_with_a_peer(tmp_path: Path) -> None:
+def test_the_gauge_matrix_judges_lone_gauges_and_gauges_with_peers(tmp_path: Path) -> None:
     import csv
 
     cells, plot = tmp_path / "cells.csv", tmp_path / "gauges.png"
     args = ("evaluate", "gauges", "--seeds", "1", "--intervals", "3600", "--faults", "drift_down", "--workers", "1")
-    result = firewarden(*args, "--peers", "both", "--csv", str(cells), "--plot", str(plot))
+    result = firewarden(*args, "--peers", "0,1,2", "--csv", str(cells), "--plot", str(plot))
     assert result.returncode in (0, 1), result.stderr  # 1: a target not met in so small a run
     with cells.open() as f:
         rows = list(csv.DictReader(f))
-    assert sorted({(r["device_type"], r["peer"]) for r in rows}) == [
-        ("sprinkler_pressure", "0"), ("sprinkler_pressure", "1"), ("tank_level", "0"), ("tank_level", "1")
-    ]  # fmt: skip
-    assert all(r["peer_blamed"] == "0" for r in rows if r["peer"] == "0")
+    assert sorted({(r["device_type"], r["peers"]) for r in rows}) == [
+        (gauge, n) for gauge in ("sprinkler_pressure", "tank_level") for n in ("0", "1", "2")
+    ]
+    assert all(r["peer_blamed"] == "0" for r in rows if r["peers"] == "0")
     assert "sprinkler_pressure with a peer drift (either sign)" in result.stdout
+    assert "sprinkler_pressure with 2 peers drift (either sign)" in result.stdout
     assert plot.stat().st_size > 0
     wrong = firewarden(*args, "--peers", "pairs")
     assert wrong.returncode == 2
-    assert "--peers: 'pairs' is none of lone, peer, both" in wrong.stderr
+    assert "--peers: 'pairs': give whole numbers from 0 to 8, comma-separated" in wrong.stderr

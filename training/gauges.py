@@ -12,10 +12,10 @@ every runner), and its signals are read against the fault:
   ``sensor_drift`` was raised on it first;
 - every anomaly signal (``sensor_*``, ``unusual_*``) raised before the onset, and on every hour of
   a healthy trial, is a *false signal* of healthy time, counted per 1,000 device-days;
-- with a peer gauge on the same water system (``GaugeTrial.peer``), the peer is a healthy sensor
+- with peer gauges on the same water system (``GaugeTrial.peers``), each peer is a healthy sensor
   throughout: its anomaly signals before the onset are false signals of healthy time too (its hours
-  count), and after it the peer is *blamed* (a sensor fault laid on the wrong gauge, or a real loss
-  called the peer's sensor fault).
+  count), and after it a peer is *blamed* (a sensor fault laid on the wrong gauge, or a real loss
+  called a peer's sensor fault).
 """
 
 from __future__ import annotations
@@ -78,11 +78,12 @@ class GaugeResult:
 def trial_signals(trial: GaugeTrial, policy: Policy, models: Models) -> tuple[GaugeStream, list[Signal]]:
     """The trial's readings, and every signal scoring raised of them (of the peer's too)."""
     made = gauge_stream(trial)
-    reg = gauge_registry(trial.device_type, trial.interval_s, trial.peer)
+    reg = gauge_registry(trial.device_type, trial.interval_s, trial.peers)
     timed = sorted(
         [(t, reg.devices[0].id, value) for t, value in made.readings]
-        + [(t, reg.devices[-1].id, value) for t, value in made.peer_readings]
-    )
+        + [(t, device.id, value) for device, readings in zip(reg.devices[1:], made.peer_readings, strict=True)
+           for t, value in readings]
+    )  # fmt: skip
     records = [
         Reading(datetime.fromtimestamp(t, UTC), reg.devices[0].premises, device_id, trial.metric, value, i + 1)
         for i, (t, device_id, value) in enumerate(timed)
@@ -100,8 +101,8 @@ def run_trial(trial: GaugeTrial, policy: Policy, models: Models) -> GaugeResult:
     false += tuple(s.rule for s in peer if s.time.timestamp() < made.onset)
     blamed = sum(1 for s in peer if s.time.timestamp() >= made.onset)
     healthy_s = min(made.onset, made.end) - made.readings[0][0]
-    if made.peer_readings:
-        healthy_s += min(made.onset, made.end) - made.peer_readings[0][0]
+    for kept in made.peer_readings:
+        healthy_s += min(made.onset, made.end) - kept[0][0]
     impairments = {g.impairment for g in policy.anomaly.gauges}
     rules = [s for s in after if s.kind == "hazard_candidate" or s.rule.startswith("low_") or s.rule in impairments]
     anomalies = [s for s in after if s.rule.startswith(ANOMALY_PREFIXES)]
@@ -130,18 +131,18 @@ class GaugeGrid:
     faults: tuple[str, ...] = GAUGE_FAULTS
     intervals: tuple[float, ...] = GAUGE_INTERVALS
     seeds: int = 30
-    peers: tuple[bool, ...] = (False, True)
-    """Lone gauges, gauges with a peer on their water system, or both."""
+    peers: tuple[int, ...] = (0, 1)
+    """How many other gauges share the trial gauge's water system: each count is a set of trials."""
 
     def trials(self) -> Iterator[GaugeTrial]:
-        for peer, device_type, fault, interval in product(self.peers, self.device_types, self.faults, self.intervals):
+        for peers, device_type, fault, interval in product(self.peers, self.device_types, self.faults, self.intervals):
             if (fault in PRESSURE_ONLY and device_type != "sprinkler_pressure") or (
                 fault in TANK_ONLY and device_type != "tank_level"
             ):
                 continue
             sizes = DRIFT_SIZES[device_type] if fault.startswith("drift") else (0.0,)
             for size, seed in product(sizes, range(self.seeds)):
-                yield GaugeTrial(device_type, fault, interval, size, seed, peer)  # type: ignore[arg-type]
+                yield GaugeTrial(device_type, fault, interval, size, seed, peers)  # type: ignore[arg-type]
 
 
 def run(
@@ -158,7 +159,7 @@ def run(
 @dataclass(frozen=True, slots=True)
 class GaugeCell:
     device_type: str
-    peer: bool
+    peers: int
     fault: str
     interval_s: float
     size: float
@@ -167,7 +168,7 @@ class GaugeCell:
     first: int
     mislabelled: int
     peer_blamed: int
-    """Trials whose healthy peer was raised a sensor fault after the onset."""
+    """Trials in which a healthy peer was raised a sensor fault after the onset."""
     median_s: float | None
     p95_s: float | None
     max_readings: int | None
@@ -178,19 +179,19 @@ class GaugeCell:
 
 
 def cells(results: Sequence[GaugeResult]) -> list[GaugeCell]:
-    groups: dict[tuple[str, bool, str, float, float], list[GaugeResult]] = defaultdict(list)
+    groups: dict[tuple[str, int, str, float, float], list[GaugeResult]] = defaultdict(list)
     for r in results:
         if r.trial.fault != "healthy":
             t = r.trial
-            groups[(t.device_type, t.peer, t.fault, t.interval_s, t.size)].append(r)
+            groups[(t.device_type, t.peers, t.fault, t.interval_s, t.size)].append(r)
     out = []
-    for (device_type, peer, fault, interval, size), rs in sorted(groups.items()):
+    for (device_type, peers, fault, interval, size), rs in sorted(groups.items()):
         delays = sorted(r.caught_s for r in rs if r.caught_s is not None)
         readings = [r.readings_to_catch for r in rs if r.readings_to_catch is not None]
         out.append(
             GaugeCell(
                 device_type,
-                peer,
+                peers,
                 fault,
                 interval,
                 size,
@@ -210,7 +211,7 @@ def cells(results: Sequence[GaugeResult]) -> list[GaugeCell]:
 @dataclass(frozen=True, slots=True)
 class FalseRate:
     device_type: str
-    peer: bool
+    peers: int
     interval_s: float
     device_days: float
     signals: int
@@ -226,10 +227,10 @@ class FalseRate:
 
 
 def false_rates(results: Sequence[GaugeResult]) -> list[FalseRate]:
-    days: dict[tuple[str, bool, float], float] = defaultdict(float)
-    count: dict[tuple[str, bool, float], int] = defaultdict(int)
+    days: dict[tuple[str, int, float], float] = defaultdict(float)
+    count: dict[tuple[str, int, float], int] = defaultdict(int)
     for r in results:
-        key = (r.trial.device_type, r.trial.peer, r.trial.interval_s)
+        key = (r.trial.device_type, r.trial.peers, r.trial.interval_s)
         days[key] += r.healthy_s / 86_400
         count[key] += len(r.false_signals)
     return [FalseRate(*k, days[k], count[k]) for k in sorted(days)]
@@ -244,9 +245,9 @@ class GaugeTarget:
 
 def gauge_targets(results: Sequence[GaugeResult]) -> list[GaugeTarget]:
     out = []
-    for gauge, peer in sorted({(r.trial.device_type, r.trial.peer) for r in results}):
-        mine = [r for r in results if r.trial.device_type == gauge and r.trial.peer == peer]
-        device_type = f"{gauge} with a peer" if peer else gauge
+    for gauge, peers in sorted({(r.trial.device_type, r.trial.peers) for r in results}):
+        mine = [r for r in results if r.trial.device_type == gauge and r.trial.peers == peers]
+        device_type = gauge + with_peers(peers)
         stuck_hourly = [r for r in mine if r.trial.fault == "stuck" and r.trial.interval_s >= 3600]
         if stuck_hourly:
             ok = sum(1 for r in stuck_hourly if r.readings_to_catch is not None and r.readings_to_catch <= 12)
@@ -269,7 +270,7 @@ def gauge_targets(results: Sequence[GaugeResult]) -> list[GaugeTarget]:
     for rate in false_rates(results):
         out.append(
             GaugeTarget(
-                f"healthy {rate.device_type}{' with a peer' if rate.peer else ''} every {rate.interval_s:g} s: "
+                f"healthy {rate.device_type}{with_peers(rate.peers)} every {rate.interval_s:g} s: "
                 "<= 1 anomaly signal per 1,000 device-days",
                 rate.per_1000 <= 1.0,
                 f"{rate.signals} in {rate.device_days:,.0f} device-days ({rate.per_1000:.2f}, upper 95 % "
@@ -287,7 +288,7 @@ def gauge_targets(results: Sequence[GaugeResult]) -> list[GaugeTarget]:
                 f"{sum(r.caught_s is not None for r in losses)}/{len(losses)} raised by a rule",
             )
         )
-    paired = [r for r in results if r.trial.peer and r.trial.fault != "healthy"]
+    paired = [r for r in results if r.trial.peers and r.trial.fault != "healthy"]
     if paired:
         blamed = sum(r.peer_blamed > 0 for r in paired)
         out.append(
@@ -300,6 +301,11 @@ def gauge_targets(results: Sequence[GaugeResult]) -> list[GaugeTarget]:
     return out
 
 
+def with_peers(peers: int) -> str:
+    """`` with a peer``, `` with 2 peers``, or nothing."""
+    return "" if not peers else " with a peer" if peers == 1 else f" with {peers} peers"
+
+
 def _share(name: str, ok: int, n: int, need: float) -> GaugeTarget:
     low, _ = wilson(ok, n)
     return GaugeTarget(name, ok >= need * n, f"{ok}/{n} ({100 * ok / n:.1f} %, 95 % interval from {100 * low:.1f} %)")
@@ -310,11 +316,11 @@ def write_cells(results: Sequence[GaugeResult], path: Path) -> None:
 
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["device_type", "peer", "fault", "interval_s", "size", "trials", "caught", "first",
+        w.writerow(["device_type", "peers", "fault", "interval_s", "size", "trials", "caught", "first",
                     "mislabelled", "peer_blamed", "low95", "high95", "median_s", "p95_s", "max_readings"])  # fmt: skip
         for c in cells(results):
             low, high = c.interval
-            w.writerow([c.device_type, int(c.peer), c.fault, c.interval_s, c.size, c.trials, c.caught, c.first,
+            w.writerow([c.device_type, c.peers, c.fault, c.interval_s, c.size, c.trials, c.caught, c.first,
                         c.mislabelled, c.peer_blamed, round(low, 4), round(high, 4), c.median_s, c.p95_s,
                         c.max_readings])  # fmt: skip
 
@@ -330,7 +336,7 @@ def plot(results: Sequence[GaugeResult], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     found = cells(results)
-    types = sorted({(c.device_type, c.peer) for c in found})
+    types = sorted({(c.device_type, c.peers) for c in found})
     panels = len(types) + 1
     lines = 1 if panels <= 3 else 2
     across = math.ceil(panels / lines)
@@ -338,8 +344,8 @@ def plot(results: Sequence[GaugeResult], path: Path) -> None:
     axes = [axis for row in grid_axes for axis in row]
     for axis in axes[panels:]:
         axis.set_visible(False)
-    for axis, (device_type, peer) in zip(axes, types, strict=False):
-        mine = [c for c in found if (c.device_type, c.peer) == (device_type, peer)]
+    for axis, (device_type, peers) in zip(axes, types, strict=False):
+        mine = [c for c in found if (c.device_type, c.peers) == (device_type, peers)]
         rows = list(dict.fromkeys((c.fault, c.size) for c in mine))
         intervals = sorted({c.interval_s for c in mine})
         grid = [[math.nan] * len(intervals) for _ in rows]
@@ -352,11 +358,13 @@ def plot(results: Sequence[GaugeResult], path: Path) -> None:
         axis.set_xticks(range(len(intervals)), [f"{i:g} s" for i in intervals])
         axis.set_yticks(range(len(rows)), [f"{fault} {size:g}/h" if size else fault for fault, size in rows])
         axis.set_xlabel("report interval")
-        axis.set_title(f"{device_type}{' with a peer' if peer else ''}: caught, % (95 % interval)")
+        axis.set_title(f"{device_type}{with_peers(peers)}: caught, % (95 % interval)")
         fig.colorbar(image, ax=axis, fraction=0.04)
     rates = false_rates(results)
     axis = axes[panels - 1]
-    labels = [f"{r.device_type.split('_')[0]}{' +peer' if r.peer else ''} {r.interval_s:g} s" for r in rates]
+    labels = [
+        f"{r.device_type.split('_')[0]}{f' +{r.peers} peer' if r.peers else ''} {r.interval_s:g} s" for r in rates
+    ]
     above = [r.upper_per_1000 - r.per_1000 for r in rates]
     axis.barh(labels, [r.per_1000 for r in rates], xerr=[[0] * len(rates), above])
     axis.axvline(1.0, color="red", linestyle="--", label="target: 1")

@@ -132,6 +132,14 @@ def _floats(text: str, name: str) -> tuple[float, ...]:
     return values
 
 
+def _counts(text: str, name: str, most: int) -> tuple[int, ...]:
+    """Comma-separated whole numbers from 0 to ``most``. Raises SettingsError naming the option."""
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values or not all(v.isdigit() and int(v) <= most for v in values):
+        raise SettingsError(f"--{name}: {text!r}: give whole numbers from 0 to {most}, comma-separated")
+    return tuple(dict.fromkeys(int(v) for v in values))
+
+
 def _names(text: str, name: str, valid: tuple[str, ...]) -> tuple[str, ...]:
     values = tuple(v.strip() for v in text.split(",") if v.strip())
     unknown = [v for v in values if v not in valid]
@@ -246,15 +254,15 @@ def gauges_command(
     workers: Annotated[int, typer.Option(min=1, help="Processes to run trials on.")] = 2,
     peers: Annotated[
         str,
-        typer.Option(help="lone (one gauge per trial), peer (a second on its water system) or both."),
-    ] = "both",
+        typer.Option(help="How many other gauges share the trial gauge's water system, comma-separated: 0, 1, 2..."),
+    ] = "0,1",
     plot: Annotated[Path, typer.Option(help="Where to write the PNG plot.")] = Path("gauges.png"),
     cells_csv: Annotated[Path | None, typer.Option("--csv", help="Also write every cell to this CSV file.")] = None,
 ) -> None:
     """The gauge matrix: water-system faults × report intervals × fault sizes, SEEDS trials each.
 
-    One sprinkler pressure or tank level gauge per trial (with --peers peer or both, also trials with a
-    second gauge on its water system), three healthy days, then the fault for two days. Prints, per
+    One sprinkler pressure or tank level gauge per trial, alone and with other gauges on its water
+    system (--peers: how many, each count its own trials), three healthy days, then the fault for two days. Prints, per
     cell, how many were caught (the sensor fault's own signal, or a threshold rule
     for a real loss), how soon, how many drifts were raised before a threshold rule tripped on the
     false reading, real losses called a sensor fault, false anomaly signals per 1,000 healthy
@@ -275,14 +283,12 @@ def gauges_command(
     )
 
     settings = settings_of(ctx)
-    kinds = {"lone": (False,), "peer": (True,), "both": (False, True)}
-    if peers not in kinds:
-        raise SettingsError(f"--peers: {peers!r} is none of lone, peer, both")
+    counts = _counts(peers, "peers", 8)
     grid = GaugeGrid(
         faults=_names(faults, "faults", GAUGE_FAULTS) if faults else GAUGE_FAULTS,
         intervals=_floats(intervals, "intervals"),
         seeds=seeds,
-        peers=kinds[peers],
+        peers=counts,
     )
     policy = load_policy(settings.policy_file)
     models = models_for(settings)
@@ -298,7 +304,7 @@ def gauges_command(
     for c in gauge_cells(results):
         low, high = c.interval
         table.add_row(
-            f"{c.device_type} +peer" if c.peer else c.device_type,
+            c.device_type + (f" +{c.peers} peer" if c.peers else ""),
             c.fault,
             f"{c.interval_s:g} s",
             f"{c.size:g}" if c.size else "",
@@ -309,7 +315,7 @@ def gauges_command(
             str(c.max_readings or ""),
             f"{c.first}/{c.trials}",
             f"{c.mislabelled}" if c.fault not in ("stuck", "drift_up", "drift_down") else "",
-            str(c.peer_blamed) if c.peer else "",
+            str(c.peer_blamed) if c.peers else "",
         )
     console.print(table)
     healthy = Table(title="false anomaly signals in healthy time")
@@ -317,7 +323,7 @@ def gauges_command(
         healthy.add_column(column, justify="right")
     for rate in gauge_false_rates(results):
         healthy.add_row(
-            f"{rate.device_type} +peer" if rate.peer else rate.device_type,
+            rate.device_type + (f" +{rate.peers} peer" if rate.peers else ""),
             f"{rate.interval_s:g} s",
             f"{rate.device_days:,.0f}",
             str(rate.signals),

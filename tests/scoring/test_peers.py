@@ -17,8 +17,10 @@ FASTEST, SLOWEST = 60.0, 3600.0
 def test_a_lone_trial_reads_the_same_whether_or_not_peers_exist() -> None:
     lone = gauge_stream(GaugeTrial("sprinkler_pressure", "drift_down", SLOWEST, 0.01, 4))
     assert lone.peer_readings == []
-    paired = gauge_stream(GaugeTrial("sprinkler_pressure", "drift_down", SLOWEST, 0.01, 4, peer=True))
-    assert len(paired.peer_readings) == pytest.approx(len(paired.readings), abs=2)
+    paired = gauge_stream(GaugeTrial("sprinkler_pressure", "drift_down", SLOWEST, 0.01, 4, peers=1))
+    assert len(paired.peer_readings[0]) == pytest.approx(len(paired.readings), abs=2)
+    three = gauge_stream(GaugeTrial("sprinkler_pressure", "drift_down", SLOWEST, 0.01, 4, peers=2))
+    assert three.peer_readings[0] != three.peer_readings[1]  # each peer its own head, noise and schedule
     assert lone.readings == gauge_stream(GaugeTrial("sprinkler_pressure", "drift_down", SLOWEST, 0.01, 4)).readings
 
 
@@ -26,7 +28,7 @@ def test_a_lone_trial_reads_the_same_whether_or_not_peers_exist() -> None:
 @pytest.mark.parametrize("device_type", ["sprinkler_pressure", "tank_level"])
 def test_two_healthy_gauges_on_one_system_raise_nothing(models: Models, device_type: str, interval: float) -> None:
     for seed in range(3):
-        result = run_trial(GaugeTrial(device_type, "healthy", interval, 0.0, seed, peer=True), Policy(), models)  # type: ignore[arg-type]
+        result = run_trial(GaugeTrial(device_type, "healthy", interval, 0.0, seed, peers=1), Policy(), models)  # type: ignore[arg-type]
         assert result.false_signals == ()
         assert result.healthy_s > 2 * 4.9 * 86_400  # both gauges' healthy time
 
@@ -41,7 +43,7 @@ def test_a_fast_drift_down_is_told_from_a_pump_failure_by_its_peer(models: Model
     ]
     assert not any(r.first and r.caught_s is not None for r in lone)
     for seed in range(4):
-        trial = GaugeTrial("sprinkler_pressure", "drift_down", interval, 0.05, seed, peer=True)
+        trial = GaugeTrial("sprinkler_pressure", "drift_down", interval, 0.05, seed, peers=1)
         made, raised = trial_signals(trial, Policy(), models)
         drift = next(s for s in raised if s.rule == "sensor_drift" and s.time.timestamp() >= made.onset)
         assert drift.device_id == "P-GAUGE-G1"
@@ -53,7 +55,7 @@ def test_a_fast_drift_down_is_told_from_a_pump_failure_by_its_peer(models: Model
 @pytest.mark.parametrize("fault", ["pump_failure", "pipe_leak"])
 def test_a_real_loss_seen_by_both_gauges_is_not_a_sensor_fault(models: Models, fault: str) -> None:
     for seed in range(3):
-        result = run_trial(GaugeTrial("sprinkler_pressure", fault, SLOWEST, 0.0, seed, peer=True), Policy(), models)
+        result = run_trial(GaugeTrial("sprinkler_pressure", fault, SLOWEST, 0.0, seed, peers=1), Policy(), models)
         assert result.caught_s is not None
         assert not result.mislabelled and result.peer_blamed == 0
 
@@ -61,7 +63,7 @@ def test_a_real_loss_seen_by_both_gauges_is_not_a_sensor_fault(models: Models, f
 @pytest.mark.parametrize("fault", ["drift_up", "drift_down"])
 def test_a_slow_drift_is_laid_on_the_gauge_that_moved(models: Models, fault: str) -> None:
     for seed in range(4):
-        result = run_trial(GaugeTrial("sprinkler_pressure", fault, 300.0, 0.005, seed, peer=True), Policy(), models)
+        result = run_trial(GaugeTrial("sprinkler_pressure", fault, 300.0, 0.005, seed, peers=1), Policy(), models)
         assert result.caught_s is not None and result.caught_s <= 86_400 and result.first
         assert result.peer_blamed == 0
 
@@ -71,7 +73,7 @@ def test_a_frozen_tank_gauge_is_raised_when_its_peer_moves_and_it_does_not(model
     takes up to 12 readings and more; its peer's fall (or refill) says so sooner. Seeds 5-7: alone 12.0,
     12.2 and 9.5 h."""
     for seed in (5, 6, 7):
-        trial = GaugeTrial("tank_level", "stuck", SLOWEST, 0.0, seed, peer=True)
+        trial = GaugeTrial("tank_level", "stuck", SLOWEST, 0.0, seed, peers=1)
         made, raised = trial_signals(trial, Policy(), models)
         stuck = next(s for s in raised if s.rule == "sensor_stuck" and s.time.timestamp() >= made.onset)
         assert stuck.device_id == "P-GAUGE-G1"
