@@ -3,7 +3,8 @@
 Method: embedded PostgreSQL and Mosquitto; a registry of ``--uitds`` premises with one UITD each (its
 ``gb26875_address`` = its number); `firewarden ingest` and `firewarden gateway gb26875` as processes
 (the gateway alone is measured; ingest is the MQTT path every frame takes after it). This process
-plays the UITDs on one asyncio loop: each connects, sends a keep-alive and waits for its confirm
+plays the UITDs on one asyncio loop, each a protocol object (frozen out of this process's collector
+once connected, so its pauses do not count as the centre's latency): each connects, sends a keep-alive and waits for its confirm
 (connect phase), then for ``--seconds`` sends a keep-alive every ``--keepalive`` s (random phase) and,
 across all UITDs, ``--rate`` more frames per second; each UITD has at most one frame unconfirmed, as a
 UITD does. Every frame is an empty send-data frame (a keep-alive): the transport is what is measured,
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -69,41 +71,50 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-class Uitd:
-    """One simulated UITD: its connection, its serial, and its one frame awaiting a confirm."""
+class Uitd(asyncio.Protocol):
+    """One simulated UITD: its connection, its serial, and its one frame awaiting a confirm (a protocol
+    object, not a stream and a task, so 10,000 of them cost this process little besides the gateway)."""
 
     def __init__(self, i: int) -> None:
         self.i = i
         self.serial = 0
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.transport: asyncio.Transport | None = None
         self.cutter = gb.FrameCutter()
         self.lock = asyncio.Lock()
+        self.confirmed: asyncio.Future[float | None] | None = None
+        """Resolved with the time the confirm was read (None: the connection was lost)."""
 
     async def connect(self, port: int) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.get_running_loop().create_connection(lambda: self, "127.0.0.1", port)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        for raw in self.cutter.feed(data):
+            answer = gb.decode_frame(raw)
+            waiting = self.confirmed
+            if answer.command == gb.CONFIRM and answer.serial == self.serial and waiting and not waiting.done():
+                waiting.set_result(time.perf_counter())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.confirmed is not None and not self.confirmed.done():
+            self.confirmed.set_result(None)
 
     async def send(self, timeout_s: float) -> float | None:
         """One frame, until its confirm: the seconds it took, or None when none came in time."""
         async with self.lock:
-            assert self.reader is not None and self.writer is not None
+            assert self.transport is not None
             self.serial = (self.serial + 1) % 65_536
             frame = gb.encode_frame(self.serial, gb.SEND_DATA, b"", sent_at=datetime.now(UTC), source=address(self.i))
+            self.confirmed = asyncio.get_running_loop().create_future()
             started = time.perf_counter()
-            self.writer.write(frame)
-            deadline = started + timeout_s
-            while (left := deadline - time.perf_counter()) > 0:
-                try:
-                    data = await asyncio.wait_for(self.reader.read(4096), left)
-                except TimeoutError:
-                    return None
-                if not data:
-                    return None
-                for raw in self.cutter.feed(data):
-                    answer = gb.decode_frame(raw)
-                    if answer.command == gb.CONFIRM and answer.serial == self.serial:
-                        return time.perf_counter() - started
-            return None
+            self.transport.write(frame)
+            try:
+                read_at = await asyncio.wait_for(self.confirmed, timeout_s)
+            except TimeoutError:
+                return None
+            return None if read_at is None else read_at - started
 
 
 @contextmanager
@@ -149,6 +160,7 @@ async def drive(
             return await u.send(30.0)
 
     joined = await asyncio.gather(*(join(u) for u in uitds))
+    gc.freeze()  # the UITDs live until the end: this process's collector must not pause what it measures
     connected_kib = rss_kib(gateway_pid)
     latencies: list[float] = []
     missing = 0
@@ -156,27 +168,35 @@ async def drive(
     stop_at = time.perf_counter() + args.seconds
     rng = random.Random(1)
 
-    async def keepalives(u: Uitd) -> None:
+    def record(took: float | None) -> None:
         nonlocal missing
+        if took is None:
+            missing += 1
+        else:
+            latencies.append(took)
+
+    async def keepalives(u: Uitd) -> None:
         await asyncio.sleep(rng.uniform(0, args.keepalive))
         while time.perf_counter() < stop_at:
-            took = await u.send(5.0)
-            latencies.append(took) if took is not None else None
-            missing += took is None
+            record(await u.send(5.0))
             await asyncio.sleep(min(args.keepalive, max(0.0, stop_at - time.perf_counter())))
 
     async def extra() -> None:
-        nonlocal missing
         pending: set[asyncio.Task[float | None]] = set()
+
+        def done(task: asyncio.Task[float | None]) -> None:  # let the task go (a set of them all would grow)
+            pending.discard(task)
+            record(task.result())
+
         gap = 1.0 / args.rate
         next_at = time.perf_counter()
         while time.perf_counter() < stop_at:
             next_at += gap
-            pending.add(asyncio.create_task(rng.choice(uitds).send(5.0)))
+            task = asyncio.create_task(rng.choice(uitds).send(5.0))
+            pending.add(task)
+            task.add_done_callback(done)
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-        for took in await asyncio.gather(*pending):
-            latencies.append(took) if took is not None else None
-            missing += took is None
+        await asyncio.gather(*pending)
 
     started = time.perf_counter()
     await asyncio.gather(extra(), *(keepalives(u) for u in uitds))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import ssl
 
@@ -40,7 +41,8 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
     gateway.bridge = bridge
     try:
         tls = _tls_context(settings)
-        server = await asyncio.start_server(gateway.serve, settings.gateway_host, settings.gateway_port, ssl=tls)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(gateway.protocol, settings.gateway_host, settings.gateway_port, ssl=tls)
     except OSError as error:
         raise ServiceError(
             f"cannot listen for UITDs on {settings.gateway_host}:{settings.gateway_port}: {error.strerror}; "
@@ -56,12 +58,15 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
         refresh = asyncio.create_task(
             keep_reading(addresses, read, settings.scoring_registry_refresh_s, stop, "the registry's UITD addresses")
         )
+        sweep = asyncio.create_task(gateway.sweep_forever())
+        gc.freeze()  # what the process holds from its start lives as long as it: no collection need look at it again
         await stop.wait()
         server.close()
         gateway.close_all()
-        refresh.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresh
+        for task in (refresh, sweep):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     bridge.stop()
     log.info("gateway stopped")
 
