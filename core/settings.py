@@ -43,7 +43,7 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """The effective configuration of one Firewarden process. Frozen: pass it down, never change it."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid", env_ignore_empty=True)
 
     database_url: str | None = Field(
         default=None,

@@ -30,6 +30,14 @@ def test_flags_beat_environment_which_beats_the_file(tmp_path: Path, monkeypatch
     assert settings.timescale == "off"  # only the file set it
 
 
+def test_an_empty_environment_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIREWARDEN_CTWING_TOKEN", "")  # compose's ${FIREWARDEN_CTWING_TOKEN:-}
+    monkeypatch.setenv("FIREWARDEN_NBIOT_PORT", "")
+    settings = load_settings()
+    assert settings.ctwing_token is None
+    assert settings.nbiot_port == 8090
+
+
 def test_mqtt_url_forms() -> None:
     plain = load_settings({"mqtt_url": "mqtt://broker.local:1884"}).mqtt_url
     assert plain == MqttUrl("broker.local", 1884, tls=False)

@@ -1,5 +1,6 @@
 """Broker credentials from the registry: one MQTT user per device, allowed to publish only under its
-own topics, plus the service users (ingest reads every device topic).
+own topics, plus the service users: ingest reads every device topic and writes every downlink, the
+gateways publish for the devices they bridge (``gateway`` also reads the downlink it writes to UITDs).
 
 Passwords are derived, not stored: ``HMAC-SHA256(key, "<kind>:<name>")``, so running the command again
 after an import gives every known device the password it had and new devices theirs, and the key
@@ -37,9 +38,17 @@ class Service:
     name: str
     access: Access
     topic: str = "fw/v1/#"
+    downlink: Access | None = None
+    """A second rule, on every device's downlink (``fw/down/v1/#``)."""
 
 
-INGEST: Final = Service("ingest", "read")
+INGEST: Final = Service("ingest", "read", downlink="write")
+"""Reads every device topic; writes the confirms and the operators' commands to UITDs."""
+GATEWAY: Final = Service("gateway", "write", downlink="read")
+"""``firewarden gateway gb26875``: publishes its UITDs' frames and statuses, writes their downlink to them."""
+NBIOT: Final = Service("nbiot", "write")
+"""``firewarden gateway nbiot``: publishes what the NB-IoT platforms push."""
+BUILT_IN: Final = (INGEST, GATEWAY, NBIOT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,7 @@ class Credential:
     premises_id: str = ""
     downlink: str = ""
     """A second ACL rule: a UITD reads its GB/T 26875.3 downlink, ingest writes every downlink."""
+    downlink_access: Access = "read"
 
 
 def load_key(path: Path, *, create: bool) -> bytes:
@@ -88,7 +98,7 @@ def mosquitto_hash(password: str, salt: bytes | None = None) -> str:
     return f"$7${ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-def credentials(registry: RegistryFile, key: bytes, services: Iterable[Service] = (INGEST,)) -> list[Credential]:
+def credentials(registry: RegistryFile, key: bytes, services: Iterable[Service] = BUILT_IN) -> list[Credential]:
     """Every service user, then one user per device (user name = device id), sorted by name."""
     out = [
         Credential(
@@ -97,7 +107,8 @@ def credentials(registry: RegistryFile, key: bytes, services: Iterable[Service] 
             "service",
             s.access,
             s.topic,
-            downlink=f"{DOWNLINK_ROOT}/#" if s.name == INGEST.name else "",
+            downlink=f"{DOWNLINK_ROOT}/#" if s.downlink else "",
+            downlink_access=s.downlink or "read",
         )
         for s in sorted(services, key=lambda s: s.name)
     ]
@@ -121,8 +132,8 @@ def acl_file(entries: Iterable[Credential]) -> str:
     for c in entries:
         lines.append(f"\nuser {c.user}\ntopic {c.access} {c.topic}\n")
         if c.downlink:
-            # The other direction of the same user: a UITD reads its downlink, ingest writes them all.
-            lines.append(f"topic {'write' if c.kind == 'service' else 'read'} {c.downlink}\n")
+            # The other direction: a UITD reads its downlink, ingest writes them all, the gateway reads them.
+            lines.append(f"topic {c.downlink_access} {c.downlink}\n")
     return "".join(lines)
 
 

@@ -7,7 +7,9 @@ a scenario with fires from a simulator container; kills one ingest and one scori
 SIGKILL mid-run and starts them again; then checks that every message the broker acknowledged is
 stored once, that a fire reached the receiver, and that readings are in a TimescaleDB hypertable.
 Also: a device publishes over TLS to the broker's one published port and is stored, and the same
-device in clear text gets nowhere. Tears everything down, also on failure. Exit code 0 when every
+device in clear text gets nowhere; a UITD connects over TCP to the gb26875 gateway's published port,
+and its frame is stored and confirmed on the connection; a CTWing push to the NB-IoT gateway's port is
+answered 200 and stored. Tears everything down, also on failure. Exit code 0 when every
 check passed.
 
 Run as root (podman, debootstrap) from the repository root: .venv/bin/python deploy/ci/test_deploy.py
@@ -27,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +42,8 @@ PROJECT = "fwci"
 BASE = "localhost/firewarden-base:bookworm"
 IMAGE = "localhost/firewarden:latest"
 PARTITIONS = 4
+GATEWAYS = ("gateway-gb26875", "gateway-nbiot")
+CTWING_PRODUCT = "ctwing:15000001"
 KILL_AFTER_S = 8.0
 SIM: dict[str, int] = {"premises": 12, "seed": 7}
 DURATION = "15m"
@@ -171,6 +175,9 @@ class Stack:
             "FIREWARDEN_MQTTS_PORT": str(free_port()),
             "FIREWARDEN_CONSOLE_PORT": str(free_port()),
             "FIREWARDEN_DB_PORT": str(free_port()),
+            "FIREWARDEN_GATEWAY_PORT": str(free_port()),
+            "FIREWARDEN_NBIOT_PORT": str(free_port()),
+            "FIREWARDEN_CTWING_TOKEN": secrets.token_urlsafe(18),
         }
 
     def write_env(self) -> None:
@@ -247,7 +254,9 @@ def test_deploy(work: Path) -> None:
     from core.registry import dump
     from simulators.fleet import generate_fleet, with_webhooks
 
-    city = generate_fleet(SIM["premises"], seed=SIM["seed"], roster_start=date.today() - timedelta(days=1))
+    city = with_platform_device(
+        generate_fleet(SIM["premises"], seed=SIM["seed"], roster_start=date.today() - timedelta(days=1))
+    )
     fleet = work / "city.yaml"
     fleet.write_text(dump(with_webhooks(city, "http://inbox:8081"), "yaml"), encoding="utf-8")
     scenario = work / "scenario.yaml"
@@ -273,6 +282,8 @@ def test_deploy(work: Path) -> None:
         row.split(",")[0]: row.split(",")[1] for row in (secrets_dir / "credentials.csv").read_text().splitlines()[1:]
     }
     stack.env["FIREWARDEN_MQTT_INGEST_PASSWORD"] = users["ingest"]
+    stack.env["FIREWARDEN_MQTT_GATEWAY_PASSWORD"] = users["gateway"]
+    stack.env["FIREWARDEN_MQTT_NBIOT_PASSWORD"] = users["nbiot"]
     stack.write_env()
     tls_dir = stack.dir / "secrets" / "broker-tls"
     broker_certificate(tls_dir)
@@ -312,10 +323,10 @@ def test_deploy(work: Path) -> None:
             env={"FIREWARDEN_ALERTS_WEBHOOK_SECRET": stack.env["FIREWARDEN_ALERTS_WEBHOOK_SECRET"]},
         )
 
-        log("Firewarden: ingest x2, score x2, alerts x2, console")
-        stack("up", "-d", "--no-deps", "ingest-0", "ingest-1", "score", "alerts", "console")
-        ready = ["ingest-0", "ingest-1", "console"]
-        wait(lambda: all(_ready(stack, s) for s in ready), "ingest and the console to be ready", 180)
+        log("Firewarden: ingest x2, score x2, alerts x2, console, the two gateways")
+        stack("up", "-d", "--no-deps", "ingest-0", "ingest-1", "score", "alerts", "console", *GATEWAYS)
+        ready = ["ingest-0", "ingest-1", "console", *GATEWAYS]
+        wait(lambda: all(_ready(stack, s) for s in ready), "ingest, the console and the gateways to be ready", 180)
         wait(lambda: all(_ready(stack, "score", i) for i in (1, 2)), "both scoring workers to own partitions", 180)
 
         log("publishing the scenario; one ingest and one scoring worker are killed mid-run")
@@ -396,6 +407,9 @@ def test_deploy(work: Path) -> None:
         log(f"readings in the TimescaleDB hypertable: {readings}")
         log("a device over TLS from outside; clear text from outside gets nowhere")
         device_over_tls(stack, city, users, tls_dir)
+        log("a UITD over TCP to the gb26875 gateway; a CTWing push to the NB-IoT gateway")
+        uitd_over_tcp(stack, city)
+        ctwing_push(stack, city)
         # the report from the image: WeasyPrint finds Pango and the Chinese font there
         year = time.strftime("%Y")
         wrote = stack.tool("report", "--period", year, "--out", "/tmp", env={"FIREWARDEN_DATABASE_URL": app_url})
@@ -403,7 +417,7 @@ def test_deploy(work: Path) -> None:
             raise SystemExit(f"firewarden report in the image: {wrote}")
         log("the image writes the report's HTML and PDF")
     except BaseException:
-        names = ["ingest-0", "ingest-1", "console", "migrate", "topics", "timescaledb"]
+        names = ["ingest-0", "ingest-1", "console", "migrate", "topics", "timescaledb", *GATEWAYS]
         for name in [*(stack.container(n) for n in names), stack.container("score"), "inbox"]:
             tail = run("podman", "logs", "--tail", "30", name, check=False, capture=True)
             print(f"==== {name}\n{tail}")
@@ -460,6 +474,53 @@ def device_over_tls(stack: Stack, city: RegistryFile, users: dict[str, str], tls
     if "1883" in published:
         raise SystemExit(f"the broker's clear-text listener is published: {published}")
     log(f"{device.id} published over TLS and was stored; clear text refused; published ports: {published.strip()}")
+
+
+def with_platform_device(city: RegistryFile) -> RegistryFile:
+    """The city with its first sensor (not a UITD) named on CTWing, as an NB-IoT device is."""
+    device = next(d for d in city.devices if d.type != "uitd")
+    named = device.model_copy(update={"platform_id": f"{CTWING_PRODUCT}/{device.id}"})
+    return city.model_copy(update={"devices": [named if d is device else d for d in city.devices]})
+
+
+def uitd_over_tcp(stack: Stack, city: RegistryFile) -> None:
+    """A UITD's keep-alive over TCP to the gateway's published port: confirmed on the connection (so
+    stored, as ingest confirms only a stored frame) and its connection said as the UITD's status."""
+    from core import gb26875 as gb
+
+    uitd = next(d for d in city.devices if d.type == "uitd" and d.gb26875_address)
+    serial = int(time.time()) % 60_000 + 1
+    frame = gb.encode_frame(serial, gb.SEND_DATA, b"", sent_at=datetime.now(UTC),
+                            source=bytes.fromhex(uitd.gb26875_address or ""))  # fmt: skip
+    cutter = gb.FrameCutter()
+    with socket.create_connection(("127.0.0.1", int(stack.env["FIREWARDEN_GATEWAY_PORT"])), timeout=60) as sock:
+        sock.sendall(frame)
+        answers: list[gb.Frame] = []
+        while not any(a.command == gb.CONFIRM and a.serial == serial for a in answers):
+            data = sock.recv(4096)
+            if not data:
+                raise SystemExit(f"the gateway closed {uitd.id}'s connection; answers: {answers}")
+            answers += [gb.decode_frame(raw) for raw in cutter.feed(data)]
+    query = f"SELECT count(*) FROM device_status WHERE device_id = '{uitd.id}' AND detail LIKE 'gb26875 connection%'"
+    wait(lambda: int(stack.sql(query)) >= 1, "the UITD's connection stored as its status", 60)
+    log(f"{uitd.id} over TCP: frame {serial} confirmed; its connection stored as its status")
+
+
+def ctwing_push(stack: Stack, city: RegistryFile) -> None:
+    """An online report as CTWing pushes it, to the NB-IoT gateway's published port: 200, and stored."""
+    from simulators.ctwing import CtwingPlatform, online_report
+
+    device = next(d for d in city.devices if d.platform_id)
+    product, platform_device = (device.platform_id or "").removeprefix("ctwing:").split("/", 1)
+    port, token = stack.env["FIREWARDEN_NBIOT_PORT"], stack.env["FIREWARDEN_CTWING_TOKEN"]
+    platform = CtwingPlatform(f"http://127.0.0.1:{port}/ingest/ctwing/{token}", attempts=30, wait_s=1.0)
+    query = f"SELECT count(*) FROM device_status WHERE device_id = '{device.id}'"
+    before = int(stack.sql(query))
+    status = platform.push(online_report(product, platform_device, True, int(time.time() * 1000)))
+    if status != 200:
+        raise SystemExit(f"the NB-IoT gateway answered a CTWing push {platform.answers}")
+    wait(lambda: int(stack.sql(query)) == before + 1, "the CTWing push stored", 60)
+    log(f"{device.id} through CTWing: answered 200 and stored")
 
 
 def _ready(stack: Stack, service: str, index: int = 1) -> bool:

@@ -118,7 +118,7 @@ def credentials_command(
         list[str] | None,
         typer.Option(
             help="More service users, NAME:read|write|readwrite[:TOPIC] (TOPIC default fw/v1/#); "
-            "ingest (read fw/v1/#) is always made.",
+            "ingest, gateway and nbiot are always made.",
         ),
     ] = None,
     create_key: Annotated[bool, typer.Option(help="Make the key file when it is missing.")] = True,
@@ -132,15 +132,17 @@ def credentials_command(
     acl_file at the other two (mode 0644: salted hashes and topic rules, for the broker's own user) and
     send it SIGHUP to reload them.
     """
-    from core.registry.credentials import INGEST, Service, acl_file, credentials, load_key, password_file, write_file
+    from core.registry.credentials import BUILT_IN, Service, acl_file, credentials, load_key, password_file, write_file
 
-    services = [INGEST]
+    services = list(BUILT_IN)
     for spec in service or []:
         parts = spec.split(":", 2)
         if len(parts) < 2 or parts[1] not in ("read", "write", "readwrite") or not parts[0]:
             raise typer.BadParameter(
                 f"expected NAME:read|write|readwrite[:TOPIC], got {spec!r}", param_hint="--service"
             )
+        if parts[0] in {s.name for s in services}:
+            raise typer.BadParameter(f"{parts[0]!r} is a service user already", param_hint="--service")
         name, access = parts[0], parts[1]
         services.append(Service(name, access, parts[2] if len(parts) == 3 else "fw/v1/#"))  # type: ignore[arg-type]
     if from_file is not None:

@@ -28,7 +28,7 @@ from core import gb26875 as gb
 from core import uitd as commands
 from core.addresses import MqttUrl
 from core.bus import LocalBus
-from core.db import connect
+from core.db import connect, migrate
 from core.gb26875 import FrameCutter
 from core.policy import Policy
 from core.registry import dump
@@ -40,6 +40,7 @@ from scoring.store import DecisionStore
 from simulators.engine import Simulation
 from simulators.uitd_tcp import TcpUitd as TcpUitdSim
 from tests.certificates import certificates
+from tests.fix_postgres import PgServer, _fresh_database, app_url
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
 from tests.running import Process
@@ -439,3 +440,89 @@ def test_a_gateway_with_a_certificate_speaks_tls_only(mosquitto: MqttUrl, migrat
         code = process.stop()
     assert code == 0, process.log.read_text()
     assert "over TLS on 127.0.0.1" in process.log.read_text()
+
+
+def _decisions(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every alarm revision and every signal a run led to, in a stable order; without the signals of a
+    UITD's TCP connection ending (``device_offline`` for `gb26875 connection ...`), which only the
+    gateway's path has."""
+    with connect(url) as conn:
+        alarms = conn.execute(
+            "SELECT alarm_id, revision, time, premises_id, zone, classification, reason, trigger, final "
+            "FROM alarms ORDER BY alarm_id, revision"
+        ).fetchall()
+        signals = conn.execute(
+            "SELECT time, premises_id, device_id, rule, state, subject FROM signals "
+            "WHERE NOT (rule = 'device_offline' AND evidence->>'reason' LIKE 'gb26875 connection%%') "
+            "ORDER BY time, premises_id, device_id, rule, subject, state"
+        ).fetchall()
+    return [tuple(a) for a in alarms], [tuple(s) for s in signals]
+
+
+@pytest.mark.slow
+def test_a_run_over_tcp_makes_the_decisions_the_same_run_over_mqtt_makes(
+    mosquitto: MqttUrl, migrated_url: str, models: Models, gateway: GatewayProcess, tmp_path: Path, pg_server: PgServer
+) -> None:
+    """The same simulated run (fleet, scenario, seed and start, a little ahead of the clock; 20 simulated
+    seconds a second, so each path delivers in about the order of time, as in the field), once with every UITD publishing its
+    GB/T 26875.3 frames over MQTT and once speaking them over TCP to the gateway, each into a database of
+    its own: the same alarms, revision by revision, and the same signals."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(dump(FLEET, "yaml"), encoding="utf-8")
+    premises = next(d.premises for d in FLEET.devices if d.type == "uitd")
+    scenario = tmp_path / "fire.yaml"
+    scenario.write_text(
+        f"duration: 3m\nevents:\n  - {{kind: fire, at: 1m, premises: {premises}}}\n"
+        "random: {cooking_nuisance: 1, pipe_leak: 1}\n",
+        encoding="utf-8",
+    )
+    # A minute ahead, for both runs: the gateway stamps a UITD's connection with its own clock, and a
+    # connection stamped after the run's records would move the premises' clock past them.
+    start = (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0).isoformat()
+
+    def run(url: str, over: list[str], client_id: str) -> str:
+        command = [sys.executable, "-m", "firewarden", "simulate", "run", "--fleet", str(fleet), "--scenario",
+                   str(scenario), "--speed", "20", "--gb26875", "1", "--seed", "11", "--start", start,
+                   "--no-background", "--ground-truth", str(tmp_path / f"{client_id}.jsonl"), *over]  # fmt: skip
+        env = gateway.env | {"FIREWARDEN_DATA_DIR": str(tmp_path / client_id)}
+        bus = LocalBus()
+        store = DecisionStore(url)
+        runner = LocalRunner(Scorer(Policy(), Sites.of(FLEET), models), bus, store, wall_clock=False)
+        ingest = make_ingest(mosquitto, url, bus, client_id=client_id)
+        out: dict[str, subprocess.CompletedProcess[str]] = {}
+
+        async def scenario_run() -> None:
+            stop = asyncio.Event()
+            tasks = [asyncio.create_task(runner.run(stop)), asyncio.create_task(ingest.run(stop))]
+            try:
+                await until(lambda: ingest.ready, "ingest to subscribe")
+                out["sim"] = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True,
+                                                     text=True, timeout=240)  # fmt: skip
+                sent = re.search(r"([\d,]+) messages", out["sim"].stdout)
+                assert out["sim"].returncode == 0 and sent, out["sim"].stdout + out["sim"].stderr
+                await until(lambda: ingest.in_flight == 0, "ingest to store what it holds")
+                seen = None
+                while seen != (seen := _decisions(url)):  # what ingest handed on last, scored
+                    await asyncio.sleep(1.0)
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks)
+                store.close()
+
+        asyncio.run(scenario_run())
+        return out["sim"].stdout
+
+    with _fresh_database(pg_server) as owner_url:
+        with connect(owner_url, autocommit=True) as conn:
+            migrate(conn, "off")
+        mqtt_url = app_url(owner_url)
+        import_fleet(mqtt_url)
+        run(mqtt_url, [], "test-ingest-mqtt")
+        over_mqtt = _decisions(mqtt_url)
+    said = run(migrated_url, ["--gateway", f"127.0.0.1:{gateway.port}"], "test-ingest-tcp")
+    assert "0 given up" in said, said
+    over_tcp = _decisions(migrated_url)
+    alarms, signals = over_mqtt
+    assert any(a[5] == "confirmed" for a in alarms), alarms
+    assert over_tcp[0] == alarms, "\n".join(map(str, ["the alarms differ:", *alarms, "--- over TCP", *over_tcp[0]]))
+    assert over_tcp[1] == signals, "\n".join(map(str, ["the signals differ:", *signals, "--- over TCP", *over_tcp[1]]))

@@ -168,6 +168,6 @@ def make_ingest(mqtt: MqttUrl, db_url: str, bus: Bus, **options: object) -> Inge
         mqtt_url=mqtt,
         database_url=db_url,
         bus=bus,
-        options=IngestOptions(client_id="test-ingest", **options),  # type: ignore[arg-type]
+        options=IngestOptions(**({"client_id": "test-ingest"} | options)),  # type: ignore[arg-type]
         index=load_registry_index(db_url),
     )

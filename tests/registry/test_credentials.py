@@ -57,10 +57,10 @@ def made(tmp_path: Path) -> tuple[Path, dict[str, dict[str, str]], Path]:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     devices = len(fleet.devices)
-    assert f"{devices} device(s), 2 service user(s)" in result.stdout
+    assert f"{devices} device(s), 4 service user(s)" in result.stdout  # ingest, gateway, nbiot, simulator
     with (out / "credentials.csv").open(newline="") as f:
         rows = {r["user"]: r for r in csv.DictReader(f)}
-    assert len(rows) == devices + 2
+    assert len(rows) == devices + 4
     return out, rows, registry_file
 
 
@@ -225,4 +225,37 @@ def test_a_uitd_reads_only_its_own_downlink_which_only_ingest_writes(
         assert uitd.messages.empty(), "a device's write to its downlink got through"
     finally:
         for client in (ingest, uitd, neighbour):
+            client.close()
+
+
+def test_the_gateways_publish_for_any_device_and_only_the_gb26875_one_reads_the_downlink(
+    made: tuple[Path, dict[str, dict[str, str]], Path], secured_broker: int
+) -> None:
+    _, rows, _ = made
+    uitd = next(r for r in rows.values() if r["kind"] == "device" and r["user"].endswith("-UITD"))
+    frames = f"fw/v1/{uitd['premises']}/{uitd['user']}/gb26875"
+    downlink = f"fw/down/v1/{uitd['premises']}/{uitd['user']}/gb26875"
+    ingest = Client(secured_broker, "ingest", rows["ingest"]["password"])
+    gateway = Client(secured_broker, "gateway", rows["gateway"]["password"])
+    nbiot = Client(secured_broker, "nbiot", rows["nbiot"]["password"])
+    clients = (ingest, gateway, nbiot)
+    try:
+        for client in clients:
+            assert client.connected().value == 0
+        ingest.client.subscribe("fw/v1/#", qos=1)
+        gateway.client.subscribe("fw/down/v1/#", qos=1)
+        nbiot.client.subscribe("fw/down/v1/#", qos=1)  # refused by the ACL: nothing is delivered
+        time.sleep(0.3)
+        assert gateway.publish(frames).value == 0
+        assert nbiot.publish(f"fw/v1/{uitd['premises']}/{uitd['user']}/status").value == 0
+        assert sorted(ingest.messages.get(timeout=5) for _ in range(2)) == sorted([frames, frames[:-7] + "status"])
+        assert ingest.publish(downlink).value == 0
+        assert gateway.messages.get(timeout=5) == downlink
+        for writer in (gateway, nbiot):  # neither speaks for the centre
+            assert writer.publish(downlink).getName() == "Not authorized"
+        time.sleep(0.3)
+        assert nbiot.messages.empty(), "the NB-IoT gateway read a downlink"
+        assert gateway.messages.empty(), "a gateway's write to a downlink got through"
+    finally:
+        for client in clients:
             client.close()
