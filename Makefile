@@ -96,6 +96,8 @@ bench: install mosquitto mosquitto-clients chromium
 	$(PY) bench/scoring.py
 	$(PY) bench/alert_latency.py
 	$(PY) bench/console.py
+	$(PY) bench/gateway.py
+	$(PY) bench/nbiot.py
 
 # The default models are package data, made by a fixed recipe (training/defaults.py): commit what this writes.
 models: install

@@ -11,7 +11,8 @@ the broker holds its messages.
 Reported: pushes answered 200 and otherwise; answer latency p50 / p95 / p99 / max (post → 200, which
 includes the broker's acknowledgement); CPU milliseconds per push of the gateway, and of ingest in
 the same run (the MQTT path's cost per message: what a push costs with or without the gateway in
-front); the gateway's resident memory; and, once ingest has caught up, how many of the answered
+front); the gateway's resident memory; the share of a core the gateway and this process (the
+platforms) took; and, once ingest has caught up, how many of the answered
 pushes are stored (``lost`` and ``stored_twice`` must be 0).
 
     .venv/bin/python bench/nbiot.py --devices 2000 --rate 200 --seconds 60
@@ -96,7 +97,7 @@ def stored(database_url: str) -> tuple[int, int]:
 async def drive(base: str, gateway_pid: int, ingest_pid: int, args: argparse.Namespace) -> dict[str, object]:
     latencies: list[float] = []
     refused: dict[int, int] = {}
-    cpu0 = (cpu_s(gateway_pid), cpu_s(ingest_pid))
+    cpu0 = (cpu_s(gateway_pid), cpu_s(ingest_pid), time.process_time())
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     slots = asyncio.Semaphore(args.concurrency)
     # Each push its own millisecond, so no two share a message id (a platform's retry keeps its own).
@@ -129,6 +130,7 @@ async def drive(base: str, gateway_pid: int, ingest_pid: int, args: argparse.Nam
         await asyncio.gather(*pending)
         elapsed = time.perf_counter() - started
     gateway_cpu, ingest_cpu = cpu_s(gateway_pid) - cpu0[0], cpu_s(ingest_pid) - cpu0[1]
+    client_cpu = time.process_time() - cpu0[2]
     return {
         "pushes": n,
         "pushes_per_s": round(n / elapsed, 1),
@@ -137,6 +139,8 @@ async def drive(base: str, gateway_pid: int, ingest_pid: int, args: argparse.Nam
         "gateway_cpu_ms_per_push": round(1000 * gateway_cpu / max(1, n), 3),
         "ingest_cpu_ms_per_push": round(1000 * ingest_cpu / max(1, n), 3),
         "gateway_rss_mib": round(rss_kib(gateway_pid) / 1024, 1),
+        "gateway_cpu_share": round(gateway_cpu / elapsed, 2),
+        "bench_client_cpu_share": round(client_cpu / elapsed, 2),
         "answer_ms": {q: round(1000 * percentile(latencies, p), 1) for q, p in QUANTILES},
     }
 

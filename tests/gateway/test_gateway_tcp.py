@@ -41,6 +41,7 @@ from simulators.engine import Simulation
 from simulators.uitd_tcp import TcpUitd as TcpUitdSim
 from tests.certificates import certificates
 from tests.fix_postgres import PgServer, _fresh_database, app_url
+from tests.gateway.compare import decisions
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
 from tests.running import Process
@@ -442,31 +443,15 @@ def test_a_gateway_with_a_certificate_speaks_tls_only(mosquitto: MqttUrl, migrat
     assert "over TLS on 127.0.0.1" in process.log.read_text()
 
 
-def _decisions(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    """Every alarm revision and every signal a run led to, in a stable order; without the signals of a
-    UITD's TCP connection ending (``device_offline`` for `gb26875 connection ...`), which only the
-    gateway's path has."""
-    with connect(url) as conn:
-        alarms = conn.execute(
-            "SELECT alarm_id, revision, time, premises_id, zone, classification, reason, trigger, final "
-            "FROM alarms ORDER BY alarm_id, revision"
-        ).fetchall()
-        signals = conn.execute(
-            "SELECT time, premises_id, device_id, rule, state, subject FROM signals "
-            "WHERE NOT (rule = 'device_offline' AND evidence->>'reason' LIKE 'gb26875 connection%%') "
-            "ORDER BY time, premises_id, device_id, rule, subject, state"
-        ).fetchall()
-    return [tuple(a) for a in alarms], [tuple(s) for s in signals]
-
-
 @pytest.mark.slow
 def test_a_run_over_tcp_makes_the_decisions_the_same_run_over_mqtt_makes(
     mosquitto: MqttUrl, migrated_url: str, models: Models, gateway: GatewayProcess, tmp_path: Path, pg_server: PgServer
 ) -> None:
     """The same simulated run (fleet, scenario, seed and start, a little ahead of the clock; 20 simulated
-    seconds a second, so each path delivers in about the order of time, as in the field), once with every UITD publishing its
-    GB/T 26875.3 frames over MQTT and once speaking them over TCP to the gateway, each into a database of
-    its own: the same alarms, revision by revision, and the same signals."""
+    seconds a second, so each path delivers in about the order of time, as in the field), once with
+    every UITD publishing its GB/T 26875.3 frames over MQTT and once speaking them over TCP to the
+    gateway, each into a database of its own: the same alarms, revision by revision, and the same
+    signals."""
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(dump(FLEET, "yaml"), encoding="utf-8")
     premises = next(d.premises for d in FLEET.devices if d.type == "uitd")
@@ -502,7 +487,7 @@ def test_a_run_over_tcp_makes_the_decisions_the_same_run_over_mqtt_makes(
                 assert out["sim"].returncode == 0 and sent, out["sim"].stdout + out["sim"].stderr
                 await until(lambda: ingest.in_flight == 0, "ingest to store what it holds")
                 seen = None
-                while seen != (seen := _decisions(url)):  # what ingest handed on last, scored
+                while seen != (seen := decisions(url)):  # what ingest handed on last, scored
                     await asyncio.sleep(1.0)
             finally:
                 stop.set()
@@ -518,10 +503,10 @@ def test_a_run_over_tcp_makes_the_decisions_the_same_run_over_mqtt_makes(
         mqtt_url = app_url(owner_url)
         import_fleet(mqtt_url)
         run(mqtt_url, [], "test-ingest-mqtt")
-        over_mqtt = _decisions(mqtt_url)
+        over_mqtt = decisions(mqtt_url)
     said = run(migrated_url, ["--gateway", f"127.0.0.1:{gateway.port}"], "test-ingest-tcp")
     assert "0 given up" in said, said
-    over_tcp = _decisions(migrated_url)
+    over_tcp = decisions(migrated_url)
     alarms, signals = over_mqtt
     assert any(a[5] == "confirmed" for a in alarms), alarms
     assert over_tcp[0] == alarms, "\n".join(map(str, ["the alarms differ:", *alarms, "--- over TCP", *over_tcp[0]]))

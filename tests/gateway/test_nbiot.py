@@ -12,17 +12,22 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
+from core import ctwing
 from core.addresses import MqttUrl
 from core.bus import LocalBus
-from core.db import connect
-from core.onenet import signature
+from core.db import connect, migrate
+from core.onenet import Target, signature
+from core.onenet import translate as onenet_translate
 from core.policy import Policy
+from core.wire import topic_for
 from scoring.models import Models
 from scoring.runner import LocalRunner
 from scoring.scorer import Scorer
@@ -30,6 +35,8 @@ from scoring.site import Sites
 from scoring.store import DecisionStore
 from simulators.ctwing import CtwingPlatform, data_report, event_report, online_report
 from simulators.onenet import OneNetPlatform, event_message, life_cycle_message, property_message, push_body
+from tests.fix_postgres import PgServer, _fresh_database, app_url
+from tests.gateway.compare import decisions
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
 from tests.running import Process
@@ -268,3 +275,101 @@ def test_a_ctwing_push_with_the_urls_token_is_stored_and_scored_once_and_bad_one
     assert done.returncode == 0 and done.stdout.count("HTTP 200") == 2, done.stdout + done.stderr
     forged = subprocess.run([*command[:6], wrong_url, *command[7:]], capture_output=True, text=True, timeout=60)
     assert forged.returncode == 1 and "HTTP 401" in forged.stdout, forged.stdout + forged.stderr
+
+
+@pytest.mark.slow
+def test_pushes_make_the_decisions_their_messages_make_over_mqtt(
+    mosquitto: MqttUrl, migrated_url: str, models: Models, tmp_path: Path, pg_server: PgServer
+) -> None:
+    """Two smoke alarms of one zone, one on OneNET and one on CTWing: readings, a status, then both
+    alarm. Pushed through the gateway into one database, and the same wire messages (the gateway's
+    translation of each push) published over MQTT by the devices into another: the same alarms,
+    revision by revision (the fire confirmed by its second detector), and the same signals."""
+    onenet_smoke, ctwing_smoke = [d for d in FLEET.devices if d.type == "smoke_alarm" and d.zone == "1F"][:2]
+    names = {onenet_smoke.id: f"onenet:{PRODUCT}/{onenet_smoke.id}",
+             ctwing_smoke.id: f"ctwing:{CTWING_PRODUCT}/{CTWING_DEVICE}"}  # fmt: skip
+    fleet = FLEET.model_copy(
+        update={"devices": [d.model_copy(update={"platform_id": names[d.id]}) if d.id in names else d
+                            for d in FLEET.devices]}
+    )  # fmt: skip
+    now = int(time.time() * 1000)
+    pushes: list[tuple[str, dict[str, object]]] = [
+        ("onenet", property_message(PRODUCT, onenet_smoke.id, {"smoke_obscuration_pct_m": 0.3}, now - 60_000)),
+        ("ctwing", data_report(CTWING_PRODUCT, CTWING_DEVICE, {"smoke_obscuration_pct_m": 0.2}, now - 58_000)),
+        ("ctwing", online_report(CTWING_PRODUCT, CTWING_DEVICE, True, now - 57_000)),
+        ("onenet", property_message(PRODUCT, onenet_smoke.id, {"smoke_obscuration_pct_m": 9.5}, now - 31_000)),
+        ("onenet", event_message(PRODUCT, onenet_smoke.id, "fire_alarm", now - 30_000)),
+        ("ctwing", data_report(CTWING_PRODUCT, CTWING_DEVICE, {"smoke_obscuration_pct_m": 8.1}, now - 21_000)),
+        ("ctwing", event_report(CTWING_PRODUCT, CTWING_DEVICE, "fire_alarm", now - 20_000)),
+    ]
+    targets = {
+        "onenet": Target(onenet_smoke.id, onenet_smoke.premises, onenet_smoke.type),
+        "ctwing": Target(ctwing_smoke.id, ctwing_smoke.premises, ctwing_smoke.type),
+    }
+
+    def scored(url: str, send: Callable[[], None]) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        bus = LocalBus()
+        store = DecisionStore(url)
+        runner = LocalRunner(Scorer(Policy(), Sites.of(fleet), models), bus, store, wall_clock=False)
+        ingest = make_ingest(mosquitto, url, bus, client_id=f"test-ingest-{len(url)}-{time.monotonic_ns()}")
+
+        async def scenario() -> None:
+            stop = asyncio.Event()
+            tasks = [asyncio.create_task(runner.run(stop)), asyncio.create_task(ingest.run(stop))]
+            try:
+                await until(lambda: ingest.ready, "ingest to subscribe")
+                await asyncio.to_thread(send)
+                await until(lambda: len(stored_messages(url)) >= len(pushes), "the messages stored")
+                await until(lambda: ingest.in_flight == 0, "ingest to store what it holds")
+                seen = None
+                while seen != (seen := decisions(url)):  # what ingest handed on last, scored
+                    await asyncio.sleep(1.0)
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks)
+                store.close()
+
+        asyncio.run(scenario())
+        return decisions(url)
+
+    def through_the_gateway(process: NbiotProcess) -> Callable[[], None]:
+        def send() -> None:
+            onenet, ctwing_platform = OneNetPlatform(process.url, TOKEN), CtwingPlatform(process.ctwing_url)
+            for platform, message in pushes:
+                answer = onenet.push(message) if platform == "onenet" else ctwing_platform.push(message)
+                assert answer == 200, (platform, message)
+
+        return send
+
+    def over_mqtt() -> None:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-nbiot-devices", protocol=mqtt.MQTTv5)
+        client.connect(mosquitto.host, mosquitto.port)
+        client.loop_start()
+        try:
+            for platform, message in pushes:
+                target = targets[platform]
+                wire = (onenet_translate if platform == "onenet" else ctwing.translate)(message, target)
+                for channel, payload in wire:
+                    topic = topic_for(target.premises_id, target.device_id, channel)
+                    client.publish(topic, json.dumps(payload), qos=1).wait_for_publish(10)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+    import_fleet(migrated_url, fleet)
+    process = NbiotProcess(mosquitto, migrated_url, tmp_path)
+    process.start()
+    try:
+        pushed = scored(migrated_url, through_the_gateway(process))
+    finally:
+        assert process.stop() == 0, process.log.read_text()
+    with _fresh_database(pg_server) as owner_url:
+        with connect(owner_url, autocommit=True) as conn:
+            migrate(conn, "off")
+        mqtt_url = app_url(owner_url)
+        import_fleet(mqtt_url, fleet)
+        published = scored(mqtt_url, over_mqtt)
+    alarms, signals = published
+    assert [a[5] for a in alarms][-1:] == ["confirmed"], alarms  # the second detector confirmed it
+    assert pushed[0] == alarms, "\n".join(map(str, ["the alarms differ:", *alarms, "--- pushed", *pushed[0]]))
+    assert pushed[1] == signals, "\n".join(map(str, ["the signals differ:", *signals, "--- pushed", *pushed[1]]))
