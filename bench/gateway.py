@@ -4,11 +4,11 @@ Method: embedded PostgreSQL and Mosquitto; a registry of ``--uitds`` premises wi
 ``gb26875_address`` = its number); `firewarden ingest` and `firewarden gateway gb26875` as processes
 (the gateway alone is measured; ingest is the MQTT path every frame takes after it). This process
 plays the UITDs on one asyncio loop, each a protocol object (frozen out of this process's collector
-once connected, so its pauses do not count as the centre's latency): each connects, sends a keep-alive and waits for its confirm
-(connect phase), then for ``--seconds`` sends a keep-alive every ``--keepalive`` s (random phase) and,
-across all UITDs, ``--rate`` more frames per second; each UITD has at most one frame unconfirmed, as a
-UITD does. Every frame is an empty send-data frame (a keep-alive): the transport is what is measured,
-not the decoding of information objects.
+once connected, so its pauses do not count as the centre's latency): each connects, sends a
+keep-alive and waits for its confirm (connect phase), then for ``--seconds`` sends a keep-alive
+every ``--keepalive`` s (random phase) and, across all UITDs, ``--rate`` more frames per second;
+each UITD has at most one frame unconfirmed, as a UITD does. Every frame is an empty send-data
+frame (a keep-alive): the transport is what is measured, not the decoding of information objects.
 
 Reported: the gateway's resident memory per connection (after the connect phase less before it);
 CPU seconds per frame of the gateway, and of ingest in the same run (the MQTT path's cost per

@@ -193,6 +193,13 @@ class Settings(BaseSettings):
         description="the token of the OneNET push instance (its signatures are checked with it); unset: "
         "/ingest/onenet answers 503",
     )
+    onenet_aes_key: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=16,
+        description="the OneNET push instance's AES key (16 characters) when it pushes in safe mode (安全模式): each "
+        "push's msg is decrypted with it; unset: plain mode",
+    )
     onenet_max_age_s: float = Field(
         default=300.0,
         gt=0,
@@ -343,7 +350,7 @@ class Settings(BaseSettings):
                 text = "(unset)"
             elif name in ("database_url", "database_owner_url", "smtp_url"):
                 text = mask_database_url(value)
-            elif name in ("alerts_webhook_secret", "onenet_token", "ctwing_token"):
+            elif name in ("alerts_webhook_secret", "onenet_token", "onenet_aes_key", "ctwing_token"):
                 text = MASK
             elif isinstance(value, MqttUrl):
                 text = value.render(mask=True)

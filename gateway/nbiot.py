@@ -88,8 +88,11 @@ class Pushes:
         clock: Callable[[], float] = time.time,
         ctwing_token: str | None = None,
         ctwing_max_age_s: float = 300.0,
+        onenet_aes_key: str | None = None,
     ) -> None:
         self.token = token
+        self.aes_key = onenet_aes_key
+        """Set when the OneNET push instance is in safe mode: each push's msg is decrypted with it."""
         self.max_age_s = max_age_s
         self.ctwing_token = ctwing_token
         self.ctwing_max_age_s = ctwing_max_age_s
@@ -138,7 +141,7 @@ class Pushes:
         if push.id in self._handed_on:
             self.outcomes.labels("onenet", "again").inc()
             return JSONResponse({"id": push.id, "handed_on": 0, "again": True})
-        message = read_message(push)
+        message = read_message(push, self.aes_key)
         name = platform_id(message)
         target = self.targets.get(name)
         if target is None:

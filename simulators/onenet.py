@@ -1,7 +1,7 @@
-"""A stand-in for China Mobile OneNET's HTTP push (OneNET Studio, plain mode): messages of NB-IoT
-devices wrapped, signed with the push instance's token and POSTed as the platform does, sent again
-(with the same id) until the receiver answers 200. For tests and testers; the format is
-:mod:`core.onenet`'s."""
+"""A stand-in for China Mobile OneNET's HTTP push (OneNET Studio, plain or safe mode): messages of
+NB-IoT devices wrapped (encrypted with the instance's AES key in safe mode), signed with the push
+instance's token and POSTed as the platform does, sent again (with the same id) until the receiver
+answers 200. For tests and testers; the format is :mod:`core.onenet`'s."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from core.onenet import signature
+from core.onenet import encrypt, signature
 
 
 def property_message(product: str, device: str, values: dict[str, float], at_ms: int) -> dict[str, object]:
@@ -39,9 +39,18 @@ def _notify(product: str, device: str, kind: str, params: dict[str, object], at_
             "notifyType": kind, "data": {"id": str(at_ms), "version": "1.0", "params": params}}  # fmt: skip
 
 
-def push_body(token: str, message: dict[str, object], at_ms: int | None = None, ident: str | None = None) -> bytes:
-    """The body OneNET POSTs for ``message``: msg (the message as JSON text), signature, nonce, time, id."""
+def push_body(
+    token: str,
+    message: dict[str, object],
+    at_ms: int | None = None,
+    ident: str | None = None,
+    aes_key: str | None = None,
+) -> bytes:
+    """The body OneNET POSTs for ``message``: msg (the message as JSON text, encrypted with ``aes_key`` in
+    safe mode), signature (over msg as sent), nonce, time, id."""
     msg = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    if aes_key is not None:
+        msg = encrypt(msg, aes_key)
     nonce = secrets.token_urlsafe(6)[:8]
     body = {
         "msg": msg,
@@ -60,6 +69,8 @@ class OneNetPlatform:
 
     url: str
     token: str
+    aes_key: str | None = None
+    """The instance's key in safe mode; None: plain mode."""
     attempts: int = 5
     wait_s: float = 0.5
     answers: list[int] = field(default_factory=list)
@@ -67,9 +78,8 @@ class OneNetPlatform:
 
     def push(self, message: dict[str, object], at_ms: int | None = None) -> int:
         """Push one message; the last answer's status."""
-        return post_until_taken(
-            self.url, push_body(self.token, message, at_ms), self.attempts, self.wait_s, self.answers
-        )
+        body = push_body(self.token, message, at_ms, aes_key=self.aes_key)
+        return post_until_taken(self.url, body, self.attempts, self.wait_s, self.answers)
 
 
 def post_until_taken(url: str, body: bytes, attempts: int, wait_s: float, answers: list[int]) -> int:

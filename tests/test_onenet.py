@@ -5,10 +5,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
 
 import pytest
 
-from core.onenet import PushRefused, Target, parse_push, platform_id, read_message, signature, signed, translate
+from core.onenet import (
+    PushRefused,
+    Target,
+    decrypt,
+    encrypt,
+    parse_push,
+    platform_id,
+    read_message,
+    signature,
+    signed,
+    translate,
+)
 from simulators.onenet import event_message, life_cycle_message, property_message, push_body
 
 SMOKE = Target("D-1", "P-1", "smoke_alarm")
@@ -76,3 +88,31 @@ def test_a_malformed_wrapper_is_a_400(body: bytes) -> None:
     with pytest.raises(PushRefused) as refused:
         parse_push(body)
     assert (refused.value.status, refused.value.reason) == (400, "malformed")
+
+
+KEY = "0123456789abcdef"  # a safe-mode instance's key: 16 characters
+
+
+def test_safe_mode_is_aes_128_cbc_with_the_key_as_its_iv_as_openssl_makes_it() -> None:
+    text = json.dumps(property_message("PRD", "D-1", {"smoke_obscuration_pct_m": 0.4}, MS), separators=(",", ":"))
+    made = subprocess.run(
+        ["openssl", "enc", "-aes-128-cbc", "-K", KEY.encode().hex(), "-iv", KEY.encode().hex(), "-a", "-A"],
+        input=text.encode(), capture_output=True, check=True,
+    ).stdout.decode().strip()  # fmt: skip
+    assert encrypt(text, KEY) == made
+    assert decrypt(made, KEY) == text
+
+
+def test_a_safe_mode_push_is_signed_over_its_ciphertext_and_read_with_the_key() -> None:
+    message = event_message("PRD", "D-1", "fire_alarm", MS)
+    push = parse_push(push_body("tok", message, MS, "id-2", aes_key=KEY))
+    assert signed("tok", push.nonce, push.msg, push.signature)
+    assert not push.msg.startswith("{")  # not the message in clear
+    assert read_message(push, KEY) == message
+    with pytest.raises(PushRefused) as wrong_key:
+        read_message(push, "fedcba9876543210")
+    assert (wrong_key.value.status, wrong_key.value.reason) == (400, "undecryptable")
+    plain = parse_push(push_body("tok", message, MS, "id-3"))
+    with pytest.raises(PushRefused) as in_clear:  # an instance in plain mode while the gateway expects safe
+        read_message(plain, KEY)
+    assert (in_clear.value.status, in_clear.value.reason) == (400, "undecryptable")

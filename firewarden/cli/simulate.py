@@ -312,6 +312,10 @@ def onenet_command(
         list[str] | None, typer.Option(help="Push a property reading NAME=NUMBER (repeat for several).")
     ] = None,
     status: Annotated[Literal["online", "offline"] | None, typer.Option(help="Push a lifeCycle.")] = None,
+    aes_key: Annotated[
+        str | None,
+        typer.Option(envvar="FIREWARDEN_ONENET_AES_KEY", help="Safe mode: encrypt with this 16-character key."),
+    ] = None,
 ) -> None:
     """Push one message of an NB-IoT device as China Mobile OneNET does (signed, sent again until
     answered 200): a stand-in for the platform, to try `firewarden gateway nbiot` (docs/protocol.md)."""
@@ -330,7 +334,9 @@ def onenet_command(
         messages.append(life_cycle_message(product, device, status == "online", at))
     if not messages:
         raise typer.BadParameter("say what to push: --value, --event or --status")
-    platform = OneNetPlatform(url, token)
+    if aes_key is not None and len(aes_key.encode()) != 16:
+        raise typer.BadParameter("a safe-mode key is 16 characters", param_hint="--aes-key")
+    platform = OneNetPlatform(url, token, aes_key)
     for message in messages:
         answer = platform.push(message, at)
         console.print(f"{message.get('messageType')} {message.get('notifyType', '')}: HTTP {answer}", highlight=False)

@@ -41,7 +41,8 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
     targets: dict[str, Target] = await asyncio.to_thread(load_targets, database_url)
     publisher = Publisher(broker, settings.nbiot_client_id)
     pushes = Pushes(settings.onenet_token, settings.onenet_max_age_s, targets, publisher, database_url, health.registry,
-                    ctwing_token=settings.ctwing_token, ctwing_max_age_s=settings.ctwing_max_age_s)  # fmt: skip
+                    ctwing_token=settings.ctwing_token, ctwing_max_age_s=settings.ctwing_max_age_s,
+                    onenet_aes_key=settings.onenet_aes_key)  # fmt: skip
     config = uvicorn.Config(create_app(pushes), host=settings.nbiot_host, port=settings.nbiot_port,
                             log_level="warning", timeout_graceful_shutdown=5)  # fmt: skip
     server = ApiServer(config)
@@ -49,6 +50,7 @@ async def _serve(settings: Settings, broker: MqttUrl, database_url: str) -> None
     health.detail = lambda: {
         "devices_known": len(targets),
         "onenet": settings.onenet_token is not None,
+        "onenet_safe_mode": settings.onenet_aes_key is not None,
         "ctwing": settings.ctwing_token is not None,
     }
     publisher.start()

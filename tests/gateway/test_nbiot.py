@@ -55,17 +55,21 @@ NAMED = FLEET.model_copy(
 
 
 class NbiotProcess(Process):
-    def __init__(self, mosquitto: MqttUrl, database_url: str, tmp_path: Path) -> None:
+    def __init__(self, mosquitto: MqttUrl, database_url: str, tmp_path: Path, **settings: str) -> None:
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
-            "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
-            "FIREWARDEN_DATABASE_URL": database_url,
-            "FIREWARDEN_DATA_DIR": str(tmp_path / "nbiot"),
-            "FIREWARDEN_NBIOT_HOST": "127.0.0.1",
-            "FIREWARDEN_NBIOT_PORT": str(self.port),
-            "FIREWARDEN_ONENET_TOKEN": TOKEN,
-            "FIREWARDEN_CTWING_TOKEN": CTWING_TOKEN,
-        }
+        env = (
+            {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")}
+            | {
+                "FIREWARDEN_MQTT_URL": mosquitto.render(mask=False),
+                "FIREWARDEN_DATABASE_URL": database_url,
+                "FIREWARDEN_DATA_DIR": str(tmp_path / "nbiot"),
+                "FIREWARDEN_NBIOT_HOST": "127.0.0.1",
+                "FIREWARDEN_NBIOT_PORT": str(self.port),
+                "FIREWARDEN_ONENET_TOKEN": TOKEN,
+                "FIREWARDEN_CTWING_TOKEN": CTWING_TOKEN,
+            }
+            | {f"FIREWARDEN_{name.upper()}": value for name, value in settings.items()}
+        )
         super().__init__("nbiot", ["gateway", "nbiot"], env, tmp_path / "nbiot.log")
 
     @property
@@ -373,3 +377,43 @@ def test_pushes_make_the_decisions_their_messages_make_over_mqtt(
     assert [a[5] for a in alarms][-1:] == ["confirmed"], alarms  # the second detector confirmed it
     assert pushed[0] == alarms, "\n".join(map(str, ["the alarms differ:", *alarms, "--- pushed", *pushed[0]]))
     assert pushed[1] == signals, "\n".join(map(str, ["the signals differ:", *signals, "--- pushed", *pushed[1]]))
+
+
+@pytest.mark.slow
+def test_a_safe_mode_instance_s_pushes_are_decrypted_and_a_clear_one_is_refused(
+    mosquitto: MqttUrl, migrated_url: str, tmp_path: Path
+) -> None:
+    key = "Fw5afeM0deKey016"
+    import_fleet(migrated_url, NAMED)
+    process = NbiotProcess(mosquitto, migrated_url, tmp_path, onenet_aes_key=key)
+    process.start()
+    ingest = make_ingest(mosquitto, migrated_url, LocalBus())
+    now_ms = int(time.time() * 1000)
+    reading = property_message(PRODUCT, SMOKE.id, {"smoke_obscuration_pct_m": 0.7}, now_ms - 3000)
+    answers: dict[str, int] = {}
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingest.run(stop))
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            answers["safe"] = await asyncio.to_thread(OneNetPlatform(process.url, TOKEN, key).push, reading)
+            clear = push_body(TOKEN, event_message(PRODUCT, SMOKE.id, "fire_alarm", now_ms - 2000))
+            answers["clear"] = (await asyncio.to_thread(httpx.post, process.url, content=clear, timeout=10)).status_code
+            await until(lambda: len(stored_messages(migrated_url)) >= 1, "the safe-mode push stored")
+        finally:
+            stop.set()
+            await task
+
+    try:
+        asyncio.run(scenario())
+        ready = httpx.get(process.ready_url, timeout=5).json()
+    finally:
+        assert process.stop() == 0, process.log.read_text()
+    assert answers == {"safe": 200, "clear": 400}
+    with connect(migrated_url) as conn:
+        value = conn.execute("SELECT value FROM readings WHERE device_id = %s", (SMOKE.id,)).fetchone()
+    assert value == (0.7,)
+    assert len(stored_messages(migrated_url)) == 1  # the clear push: not stored
+    assert _dead_letters(migrated_url) == [("undecryptable", "http:/ingest/onenet")]
+    assert ready.get("onenet_safe_mode") is True, ready
