@@ -1,8 +1,10 @@
 """A UITD's side of GB/T 26875.3 over TCP, as the devices in the field behave: one connection to the
 centre, one frame at a time, the next only once the centre has confirmed (command 3) this one; no
 confirm within ``confirm_timeout_s``: the same frame again (same serial, same time label); a dropped
-connection: connect again (every ``reconnect_s``) and send the unconfirmed frame again. What the
-centre sends down the connection (its commands) is kept in :attr:`TcpUitd.received`."""
+connection: connect again (every ``reconnect_s``) and send the unconfirmed frame again. The centre's
+commands (control 1 or request 4: a duty check, a clock sync) are kept in :attr:`TcpUitd.received` and
+confirmed (command 3, the command's serial), whether they come while a frame waits for its confirm or
+while the UITD is idle (:meth:`TcpUitd.poll`)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,16 @@ import socket
 import ssl
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from core import gb26875 as gb
 from simulators.engine import Outgoing
+
+POLL_S = 0.2
+"""How often an idle UITD reads what the centre sent."""
 
 
 @dataclass
@@ -26,6 +33,8 @@ class TcpStats:
     """Times a frame was written (a frame sent again counts again)."""
     connects: int = 0
     denied: int = 0
+    commands: int = 0
+    """The centre's commands confirmed."""
 
 
 class TcpUitd:
@@ -50,8 +59,13 @@ class TcpUitd:
         self.stats = TcpStats()
         self.received: list[gb.Frame] = []
         """Frames from the centre other than the answers to this UITD's frames (commands)."""
+        self.address: bytes | None = None
+        """This UITD's address: the source of the frames it sends (known from its first)."""
         self._sock: socket.socket | None = None
         self._cutter = gb.FrameCutter()
+        self._echoes: Counter[int] = Counter()
+        """Serials of the commands this UITD confirmed: the centre may confirm a confirm back, which
+        is not the confirm of this UITD's own frame of that serial."""
 
     def send_all(self, frames: Iterable[bytes]) -> TcpStats:
         """Send each frame until the centre confirms it. Raises TimeoutError when one goes unconfirmed
@@ -65,11 +79,32 @@ class TcpUitd:
             self._sock.close()
             self._sock = None
 
+    def poll(self) -> None:
+        """Read what the centre sent while this UITD had no frame to send, and confirm its commands."""
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            while True:
+                sock.settimeout(0.0)
+                try:
+                    data = sock.recv(4096)
+                except (BlockingIOError, ssl.SSLWantReadError):
+                    return  # nothing more for now
+                finally:
+                    sock.settimeout(self.confirm_timeout_s)
+                if not data:
+                    raise ConnectionResetError("the centre closed the connection")
+                for raw in self._cutter.feed(data):
+                    self._from_centre(sock, gb.decode_frame(raw))
+        except OSError:
+            self.close()
+
     def _send_confirmed(self, frame: bytes) -> None:
         header = gb.header_of(frame)
         if header is None:
             raise ValueError(f"not a GB/T 26875.3 frame: {frame[:8]!r}...")
-        serial = header[0]
+        serial, self.address = header
         deadline = self.clock() + self.give_up_s
         while self.clock() < deadline:
             try:
@@ -110,11 +145,26 @@ class TcpUitd:
                 raise ConnectionResetError("the centre closed the connection")
             for raw in self._cutter.feed(data):
                 frame = gb.decode_frame(raw)
-                if frame.command in (gb.CONFIRM, gb.DENY) and frame.serial == serial:
+                if self._from_centre(sock, frame) and frame.serial == serial:
                     return frame.command
-                if frame.command not in (gb.CONFIRM, gb.DENY):
-                    self.received.append(frame)
         return None
+
+    def _from_centre(self, sock: socket.socket, frame: gb.Frame) -> bool:
+        """Handle a frame from the centre; True when it is an answer (confirm or deny) that may be the
+        one to this UITD's own frame."""
+        if frame.command in (gb.CONFIRM, gb.DENY):
+            if self._echoes[frame.serial]:
+                self._echoes[frame.serial] -= 1  # the centre's answer to this UITD's confirm
+                return False
+            return True
+        self.received.append(frame)
+        if frame.command in (gb.CONTROL, gb.REQUEST) and self.address is not None:
+            answer = gb.encode_frame(frame.serial, gb.CONFIRM, b"", sent_at=datetime.now(UTC), source=self.address,
+                                     destination=frame.source)  # fmt: skip
+            sock.sendall(answer)
+            self._echoes[frame.serial] += 1
+            self.stats.commands += 1
+        return False
 
 
 class TcpFrames:
@@ -148,6 +198,7 @@ class TcpFrames:
             total.sends += uitd.stats.sends
             total.connects += uitd.stats.connects
             total.denied += uitd.stats.denied
+            total.commands += uitd.stats.commands
             uitd.close()
         return total
 
@@ -158,7 +209,14 @@ class TcpFrames:
         uitd = TcpUitd(self.host, self.port, confirm_timeout_s=self.confirm_timeout_s, give_up_s=self.give_up_s)
 
         def send() -> None:
-            while (frame := frames.get()) is not None:
+            while True:
+                try:
+                    frame = frames.get(timeout=POLL_S)
+                except queue.Empty:
+                    uitd.poll()  # idle: the centre's commands are confirmed all the same
+                    continue
+                if frame is None:
+                    return
                 try:
                     uitd.send_all([frame])
                 except TimeoutError as error:

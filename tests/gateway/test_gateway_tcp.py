@@ -511,3 +511,56 @@ def test_a_run_over_tcp_makes_the_decisions_the_same_run_over_mqtt_makes(
     assert any(a[5] == "confirmed" for a in alarms), alarms
     assert over_tcp[0] == alarms, "\n".join(map(str, ["the alarms differ:", *alarms, "--- over TCP", *over_tcp[0]]))
     assert over_tcp[1] == signals, "\n".join(map(str, ["the signals differ:", *signals, "--- over TCP", *over_tcp[1]]))
+
+
+@pytest.mark.slow
+def test_the_simulated_uitd_confirms_the_operators_commands_idle_or_busy(
+    mosquitto: MqttUrl, migrated_url: str, gateway: GatewayProcess
+) -> None:
+    """The TCP simulator's UITD, connected through the gateway, confirms a duty check that comes while
+    it is idle (read by :meth:`TcpUitd.poll`) and a clock sync that comes while it waits for its own
+    frame's confirm; both commands are confirmed in the operator's list, and the UITD's own frames are
+    confirmed as ever (the centre's answer to its confirm is not taken for one)."""
+    source = bytes.fromhex(next(d.gb26875_address for d in FLEET.devices if d.id == UITD) or "")
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    ingest = make_ingest(mosquitto, migrated_url, LocalBus())
+    uitd = TcpUitdSim("127.0.0.1", gateway.port, confirm_timeout_s=5)
+    sent: list[commands.Command] = []
+
+    def command(kind: commands.CommandKind) -> commands.Command:
+        made = commands.send_command(migrated_url, mosquitto, UITD, kind, actor="test", now=datetime.now(UTC))
+        sent.append(made)
+        return made
+
+    def confirmed() -> set[int]:
+        return {c.serial for c in commands.commands(migrated_url, UITD) if c.confirmed_at is not None}
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingest.run(stop))
+        try:
+            await until(lambda: ingest.ready, "ingest to subscribe")
+            first = gb.encode_frame(1, gb.SEND_DATA, b"", sent_at=at, source=source)
+            await asyncio.to_thread(uitd.send_all, [first])
+            check = await asyncio.to_thread(command, "duty_check")
+            while not any(f.serial == check.serial for f in uitd.received):  # idle: it reads when it polls
+                await asyncio.to_thread(uitd.poll)
+                await asyncio.sleep(0.1)
+            await until(lambda: check.serial in confirmed(), "the duty check confirmed")
+            sync = await asyncio.to_thread(command, "sync_clock")
+            await asyncio.sleep(0.5)  # the command waits on the connection while the UITD sends its next frame
+            later = [gb.encode_frame(n, gb.SEND_DATA, b"", sent_at=at + timedelta(seconds=n), source=source)
+                     for n in range(2, 6)]  # fmt: skip
+            await asyncio.to_thread(uitd.send_all, later)
+            await until(lambda: sync.serial in confirmed(), "the clock sync confirmed")
+        finally:
+            stop.set()
+            await task
+            uitd.close()
+
+    asyncio.run(scenario())
+    assert [f.command for f in uitd.received] == [gb.CONTROL, gb.CONTROL]
+    assert uitd.stats.commands == 2 and uitd.stats.frames == 5 and uitd.stats.denied == 0, uitd.stats
+    assert confirmed() == {c.serial for c in sent}
+    stored = [m for m in stored_messages(migrated_url) if m[0] == UITD]
+    assert len(stored) == len(set(stored))
