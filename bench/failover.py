@@ -17,8 +17,9 @@ broker's acknowledgement of the second to the first webhook that carries that pr
 fault round publishes the first detector, kills the victim with SIGKILL (for scoring and ingest: the
 process holding that premises), publishes the second at once, and starts the victim again
 ``--restart-after`` seconds (1) after the kill, as a supervisor would. Join rounds restart a process
-(SIGTERM, start) while fires keep coming every 0.5 s. Prints, per fault, each fire's latency and
-p50/max.
+(SIGTERM, start) while fires keep coming every 0.5 s; for a scoring worker, the fires on the
+premises of its own partitions (which must move to the other worker and back) are reported apart
+(``on its own``) from those on the other worker's. Prints, per fault, each fire's latency and p50/max.
 """
 
 from __future__ import annotations
@@ -249,9 +250,13 @@ def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
         if not only or kind in only:
             results.append(summary(f"kill {kind}", [killed(victim, where) for _ in range(rounds)]))
 
-    def joining(name: str) -> list[float | None]:
-        """Fires every 0.5 s on fresh premises while ``name`` restarts (SIGTERM, start, ready)."""
+    def joining(name: str) -> tuple[list[float | None], list[float | None]]:
+        """Fires every 0.5 s on fresh premises while ``name`` restarts (SIGTERM, start, ready): the
+        latencies of fires on the premises of ``name``'s own partitions (a scoring worker's, before the
+        restart), and of the others' (every fire, for an alerts process: it owns none)."""
         latencies: list[float | None] = []
+        own: list[float | None] = []
+        held = w[name].records_partitions() if name.startswith("score") else set()
         done = threading.Event()
 
         def restart() -> None:
@@ -270,7 +275,7 @@ def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
 
             def one(p: str = premises) -> None:
                 latency = bench.fire(pager, p)
-                latencies.append(latency)
+                (own if scoring_partition(p, PARTITIONS) in held else latencies).append(latency)
                 if latency is None:
                     print(f"  never paged: {p}", flush=True)
 
@@ -280,12 +285,15 @@ def run(bench: Bench, pager: Pager) -> list[dict[str, object]]:
         restarting.join()
         for thread in threads:
             thread.join()
-        return latencies
+        return latencies, own
 
     for name in ("alerts-1", "score-1"):
         if not only or "joins" in only:
-            during = [x for _ in range(bench.args.restarts) for x in joining(name)]
-            results.append(summary(f"{name.split('-')[0]} restarts", during))
+            rounds_of = [joining(name) for _ in range(bench.args.restarts)]
+            kind = name.split("-")[0]
+            results.append(summary(f"{kind} restarts", [x for others, _ in rounds_of for x in others]))
+            if kind == "score":
+                results.append(summary("  on its own", [x for _, own in rounds_of for x in own]))
     return results
 
 
