@@ -31,7 +31,14 @@ from numbers import Real
 from typing import Any
 
 from core.domain import DEVICE_TYPES
-from core.onenet import MAX_EVENTS, STATUS_FIELDS, PushRefused, Target, stamp
+from core.onenet import (
+    PushRefused,
+    Target,
+    event_messages,
+    property_messages,
+    refuse_unknown_properties,
+    stamp,
+)
 
 MESSAGE_TYPES = ("dataReport", "eventReport", "deviceOnlineOfflineReport")
 
@@ -93,34 +100,14 @@ def translate(message: dict[str, Any], target: Target) -> list[tuple[str, dict[s
 def _properties(
     payload: dict[str, Any], metrics: frozenset[str], target: Target, at: int
 ) -> list[tuple[str, dict[str, Any]]]:
-    unknown = sorted(set(payload) - metrics - STATUS_FIELDS)
-    if unknown:
-        raise PushRefused(422, "unknown_property", f"a {target.type} has no property {', '.join(unknown)}")
+    refuse_unknown_properties(payload, metrics, target)
     bad = sorted(k for k, v in payload.items() if not isinstance(v, Real) or isinstance(v, bool))
     if bad:
         raise PushRefused(400, "malformed", f"property {', '.join(bad)} is not a number")
-    out: list[tuple[str, dict[str, Any]]] = []
-    readings = {k: v for k, v in payload.items() if k in metrics}
-    if readings:
-        out.append(("telemetry", {**stamp(at, 0), "metrics": readings}))
-    status = {k: v for k, v in payload.items() if k in STATUS_FIELDS - metrics}
-    if status:
-        out.append(("status", {**stamp(at, 1), "state": "online", **status}))
-    return out
+    return property_messages(payload, at, metrics)
 
 
 def _events(
     content: dict[str, Any], kinds: frozenset[str], target: Target, at: int
 ) -> list[tuple[str, dict[str, Any]]]:
-    unknown = sorted(set(content) - kinds)
-    if unknown:
-        raise PushRefused(422, "unknown_event", f"a {target.type} emits no event {', '.join(unknown)}")
-    if len(content) > MAX_EVENTS:
-        raise PushRefused(422, "too_many_events", f"{len(content)} events in one push; at most {MAX_EVENTS}")
-    out: list[tuple[str, dict[str, Any]]] = []
-    for n, (name, value) in enumerate(sorted(content.items())):
-        event: dict[str, Any] = {**stamp(at, 2 + n), "kind": name}
-        if value not in (None, {}, ""):
-            event["detail"] = json.dumps(value, ensure_ascii=False)[:1024]
-        out.append(("event", event))
-    return out
+    return event_messages({name: (value, at) for name, value in content.items()}, kinds, target)

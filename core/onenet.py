@@ -188,32 +188,53 @@ def translate(message: dict[str, Any], target: Target) -> list[tuple[str, dict[s
 
 
 def _properties(params: dict[str, Any], metrics: frozenset[str], target: Target) -> list[tuple[str, dict[str, Any]]]:
-    unknown = sorted(set(params) - metrics - STATUS_FIELDS)
+    refuse_unknown_properties(params, metrics, target)
+    at = max(p.get("time", 0) for p in params.values())
+    return property_messages({k: p.get("value") for k, p in params.items()}, at, metrics)
+
+
+def _events(params: dict[str, Any], kinds: frozenset[str], target: Target) -> list[tuple[str, dict[str, Any]]]:
+    return event_messages({name: (p.get("value"), p.get("time")) for name, p in params.items()}, kinds, target)
+
+
+def refuse_unknown_properties(names: dict[str, Any], metrics: frozenset[str], target: Target) -> None:
+    """Raises :class:`PushRefused` (422) for a property that is neither a metric of the device's type nor
+    a status field."""
+    unknown = sorted(set(names) - metrics - STATUS_FIELDS)
     if unknown:
         raise PushRefused(422, "unknown_property", f"a {target.type} has no property {', '.join(unknown)}")
-    at = max(p.get("time", 0) for p in params.values())
+
+
+def property_messages(values: dict[str, Any], at: object, metrics: frozenset[str]) -> list[tuple[str, dict[str, Any]]]:
+    """A platform's properties (name → value, all at ``at``, epoch ms) as the wire's messages: the
+    metrics as a reading, ``battery_pct`` and ``rssi_dbm`` (when not metrics of the type) as a status.
+    Shared by OneNET's and CTWing's pushes (:mod:`core.ctwing`)."""
     out: list[tuple[str, dict[str, Any]]] = []
-    readings = {k: p.get("value") for k, p in params.items() if k in metrics}
+    readings = {k: v for k, v in values.items() if k in metrics}
     if readings:
         out.append(("telemetry", {**stamp(at, 0), "metrics": readings}))
-    status = {k: p.get("value") for k, p in params.items() if k in STATUS_FIELDS - metrics}
+    status = {k: v for k, v in values.items() if k in STATUS_FIELDS - metrics}
     if status:
         out.append(("status", {**stamp(at, 1), "state": "online", **status}))
     return out
 
 
-def _events(params: dict[str, Any], kinds: frozenset[str], target: Target) -> list[tuple[str, dict[str, Any]]]:
-    unknown = sorted(set(params) - kinds)
+def event_messages(
+    content: dict[str, tuple[object, object]], kinds: frozenset[str], target: Target
+) -> list[tuple[str, dict[str, Any]]]:
+    """A platform's events (name → (value, time in epoch ms)) as the wire's event messages, in name
+    order, each its own ``seq``. Raises :class:`PushRefused` (422) for a kind the device's type does not
+    emit or too many of them. Shared by OneNET's and CTWing's pushes."""
+    unknown = sorted(set(content) - kinds)
     if unknown:
         raise PushRefused(422, "unknown_event", f"a {target.type} emits no event {', '.join(unknown)}")
-    if len(params) > MAX_EVENTS:
-        raise PushRefused(422, "too_many_events", f"{len(params)} events in one push; at most {MAX_EVENTS}")
+    if len(content) > MAX_EVENTS:
+        raise PushRefused(422, "too_many_events", f"{len(content)} events in one push; at most {MAX_EVENTS}")
     out: list[tuple[str, dict[str, Any]]] = []
-    for n, (name, p) in enumerate(sorted(params.items())):
-        at = p.get("time")
+    for n, (name, (value, at)) in enumerate(sorted(content.items())):
         event: dict[str, Any] = {**stamp(at, 2 + n), "kind": name}
-        if p.get("value") not in (None, {}, ""):
-            event["detail"] = json.dumps(p["value"], ensure_ascii=False)[:1024]
+        if value not in (None, {}, ""):
+            event["detail"] = json.dumps(value, ensure_ascii=False)[:1024]
         out.append(("event", event))
     return out
 
