@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import random
 import subprocess
 import sys
@@ -42,7 +41,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.procstat import cpu_s
-from bench.running import free_port
+from bench.running import free_port, process_env
 from core import gb26875 as gb
 from core.db import connect, migrate
 from core.registry import Device, Jurisdiction, Premises, RegistryFile, Unit
@@ -232,12 +231,7 @@ def main() -> None:
             with connect(pg.owner, autocommit=True) as conn:
                 migrate(conn, "off")
                 import_registry(conn, registry(args.uitds), source="bench")
-            env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
-                "FIREWARDEN_DATABASE_URL": pg.app,
-                "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
-                "FIREWARDEN_DATA_DIR": str(root / "data"),
-                "FIREWARDEN_LOG_LEVEL": "warning",
-            }
+            env = process_env(pg, broker, root)
             port, ingest_health, gateway_health = free_port(), free_port(), free_port()
             ingest_env = env | {"FIREWARDEN_METRICS_PORT": str(ingest_health)}
             gateway_env = env | {"FIREWARDEN_METRICS_PORT": str(gateway_health), "FIREWARDEN_GATEWAY_PORT": str(port),

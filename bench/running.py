@@ -1,4 +1,5 @@
-"""What the benchmarks that run the system as shipped share: a free port, and `firewarden up` in a child process."""
+"""What the benchmarks that run the system as shipped share: a free port, the settings of a process run
+against the embedded services, and `firewarden up` in a child process."""
 
 from __future__ import annotations
 
@@ -23,6 +24,17 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def process_env(db: EmbeddedUrls, broker: MqttUrl, root: Path) -> dict[str, str]:
+    """This process's environment without any FIREWARDEN_ setting, then a Firewarden process's on ``db``
+    (its app login) and ``broker``, its data under ``root``, logging warnings only."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FIREWARDEN_")} | {
+        "FIREWARDEN_DATABASE_URL": db.app,
+        "FIREWARDEN_MQTT_URL": f"mqtt://{broker.host}:{broker.port}",
+        "FIREWARDEN_DATA_DIR": str(root / "data"),
+        "FIREWARDEN_LOG_LEVEL": "warning",
+    }
 
 
 @contextmanager

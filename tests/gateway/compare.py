@@ -1,8 +1,16 @@
-"""What a run decided, to compare two paths of the same messages."""
+"""What a run decided, to compare two paths of the same messages: each run in a database of its own."""
 
 from __future__ import annotations
 
-from core.db import connect
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from core.db import connect, migrate
+from core.registry import RegistryFile
+from ingest import Ingest
+from tests.fix_postgres import PgServer, _fresh_database, app_url
+from tests.ingest.harness import import_fleet, until
 
 
 def decisions(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -20,3 +28,22 @@ def decisions(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ..
             "ORDER BY time, premises_id, device_id, rule, subject, state"
         ).fetchall()
     return [tuple(a) for a in alarms], [tuple(s) for s in signals]
+
+
+async def settled(ingest: Ingest, url: str) -> None:
+    """Until ingest holds nothing and what it handed on last is scored (the decisions unchanged for 1 s)."""
+    await until(lambda: ingest.in_flight == 0, "ingest to store what it holds")
+    seen = None
+    while seen != (seen := decisions(url)):
+        await asyncio.sleep(1.0)
+
+
+@contextmanager
+def another_database(pg_server: PgServer, fleet: RegistryFile) -> Iterator[str]:
+    """A second migrated database on the test server with ``fleet`` imported: its application URL."""
+    with _fresh_database(pg_server) as owner_url:
+        with connect(owner_url, autocommit=True) as conn:
+            migrate(conn, "off")
+        url = app_url(owner_url)
+        import_fleet(url, fleet)
+        yield url

@@ -28,7 +28,7 @@ from core import gb26875 as gb
 from core import uitd as commands
 from core.addresses import MqttUrl
 from core.bus import LocalBus
-from core.db import connect, migrate
+from core.db import connect
 from core.gb26875 import FrameCutter
 from core.policy import Policy
 from core.registry import dump
@@ -40,8 +40,8 @@ from scoring.store import DecisionStore
 from simulators.engine import Simulation
 from simulators.uitd_tcp import TcpUitd as TcpUitdSim
 from tests.certificates import certificates
-from tests.fix_postgres import PgServer, _fresh_database, app_url
-from tests.gateway.compare import decisions
+from tests.fix_postgres import PgServer
+from tests.gateway.compare import another_database, decisions, settled
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
 from tests.running import Process
@@ -485,10 +485,7 @@ def test_a_run_over_tcp_makes_the_decisions_the_same_run_over_mqtt_makes(
                                                      text=True, timeout=240)  # fmt: skip
                 sent = re.search(r"([\d,]+) messages", out["sim"].stdout)
                 assert out["sim"].returncode == 0 and sent, out["sim"].stdout + out["sim"].stderr
-                await until(lambda: ingest.in_flight == 0, "ingest to store what it holds")
-                seen = None
-                while seen != (seen := decisions(url)):  # what ingest handed on last, scored
-                    await asyncio.sleep(1.0)
+                await settled(ingest, url)
             finally:
                 stop.set()
                 await asyncio.gather(*tasks)
@@ -497,11 +494,7 @@ def test_a_run_over_tcp_makes_the_decisions_the_same_run_over_mqtt_makes(
         asyncio.run(scenario_run())
         return out["sim"].stdout
 
-    with _fresh_database(pg_server) as owner_url:
-        with connect(owner_url, autocommit=True) as conn:
-            migrate(conn, "off")
-        mqtt_url = app_url(owner_url)
-        import_fleet(mqtt_url)
+    with another_database(pg_server, FLEET) as mqtt_url:
         run(mqtt_url, [], "test-ingest-mqtt")
         over_mqtt = decisions(mqtt_url)
     said = run(migrated_url, ["--gateway", f"127.0.0.1:{gateway.port}"], "test-ingest-tcp")

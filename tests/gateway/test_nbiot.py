@@ -23,7 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from core import ctwing
 from core.addresses import MqttUrl
 from core.bus import LocalBus
-from core.db import connect, migrate
+from core.db import connect
 from core.onenet import Target, signature
 from core.onenet import translate as onenet_translate
 from core.policy import Policy
@@ -35,8 +35,8 @@ from scoring.site import Sites
 from scoring.store import DecisionStore
 from simulators.ctwing import CtwingPlatform, data_report, event_report, online_report
 from simulators.onenet import OneNetPlatform, event_message, life_cycle_message, property_message, push_body
-from tests.fix_postgres import PgServer, _fresh_database, app_url
-from tests.gateway.compare import decisions
+from tests.fix_postgres import PgServer
+from tests.gateway.compare import another_database, decisions, settled
 from tests.ingest.harness import FLEET, import_fleet, make_ingest, stored_messages, until
 from tests.ports import free_port
 from tests.running import Process
@@ -324,10 +324,7 @@ def test_pushes_make_the_decisions_their_messages_make_over_mqtt(
                 await until(lambda: ingest.ready, "ingest to subscribe")
                 await asyncio.to_thread(send)
                 await until(lambda: len(stored_messages(url)) >= len(pushes), "the messages stored")
-                await until(lambda: ingest.in_flight == 0, "ingest to store what it holds")
-                seen = None
-                while seen != (seen := decisions(url)):  # what ingest handed on last, scored
-                    await asyncio.sleep(1.0)
+                await settled(ingest, url)
             finally:
                 stop.set()
                 await asyncio.gather(*tasks)
@@ -367,11 +364,7 @@ def test_pushes_make_the_decisions_their_messages_make_over_mqtt(
         pushed = scored(migrated_url, through_the_gateway(process))
     finally:
         assert process.stop() == 0, process.log.read_text()
-    with _fresh_database(pg_server) as owner_url:
-        with connect(owner_url, autocommit=True) as conn:
-            migrate(conn, "off")
-        mqtt_url = app_url(owner_url)
-        import_fleet(mqtt_url, fleet)
+    with another_database(pg_server, fleet) as mqtt_url:
         published = scored(mqtt_url, over_mqtt)
     alarms, signals = published
     assert [a[5] for a in alarms][-1:] == ["confirmed"], alarms  # the second detector confirmed it
