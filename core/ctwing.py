@@ -26,7 +26,6 @@ sent again makes the same ones, stored once.
 
 from __future__ import annotations
 
-import json
 from numbers import Real
 from typing import Any
 
@@ -35,6 +34,7 @@ from core.onenet import (
     PushRefused,
     Target,
     event_messages,
+    json_object,
     property_messages,
     refuse_unknown_properties,
     stamp,
@@ -45,12 +45,7 @@ MESSAGE_TYPES = ("dataReport", "eventReport", "deviceOnlineOfflineReport")
 
 def parse_push(body: bytes) -> dict[str, Any]:
     """The push as a JSON object. Raises :class:`PushRefused` (400) naming what is wrong."""
-    try:
-        message = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PushRefused(400, "malformed", f"the body is not JSON: {error}") from None
-    if not isinstance(message, dict):
-        raise PushRefused(400, "malformed", "the body is not a JSON object")
+    message = json_object(body, "the body")
     at = message.get("timestamp")
     if not isinstance(at, int) or isinstance(at, bool) or at <= 0:
         raise PushRefused(400, "malformed", f"timestamp must be epoch milliseconds, got {at!r}")

@@ -321,9 +321,7 @@ def onenet_command(
     answered 200): a stand-in for the platform, to try `firewarden gateway nbiot` (docs/protocol.md)."""
     from simulators import OneNetPlatform, event_message, life_cycle_message, property_message
 
-    if not platform_id.startswith("onenet:") or "/" not in platform_id:
-        raise typer.BadParameter("must be onenet:<product id>/<device name>", param_hint="--device")
-    product, device = platform_id.removeprefix("onenet:").split("/", 1)
+    product, device = _platform_name(platform_id, "onenet", "device name")
     at = int(time.time() * 1000)
     messages = []
     if value:
@@ -332,16 +330,10 @@ def onenet_command(
         messages.append(event_message(product, device, event, at))
     if status:
         messages.append(life_cycle_message(product, device, status == "online", at))
-    if not messages:
-        raise typer.BadParameter("say what to push: --value, --event or --status")
     if aes_key is not None and len(aes_key.encode()) != 16:
         raise typer.BadParameter("a safe-mode key is 16 characters", param_hint="--aes-key")
     platform = OneNetPlatform(url, token, aes_key)
-    for message in messages:
-        answer = platform.push(message, at)
-        console.print(f"{message.get('messageType')} {message.get('notifyType', '')}: HTTP {answer}", highlight=False)
-        if answer != 200:
-            raise typer.Exit(1)
+    _push_each(messages, lambda message: platform.push(message, at))
 
 
 @app.command("ctwing")
@@ -362,9 +354,7 @@ def ctwing_command(
     stand-in for the platform, to try `firewarden gateway nbiot` (docs/protocol.md)."""
     from simulators import CtwingPlatform, data_report, event_report, online_report
 
-    if not platform_id.startswith("ctwing:") or "/" not in platform_id:
-        raise typer.BadParameter("must be ctwing:<product id>/<device id>", param_hint="--device")
-    product, device = platform_id.removeprefix("ctwing:").split("/", 1)
+    product, device = _platform_name(platform_id, "ctwing", "device id")
     at = int(time.time() * 1000)
     messages = []
     if value:
@@ -373,12 +363,25 @@ def ctwing_command(
         messages.append(event_report(product, device, event, at))
     if status:
         messages.append(online_report(product, device, status == "online", at))
+    _push_each(messages, CtwingPlatform(url).push)
+
+
+def _platform_name(platform_id: str, platform: str, device: str) -> tuple[str, str]:
+    """(product id, device) of ``<platform>:<product id>/<device>``; a clear error naming --device else."""
+    if not platform_id.startswith(f"{platform}:") or "/" not in platform_id:
+        raise typer.BadParameter(f"must be {platform}:<product id>/<{device}>", param_hint="--device")
+    product, name = platform_id.removeprefix(f"{platform}:").split("/", 1)
+    return product, name
+
+
+def _push_each(messages: list[dict[str, object]], push: Callable[[dict[str, object]], int]) -> None:
+    """Push each message, saying its HTTP answer; exit 1 at the first that is not 200."""
     if not messages:
         raise typer.BadParameter("say what to push: --value, --event or --status")
-    platform = CtwingPlatform(url)
     for message in messages:
-        answer = platform.push(message)
-        console.print(f"{message.get('messageType')}: HTTP {answer}", highlight=False)
+        answer = push(message)
+        kind = f"{message.get('messageType')} {message.get('notifyType', '')}".rstrip()
+        console.print(f"{kind}: HTTP {answer}", highlight=False)
         if answer != 200:
             raise typer.Exit(1)
 
