@@ -20,30 +20,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from core.registry import RegistryFile
+from deploy_devices import broker_certificate, ctwing_push, device_over_tls, uitd_over_tcp, with_platform_device
+from deploy_stack import DEPLOY, IMAGE, ROOT, Stack, log, run, wait
 
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
-PROJECT = "fwci"
 BASE = "localhost/firewarden-base:bookworm"
-IMAGE = "localhost/firewarden:latest"
-PARTITIONS = 4
 GATEWAYS = ("gateway-gb26875", "gateway-nbiot")
-CTWING_PRODUCT = "ctwing:15000001"
 KILL_AFTER_S = 8.0
 SIM: dict[str, int] = {"premises": 12, "seed": 7}
 DURATION = "15m"
@@ -57,39 +47,6 @@ events:
   - {kind: fire, at: 9m}
 random: {cooking_nuisance: 1, pipe_leak: 1, ebike_overcurrent: 1}
 """
-
-
-def log(message: str) -> None:
-    print(f"[test-deploy {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def run(*args: str, check: bool = True, capture: bool = False, timeout: float = 900, **kw: object) -> str:
-    done = subprocess.run(
-        list(args),
-        check=False,
-        text=True,
-        timeout=timeout,
-        stdout=subprocess.PIPE if capture else None,
-        stderr=subprocess.STDOUT if capture else None,
-        **kw,  # type: ignore[call-overload]
-    )
-    if check and done.returncode != 0:
-        raise SystemExit(f"failed ({done.returncode}): {' '.join(args)}\n{(done.stdout or '')[-3000:]}")
-    return done.stdout or ""
-
-
-def wait(condition: Callable[[], bool], what: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(1.0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_images(context: Path) -> None:
@@ -144,82 +101,6 @@ def build_images(context: Path) -> None:
             str(context),
             capture=True,
         )
-
-
-class Stack:
-    """The compose project in a scratch copy of deploy/."""
-
-    def __init__(self, work: Path) -> None:
-        self.dir = work / "deploy"
-        shutil.copytree(DEPLOY, self.dir, ignore=shutil.ignore_patterns("secrets", ".env", "__pycache__"))
-        self.compose = [
-            sys.executable,
-            "-m",
-            "podman_compose",
-            "-p",
-            PROJECT,
-            "-f",
-            str(self.dir / "compose.yaml"),
-            "-f",
-            str(self.dir / "ci" / "compose.ci.yaml"),
-        ]
-        self.network = f"{PROJECT}_default"
-        self.env: dict[str, str] = {
-            "FIREWARDEN_IMAGE": IMAGE,
-            "FIREWARDEN_OWNER_PASSWORD": secrets.token_urlsafe(18),
-            "FIREWARDEN_APP_PASSWORD": secrets.token_urlsafe(18),
-            "FIREWARDEN_ALERTS_WEBHOOK_SECRET": secrets.token_urlsafe(24),
-            "FIREWARDEN_KAFKA_IDEMPOTENT": "false",  # tansu cannot init aiokafka's idempotent producer
-            "FIREWARDEN_KAFKA_ONE_RECORD_PER_BATCH": "true",  # tansu reports a partition's end short
-            "FIREWARDEN_SCORING_PARTITIONS": str(PARTITIONS),
-            "FIREWARDEN_MQTTS_PORT": str(free_port()),
-            "FIREWARDEN_CONSOLE_PORT": str(free_port()),
-            "FIREWARDEN_DB_PORT": str(free_port()),
-            "FIREWARDEN_GATEWAY_PORT": str(free_port()),
-            "FIREWARDEN_NBIOT_PORT": str(free_port()),
-            "FIREWARDEN_CTWING_TOKEN": secrets.token_urlsafe(18),
-        }
-
-    def write_env(self) -> None:
-        (self.dir / ".env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
-
-    def __call__(self, *args: str, **kw: object) -> str:
-        return run(*self.compose, *args, cwd=str(self.dir), capture=True, **kw)  # type: ignore[arg-type]
-
-    def container(self, service: str, index: int = 1) -> str:
-        return f"{PROJECT}_{service}_{index}"
-
-    def tool(
-        self,
-        *args: str,
-        mounts: tuple[str, ...] = (),
-        env: dict[str, str] | None = None,
-        detach: bool = False,
-        name: str | None = None,
-    ) -> str:
-        """The Firewarden image on the stack's network, outside the compose file (a tester's tool)."""
-        command = ["podman", "run", "--network", self.network]
-        command += ["-d", "--name", name] if detach else ["--rm"]
-        for mount in mounts:
-            command += ["-v", mount]
-        for key, value in (env or {}).items():
-            command += ["-e", f"{key}={value}"]
-        return run(*command, IMAGE, *args, capture=True)
-
-    def sql(self, query: str) -> str:
-        return run(
-            "podman",
-            "exec",
-            self.container("timescaledb"),
-            "psql",
-            "-U",
-            "firewarden_owner",
-            "-d",
-            "firewarden",
-            "-tAc",
-            query,
-            capture=True,
-        ).strip()
 
 
 def validate(work: Path) -> None:
@@ -426,101 +307,6 @@ def test_deploy(work: Path) -> None:
         run("podman", "rm", "-f", "inbox", check=False, capture=True)
         stack("down", "-v", "-t", "5", check=False)
         run("podman", "image", "prune", "-f", check=False, capture=True)  # the layers rebuilds left behind
-
-
-def broker_certificate(d: Path) -> None:
-    """The broker's TLS certificate for 127.0.0.1 (how the test dials it from the host), and its CA, as
-    deploy/README.md makes them."""
-    d.mkdir(parents=True)
-
-    def openssl(*args: str) -> None:
-        run("openssl", *args, cwd=str(d), capture=True)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=fwci CA",
-            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "broker.key",
-            "-out", "broker.csr")  # fmt: skip
-    (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "san.cnf", "-out", "broker.pem")  # fmt: skip
-    (d / "broker.key").chmod(0o644)
-
-
-def device_over_tls(stack: Stack, city: RegistryFile, users: dict[str, str], tls_dir: Path) -> None:
-    """A device publishes over TLS to the published port and its message is stored; the same device in
-    clear text to that port gets no connection (and the clear-text listener is published nowhere)."""
-    from core.addresses import MqttUrl
-    from core.errors import CommandError
-    from core.uitd import publish
-    from core.wire import Status, encode_payload, topic_for
-
-    device = next(d for d in city.devices if d.type != "uitd")
-    port = stack.env["FIREWARDEN_MQTTS_PORT"]
-    seq = 2**40 + int(time.time())
-    message = encode_payload(Status(seq=seq, ts=int(time.time() * 1000), state="online"))
-    topic = topic_for(device.premises, device.id, "status")
-    over_tls = MqttUrl.parse(f"mqtts://{device.id}:{users[device.id]}@127.0.0.1:{port}?ca={tls_dir}/ca.pem")
-    publish(over_tls, topic, message)
-    query = f"SELECT count(*) FROM device_status WHERE device_id = '{device.id}' AND seq = {seq}"
-    wait(lambda: stack.sql(query) == "1", "the message sent over TLS stored", 60)
-    clear = MqttUrl("127.0.0.1", int(port), tls=False, username=device.id, password=users[device.id])
-    try:
-        publish(clear, topic, message)
-    except CommandError:
-        pass
-    else:
-        raise SystemExit("a clear-text client published through the TLS port")
-    published = run("podman", "port", stack.container("mosquitto"), capture=True)
-    if "1883" in published:
-        raise SystemExit(f"the broker's clear-text listener is published: {published}")
-    log(f"{device.id} published over TLS and was stored; clear text refused; published ports: {published.strip()}")
-
-
-def with_platform_device(city: RegistryFile) -> RegistryFile:
-    """The city with its first sensor (not a UITD) named on CTWing, as an NB-IoT device is."""
-    device = next(d for d in city.devices if d.type != "uitd")
-    named = device.model_copy(update={"platform_id": f"{CTWING_PRODUCT}/{device.id}"})
-    return city.model_copy(update={"devices": [named if d is device else d for d in city.devices]})
-
-
-def uitd_over_tcp(stack: Stack, city: RegistryFile) -> None:
-    """A UITD's keep-alive over TCP to the gateway's published port: confirmed on the connection (so
-    stored, as ingest confirms only a stored frame) and its connection said as the UITD's status."""
-    from core import gb26875 as gb
-
-    uitd = next(d for d in city.devices if d.type == "uitd" and d.gb26875_address)
-    serial = int(time.time()) % 60_000 + 1
-    frame = gb.encode_frame(serial, gb.SEND_DATA, b"", sent_at=datetime.now(UTC),
-                            source=bytes.fromhex(uitd.gb26875_address or ""))  # fmt: skip
-    cutter = gb.FrameCutter()
-    with socket.create_connection(("127.0.0.1", int(stack.env["FIREWARDEN_GATEWAY_PORT"])), timeout=60) as sock:
-        sock.sendall(frame)
-        answers: list[gb.Frame] = []
-        while not any(a.command == gb.CONFIRM and a.serial == serial for a in answers):
-            data = sock.recv(4096)
-            if not data:
-                raise SystemExit(f"the gateway closed {uitd.id}'s connection; answers: {answers}")
-            answers += [gb.decode_frame(raw) for raw in cutter.feed(data)]
-    query = f"SELECT count(*) FROM device_status WHERE device_id = '{uitd.id}' AND detail LIKE 'gb26875 connection%'"
-    wait(lambda: int(stack.sql(query)) >= 1, "the UITD's connection stored as its status", 60)
-    log(f"{uitd.id} over TCP: frame {serial} confirmed; its connection stored as its status")
-
-
-def ctwing_push(stack: Stack, city: RegistryFile) -> None:
-    """An online report as CTWing pushes it, to the NB-IoT gateway's published port: 200, and stored."""
-    from simulators.ctwing import CtwingPlatform, online_report
-
-    device = next(d for d in city.devices if d.platform_id)
-    product, platform_device = (device.platform_id or "").removeprefix("ctwing:").split("/", 1)
-    port, token = stack.env["FIREWARDEN_NBIOT_PORT"], stack.env["FIREWARDEN_CTWING_TOKEN"]
-    platform = CtwingPlatform(f"http://127.0.0.1:{port}/ingest/ctwing/{token}", attempts=30, wait_s=1.0)
-    query = f"SELECT count(*) FROM device_status WHERE device_id = '{device.id}'"
-    before = int(stack.sql(query))
-    status = platform.push(online_report(product, platform_device, True, int(time.time() * 1000)))
-    if status != 200:
-        raise SystemExit(f"the NB-IoT gateway answered a CTWing push {platform.answers}")
-    wait(lambda: int(stack.sql(query)) == before + 1, "the CTWing push stored", 60)
-    log(f"{device.id} through CTWing: answered 200 and stored")
 
 
 def _ready(stack: Stack, service: str, index: int = 1) -> bool:
