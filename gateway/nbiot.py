@@ -119,39 +119,27 @@ class Pushes:
         if self.token is None:
             return JSONResponse({"error": "no onenet_token is set: pushes are not taken"}, status_code=503)
         try:
-            answer = await self._take(body, self.token)
+            return await self._take(body, self.token)
         except PushRefused as refused:
-            self.outcomes.labels("onenet", refused.reason).inc()
-            log.warning("onenet push refused (%s): %s", refused.reason, refused.detail)
-            await asyncio.to_thread(self._dead_letter, body, refused)
-            return JSONResponse({"error": refused.detail, "reason": refused.reason}, status_code=refused.status)
-        return answer
+            return await self._refuse("onenet", body, refused, DEAD_LETTER_TOPIC)
 
     async def _take(self, body: bytes, token: str) -> Response:
-        if len(body) > MAX_BODY_BYTES:
-            raise PushRefused(413, "oversize", f"the body is {len(body)} bytes, the limit is {MAX_BODY_BYTES}")
+        _refuse_oversize(body)
         push = parse_push(body)
         if not signed(token, push.nonce, push.msg, push.signature):
             raise PushRefused(401, "forged", "the signature is not the token's over nonce and msg")
         now = self.clock()
-        age = now - push.time_ms / 1000
-        if abs(age) > self.max_age_s:
-            raise PushRefused(409, "stale", f"stamped {age:.0f} s from now; at most {self.max_age_s:.0f} s is taken")
+        _refuse_stale(now - push.time_ms / 1000, self.max_age_s)
         self._forget(now)
         if push.id in self._handed_on:
             self.outcomes.labels("onenet", "again").inc()
             return JSONResponse({"id": push.id, "handed_on": 0, "again": True})
         message = read_message(push, self.aes_key)
-        name = platform_id(message)
-        target = self.targets.get(name)
-        if target is None:
-            raise PushRefused(404, "unknown_device", f"no registry device has platform_id {name}")
+        target = self._target(platform_id(message))
         wire = self._wire(translate(message, target), target)
-        if not await asyncio.to_thread(self.publisher.publish_all, wire):
-            self.outcomes.labels("onenet", "broker_away").inc()
-            return JSONResponse({"error": "the broker did not acknowledge; send again"}, status_code=503)
+        if not await self._hand_on("onenet", wire):
+            return _broker_away()
         self._handed_on[push.id] = push.time_ms / 1000
-        self.outcomes.labels("onenet", "handed_on").inc()
         return JSONResponse({"id": push.id, "handed_on": len(wire), "again": False})
 
     async def take_ctwing(self, body: bytes, token: str) -> Response:
@@ -163,30 +151,36 @@ class Pushes:
                 raise PushRefused(401, "forged", "the URL's token is not the gateway's")
             return await self._take_ctwing(body)
         except PushRefused as refused:
-            self.outcomes.labels("ctwing", refused.reason).inc()
-            log.warning("ctwing push refused (%s): %s", refused.reason, refused.detail)
-            await asyncio.to_thread(self._dead_letter, body, refused, CTWING_DEAD_LETTER_TOPIC)
-            return JSONResponse({"error": refused.detail, "reason": refused.reason}, status_code=refused.status)
+            return await self._refuse("ctwing", body, refused, CTWING_DEAD_LETTER_TOPIC)
 
     async def _take_ctwing(self, body: bytes) -> Response:
-        if len(body) > MAX_BODY_BYTES:
-            raise PushRefused(413, "oversize", f"the body is {len(body)} bytes, the limit is {MAX_BODY_BYTES}")
+        _refuse_oversize(body)
         message = ctwing.parse_push(body)
-        age = self.clock() - message["timestamp"] / 1000
-        if abs(age) > self.ctwing_max_age_s:
-            raise PushRefused(
-                409, "stale", f"stamped {age:.0f} s from now; at most {self.ctwing_max_age_s:.0f} s is taken"
-            )
-        name = ctwing.platform_id(message)
+        _refuse_stale(self.clock() - message["timestamp"] / 1000, self.ctwing_max_age_s)
+        target = self._target(ctwing.platform_id(message))
+        wire = self._wire(ctwing.translate(message, target), target)
+        if not await self._hand_on("ctwing", wire):
+            return _broker_away()
+        return JSONResponse({"handed_on": len(wire)})
+
+    def _target(self, name: str) -> Target:
         target = self.targets.get(name)
         if target is None:
             raise PushRefused(404, "unknown_device", f"no registry device has platform_id {name}")
-        wire = self._wire(ctwing.translate(message, target), target)
-        if not await asyncio.to_thread(self.publisher.publish_all, wire):
-            self.outcomes.labels("ctwing", "broker_away").inc()
-            return JSONResponse({"error": "the broker did not acknowledge; send again"}, status_code=503)
-        self.outcomes.labels("ctwing", "handed_on").inc()
-        return JSONResponse({"handed_on": len(wire)})
+        return target
+
+    async def _hand_on(self, platform: str, wire: list[tuple[str, bytes]]) -> bool:
+        """Publish ``wire`` and count the outcome; False when the broker did not acknowledge it all."""
+        taken = await asyncio.to_thread(self.publisher.publish_all, wire)
+        self.outcomes.labels(platform, "handed_on" if taken else "broker_away").inc()
+        return taken
+
+    async def _refuse(self, platform: str, body: bytes, refused: PushRefused, topic: str) -> Response:
+        """Count a refused push, log it, keep it as a dead letter on ``topic``, and answer its 4xx."""
+        self.outcomes.labels(platform, refused.reason).inc()
+        log.warning("%s push refused (%s): %s", platform, refused.reason, refused.detail)
+        await asyncio.to_thread(self._dead_letter, body, refused, topic)
+        return JSONResponse({"error": refused.detail, "reason": refused.reason}, status_code=refused.status)
 
     @staticmethod
     def _wire(messages: list[tuple[str, dict[str, Any]]], target: Target) -> list[tuple[str, bytes]]:
@@ -206,7 +200,7 @@ class Pushes:
         while self._handed_on and next(iter(self._handed_on.values())) < now - self.max_age_s:
             self._handed_on.popitem(last=False)
 
-    def _dead_letter(self, body: bytes, refused: PushRefused, topic: str = DEAD_LETTER_TOPIC) -> None:
+    def _dead_letter(self, body: bytes, refused: PushRefused, topic: str) -> None:
         try:
             keep_dead_letter(self.database_url, topic, body, refused.reason, refused.detail, MAX_BODY_BYTES)
         except DatabaseError as error:
@@ -215,6 +209,21 @@ class Pushes:
 
 def _json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _broker_away() -> Response:
+    return JSONResponse({"error": "the broker did not acknowledge; send again"}, status_code=503)
+
+
+def _refuse_oversize(body: bytes) -> None:
+    if len(body) > MAX_BODY_BYTES:
+        raise PushRefused(413, "oversize", f"the body is {len(body)} bytes, the limit is {MAX_BODY_BYTES}")
+
+
+def _refuse_stale(age_s: float, max_age_s: float) -> None:
+    """A push stamped ``age_s`` before now (negative: after) beyond ``max_age_s`` is refused as a replay."""
+    if abs(age_s) > max_age_s:
+        raise PushRefused(409, "stale", f"stamped {age_s:.0f} s from now; at most {max_age_s:.0f} s is taken")
 
 
 def create_app(pushes: Pushes) -> FastAPI:
