@@ -112,8 +112,9 @@ def test_a_silent_connection_is_closed_at_the_sweep_and_its_status_says_why(mosq
     async def scenario() -> None:
         async with running_gateway(mosquitto) as run:
             reader, writer = await run.connect()
-            writer.write(keep_alive(A))
-            await until(lambda: run.heard.frames == [("P-A-UITD", keep_alive(A))], "the keep-alive published")
+            first = keep_alive(A)  # built once: its time label is the second it was made in
+            writer.write(first)
+            await until(lambda: run.heard.frames == [("P-A-UITD", first)], "the keep-alive published")
             run.clock[0] += IDLE_S - 1
             run.gateway.sweep()
             await asyncio.sleep(0.2)
