@@ -26,7 +26,7 @@ from core.domain import METRICS
 from core.registry import Device, Premises, RegistryFile
 from core.wire import Component, Event, Status, Telemetry, encode_payload, topic_for
 from simulators.panel import Point, layout, points_of, uitd_address
-from simulators.physics import Environment, Metrics, Model, build_model, stable_seed
+from simulators.physics import Environment, Metrics, Model, build_model, share_water_systems, stable_seed
 
 HEARTBEAT_EVERY = 10  # a battery or mains sensor sends a status every N reports; a UITD every report
 ANALOG_EVERY = 10  # a frame-speaking UITD uploads its panel's analog values every N reports
@@ -175,6 +175,10 @@ class Simulation:
             self.by_premises[premises.id].append(state)
             first = start + rng.uniform(0, state.interval)
             self.at(first, self._reporter(state))
+        models = {device_id: state.model for device_id, state in self.devices.items()}
+        share_water_systems(models, self.premises)
+        for device_id, model in models.items():
+            self.devices[device_id].model = model
 
     # --- hooks for scenarios ------------------------------------------------------------------------
 

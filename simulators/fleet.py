@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from core.domain import CATEGORIES, DEVICE_TYPES
 from core.registry import Boundary, Device, Inspector, Jurisdiction, PanelPoint, Premises, RegistryFile, Shift, Unit
 from simulators.panel import point_list, uitd_address
+from simulators.physics import WATER_HEAD_MPA_PER_M, ZONE_HEIGHT_M, pressure_zone
 from simulators.profiles import CREDIT_WEIGHTS, PROFILES
 
 CHINA = timezone(timedelta(hours=8))
@@ -319,21 +320,37 @@ _CODES = {
 def _device(rng: random.Random, premises: Premises, kind: str, n: int, floors: int) -> Device:
     ident = f"{premises.id}-{_CODES[kind]}{n + 1:02d}"
     setpoints: dict[str, float] = {}
+    system: str | None = None  # the water system a gauge measures
+    storey_m = (premises.height_m or 3.0 * floors) / floors
     if kind == "electrical_monitor":
         board_room = "B1" if floors > 3 else "1F"
         location, zone = f"{board_room} 配电箱 distribution board {n + 1}", board_room
         setpoints = {"residual_current_ma": rng.choice((300.0, 500.0)), "cable_temp_c": 70.0}
     elif kind == "sprinkler_pressure":
-        location, zone = f"{floors}F 最不利点 most unfavourable point {n + 1}", f"{floors}F"
+        # The first at the most unfavourable point (the top floor), a second at the wet alarm valve of
+        # the top pressure zone, on the same system: the valve's gauge reads the storeys between more.
+        top_zone = pressure_zone(floors, storey_m)
+        system = "sprinkler" if top_zone == 0 else f"sprinkler-zone-{top_zone + 1}"
         setpoints = {"water_pressure_mpa": 0.05}
+        if n == 0:
+            location, zone = f"{floors}F 最不利点 most unfavourable point {n + 1}", f"{floors}F"
+        else:
+            valve = 0 if top_zone == 0 else math.ceil(top_zone * ZONE_HEIGHT_M / storey_m) + 1
+            zone = f"{valve}F" if valve else "B1"
+            location = f"{zone} 湿式报警阀 wet alarm valve {n}"
+            head = WATER_HEAD_MPA_PER_M * storey_m * (floors - valve)
+            setpoints = {"water_pressure_mpa": round(0.05 + head, 2)}
     elif kind == "hydrant_pressure":
         floor = rng.randint(1, floors)
         location, zone = f"{floor}F 消火栓 hydrant {n + 1}", f"{floor}F"
+        band = pressure_zone(floor, storey_m)
+        system = "hydrant" if pressure_zone(floors, storey_m) == 0 else f"hydrant-zone-{band + 1}"
     elif kind == "tank_level":
         location, zone = (
             "屋顶消防水箱 roof fire water tank" if n == 0 else "消防水池 fire pool",
             "roof" if n == 0 else "B1",
         )
+        system = "roof-tank" if n == 0 else "fire-pool"
         setpoints = {"tank_level_m": 2.0}  # the level that still holds the required fire reserve
     elif kind == "smoke_alarm":
         floor = 1 + n % floors
@@ -354,4 +371,5 @@ def _device(rng: random.Random, premises: Premises, kind: str, n: int, floors: i
         zone=zone,
         expected_interval_s=DEVICE_TYPES[kind].default_interval_s,
         setpoints=setpoints,
+        water_system=system,
     )

@@ -2,7 +2,9 @@
 
 Time is float seconds since the Unix epoch (UTC); the buildings live in China Standard Time, so
 load cycles follow local hours. Every model draws from its own ``random.Random``, seeded by the
-run's seed and the device id, so a device's signal does not change when other devices are added.
+run's seed and the device id, so a device's signal does not change when other devices are added
+(but for gauges on one water system, which read the system its highest gauge runs:
+:func:`share_water_systems`).
 
 The shapes, and why scoring cannot be trivial:
 - electrical load follows the category's daily and weekly cycle; residual current rises with load
@@ -28,6 +30,13 @@ from simulators.profiles import HOURLY_LOAD, USAGE
 LOCAL_OFFSET_S = 8 * 3600
 DAY_S = 86_400.0
 Metrics = dict[str, float]
+WATER_HEAD_MPA_PER_M = 0.0098
+"""The static pressure of one metre of water: a gauge a storey lower reads a storey's height more."""
+ZONE_HEIGHT_M = 60.0
+"""How tall one pressure zone of a building's sprinkler or hydrant system is: taller buildings split
+their systems into zones, so that no point of one is more than about 0.6 MPa of static head below
+its top (GB 50974-2014 holds a hydrant's static pressure to 1.0 MPa, GB 50084 a sprinkler system's
+working pressure to 1.2 MPa)."""
 
 
 def local_hours(t: float) -> float:
@@ -46,6 +55,23 @@ def local_day(t: float) -> int:
 
 def quantise(value: float, step: float) -> float:
     return round(round(value / step) * step, 10)
+
+
+def storey(zone: str | None, floors: int) -> int:
+    """The storey a device's zone names: ``"12F"`` is 12, a basement (``"B1"``) 0, ``"roof"`` one above
+    the top floor; anything else the first floor."""
+    if zone == "roof":
+        return floors + 1
+    if zone and zone[0] == "B":
+        return 0
+    if zone and zone[-1] == "F" and zone[:-1].isdigit():
+        return int(zone[:-1])
+    return 1
+
+
+def pressure_zone(floor: int, storey_m: float) -> int:
+    """Which pressure zone (0 the lowest) of a building's water systems serves a storey."""
+    return int(max(0, floor - 1) * storey_m // ZONE_HEIGHT_M)
 
 
 def stable_seed(*parts: object) -> int:
@@ -168,6 +194,52 @@ class PressureModel(Model):
             self.pump_starts += 1
         value = self.pressure + self.rng.gauss(0, 0.002) + self.drift(t)
         return {"water_pressure_mpa": quantise(value, 0.001)}
+
+
+@dataclass(slots=True)
+class PressureGauge(Model):
+    """A second gauge on a water system whose pressure another gauge's :class:`PressureModel` runs
+    (its *system*): the same sawtooth, the static head between the two gauges (positive when this one
+    is lower), and this gauge's own noise, drift and resolution. A real loss of the system lowers
+    both; a fault of one sensor only its own reading."""
+
+    system: PressureModel | None = None
+    head_mpa: float = 0.0
+
+    def measure(self, t: float, dt: float) -> Metrics:
+        if self.system is None:
+            raise ValueError(f"{self.device.id}: a gauge on a shared water system needs the system's model")
+        self.system.sample(t)
+        assert self.system.pressure is not None  # set by the system's first sample
+        value = self.system.pressure + self.head_mpa + self.rng.gauss(0, 0.002) + self.drift(t)
+        return {"water_pressure_mpa": quantise(value, 0.001)}
+
+
+def share_water_systems(models: dict[str, Model], premises: dict[str, Premises]) -> None:
+    """Let the pressure gauges of a premises that name one water system read one system: the highest
+    gauge's model runs it, and each other gauge (by device id in ``models``, replaced in place) reads
+    it with the static head between them. A premises' storey height is its height over its floors."""
+    systems: dict[tuple[str, str], list[PressureModel]] = {}
+    for model in models.values():
+        if model.device.water_system and isinstance(model, PressureModel):
+            systems.setdefault((model.device.premises, model.device.water_system), []).append(model)
+    for (premises_id, _), gauges in systems.items():
+        site = premises[premises_id]
+        floors = site.floors or 1
+        storey_m = (site.height_m or 3.0 * floors) / floors
+        gauges.sort(key=lambda m: (-storey(m.device.zone, floors), m.device.id))
+        top, top_floor = gauges[0], storey(gauges[0].device.zone, floors)
+        for own in gauges[1:]:
+            models[own.device.id] = PressureGauge(
+                own.device,
+                own.env,
+                own.rng,
+                drift_per_day=own.drift_per_day,
+                battery=own.battery,
+                battery_loss_per_day=own.battery_loss_per_day,
+                system=top,
+                head_mpa=WATER_HEAD_MPA_PER_M * storey_m * (top_floor - storey(own.device.zone, floors)),
+            )
 
 
 @dataclass(slots=True)

@@ -65,7 +65,8 @@ def _target(sim: Simulation, kind: Kind, event: ScenarioEvent, where: str, rng: 
         if event.premises is not None and state.premises.id != event.premises:
             raise ScenarioError(f"{where}: field 'device': {event.device} is not in premises {event.premises}")
         if not kind.eligible(sim, state):
-            raise ScenarioError(f"{where}: field 'device': a {state.device.type} cannot have a {kind.name}")
+            needs = f": it needs {kind.needs}" if kind.needs else ""
+            raise ScenarioError(f"{where}: field 'device': a {state.device.type} cannot have a {kind.name}{needs}")
         return state
     if event.premises is not None:
         if event.premises not in sim.by_premises:

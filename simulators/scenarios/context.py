@@ -30,6 +30,20 @@ class Context:
         """Devices of the target's premises, of the given types (all types when none given)."""
         return [s for s in self.sim.by_premises[self.target.premises.id] if not types or s.device.type in types]
 
+    def water_system(self, state: DeviceState | None = None) -> list[DeviceState]:
+        """The gauges on the water system ``state`` (default: the target) measures, itself first: all
+        of its premises' gauges of its type naming the same ``water_system``, or itself alone."""
+        state = state or self.target
+        system = state.device.water_system
+        if system is None:
+            return [state]
+        same = [
+            s
+            for s in self.sim.by_premises[state.premises.id]
+            if s is not state and s.device.type == state.device.type and s.device.water_system == system
+        ]
+        return [state, *same]
+
     def truth(
         self, kind: str, category: str, expected: str, *, device_ids: list[str] | None = None, zone: str | None = None,
         details: dict[str, object] | None = None,
@@ -47,6 +61,8 @@ class Kind:
     default_duration: float
     eligible: Callable[[Simulation, DeviceState], bool]
     apply: Apply
+    needs: str | None = None
+    """What a target must be, said when a scenario names one that is not (the device type is said anyway)."""
 
 
 def has(*types: str) -> Callable[[Simulation, DeviceState], bool]:

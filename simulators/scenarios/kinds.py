@@ -27,7 +27,7 @@ from core.domain import DEVICE_TYPES
 from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation
 from simulators.errors import ScenarioError
 from simulators.panel import Point
-from simulators.physics import Metrics, stable_seed
+from simulators.physics import Metrics, stable_seed, storey
 from simulators.scenarios.context import Apply, Context, Kind, has, ramp
 from simulators.scenarios.transport import malformed, oversize, stream_fault, topic_mismatch, unknown_device
 
@@ -179,9 +179,14 @@ def _declining_pressure(ctx: Context, per_hour: float) -> Callable[[float, Metri
 
 
 def _pipe_leak(ctx: Context) -> None:
-    truth = ctx.truth("pipe_leak", "incident", "hazard", device_ids=[ctx.target.device.id], zone=ctx.target.device.zone)
+    """A leak lowers its whole water system: every gauge on it (each at its own static head) falls alike."""
+    system = ctx.water_system()
+    truth = ctx.truth(
+        "pipe_leak", "incident", "hazard", device_ids=[g.device.id for g in system], zone=ctx.target.device.zone
+    )
     rate = ctx.params.get("mpa_per_hour", ctx.rng.uniform(0.08, 0.25))
-    ctx.target.overlays.append(Overlay(ctx.start, ctx.end, _declining_pressure(ctx, rate), truth=truth))
+    for gauge in system:
+        gauge.overlays.append(Overlay(ctx.start, ctx.end, _declining_pressure(ctx, rate), truth=truth))
 
 
 def _pump_failure(ctx: Context) -> None:
@@ -192,10 +197,14 @@ def _pump_failure(ctx: Context) -> None:
     )
     pump = next(p for p in uitd.panel if p.type == "fire_pump")
     ctx.sim.event(ctx.start, uitd, "fault", pump, detail="pump failed to start", truth=truth)
-    for gauge in gauges:
-        gauge.overlays.append(
-            Overlay(ctx.start, ctx.end, _declining_pressure(ctx, ctx.rng.uniform(0.03, 0.08)), truth=truth)
-        )
+    falling: set[str] = set()
+    for gauge in gauges:  # each water system falls at its own rate, every gauge on it alike
+        if gauge.device.id in falling:
+            continue
+        change = _declining_pressure(ctx, ctx.rng.uniform(0.03, 0.08))
+        for same in ctx.water_system(gauge):
+            falling.add(same.device.id)
+            same.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
 
 
 def _tank_drain(ctx: Context) -> None:
@@ -398,6 +407,22 @@ _TELEMETRY = has(*(name for name, kind in DEVICE_TYPES.items() if "telemetry" in
 _BATTERY = has(*(name for name, kind in DEVICE_TYPES.items() if "battery_pct" in kind.metrics))
 
 
+def _most_unfavourable(sim: Simulation, s: DeviceState) -> bool:
+    """A sprinkler gauge at the top of its water system: a closed valve (a signal valve, a branch's
+    control valve) cuts it off from the supply, while a gauge at the alarm valve below still reads it."""
+    if s.device.type != "sprinkler_pressure":
+        return False
+    if s.device.water_system is None:
+        return True
+    floors = s.premises.floors or 1
+    same = [
+        o
+        for o in sim.by_premises[s.premises.id]
+        if o.device.type == s.device.type and o.device.water_system == s.device.water_system
+    ]
+    return all(storey(s.device.zone, floors) >= storey(o.device.zone, floors) for o in same)
+
+
 def _has_gauges(sim: Simulation, s: DeviceState) -> bool:
     gauges = ("sprinkler_pressure", "hydrant_pressure")
     return s.device.type == "uitd" and any(o.device.type in gauges for o in sim.by_premises[s.premises.id])
@@ -408,7 +433,14 @@ KINDS: Final[dict[str, Kind]] = {
     for k in (
         Kind("fire", "incident", 1800, _fire_eligible, _fire),
         Kind("electrical_overheating", "incident", 7200, has("electrical_monitor"), _electrical_overheating),
-        Kind("sprinkler_valve_closed", "incident", 3 * 3600, has("sprinkler_pressure"), _valve_closed),
+        Kind(
+            "sprinkler_valve_closed",
+            "incident",
+            3 * 3600,
+            _most_unfavourable,
+            _valve_closed,
+            needs="a sprinkler gauge at the top of its water system (not one at its alarm valve)",
+        ),
         Kind("pipe_leak", "incident", 3 * 3600, has("sprinkler_pressure", "hydrant_pressure"), _pipe_leak),
         Kind("pump_failure", "incident", 4 * 3600, _has_gauges, _pump_failure),
         Kind("tank_drain", "incident", 4 * 3600, has("tank_level"), _tank_drain),

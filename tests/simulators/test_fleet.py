@@ -5,10 +5,14 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
+import pytest
+
 from core import registry
 from core.db import connect
 from core.domain import CATEGORIES, DEVICE_TYPE_NAMES
+from core.registry import Device
 from simulators.fleet import generate_fleet
+from simulators.physics import WATER_HEAD_MPA_PER_M, ZONE_HEIGHT_M, storey
 
 
 def test_same_seed_same_fleet_other_seed_other_fleet() -> None:
@@ -36,6 +40,32 @@ def test_devices_fit_their_category() -> None:
     assert all(c["gas_detector"] >= 2 for c in by_category["commercial_complex"])
     assert all(c["sprinkler_pressure"] >= 1 and c["tank_level"] == 1 for c in by_category["high_rise_residential"])
     assert all(c["ebike_charger"] == 0 for c in by_category["hospital"])
+
+
+def test_gauges_name_their_water_systems_and_a_system_stays_within_one_pressure_zone() -> None:
+    fleet = generate_fleet(400, seed=2)
+    premises = {p.id: p for p in fleet.premises}
+    gauges = [d for d in fleet.devices if d.type in ("sprinkler_pressure", "hydrant_pressure", "tank_level")]
+    assert all(d.water_system for d in gauges)
+    systems: dict[tuple[str, str, str], list[Device]] = {}
+    for d in gauges:
+        systems.setdefault((d.premises, d.type, d.water_system or ""), []).append(d)
+    shared = [s for s in systems.values() if len(s) > 1]
+    assert {s[0].type for s in shared} == {"sprinkler_pressure", "hydrant_pressure"}  # a roof tank, a fire pool: two
+    for system in shared:
+        site = premises[system[0].premises]
+        storeys = [storey(d.zone, site.floors or 1) for d in system]
+        storey_m = (site.height_m or 0.0) / (site.floors or 1)
+        assert (max(storeys) - min(storeys)) * storey_m < ZONE_HEIGHT_M + storey_m
+    valves = [d for d in gauges if "alarm valve" in d.location]
+    assert valves
+    for valve in valves:
+        top = next(d for d in fleet.devices if d.premises == valve.premises and d.id.endswith("-SP01"))
+        site = premises[valve.premises]
+        assert valve.water_system == top.water_system
+        head = WATER_HEAD_MPA_PER_M * (site.height_m or 0.0) / (site.floors or 1)
+        head *= storey(top.zone, site.floors or 1) - storey(valve.zone, site.floors or 1)
+        assert valve.setpoints["water_pressure_mpa"] == pytest.approx(0.05 + head, abs=0.005)
 
 
 def test_heights_and_credit_are_a_realistic_mix() -> None:

@@ -8,7 +8,18 @@ import statistics
 import numpy as np
 
 from core.registry import Device, Premises, RegistryFile
-from simulators.physics import EbikeModel, Environment, Model, build_model, local_hours, local_weekday
+from simulators.physics import (
+    WATER_HEAD_MPA_PER_M,
+    EbikeModel,
+    Environment,
+    Model,
+    PressureGauge,
+    PressureModel,
+    build_model,
+    local_hours,
+    local_weekday,
+    share_water_systems,
+)
 from tests.simulators.conftest import START
 
 WEEK = 7 * 86400
@@ -77,6 +88,29 @@ def test_pressure_stays_in_band_with_jockey_pump_cycles(fleet: RegistryFile) -> 
     assert pressure.max() - pressure.min() < 0.08
     assert model.pump_starts >= 3  # type: ignore[attr-defined]
     assert len(set(pressure.round(3))) > 10  # noise and quantisation, not a constant
+
+
+def test_gauges_on_one_water_system_read_one_sawtooth_a_static_head_apart(fleet: RegistryFile) -> None:
+    valve = next(d for d in fleet.devices if d.type == "sprinkler_pressure" and "alarm valve" in d.location)
+    top = next(d for d in fleet.devices if d.premises == valve.premises and d.id.endswith("-SP01"))
+    premises = next(p for p in fleet.premises if p.id == valve.premises)
+    env = Environment.of(premises, 1)
+    models: dict[str, Model] = {d.id: build_model(d, env, 1) for d in (top, valve)}
+    share_water_systems(models, {premises.id: premises})
+    system, gauge = models[top.id], models[valve.id]
+    assert isinstance(system, PressureModel) and isinstance(gauge, PressureGauge) and gauge.system is system
+    gauge.drift_per_day = system.drift_per_day = 0.0  # the slow sensor drift is another test's
+    times = np.arange(START, START + 3 * 86400, 300)
+    pairs = [(system.sample(float(t)), gauge.sample(float(t))) for t in times]
+    upper, lower = (np.array([m["water_pressure_mpa"] for m in side]) for side in zip(*pairs, strict=True))
+    storey_m = (premises.height_m or 0.0) / (premises.floors or 1)
+    floors_between = (premises.floors or 1) - (int(valve.zone[:-1]) if valve.zone and valve.zone.endswith("F") else 0)
+    head = WATER_HEAD_MPA_PER_M * storey_m * floors_between
+    assert abs(float(np.median(lower - upper)) - head) < 0.002  # the storeys between, and only them
+    assert float(np.std(lower - upper)) < 0.005  # two sensors' noise: the system moves them together
+    refills = np.diff(upper) > 0.012  # a refill lifts by the band, 0.02-0.04 MPa; a pair's noise is 0.003
+    assert refills.sum() >= 3 and np.array_equal(refills, np.diff(lower) > 0.012)  # one jockey pump
+    assert lower.min() > valve.setpoints["water_pressure_mpa"]  # its low-pressure limit holds its head too
 
 
 def test_tank_refills_and_batteries_decay(fleet: RegistryFile) -> None:

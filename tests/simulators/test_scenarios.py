@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -195,6 +196,33 @@ def test_pipe_leak_and_pump_failure_lose_pressure(fleet: RegistryFile) -> None:
     gauge_id = next(d for d in truth.device_ids if "-SP" in d)
     readings = run.telemetry(gauge_id, "water_pressure_mpa", START + 0.5 * HOURS, START + 4 * HOURS)
     assert readings[-1] < readings[0] - 0.05  # no jockey pump to restore it
+
+
+def test_a_leak_lowers_every_gauge_on_its_water_system_alike(fleet: RegistryFile) -> None:
+    valve = next(d for d in fleet.devices if "alarm valve" in d.location)
+    top = next(d for d in fleet.devices if d.premises == valve.premises and d.id.endswith("-SP01"))
+    run = one(fleet, "pipe_leak", device=valve.id, params={"mpa_per_hour": 0.1}, duration="3h")
+    assert set(run.truth("pipe_leak").device_ids) == {valve.id, top.id}
+    series = {
+        g.id: (
+            run.telemetry(g.id, "water_pressure_mpa", START, START + 0.5 * HOURS),
+            run.telemetry(g.id, "water_pressure_mpa", START + 3 * HOURS, START + 3.5 * HOURS),
+        )
+        for g in (top, valve)
+    }
+    falls = {g: statistics.median(before) - statistics.median(after) for g, (before, after) in series.items()}
+    assert all(fall > 0.15 for fall in falls.values())  # 0.1 MPa an hour for 2.5 h, less the sawtooth's band
+    assert abs(falls[top.id] - falls[valve.id]) < 0.01  # one system: the difference between them does not move
+
+
+def test_a_closed_valve_cuts_off_the_top_of_its_system_not_the_gauge_at_the_alarm_valve(fleet: RegistryFile) -> None:
+    valve = next(d for d in fleet.devices if "alarm valve" in d.location)
+    with pytest.raises(ScenarioError, match="it needs a sprinkler gauge at the top of its water system"):
+        one(fleet, "sprinkler_valve_closed", device=valve.id)
+    top = next(d for d in fleet.devices if d.premises == valve.premises and d.id.endswith("-SP01"))
+    run = one(fleet, "sprinkler_valve_closed", premises=valve.premises, duration="1h")
+    assert run.truth("sprinkler_valve_closed").device_ids[0] == top.id
+    assert min(run.telemetry(valve.id, "water_pressure_mpa", START + 0.55 * HOURS, START + 1.5 * HOURS)) > 0.1
 
 
 def test_tank_drain_and_ebike_overcurrent(fleet: RegistryFile) -> None:
