@@ -76,6 +76,13 @@ def fall_per_s(track: GaugeTrack) -> float:
     return track.fall_v / track.fall_t if track.fall_t > 0 else 0.0
 
 
+def fall_se_per_h(track: GaugeTrack, unlearned: float = math.inf) -> float:
+    """The standard error of the learned fall rate, per hour: the noise of the ends of each stretch it
+    was learned from (one more stretch than refills) over the hours learned; ``unlearned`` before any."""
+    learned_h = track.fall_t / 3600
+    return noise(track) * math.sqrt(2 * (track.refills + 1)) / learned_h if learned_h > 0 else unlearned
+
+
 def learn_noise(track: GaugeTrack, residual: float, pairs: int = 1) -> None:
     """Move the learned noise towards what ``pairs`` pairs with this residual show: the mean |residual| of a
     pair is 0.798 × √2 × sigma; each residual is capped at three times its expectation.
@@ -237,9 +244,8 @@ def windows(track: GaugeTrack, spec: GaugeSpec, t: float) -> list[Window]:
         return []
     sigma = noise(track)
     refill_sd = refill_sd_of(track)
-    learned_h = track.fall_t / 3600
     # the learning's own uncertainty: the fall rate from its stretches, the refill from its count
-    fall_se = sigma * math.sqrt(2 * (track.refills + 1)) / learned_h if learned_h > 0 else math.inf
+    fall_se = fall_se_per_h(track)
     refill_se = refill_sd / math.sqrt(track.refills) if track.refills >= 1 else 0.0
     allowance = ALLOWANCE * spec.drift_per_h
     out = []

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.policy import AnomalyPolicy, GaugeSpec
-from scoring.gauge_learning import ALLOWANCE, fall_per_s, noise, pair_sd_of, refill_sd_of, residual
+from scoring.gauge_learning import ALLOWANCE, fall_per_s, fall_se_per_h, noise, pair_sd_of, refill_sd_of, residual
 from scoring.state import GaugeTrack, PeerTrack
 
 BOOT: Final = 24
@@ -296,8 +296,7 @@ def _own_change(track: GaugeTrack, start: float) -> tuple[float, float] | None:
         return None
     total, seconds, refills = residual(track, span)
     sigma = noise(track)
-    learned_h = track.fall_t / 3600
-    fall_se = sigma * math.sqrt(2 * (track.refills + 1)) / learned_h if learned_h > 0 else 0.0
+    fall_se = fall_se_per_h(track, unlearned=0.0)
     var = 2 * sigma**2 + refills * refill_sd_of(track) ** 2 + (seconds / 3600 * fall_se) ** 2
     return total, math.sqrt(var)
 
