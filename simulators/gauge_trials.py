@@ -27,9 +27,10 @@ A trial is pure: the same trial gives the same readings.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Literal
 
@@ -103,6 +104,37 @@ class GaugeStream:
     """(time, reported value) of every reading, in order."""
     peer_readings: list[list[tuple[float, float]]]
     """Each peer gauge's readings (none without peers)."""
+    levels: list[float] = field(default_factory=list)
+    """The system's true pressure or level at each of ``readings``, without the sensor's noise, fault
+    or resolution: what no detector sees, for bounds on what any could do."""
+
+    def first_refill(self) -> float | None:
+        """The time of the gauge's first reading from the onset that shows the system restored itself
+        (its true level above the reading before's): None when none does (a real loss, or too soon)."""
+        for i in range(1, len(self.levels)):
+            if self.readings[i][0] >= self.onset and self.levels[i] > self.levels[i - 1]:
+                return self.readings[i][0]
+        return None
+
+    def healthy_log10_chance(self, until: float) -> float:
+        """log10 of the chance that this gauge, healthy, would have read what a stuck one reads: its
+        first reading from the onset again at every reading after it up to ``until``, at the system's
+        true levels then (its own noise and resolution). It bounds what any test can do: one that knew
+        the true level (no detector does) could call the run stuck only once this chance is below
+        the false alarms it may raise."""
+        sigma, step = NOISE[self.trial.device_type], RESOLUTION[self.trial.device_type]
+        after = [(t, v, level) for (t, v), level in zip(self.readings, self.levels, strict=True) if t >= self.onset]
+        if not after:
+            return 0.0
+        frozen = after[0][1]
+        total = 0.0
+        for t, _, level in after[1:]:
+            if t > until:
+                break
+            low, high = (frozen - step / 2 - level) / sigma, (frozen + step / 2 - level) / sigma
+            chance = 0.5 * (math.erf(high / math.sqrt(2)) - math.erf(low / math.sqrt(2)))
+            total += math.log10(max(chance, 1e-300))
+        return total
 
 
 def registry(device_type: GaugeType, interval_s: float, peers: int = 0) -> RegistryFile:
@@ -163,6 +195,7 @@ def stream(trial: GaugeTrial) -> GaugeStream:
         if t >= onset and not broken:
             broken = _break(trial, model, rng)
         value = model.sample(t)[metric]
+        out.levels.append(_level(model))
         if t >= onset:
             if trial.fault == "stuck":
                 frozen = value if frozen is None else frozen

@@ -299,7 +299,7 @@ def gauges_command(
         )
     table = Table(title=f"gauge faults, {total:,} trials: caught, 95 % Wilson interval, onset → caught (median / p95)")
     columns = ("gauge", "fault", "interval", "size/h", "caught", "95 % interval", "median", "p95", "readings")
-    for column in (*columns, "first", "called sensor", "peer blamed"):
+    for column in (*columns, "first", "separable", "called sensor", "peer blamed"):
         table.add_column(column, justify="left" if column in ("gauge", "fault") else "right")
     for c in gauge_cells(results):
         low, high = c.interval
@@ -314,6 +314,7 @@ def gauges_command(
             _hours(c.p95_s),
             str(c.max_readings or ""),
             f"{c.first}/{c.trials}",
+            f"{c.separable}/{c.trials}" if c.separable is not None else "",
             f"{c.mislabelled}" if c.fault not in ("stuck", "drift_up", "drift_down") else "",
             str(c.peer_blamed) if c.peers else "",
         )
