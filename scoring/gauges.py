@@ -77,6 +77,12 @@ STILL_SIGMAS: Final = 5.0
 STILL_FALL_SHARE: Final = 0.5
 """The share of the learned fall a coarse gauge's run of repeats is judged against: a tank whose use
 halves for a while is not taken for a stuck gauge."""
+TREND_STEPS: Final = 3
+"""Steps whose median says a reading falls faster than its learned fall (:func:`_under_fall`)."""
+TREND_MIN_S: Final = 1800.0
+"""The least time :data:`TREND_STEPS` steps must span to say how fast a reading falls (600 s reports and slower)."""
+HIDDEN_REFILL_SHARE: Final = 0.25
+"""How much of a refill one interval's extra fall must be before a refill is looked for against the fall."""
 MIN_PAIRS: Final = 24
 """Readings compared before the chance of a repeat is trusted."""
 GAP_INTERVALS: Final = 6.0
@@ -202,6 +208,11 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
     pair_sd = pair_sd_of(track)
     learning = track.raised is None and not _suspect(track, spec, t)
     kind = _kind(track, spec, residual, pair_sd, dt)
+    under = _under_fall(track, residual, pair_sd, dt) if kind != "refill" else None
+    if under is not None:
+        kind, residual = "refill", under
+    elif kind != "refill":
+        track.fall_steps = [*track.fall_steps, residual / dt][-TREND_STEPS:]
     # before a day is learned any reading raises the top; after, only one its noise explains
     early = track.learned_t < policy.gauge_learn_s
     explained = learning and value <= track.top + _above_margin(track, interval_s)
@@ -227,7 +238,9 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
             signals.clear(t, device_id, spec.impairment, spec.metric, {"value": value})
         learn_refill(track, residual, pair_sd)
         track.last_post = value
-        if learning:  # where a refill lifts the reading to, while nothing is suspected
+        if track.raised is None and _refills_lowered(track) and _lowered_refill(g, t, value, under):
+            pass  # raised: the pump restored the system, and the reading it restored to is low
+        elif learning:  # where a refill lifts the reading to, while nothing is suspected
             track.post = track.last_post if track.post == 0 else track.post + 0.1 * (track.last_post - track.post)
         bucket(track, t, step, dt, 1.0, 0.0, 0.0, breached)
     else:
@@ -237,6 +250,58 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
         bucket(track, t, step, dt, 0.0, -step if learning else 0.0, dt if learning else 0.0, breached)
         _impaired(g, t, value)
     _judge(g, t)
+
+
+def _under_fall(track: GaugeTrack, residual: float, pair_sd: float, dt: float) -> float | None:
+    """A refill seen against a fall faster than the learned one, as its size (None when it is none).
+
+    A reading that falls faster than the gauge learned (a sensor drifting low, or a loss) moves each
+    interval by more than the learned fall; a refill then lifts the reading by its usual size *from
+    that line*, which can leave the step itself small or even downward (hourly, at 0.05 MPa/h). A
+    refill can hide in one interval's fall only when that interval's extra fall is a good part of a
+    refill (a slow reporter, or a fast fall; a fast reporter's refills show as steps up of their own,
+    and its steps span too short a time to say how fast it falls: :data:`TREND_MIN_S`).
+    So once the median of the last :data:`TREND_STEPS` steps falls faster than the learned fall by a
+    pair's noise and by :data:`HIDDEN_REFILL_SHARE` of a refill, a step that rose from that median by
+    about the learned refill is a refill."""
+    if track.refills < REFILLS_TRUSTED or track.refill <= 4 * pair_sd or len(track.fall_steps) < TREND_STEPS:
+        return None
+    if TREND_STEPS * dt < TREND_MIN_S:
+        return None  # a fast reporter: its refills show as steps up, and three steps are no trend
+    trend = sorted(track.fall_steps)[TREND_STEPS // 2] * dt
+    if trend >= -max(pair_sd, HIDDEN_REFILL_SHARE * track.refill):
+        return None
+    lifted = residual - trend
+    return lifted if 0.5 * track.refill < lifted <= 3 * track.refill else None
+
+
+def _lowered_refill(g: _Gauge, t: float, value: float, hidden: float | None) -> bool:
+    """A refill lifted the reading to clearly below where refills lift it while the reading fell
+    faster than it learned: the pump (or float valve) restored the system, so the fall was the
+    sensor's. Raised at once (True) when a window of the last hours stands out falling by
+    ``drift_z`` standard errors, held in both its halves, or when the refill was ``hidden`` in a fall
+    so fast between readings that it breaks the windows' series (:func:`_under_fall`; its size)."""
+    track = g.track
+    falling = [w for w in windows(track, g.spec, t) if w.z > g.policy.drift_z and w.sustained and w.rate_per_h < 0]
+    if not falling and hidden is None:
+        return False
+    evidence: dict[str, float | str] = {"direction": "reads low", "after_refill": value}
+    if falling:
+        longest = falling[-1]
+        evidence |= {"rate_per_h": round(longest.rate_per_h, 6), "over_h": longest.hours, "z": round(longest.z, 2)}
+    else:
+        evidence |= {
+            "rate_per_h": round(sorted(track.fall_steps)[TREND_STEPS // 2] * 3600, 6),
+            "over_h": round(TREND_STEPS * g.interval_s / 3600, 3),
+            "refill": round(hidden or 0.0, 6),
+        }
+    _raise_drift(
+        g,
+        t,
+        evidence,
+        f"a refill lifts it to {track.post:.4g}; it fell {fall_per_s(track) * 3600:.4g}/h between refills",
+    )
+    return True
 
 
 def _kind(track: GaugeTrack, spec: GaugeSpec, residual: float, pair_sd: float, dt: float) -> str:

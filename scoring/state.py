@@ -132,6 +132,9 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     """When a reading last jumped by more than the noise and a refill explain (its series broke)."""
     by_peer: bool = False
     """The raised ``sensor_drift`` was found against the peers: only they clear it."""
+    fall_steps: list[float] = []
+    """The residuals per second of the last :data:`scoring.gauges.TREND_STEPS` steps that were no refill:
+    a reading falling faster than the learned fall, its median (:func:`scoring.gauges._under_fall`)."""
 
 
 class DeviceState(msgspec.Struct, array_like=True):

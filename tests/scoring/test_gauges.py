@@ -66,6 +66,28 @@ def test_a_drifting_pressure_gauge_is_raised_as_drift_before_a_threshold_rule(
 
 
 @pytest.mark.parametrize(
+    ("size", "seed", "hidden"),
+    [
+        (0.05, 1, True),  # each hour falls further than a refill lifts: the refill shows only against the fall
+        (0.02, 4, False),  # the refill shows, and lands low while the last hours stand out falling
+    ],
+)
+def test_a_drift_down_reported_hourly_is_raised_at_the_first_refill_that_lands_low(
+    models: Models, size: float, seed: int, hidden: bool
+) -> None:
+    trial = GaugeTrial("sprinkler_pressure", "drift_down", SLOWEST, size, seed)
+    made, signals = trial_signals(trial, Policy(), models)
+    drift = next(s for s in signals if s.rule == "sensor_drift" and s.time.timestamp() >= made.onset)
+    rules = [s for s in signals if s.rule.startswith("low_") and s.time.timestamp() >= made.onset]
+    # raised no later than the low-pressure rule (at the latest with it, on the same reading, as the matrix counts)
+    assert drift.time.timestamp() - made.onset <= 6 * 3600 and (not rules or rules[0].time >= drift.time)
+    refill = made.first_refill()
+    assert refill is not None and drift.time.timestamp() - refill < SLOWEST * 1.5  # at the refill's reading
+    assert drift.evidence["direction"] == "reads low" and drift.evidence["after_refill"] < made.readings[0][1]
+    assert ("refill" in drift.evidence) is hidden and ("z" in drift.evidence) is not hidden
+
+
+@pytest.mark.parametrize(
     ("device_type", "fault", "interval"),
     [
         ("sprinkler_pressure", "pump_failure", FASTEST),
