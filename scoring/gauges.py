@@ -261,16 +261,16 @@ def _under_fall(track: GaugeTrack, residual: float, pair_sd: float, dt: float) -
     refill can hide in one interval's fall only when that interval's extra fall is a good part of a
     refill (a slow reporter, or a fast fall; a fast reporter's refills show as steps up of their own,
     and its steps span too short a time to say how fast it falls: :data:`TREND_MIN_S`).
-    So once the median of the last :data:`TREND_STEPS` steps falls faster than the learned fall by a
-    pair's noise and by :data:`HIDDEN_REFILL_SHARE` of a refill, a step that rose from that median by
-    about the learned refill is a refill."""
+    So once each of the last :data:`TREND_STEPS` steps fell faster than the learned fall by two pairs'
+    noise and by :data:`HIDDEN_REFILL_SHARE` of a refill, a step that rose from their median by about
+    the learned refill is a refill."""
     if track.refills < REFILLS_TRUSTED or track.refill <= 4 * pair_sd or len(track.fall_steps) < TREND_STEPS:
         return None
     if TREND_STEPS * dt < TREND_MIN_S:
         return None  # a fast reporter: its refills show as steps up, and three steps are no trend
+    if max(track.fall_steps) * dt >= -max(2 * pair_sd, HIDDEN_REFILL_SHARE * track.refill):
+        return None  # not every one of the last steps fell that much faster than learned
     trend = sorted(track.fall_steps)[TREND_STEPS // 2] * dt
-    if trend >= -max(pair_sd, HIDDEN_REFILL_SHARE * track.refill):
-        return None
     lifted = residual - trend
     return lifted if 0.5 * track.refill < lifted <= 3 * track.refill else None
 

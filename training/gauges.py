@@ -130,15 +130,14 @@ def run_trial(trial: GaugeTrial, policy: Policy, models: Models) -> GaugeResult:
         at = caught.time.timestamp()
         readings = sum(1 for t, _ in made.readings if made.onset <= t <= at)
     rule_t = rules[0].time.timestamp() if rules else None
-    return GaugeResult(
-        trial, caught_s, readings, first, mislabelled, healthy_s, false, blamed, _separable(made, rule_t)
-    )
+    separable = _separable(made, rule_t) if not trial.peers else None  # a peer holds more than one gauge's readings
+    return GaugeResult(trial, caught_s, readings, first, mislabelled, healthy_s, false, blamed, separable)
 
 
 def _separable(made: GaugeStream, rule_t: float | None) -> bool | None:
-    """Whether the sensor fault could be told apart within its target's time, by what the trial's
-    readings held (None for the other faults, and for stuck gauges reporting between 300 s and an
-    hour, which have no target): a bound on what a detector can do, not a detector.
+    """Whether the sensor fault of a lone gauge could be told apart within its target's time, by what
+    the trial's readings held (None for the other faults, and for stuck gauges reporting between 300 s
+    and an hour, which have no target): a bound on what a detector can do, not a detector.
 
     - stuck: the run was improbable enough, to a test that knew the system's true level (no detector
       does), within the target's time (12 readings hourly, an hour faster), at :data:`BOUND_ALPHA`;
@@ -338,6 +337,8 @@ def gauge_targets(results: Sequence[GaugeResult]) -> list[GaugeTarget]:
 def _bounded(target: GaugeTarget, results: Sequence[GaugeResult]) -> GaugeTarget:
     """A sensor fault target's figure, with in how many of its trials the readings held what it takes
     (:func:`_separable`)."""
+    if all(r.separable is None for r in results):
+        return target
     separable = sum(1 for r in results if r.separable)
     return GaugeTarget(target.name, target.met, f"{target.figure}; separable in {separable}/{len(results)}")
 
