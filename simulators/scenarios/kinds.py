@@ -19,6 +19,7 @@ Each kind names what it can target and how it changes the run, and opens one gro
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from typing import Final
@@ -27,7 +28,7 @@ from core.domain import DEVICE_TYPES
 from simulators.engine import DeviceState, GroundTruth, Overlay, Simulation
 from simulators.errors import ScenarioError
 from simulators.panel import Point
-from simulators.physics import Metrics, stable_seed, storey
+from simulators.physics import Metrics, PressureGauge, PressureModel, stable_seed, storey
 from simulators.scenarios.context import Apply, Context, Kind, has, ramp
 from simulators.scenarios.transport import malformed, oversize, stream_fault, topic_mismatch, unknown_device
 
@@ -171,22 +172,14 @@ def _valve_closed(ctx: Context) -> None:
         ctx.sim.event(ctx.end, uitd, "supervisory_cleared", valve, detail="signal valve open", truth=truth)
 
 
-def _declining_pressure(ctx: Context, per_hour: float) -> Callable[[float, Metrics], None]:
-    def change(t: float, m: Metrics) -> None:
-        m["water_pressure_mpa"] = round(max(0.0, m["water_pressure_mpa"] - per_hour * (t - ctx.start) / 3600), 3)
-
-    return change
-
-
 def _pipe_leak(ctx: Context) -> None:
-    """A leak lowers its whole water system: every gauge on it (each at its own static head) falls alike."""
+    """A leak the jockey pump cannot keep up with: its water system stops being restored and loses
+    pressure faster, every gauge on it (each at its own static head) alike."""
     system = ctx.water_system()
     truth = ctx.truth(
         "pipe_leak", "incident", "hazard", device_ids=[g.device.id for g in system], zone=ctx.target.device.zone
     )
-    rate = ctx.params.get("mpa_per_hour", ctx.rng.uniform(0.08, 0.25))
-    for gauge in system:
-        gauge.overlays.append(Overlay(ctx.start, ctx.end, _declining_pressure(ctx, rate), truth=truth))
+    _losing(ctx, system, ctx.params.get("mpa_per_hour", ctx.rng.uniform(0.08, 0.25)), truth)
 
 
 def _pump_failure(ctx: Context) -> None:
@@ -198,13 +191,36 @@ def _pump_failure(ctx: Context) -> None:
     pump = next(p for p in uitd.panel if p.type == "fire_pump")
     ctx.sim.event(ctx.start, uitd, "fault", pump, detail="pump failed to start", truth=truth)
     falling: set[str] = set()
-    for gauge in gauges:  # each water system falls at its own rate, every gauge on it alike
-        if gauge.device.id in falling:
-            continue
-        change = _declining_pressure(ctx, ctx.rng.uniform(0.03, 0.08))
-        for same in ctx.water_system(gauge):
-            falling.add(same.device.id)
-            same.overlays.append(Overlay(ctx.start, ctx.end, change, truth=truth))
+    for gauge in gauges:  # no water system is restored; each loses pressure at its own rate
+        if gauge.device.id not in falling:
+            system = ctx.water_system(gauge)
+            falling |= {same.device.id for same in system}
+            _losing(ctx, system, ctx.rng.uniform(0.03, 0.08), truth)
+
+
+def _losing(ctx: Context, system: list[DeviceState], per_hour: float, truth: GroundTruth) -> None:
+    """From the scenario's start to its end, nothing restores the water system the gauges measure (its
+    pump does not start, or cannot keep up) and it loses ``per_hour`` MPa an hour more: the physics,
+    so every gauge on it reads the same fall, with no refill. The gauges carry the ground truth."""
+    model = system[0].model
+    physics = model.system if isinstance(model, PressureGauge) else model
+    if not isinstance(physics, PressureModel):
+        raise ScenarioError(f"{system[0].device.id} measures no water pressure")
+    saved: list[float] = []
+
+    def begin(t: float) -> None:
+        physics.sample(t)  # the system as it stood, before the loss
+        saved[:] = [physics.band, physics.leak_per_h]
+        physics.band, physics.leak_per_h = math.inf, physics.leak_per_h + per_hour
+
+    def end(t: float) -> None:
+        physics.sample(t)
+        physics.band, physics.leak_per_h = saved
+
+    ctx.sim.at(ctx.start, begin)
+    ctx.sim.at(ctx.end, end)
+    for gauge in system:
+        gauge.overlays.append(Overlay(ctx.start, ctx.end, truth=truth))
 
 
 def _tank_drain(ctx: Context) -> None:

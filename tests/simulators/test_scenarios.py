@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -213,6 +214,8 @@ def test_a_leak_lowers_every_gauge_on_its_water_system_alike(fleet: RegistryFile
     falls = {g: statistics.median(before) - statistics.median(after) for g, (before, after) in series.items()}
     assert all(fall > 0.15 for fall in falls.values())  # 0.1 MPa an hour for 2.5 h, less the sawtooth's band
     assert abs(falls[top.id] - falls[valve.id]) < 0.01  # one system: the difference between them does not move
+    during = run.telemetry(top.id, "water_pressure_mpa", START + 0.6 * HOURS, START + 3.4 * HOURS)
+    assert max(b - a for a, b in itertools.pairwise(during)) < 0.01  # the pump no longer restores it: no refill
 
 
 def test_a_closed_valve_cuts_off_the_top_of_its_system_not_the_gauge_at_the_alarm_valve(fleet: RegistryFile) -> None:
