@@ -238,7 +238,8 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
             signals.clear(t, device_id, spec.impairment, spec.metric, {"value": value})
         learn_refill(track, residual, pair_sd)
         track.last_post = value
-        if track.raised is None and _refills_lowered(track) and _lowered_refill(g, t, value, under):
+        judged = track.raised is None and track.learned_t >= policy.gauge_learn_s  # as _judge: after a day
+        if judged and _refills_lowered(track) and _lowered_refill(g, t, value, under):
             pass  # raised: the pump restored the system, and the reading it restored to is low
         elif learning:  # where a refill lifts the reading to, while nothing is suspected
             track.post = track.last_post if track.post == 0 else track.post + 0.1 * (track.last_post - track.post)
