@@ -39,6 +39,12 @@ RECENT_REFILLS: Final = 15
 """Refills the learned refill is the median of."""
 REFILLS_TRUSTED: Final = 2
 """Refills learned before a step is judged against the learned refill rather than the noise alone."""
+TREND_STEPS: Final = 3
+"""Steps whose median says a reading falls faster than its learned fall (:func:`under_fall`)."""
+TREND_MIN_S: Final = 1800.0
+"""The least time :data:`TREND_STEPS` steps must span to say how fast a reading falls (600 s reports and slower)."""
+HIDDEN_REFILL_SHARE: Final = 0.25
+"""How much of a refill one interval's extra fall must be before a refill is looked for against the fall."""
 GOLDEN: Final = (math.sqrt(5) - 1) / 2
 MEAN_PER_MEDIAN_ABS: Final = 1.183
 """Mean over median absolute deviation of a normal variable."""
@@ -275,3 +281,33 @@ def residual(track: GaugeTrack, hours: list[list[float]]) -> tuple[float, float,
     learned fall over the time, minus the learned refill at each refill."""
     change, seconds, refills = (sum(b[i] for b in hours) for i in (1, 2, 3))
     return change + fall_per_s(track) * seconds - track.refill * refills, seconds, refills
+
+
+def under_fall(track: GaugeTrack, residual: float, pair_sd: float, dt: float) -> float | None:
+    """A refill seen against a fall faster than the learned one, as its size (None when it is none).
+
+    A reading that falls faster than the gauge learned (a sensor drifting low, or a loss) moves each
+    interval by more than the learned fall; a refill then lifts the reading by its usual size *from
+    that line*, which can leave the step itself small or even downward (hourly, at 0.05 MPa/h). A
+    refill can hide in one interval's fall only when that interval's extra fall is a good part of a
+    refill (a slow reporter, or a fast fall; a fast reporter's refills show as steps up of their own,
+    and its steps span too short a time to say how fast it falls: :data:`TREND_MIN_S`).
+    So once each of the last :data:`TREND_STEPS` steps fell faster than the learned fall by two pairs'
+    noise and by :data:`HIDDEN_REFILL_SHARE` of a refill, a step that rose from their median by about
+    the learned refill is a refill."""
+    if track.refills < REFILLS_TRUSTED or track.refill <= 4 * pair_sd or len(track.fall_steps) < TREND_STEPS:
+        return None
+    if TREND_STEPS * dt < TREND_MIN_S:
+        return None  # a fast reporter: its refills show as steps up, and three steps are no trend
+    if max(track.fall_steps) * dt >= -max(2 * pair_sd, HIDDEN_REFILL_SHARE * track.refill):
+        return None  # not every one of the last steps fell that much faster than learned
+    trend = sorted(track.fall_steps)[TREND_STEPS // 2] * dt
+    lifted = residual - trend
+    return lifted if 0.5 * track.refill < lifted <= 3 * track.refill else None
+
+
+def refills_lowered(track: GaugeTrack) -> bool:
+    """The last refill lifted the reading to clearly below where refills used to lift it."""
+    if track.refills < REFILLS_TRUSTED or track.post == 0:
+        return False
+    return track.last_post < track.post - 3 * refill_sd_of(track) - 2 * pair_sd_of(track)

@@ -38,6 +38,7 @@ from scoring.gauge_learning import (
     HOURS_KEPT,
     REFILL_SIGMAS,
     REFILLS_TRUSTED,
+    TREND_STEPS,
     Window,
     bootstrap,
     bucket,
@@ -48,8 +49,10 @@ from scoring.gauge_learning import (
     learn_refill,
     pair_sd_of,
     refill_sd_of,
+    refills_lowered,
     repeat_chance,
     still_chance,
+    under_fall,
     windows,
 )
 from scoring.peers import Peer
@@ -77,12 +80,6 @@ STILL_SIGMAS: Final = 5.0
 STILL_FALL_SHARE: Final = 0.5
 """The share of the learned fall a coarse gauge's run of repeats is judged against: a tank whose use
 halves for a while is not taken for a stuck gauge."""
-TREND_STEPS: Final = 3
-"""Steps whose median says a reading falls faster than its learned fall (:func:`_under_fall`)."""
-TREND_MIN_S: Final = 1800.0
-"""The least time :data:`TREND_STEPS` steps must span to say how fast a reading falls (600 s reports and slower)."""
-HIDDEN_REFILL_SHARE: Final = 0.25
-"""How much of a refill one interval's extra fall must be before a refill is looked for against the fall."""
 MIN_PAIRS: Final = 24
 """Readings compared before the chance of a repeat is trusted."""
 GAP_INTERVALS: Final = 6.0
@@ -208,7 +205,7 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
     pair_sd = pair_sd_of(track)
     learning = track.raised is None and not _suspect(track, spec, t)
     kind = _kind(track, spec, residual, pair_sd, dt)
-    under = _under_fall(track, residual, pair_sd, dt) if kind != "refill" else None
+    under = under_fall(track, residual, pair_sd, dt) if kind != "refill" else None
     if under is not None:
         kind, residual = "refill", under
     elif kind != "refill":
@@ -239,9 +236,8 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
         learn_refill(track, residual, pair_sd)
         track.last_post = value
         judged = track.raised is None and track.learned_t >= policy.gauge_learn_s  # as _judge: after a day
-        if judged and _refills_lowered(track) and _lowered_refill(g, t, value, under):
-            pass  # raised: the pump restored the system, and the reading it restored to is low
-        elif learning:  # where a refill lifts the reading to, while nothing is suspected
+        raised = judged and refills_lowered(track) and _lowered_refill(g, t, value, under)
+        if learning and not raised:  # where a refill lifts the reading to, while nothing is suspected
             track.post = track.last_post if track.post == 0 else track.post + 0.1 * (track.last_post - track.post)
         bucket(track, t, step, dt, 1.0, 0.0, 0.0, breached)
     else:
@@ -253,35 +249,12 @@ def _drift(g: _Gauge, t: float, value: float, step: float, dt: float, breached: 
     _judge(g, t)
 
 
-def _under_fall(track: GaugeTrack, residual: float, pair_sd: float, dt: float) -> float | None:
-    """A refill seen against a fall faster than the learned one, as its size (None when it is none).
-
-    A reading that falls faster than the gauge learned (a sensor drifting low, or a loss) moves each
-    interval by more than the learned fall; a refill then lifts the reading by its usual size *from
-    that line*, which can leave the step itself small or even downward (hourly, at 0.05 MPa/h). A
-    refill can hide in one interval's fall only when that interval's extra fall is a good part of a
-    refill (a slow reporter, or a fast fall; a fast reporter's refills show as steps up of their own,
-    and its steps span too short a time to say how fast it falls: :data:`TREND_MIN_S`).
-    So once each of the last :data:`TREND_STEPS` steps fell faster than the learned fall by two pairs'
-    noise and by :data:`HIDDEN_REFILL_SHARE` of a refill, a step that rose from their median by about
-    the learned refill is a refill."""
-    if track.refills < REFILLS_TRUSTED or track.refill <= 4 * pair_sd or len(track.fall_steps) < TREND_STEPS:
-        return None
-    if TREND_STEPS * dt < TREND_MIN_S:
-        return None  # a fast reporter: its refills show as steps up, and three steps are no trend
-    if max(track.fall_steps) * dt >= -max(2 * pair_sd, HIDDEN_REFILL_SHARE * track.refill):
-        return None  # not every one of the last steps fell that much faster than learned
-    trend = sorted(track.fall_steps)[TREND_STEPS // 2] * dt
-    lifted = residual - trend
-    return lifted if 0.5 * track.refill < lifted <= 3 * track.refill else None
-
-
 def _lowered_refill(g: _Gauge, t: float, value: float, hidden: float | None) -> bool:
     """A refill lifted the reading to clearly below where refills lift it while the reading fell
     faster than it learned: the pump (or float valve) restored the system, so the fall was the
     sensor's. Raised at once (True) when a window of the last hours stands out falling by
     ``drift_z`` standard errors, held in both its halves, or when the refill was ``hidden`` in a fall
-    so fast between readings that it breaks the windows' series (:func:`_under_fall`; its size)."""
+    so fast between readings that it breaks the windows' series (:func:`under_fall`; its size)."""
     track = g.track
     falling = [w for w in windows(track, g.spec, t) if w.z > g.policy.drift_z and w.sustained and w.rate_per_h < 0]
     if not falling and hidden is None:
@@ -342,7 +315,7 @@ def _judge(g: _Gauge, t: float) -> None:
     # lifted the reading to below where refills used to (the refill is physical, the offset the
     # sensor's). Otherwise it may be a real loss, the threshold rules' to raise.
     restoring = _restoring(track, t)
-    lowered = _refills_lowered(track)
+    lowered = refills_lowered(track)
     drifting = [
         w
         for w in found
@@ -491,13 +464,6 @@ def _taint(track: GaugeTrack, found: list[Window], t: float) -> None:
     for b in track.hours:
         if b[0] >= now - reach:
             b[6] = 1.0
-
-
-def _refills_lowered(track: GaugeTrack) -> bool:
-    """The last refill lifted the reading to clearly below where refills used to lift it."""
-    if track.refills < REFILLS_TRUSTED or track.post == 0:
-        return False
-    return track.last_post < track.post - 3 * refill_sd_of(track) - 2 * pair_sd_of(track)
 
 
 def _restoring(track: GaugeTrack, t: float) -> bool:

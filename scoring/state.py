@@ -133,8 +133,8 @@ class GaugeTrack(msgspec.Struct, array_like=True):
     by_peer: bool = False
     """The raised ``sensor_drift`` was found against the peers: only they clear it."""
     fall_steps: list[float] = []
-    """The residuals per second of the last :data:`scoring.gauges.TREND_STEPS` steps that were no refill:
-    a reading falling faster than the learned fall, its median (:func:`scoring.gauges._under_fall`)."""
+    """The residuals per second of the last :data:`scoring.gauge_learning.TREND_STEPS` steps that were no refill:
+    a reading falling faster than the learned fall, its median (:func:`scoring.gauge_learning.under_fall`)."""
 
 
 class DeviceState(msgspec.Struct, array_like=True):
